@@ -1,0 +1,27 @@
+/** Counters the call layer keeps; the admin server renders them (it never reaches into calls). */
+export interface CallMetrics {
+  callsStarted: number;
+  callsRejectedBusy: number;
+  callsEnded: Map<string, number>;
+  /** Frames a playing utterance had to fill with silence because its audio was not ready. */
+  playoutUnderruns: number;
+  framesSent: number;
+  dtmfReceived: number;
+  ticketsOpened: number;
+}
+
+export function newCallMetrics(): CallMetrics {
+  return {
+    callsStarted: 0,
+    callsRejectedBusy: 0,
+    callsEnded: new Map(),
+    playoutUnderruns: 0,
+    framesSent: 0,
+    dtmfReceived: 0,
+    ticketsOpened: 0,
+  };
+}
+
+export function countEnd(metrics: CallMetrics, reason: string): void {
+  metrics.callsEnded.set(reason, (metrics.callsEnded.get(reason) ?? 0) + 1);
+}

@@ -1,0 +1,256 @@
+import type { PlayoutClock, ClockTarget } from "../media/playout-clock.ts";
+import { Playout, type Utterance } from "../media/playout.ts";
+import type { PhraseCache } from "../media/phrase-cache.ts";
+import { Recorder, type RecorderFlusher } from "../media/recorder.ts";
+import type { Store } from "../store/store.ts";
+import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types.ts";
+import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
+import { speechText } from "../dialog/phrases.ts";
+import type { Logger } from "../log.ts";
+import { CallerActivity } from "./caller-activity.ts";
+import { countEnd, type CallMetrics } from "./metrics.ts";
+import { SilenceTimers } from "./silence-timers.ts";
+import { phraseKeys } from "./speech.ts";
+
+export interface SessionDeps {
+  store: Store;
+  phrases: PhraseCache;
+  texts: Readonly<Record<PhraseId, string>>;
+  clock: PlayoutClock;
+  flusher: RecorderFlusher;
+  /** Where recordings go; null = do not record this call (busy calls). */
+  recordingsDir: string | null;
+  silenceWarningMs: number;
+  silenceHangupMs: number;
+  maxDurationMs: number;
+  metrics: CallMetrics;
+  log: Logger;
+  onEnded: (session: CallSession) => void;
+}
+
+/** Frames of silence after the last word before hanging up, so the PBX plays that word out. */
+const HANGUP_TAIL_TICKS = 5;
+/** If the goodbye cannot be played (e.g. audio never ready), hang up anyway after this. */
+const HANGUP_GRACE_MS = 30_000;
+
+/**
+ * One call from its first frame to its row's last update. The only place that knows all the
+ * parts: it feeds the dialog, plays what the dialog says on the shared clock, runs the timers,
+ * records both directions and keeps the call's rows in the store.
+ */
+export class CallSession implements CallLegEvents, ClockTarget {
+  readonly callId: number;
+  private readonly log: Logger;
+  private readonly playout: Playout;
+  private readonly silence: SilenceTimers;
+  private readonly activity: CallerActivity;
+  private recorder: Recorder | null = null;
+  private ticketId: number | null = null;
+  private started = false;
+  private closed = false;
+  private hangupReason: string | null = null;
+  private hangupTail = 0;
+  /** Utterances waiting for their audio to be rendered at this call's rate. */
+  private pending: { utterance: Utterance }[] = [];
+  private readonly maxTimer: ReturnType<typeof setTimeout>;
+  private graceTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly leg: CallLeg,
+    private readonly dialog: Dialog,
+    private readonly deps: SessionDeps,
+  ) {
+    this.log = deps.log.child("call", { call: leg.id });
+    this.playout = new Playout(leg.sampleRate);
+    this.activity = new CallerActivity(leg.sampleRate);
+    this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
+      () => this.feed({ type: "silenceWarning" }), () => this.feed({ type: "silenceTimeout" }));
+    const now = Date.now();
+    this.callId = deps.store.insertCall({
+      uuid: leg.id, transport: leg.transport, tenant: leg.tenant, caller: leg.callerNumber,
+      peer: leg.peer, sampleRate: leg.sampleRate, startedAt: now,
+    });
+    deps.store.setCallAnswered(this.callId, now);
+    deps.metrics.callsStarted++;
+    this.maxTimer = setTimeout(() => this.feed({ type: "maxDuration" }), deps.maxDurationMs);
+    deps.clock.add(this);
+    this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate });
+  }
+
+  get id(): string {
+    return this.leg.id;
+  }
+
+  /** Per 20 ms tick: exactly one frame out, speech or silence. */
+  onTick(): void {
+    if (this.closed) return;
+    if (!this.started) this.begin();
+    const frame = this.playout.nextFrame();
+    if (!this.playout.busy && this.pending.length > 0) this.deps.metrics.playoutUnderruns++;
+    if (!this.leg.sendAudio(frame)) return;
+    this.deps.metrics.framesSent++;
+    this.recorder?.bot(frame);
+    if (this.hangupReason !== null && !this.playout.busy && this.pending.length === 0 && ++this.hangupTail >= HANGUP_TAIL_TICKS) {
+      this.leg.hangup();
+    }
+  }
+
+  onAudio(samples: Int16Array): void {
+    this.recorder?.caller(samples);
+    const change = this.activity.push(samples);
+    if (change === "speech-start") this.silence.reset();
+    else if (change === "speech-end" && this.waitingForCaller()) this.silence.arm();
+  }
+
+  onDtmf(digit: string): void {
+    this.deps.metrics.dtmfReceived++;
+    this.silence.reset();
+    this.feed({ type: "dtmf", digit });
+    if (this.waitingForCaller()) this.silence.arm();
+  }
+
+  onRateChange(sampleRate: number): void {
+    this.log.info("sample rate", { rate: sampleRate });
+    this.deps.store.setCallSampleRate(this.callId, sampleRate);
+    this.activity.setSampleRate(sampleRate);
+    if (this.recorder) {
+      this.recorder.setSampleRate(sampleRate);
+      this.deps.store.setCallRecordings(this.callId, this.recorder.files);
+    }
+    const queued = this.playout.retune(sampleRate);
+    for (const u of [...queued, ...this.pending.splice(0).map((p) => p.utterance)]) this.enqueue(u);
+  }
+
+  onClose(reason: LegCloseReason, detail?: string): void {
+    if (this.closed) return;
+    if (this.hangupReason === null && reason !== "server-hangup") this.feed({ type: "callerHangup" });
+    this.closed = true;
+    this.deps.clock.remove(this);
+    this.silence.stop();
+    clearTimeout(this.maxTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.playout.flush();
+    for (const p of this.pending.splice(0)) p.utterance.onEnd(true);
+    const endReason = reason === "server-hangup" ? (this.hangupReason ?? "server-hangup") : reason;
+    this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? null });
+    countEnd(this.deps.metrics, endReason);
+    this.log.info("call ended", { reason: endReason, detail });
+    const recorder = this.recorder;
+    this.recorder = null;
+    if (recorder) {
+      this.deps.flusher.remove(recorder);
+      recorder.close().then(
+        () => this.deps.store.setCallRecordings(this.callId, recorder.files),
+        (err: unknown) => this.log.warn("recording not closed cleanly", { error: String(err) }),
+      );
+    }
+    this.deps.onEnded(this);
+  }
+
+  /** Ends the call from our side at once (server shutdown). */
+  hangupNow(): void {
+    this.leg.hangup();
+  }
+
+  /** Deferred to the first tick, so the rate announced by the first audio frame is known. */
+  private begin(): void {
+    this.started = true;
+    if (this.deps.recordingsDir !== null) {
+      this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log });
+      this.deps.flusher.add(this.recorder);
+      this.deps.store.setCallRecordings(this.callId, this.recorder.files);
+    }
+    this.feed({ type: "start", callerNumber: this.leg.callerNumber });
+  }
+
+  private waitingForCaller(): boolean {
+    return !this.closed && this.hangupReason === null && !this.playout.busy && this.pending.length === 0;
+  }
+
+  private feed(event: DialogEvent): void {
+    if (this.closed) return;
+    this.run(this.dialog.handle(event));
+  }
+
+  private run(actions: DialogAction[]): void {
+    for (const action of actions) this.perform(action);
+  }
+
+  private perform(action: DialogAction): void {
+    const store = this.deps.store;
+    const at = Date.now();
+    switch (action.type) {
+      case "say":
+        if (!this.closed) this.say(action.utteranceId, phraseKeys(action.parts), speechText(action.parts, this.deps.texts), action.awaitInput);
+        return;
+      case "stopSpeaking":
+        this.playout.flush();
+        return;
+      case "openTicket":
+        this.ticketId = store.openTicket(this.callId, { at });
+        this.deps.metrics.ticketsOpened++;
+        this.feed({ type: "ticketOpened", ticketNumber: this.ticketId });
+        return;
+      case "updateTicket": {
+        if (this.ticketId === null) return;
+        const { type: _type, ...fields } = action;
+        store.updateTicket(this.ticketId, { ...fields, at });
+        return;
+      }
+      case "record":
+        store.addEvent(this.callId, { kind: action.kind, detail: action.detail, at });
+        if (action.kind === "dtmf") store.addTurn(this.callId, { speaker: "caller", text: action.detail, startedAt: at, endedAt: at });
+        return;
+      case "hangup":
+        this.hangupReason = action.reason;
+        this.silence.stop();
+        this.graceTimer = setTimeout(() => this.leg.hangup(), HANGUP_GRACE_MS);
+        return;
+    }
+  }
+
+  private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean): void {
+    let turnId: number | null = null;
+    const utterance: Utterance = {
+      id,
+      keys,
+      segments: [],
+      onStart: () => {
+        this.silence.pause();
+        if (turnId === null) turnId = this.deps.store.addTurn(this.callId, { speaker: "bot", text, startedAt: Date.now() });
+      },
+      onEnd: (interrupted) => {
+        if (turnId !== null) this.deps.store.finishTurn(turnId, { endedAt: Date.now(), interrupted });
+        if (interrupted || this.closed) return;
+        this.feed({ type: "spoken", utteranceId: id });
+        if (awaitInput && this.waitingForCaller()) this.silence.arm();
+      },
+    };
+    this.enqueue(utterance);
+  }
+
+  /** Plays at once if the phrases exist at this rate; otherwise renders them first (in order). */
+  private enqueue(utterance: Utterance): void {
+    const rate = this.playout.rate;
+    if (this.pending.length === 0 && this.deps.phrases.hasRate(rate)) {
+      utterance.segments = utterance.keys.map((k) => this.deps.phrases.get(k, rate) as Int16Array);
+      this.playout.enqueue(utterance);
+      return;
+    }
+    this.pending.push({ utterance });
+    this.deps.phrases.ensureRate(rate).then(
+      () => {
+        if (this.closed || this.playout.rate !== rate) return;
+        for (const p of this.pending.splice(0)) {
+          p.utterance.segments = p.utterance.keys.map((k) => this.deps.phrases.get(k, rate) as Int16Array);
+          this.playout.enqueue(p.utterance);
+        }
+      },
+      (err: unknown) => {
+        this.log.error("phrases could not be rendered; ending the call", { rate, error: String(err) });
+        this.hangupReason = "audio-unavailable";
+        this.pending.splice(0);
+      },
+    );
+  }
+}

@@ -1,0 +1,235 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SimulatedCaller, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
+import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
+import { FrameTicker } from "../simulate/ticker.ts";
+import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
+import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
+
+const USAGE = `Usage: voicebot bench [options]
+
+Keeps N simulated Asterisk calls up at once for S seconds and reports what a caller would notice
+(greeting delay, frame jitter, pacing lead) and what the server spent (CPU, memory, underruns).
+Each virtual caller waits for the menu, presses 1, waits for the question, presses 1, hears the
+ticket number and goodbye, is hung up on by the server, and redials at once.
+
+Options:
+  --calls N                simultaneous calls (default 200)
+  --seconds S              length of the run (default 60); calls still up then are hung up
+  --rate HZ                call rate, 8000 (default) or 16000, ...
+  --audiosocket HOST:PORT  bench a running server instead of starting one (no CPU/RSS figures)
+  --http HOST:PORT         that server's admin port, for its underrun count
+  --json                   print the figures as one JSON document
+  --help                   this text
+
+Without --audiosocket the bench starts \`voicebot serve\` itself on 127.0.0.1 (random ports, a fresh
+temporary data dir, an empty config file, --max-calls N+10) and stops it at the end, Ctrl-C included.
+Exit status: 0 when every call succeeded, 1 when any failed or the run was interrupted.`;
+
+const OPTIONS = {
+  calls: { type: "string" },
+  seconds: { type: "string" },
+  rate: { type: "string" },
+  audiosocket: { type: "string" },
+  http: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** The SAV flow's resolved path: internet problem, the fix works. */
+const SCRIPT: readonly ScriptStep[] = [{ dtmf: "1" }, { dtmf: "1" }];
+const GREETING_TIMEOUT_MS = 3000;
+const RAMP_MS = 2000;
+const RSS_SAMPLE_MS = 500;
+
+interface Tally {
+  completed: number;
+  cutAtEnd: number;
+  failures: Map<string, number>;
+  greetingMs: number[];
+  jitter: number[][];
+  maxLeadMs: number;
+  worstLeadP99Ms: number;
+}
+
+/** Why a finished call counts as failed, or null when it went the whole way. */
+export function failureOf(r: CallResult): string | null {
+  if (r.error !== null) return r.error;
+  if (r.hungUpBy !== "server") return "the caller hung up";
+  if (!r.serverSentHangup) return "the server closed the connection without 00 00 00";
+  const lastDigit = r.actions.findLast((a) => "dtmf" in a);
+  if (r.digitsSent !== "11" || lastDigit === undefined) return `the server hung up before the goodbye (digits sent: "${r.digitsSent}")`;
+  if (!r.utterances.some((u) => u.startMs > lastDigit.atMs)) return "the server hung up without speaking after the last digit";
+  return null;
+}
+
+function record(tally: Tally, r: CallResult, cut: boolean): void {
+  if (r.greetingDelayMs !== null) tally.greetingMs.push(r.greetingDelayMs);
+  tally.jitter.push(r.jitterMs);
+  tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
+  tally.worstLeadP99Ms = Math.max(tally.worstLeadP99Ms, r.leadP99Ms);
+  // A call hung up by the end of the run is neither a success nor a failure, unless it had failed already.
+  const failure = cut && r.hungUpBy === "caller" ? null : failureOf(r);
+  if (cut && failure === null) tally.cutAtEnd++;
+  else if (failure === null) tally.completed++;
+  else tally.failures.set(failure, (tally.failures.get(failure) ?? 0) + 1);
+}
+
+/** N virtual callers, each redialing at once, started over RAMP_MS; resolves when all have stopped. */
+async function runCallers(target: Endpoint, calls: number, rate: number, stop: AbortSignal, tally: Tally): Promise<string | null> {
+  const ticker = new FrameTicker();
+  let unreachable: string | null = null;
+  const one = async (index: number): Promise<void> => {
+    await Bun.sleep((index * RAMP_MS) / calls);
+    while (!stop.aborted && unreachable === null) {
+      const caller = new SimulatedCaller({ ...target, sampleRate: rate, script: SCRIPT, ticker, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: stop });
+      const result = await caller.run();
+      if (!result.connected) {
+        unreachable ??= result.error;
+        return;
+      }
+      record(tally, result, stop.aborted);
+    }
+  };
+  await Promise.all(Array.from({ length: calls }, (_, i) => one(i)));
+  return unreachable;
+}
+
+function percent(cpuSeconds: number, wallMs: number): number {
+  return Math.round((cpuSeconds / (wallMs / 1000)) * 1000) / 10;
+}
+
+const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
+const ms = (v: number): string => (Number.isFinite(v) ? `${roundMs(v)} ms` : "-");
+const rounded = (s: Summary) => ({ count: s.count, p50: roundMs(s.p50), p99: roundMs(s.p99), max: roundMs(s.max) });
+
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "many simulated calls at once: latency, jitter, CPU and memory",
+  async run(argv) {
+    const args = parseCommandArgs(argv, OPTIONS, USAGE);
+    if (!args) return 0;
+    const v = args.values;
+    const calls = v.calls === undefined ? 200 : /^\d+$/.test(v.calls) ? Number(v.calls) : NaN;
+    if (!(calls >= 1 && calls <= 5000)) throw new UsageError(`--calls "${v.calls}" is not allowed; give a whole number from 1 to 5000`);
+    const seconds = parsePositiveSeconds("--seconds", v.seconds, 60);
+    const rate = parseRate(v.rate);
+    const external = v.audiosocket === undefined ? null : parseTarget("--audiosocket", v.audiosocket);
+    let http = v.http === undefined ? null : parseTarget("--http", v.http);
+    if (http !== null && external === null) throw new UsageError("--http only goes with --audiosocket (a server the bench starts is watched already)");
+
+    const stop = new AbortController();
+    let interrupted = false;
+    let server: ServerProcess | null = null;
+    const onSigint = (): void => {
+      if (interrupted) server?.exited.then(() => process.exit(130));
+      interrupted = true;
+      stop.abort();
+    };
+    process.on("SIGINT", onSigint);
+    const tempDir = external === null ? mkdtempSync(join(tmpdir(), "voicebot-bench-")) : null;
+    const tally: Tally = { completed: 0, cutAtEnd: 0, failures: new Map(), greetingMs: [], jitter: [], maxLeadMs: 0, worstLeadP99Ms: 0 };
+    let serverDied: string | null = null;
+    let rssSampler: ReturnType<typeof setInterval> | undefined;
+    try {
+      let target: Endpoint;
+      if (tempDir !== null) {
+        const configFile = join(tempDir, "bench.env");
+        writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
+        if (!v.json) process.stderr.write("bench: starting voicebot serve and waiting for its phrases...\n");
+        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile] });
+        target = server.audiosocket;
+        http = server.http;
+        const started = server;
+        void started.exited.then((code) => {
+          if (stop.signal.aborted) return;
+          serverDied = `voicebot serve exited with status ${code} during the run\n${started.logTail()}`;
+          stop.abort();
+        });
+      } else target = external as Endpoint;
+
+      const metrics = async (): Promise<string | null> => {
+        if (http === null) return null;
+        const res = await fetch(`http://${http.host}:${http.port}/metrics`).catch(() => null);
+        return res?.ok ? res.text() : null;
+      };
+      const underrunsBefore = metricValue((await metrics()) ?? "", "voicebot_playout_underruns_total");
+      const idle = server?.sample() ?? null;
+      let peakRss = idle?.rssBytes ?? 0;
+      const proc = server;
+      if (proc !== null) rssSampler = setInterval(() => {
+        try {
+          peakRss = Math.max(peakRss, proc.sample().rssBytes);
+        } catch {
+          // The process is gone; serverDied reports it.
+        }
+      }, RSS_SAMPLE_MS);
+
+      if (!v.json) process.stderr.write(`bench: ${calls} calls at a time for ${seconds} s against ${target.host}:${target.port}...\n`);
+      const clientCpu = process.cpuUsage();
+      const wallStart = performance.now();
+      const timer = setTimeout(() => stop.abort(), seconds * 1000);
+      const unreachable = await runCallers(target, calls, rate, stop.signal, tally);
+      clearTimeout(timer);
+      const wallMs = performance.now() - wallStart;
+      const clientUsage = process.cpuUsage(clientCpu);
+      clearInterval(rssSampler);
+      const end = serverDied === null ? server?.sample() ?? null : null;
+      const underrunsAfter = metricValue((await metrics()) ?? "", "voicebot_playout_underruns_total");
+      if (unreachable !== null) throw new Error(unreachable);
+
+      const failed = [...tally.failures.values()].reduce((a, b) => a + b, 0);
+      const greeting = summarize(tally.greetingMs);
+      const jitter = summarize(concatSamples(tally.jitter));
+      const report = {
+        calls, seconds, rate, target: `${target.host}:${target.port}`, serverStartedByBench: server !== null, interrupted,
+        completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
+        greetingDelayMs: rounded(greeting),
+        jitterMs: rounded(jitter),
+        maxLeadMs: roundMs(tally.maxLeadMs),
+        worstLeadP99Ms: roundMs(tally.worstLeadP99Ms),
+        underruns: underrunsBefore !== null && underrunsAfter !== null ? underrunsAfter - underrunsBefore : null,
+        server: idle !== null && end !== null && server !== null ? {
+          pid: server.pid,
+          cpuPercent: percent(end.cpuSeconds - idle.cpuSeconds, wallMs),
+          rssIdleBytes: idle.rssBytes,
+          rssPeakBytes: peakRss,
+          rssPerCallBytes: Math.round((peakRss - idle.rssBytes) / calls),
+        } : null,
+        client: { cpuPercent: percent((clientUsage.user + clientUsage.system) / 1e6, wallMs) },
+        serverError: serverDied,
+      };
+      if (v.json) printJson(report);
+      else {
+        const lines = [
+          `calls            ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run${interrupted ? " (interrupted)" : ""}`,
+          `greeting delay   p50 ${ms(greeting.p50)}, p99 ${ms(greeting.p99)}, max ${ms(greeting.max)} (${greeting.count} calls)`,
+          `frame jitter     p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)} (${jitter.count} frames)`,
+          `pacing lead      max ${ms(tally.maxLeadMs)}, worst call's p99 ${ms(tally.worstLeadP99Ms)}`,
+          `underruns        ${report.underruns ?? "- (no admin port to read /metrics from)"}`,
+        ];
+        if (report.server) {
+          lines.push(
+            `server CPU       ${report.server.cpuPercent} % of one core (average over ${(wallMs / 1000).toFixed(1)} s)`,
+            `server RSS       idle ${mb(report.server.rssIdleBytes)}, peak ${mb(report.server.rssPeakBytes)}, ${mb(report.server.rssPerCallBytes)} per active call`,
+          );
+        }
+        lines.push(`bench client CPU ${report.client.cpuPercent} % of one core`);
+        for (const [reason, count] of tally.failures) lines.push(`failed ×${count}: ${reason}`);
+        if (serverDied) lines.push(serverDied);
+        process.stdout.write(lines.join("\n") + "\n");
+      }
+      return failed > 0 || interrupted || serverDied !== null ? 1 : 0;
+    } catch (err) {
+      process.stderr.write(`voicebot bench: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    } finally {
+      clearInterval(rssSampler);
+      stop.abort();
+      await server?.stop();
+      if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });
+      process.off("SIGINT", onSigint);
+    }
+  },
+};

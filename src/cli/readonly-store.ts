@@ -1,0 +1,36 @@
+import { loadConfig } from "../config/load.ts";
+import { Store } from "../store/store.ts";
+import { UsageError } from "./command.ts";
+
+/** What `calls` and `tickets` share: where the database is, and how to print. */
+export const STORE_READER_OPTIONS = {
+  "data-dir": { type: "string" },
+  config: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+export const STORE_READER_HELP = `  --json            print one JSON document instead of text
+  --data-dir DIR    data directory (default: VOICEBOT_DATA_DIR, else ./data, or /var/lib/voicebot when installed)
+  --config FILE     env file to read settings from (default: VOICEBOT_CONFIG, else /etc/voicebot/voicebot.env if present)
+  -h, --help        show this help`;
+
+/**
+ * Opens the data dir's database read only (safe while `voicebot serve` writes to it). A missing
+ * database is reported on stderr and gives null: the command exits 1.
+ */
+export function openStoreReadonly(command: string, flags: { "data-dir"?: string; config?: string }): Store | null {
+  const { dataDir } = loadConfig({ config: flags.config, dataDir: flags["data-dir"] });
+  try {
+    return Store.open(dataDir, { readonly: true });
+  } catch (err) {
+    process.stderr.write(`voicebot ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return null;
+  }
+}
+
+export function parseLimit(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 10000)) throw new UsageError(`--limit ${JSON.stringify(value)} is not allowed: a whole number from 1 to 10000`);
+  return n;
+}

@@ -1,0 +1,41 @@
+import type { MetricFamily } from "../admin/prometheus.ts";
+import type { CallMetrics } from "../call/metrics.ts";
+import type { ClockStats } from "../media/playout-clock.ts";
+import type { TransportStats } from "../transports/types.ts";
+
+export interface MetricsSnapshot {
+  activeCalls: number;
+  maxCalls: number;
+  calls: CallMetrics;
+  clock: ClockStats;
+  transports: Record<string, TransportStats>;
+  phrasesReady: boolean;
+}
+
+/** What /metrics shows: the names are a contract with dashboards, so only ever add. */
+export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
+  const perTransport = (pick: (t: TransportStats) => number) =>
+    Object.entries(s.transports).map(([transport, t]) => ({ labels: { transport }, value: pick(t) }));
+  const mem = process.memoryUsage();
+  return [
+    { name: "voicebot_active_calls", help: "Calls in progress (busy rejections excluded).", type: "gauge", samples: [{ value: s.activeCalls }] },
+    { name: "voicebot_max_concurrent_calls", help: "MAX_CONCURRENT_CALLS.", type: "gauge", samples: [{ value: s.maxCalls }] },
+    { name: "voicebot_calls_started_total", help: "Calls admitted, busy ones included.", type: "counter", samples: [{ value: s.calls.callsStarted }] },
+    { name: "voicebot_calls_rejected_busy_total", help: "Calls that heard the all-lines-busy phrase.", type: "counter", samples: [{ value: s.calls.callsRejectedBusy }] },
+    {
+      name: "voicebot_calls_ended_total", help: "Calls ended, by end reason.", type: "counter",
+      samples: [...s.calls.callsEnded].map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    { name: "voicebot_connections_rejected_total", help: "Connections refused by the allow-list or token.", type: "counter", samples: perTransport((t) => t.connectionsRejected) },
+    { name: "voicebot_protocol_errors_total", help: "Connections closed for malformed input.", type: "counter", samples: perTransport((t) => t.protocolErrors) },
+    { name: "voicebot_frames_in_total", help: "Audio frames received.", type: "counter", samples: perTransport((t) => t.framesIn) },
+    { name: "voicebot_frames_out_total", help: "Audio frames sent.", type: "counter", samples: perTransport((t) => t.framesOut) },
+    { name: "voicebot_playout_underruns_total", help: "Frames sent as silence because the audio due was not ready.", type: "counter", samples: [{ value: s.calls.playoutUnderruns }] },
+    { name: "voicebot_clock_late_ticks_total", help: "20 ms ticks that ran more than a period late.", type: "counter", samples: [{ value: s.clock.lateTicks }] },
+    { name: "voicebot_clock_skipped_ticks_total", help: "20 ms ticks skipped after the event loop was blocked.", type: "counter", samples: [{ value: s.clock.skippedTicks }] },
+    { name: "voicebot_dtmf_total", help: "Keypad digits received.", type: "counter", samples: [{ value: s.calls.dtmfReceived }] },
+    { name: "voicebot_tickets_opened_total", help: "Tickets opened.", type: "counter", samples: [{ value: s.calls.ticketsOpened }] },
+    { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },
+    { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
+  ];
+}

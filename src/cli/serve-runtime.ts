@@ -1,0 +1,132 @@
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { startAdminServer, type AdminServer } from "../admin/server.ts";
+import { Admission } from "../call/admission.ts";
+import { newCallMetrics } from "../call/metrics.ts";
+import type { Config } from "../config/schema.ts";
+import { phraseTexts } from "../dialog/phrases.ts";
+import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { Logger } from "../log.ts";
+import { COMMON_RATES } from "../media/pcm.ts";
+import { PhraseCache } from "../media/phrase-cache.ts";
+import { PlayoutClock } from "../media/playout-clock.ts";
+import { RecorderFlusher } from "../media/recorder.ts";
+import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
+import { Store } from "../store/store.ts";
+import { parseAllowList } from "../transports/allowlist.ts";
+import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
+import { newTransportStats } from "../transports/types.ts";
+import { metricFamilies } from "./serve-metrics.ts";
+import { version } from "./version.ts";
+
+export interface Runtime {
+  readonly audiosocket: AudioSocketServer;
+  readonly admin: AdminServer;
+  /** Resolves when the phrase cache is in memory (calls before that wait for their greeting). */
+  readonly phrasesReady: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A TextToSpeech whose worker is still starting: lets the listeners come up at once while
+ * eSpeak loads, and lets the phrase cache key its files on the voice before it exists.
+ */
+function deferredTts(voiceId: string, pending: Promise<TextToSpeech>): TextToSpeech {
+  return {
+    voiceId,
+    sampleRate: 22050,
+    async *synthesize(text, signal) {
+      yield* (await pending).synthesize(text, signal);
+    },
+    close: async () => (await pending).close(),
+  };
+}
+
+/** Everything `voicebot serve` runs, wired together; listening before it returns. */
+export function startRuntime(config: Config, log: Logger): Runtime {
+  const startedAt = Date.now();
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = Store.open(config.dataDir);
+  const interrupted = store.closeInterruptedCalls(startedAt);
+  if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
+
+  const voice = espeakVoiceFor(config.language);
+  const ttsPending = createEspeakTts({ voice, log: log.child("tts") });
+  const tts = deferredTts(`espeak-ng:${voice}`, ttsPending);
+  const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize() });
+  const texts = phraseTexts(config.language);
+  const phrases = new PhraseCache({ texts, tts, resampler, cacheDir: join(config.dataDir, "cache", "phrases"), log: log.child("phrases") });
+
+  const metrics = newCallMetrics();
+  const clock = new PlayoutClock((target, err) => {
+    log.error("a call's playout failed; ending that call", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    if ("hangupNow" in target && typeof target.hangupNow === "function") target.hangupNow();
+  });
+  const flusher = new RecorderFlusher();
+  const admission = new Admission({
+    store, phrases, texts, clock, flusher, metrics,
+    log,
+    maxCalls: config.maxCalls,
+    recordingsDir: join(config.dataDir, "recordings"),
+    silenceWarningMs: config.silenceWarningSeconds * 1000,
+    silenceHangupMs: config.silenceHangupSeconds * 1000,
+    maxDurationMs: config.maxCallDurationSeconds * 1000,
+  });
+
+  const allow = parseAllowList(config.audiosocketAllow);
+  if (allow.empty) log.warn("AUDIOSOCKET_ALLOW is empty: any host that can reach the AudioSocket port can place calls");
+  const audiosocketStats = newTransportStats();
+  const audiosocket = startAudioSocketServer({
+    host: config.audiosocket.host, port: config.audiosocket.port, allow,
+    admit: admission.admit, log: log.child("audiosocket"), stats: audiosocketStats,
+  });
+
+  let ready = false;
+  const phrasesReady = phrases.prepare(COMMON_RATES).then(() => {
+    ready = true;
+    log.info("phrases ready", { language: config.language, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
+  });
+  phrasesReady.catch((err: unknown) => log.error("phrases could not be rendered: calls will get no greeting", { error: String(err) }));
+
+  const admin = startAdminServer({
+    host: config.http.host, port: config.http.port, log: log.child("admin"),
+    health: () => ({
+      ready: true,
+      body: {
+        status: "ok",
+        version,
+        activeCalls: admission.activeCalls,
+        maxCalls: config.maxCalls,
+        phrases: ready ? "ready" : "loading",
+        modes: { stt: "offline (keypad)", llm: "offline (scripted SAV)", tts: `offline (${tts.voiceId})` },
+        listeners: { audiosocket: `${audiosocket.hostname}:${audiosocket.port}` },
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      },
+    }),
+    metrics: () => metricFamilies({
+      activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
+      transports: { audiosocket: audiosocketStats }, phrasesReady: ready,
+    }),
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    audiosocket,
+    admin,
+    phrasesReady,
+    stop: () => {
+      stopping ??= (async () => {
+        await admission.hangupAll();
+        await audiosocket.stop();
+        await flusher.stop();
+        await admin.stop();
+        clock.stop();
+        await tts.close().catch(() => undefined);
+        await resampler.close();
+        store.close();
+      })();
+      return stopping;
+    },
+  };
+}

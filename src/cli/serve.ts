@@ -1,0 +1,80 @@
+import { loadConfig } from "../config/load.ts";
+import { rootLogger, setLogLevel } from "../log.ts";
+import { parseCommandArgs, type Command } from "./command.ts";
+import { startRuntime, type Runtime } from "./serve-runtime.ts";
+import { version } from "./version.ts";
+
+const USAGE = `Usage: voicebot serve [options]
+
+Answers calls: Asterisk AudioSocket on TCP, /healthz and /metrics on the admin port.
+With no provider key it runs offline: embedded French voice, keypad-driven SAV flow.
+
+Options (each overrides its environment variable, which overrides the config file):
+  --config FILE            env file to read      VOICEBOT_CONFIG   (default /etc/voicebot/voicebot.env if present)
+  --data-dir DIR           database, recordings, phrase cache
+                                                 VOICEBOT_DATA_DIR (default ./data from source)
+  --audiosocket HOST:PORT  AudioSocket listener  AUDIOSOCKET_HOST, AUDIOSOCKET_PORT (default 0.0.0.0:9090)
+  --http HOST:PORT         admin HTTP listener   HTTP_HOST, HTTP_PORT (default 127.0.0.1:9091)
+  --max-calls N            concurrent calls      MAX_CONCURRENT_CALLS (default 20)
+  --help                   this text
+
+Other settings (environment or config file): LANGUAGE (fr-FR, en-US, pt-BR), AUDIOSOCKET_ALLOW,
+SILENCE_WARNING_TIMEOUT, SILENCE_HANGUP_TIMEOUT, MAX_CALL_DURATION, LOG_LEVEL. See README.md.`;
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "answer calls (the service)",
+  async run(argv) {
+    const args = parseCommandArgs(argv, {
+      config: { type: "string" },
+      "data-dir": { type: "string" },
+      audiosocket: { type: "string" },
+      audiostream: { type: "string" },
+      http: { type: "string" },
+      "max-calls": { type: "string" },
+    }, USAGE);
+    if (!args) return 0;
+    const v = args.values;
+    const config = loadConfig({
+      config: v.config, dataDir: v["data-dir"], audiosocket: v.audiosocket,
+      audiostream: v.audiostream, http: v.http, maxCalls: v["max-calls"],
+    });
+    setLogLevel(config.logLevel);
+    const log = rootLogger.child("serve");
+    let runtime: Runtime;
+    try {
+      runtime = startRuntime(config, log);
+    } catch (err) {
+      log.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+      return 1;
+    }
+    log.info("listening", {
+      version,
+      audiosocket: `${runtime.audiosocket.hostname}:${runtime.audiosocket.port}`,
+      http: `${runtime.admin.hostname}:${runtime.admin.port}`,
+      dataDir: config.dataDir,
+      config: config.configFile,
+      maxCalls: config.maxCalls,
+      language: config.language,
+    });
+
+    return await new Promise<number>((resolve) => {
+      let signals = 0;
+      const onSignal = (signal: string) => {
+        if (++signals > 1) {
+          log.warn("second signal: exiting without waiting for calls", { signal });
+          resolve(1);
+          return;
+        }
+        log.info("stopping: hanging up calls and flushing recordings", { signal });
+        runtime.stop().then(() => resolve(0), (err: unknown) => {
+          log.error("stop failed", { error: String(err) });
+          resolve(1);
+        });
+      };
+      process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: reason instanceof Error ? reason.stack ?? reason.message : String(reason) }));
+      process.on("SIGTERM", () => onSignal("SIGTERM"));
+      process.on("SIGINT", () => onSignal("SIGINT"));
+    });
+  },
+};

@@ -1,0 +1,317 @@
+/**
+ * The after-sales (SAV) scenario on the keypad, for offline mode: welcome and problem menu, the
+ * matching fix, "does it work now?", then either goodbye or a callback by a technician at the
+ * caller's number (from call metadata, else typed and read back). Every call that reaches the
+ * menu leaves a ticket whose number is spoken before goodbye.
+ *
+ * `record` actions carry these kinds: "dtmf" (the caller's key; the only caller input),
+ * "state" ("MENU->VERIFICATION"), "invalid" ("MENU:7 1/3"), "timer" ("silence-warning",
+ * "silence-timeout", "max-duration") and "hangup" ("caller").
+ */
+import { resolveSavDialogOptions, type ResolvedSavDialogOptions, type SavDialogOptions } from "./sav-options.ts";
+import type {
+  Dialog,
+  DialogAction,
+  DialogEndReason,
+  DialogEvent,
+  DialogState,
+  PhraseId,
+  ProblemType,
+  SpeechPart,
+  TicketStatus,
+} from "./types.ts";
+
+export type { SavDialogOptions } from "./sav-options.ts";
+
+export function createSavDialog(options: SavDialogOptions = {}): Dialog {
+  return new SavDialog(resolveSavDialogOptions(options));
+}
+
+const DTMF_KEY = /^[0-9*#A-D]$/;
+// Caller ids such as "anonymous" or "unknown" are not numbers a technician can call back.
+const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
+
+const FIXES: Readonly<Record<string, { problem: ProblemType; fix: PhraseId }>> = {
+  "1": { problem: "internet", fix: "fixInternet" },
+  "2": { problem: "mobile", fix: "fixMobile" },
+  "3": { problem: "other", fix: "fixOther" },
+};
+
+const phrase = (id: PhraseId): SpeechPart => ({ phrase: id });
+
+type Prompt = { interruptible: boolean; awaitInput: boolean };
+const QUESTION: Prompt = { interruptible: true, awaitInput: true };
+const FAREWELL: Prompt = { interruptible: false, awaitInput: false };
+
+class SavDialog implements Dialog {
+  readonly #options: ResolvedSavDialogOptions;
+  #state: DialogState = "WELCOME";
+  #callerNumber: string | null = null;
+  #ticketRequested = false;
+  #ticketNumber: number | null = null;
+  #ticketStatus: TicketStatus = "open";
+  #invalidAnswers = 0;
+  #typed = "";
+  #nextUtteranceId = 1;
+  /** Interruptible utterances sent and not yet reported as played to their end. */
+  readonly #interruptiblePending = new Set<number>();
+
+  constructor(options: ResolvedSavDialogOptions) {
+    this.#options = options;
+  }
+
+  get state(): DialogState {
+    return this.#state;
+  }
+
+  handle(event: DialogEvent): DialogAction[] {
+    switch (event.type) {
+      case "start":
+        return this.#onStart(event.callerNumber);
+      case "ticketOpened":
+        this.#onTicketOpened(event.ticketNumber);
+        return [];
+      case "dtmf":
+        return this.#onDigit(event.digit);
+      case "spoken":
+        this.#interruptiblePending.delete(event.utteranceId);
+        return [];
+      case "silenceWarning":
+        return this.#onSilenceWarning();
+      case "silenceTimeout":
+        return this.#onTimeout("silence-timeout", "silenceGoodbye", "silence");
+      case "maxDuration":
+        return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
+      case "callerHangup":
+        return this.#onCallerHangup();
+    }
+  }
+
+  #onStart(callerNumber: string | null): DialogAction[] {
+    if (this.#state !== "WELCOME" || this.#ticketRequested) {
+      throw new Error(`SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
+    }
+    const trimmed = callerNumber?.trim() ?? "";
+    this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#ticketRequested = true;
+    const out: DialogAction[] = [{ type: "openTicket" }];
+    this.#goTo(out, "MENU");
+    this.#say(out, [phrase("welcome"), phrase("problemMenu")], QUESTION);
+    return out;
+  }
+
+  #onTicketOpened(ticketNumber: number): void {
+    if (!this.#ticketRequested) {
+      throw new Error(`SAV dialog got ticketOpened ${ticketNumber} before asking for a ticket (no start event yet)`);
+    }
+    if (this.#ticketNumber !== null) {
+      throw new Error(
+        `SAV dialog got ticketOpened ${ticketNumber} but its ticket is already number ${this.#ticketNumber}: a call has one ticket`,
+      );
+    }
+    if (!Number.isSafeInteger(ticketNumber) || ticketNumber < 0) {
+      throw new Error(`SAV dialog got ticket number ${ticketNumber}: it must be a non-negative integer`);
+    }
+    this.#ticketNumber = ticketNumber;
+  }
+
+  #onDigit(digit: string): DialogAction[] {
+    if (!DTMF_KEY.test(digit)) {
+      throw new Error(`SAV dialog got DTMF ${JSON.stringify(digit)}: it must be one key of 0-9, *, #, A-D`);
+    }
+    if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
+    const out: DialogAction[] = [];
+    this.#stopInterruptible(out);
+    out.push({ type: "record", kind: "dtmf", detail: digit });
+    switch (this.#state) {
+      case "MENU":
+        this.#onMenuDigit(out, digit);
+        break;
+      case "VERIFICATION":
+        this.#onVerificationDigit(out, digit);
+        break;
+      case "PHONE_ENTRY":
+        this.#onPhoneDigit(out, digit);
+        break;
+      case "PHONE_CONFIRM":
+        this.#onConfirmDigit(out, digit);
+        break;
+    }
+    return out;
+  }
+
+  #onMenuDigit(out: DialogAction[], digit: string): void {
+    const choice = FIXES[digit];
+    if (!choice) {
+      this.#invalid(out, digit, [phrase("invalidChoice"), ...this.#question()]);
+      return;
+    }
+    out.push({ type: "updateTicket", problemType: choice.problem });
+    if (choice.problem === "other") {
+      // Nothing for the caller to try: go straight to the callback. When the number is already
+      // known, the escalation phrase says the same as fixOther, so fixOther is left out.
+      this.#callBack(out, this.#callerNumber === null ? [phrase(choice.fix)] : []);
+      return;
+    }
+    this.#goTo(out, "VERIFICATION");
+    this.#say(out, [phrase(choice.fix), phrase("solvedQuestion")], QUESTION);
+  }
+
+  #onVerificationDigit(out: DialogAction[], digit: string): void {
+    if (digit === "1") {
+      this.#finish(out, [...this.#ticketNumberParts(), phrase("goodbyeResolved")], "resolved", { status: "resolved" });
+    } else if (digit === "2") {
+      this.#callBack(out, []);
+    } else {
+      this.#invalid(out, digit, [phrase("invalidChoice"), ...this.#question()]);
+    }
+  }
+
+  #onPhoneDigit(out: DialogAction[], digit: string): void {
+    if (digit >= "0" && digit <= "9") {
+      // Keys past the maximum only need to mark the number as too long, not be kept.
+      if (this.#typed.length <= this.#options.maxPhoneDigits) this.#typed += digit;
+      return;
+    }
+    if (digit === "*") {
+      this.#typed = "";
+      this.#say(out, [phrase("enterPhone")], QUESTION);
+      return;
+    }
+    const length = this.#typed.length;
+    if (digit === "#" && length >= this.#options.minPhoneDigits && length <= this.#options.maxPhoneDigits) {
+      this.#goTo(out, "PHONE_CONFIRM");
+      this.#say(out, this.#question(), QUESTION);
+      return;
+    }
+    this.#typed = "";
+    this.#invalid(out, digit, [phrase("invalidPhone"), phrase("enterPhone")]);
+  }
+
+  #onConfirmDigit(out: DialogAction[], digit: string): void {
+    if (digit === "1") {
+      const parts = [phrase("escalated"), ...this.#ticketNumberParts(), phrase("goodbye")];
+      this.#finish(out, parts, "escalated", { phone: this.#typed, status: "escalated" });
+    } else if (digit === "2") {
+      this.#typed = "";
+      this.#goTo(out, "PHONE_ENTRY");
+      this.#say(out, this.#question(), QUESTION);
+    } else {
+      this.#invalid(out, digit, [phrase("invalidChoice"), ...this.#question()]);
+    }
+  }
+
+  /** The problem was not solved on the phone: a technician calls back. */
+  #callBack(out: DialogAction[], lead: SpeechPart[]): void {
+    if (this.#callerNumber !== null) {
+      const parts = [...lead, phrase("escalatedKnownNumber"), ...this.#ticketNumberParts(), phrase("goodbye")];
+      this.#finish(out, parts, "escalated", { phone: this.#callerNumber, status: "escalated" });
+      return;
+    }
+    this.#typed = "";
+    this.#goTo(out, "PHONE_ENTRY");
+    this.#say(out, [...lead, ...this.#question()], QUESTION);
+  }
+
+  #invalid(out: DialogAction[], digit: string, retry: SpeechPart[]): void {
+    this.#invalidAnswers++;
+    const { maxInvalidAnswers } = this.#options;
+    const detail = `${this.#state}:${digit} ${this.#invalidAnswers}/${maxInvalidAnswers}`;
+    out.push({ type: "record", kind: "invalid", detail });
+    if (this.#invalidAnswers < maxInvalidAnswers) {
+      this.#say(out, retry, QUESTION);
+      return;
+    }
+    const parts = [phrase("tooManyInvalid"), ...this.#ticketNumberParts(), phrase("goodbye")];
+    this.#finish(out, parts, "too-many-invalid", { status: "abandoned" });
+  }
+
+  #onSilenceWarning(): DialogAction[] {
+    if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
+    const out: DialogAction[] = [];
+    this.#stopInterruptible(out);
+    out.push({ type: "record", kind: "timer", detail: "silence-warning" });
+    // Half a number followed by "type your number" would be confusing: typing starts over.
+    if (this.#state === "PHONE_ENTRY") this.#typed = "";
+    this.#say(out, [phrase("stillThere"), ...this.#question()], QUESTION);
+    return out;
+  }
+
+  #onTimeout(timer: string, farewell: PhraseId, reason: DialogEndReason): DialogAction[] {
+    if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
+    const out: DialogAction[] = [];
+    this.#stopInterruptible(out);
+    out.push({ type: "record", kind: "timer", detail: timer });
+    // Outside WELCOME and GOODBYE the ticket is still open.
+    const parts = [phrase(farewell), ...this.#ticketNumberParts(), phrase("goodbye")];
+    this.#finish(out, parts, reason, { status: "abandoned" });
+    return out;
+  }
+
+  #onCallerHangup(): DialogAction[] {
+    const out: DialogAction[] = [];
+    if (this.#ticketRequested && this.#ticketStatus === "open") {
+      this.#ticketStatus = "abandoned";
+      out.push({ type: "updateTicket", status: "abandoned" });
+    }
+    out.push({ type: "record", kind: "hangup", detail: "caller" });
+    this.#interruptiblePending.clear();
+    this.#goTo(out, "GOODBYE");
+    return out;
+  }
+
+  /** Ends the dialog: ticket update, goodbye speech that cannot be cut short, then hang-up. */
+  #finish(
+    out: DialogAction[],
+    parts: SpeechPart[],
+    reason: DialogEndReason,
+    ticket: { status: TicketStatus; phone?: string },
+  ): void {
+    this.#ticketStatus = ticket.status;
+    out.push({ type: "updateTicket", ...ticket });
+    this.#goTo(out, "GOODBYE");
+    this.#say(out, parts, FAREWELL);
+    out.push({ type: "hangup", reason });
+  }
+
+  /** The question the caller is expected to answer in the current state. */
+  #question(): SpeechPart[] {
+    switch (this.#state) {
+      case "MENU":
+        return [phrase("problemMenu")];
+      case "VERIFICATION":
+        return [phrase("solvedQuestion")];
+      case "PHONE_ENTRY":
+        return [phrase("enterPhone")];
+      case "PHONE_CONFIRM":
+        return [phrase("youTyped"), { digits: this.#typed }, phrase("confirmPhone")];
+      case "WELCOME":
+      case "GOODBYE":
+        return [];
+    }
+  }
+
+  /** Empty while the store has not yet answered openTicket: better silence than a wrong number. */
+  #ticketNumberParts(): SpeechPart[] {
+    if (this.#ticketNumber === null) return [];
+    return [phrase("ticketNumberIs"), { digits: String(this.#ticketNumber) }];
+  }
+
+  #stopInterruptible(out: DialogAction[]): void {
+    if (this.#interruptiblePending.size === 0) return;
+    this.#interruptiblePending.clear();
+    out.push({ type: "stopSpeaking" });
+  }
+
+  #goTo(out: DialogAction[], next: DialogState): void {
+    if (next === this.#state) return;
+    out.push({ type: "record", kind: "state", detail: `${this.#state}->${next}` });
+    this.#state = next;
+  }
+
+  #say(out: DialogAction[], parts: SpeechPart[], prompt: Prompt): void {
+    const utteranceId = this.#nextUtteranceId++;
+    if (prompt.interruptible) this.#interruptiblePending.add(utteranceId);
+    out.push({ type: "say", utteranceId, parts, ...prompt });
+  }
+}

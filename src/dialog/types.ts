@@ -1,0 +1,107 @@
+/**
+ * The dialog's whole interface: events in, actions out. It is pure logic — no sockets, files or
+ * timers — so the call layer feeds it everything (keypad digits, the end of each prompt, the
+ * timers it runs on the dialog's behalf) and carries out what it asks.
+ */
+
+/** Fixed phrases; their texts live in assets/phrases/<language>.json. */
+export const PHRASE_IDS = [
+  "welcome",
+  "problemMenu",
+  "fixInternet",
+  "fixMobile",
+  "fixOther",
+  "solvedQuestion",
+  "invalidChoice",
+  "tooManyInvalid",
+  "enterPhone",
+  "invalidPhone",
+  "youTyped",
+  "confirmPhone",
+  "escalated",
+  "escalatedKnownNumber",
+  "ticketNumberIs",
+  "goodbyeResolved",
+  "goodbye",
+  "stillThere",
+  "silenceGoodbye",
+  "maxDurationGoodbye",
+  "busy",
+  "digit0",
+  "digit1",
+  "digit2",
+  "digit3",
+  "digit4",
+  "digit5",
+  "digit6",
+  "digit7",
+  "digit8",
+  "digit9",
+  "digitStar",
+  "digitHash",
+] as const;
+export type PhraseId = (typeof PHRASE_IDS)[number];
+
+/** One piece of an utterance: a fixed phrase, or a string of keypad digits read one by one. */
+export type SpeechPart = { phrase: PhraseId } | { digits: string };
+
+export type ProblemType = "internet" | "mobile" | "other";
+export type TicketStatus = "open" | "resolved" | "escalated" | "abandoned";
+
+/** Why the call ended, from the dialog's point of view (stored as the call's end reason). */
+export type DialogEndReason =
+  | "resolved"
+  | "escalated"
+  | "too-many-invalid"
+  | "silence"
+  | "max-duration"
+  | "caller-hangup"
+  /** All lines were busy: the caller heard the busy phrase (no dialog ran). */
+  | "busy";
+
+export type DialogEvent =
+  | { type: "start"; callerNumber: string | null }
+  /** The ticket the dialog asked for exists, with this number. */
+  | { type: "ticketOpened"; ticketNumber: number }
+  | { type: "dtmf"; digit: string }
+  /** The utterance with this id has been played to its end (not cut short). */
+  | { type: "spoken"; utteranceId: number }
+  | { type: "silenceWarning" }
+  | { type: "silenceTimeout" }
+  | { type: "maxDuration" }
+  | { type: "callerHangup" };
+
+export type DialogAction =
+  /**
+   * Play these parts, in order, after anything already queued. `interruptible`: a digit cuts it
+   * short (and still counts). `awaitInput`: once it has been played, the caller's silence timers run.
+   */
+  | { type: "say"; utteranceId: number; parts: SpeechPart[]; interruptible: boolean; awaitInput: boolean }
+  /** Stop whatever is playing now (the caller pressed a key during an interruptible prompt). */
+  | { type: "stopSpeaking" }
+  /** Create the call's ticket (status open); answer with a `ticketOpened` event. */
+  | { type: "openTicket" }
+  | {
+      type: "updateTicket";
+      problemType?: ProblemType;
+      status?: TicketStatus;
+      phone?: string;
+      description?: string;
+    }
+  /** A log-worthy step: stored in `events` and as a caller turn when it is the caller's input. */
+  | { type: "record"; kind: string; detail: string }
+  /** Hang up once everything queued has been played. */
+  | { type: "hangup"; reason: DialogEndReason };
+
+export type DialogState =
+  | "WELCOME"
+  | "MENU"
+  | "VERIFICATION"
+  | "PHONE_ENTRY"
+  | "PHONE_CONFIRM"
+  | "GOODBYE";
+
+export interface Dialog {
+  readonly state: DialogState;
+  handle(event: DialogEvent): DialogAction[];
+}

@@ -1,0 +1,129 @@
+/**
+ * A call's outgoing audio: a queue of utterances, each a list of PCM segments at the call's rate,
+ * read out one 20 ms frame per clock tick. Silence fills the gaps, because an AudioSocket call
+ * needs a frame every 20 ms for its whole life (Asterisk hangs up after 2 s without one).
+ */
+export interface Utterance {
+  readonly id: number;
+  /** Segment keys (phrase ids), so the audio can be looked up again at another rate. */
+  readonly keys: readonly string[];
+  segments: Int16Array[];
+  /** Called once, when its last sample has been sent (interrupted = false) or when flushed. */
+  readonly onEnd: (interrupted: boolean) => void;
+  /** Called when its first sample is sent. */
+  readonly onStart: () => void;
+}
+
+/** Fade-out on barge-in: long enough to avoid a click, short enough to feel instant. */
+const FADE_MS = 8;
+
+export class Playout {
+  private readonly queue: Utterance[] = [];
+  private segment = 0;
+  private offset = 0;
+  private started = false;
+  private frame: Int16Array;
+  private fadeSamples: number;
+  private fadeLeft = 0;
+  private fadeFrom: Int16Array | null = null;
+  private fadeOffset = 0;
+
+  constructor(private sampleRate: number) {
+    this.frame = new Int16Array(sampleRate / 50);
+    this.fadeSamples = Math.round((sampleRate * FADE_MS) / 1000);
+  }
+
+  get busy(): boolean {
+    return this.queue.length > 0 || this.fadeLeft > 0;
+  }
+
+  get rate(): number {
+    return this.sampleRate;
+  }
+
+  enqueue(utterance: Utterance): void {
+    this.queue.push(utterance);
+  }
+
+  /**
+   * Stop at once (a key was pressed): what was playing fades out over FADE_MS at the start of
+   * the next frame, and everything queued is dropped; each dropped utterance's onEnd(true) runs.
+   */
+  flush(): void {
+    const current = this.queue[0];
+    const seg = current && this.started ? current.segments[this.segment] : undefined;
+    if (seg) {
+      this.fadeFrom = seg;
+      this.fadeOffset = this.offset;
+      this.fadeLeft = this.fadeSamples;
+    }
+    this.resetCursor();
+    const dropped = this.queue.splice(0);
+    for (const u of dropped) u.onEnd(true);
+  }
+
+  /**
+   * Switch to another rate. The queued utterances are handed back, untouched and without their
+   * onEnd, for the caller to look up again at the new rate and re-enqueue (from their start).
+   */
+  retune(rate: number): Utterance[] {
+    this.sampleRate = rate;
+    this.frame = new Int16Array(rate / 50);
+    this.fadeSamples = Math.round((rate * FADE_MS) / 1000);
+    this.fadeLeft = 0;
+    this.fadeFrom = null;
+    this.resetCursor();
+    return this.queue.splice(0);
+  }
+
+  /**
+   * The next 20 ms frame. The returned array is reused on the next call (copy it if kept).
+   * Segments are joined seamlessly: a frame may end one segment and start the next.
+   */
+  nextFrame(): Int16Array {
+    const frame = this.frame;
+    let filled = 0;
+    if (this.fadeLeft > 0) filled = this.fadeOut(frame);
+    while (filled < frame.length && this.queue.length > 0) {
+      const u = this.queue[0] as Utterance;
+      if (!this.started) {
+        this.started = true;
+        u.onStart();
+      }
+      const seg = u.segments[this.segment];
+      if (!seg) {
+        this.queue.shift();
+        this.resetCursor();
+        u.onEnd(false);
+        continue;
+      }
+      const n = Math.min(frame.length - filled, seg.length - this.offset);
+      frame.set(seg.subarray(this.offset, this.offset + n), filled);
+      filled += n;
+      this.offset += n;
+      if (this.offset >= seg.length) {
+        this.segment++;
+        this.offset = 0;
+      }
+    }
+    if (filled < frame.length) frame.fill(0, filled);
+    return frame;
+  }
+
+  private fadeOut(frame: Int16Array): number {
+    const from = this.fadeFrom as Int16Array;
+    const n = Math.min(this.fadeLeft, frame.length);
+    for (let i = 0; i < n; i++) {
+      frame[i] = Math.round((from[this.fadeOffset + i] ?? 0) * ((n - i) / n));
+    }
+    this.fadeLeft = 0;
+    this.fadeFrom = null;
+    return n;
+  }
+
+  private resetCursor(): void {
+    this.segment = 0;
+    this.offset = 0;
+    this.started = false;
+  }
+}

@@ -1,0 +1,48 @@
+/** Order statistics for the simulator's timings (greeting delay, jitter, pacing lead). */
+
+export interface Summary {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Nearest-rank percentile of an ascending-sorted list (p in 0..100): the smallest value with at
+ * least p % of the values at or below it. NaN for an empty list.
+ */
+export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number {
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be from 0 to 100, got ${p}`);
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const rank = Math.max(1, Math.ceil((p / 100) * n));
+  return sorted[rank - 1] as number;
+}
+
+/** Sorts a copy (the input is left alone) and reads p50, p99 and max from it. */
+export function summarize(values: ArrayLike<number>): Summary {
+  const sorted = Float64Array.from(values).sort();
+  return {
+    count: sorted.length,
+    p50: percentileOfSorted(sorted, 50),
+    p99: percentileOfSorted(sorted, 99),
+    max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : NaN,
+  };
+}
+
+/** Joins many per-call sample lists into one typed array, without intermediate copies. */
+export function concatSamples(lists: readonly ArrayLike<number>[]): Float64Array {
+  let total = 0;
+  for (const list of lists) total += list.length;
+  const out = new Float64Array(total);
+  let at = 0;
+  for (const list of lists) {
+    for (let i = 0; i < list.length; i++) out[at++] = list[i] as number;
+  }
+  return out;
+}
+
+/** Rounds for display and JSON: timings in ms with 0.1 ms resolution; NaN becomes null. */
+export function roundMs(value: number): number | null {
+  return Number.isFinite(value) ? Math.round(value * 10) / 10 : null;
+}

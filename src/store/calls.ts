@@ -1,0 +1,193 @@
+import type { Database, Statement } from "bun:sqlite";
+
+/** One raw PCM file of a call: s16le mono at `sampleRate`. */
+export interface RecordingFile {
+  channel: "caller" | "bot";
+  path: string;
+  sampleRate: number;
+}
+
+export interface NewCall {
+  uuid: string;
+  transport: string;
+  tenant: string;
+  caller: string | null;
+  peer: string;
+  sampleRate: number;
+  startedAt: number;
+}
+
+export interface CallEnd {
+  endedAt: number;
+  reason: string;
+  detail?: string | null;
+}
+
+/** A call as lists show it; times are epoch ms. `ticketId` is the call's first ticket, if any. */
+export interface CallSummary {
+  id: number;
+  uuid: string;
+  transport: string;
+  tenant: string;
+  caller: string | null;
+  peer: string;
+  sampleRate: number;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  endReason: string | null;
+  endDetail: string | null;
+  recordings: RecordingFile[];
+  /** null while the call is still going. */
+  durationMs: number | null;
+  ticketId: number | null;
+  ticketStatus: string | null;
+}
+
+interface CallRow {
+  id: number;
+  uuid: string;
+  transport: string;
+  tenant: string;
+  caller: string | null;
+  peer: string;
+  sample_rate: number;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  end_reason: string | null;
+  end_detail: string | null;
+  recordings: string;
+  ticket_id: number | null;
+  ticket_status: string | null;
+}
+
+const SUMMARY = `
+SELECT c.*, t.id AS ticket_id, t.status AS ticket_status
+FROM calls c LEFT JOIN tickets t ON t.id = (SELECT MIN(id) FROM tickets WHERE call_id = c.id)`;
+
+/** An interrupted call ends at its last sign of life, not at the restart hours later. */
+const LAST_ACTIVITY = `MAX(started_at, COALESCE(answered_at, 0),
+  COALESCE((SELECT MAX(MAX(started_at, COALESCE(ended_at, 0))) FROM turns WHERE call_id = calls.id), 0),
+  COALESCE((SELECT MAX(at) FROM events WHERE call_id = calls.id), 0))`;
+
+export const INTERRUPTED_DETAIL = "voicebot stopped before the call ended; closed when it started again";
+
+/** The `calls` table: prepared once, reused for every call. */
+export class CallsTable {
+  private readonly insertStmt: Statement<void, [string, string, string, string | null, string, number, number]>;
+  private readonly answeredStmt: Statement<void, [number, number]>;
+  private readonly rateStmt: Statement<void, [number, number]>;
+  private readonly recordingsStmt: Statement<void, [string, number]>;
+  private readonly endStmt: Statement<void, [number, string, string | null, number]>;
+  private readonly abandonTicketsStmt: Statement<void, [number]>;
+  private readonly interruptStmt: Statement<void, [number, string]>;
+  private readonly listStmt: Statement<CallRow, [number, number]>;
+  private readonly byIdStmt: Statement<CallRow, [number]>;
+  private readonly byUuidStmt: Statement<CallRow, [string]>;
+  private readonly countStmt: Statement<{ n: number }, []>;
+
+  constructor(private readonly db: Database) {
+    this.insertStmt = db.prepare(
+      "INSERT INTO calls (uuid, transport, tenant, caller, peer, sample_rate, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.answeredStmt = db.prepare("UPDATE calls SET answered_at = ? WHERE id = ?");
+    this.rateStmt = db.prepare("UPDATE calls SET sample_rate = ? WHERE id = ?");
+    this.recordingsStmt = db.prepare("UPDATE calls SET recordings = ? WHERE id = ?");
+    this.endStmt = db.prepare("UPDATE calls SET ended_at = ?, end_reason = ?, end_detail = ? WHERE id = ?");
+    this.abandonTicketsStmt = db.prepare(
+      "UPDATE tickets SET status = 'incomplete', updated_at = ? WHERE status = 'open' AND call_id IN (SELECT id FROM calls WHERE ended_at IS NULL)",
+    );
+    this.interruptStmt = db.prepare(
+      `UPDATE calls SET ended_at = MAX(started_at, MIN(?1, ${LAST_ACTIVITY})), end_reason = 'interrupted', end_detail = ?2 WHERE ended_at IS NULL`,
+    );
+    this.listStmt = db.prepare(`${SUMMARY} ORDER BY c.started_at DESC, c.id DESC LIMIT ? OFFSET ?`);
+    this.byIdStmt = db.prepare(`${SUMMARY} WHERE c.id = ?`);
+    this.byUuidStmt = db.prepare(`${SUMMARY} WHERE c.uuid = ? ORDER BY c.started_at DESC, c.id DESC LIMIT 1`);
+    this.countStmt = db.prepare("SELECT COUNT(*) AS n FROM calls");
+  }
+
+  insert(c: NewCall): number {
+    checkRate(c.sampleRate);
+    const r = this.insertStmt.run(c.uuid, c.transport, c.tenant, c.caller, c.peer, c.sampleRate, c.startedAt);
+    return Number(r.lastInsertRowid);
+  }
+
+  setAnswered(callId: number, at: number): void {
+    expectOne(this.answeredStmt.run(at, callId).changes, callId);
+  }
+
+  setSampleRate(callId: number, rate: number): void {
+    checkRate(rate);
+    expectOne(this.rateStmt.run(rate, callId).changes, callId);
+  }
+
+  setRecordings(callId: number, recordings: readonly RecordingFile[]): void {
+    expectOne(this.recordingsStmt.run(JSON.stringify(recordings), callId).changes, callId);
+  }
+
+  end(callId: number, end: CallEnd): void {
+    expectOne(this.endStmt.run(end.endedAt, end.reason, end.detail ?? null, callId).changes, callId);
+  }
+
+  /** Open tickets of those calls become "incomplete": nobody will ever finish them. */
+  closeInterrupted(now: number): number {
+    return this.db.transaction(() => {
+      this.abandonTicketsStmt.run(now);
+      return this.interruptStmt.run(now, INTERRUPTED_DETAIL).changes;
+    }).immediate();
+  }
+
+  list(limit: number, offset: number): CallSummary[] {
+    return this.listStmt.all(limit, offset).map(toSummary);
+  }
+
+  byId(id: number): CallSummary | null {
+    const row = this.byIdStmt.get(id);
+    return row ? toSummary(row) : null;
+  }
+
+  /** UUIDs can repeat (hard-coded in a dialplan): the latest call wins. */
+  byUuid(uuid: string): CallSummary | null {
+    const row = this.byUuidStmt.get(uuid);
+    return row ? toSummary(row) : null;
+  }
+
+  count(): number {
+    return this.countStmt.get()?.n ?? 0;
+  }
+}
+
+function checkRate(rate: number): void {
+  if (!Number.isInteger(rate) || rate <= 0) throw new Error(`call sample rate ${rate} is not allowed: a positive whole number of Hz`);
+}
+
+function expectOne(changes: number, callId: number): void {
+  if (changes !== 1) throw new Error(`no call with id ${callId} in the store`);
+}
+
+function toSummary(r: CallRow): CallSummary {
+  return {
+    id: r.id,
+    uuid: r.uuid,
+    transport: r.transport,
+    tenant: r.tenant,
+    caller: r.caller,
+    peer: r.peer,
+    sampleRate: r.sample_rate,
+    startedAt: r.started_at,
+    answeredAt: r.answered_at,
+    endedAt: r.ended_at,
+    endReason: r.end_reason,
+    endDetail: r.end_detail,
+    recordings: parseRecordings(r.recordings),
+    durationMs: r.ended_at === null ? null : r.ended_at - r.started_at,
+    ticketId: r.ticket_id,
+    ticketStatus: r.ticket_status,
+  };
+}
+
+function parseRecordings(json: string): RecordingFile[] {
+  const parsed: unknown = JSON.parse(json);
+  return Array.isArray(parsed) ? (parsed as RecordingFile[]) : [];
+}

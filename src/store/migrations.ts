@@ -1,0 +1,72 @@
+/**
+ * The schema, as an ordered list of steps. A step, once released, never changes: later issues
+ * append new versions. Each step runs in its own transaction together with its schema_migrations row.
+ *
+ * Ticket statuses are checked in code (tickets.ts), not by a CHECK constraint, so a later status
+ * needs no table rebuild. Call UUIDs are not unique: dialplans often hard-code one. Ticket ids are
+ * the numbers read to callers, so AUTOINCREMENT keeps them from ever being reused.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE calls (
+  id          INTEGER PRIMARY KEY,
+  uuid        TEXT    NOT NULL COLLATE NOCASE,
+  transport   TEXT    NOT NULL,
+  tenant      TEXT    NOT NULL,
+  caller      TEXT,
+  peer        TEXT    NOT NULL,
+  sample_rate INTEGER NOT NULL,
+  started_at  INTEGER NOT NULL,
+  answered_at INTEGER,
+  ended_at    INTEGER,
+  end_reason  TEXT,
+  end_detail  TEXT,
+  recordings  TEXT    NOT NULL DEFAULT '[]'
+);
+CREATE INDEX calls_started ON calls(started_at DESC, id DESC);
+CREATE INDEX calls_uuid ON calls(uuid);
+CREATE INDEX calls_unfinished ON calls(id) WHERE ended_at IS NULL;
+
+CREATE TABLE turns (
+  id          INTEGER PRIMARY KEY,
+  call_id     INTEGER NOT NULL REFERENCES calls(id),
+  speaker     TEXT    NOT NULL CHECK (speaker IN ('bot', 'caller')),
+  text        TEXT    NOT NULL,
+  started_at  INTEGER NOT NULL,
+  ended_at    INTEGER,
+  interrupted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX turns_call ON turns(call_id, started_at);
+
+CREATE TABLE tickets (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_id      INTEGER NOT NULL REFERENCES calls(id),
+  customer     TEXT,
+  phone        TEXT,
+  problem_type TEXT,
+  description  TEXT,
+  status       TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX tickets_call ON tickets(call_id);
+CREATE INDEX tickets_status ON tickets(status, id DESC);
+
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY,
+  call_id INTEGER REFERENCES calls(id),
+  kind    TEXT    NOT NULL,
+  detail  TEXT,
+  at      INTEGER NOT NULL
+);
+CREATE INDEX events_call ON events(call_id, at);
+`,
+  },
+];

@@ -1,0 +1,130 @@
+import type { Database, Statement } from "bun:sqlite";
+import { explainWriteError } from "./db.ts";
+
+/** The dialog's statuses, plus "incomplete": the ticket of a call cut off by a voicebot stop. */
+export const TICKET_STATUSES = ["open", "resolved", "escalated", "abandoned", "incomplete"] as const;
+export type StoredTicketStatus = (typeof TICKET_STATUSES)[number];
+
+export interface TicketFields {
+  customer?: string | null;
+  phone?: string | null;
+  problemType?: string | null;
+  description?: string | null;
+}
+
+export interface TicketRow {
+  /** Also the ticket number read to the caller. */
+  id: number;
+  callId: number;
+  customer: string | null;
+  phone: string | null;
+  problemType: string | null;
+  description: string | null;
+  status: StoredTicketStatus;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface Row {
+  id: number;
+  call_id: number;
+  customer: string | null;
+  phone: string | null;
+  problem_type: string | null;
+  description: string | null;
+  status: StoredTicketStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+type Value = string | number | null;
+
+export function isTicketStatus(s: string): s is StoredTicketStatus {
+  return (TICKET_STATUSES as readonly string[]).includes(s);
+}
+
+/** The `tickets` table. Updates touch only the fields given: undefined keeps, null clears. */
+export class TicketsTable {
+  private readonly openStmt: Statement<void, [number, Value, Value, Value, Value, number, number]>;
+  private readonly updateStmt: Statement<void, Value[]>;
+  private readonly listStmt: Statement<Row, [number]>;
+  private readonly listByStatusStmt: Statement<Row, [string, number]>;
+  private readonly byIdStmt: Statement<Row, [number]>;
+  private readonly byCallStmt: Statement<Row, [number]>;
+
+  constructor(db: Database) {
+    this.openStmt = db.prepare(
+      "INSERT INTO tickets (call_id, customer, phone, problem_type, description, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+    );
+    // One statement for every combination of fields: a flag per field says whether to set it.
+    this.updateStmt = db.prepare(`UPDATE tickets SET
+      customer = CASE WHEN ?1 THEN ?2 ELSE customer END,
+      phone = CASE WHEN ?3 THEN ?4 ELSE phone END,
+      problem_type = CASE WHEN ?5 THEN ?6 ELSE problem_type END,
+      description = CASE WHEN ?7 THEN ?8 ELSE description END,
+      status = COALESCE(?9, status),
+      updated_at = ?10
+      WHERE id = ?11`);
+    this.listStmt = db.prepare("SELECT * FROM tickets ORDER BY id DESC LIMIT ?");
+    this.listByStatusStmt = db.prepare("SELECT * FROM tickets WHERE status = ? ORDER BY id DESC LIMIT ?");
+    this.byIdStmt = db.prepare("SELECT * FROM tickets WHERE id = ?");
+    this.byCallStmt = db.prepare("SELECT * FROM tickets WHERE call_id = ? ORDER BY id");
+  }
+
+  open(callId: number, t: TicketFields & { at: number }): number {
+    try {
+      const r = this.openStmt.run(callId, t.customer ?? null, t.phone ?? null, t.problemType ?? null, t.description ?? null, t.at, t.at);
+      return Number(r.lastInsertRowid);
+    } catch (err) {
+      throw explainWriteError(err, callId);
+    }
+  }
+
+  update(ticketId: number, t: TicketFields & { status?: string; at: number }): void {
+    if (t.status !== undefined && !isTicketStatus(t.status)) {
+      throw new Error(`ticket status ${JSON.stringify(t.status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
+    }
+    const changes = this.updateStmt.run(
+      flag(t.customer), t.customer ?? null,
+      flag(t.phone), t.phone ?? null,
+      flag(t.problemType), t.problemType ?? null,
+      flag(t.description), t.description ?? null,
+      t.status ?? null,
+      t.at,
+      ticketId,
+    ).changes;
+    if (changes !== 1) throw new Error(`no ticket with id ${ticketId} in the store`);
+  }
+
+  list(limit: number, status?: string): TicketRow[] {
+    const rows = status === undefined ? this.listStmt.all(limit) : this.listByStatusStmt.all(status, limit);
+    return rows.map(toTicket);
+  }
+
+  byId(id: number): TicketRow | null {
+    const row = this.byIdStmt.get(id);
+    return row ? toTicket(row) : null;
+  }
+
+  byCall(callId: number): TicketRow[] {
+    return this.byCallStmt.all(callId).map(toTicket);
+  }
+}
+
+function flag(v: string | null | undefined): number {
+  return v === undefined ? 0 : 1;
+}
+
+function toTicket(r: Row): TicketRow {
+  return {
+    id: r.id,
+    callId: r.call_id,
+    customer: r.customer,
+    phone: r.phone,
+    problemType: r.problem_type,
+    description: r.description,
+    status: r.status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

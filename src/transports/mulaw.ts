@@ -1,0 +1,65 @@
+/**
+ * G.711 μ-law to 16-bit linear PCM. `Dial(AudioSocket/…/c(ulaw))` sends μ-law bytes under the
+ * slin kind 0x10 (fixture e4), so the AudioSocket transport decodes them rather than hear noise.
+ */
+
+function decodeByte(byte: number): number {
+  const u = ~byte & 0xff;
+  const exponent = (u >> 4) & 0x07;
+  const magnitude = ((((u & 0x0f) << 3) + 0x84) << exponent) - 0x84;
+  return u & 0x80 ? -magnitude : magnitude;
+}
+
+/** Linear value of every μ-law byte: 0xff and 0x7f are silence (0), 0x00 is -32124, 0x80 is 32124. */
+export const MULAW_TO_LINEAR: Int16Array = Int16Array.from({ length: 256 }, (_, byte) => decodeByte(byte));
+
+/** Decodes `src` into the first `src.length` samples of `dst` (which must be at least that long). */
+export function decodeMulaw(src: Uint8Array, dst: Int16Array): void {
+  if (dst.length < src.length) {
+    throw new RangeError(`μ-law output holds ${dst.length} samples, ${src.length} needed`);
+  }
+  for (let i = 0; i < src.length; i++) dst[i] = MULAW_TO_LINEAR[src[i]!]!;
+}
+
+/** Payload bytes of one 20 ms μ-law frame at 8 kHz, which is also 10 ms of 8 kHz slin. */
+export const MULAW_FRAME_BYTES = 160;
+/** Frames held before deciding: the fifth arrives after four intervals. */
+const DETECT_FRAMES = 5;
+/** Four intervals take 80 ms at 50 frames/s (μ-law, 20 ms) and 40 ms at 100 frames/s (slin, 10 ms). */
+const MULAW_MIN_SPAN_MS = 60;
+
+/**
+ * Tells μ-law from slin when a call's first audio is 160-byte 0x10 frames, both being 160 bytes:
+ * μ-law frames come 20 ms apart, 10 ms slin frames 10 ms apart. The first frames are held (at
+ * most 80 ms of audio) until the pace is known, then released decoded the right way.
+ */
+export type MulawVerdict = "undecided" | "slin" | "mulaw";
+
+export class MulawDetector {
+  state: MulawVerdict = "undecided";
+  private readonly held = new Uint8Array(DETECT_FRAMES * MULAW_FRAME_BYTES);
+  private count = 0;
+  private firstAt = 0;
+
+  /** Holds one 160-byte payload; returns the verdict, "undecided" until enough frames are held. */
+  hold(payload: Uint8Array, nowMs: number): MulawVerdict {
+    if (this.count === 0) this.firstAt = nowMs;
+    this.held.set(payload, this.count * MULAW_FRAME_BYTES);
+    this.count++;
+    if (this.count < DETECT_FRAMES) return "undecided";
+    this.state = nowMs - this.firstAt >= MULAW_MIN_SPAN_MS ? "mulaw" : "slin";
+    return this.state;
+  }
+
+  /** Any other first audio (another kind or size) means slin. */
+  settleAsSlin(): void {
+    if (this.state === "undecided") this.state = "slin";
+  }
+
+  /** Held payloads in arrival order; empties the holding buffer. */
+  takeHeld(): Uint8Array[] {
+    const frames = Array.from({ length: this.count }, (_, i) => this.held.subarray(i * MULAW_FRAME_BYTES, (i + 1) * MULAW_FRAME_BYTES));
+    this.count = 0;
+    return frames;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What a transport hands to the call layer. Transports speak one wire protocol each and know
+ * nothing about AI or dialogs: they turn a connection into a CallLeg and feed it CallLegEvents.
+ */
+export type TransportName = "audiosocket" | "audiostream";
+
+/** Why a leg ended, as stored in `calls.end_reason` and counted in metrics. */
+export type LegCloseReason =
+  | "caller-hangup" // the PBX closed the connection (AudioSocket: plain EOF)
+  | "server-hangup" // we sent the protocol's hang-up (AudioSocket 0x00) and closed
+  | "protocol-error" // malformed input: the connection was closed, the fault logged
+  | "write-error" // the socket could not take our audio (peer gone, buffer overflow)
+  | "shutdown"; // the server is stopping
+
+export interface CallLeg {
+  /** Call id as the PBX knows it (AudioSocket: the UUID in 8-4-4-4-12 lower-case form). */
+  readonly id: string;
+  readonly transport: TransportName;
+  /** Remote address, `ip:port`. */
+  readonly peer: string;
+  readonly tenant: string;
+  /** Caller number when the transport knows it (AudioSocket does not). */
+  readonly callerNumber: string | null;
+  /**
+   * Sample rate of the audio both ways. AudioSocket learns it from the first audio frame's kind
+   * (8 kHz until then); `onRateChange` tells the call when it changes.
+   */
+  readonly sampleRate: number;
+  /** Samples in one 20 ms frame at `sampleRate`. */
+  readonly frameSamples: number;
+  /**
+   * Write one frame of PCM at `sampleRate` to the wire now (header and payload in one write).
+   * The samples are copied before this returns, so the caller may reuse the array.
+   * Returns false when the leg is closed or could not take the frame.
+   */
+  sendAudio(samples: Int16Array): boolean;
+  /** End the call from our side (AudioSocket: send 0x00, then close). Idempotent. */
+  hangup(): void;
+}
+
+export interface CallLegEvents {
+  /** Inbound PCM at the leg's rate; the array is only valid during the call (it is reused). */
+  onAudio(samples: Int16Array): void;
+  /** One keypad digit: 0-9, *, #, A-D. */
+  onDtmf(digit: string): void;
+  onRateChange(sampleRate: number): void;
+  /** Called exactly once, after which the leg sends nothing more. */
+  onClose(reason: LegCloseReason, detail?: string): void;
+}
+
+/** The call layer's answer to a new leg: the handlers for its events. */
+export type AdmitCall = (leg: CallLeg) => CallLegEvents;
+
+/** Plain counters a transport keeps; the admin server turns them into metrics. */
+export interface TransportStats {
+  connectionsAccepted: number;
+  connectionsRejected: number; // refused by AUDIOSOCKET_ALLOW (or token, for audiostream)
+  protocolErrors: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export function newTransportStats(): TransportStats {
+  return { connectionsAccepted: 0, connectionsRejected: 0, protocolErrors: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+}

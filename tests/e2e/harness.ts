@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const BINARY = new URL("../../dist/voicebot", import.meta.url).pathname;
+
+export function requireBinary(): void {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`npm run build\` (npm test does it first)`);
+}
+
+export interface RunningServer {
+  audiosocket: { host: string; port: number };
+  http: string;
+  dataDir: string;
+  logs: () => string;
+  stop(): Promise<number>;
+}
+
+/** Only what the binary needs: no provider keys leak in from the developer's shell. */
+function baseEnv(extra: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", ...extra };
+}
+
+/** The compiled binary serving on free ports, from another working directory. */
+export async function startServer(env: Record<string, string> = {}, args: string[] = []): Promise<RunningServer> {
+  requireBinary();
+  const dataDir = mkdtempSync(join(tmpdir(), "voicebot-e2e-"));
+  const proc = Bun.spawn([BINARY, "serve", "--audiosocket", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", dataDir, ...args], {
+    cwd: tmpdir(), env: baseEnv(env), stdout: "pipe", stderr: "pipe",
+  });
+  let logs = "";
+  const decoder = new TextDecoder();
+  const waiter: { resolve: ((m: RegExpExecArray) => void) | null } = { resolve: null };
+  const found = new Promise<RegExpExecArray>((resolve) => (waiter.resolve = resolve));
+  (async () => {
+    for await (const chunk of proc.stderr) {
+      logs += decoder.decode(chunk, { stream: true });
+      const m = / listening .*audiosocket=([\d.]+):(\d+).*http=([\d.]+:\d+)/.exec(logs);
+      if (m && waiter.resolve) {
+        waiter.resolve(m);
+        waiter.resolve = null;
+      }
+    }
+  })();
+  const m = await Promise.race([
+    found,
+    proc.exited.then((code) => {
+      throw new Error(`serve exited with ${code} before listening:\n${logs}`);
+    }),
+  ]);
+  const http = `http://${m[3]}`;
+  for (let i = 0; i < 600; i++) {
+    const health = (await (await fetch(`${http}/healthz`)).json()) as { phrases: string };
+    if (health.phrases === "ready") break;
+    await Bun.sleep(100);
+  }
+  return {
+    audiosocket: { host: m[1] as string, port: Number(m[2]) },
+    http,
+    dataDir,
+    logs: () => logs,
+    async stop() {
+      proc.kill("SIGTERM");
+      const code = await proc.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  requireBinary();
+  const proc = Bun.spawn([BINARY, ...args], { cwd: tmpdir(), env: baseEnv(env), stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
