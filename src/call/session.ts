@@ -181,7 +181,7 @@ export class CallSession implements CallLegEvents, ClockTarget {
     const at = Date.now();
     switch (action.type) {
       case "say":
-        if (!this.closed) this.say(action.utteranceId, phraseKeys(action.parts), speechText(action.parts, this.deps.texts), action.awaitInput);
+        if (!this.closed) this.say(action.utteranceId, phraseKeys(action.parts), speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0);
         return;
       case "stopSpeaking":
         this.playout.flush();
@@ -209,7 +209,7 @@ export class CallSession implements CallLegEvents, ClockTarget {
     }
   }
 
-  private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean): void {
+  private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number): void {
     let turnId: number | null = null;
     const utterance: Utterance = {
       id,
@@ -223,7 +223,7 @@ export class CallSession implements CallLegEvents, ClockTarget {
         if (turnId !== null) this.deps.store.finishTurn(turnId, { endedAt: Date.now(), interrupted });
         if (interrupted || this.closed) return;
         this.feed({ type: "spoken", utteranceId: id });
-        if (awaitInput && this.waitingForCaller()) this.silence.arm();
+        if (awaitInput && this.waitingForCaller()) this.silence.arm(patienceMs);
       },
     };
     this.enqueue(utterance);

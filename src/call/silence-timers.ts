@@ -15,13 +15,16 @@ export class SilenceTimers {
     private readonly onTimeout: () => void,
   ) {}
 
-  /** The bot has finished asking and waits: start (or resume) the countdown. */
-  arm(): void {
+  /**
+   * The bot has finished asking and waits: start (or resume) the countdown, `patienceMs` later
+   * when the caller was asked to do something first.
+   */
+  arm(patienceMs = 0): void {
     if (this.timer !== null) return;
     if (this.warned) {
       this.timer = setTimeout(this.fireTimeout, this.hangupMs - this.warningMs);
     } else {
-      this.timer = setTimeout(this.fireWarning, this.warningMs);
+      this.timer = setTimeout(this.fireWarning, this.warningMs + patienceMs);
     }
   }
 

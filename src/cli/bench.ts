@@ -26,7 +26,7 @@ Options:
 
 Without --audiosocket the bench starts \`voicebot serve\` itself on 127.0.0.1 (random ports, a fresh
 temporary data dir, an empty config file, --max-calls N+10) and stops it at the end, Ctrl-C included.
-Exit status: 0 when every call succeeded, 1 when any failed or the run was interrupted.`;
+Exit status: 0 when every call succeeded, 1 when any failed, 130 after Ctrl-C (figures so far are printed).`;
 
 const OPTIONS = {
   calls: { type: "string" },
@@ -54,7 +54,7 @@ interface Tally {
 }
 
 /** Why a finished call counts as failed, or null when it went the whole way. */
-export function failureOf(r: CallResult): string | null {
+function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "server") return "the caller hung up";
   if (!r.serverSentHangup) return "the server closed the connection without 00 00 00";
@@ -123,7 +123,10 @@ export const benchCommand: Command = {
     let interrupted = false;
     let server: ServerProcess | null = null;
     const onSigint = (): void => {
-      if (interrupted) server?.exited.then(() => process.exit(130));
+      if (interrupted) {
+        server?.kill();
+        process.exit(130);
+      }
       interrupted = true;
       stop.abort();
     };
@@ -138,7 +141,7 @@ export const benchCommand: Command = {
         const configFile = join(tempDir, "bench.env");
         writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
         if (!v.json) process.stderr.write("bench: starting voicebot serve and waiting for its phrases...\n");
-        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile] });
+        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile], signal: stop.signal });
         target = server.audiosocket;
         http = server.http;
         const started = server;
@@ -207,7 +210,7 @@ export const benchCommand: Command = {
           `greeting delay   p50 ${ms(greeting.p50)}, p99 ${ms(greeting.p99)}, max ${ms(greeting.max)} (${greeting.count} calls)`,
           `frame jitter     p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)} (${jitter.count} frames)`,
           `pacing lead      max ${ms(tally.maxLeadMs)}, worst call's p99 ${ms(tally.worstLeadP99Ms)}`,
-          `underruns        ${report.underruns ?? "- (no admin port to read /metrics from)"}`,
+          `underruns        ${report.underruns ?? "- (/metrics could not be read)"}`,
         ];
         if (report.server) {
           lines.push(
@@ -220,10 +223,11 @@ export const benchCommand: Command = {
         if (serverDied) lines.push(serverDied);
         process.stdout.write(lines.join("\n") + "\n");
       }
-      return failed > 0 || interrupted || serverDied !== null ? 1 : 0;
+      if (interrupted) return 130;
+      return failed > 0 || serverDied !== null ? 1 : 0;
     } catch (err) {
-      process.stderr.write(`voicebot bench: ${err instanceof Error ? err.message : String(err)}\n`);
-      return 1;
+      process.stderr.write(`voicebot bench: ${interrupted ? "interrupted before the calls started" : err instanceof Error ? err.message : String(err)}\n`);
+      return interrupted ? 130 : 1;
     } finally {
       clearInterval(rssSampler);
       stop.abort();

@@ -137,7 +137,7 @@ function checked(flag: string, validate: () => unknown): void {
 const stamp = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
 
 /** The human report: a timeline, then the timing figures. */
-export function formatTimeline(result: CallResult, target: string, rate: number, hangupAfterS: number): string {
+function formatTimeline(result: CallResult, target: string, rate: number, hangupAfterS: number): string {
   const lines: string[] = [`call ${result.uuid} to ${target} at ${rate} Hz (kind ${hexByte(kindForRate(rate) as number)})`];
   if (!result.connected) return [...lines, `call failed: ${result.error}`].join("\n");
   const events: { atMs: number; text: string }[] = [{ atMs: 0, text: "caller sent its UUID" }];

@@ -17,9 +17,10 @@ export function parseEnvFile(text: string, path: string): Map<string, string> {
     const key = m[1] as string;
     let value = m[2] as string;
     const quote = value[0];
-    if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) {
-      value = value.slice(1, -1);
-      if (quote === '"') value = value.replace(/\\n/g, "\n").replace(/\\"/g, '"').replace(/\\\\/g, "\\");
+    const close = quote === '"' || quote === "'" ? closingQuote(value, quote) : -1;
+    if (close > 0 && /^\s*(#.*)?$/.test(value.slice(close + 1))) {
+      value = value.slice(1, close);
+      if (quote === '"') value = value.replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
     } else {
       value = value.replace(/\s+#.*$/, "");
     }
@@ -30,4 +31,13 @@ export function parseEnvFile(text: string, path: string): Map<string, string> {
 
 export function readEnvFile(path: string): Map<string, string> {
   return parseEnvFile(readFileSync(path, "utf8"), path);
+}
+
+/** Index of the quote closing `value`'s opening one; a backslash escapes it in double quotes. */
+function closingQuote(value: string, quote: string): number {
+  for (let i = 1; i < value.length; i++) {
+    if (quote === '"' && value[i] === "\\") i++;
+    else if (value[i] === quote) return i;
+  }
+  return -1;
 }

@@ -39,8 +39,11 @@ const FIXES: Readonly<Record<string, { problem: ProblemType; fix: PhraseId }>> =
 
 const phrase = (id: PhraseId): SpeechPart => ({ phrase: id });
 
-type Prompt = { interruptible: boolean; awaitInput: boolean };
+type Prompt = { interruptible: boolean; awaitInput: boolean; patienceMs?: number };
 const QUESTION: Prompt = { interruptible: true, awaitInput: true };
+// Unplugging a box for 30 s and waiting for its lights, or restarting a phone, takes a while:
+// "are you still there?" in the middle of it would be absurd.
+const AFTER_FIX: Prompt = { ...QUESTION, patienceMs: 90_000 };
 const FAREWELL: Prompt = { interruptible: false, awaitInput: false };
 
 class SavDialog implements Dialog {
@@ -154,7 +157,7 @@ class SavDialog implements Dialog {
       return;
     }
     this.#goTo(out, "VERIFICATION");
-    this.#say(out, [phrase(choice.fix), phrase("solvedQuestion")], QUESTION);
+    this.#say(out, [phrase(choice.fix), phrase("solvedQuestion")], AFTER_FIX);
   }
 
   #onVerificationDigit(out: DialogAction[], digit: string): void {

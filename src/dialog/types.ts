@@ -74,9 +74,20 @@ export type DialogEvent =
 export type DialogAction =
   /**
    * Play these parts, in order, after anything already queued. `interruptible`: a digit cuts it
-   * short (and still counts). `awaitInput`: once it has been played, the caller's silence timers run.
+   * short (and still counts). `awaitInput`: once it has been played, the caller's silence timers run (after `patienceMs`).
    */
-  | { type: "say"; utteranceId: number; parts: SpeechPart[]; interruptible: boolean; awaitInput: boolean }
+  | {
+      type: "say";
+      utteranceId: number;
+      parts: SpeechPart[];
+      interruptible: boolean;
+      awaitInput: boolean;
+      /**
+       * The caller has something to do first (unplug the box for 30 s, restart the phone):
+       * the silence countdown starts only this long after the prompt ends.
+       */
+      patienceMs?: number;
+    }
   /** Stop whatever is playing now (the caller pressed a key during an interruptible prompt). */
   | { type: "stopSpeaking" }
   /** Create the call's ticket (status open); answer with a `ticketOpened` event. */

@@ -68,8 +68,8 @@ export interface CallResult {
   framesSkipped: number;
 }
 
-export const DEFAULT_QUIET_MS = 600;
-export const DIGIT_GAP_MS = 250;
+const DEFAULT_QUIET_MS = 600;
+const DIGIT_GAP_MS = 250;
 const PBX_IDLE_TIMEOUT_MS = 2000;
 const DTMF_PATTERN = /^[0-9*#A-D]+$/;
 
@@ -86,7 +86,7 @@ function silenceMessage(kind: number, frameSamples: number): Uint8Array {
 }
 
 /** Checks a DTMF string before a call starts; the error names the value and what is allowed. */
-export function checkDigits(digits: string): void {
+function checkDigits(digits: string): void {
   if (!DTMF_PATTERN.test(digits)) throw new Error(`DTMF '${digits}' has a character that is not a keypad digit (allowed: 0-9 * # A-D)`);
 }
 
@@ -154,6 +154,7 @@ export class SimulatedCaller {
   async run(): Promise<CallResult> {
     const { host, port } = this.options;
     const done = new Promise<CallResult>((resolve) => (this.finish = resolve));
+    this.callStartMs = performance.now();
     try {
       this.socket = await Bun.connect({
         hostname: host,
@@ -169,6 +170,8 @@ export class SimulatedCaller {
     } catch (err) {
       return this.notConnected(err);
     }
+    // A server that closes at once (allow-list, shutdown) has already ended the call.
+    if (this.ended) return done;
     this.socket.setNoDelay(true);
     this.callStartMs = performance.now();
     this.armedMs = this.callStartMs;

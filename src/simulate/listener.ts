@@ -14,7 +14,7 @@ const SPEECH_RMS_SQUARED = SPEECH_RMS * SPEECH_RMS;
  */
 const SOUND_PEAK = 64;
 /** Speech separated by less than this is one utterance (pauses between words and clauses). */
-export const UTTERANCE_GAP_MS = 400;
+const UTTERANCE_GAP_MS = 400;
 
 export interface Utterance {
   /** From the call start (UUID sent) to the first speech frame's arrival. */

@@ -23,6 +23,8 @@ export interface StartOptions {
   extraArgs?: readonly string[];
   /** How long to wait for the listening line and then for phrases "ready". */
   readyTimeoutMs?: number;
+  /** Aborting stops the wait (and the server). */
+  signal?: AbortSignal;
 }
 
 /** Linux reports /proc times in USER_HZ, fixed at 100 on every mainstream architecture. */
@@ -36,13 +38,13 @@ const HTTP_FIELD = /\bhttp=(\S+):(\d+)/;
  * How to run this program's `serve`: the compiled binary runs itself; from source, Bun runs
  * src/main.ts (found next to this file, so the working directory does not matter).
  */
-export function voicebotCommand(): string[] {
+function voicebotCommand(): string[] {
   if (import.meta.path.startsWith("/$bunfs/")) return [process.execPath];
   return [process.execPath, resolve(import.meta.dir, "..", "main.ts")];
 }
 
 /** CPU time and resident memory of a live process, from /proc (Linux only). */
-export function readProcSample(pid: number): ProcSample {
+function readProcSample(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // The command name (field 2) may hold spaces or parentheses: count fields after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -78,6 +80,7 @@ export class ServerProcess {
   private constructor(
     private readonly proc: Bun.Subprocess<"ignore", "ignore", "pipe">,
     private readonly readyTimeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
   ) {
     void proc.exited.then((code) => (this.exitCode = code));
     void this.drainStderr();
@@ -93,7 +96,7 @@ export class ServerProcess {
     ];
     // The listening line is logged at info: a quieter LOG_LEVEL inherited from the shell would hide it.
     const proc = Bun.spawn({ cmd, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, VOICEBOT_LOG_LEVEL: "info" } });
-    const server = new ServerProcess(proc, options.readyTimeoutMs ?? 120_000);
+    const server = new ServerProcess(proc, options.readyTimeoutMs ?? 120_000, options.signal);
     try {
       await server.waitUntilReady();
     } catch (err) {
@@ -120,12 +123,6 @@ export class ServerProcess {
     return readProcSample(this.proc.pid);
   }
 
-  async metrics(): Promise<string> {
-    const res = await fetch(`http://${this.http.host}:${this.http.port}/metrics`);
-    if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
-    return res.text();
-  }
-
   /** SIGTERM (the server hangs up its calls and flushes), SIGKILL after 10 s. Resolves with the exit code. */
   async stop(): Promise<number> {
     if (this.exitCode !== null) return this.exitCode;
@@ -134,6 +131,11 @@ export class ServerProcess {
     const code = await this.proc.exited;
     clearTimeout(timer);
     return code;
+  }
+
+  /** For a second Ctrl-C: no waiting for calls to be hung up. */
+  kill(): void {
+    this.proc.kill("SIGKILL");
   }
 
   private async waitUntilReady(): Promise<void> {
@@ -174,13 +176,18 @@ export class ServerProcess {
     const died = this.proc.exited.then((code): never => {
       throw new Error(`voicebot serve exited with status ${code} before it could ${what}`);
     });
+    let onAbort = (): void => {};
+    const aborted = new Promise<never>((_, reject) => (onAbort = () => reject(new Error("interrupted"))));
+    if (this.signal?.aborted) onAbort();
+    this.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await Promise.race([work, late, died]);
+      return await Promise.race([work, late, died, aborted]);
     } catch (err) {
       const tail = this.logTail();
       throw new Error(`${err instanceof Error ? err.message : String(err)}${tail ? `\n--- its last log lines ---\n${tail}` : ""}`);
     } finally {
       clearTimeout(timer);
+      this.signal?.removeEventListener("abort", onAbort);
     }
   }
 

@@ -2,6 +2,9 @@ import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** Whole calls take tens of seconds of real time: the audio is paced, not simulated. */
+export const E2E_TIMEOUT_MS = 180_000;
+
 export const BINARY = new URL("../../dist/voicebot", import.meta.url).pathname;
 
 export function requireBinary(): void {

@@ -218,6 +218,20 @@ describe("SimulatedCaller over loopback", () => {
     }
   });
 
+  test("a server that closes at once (as an allow-list does) hung up without 00 00 00", async () => {
+    const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (socket) => void socket.end(), data() {} } });
+    try {
+      const ticker = new FrameTicker();
+      const result = await new SimulatedCaller({ host: "127.0.0.1", port: server.port, ticker }).run();
+      expect(result.connected).toBe(true);
+      expect(result.hungUpBy).toBe("server");
+      expect(result.serverSentHangup).toBe(false);
+      expect(ticker.size).toBe(0);
+    } finally {
+      server.stop(true);
+    }
+  });
+
   test("a refused connection names the address", async () => {
     const peer = startPeer({});
     const port = peer.server.port;

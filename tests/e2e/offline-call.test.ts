@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, statSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+
+/** The compiled binary answering calls placed by its own simulator, as a PBX would. */
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startServer();
+}, E2E_TIMEOUT_MS);
+
+afterAll(async () => {
+  expect(await server.stop()).toBe(0);
+}, E2E_TIMEOUT_MS);
+
+function target(): string {
+  return `${server.audiosocket.host}:${server.audiosocket.port}`;
+}
+
+interface SimJson {
+  uuid: string;
+  connected: boolean;
+  greetingDelayMs: number | null;
+  hungUpBy: string;
+  serverSentHangup: boolean;
+  error: string | null;
+  utterances: { startMs: number; durationMs: number }[];
+}
+
+async function simulate(args: string[]): Promise<SimJson> {
+  const r = await runCli(["simulate", "--audiosocket", target(), "--json", ...args]);
+  if (r.code !== 0) throw new Error(`simulate exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout) as SimJson;
+}
+
+async function showCall(uuid: string): Promise<Record<string, unknown>> {
+  const r = await runCli(["calls", "show", uuid, "--json", "--data-dir", server.dataDir]);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe("offline SAV call through dist/voicebot", () => {
+  test("internet problem solved: resolved ticket, both channels recorded", async () => {
+    const wav = join(tmpdir(), `voicebot-heard-${process.pid}.wav`);
+    const sim = await simulate(["--dtmf", "1", "--dtmf", "1", "--seconds", "60", "--record", wav]);
+    expect(sim.connected).toBe(true);
+    expect(sim.error).toBeNull();
+    expect(sim.hungUpBy).toBe("server");
+    expect(sim.serverSentHangup).toBe(true);
+    expect(sim.greetingDelayMs).not.toBeNull();
+    expect(sim.utterances.length).toBeGreaterThanOrEqual(3);
+    expect(statSync(wav).size).toBeGreaterThan(44 + 8000 * 2 * 5);
+
+    const call = await showCall(sim.uuid);
+    expect(call.endReason).toBe("resolved");
+    expect(call.sampleRate).toBe(8000);
+    const recordings = call.recordings as { channel: string; path: string; sampleRate: number }[];
+    expect(recordings.map((r) => r.channel).sort()).toEqual(["bot", "caller"]);
+    for (const r of recordings) {
+      expect(r.sampleRate).toBe(8000);
+      expect(existsSync(r.path)).toBe(true);
+      expect(statSync(r.path).size).toBeGreaterThan(0);
+    }
+    const turns = call.turns as { speaker: string; text: string }[];
+    expect(turns.filter((t) => t.speaker === "caller").map((t) => t.text)).toEqual(["1", "1"]);
+    expect(turns.some((t) => t.speaker === "bot" && /tapez 1/i.test(t.text))).toBe(true);
+
+    const tickets = JSON.parse((await runCli(["tickets", "list", "--json", "--data-dir", server.dataDir])).stdout) as
+      { id: number; callId: number; status: string; problemType: string }[];
+    const ticket = tickets.find((t) => t.callId === call.id);
+    expect(ticket).toMatchObject({ status: "resolved", problemType: "internet" });
+  }, E2E_TIMEOUT_MS);
+
+  test("mobile problem not solved at 16 kHz: number typed, confirmed, escalated", async () => {
+    const sim = await simulate(["--rate", "16000", "--dtmf", "2", "--dtmf", "2", "--dtmf", "0612345678#", "--dtmf", "1", "--seconds", "90"]);
+    expect(sim.hungUpBy).toBe("server");
+    const call = await showCall(sim.uuid);
+    expect(call.endReason).toBe("escalated");
+    expect(call.sampleRate).toBe(16000);
+    const tickets = call.tickets as { status: string; problemType: string; phone: string }[];
+    expect(tickets[0]).toMatchObject({ status: "escalated", problemType: "mobile", phone: "0612345678" });
+    const recordings = call.recordings as { path: string; sampleRate: number }[];
+    expect(recordings.every((r) => r.sampleRate === 16000 && r.path.includes(".16000."))).toBe(true);
+  }, E2E_TIMEOUT_MS);
+
+  test("caller hangs up during the menu: call ends cleanly, ticket abandoned", async () => {
+    const sim = await simulate(["--seconds", "3"]);
+    expect(sim.hungUpBy).toBe("caller");
+    let call = await showCall(sim.uuid);
+    for (let i = 0; i < 50 && call.endedAt === null; i++) {
+      await Bun.sleep(100);
+      call = await showCall(sim.uuid);
+    }
+    expect(call.endReason).toBe("caller-hangup");
+    expect((call.tickets as { status: string }[])[0]?.status).toBe("abandoned");
+  }, E2E_TIMEOUT_MS);
+
+  test("a malformed connection is closed alone while a call goes on", async () => {
+    const running = simulate(["--dtmf", "1", "--dtmf", "1", "--seconds", "60"]);
+    await Bun.sleep(1000);
+    const closed = await new Promise<boolean>((resolve) => {
+      const sock = connect(server.audiosocket.port, server.audiosocket.host, () => {
+        sock.write(Buffer.from([0x01, 0x00, 0x10, ...new Array<number>(16).fill(7), 0x42, 0x00, 0x03, 1, 2, 3]));
+      });
+      sock.on("close", () => resolve(true));
+      sock.on("error", () => undefined);
+    });
+    expect(closed).toBe(true);
+    const sim = await running;
+    expect(sim.hungUpBy).toBe("server");
+    expect((await showCall(sim.uuid)).endReason).toBe("resolved");
+    const faultLines = server.logs().split("\n").filter((l) => / WARN .*unknown message kind 0x42/.test(l));
+    expect(faultLines).toHaveLength(1);
+    expect(faultLines[0]).toContain("07070707-0707-0707-0707-070707070707");
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    expect(metrics).toMatch(/voicebot_protocol_errors_total\{transport="audiosocket"\} 1/);
+  }, E2E_TIMEOUT_MS);
+});

@@ -1,0 +1,82 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
+import { parseEnvFile } from "../../src/config/envfile.ts";
+import { ConfigError } from "../../src/config/schema.ts";
+
+function envFile(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "voicebot-cfg-")), "voicebot.env");
+  writeFileSync(path, text);
+  return path;
+}
+
+function error(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  test("embedded defaults match DESIGN.md", () => {
+    const c = loadConfig({}, {});
+    expect(c.audiosocket).toEqual({ host: "0.0.0.0", port: 9090 });
+    expect(c.audiostream).toEqual({ host: "127.0.0.1", port: 8085 });
+    expect(c.http).toEqual({ host: "127.0.0.1", port: 9091 });
+    expect(c.maxCalls).toBe(20);
+    expect(c.language).toBe("fr-FR");
+    expect([c.silenceWarningSeconds, c.silenceHangupSeconds, c.maxCallDurationSeconds]).toEqual([8, 15, 600]);
+    expect(c.dataDir.endsWith("/data")).toBe(true);
+    expect(c.openaiApiKey).toBeNull();
+  });
+
+  test("flags > VOICEBOT_* > seed names > env file > defaults", () => {
+    const file = envFile("AUDIOSOCKET_PORT=7000\nMAX_CONCURRENT_CALLS=5\nHTTP_PORT=7001\nexport LANGUAGE='en-US' # comment\n");
+    const env = { VOICEBOT_CONFIG: file, MAX_CONCURRENT_CALLS: "6", VOICEBOT_HTTP_PORT: "7002", HTTP_PORT: "7003" };
+    const c = loadConfig({}, env);
+    expect(c.configFile).toBe(file);
+    expect(c.audiosocket.port).toBe(7000);
+    expect(c.maxCalls).toBe(6);
+    expect(c.http.port).toBe(7002);
+    expect(c.language).toBe("en-US");
+    const flagged = loadConfig({ audiosocket: "127.0.0.1:0", maxCalls: "9", http: "[::1]:8080" }, env);
+    expect(flagged.audiosocket).toEqual({ host: "127.0.0.1", port: 0 });
+    expect(flagged.maxCalls).toBe(9);
+    expect(flagged.http).toEqual({ host: "::1", port: 8080 });
+  });
+
+  test("a bad value names the variable, its value, where it came from and what is allowed", () => {
+    expect(error(() => loadConfig({}, { AUDIOSOCKET_PORT: "99999" })).message).toBe(
+      'invalid configuration: AUDIOSOCKET_PORT="99999" (environment): must be a whole number from 0 to 65535',
+    );
+    const file = envFile("MAX_CONCURRENT_CALLS=lots\n");
+    expect(error(() => loadConfig({ config: file }, {})).message).toBe(
+      `invalid configuration: MAX_CONCURRENT_CALLS="lots" (${file}): must be a whole number from 1 to 10000`,
+    );
+    expect(error(() => loadConfig({ maxCalls: "0" }, {})).variable).toBe("--max-calls");
+    expect(error(() => loadConfig({}, { LANGUAGE: "de-DE" })).allowed).toContain("fr-FR, en-US, pt-BR");
+    expect(error(() => loadConfig({}, { SILENCE_WARNING_TIMEOUT: "-1" })).variable).toBe("SILENCE_WARNING_TIMEOUT");
+    expect(error(() => loadConfig({}, { SILENCE_WARNING_TIMEOUT: "20" })).message).toContain("greater than SILENCE_WARNING_TIMEOUT");
+    expect(error(() => loadConfig({}, { AUDIOSOCKET_ALLOW: "10.0.0.0/8, pbx" })).message).toContain("'pbx'");
+    expect(error(() => loadConfig({}, { OPENAI_BASE_URL: "not a url" })).variable).toBe("OPENAI_BASE_URL");
+    expect(error(() => loadConfig({}, { AUDIOSOCKET_HOST: "bad host!" })).variable).toBe("AUDIOSOCKET_HOST");
+    expect(error(() => loadConfig({ config: "/nonexistent/voicebot.env" }, {})).variable).toBe("--config");
+    expect(error(() => loadConfig({}, { LOG_LEVEL: "loud" })).allowed).toContain("debug, info, warn, error");
+  });
+});
+
+describe("parseEnvFile", () => {
+  test("comments, export, quotes", () => {
+    const m = parseEnvFile('# x\n\nexport A=1\nB="two words"\nC=\'lit#eral\'\nD=plain # note\nE="a\\nb"\n', "f");
+    expect(Object.fromEntries(m)).toEqual({ A: "1", B: "two words", C: "lit#eral", D: "plain", E: "a\nb" });
+  });
+
+  test("a line that is not KEY=VALUE is an error naming the file and line", () => {
+    expect(() => parseEnvFile("A=1\nthis is not\n", "/etc/voicebot/voicebot.env")).toThrow("/etc/voicebot/voicebot.env:2");
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, test } from "bun:test";
+import { Playout, type Utterance } from "../../src/media/playout.ts";
+import { PlayoutClock } from "../../src/media/playout-clock.ts";
+
+function ramp(n: number, start = 1): Int16Array {
+  const a = new Int16Array(n);
+  for (let i = 0; i < n; i++) a[i] = start + i;
+  return a;
+}
+
+function utterance(id: number, segments: Int16Array[], log: string[]): Utterance {
+  return {
+    id,
+    keys: segments.map((_, i) => `k${i}`),
+    segments,
+    onStart: () => log.push(`start ${id}`),
+    onEnd: (interrupted) => log.push(`end ${id}${interrupted ? " interrupted" : ""}`),
+  };
+}
+
+describe("Playout", () => {
+  test("silence when idle, 20 ms frames at the call's rate", () => {
+    const p = new Playout(8000);
+    const f = p.nextFrame();
+    expect(f.length).toBe(160);
+    expect(f.every((s) => s === 0)).toBe(true);
+    expect(p.busy).toBe(false);
+    expect(new Playout(16000).nextFrame().length).toBe(320);
+    expect(new Playout(44100).nextFrame().length).toBe(882);
+  });
+
+  test("segments are joined seamlessly across frames and padded at the end", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    p.enqueue(utterance(1, [ramp(100, 1), ramp(150, 1001)], log));
+    const f1 = Array.from(p.nextFrame());
+    expect(f1.slice(0, 100)).toEqual(Array.from(ramp(100, 1)));
+    expect(f1.slice(100)).toEqual(Array.from(ramp(60, 1001)));
+    const f2 = Array.from(p.nextFrame());
+    expect(f2.slice(0, 90)).toEqual(Array.from(ramp(90, 1061)));
+    expect(f2.slice(90).every((s) => s === 0)).toBe(true);
+    expect(log).toEqual(["start 1", "end 1"]);
+    expect(p.busy).toBe(false);
+  });
+
+  test("utterances play in order, each started and ended once", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    p.enqueue(utterance(1, [ramp(160)], log));
+    p.enqueue(utterance(2, [ramp(160)], log));
+    for (let i = 0; i < 4; i++) p.nextFrame();
+    expect(log).toEqual(["start 1", "end 1", "start 2", "end 2"]);
+  });
+
+  test("flush fades out within one frame and drops what was queued", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    const loud = new Int16Array(8000).fill(10000);
+    p.enqueue(utterance(1, [loud], log));
+    p.enqueue(utterance(2, [loud], log));
+    p.nextFrame();
+    p.flush();
+    expect(log).toEqual(["start 1", "end 1 interrupted", "end 2 interrupted"]);
+    const f = p.nextFrame();
+    expect(Math.abs(f[0] as number)).toBeGreaterThan(9000);
+    for (let i = 1; i < 64; i++) expect(Math.abs(f[i] as number)).toBeLessThanOrEqual(Math.abs(f[i - 1] as number));
+    expect(f.subarray(64).every((s) => s === 0)).toBe(true);
+    expect(p.nextFrame().every((s) => s === 0)).toBe(true);
+    expect(p.busy).toBe(false);
+  });
+
+  test("retune hands the queue back and switches the frame size", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    p.enqueue(utterance(1, [ramp(1000)], log));
+    p.nextFrame();
+    const back = p.retune(16000);
+    expect(back.map((u) => u.id)).toEqual([1]);
+    expect(p.nextFrame().length).toBe(320);
+    expect(p.busy).toBe(false);
+  });
+});
+
+describe("PlayoutClock", () => {
+  test("ticks every target, and drops one that throws without stopping the others", async () => {
+    const errors: unknown[] = [];
+    const clock = new PlayoutClock((_t, err) => errors.push(err));
+    let good = 0;
+    const goodTarget = { onTick: () => void good++ };
+    const badTarget = { onTick: () => { throw new Error("boom"); } };
+    clock.add(goodTarget);
+    clock.add(badTarget);
+    while (good < 5) await Bun.sleep(10);
+    expect(errors).toHaveLength(1);
+    expect(clock.size).toBe(1);
+    clock.remove(goodTarget);
+    expect(clock.size).toBe(0);
+    const ticks = clock.stats.ticks;
+    await Bun.sleep(60);
+    expect(clock.stats.ticks).toBe(ticks);
+  });
+});
