@@ -1,6 +1,6 @@
-import type { MetricFamily } from "../admin/prometheus.ts";
+import { histogramSamples, type MetricFamily } from "../admin/prometheus.ts";
 import type { CallMetrics } from "../call/metrics.ts";
-import type { ClockStats } from "../media/playout-clock.ts";
+import { CLOCK_BUCKETS_MS, type ClockStats } from "../media/playout-clock.ts";
 import type { TransportStats } from "../transports/types.ts";
 
 export interface MetricsSnapshot {
@@ -17,6 +17,7 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
   const perTransport = (pick: (t: TransportStats) => number) =>
     Object.entries(s.transports).map(([transport, t]) => ({ labels: { transport }, value: pick(t) }));
   const mem = process.memoryUsage();
+  const seconds = CLOCK_BUCKETS_MS.map((ms) => ms / 1000);
   return [
     { name: "voicebot_active_calls", help: "Calls in progress (busy rejections excluded).", type: "gauge", samples: [{ value: s.activeCalls }] },
     { name: "voicebot_max_concurrent_calls", help: "MAX_CONCURRENT_CALLS.", type: "gauge", samples: [{ value: s.maxCalls }] },
@@ -33,6 +34,14 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     { name: "voicebot_playout_underruns_total", help: "Frames sent as silence because the audio due was not ready.", type: "counter", samples: [{ value: s.calls.playoutUnderruns }] },
     { name: "voicebot_clock_late_ticks_total", help: "20 ms ticks that ran more than a period late.", type: "counter", samples: [{ value: s.clock.lateTicks }] },
     { name: "voicebot_clock_skipped_ticks_total", help: "20 ms ticks skipped after the event loop was blocked.", type: "counter", samples: [{ value: s.clock.skippedTicks }] },
+    {
+      name: "voicebot_clock_tick_lateness_seconds", help: "How late each 20 ms playout wake-up ran.", type: "histogram",
+      samples: histogramSamples("voicebot_clock_tick_lateness_seconds", seconds, s.clock.latenessBuckets, s.clock.latenessSumMs / 1000),
+    },
+    {
+      name: "voicebot_clock_tick_duration_seconds", help: "Time one playout wake-up took to write every call's frame.", type: "histogram",
+      samples: histogramSamples("voicebot_clock_tick_duration_seconds", seconds, s.clock.durationBuckets, s.clock.durationSumMs / 1000),
+    },
     { name: "voicebot_dtmf_total", help: "Keypad digits received.", type: "counter", samples: [{ value: s.calls.dtmfReceived }] },
     { name: "voicebot_tickets_opened_total", help: "Tickets opened.", type: "counter", samples: [{ value: s.calls.ticketsOpened }] },
     { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },

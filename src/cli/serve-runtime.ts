@@ -48,6 +48,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const startedAt = Date.now();
   mkdirSync(config.dataDir, { recursive: true });
   const store = Store.open(config.dataDir);
+  store.checkpointInBackground(log.child("store"));
   const interrupted = store.closeInterruptedCalls(startedAt);
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
 
@@ -124,7 +125,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         clock.stop();
         await tts.close().catch(() => undefined);
         await resampler.close();
-        store.close();
+        await store.close();
       })();
       return stopping;
     },

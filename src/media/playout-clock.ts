@@ -5,46 +5,74 @@ export interface ClockTarget {
   onTick(): void;
 }
 
+/** Upper bounds (ms) of the lateness and duration histograms. */
+export const CLOCK_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100] as const;
+
 export interface ClockStats {
+  /** Frame slots run (one per call phase per 20 ms). */
   ticks: number;
-  /** Ticks that ran more than one period late (the loop was blocked); each still sent its frame. */
+  /** Slots that ran more than one slot late (the loop was blocked); each still sent its frames. */
   lateTicks: number;
-  /** Ticks given up because the loop was blocked for more than MAX_CATCH_UP periods. */
+  /** Slots given up because the loop was blocked for more than MAX_CATCH_UP periods. */
   skippedTicks: number;
+  wakeups: number;
+  /** How late each wake-up was against its deadline: counts per CLOCK_BUCKETS_MS bound (+Inf last). */
+  latenessBuckets: number[];
+  latenessSumMs: number;
+  /** How long one wake-up took to write its calls' frames. */
+  durationBuckets: number[];
+  durationSumMs: number;
 }
 
+/**
+ * Calls are spread over this many phases of the 20 ms period. Writing a frame costs a syscall,
+ * and 200 of them back to back take milliseconds: the last call would get its frame that much
+ * later, by a different amount every time. Four phases cut each burst, and that jitter, by four.
+ */
+export const PHASES = 4;
+const SLOT_MS = FRAME_MS / PHASES;
 /** Beyond this many overdue periods the clock jumps ahead rather than bursting audio. */
 const MAX_CATCH_UP = 3;
 
 /**
- * One 20 ms clock for every call (DESIGN: per-call timers drift and cost more). It runs on a
- * monotonic deadline, not on setInterval, so lateness never accumulates: a tick that fires late
- * still targets `start + n × 20 ms`, and overdue ticks are caught up (a frame each, so a caller
- * never falls behind real time) up to MAX_CATCH_UP, after which the clock skips ahead — a burst
- * larger than that would be garbled by the PBX anyway (PROTOCOLS §1.6).
+ * One 20 ms clock for every call (DESIGN: per-call timers drift and cost more), run on a
+ * monotonic deadline, not on setInterval, so lateness never accumulates: a late wake-up still
+ * targets `start + n × slot`, and overdue slots are caught up (so no caller falls behind real
+ * time) up to MAX_CATCH_UP periods, after which the clock skips ahead — a larger burst would be
+ * garbled by the PBX anyway (PROTOCOLS §1.6). Each call belongs to one phase for its whole life,
+ * so it still gets exactly one tick every 20 ms.
  */
 export class PlayoutClock {
-  readonly stats: ClockStats = { ticks: 0, lateTicks: 0, skippedTicks: 0 };
-  private readonly targets = new Set<ClockTarget>();
+  readonly stats: ClockStats = {
+    ticks: 0, lateTicks: 0, skippedTicks: 0, wakeups: 0,
+    latenessBuckets: new Array<number>(CLOCK_BUCKETS_MS.length + 1).fill(0), latenessSumMs: 0,
+    durationBuckets: new Array<number>(CLOCK_BUCKETS_MS.length + 1).fill(0), durationSumMs: 0,
+  };
+  private readonly phases: Set<ClockTarget>[] = Array.from({ length: PHASES }, () => new Set<ClockTarget>());
+  private readonly phaseOf = new Map<ClockTarget, Set<ClockTarget>>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private startedAt = 0;
-  private tickIndex = 0;
+  private slot = 0;
 
   /** A target that throws is dropped (its call ends) so it cannot stop every other call's audio. */
   constructor(private readonly onTargetError: (target: ClockTarget, err: unknown) => void) {}
 
   add(target: ClockTarget): void {
-    this.targets.add(target);
+    let phase = this.phases[0] as Set<ClockTarget>;
+    for (const p of this.phases) if (p.size < phase.size) phase = p;
+    phase.add(target);
+    this.phaseOf.set(target, phase);
     if (this.timer === null) this.start();
   }
 
   remove(target: ClockTarget): void {
-    this.targets.delete(target);
-    if (this.targets.size === 0) this.stop();
+    this.phaseOf.get(target)?.delete(target);
+    this.phaseOf.delete(target);
+    if (this.phaseOf.size === 0) this.stop();
   }
 
   get size(): number {
-    return this.targets.size;
+    return this.phaseOf.size;
   }
 
   stop(): void {
@@ -54,37 +82,57 @@ export class PlayoutClock {
 
   private start(): void {
     this.startedAt = performance.now();
-    this.tickIndex = 0;
+    this.slot = 0;
     this.schedule();
   }
 
   private schedule(): void {
-    const due = this.startedAt + (this.tickIndex + 1) * FRAME_MS;
+    const due = this.startedAt + (this.slot + 1) * SLOT_MS;
     this.timer = setTimeout(this.run, Math.max(0, due - performance.now()));
   }
 
   private readonly run = (): void => {
     const now = performance.now();
-    let overdue = Math.floor((now - this.startedAt) / FRAME_MS) - this.tickIndex;
-    if (overdue > MAX_CATCH_UP) {
-      this.stats.skippedTicks += overdue - MAX_CATCH_UP;
-      this.tickIndex += overdue - MAX_CATCH_UP;
-      overdue = MAX_CATCH_UP;
+    const lateness = now - (this.startedAt + (this.slot + 1) * SLOT_MS);
+    let overdue = Math.floor((now - this.startedAt) / SLOT_MS) - this.slot;
+    const maxOverdue = MAX_CATCH_UP * PHASES;
+    if (overdue > maxOverdue) {
+      this.stats.skippedTicks += overdue - maxOverdue;
+      this.slot += overdue - maxOverdue;
+      overdue = maxOverdue;
     }
     if (overdue > 1) this.stats.lateTicks += overdue - 1;
     for (let i = 0; i < Math.max(1, overdue); i++) {
-      this.tickIndex++;
+      this.slot++;
       this.stats.ticks++;
-      for (const target of this.targets) {
-        try {
-          target.onTick();
-        } catch (err) {
-          this.targets.delete(target);
-          this.onTargetError(target, err);
-        }
-      }
+      this.tickPhase(this.phases[this.slot % PHASES] as Set<ClockTarget>);
     }
-    if (this.targets.size > 0) this.schedule();
+    const stats = this.stats;
+    stats.wakeups++;
+    stats.latenessSumMs += lateness;
+    (stats.latenessBuckets[bucketOf(lateness)] as number)++;
+    const took = performance.now() - now;
+    stats.durationSumMs += took;
+    (stats.durationBuckets[bucketOf(took)] as number)++;
+    if (this.phaseOf.size > 0) this.schedule();
     else this.timer = null;
   };
+
+  private tickPhase(phase: Set<ClockTarget>): void {
+    for (const target of phase) {
+      try {
+        target.onTick();
+      } catch (err) {
+        phase.delete(target);
+        this.phaseOf.delete(target);
+        this.onTargetError(target, err);
+      }
+    }
+  }
+}
+
+function bucketOf(ms: number): number {
+  let i = 0;
+  while (i < CLOCK_BUCKETS_MS.length && ms > (CLOCK_BUCKETS_MS[i] as number)) i++;
+  return i;
 }

@@ -1,3 +1,5 @@
+import type { Logger } from "../log.ts";
+import { BackgroundCheckpointer } from "./checkpointer.ts";
 import type { Database } from "bun:sqlite";
 import { CallsTable, type CallEnd, type CallSummary, type NewCall, type RecordingFile } from "./calls.ts";
 import { databasePath, openDatabase } from "./db.ts";
@@ -28,6 +30,7 @@ export class Store {
   private readonly calls: CallsTable;
   private readonly tickets: TicketsTable;
   private readonly timeline: TurnsEventsTables;
+  private checkpointer: BackgroundCheckpointer | null = null;
 
   private constructor(private readonly db: Database, path: string) {
     this.path = path;
@@ -41,7 +44,18 @@ export class Store {
     return new Store(openDatabase(dataDir, options), databasePath(dataDir));
   }
 
-  close(): void {
+  /**
+   * For the long-running writer (serve): checkpoints move to a worker thread so no commit on the
+   * event loop ever waits for an fsync. `close()` then runs the last one.
+   */
+  checkpointInBackground(log: Logger): void {
+    this.checkpointer ??= BackgroundCheckpointer.start(this.db, this.path, log);
+  }
+
+  async close(): Promise<void> {
+    const checkpointer = this.checkpointer;
+    this.checkpointer = null;
+    if (checkpointer) await checkpointer.stop();
     this.db.close();
   }
 

@@ -2,7 +2,7 @@
  * The AudioSocket server over real TCP on 127.0.0.1: bad input, the allow-list, audio back to the
  * PBX, hang-up, back-pressure and shutdown. Real captures replayed to it: audiosocket-fixtures.test.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { createConnection } from "node:net";
 import { rootLogger, setLogSink } from "../../src/log.ts";
@@ -15,6 +15,10 @@ import { newTransportStats, type CallLeg, type CallLegEvents, type LegCloseReaso
 
 const lines: string[] = [];
 beforeAll(() => setLogSink((line) => lines.push(line)));
+// Ephemeral ports get reused across a long run: a line left from an earlier test must not match.
+beforeEach(() => {
+  lines.length = 0;
+});
 afterAll(() => setLogSink((line) => process.stderr.write(line + "\n")));
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
