@@ -195,6 +195,8 @@ export const benchCommand: Command = {
         underruns: underrunsBefore !== null && underrunsAfter !== null ? underrunsAfter - underrunsBefore : null,
         server: idle !== null && end !== null && server !== null ? {
           pid: server.pid,
+          listeningAfterMs: roundMs(server.listeningAfterMs),
+          phrasesReadyAfterMs: roundMs(server.phrasesReadyAfterMs),
           cpuPercent: percent(end.cpuSeconds - idle.cpuSeconds, wallMs),
           rssIdleBytes: idle.rssBytes,
           rssPeakBytes: peakRss,
@@ -214,6 +216,7 @@ export const benchCommand: Command = {
         ];
         if (report.server) {
           lines.push(
+            `server start     listening ${ms(report.server.listeningAfterMs ?? NaN)} after spawn, phrases ready after ${ms(report.server.phrasesReadyAfterMs ?? NaN)}`,
             `server CPU       ${report.server.cpuPercent} % of one core (average over ${(wallMs / 1000).toFixed(1)} s)`,
             `server RSS       idle ${mb(report.server.rssIdleBytes)}, peak ${mb(report.server.rssPeakBytes)}, ${mb(report.server.rssPerCallBytes)} per active call`,
           );

@@ -16,7 +16,7 @@ import {
   uuidFromString,
   writeAudioMessage,
 } from "../transports/audiosocket-codec.ts";
-import { CallListener, type Utterance } from "./listener.ts";
+import { CallListener, type HeardSummary } from "./listener.ts";
 import { FrameTicker } from "./ticker.ts";
 
 /**
@@ -48,15 +48,9 @@ export interface CallOptions {
 
 export type CallerAction = { atMs: number; dtmf: string } | { atMs: number; sayMs: number };
 
-export interface CallResult {
+export interface CallResult extends HeardSummary {
   uuid: string;
   connected: boolean;
-  greetingDelayMs: number | null;
-  utterances: Utterance[];
-  frames: number;
-  jitterMs: number[];
-  maxLeadMs: number;
-  leadP99Ms: number;
   hungUpBy: "server" | "caller" | "error";
   serverSentHangup: boolean;
   error: string | null;

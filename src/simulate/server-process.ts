@@ -76,11 +76,16 @@ export class ServerProcess {
   private exitCode: number | null = null;
   audiosocket: Endpoint = { host: "", port: 0 };
   http: Endpoint = { host: "", port: 0 };
+  /** From spawn to the "listening" line: the service start-up time an admin sees. */
+  listeningAfterMs = 0;
+  /** From spawn to /healthz reporting the phrase cache in memory. */
+  phrasesReadyAfterMs = 0;
 
   private constructor(
     private readonly proc: Bun.Subprocess<"ignore", "ignore", "pipe">,
     private readonly readyTimeoutMs: number,
     private readonly signal: AbortSignal | undefined,
+    private readonly spawnedAt: number,
   ) {
     void proc.exited.then((code) => (this.exitCode = code));
     void this.drainStderr();
@@ -95,8 +100,9 @@ export class ServerProcess {
       ...(options.extraArgs ?? []),
     ];
     // The listening line is logged at info: a quieter LOG_LEVEL inherited from the shell would hide it.
+    const spawnedAt = performance.now();
     const proc = Bun.spawn({ cmd, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, VOICEBOT_LOG_LEVEL: "info" } });
-    const server = new ServerProcess(proc, options.readyTimeoutMs ?? 120_000, options.signal);
+    const server = new ServerProcess(proc, options.readyTimeoutMs ?? 120_000, options.signal, spawnedAt);
     try {
       await server.waitUntilReady();
     } catch (err) {
@@ -150,9 +156,13 @@ export class ServerProcess {
     if (!audiosocket || !http) throw new Error(`cannot find audiosocket=HOST:PORT and http=HOST:PORT in the server's line: ${line}`);
     this.audiosocket = audiosocket;
     this.http = http;
+    this.listeningAfterMs = performance.now() - this.spawnedAt;
     for (;;) {
       const phrases = await this.race(this.phrasesStatus(), deadline, "report its phrases ready");
-      if (phrases === "ready") return;
+      if (phrases === "ready") {
+        this.phrasesReadyAfterMs = performance.now() - this.spawnedAt;
+        return;
+      }
       await this.race(Bun.sleep(100).then(() => ""), deadline, "report its phrases ready");
     }
   }

@@ -24,15 +24,8 @@ export interface CallEnd {
 }
 
 /** A call as lists show it; times are epoch ms. `ticketId` is the call's first ticket, if any. */
-export interface CallSummary {
+export interface CallSummary extends NewCall {
   id: number;
-  uuid: string;
-  transport: string;
-  tenant: string;
-  caller: string | null;
-  peer: string;
-  sampleRate: number;
-  startedAt: number;
   answeredAt: number | null;
   endedAt: number | null;
   endReason: string | null;
