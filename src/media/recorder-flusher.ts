@@ -4,10 +4,10 @@ import type { Recorder } from "./recorder.ts";
 const STEPS = 10;
 
 /**
- * One timer for every live call's recorder, instead of one per call. Flushing all of them at
- * once sent hundreds of writes to the I/O threads in one burst, which took both cores from the
- * event loop and showed up as 10 ms of jitter on every call's audio; so each recorder has a step
- * of its own within the interval and is flushed then, once per interval.
+ * One timer for every live call's recorder, instead of one per call. Each recorder has a step of
+ * its own within the interval and is flushed then, once per interval, so the recording worker gets
+ * an even trickle instead of one burst of every call's audio. The recorders flushed in one step
+ * hand their buffers over in the same turn, which the recording writer sends as one message.
  */
 export class RecorderFlusher {
   private readonly stepOf = new Map<Recorder, number>();

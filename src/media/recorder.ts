@@ -1,8 +1,8 @@
-import { mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { RecordingFile } from "../store/store.ts";
 import { frameSamplesFor } from "./pcm.ts";
+import { recordingWriter, type RecordingOp, type RecordingSink, type RecordingWriter } from "./recording-writer.ts";
 
 export { RecorderFlusher } from "./recorder-flusher.ts";
 
@@ -17,15 +17,15 @@ export interface RecorderOptions {
 
 /** The caller channel may lag the bot channel by this many frames before silence fills the gap. */
 const MAX_CALLER_LAG_FRAMES = 3;
-const MAX_NAME_TRIES = 999;
+const RESOLVED = Promise.resolve();
 
-/** Samples waiting for the disk; reused from flush to flush, so steady state allocates nothing. */
+/** Samples waiting for the disk; handed to the worker whole, replaced by a spare buffer. */
 class PcmBuffer {
-  data: Int16Array;
+  data: Int16Array<ArrayBuffer>;
   length = 0;
 
-  constructor(capacity: number) {
-    this.data = new Int16Array(capacity);
+  constructor(data: Int16Array<ArrayBuffer>) {
+    this.data = data;
   }
 
   append(samples: Int16Array): void {
@@ -40,9 +40,16 @@ class PcmBuffer {
     this.length += count;
   }
 
-  /** s16le on disk: every host Bun runs on is little-endian. */
-  bytes(): Uint8Array {
-    return new Uint8Array(this.data.buffer, this.data.byteOffset, this.length * 2);
+  /**
+   * The filled buffer (s16le on disk: every host Bun runs on is little-endian), or null when
+   * empty; this one carries on with `next`.
+   */
+  handOver(next: () => Int16Array<ArrayBuffer>): ArrayBuffer | null {
+    if (this.length === 0) return null;
+    const full = this.data.buffer;
+    this.data = next();
+    this.length = 0;
+    return full;
   }
 
   private reserve(count: number): void {
@@ -55,33 +62,49 @@ class PcmBuffer {
 
 /** One pair of files at one rate; a rate change starts the next segment. */
 interface Segment {
+  index: number;
   rate: number;
   frameSamples: number;
   callerPath: string;
   botPath: string;
-  handles: { caller: FileHandle; bot: FileHandle } | null;
+  /** The worker has been told to create the pair. */
+  openSent: boolean;
+  /** The worker created it: callerPath and botPath are the final names. */
   opened: boolean;
   /** Everything appended so far, written or not: the alignment works on these. */
   callerSamples: number;
   botSamples: number;
 }
 
+interface Waiter {
+  seq: number;
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
 /**
  * Records one call as two raw s16le mono files, caller and bot, under <dir>/YYYY/MM/DD (UTC, like
- * the logs). Frames go into memory; flush() appends them with async I/O, one write at a time, so
- * the event loop never waits on the disk. A disk error is logged once and ends this recording
- * only; the call goes on.
+ * the logs). Frames are copied into memory; flush() hands the filled buffers to the recording
+ * worker (recording-writer.ts), which does the file I/O off the event loop. A disk error is
+ * logged once and ends this recording only; the call goes on.
  */
 export class Recorder {
   private readonly dayDir: string;
   private readonly baseName: string;
+  private readonly writer: RecordingWriter = recordingWriter();
+  private readonly sink: RecordingSink;
   private readonly segments: Segment[] = [];
   private segment: Segment;
-  private callerBuf: PcmBuffer;
-  private botBuf: PcmBuffer;
-  private readonly spare: PcmBuffer[] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private dirReady = false;
+  private nextSegment = 1;
+  private readonly callerBuf: PcmBuffer;
+  private readonly botBuf: PcmBuffer;
+  private readonly freshBuffer = (): Int16Array<ArrayBuffer> => this.writer.takeBuffer(this.segment.rate);
+  /** This recording's id with the writer; 0 while the worker holds nothing of it. */
+  private rec = 0;
+  /** Seq of the last op handed to the writer, and of the last one it finished. */
+  private handed = 0;
+  private done = 0;
+  private readonly waiters: Waiter[] = [];
   private failed = false;
   private closed = false;
 
@@ -97,8 +120,17 @@ export class Recorder {
     // The id comes from the PBX; keep it from naming a path outside the recordings dir.
     this.baseName = options.callUuid.replace(/[^A-Za-z0-9_-]/g, "_") || "call";
     this.segment = this.newSegment(checkRate(options.sampleRate));
-    this.callerBuf = new PcmBuffer(options.sampleRate);
-    this.botBuf = new PcmBuffer(options.sampleRate);
+    this.callerBuf = new PcmBuffer(this.writer.takeBuffer(options.sampleRate));
+    this.botBuf = new PcmBuffer(this.writer.takeBuffer(options.sampleRate));
+    this.sink = {
+      opened: (seg, callerPath, botPath) => this.opened(seg, callerPath, botPath),
+      failed: (path, error) => this.stop("disk error", path, error),
+      lost: (error) => {
+        this.rec = 0;
+        this.stop("recording worker died", this.segment.callerPath, error);
+      },
+      settled: (seq) => this.settled(seq),
+    };
   }
 
   /** Names the first pair of files at once; nothing touches the disk before the first flush. */
@@ -108,7 +140,8 @@ export class Recorder {
 
   /**
    * Every file of the recording, named from the start so the call's row can point at them early.
-   * Final once close() has resolved: by then pairs that never got audio are left out.
+   * Final once close() has resolved: by then pairs that never got audio are left out, and a name
+   * already taken on disk has been replaced by the <uuid>.<n>.… one actually written.
    */
   get files(): RecordingFile[] {
     return this.segments.flatMap((seg) => [
@@ -149,25 +182,25 @@ export class Recorder {
       this.segment = this.newSegment(rate);
       return;
     }
-    this.enqueueBuffers(old);
-    this.chain = this.chain.then(() => this.closeSegment(old));
+    this.handOver(old);
+    if (old.openSent) this.send({ op: "close", rec: this.rec });
     this.segment = this.newSegment(rate);
   }
 
-  /** Appends what is buffered; resolves once it is on disk (or recording has stopped). Never rejects. */
+  /** Hands what is buffered to the worker; resolves once it is on disk (or recording has stopped). Never rejects. */
   flush(): Promise<void> {
-    if (!this.failed && !this.closed) this.enqueueBuffers(this.segment);
-    return this.chain;
+    if (!this.failed && !this.closed) this.handOver(this.segment);
+    return this.whenDone();
   }
 
+  /** Resolves once the last data is on disk and the files are closed; `files` is final then. */
   async close(): Promise<void> {
     if (!this.closed) {
-      if (!this.failed) this.enqueueBuffers(this.segment);
+      if (!this.failed) this.handOver(this.segment);
       this.closed = true;
-      const last = this.segment;
-      this.chain = this.chain.then(() => this.closeSegment(last));
+      if (this.rec !== 0) this.send({ op: "end", rec: this.rec });
     }
-    await this.chain;
+    await this.whenDone();
     for (let i = this.segments.length - 1; i >= 0; i--) {
       if (!this.segments[i]?.opened) this.segments.splice(i, 1);
     }
@@ -175,11 +208,12 @@ export class Recorder {
 
   private newSegment(rate: number): Segment {
     const seg: Segment = {
+      index: this.nextSegment++,
       rate,
       frameSamples: frameSamplesFor(rate),
-      callerPath: this.pathFor(1, "caller", rate),
-      botPath: this.pathFor(1, "bot", rate),
-      handles: null,
+      callerPath: this.firstPath(callerSuffix(rate)),
+      botPath: this.firstPath(botSuffix(rate)),
+      openSent: false,
       opened: false,
       callerSamples: 0,
       botSamples: 0,
@@ -188,91 +222,76 @@ export class Recorder {
     return seg;
   }
 
-  private pathFor(n: number, channel: RecordingFile["channel"], rate: number): string {
-    const stem = n === 1 ? this.baseName : `${this.baseName}.${n}`;
-    return join(this.dayDir, `${stem}.${channel}.${rate}.s16le`);
+  /** <uuid>.<channel>.<rate>.s16le; the worker picks <uuid>.<n>.… when that name is taken. */
+  private firstPath(suffix: string): string {
+    return join(this.dayDir, this.baseName) + suffix;
   }
 
-  /** Hands the filled buffers to the write chain and carries on with empty ones. */
-  private enqueueBuffers(seg: Segment): void {
-    const callerBuf = this.callerBuf;
-    const botBuf = this.botBuf;
-    if (callerBuf.length === 0 && botBuf.length === 0) return;
-    this.callerBuf = this.spare.pop() ?? new PcmBuffer(seg.rate);
-    this.botBuf = this.spare.pop() ?? new PcmBuffer(seg.rate);
-    this.chain = this.chain.then(() => this.write(seg, callerBuf, botBuf));
-  }
-
-  private async write(seg: Segment, callerBuf: PcmBuffer, botBuf: PcmBuffer): Promise<void> {
-    try {
-      if (this.failed) return;
-      const handles = seg.handles ?? (await this.openSegment(seg));
-      await writeAll(handles.caller, callerBuf.bytes());
-      await writeAll(handles.bot, botBuf.bytes());
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      callerBuf.length = 0;
-      botBuf.length = 0;
-      this.spare.push(callerBuf, botBuf);
-    }
-  }
-
-  /**
-   * Creates the pair with "wx" so an earlier recording is never appended to: a UUID a dialplan
-   * reuses, or a rate the call comes back to, gets <uuid>.2.…, <uuid>.3.… instead.
-   */
-  private async openSegment(seg: Segment): Promise<{ caller: FileHandle; bot: FileHandle }> {
-    if (!this.dirReady) {
-      await mkdir(this.dayDir, { recursive: true });
-      this.dirReady = true;
-    }
-    for (let n = 1; n <= MAX_NAME_TRIES; n++) {
-      const callerPath = this.pathFor(n, "caller", seg.rate);
-      const botPath = this.pathFor(n, "bot", seg.rate);
-      const caller = await openNew(callerPath);
-      if (!caller) continue;
-      const bot = await openNew(botPath).catch(async (err: unknown) => {
-        await caller.close();
-        await unlink(callerPath);
-        throw err;
+  /** Hands the filled buffers to the worker (creating the segment's pair first) and carries on with spare ones. */
+  private handOver(seg: Segment): void {
+    const callerBytes = this.callerBuf.length * 2;
+    const botBytes = this.botBuf.length * 2;
+    if (callerBytes === 0 && botBytes === 0) return;
+    if (!seg.openSent) {
+      seg.openSent = true;
+      if (this.rec === 0) this.rec = this.writer.register(this.sink);
+      this.send({
+        op: "open",
+        rec: this.rec,
+        seg: seg.index,
+        dir: this.dayDir,
+        stem: join(this.dayDir, this.baseName),
+        callerSuffix: callerSuffix(seg.rate),
+        botSuffix: botSuffix(seg.rate),
       });
-      if (!bot) {
-        await caller.close();
-        await unlink(callerPath);
-        continue;
-      }
-      seg.callerPath = callerPath;
-      seg.botPath = botPath;
-      seg.handles = { caller, bot };
-      seg.opened = true;
-      return seg.handles;
     }
-    throw new Error(`no free file name for ${this.pathFor(1, "caller", seg.rate)} after ${MAX_NAME_TRIES} tries`);
+    const caller = this.callerBuf.handOver(this.freshBuffer);
+    const bot = this.botBuf.handOver(this.freshBuffer);
+    this.send({ op: "write", rec: this.rec, caller, callerBytes, bot, botBytes });
   }
 
-  private async closeSegment(seg: Segment): Promise<void> {
-    const handles = seg.handles;
-    seg.handles = null;
-    if (!handles) return;
-    try {
-      await Promise.all([handles.caller.close(), handles.bot.close()]);
-    } catch (err) {
-      this.fail(err);
-    }
+  private send(op: RecordingOp): void {
+    this.handed = this.writer.enqueue(this.sink, op);
   }
 
-  private fail(err: unknown): void {
+  private whenDone(): Promise<void> {
+    if (this.failed || this.done >= this.handed) return RESOLVED;
+    const last = this.waiters[this.waiters.length - 1];
+    if (last?.seq === this.handed) return last.promise;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.waiters.push({ seq: this.handed, promise, resolve });
+    return promise;
+  }
+
+  private settled(seq: number): void {
+    this.done = seq;
+    while (this.waiters.length > 0 && (this.waiters[0] as Waiter).seq <= seq) this.waiters.shift()?.resolve();
+  }
+
+  private opened(index: number, callerPath: string, botPath: string): void {
+    const seg = this.segments.find((s) => s.index === index);
+    if (!seg) return;
+    seg.callerPath = callerPath;
+    seg.botPath = botPath;
+    seg.opened = true;
+  }
+
+  private stop(reason: string, file: string, error: string): void {
     if (this.failed) return;
     this.failed = true;
     this.callerBuf.length = 0;
     this.botBuf.length = 0;
-    this.options.log.error("recording stopped: disk error", {
-      call: this.options.callUuid,
-      dir: this.dayDir,
-      error: err instanceof Error ? err.message : String(err),
-    });
+    this.options.log.error(`recording stopped: ${reason}`, { call: this.options.callUuid, file, error });
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
+}
+
+function callerSuffix(rate: number): string {
+  return `.caller.${rate}.s16le`;
+}
+
+function botSuffix(rate: number): string {
+  return `.bot.${rate}.s16le`;
 }
 
 function checkRate(rate: number): number {
@@ -280,23 +299,4 @@ function checkRate(rate: number): number {
     throw new Error(`recording sample rate ${rate} is not allowed: a whole number of Hz that makes whole 20 ms frames (8000, 16000, …)`);
   }
   return rate;
-}
-
-/** The handle, or null when the name is taken. */
-async function openNew(path: string): Promise<FileHandle | null> {
-  try {
-    return await open(path, "wx");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return null;
-    throw err;
-  }
-}
-
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    if (bytesWritten <= 0) throw new Error(`write made no progress (${bytes.length - offset} bytes left)`);
-    offset += bytesWritten;
-  }
 }
