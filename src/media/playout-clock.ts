@@ -31,8 +31,12 @@ export interface ClockStats {
  */
 export const PHASES = 4;
 const SLOT_MS = FRAME_MS / PHASES;
-/** Beyond this many overdue periods the clock jumps ahead rather than bursting audio. */
-const MAX_CATCH_UP = 3;
+/**
+ * Beyond this many overdue periods the clock jumps ahead rather than bursting audio: a call
+ * then resumes where it was, a little later, instead of getting more than 40 ms at once (the
+ * pacing lead must stay under 60 ms). Nothing queued is lost, only delayed.
+ */
+const MAX_CATCH_UP = 2;
 
 /**
  * One 20 ms clock for every call (DESIGN: per-call timers drift and cost more), run on a
