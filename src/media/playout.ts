@@ -98,7 +98,8 @@ export class Playout {
         continue;
       }
       const n = Math.min(frame.length - filled, seg.length - this.offset);
-      frame.set(seg.subarray(this.offset, this.offset + n), filled);
+      // A loop rather than set(subarray()): no view object per frame per call.
+      for (let i = 0, o = this.offset; i < n; i++) frame[filled + i] = seg[o + i] as number;
       filled += n;
       this.offset += n;
       if (this.offset >= seg.length) {
