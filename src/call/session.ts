@@ -16,7 +16,7 @@ export interface SessionDeps {
   store: Store;
   phrases: PhraseCache;
   texts: Readonly<Record<PhraseId, string>>;
-  clock: PlayoutClock;
+  clock: PlayoutClock<CallSession>;
   flusher: RecorderFlusher;
   /** Where recordings go; null = do not record this call (busy calls). */
   recordingsDir: string | null;

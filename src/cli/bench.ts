@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimulatedCaller, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import { SimulatedCaller, simulatedPbxClock, type CallResult, type ScriptStep } from "../simulate/caller.ts";
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
-import { FrameTicker } from "../simulate/ticker.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
 
@@ -78,12 +77,12 @@ function record(tally: Tally, r: CallResult, cut: boolean): void {
 
 /** N virtual callers, each redialing at once, started over RAMP_MS; resolves when all have stopped. */
 async function runCallers(target: Endpoint, calls: number, rate: number, stop: AbortSignal, tally: Tally): Promise<string | null> {
-  const ticker = new FrameTicker();
+  const clock = simulatedPbxClock();
   let unreachable: string | null = null;
   const one = async (index: number): Promise<void> => {
     await Bun.sleep((index * RAMP_MS) / calls);
     while (!stop.aborted && unreachable === null) {
-      const caller = new SimulatedCaller({ ...target, sampleRate: rate, script: SCRIPT, ticker, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: stop });
+      const caller = new SimulatedCaller({ ...target, sampleRate: rate, script: SCRIPT, clock, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: stop });
       const result = await caller.run();
       if (!result.connected) {
         unreachable ??= result.error;

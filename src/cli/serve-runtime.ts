@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
 import { newCallMetrics } from "../call/metrics.ts";
+import type { CallSession } from "../call/session.ts";
 import type { Config } from "../config/schema.ts";
 import { phraseTexts } from "../dialog/phrases.ts";
 import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
@@ -60,9 +61,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const phrases = new PhraseCache({ texts, tts, resampler, cacheDir: join(config.dataDir, "cache", "phrases"), log: log.child("phrases") });
 
   const metrics = newCallMetrics();
-  const clock = new PlayoutClock((target, err) => {
-    log.error("a call's playout failed; ending that call", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
-    if ("hangupNow" in target && typeof target.hangupNow === "function") target.hangupNow();
+  const clock = new PlayoutClock<CallSession>((session, err) => {
+    log.error("a call's playout failed; ending that call", { call: session.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    session.hangupNow();
   });
   const flusher = new RecorderFlusher();
   const admission = new Admission({
@@ -125,7 +126,8 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         clock.stop();
         await tts.close().catch(() => undefined);
         await resampler.close();
-        await store.close();
+        await store.stopBackgroundCheckpoints();
+        store.close();
       })();
       return stopping;
     },

@@ -46,30 +46,30 @@ const MAX_CATCH_UP = 2;
  * garbled by the PBX anyway (PROTOCOLS §1.6). Each call belongs to one phase for its whole life,
  * so it still gets exactly one tick every 20 ms.
  */
-export class PlayoutClock {
+export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   readonly stats: ClockStats = {
     ticks: 0, lateTicks: 0, skippedTicks: 0, wakeups: 0,
     latenessBuckets: new Array<number>(CLOCK_BUCKETS_MS.length + 1).fill(0), latenessSumMs: 0,
     durationBuckets: new Array<number>(CLOCK_BUCKETS_MS.length + 1).fill(0), durationSumMs: 0,
   };
-  private readonly phases: Set<ClockTarget>[] = Array.from({ length: PHASES }, () => new Set<ClockTarget>());
-  private readonly phaseOf = new Map<ClockTarget, Set<ClockTarget>>();
+  private readonly phases: Set<T>[] = Array.from({ length: PHASES }, () => new Set<T>());
+  private readonly phaseOf = new Map<T, Set<T>>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private startedAt = 0;
   private slot = 0;
 
   /** A target that throws is dropped (its call ends) so it cannot stop every other call's audio. */
-  constructor(private readonly onTargetError: (target: ClockTarget, err: unknown) => void) {}
+  constructor(private readonly onTargetError: (target: T, err: unknown) => void) {}
 
-  add(target: ClockTarget): void {
-    let phase = this.phases[0] as Set<ClockTarget>;
+  add(target: T): void {
+    let phase = this.phases[0] as Set<T>;
     for (const p of this.phases) if (p.size < phase.size) phase = p;
     phase.add(target);
     this.phaseOf.set(target, phase);
     if (this.timer === null) this.start();
   }
 
-  remove(target: ClockTarget): void {
+  remove(target: T): void {
     this.phaseOf.get(target)?.delete(target);
     this.phaseOf.delete(target);
     if (this.phaseOf.size === 0) this.stop();
@@ -109,7 +109,7 @@ export class PlayoutClock {
     for (let i = 0; i < Math.max(1, overdue); i++) {
       this.slot++;
       this.stats.ticks++;
-      this.tickPhase(this.phases[this.slot % PHASES] as Set<ClockTarget>);
+      this.tickPhase(this.phases[this.slot % PHASES] as Set<T>);
     }
     const stats = this.stats;
     stats.wakeups++;
@@ -122,7 +122,7 @@ export class PlayoutClock {
     else this.timer = null;
   };
 
-  private tickPhase(phase: Set<ClockTarget>): void {
+  private tickPhase(phase: Set<T>): void {
     for (const target of phase) {
       try {
         target.onTick();

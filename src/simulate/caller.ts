@@ -17,7 +17,7 @@ import {
   writeAudioMessage,
 } from "../transports/audiosocket-codec.ts";
 import { CallListener, type HeardSummary } from "./listener.ts";
-import { FrameTicker } from "./ticker.ts";
+import { PlayoutClock, type ClockTarget } from "../media/playout-clock.ts";
 
 /**
  * `at` is seconds from the call start; without it a step runs when the bot next goes quiet
@@ -34,8 +34,11 @@ export interface CallOptions {
   script?: readonly ScriptStep[];
   /** Keep the PCM heard (at the call's rate) for `recording()`. */
   record?: boolean;
-  /** Share one clock between calls; a private one otherwise. */
-  ticker?: FrameTicker;
+  /**
+   * Share one clock between calls (the server's own PlayoutClock: one timer, calls spread over
+   * the 20 ms like a PBX's channel threads send them); a private one otherwise.
+   */
+  clock?: PlayoutClock<SimulatedCaller>;
   /** How long the bot must be quiet after speaking before an untimed step runs. */
   quietMs?: number;
   /** End the call as failed when no greeting has been heard by then. */
@@ -84,13 +87,13 @@ function checkDigits(digits: string): void {
   if (!DTMF_PATTERN.test(digits)) throw new Error(`DTMF '${digits}' has a character that is not a keypad digit (allowed: 0-9 * # A-D)`);
 }
 
-export class SimulatedCaller {
+export class SimulatedCaller implements ClockTarget {
   readonly uuid: string;
   private readonly uuidBytes: Uint8Array;
   private readonly rate: number;
   private readonly kind: number;
   private readonly frameSamples: number;
-  private readonly ticker: FrameTicker;
+  private readonly clock: PlayoutClock<SimulatedCaller>;
   private readonly quietMs: number;
   private readonly timed: { atMs: number; step: ScriptStep }[] = [];
   private readonly untimed: ScriptStep[] = [];
@@ -129,7 +132,7 @@ export class SimulatedCaller {
     this.frameSamples = frameSamplesFor(this.rate);
     this.uuid = options.uuid ?? crypto.randomUUID();
     this.uuidBytes = uuidFromString(this.uuid);
-    this.ticker = options.ticker ?? new FrameTicker();
+    this.clock = options.clock ?? simulatedPbxClock();
     this.quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     for (const step of options.script ?? []) {
       if ("dtmf" in step) checkDigits(step.dtmf);
@@ -176,7 +179,7 @@ export class SimulatedCaller {
     if (this.options.signal?.aborted) this.end("caller", null);
     else {
       this.options.signal?.addEventListener("abort", this.onAbort, { once: true });
-      this.ticker.add(this.tick);
+      this.clock.add(this);
     }
     return done;
   }
@@ -188,8 +191,10 @@ export class SimulatedCaller {
 
   private readonly onAbort = (): void => this.end("caller", null);
 
-  private readonly tick = (nowMs: number): void => {
+  /** Per 20 ms of this call: one frame out, the script, the PBX's timeouts. */
+  onTick(): void {
     if (this.ended) return;
+    const nowMs = performance.now();
     this.sendFrame();
     this.runScript(nowMs);
     const elapsed = nowMs - this.callStartMs;
@@ -200,7 +205,7 @@ export class SimulatedCaller {
     } else if (idleLimit > 0 && nowMs - this.listener.lastFrameAtMs >= idleLimit) {
       this.end("error", `the server sent no frame for ${idleLimit} ms (Asterisk hangs up: "Reached timeout after ${idleLimit} ms of no activity")`);
     }
-  };
+  }
 
   private runScript(nowMs: number): void {
     const elapsed = nowMs - this.callStartMs;
@@ -300,13 +305,18 @@ export class SimulatedCaller {
     }
   };
 
+  /** The clock's handler for a tick that threw: that call alone ends, as an error. */
+  fail(err: unknown): void {
+    this.end("error", `simulator fault: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   private end(by: CallResult["hungUpBy"], error: string | null): void {
     if (this.ended) return;
     this.ended = true;
     this.endMs = performance.now();
     this.hungUpBy = by;
     this.error = error;
-    this.ticker.remove(this.tick);
+    this.clock.remove(this);
     this.options.signal?.removeEventListener("abort", this.onAbort);
     // A plain close, as Asterisk does for a caller hang-up and after the server's 0x00.
     this.socket?.end();
@@ -346,4 +356,9 @@ export class SimulatedCaller {
       framesSkipped: 0,
     };
   }
+}
+
+/** A clock for simulated calls: the server's PlayoutClock, a faulty call ending on its own. */
+export function simulatedPbxClock(): PlayoutClock<SimulatedCaller> {
+  return new PlayoutClock<SimulatedCaller>((caller, err) => caller.fail(err));
 }

@@ -23,9 +23,9 @@ export class BackgroundCheckpointer {
   async stop(): Promise<void> {
     this.worker.ref();
     const stopped = new Promise<void>((resolve) => {
-      this.worker.onmessage = (event: MessageEvent<{ type: string }>) => {
+      this.worker.addEventListener("message", (event: MessageEvent<{ type: string }>) => {
         if (event.data.type === "stopped") resolve();
-      };
+      });
     });
     this.worker.postMessage({ type: "stop" });
     await Promise.race([stopped, Bun.sleep(5000)]);

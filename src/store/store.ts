@@ -46,16 +46,20 @@ export class Store {
 
   /**
    * For the long-running writer (serve): checkpoints move to a worker thread so no commit on the
-   * event loop ever waits for an fsync. `close()` then runs the last one.
+   * event loop ever waits for an fsync. Stop them with stopBackgroundCheckpoints() before close().
    */
   checkpointInBackground(log: Logger): void {
     this.checkpointer ??= BackgroundCheckpointer.start(this.db, this.path, log);
   }
 
-  async close(): Promise<void> {
+  /** A last full checkpoint on the worker, which then ends. */
+  async stopBackgroundCheckpoints(): Promise<void> {
     const checkpointer = this.checkpointer;
     this.checkpointer = null;
-    if (checkpointer) await checkpointer.stop();
+    await checkpointer?.stop();
+  }
+
+  close(): void {
     this.db.close();
   }
 

@@ -4,8 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { SimulatedCaller } from "../../src/simulate/caller.ts";
-import { FrameTicker } from "../../src/simulate/ticker.ts";
+import { SimulatedCaller, simulatedPbxClock } from "../../src/simulate/caller.ts";
 import {
   AudioSocketParser,
   encodeMessage,
@@ -198,20 +197,20 @@ describe("SimulatedCaller over loopback", () => {
     }
   });
 
-  test("calls sharing one ticker each keep their own timeline", async () => {
+  test("calls sharing one clock each keep their own timeline", async () => {
     const senders: { stop(): void }[] = [];
     const peer = startPeer({
       onUuid: (socket) => senders.push(pacedSender(socket, tone(0.2))),
       onMessage: (socket, kind) => kind === Kind.Dtmf && socket.write(HANGUP_MESSAGE),
     });
     try {
-      const ticker = new FrameTicker();
+      const clock = simulatedPbxClock();
       const results = await Promise.all(
-        [1, 2, 3].map((n) => new SimulatedCaller({ host: "127.0.0.1", port: peer.server.port, ticker, script: [{ dtmf: String(n) }] }).run()),
+        [1, 2, 3].map((n) => new SimulatedCaller({ host: "127.0.0.1", port: peer.server.port, clock, script: [{ dtmf: String(n) }] }).run()),
       );
       expect(results.map((r) => [r.hungUpBy, r.digitsSent])).toEqual([["server", "1"], ["server", "2"], ["server", "3"]]);
       expect(peer.calls.map((c) => c.digits).sort()).toEqual(["1", "2", "3"]);
-      expect(ticker.size).toBe(0);
+      expect(clock.size).toBe(0);
     } finally {
       for (const s of senders) s.stop();
       peer.server.stop(true);
@@ -221,12 +220,12 @@ describe("SimulatedCaller over loopback", () => {
   test("a server that closes at once (as an allow-list does) hung up without 00 00 00", async () => {
     const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (socket) => void socket.end(), data() {} } });
     try {
-      const ticker = new FrameTicker();
-      const result = await new SimulatedCaller({ host: "127.0.0.1", port: server.port, ticker }).run();
+      const clock = simulatedPbxClock();
+      const result = await new SimulatedCaller({ host: "127.0.0.1", port: server.port, clock }).run();
       expect(result.connected).toBe(true);
       expect(result.hungUpBy).toBe("server");
       expect(result.serverSentHangup).toBe(false);
-      expect(ticker.size).toBe(0);
+      expect(clock.size).toBe(0);
     } finally {
       server.stop(true);
     }
