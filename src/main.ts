@@ -6,8 +6,9 @@ import { benchCommand } from "./cli/bench.ts";
 import { callsCommand } from "./cli/calls.ts";
 import { ticketsCommand } from "./cli/tickets.ts";
 import { versionCommand } from "./cli/version.ts";
+import { cacheCommand } from "./cli/cache.ts";
 
-const commands: readonly Command[] = [serveCommand, simulateCommand, benchCommand, callsCommand, ticketsCommand, versionCommand];
+const commands: readonly Command[] = [serveCommand, simulateCommand, benchCommand, callsCommand, ticketsCommand, cacheCommand, versionCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

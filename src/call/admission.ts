@@ -1,6 +1,5 @@
 import type { AdmitCall, CallLeg, CallLegEvents } from "../transports/types.ts";
 import type { Dialog, DialogAction } from "../dialog/types.ts";
-import { createSavDialog } from "../dialog/sav.ts";
 import { CallSession, type SessionDeps } from "./session.ts";
 
 /**
@@ -27,6 +26,8 @@ function busyDialog(): Dialog {
 export type AdmissionDeps = Omit<SessionDeps, "onEnded" | "recordingsDir"> & {
   maxCalls: number;
   recordingsDir: string;
+  /** The dialog of an admitted call: AI or keypad, per the configured mode. */
+  newDialog: () => Dialog;
 };
 
 /** Admits each new leg as a call, or as a busy call above MAX_CONCURRENT_CALLS. */
@@ -48,9 +49,10 @@ export class Admission {
       this.deps.metrics.callsRejectedBusy++;
       this.deps.log.warn("all lines busy: call refused", { call: leg.id, peer: leg.peer, maxCalls: this.deps.maxCalls });
     }
-    const session = new CallSession(leg, isBusy ? busyDialog() : createSavDialog(), {
+    const session = new CallSession(leg, isBusy ? busyDialog() : this.deps.newDialog(), {
       ...this.deps,
       recordingsDir: isBusy ? null : this.deps.recordingsDir,
+      conversation: isBusy ? null : this.deps.conversation,
       onEnded: (s) => {
         set.delete(s);
         if (this.drained && this.calls.size === 0 && this.busy.size === 0) this.drained();

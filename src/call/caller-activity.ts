@@ -13,6 +13,8 @@ export class CallerActivity {
   private speechSamples = 0;
   private quietSamples = 0;
   private speaking = false;
+  /** Whether the last frame pushed was above the speech threshold. */
+  loud = false;
   private startSamples: number;
   private endSamples: number;
 
@@ -36,6 +38,7 @@ export class CallerActivity {
       sum += s * s;
     }
     const loud = samples.length > 0 && sum / samples.length > SPEECH_RMS * SPEECH_RMS;
+    this.loud = loud;
     if (loud) {
       this.speechSamples += samples.length;
       this.quietSamples = 0;

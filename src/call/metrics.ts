@@ -8,6 +8,15 @@ export interface CallMetrics {
   framesSent: number;
   dtmfReceived: number;
   ticketsOpened: number;
+  /** AI mode: replies asked of the model, those that failed, and barge-ins. */
+  replies: number;
+  replyFailures: number;
+  bargeIns: number;
+  /** Filler phrases played because a reply was late. */
+  fillers: number;
+  sttReconnects: number;
+  /** Calls moved to the keypad because recognition could not be restored. */
+  sttLost: number;
 }
 
 export function newCallMetrics(): CallMetrics {
@@ -19,6 +28,12 @@ export function newCallMetrics(): CallMetrics {
     framesSent: 0,
     dtmfReceived: 0,
     ticketsOpened: 0,
+    replies: 0,
+    replyFailures: 0,
+    bargeIns: 0,
+    fillers: 0,
+    sttReconnects: 0,
+    sttLost: 0,
   };
 }
 

@@ -11,6 +11,10 @@ import { CallerActivity } from "./caller-activity.ts";
 import { countEnd, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
 import { phraseKeys } from "./speech.ts";
+import { Conversation, type ConversationHost, type ConversationParts } from "./conversation.ts";
+import { UtteranceFeeder } from "./utterance-feeder.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { ResamplerPool } from "../media/resampler.ts";
 
 export interface SessionDeps {
   store: Store;
@@ -26,6 +30,11 @@ export interface SessionDeps {
   metrics: CallMetrics;
   log: Logger;
   onEnded: (session: CallSession) => void;
+  /** The call's voice for text that is not a cached phrase (the callback time, say). */
+  tts: TextToSpeech;
+  resampler: ResamplerPool;
+  /** AI mode: recognizer, model and barge-in; null = keypad mode. */
+  conversation: ConversationParts | null;
 }
 
 /** Frames of silence after the last word before hanging up, so the PBX plays that word out. */
@@ -38,10 +47,11 @@ const HANGUP_GRACE_MS = 30_000;
  * parts: it feeds the dialog, plays what the dialog says on the shared clock, runs the timers,
  * records both directions and keeps the call's rows in the store.
  */
-export class CallSession implements CallLegEvents, ClockTarget {
+export class CallSession implements CallLegEvents, ClockTarget, ConversationHost {
   readonly callId: number;
-  private readonly log: Logger;
-  private readonly playout: Playout;
+  readonly log: Logger;
+  readonly playout: Playout;
+  private readonly conversation: Conversation | null;
   private readonly silence: SilenceTimers;
   private readonly activity: CallerActivity;
   private recorder: Recorder | null = null;
@@ -50,6 +60,10 @@ export class CallSession implements CallLegEvents, ClockTarget {
   private closed = false;
   private hangupReason: string | null = null;
   private hangupTail = 0;
+  /** Clock slots (5 ms) this call's frames run ahead of real time since an expedite. */
+  private leadSlots = 0;
+  /** Stops the call's TTS downloads when it ends. */
+  private readonly abort = new AbortController();
   /** Utterances waiting for their audio to be rendered at this call's rate. */
   private pending: { utterance: Utterance }[] = [];
   private readonly maxTimer: ReturnType<typeof setTimeout>;
@@ -63,6 +77,7 @@ export class CallSession implements CallLegEvents, ClockTarget {
     this.log = deps.log.child("call", { call: leg.id });
     this.playout = new Playout(leg.sampleRate);
     this.activity = new CallerActivity(leg.sampleRate);
+    this.conversation = deps.conversation ? new Conversation(this, deps.conversation, leg.sampleRate) : null;
     this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
       () => this.feed({ type: "silenceWarning" }), () => this.feed({ type: "silenceTimeout" }));
     const now = Date.now();
@@ -81,15 +96,51 @@ export class CallSession implements CallLegEvents, ClockTarget {
     return this.leg.id;
   }
 
+  get store(): Store {
+    return this.deps.store;
+  }
+
+  get phrases(): PhraseCache {
+    return this.deps.phrases;
+  }
+
+  get metrics(): CallMetrics {
+    return this.deps.metrics;
+  }
+
+  expedite(): void {
+    if (this.leadSlots === 0 && !this.closed) this.leadSlots = this.deps.clock.expedite(this);
+  }
+
+  pauseSilence(): void {
+    this.silence.pause();
+  }
+
+  /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
+  armSilence(): void {
+    if (this.waitingForCaller()) this.silence.arm();
+  }
+
+  feed(event: DialogEvent): void {
+    if (this.closed) return;
+    this.run(this.dialog.handle(event));
+  }
+
   /** Per 20 ms tick: exactly one frame out, speech or silence. */
   onTick(): void {
     if (this.closed) return;
     if (!this.started) this.begin();
     const frame = this.playout.nextFrame();
-    if (!this.playout.busy && this.pending.length > 0) this.deps.metrics.playoutUnderruns++;
+    if ((!this.playout.busy && this.pending.length > 0) || this.playout.starved) this.deps.metrics.playoutUnderruns++;
     if (!this.leg.sendAudio(frame)) return;
+    if (this.leadSlots > 0 && !this.playout.busy) {
+      // Quiet again: give back the lead the expedite took, as one slightly longer gap of silence.
+      this.deps.clock.delay(this, this.leadSlots);
+      this.leadSlots = 0;
+    }
     this.deps.metrics.framesSent++;
     this.recorder?.bot(frame);
+    this.conversation?.onBotFrame(frame);
     if (this.hangupReason !== null && !this.playout.busy && this.pending.length === 0 && ++this.hangupTail >= HANGUP_TAIL_TICKS) {
       this.leg.hangup();
     }
@@ -98,8 +149,12 @@ export class CallSession implements CallLegEvents, ClockTarget {
   onAudio(samples: Int16Array): void {
     this.recorder?.caller(samples);
     const change = this.activity.push(samples);
+    this.conversation?.onCallerFrame(samples, this.activity.loud);
     if (change === "speech-start") this.silence.reset();
-    else if (change === "speech-end" && this.waitingForCaller()) this.silence.arm();
+    else if (change === "speech-end") {
+      this.conversation?.onCallerSpeechEnd();
+      if (this.waitingForCaller()) this.silence.arm();
+    }
   }
 
   onDtmf(digit: string): void {
@@ -113,6 +168,7 @@ export class CallSession implements CallLegEvents, ClockTarget {
     this.log.info("sample rate", { rate: sampleRate });
     this.deps.store.setCallSampleRate(this.callId, sampleRate);
     this.activity.setSampleRate(sampleRate);
+    this.conversation?.setSampleRate(sampleRate);
     if (this.recorder) {
       this.recorder.setSampleRate(sampleRate);
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
@@ -125,6 +181,8 @@ export class CallSession implements CallLegEvents, ClockTarget {
     if (this.closed) return;
     if (this.hangupReason === null && reason !== "server-hangup") this.feed({ type: "callerHangup" });
     this.closed = true;
+    this.conversation?.stop();
+    this.abort.abort(new DOMException("call ended", "AbortError"));
     this.deps.clock.remove(this);
     this.silence.stop();
     clearTimeout(this.maxTimer);
@@ -160,16 +218,12 @@ export class CallSession implements CallLegEvents, ClockTarget {
       this.deps.flusher.add(this.recorder);
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }
+    this.conversation?.start();
     this.feed({ type: "start", callerNumber: this.leg.callerNumber });
   }
 
   private waitingForCaller(): boolean {
     return !this.closed && this.hangupReason === null && !this.playout.busy && this.pending.length === 0;
-  }
-
-  private feed(event: DialogEvent): void {
-    if (this.closed) return;
-    this.run(this.dialog.handle(event));
   }
 
   private run(actions: DialogAction[]): void {
@@ -181,7 +235,18 @@ export class CallSession implements CallLegEvents, ClockTarget {
     const at = Date.now();
     switch (action.type) {
       case "say":
-        if (!this.closed) this.say(action.utteranceId, phraseKeys(action.parts), speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0);
+        if (this.closed) return;
+        if (action.parts.some((part) => "text" in part)) this.sayText(action);
+        else this.say(action.utteranceId, phraseKeys(action.parts), speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0, action.interruptible);
+        return;
+      case "think":
+        this.conversation?.think(action);
+        return;
+      case "transfer":
+        // The transports' transfer controls (AMI, ESL) come with the FreeSWITCH issue; until then
+        // the dialog escalates, and this ends the call once the goodbye is played.
+        store.addEvent(this.callId, { kind: "transfer", detail: action.reason, at });
+        this.perform({ type: "hangup", reason: "transferred" });
         return;
       case "stopSpeaking":
         this.playout.flush();
@@ -209,11 +274,17 @@ export class CallSession implements CallLegEvents, ClockTarget {
     }
   }
 
-  private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number): void {
+  private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number, interruptible: boolean): void {
+    this.enqueue(this.spoken(id, keys, text, awaitInput, patienceMs, interruptible));
+  }
+
+  /** An utterance whose start and end are stored as a bot turn and reported to the dialog. */
+  private spoken(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number, interruptible: boolean): Utterance {
     let turnId: number | null = null;
-    const utterance: Utterance = {
+    return {
       id,
       keys,
+      interruptible,
       segments: [],
       onStart: () => {
         this.silence.pause();
@@ -226,7 +297,25 @@ export class CallSession implements CallLegEvents, ClockTarget {
         if (awaitInput && this.waitingForCaller()) this.silence.arm(patienceMs);
       },
     };
-    this.enqueue(utterance);
+  }
+
+  /** A prompt with free text in it: cached phrases and synthesized text, streamed in order. */
+  private sayText(action: Extract<DialogAction, { type: "say" }>): void {
+    const rate = this.playout.rate;
+    const text = speechText(action.parts, this.deps.texts);
+    const utterance = this.spoken(action.utteranceId, [], text, action.awaitInput, action.patienceMs ?? 0, action.interruptible);
+    const feeder = new UtteranceFeeder(utterance, { tts: this.deps.tts, resampler: this.deps.resampler, rate, signal: this.abort.signal });
+    this.playout.enqueue(utterance);
+    this.deps.phrases.ensureRate(rate).then(() => {
+      for (const part of action.parts) {
+        if ("text" in part) feeder.addText(part.text);
+        else for (const key of phraseKeys([part])) feeder.addAudio(this.deps.texts[key], this.deps.phrases.get(key, rate) as Int16Array);
+      }
+      feeder.finish();
+    }, () => feeder.finish());
+    feeder.done.catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.log.warn("a prompt's synthesized text could not be spoken", { error: String(err) });
+    });
   }
 
   /** Plays at once if the phrases exist at this rate; otherwise renders them first (in order). */

@@ -14,6 +14,7 @@ export function phraseKeys(parts: readonly SpeechPart[]): PhraseId[] {
       keys.push(part.phrase);
       continue;
     }
+    if ("text" in part) continue;
     for (const ch of part.digits) {
       const key = DIGIT_PHRASE[ch];
       if (key) keys.push(key);

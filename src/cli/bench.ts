@@ -5,6 +5,7 @@ import { SimulatedCaller, simulatedPbxClock, type CallResult, type ScriptStep } 
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
+import { runAiBench } from "./bench-ai.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
 
 const USAGE = `Usage: voicebot bench [options]
@@ -20,6 +21,12 @@ Options:
   --rate HZ                call rate, 8000 (default) or 16000, ...
   --audiosocket HOST:PORT  bench a running server instead of starting one (no CPU/RSS figures)
   --http HOST:PORT         that server's admin port, for its underrun count
+  --fake-providers         AI conversations instead: serve runs against local fakes of Deepgram,
+                           Groq and OpenAI, and the report adds speech end → bot audio,
+                           server-added latency and barge-in figures (no key, no internet)
+  --stt-delay MS           the fake recognizer's delay, speech end → final (default 150)
+  --llm-ttft MS            the fake model's time to first token (default 250)
+  --tts-ttfb MS            the fake speech API's time to first byte (default 150)
   --json                   print the figures as one JSON document
   --help                   this text
 
@@ -34,11 +41,24 @@ const OPTIONS = {
   audiosocket: { type: "string" },
   http: { type: "string" },
   json: { type: "boolean" },
+  "fake-providers": { type: "boolean" },
+  "stt-delay": { type: "string" },
+  "llm-ttft": { type: "string" },
+  "tts-ttfb": { type: "string" },
 } as const;
+
+function delayMs(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 60_000)) throw new UsageError(`${flag} "${value}" is not allowed; give whole milliseconds from 0 to 60000`);
+  return n;
+}
 
 /** The SAV flow's resolved path: internet problem, the fix works. */
 const SCRIPT: readonly ScriptStep[] = [{ dtmf: "1" }, { dtmf: "1" }];
 const GREETING_TIMEOUT_MS = 3000;
+/** Keys in the shell's environment must not turn the offline bench into a paid cloud run. */
+const OFFLINE = { VOICEBOT_DEEPGRAM_API_KEY: "", VOICEBOT_GROQ_API_KEY: "", VOICEBOT_OPENAI_API_KEY: "" };
 const RAMP_MS = 2000;
 const RSS_SAMPLE_MS = 500;
 
@@ -117,6 +137,28 @@ export const benchCommand: Command = {
     const external = v.audiosocket === undefined ? null : parseTarget("--audiosocket", v.audiosocket);
     let http = v.http === undefined ? null : parseTarget("--http", v.http);
     if (http !== null && external === null) throw new UsageError("--http only goes with --audiosocket (a server the bench starts is watched already)");
+    const fakes = v["fake-providers"] === true;
+    if (fakes && external !== null) throw new UsageError("--fake-providers starts its own server: it does not go with --audiosocket");
+    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"]) !== undefined) throw new UsageError("--stt-delay, --llm-ttft and --tts-ttfb only go with --fake-providers");
+    if (fakes) {
+      const options = {
+        calls, seconds, rate, json: v.json === true,
+        sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
+        llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
+        ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
+      };
+      const interrupt = new AbortController();
+      const onInt = (): void => interrupt.abort();
+      process.on("SIGINT", onInt);
+      try {
+        return await runAiBench({ ...options, signal: interrupt.signal });
+      } catch (err) {
+        process.stderr.write(`voicebot bench: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
+      } finally {
+        process.off("SIGINT", onInt);
+      }
+    }
 
     const stop = new AbortController();
     let interrupted = false;
@@ -140,7 +182,7 @@ export const benchCommand: Command = {
         const configFile = join(tempDir, "bench.env");
         writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
         if (!v.json) process.stderr.write("bench: starting voicebot serve and waiting for its phrases...\n");
-        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile], signal: stop.signal });
+        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env: OFFLINE });
         target = server.audiosocket;
         http = server.http;
         const started = server;

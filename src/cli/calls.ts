@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import type { CallDetail, CallSummary, RecordingFile, Store } from "../store/store.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { cell, columns, facts, formatBytes, formatDuration, formatLocalTime, formatOffset, shortUuid, table, ticketLines } from "./format.ts";
+import { buildWaterfall, renderWaterfall } from "./waterfall.ts";
 import { STORE_READER_HELP, STORE_READER_OPTIONS, openStoreReadonly, parseLimit } from "./readonly-store.ts";
 
 const DEFAULT_LIMIT = 20;
@@ -13,7 +14,9 @@ The calls voicebot has answered, read from the database in the data dir (read on
 
 Subcommands:
   list              the latest calls, newest first
-  show ID|UUID      one call: its facts, recordings, what was said when, events and ticket
+  show ID|UUID      one call: its facts, recordings, what was said when, events, ticket, and
+                    per turn where the time went from the caller's speech end to the bot's
+                    first audio frame (--json: the raw stamps per turn, and "latency")
 
 Options:
   --limit N         how many calls \`list\` shows (default ${DEFAULT_LIMIT}, at most 10000)
@@ -76,8 +79,9 @@ function show(store: Store, idOrUuid: string, json: boolean): number {
     process.stderr.write(`voicebot calls: no call with id or UUID ${JSON.stringify(idOrUuid)} in ${store.path}\n`);
     return 1;
   }
-  if (json) printJson(call);
-  else process.stdout.write(callPage(call).join("\n") + "\n");
+  const latency = buildWaterfall(call.turns);
+  if (json) printJson({ ...call, latency });
+  else process.stdout.write([...callPage(call), "", ...renderWaterfall(latency)].join("\n") + "\n");
   return 0;
 }
 

@@ -10,6 +10,8 @@ export interface MetricsSnapshot {
   clock: ClockStats;
   transports: Record<string, TransportStats>;
   phrasesReady: boolean;
+  /** The LLM's failover counters (AI mode only). */
+  llm: { switches: number; retries: number; failures: number } | null;
 }
 
 /** What /metrics shows: the names are a contract with dashboards, so only ever add. */
@@ -44,6 +46,14 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     },
     { name: "voicebot_dtmf_total", help: "Keypad digits received.", type: "counter", samples: [{ value: s.calls.dtmfReceived }] },
     { name: "voicebot_tickets_opened_total", help: "Tickets opened.", type: "counter", samples: [{ value: s.calls.ticketsOpened }] },
+    { name: "voicebot_replies_total", help: "Replies asked of the language model.", type: "counter", samples: [{ value: s.calls.replies }] },
+    { name: "voicebot_reply_failures_total", help: "Replies that failed after their retries (LLM or TTS).", type: "counter", samples: [{ value: s.calls.replyFailures }] },
+    { name: "voicebot_barge_ins_total", help: "Times a caller cut the bot off by speaking.", type: "counter", samples: [{ value: s.calls.bargeIns }] },
+    { name: "voicebot_fillers_total", help: "Filler phrases played because a reply was late.", type: "counter", samples: [{ value: s.calls.fillers }] },
+    { name: "voicebot_stt_reconnects_total", help: "Speech-recognition streams reopened after a loss.", type: "counter", samples: [{ value: s.calls.sttReconnects }] },
+    { name: "voicebot_stt_lost_total", help: "Calls moved to the keypad because recognition could not be restored.", type: "counter", samples: [{ value: s.calls.sttLost }] },
+    { name: "voicebot_llm_switches_total", help: "Turns moved to the other LLM provider (first token too slow, or errors).", type: "counter", samples: [{ value: s.llm?.switches ?? 0 }] },
+    { name: "voicebot_llm_retries_total", help: "LLM requests retried.", type: "counter", samples: [{ value: s.llm?.retries ?? 0 }] },
     { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },
     { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
   ];

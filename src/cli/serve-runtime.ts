@@ -6,8 +6,9 @@ import { newCallMetrics } from "../call/metrics.ts";
 import type { CallSession } from "../call/session.ts";
 import type { Config } from "../config/schema.ts";
 import { phraseTexts } from "../dialog/phrases.ts";
-import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
-import type { TextToSpeech } from "../ai/tts/types.ts";
+import { createSavDialog } from "../dialog/sav.ts";
+import { createAiSavDialog } from "../dialog/sav-ai.ts";
+import { parseTechHours } from "../dialog/business-hours.ts";
 import type { Logger } from "../log.ts";
 import { COMMON_RATES } from "../media/pcm.ts";
 import { PhraseCache } from "../media/phrase-cache.ts";
@@ -19,6 +20,7 @@ import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
+import { setupAi } from "./serve-ai.ts";
 import { version } from "./version.ts";
 
 export interface Runtime {
@@ -27,21 +29,6 @@ export interface Runtime {
   /** Resolves when the phrase cache is in memory (calls before that wait for their greeting). */
   readonly phrasesReady: Promise<void>;
   stop(): Promise<void>;
-}
-
-/**
- * A TextToSpeech whose worker is still starting: lets the listeners come up at once while
- * eSpeak loads, and lets the phrase cache key its files on the voice before it exists.
- */
-function deferredTts(voiceId: string, pending: Promise<TextToSpeech>): TextToSpeech {
-  return {
-    voiceId,
-    sampleRate: 22050,
-    async *synthesize(text, signal) {
-      yield* (await pending).synthesize(text, signal);
-    },
-    close: async () => (await pending).close(),
-  };
 }
 
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
@@ -53,10 +40,11 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const interrupted = store.closeInterruptedCalls(startedAt);
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
 
-  const voice = espeakVoiceFor(config.language);
-  const ttsPending = createEspeakTts({ voice, log: log.child("tts") });
-  const tts = deferredTts(`espeak-ng:${voice}`, ttsPending);
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize() });
+  const ai = setupAi(config, resampler, log);
+  const tts = ai.tts;
+  log.info("modes", ai.modes);
+  const techHours = parseTechHours(config.techHours);
   const texts = phraseTexts(config.language);
   const phrases = new PhraseCache({ texts, tts, resampler, cacheDir: join(config.dataDir, "cache", "phrases"), log: log.child("phrases") });
 
@@ -67,7 +55,12 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   });
   const flusher = new RecorderFlusher();
   const admission = new Admission({
-    store, phrases, texts, clock, flusher, metrics,
+    store, phrases, texts, clock, flusher, metrics, tts, resampler,
+    conversation: ai.conversation,
+    newDialog: ai.conversation
+      // AudioSocket has no transfer control yet (AMI comes with the FreeSWITCH issue): callbacks instead.
+      ? () => createAiSavDialog({ language: config.language, companyName: config.companyName, techHours, timezone: config.timezone, canTransfer: false })
+      : () => createSavDialog(),
     log,
     maxCalls: config.maxCalls,
     recordingsDir: join(config.dataDir, "recordings"),
@@ -101,14 +94,14 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         activeCalls: admission.activeCalls,
         maxCalls: config.maxCalls,
         phrases: ready ? "ready" : "loading",
-        modes: { stt: "offline (keypad)", llm: "offline (scripted SAV)", tts: `offline (${tts.voiceId})` },
+        modes: ai.modes,
         listeners: { audiosocket: `${audiosocket.hostname}:${audiosocket.port}` },
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       },
     }),
     metrics: () => metricFamilies({
       activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
-      transports: { audiosocket: audiosocketStats }, phrasesReady: ready,
+      transports: { audiosocket: audiosocketStats }, phrasesReady: ready, llm: ai.llmStats,
     }),
   });
 

@@ -3,14 +3,19 @@ import { rootLogger } from "../log.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import { SimulatedCaller, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
 import { roundMs, summarize } from "../simulate/stats.ts";
 import { readWav, toCallRate, WavFormatError, writeWav } from "../simulate/wav.ts";
 import { hexByte, kindForRate, uuidFromString } from "../transports/audiosocket-codec.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 
+/** --say-over starts this long after the bot started talking. */
+const OVER_BOT_AFTER_MS = 1200;
+
 const RATES = "8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000, 192000";
 
 const USAGE = `Usage: voicebot simulate --audiosocket HOST:PORT [options]
+       voicebot simulate --fake-providers --say "TEXT" [--say "TEXT" ...] [options]
 
 A PBX in a box: dials voicebot over AudioSocket as Asterisk does (UUID first, a 20 ms frame
 every 20 ms for the whole call, one 0x03 message per DTMF digit, a TCP close to hang up), then
@@ -22,6 +27,9 @@ Options:
   --uuid UUID              call id, 8-4-4-4-12 hex (default: random)
   --wav FILE               caller audio, a 16-bit PCM WAV (stereo is averaged to mono); repeatable
   --say "TEXT"             caller audio synthesized with eSpeak-NG; repeatable
+  --say-over "TEXT"        the same, spoken over the bot 1.2 s after it starts talking (barge-in)
+  --fake-providers         start voicebot serve against local fakes of Deepgram, Groq and OpenAI
+                           (the fake recognizer hears exactly the --say texts) and call it
   --language LANG          voice for --say: fr-FR (default), en-US, pt-BR
   --dtmf DIGITS[@SECONDS]  keypad digits (0-9 * # A-D), sent 250 ms apart; repeatable
   --seconds S              hang up after S seconds (default 30)
@@ -39,6 +47,8 @@ const OPTIONS = {
   uuid: { type: "string" },
   wav: { type: "string", multiple: true },
   say: { type: "string", multiple: true },
+  "say-over": { type: "string", multiple: true },
+  "fake-providers": { type: "boolean" },
   language: { type: "string" },
   dtmf: { type: "string", multiple: true },
   seconds: { type: "string" },
@@ -77,15 +87,17 @@ function parseDtmf(value: string): { dtmf: string; at?: number } {
 }
 
 /** The caller's audio/keypad flags in command-line order (parseArgs groups them by name). */
-function orderedFlags(argv: string[]): { flag: "wav" | "say" | "dtmf"; value: string }[] {
-  const out: { flag: "wav" | "say" | "dtmf"; value: string }[] = [];
+type CallerFlag = "wav" | "say" | "say-over" | "dtmf";
+
+function orderedFlags(argv: string[]): { flag: CallerFlag; value: string }[] {
+  const out: { flag: CallerFlag; value: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === "--") break;
-    const m = /^--(wav|say|dtmf)(?:=(.*))?$/s.exec(arg);
+    const m = /^--(wav|say-over|say|dtmf)(?:=(.*))?$/s.exec(arg);
     if (!m) continue;
     const value = m[2] ?? argv[++i];
-    if (value !== undefined) out.push({ flag: m[1] as "wav" | "say" | "dtmf", value });
+    if (value !== undefined) out.push({ flag: m[1] as CallerFlag, value });
   }
   return out;
 }
@@ -93,7 +105,7 @@ function orderedFlags(argv: string[]): { flag: "wav" | "say" | "dtmf"; value: st
 async function buildScript(argv: string[], rate: number, language: string, pool: () => ResamplerPool): Promise<ScriptStep[]> {
   const flags = orderedFlags(argv);
   const steps: ScriptStep[] = [];
-  const texts = flags.filter((f) => f.flag === "say");
+  const texts = flags.filter((f) => f.flag === "say" || f.flag === "say-over");
   const tts = texts.length > 0 ? await createEspeakTts({ voice: espeakVoiceFor(language), log: rootLogger.child("simulate") }) : null;
   try {
     for (const { flag, value } of flags) {
@@ -116,7 +128,8 @@ async function buildScript(argv: string[], rate: number, language: string, pool:
           samples.set(c, at);
           at += c.length;
         }
-        steps.push({ say: await toCallRate({ sampleRate: tts.sampleRate, samples }, rate, pool()) });
+        const say = await toCallRate({ sampleRate: tts.sampleRate, samples }, rate, pool());
+        steps.push(flag === "say-over" ? { say, overBotAfterMs: OVER_BOT_AFTER_MS } : { say });
       }
     }
   } finally {
@@ -161,6 +174,8 @@ function formatTimeline(result: CallResult, target: string, rate: number, hangup
     `frame jitter    p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}`,
     `frames          ${result.frames} received${result.framesSkipped > 0 ? `, ${result.framesSkipped} not sent (socket busy)` : ""}`,
   );
+  if (result.responseMs.length > 0) lines.push(`bot answered    ${result.responseMs.map((v) => ms(v)).join(", ")} after the caller stopped speaking`);
+  if (result.bargeInStopMs.length > 0) lines.push(`barge-in        bot silent ${result.bargeInStopMs.map((v) => ms(v)).join(", ")} after the caller started`);
   return lines.join("\n");
 }
 
@@ -171,7 +186,9 @@ export const simulateCommand: Command = {
     const args = parseCommandArgs(argv, OPTIONS, USAGE);
     if (!args) return 0;
     const v = args.values;
-    const target = parseTarget("--audiosocket", v.audiosocket);
+    const fakes = v["fake-providers"] === true;
+    if (fakes && v.audiosocket !== undefined) throw new UsageError("--fake-providers starts its own voicebot: it does not go with --audiosocket");
+    let target = fakes ? { host: "127.0.0.1", port: 1 } : parseTarget("--audiosocket", v.audiosocket);
     const rate = parseRate(v.rate);
     const hangupAfter = parsePositiveSeconds("--seconds", v.seconds, 30);
     const language = v.language ?? "fr-FR";
@@ -188,9 +205,23 @@ export const simulateCommand: Command = {
     }
     script.push({ hangupAfter });
 
-    const caller = new SimulatedCaller({ ...target, sampleRate: rate, uuid: v.uuid, script, record: v.record !== undefined });
-    const result = await caller.run();
-    if (v.record !== undefined && result.connected) writeWav(v.record, caller.recording(), rate);
+    let stack: FakeStack | null = null;
+    let result: CallResult;
+    const caller = (): SimulatedCaller => new SimulatedCaller({ ...target, sampleRate: rate, uuid: v.uuid, script, record: v.record !== undefined });
+    let call: SimulatedCaller;
+    try {
+      if (fakes) {
+        const words = orderedFlags(argv).filter((f) => f.flag === "say" || f.flag === "say-over").map((f) => f.value);
+        if (!v.json) process.stderr.write("simulate: starting voicebot serve against local fakes...\n");
+        stack = await startFakeStack({ sttDelayMs: 150, llmTtftMs: 250, ttsTtfbMs: 150, script: words, maxCalls: 2 });
+        target = stack.server.audiosocket;
+      }
+      call = caller();
+      result = await call.run();
+    } finally {
+      await stack?.stop();
+    }
+    if (v.record !== undefined && result.connected) writeWav(v.record, call.recording(), rate);
     if (v.json) {
       printJson({ ...result, jitterMs: result.jitterMs.map((j) => Math.round(j * 100) / 100) });
     } else {

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
+import { parseTechHours } from "../dialog/business-hours.ts";
 import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { readEnvFile } from "./envfile.ts";
-import { ConfigError, type Config, type HostPort, type LogLevelName } from "./schema.ts";
+import { ConfigError, type Config, type HostPort, type LlmProviderName, type LogLevelName } from "./schema.ts";
 
 /** Flags that map onto configuration (DESIGN.md's table); each command parses its own argv. */
 export interface ConfigFlags {
@@ -99,6 +100,34 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   }
   const dataDir = resolve(dataDirRaw?.value ?? defaultDataDir());
 
+  const groqApiKey = optional("GROQ_API_KEY");
+  const openaiApiKey = optional("OPENAI_API_KEY");
+  const providerRaw = lookup("LLM_PROVIDER");
+  const providerValue = providerRaw?.value.trim().toLowerCase() ?? "";
+  if (providerRaw && providerValue !== "" && providerValue !== "groq" && providerValue !== "openai") {
+    throw new ConfigError(providerRaw.variable, providerRaw.value, providerRaw.source, "must be groq or openai");
+  }
+  const llmProvider: LlmProviderName | null = providerValue === "groq" || providerValue === "openai"
+    ? providerValue
+    : groqApiKey ? "groq" : openaiApiKey ? "openai" : null;
+
+  const tzRaw = lookup("TZ");
+  const timezone = tzRaw?.value.trim() || "Europe/Paris";
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: timezone });
+  } catch {
+    throw new ConfigError(tzRaw?.variable ?? "TZ", timezone, tzRaw?.source ?? "default", "must be an IANA time zone, e.g. Europe/Paris");
+  }
+  const hoursRaw = lookup("TECH_HOURS");
+  const techHours = hoursRaw?.value.trim() || "mon-fri 09:00-18:00";
+  try {
+    parseTechHours(techHours);
+  } catch (err) {
+    throw new ConfigError(hoursRaw?.variable ?? "TECH_HOURS", techHours, hoursRaw?.source ?? "default", err instanceof Error ? err.message : String(err));
+  }
+  const companyName = lookup("COMPANY_NAME")?.value.trim() ?? "";
+  const keyterms = [companyName, ...(lookup("DEEPGRAM_KEYTERMS")?.value.split(",") ?? [])].map((t) => t.trim()).filter((t) => t !== "");
+
   return {
     configFile,
     dataDir,
@@ -114,13 +143,37 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     audiostreamToken: optional("AUDIOSTREAM_TOKEN"),
     adminToken: optional("ADMIN_TOKEN"),
     deepgramApiKey: optional("DEEPGRAM_API_KEY"),
-    groqApiKey: optional("GROQ_API_KEY"),
-    openaiApiKey: optional("OPENAI_API_KEY"),
+    groqApiKey,
+    openaiApiKey,
     deepgramBaseUrl: url(lookup("DEEPGRAM_BASE_URL")),
     groqBaseUrl: url(lookup("GROQ_BASE_URL")),
     openaiBaseUrl: url(lookup("OPENAI_BASE_URL")),
     logLevel,
+    deepgramModel: name(lookup("DEEPGRAM_MODEL"), "nova-3"),
+    keyterms,
+    companyName,
+    llmProvider,
+    groqModel: name(lookup("GROQ_MODEL"), "llama-3.3-70b-versatile"),
+    openaiModel: name(lookup("OPENAI_MODEL"), "gpt-4.1-mini"),
+    llmTtftTimeoutMs: Math.round(secondsOr(lookup("LLM_TTFT_TIMEOUT"), 1.5) * 1000),
+    ttsModel: name(lookup("OPENAI_TTS_MODEL"), "gpt-4o-mini-tts"),
+    ttsVoice: name(lookup("OPENAI_TTS_VOICE"), "nova"),
+    apiRetryAttempts: intOr(lookup("API_RETRY_ATTEMPTS"), 2, 0, 10),
+    apiTimeoutMs: Math.round(secondsOr(lookup("API_TIMEOUT"), 10) * 1000),
+    techHours,
+    timezone,
+    bargeInMinSpeechMs: intOr(lookup("BARGE_IN_MIN_SPEECH"), 200, 20, 2000),
   };
+}
+
+/** A model or voice name: letters, digits and . _ - / : (what vendors use), else the default. */
+function name(raw: Raw | undefined, fallback: string): string {
+  const v = raw?.value.trim();
+  if (!raw || !v) return fallback;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(v)) {
+    throw new ConfigError(raw.variable, raw.value, raw.source, "must be a model or voice name: letters, digits and . _ - / : (at most 100)");
+  }
+  return v;
 }
 
 function pickConfigFile(flags: ConfigFlags, env: Record<string, string | undefined>): string | null {

@@ -29,7 +29,32 @@ export interface Config {
   groqBaseUrl: string | null;
   openaiBaseUrl: string | null;
   logLevel: LogLevelName;
+  /** Deepgram live model (DEEPGRAM_MODEL). */
+  deepgramModel: string;
+  /** Words for the recognizer: COMPANY_NAME first, then DEEPGRAM_KEYTERMS. */
+  keyterms: string[];
+  companyName: string;
+  /** LLM_PROVIDER, or the one with a key (groq first); null = no key for either. */
+  llmProvider: LlmProviderName | null;
+  groqModel: string;
+  openaiModel: string;
+  /** LLM_TTFT_TIMEOUT: no first token by then => the turn moves to the other provider. */
+  llmTtftTimeoutMs: number;
+  ttsModel: string;
+  ttsVoice: string;
+  /** API_RETRY_ATTEMPTS: retries after a failed LLM or TTS request. */
+  apiRetryAttempts: number;
+  /** API_TIMEOUT: the longest any provider request may take. */
+  apiTimeoutMs: number;
+  /** TECH_HOURS, e.g. "mon-fri 09:00-18:00; sat 09:00-12:00" (validated by dialog/business-hours.ts). */
+  techHours: string;
+  /** TZ: the IANA zone TECH_HOURS is in. */
+  timezone: string;
+  /** BARGE_IN_MIN_SPEECH: caller speech needed to cut the bot off. */
+  bargeInMinSpeechMs: number;
 }
+
+export type LlmProviderName = "groq" | "openai";
 
 /**
  * A bad value: start-up stops with this one line, naming the variable (or flag), its value,

@@ -67,6 +67,8 @@ export function speechText(parts: readonly SpeechPart[], texts: PhraseTexts): st
     let piece: string;
     if ("phrase" in part) {
       piece = texts[part.phrase];
+    } else if ("text" in part) {
+      piece = part.text.trim();
     } else {
       if (!KEYPAD.test(part.digits)) {
         throw new Error(

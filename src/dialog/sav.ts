@@ -27,6 +27,26 @@ export function createSavDialog(options: SavDialogOptions = {}): Dialog {
   return new SavDialog(resolveSavDialogOptions(options));
 }
 
+/** Where a call left off when it switches to the keypad mid-call (speech recognition lost). */
+export interface SavResume {
+  /** The ticket already opened for the call; null if the store has not answered yet (ticketOpened follows). */
+  ticketNumber: number | null;
+  callerNumber: string | null;
+  /** Utterance ids continue from here, so they never collide with those already used in the call. */
+  nextUtteranceId: number;
+  /** Spoken just before the problem menu, in the same utterance. */
+  lead: SpeechPart[];
+}
+
+/**
+ * A keypad dialog joining a call already under way: no welcome and no new ticket; it starts at
+ * MENU by saying `lead` then the problem menu (the returned actions). It takes every later event.
+ */
+export function resumeSavDialog(resume: SavResume, options: SavDialogOptions = {}): { dialog: Dialog; actions: DialogAction[] } {
+  const dialog = new SavDialog(resolveSavDialogOptions(options));
+  return { dialog, actions: dialog.resume(resume) };
+}
+
 const DTMF_KEY = /^[0-9*#A-D]$/;
 // Caller ids such as "anonymous" or "unknown" are not numbers a technician can call back.
 const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
@@ -87,6 +107,14 @@ class SavDialog implements Dialog {
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
         return this.#onCallerHangup();
+      case "callerSaid":
+      case "toolCall":
+      case "replyDone":
+      case "replyFailed":
+      case "replyHeard":
+      case "sttLost":
+        // Speech and model events belong to the AI dialog; on the keypad there are none.
+        return [];
     }
   }
 
@@ -100,6 +128,21 @@ class SavDialog implements Dialog {
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "MENU");
     this.#say(out, [phrase("welcome"), phrase("problemMenu")], QUESTION);
+    return out;
+  }
+
+  resume(resume: SavResume): DialogAction[] {
+    if (!Number.isSafeInteger(resume.nextUtteranceId) || resume.nextUtteranceId < 1) {
+      throw new Error(`SAV dialog resume nextUtteranceId is ${resume.nextUtteranceId}: it must be a positive integer`);
+    }
+    const trimmed = resume.callerNumber?.trim() ?? "";
+    this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#ticketRequested = true;
+    if (resume.ticketNumber !== null) this.#onTicketOpened(resume.ticketNumber);
+    this.#nextUtteranceId = resume.nextUtteranceId;
+    this.#state = "MENU";
+    const out: DialogAction[] = [];
+    this.#say(out, [...resume.lead, phrase("problemMenu")], QUESTION);
     return out;
   }
 
@@ -288,8 +331,7 @@ class SavDialog implements Dialog {
         return [phrase("enterPhone")];
       case "PHONE_CONFIRM":
         return [phrase("youTyped"), { digits: this.#typed }, phrase("confirmPhone")];
-      case "WELCOME":
-      case "GOODBYE":
+      default:
         return [];
     }
   }

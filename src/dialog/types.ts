@@ -1,3 +1,5 @@
+import type { ChatMessage, ToolCall, ToolSpec } from "../ai/llm/types.ts";
+
 /**
  * The dialog's whole interface: events in, actions out. It is pure logic — no sockets, files or
  * timers — so the call layer feeds it everything (keypad digits, the end of each prompt, the
@@ -27,6 +29,12 @@ export const PHRASE_IDS = [
   "silenceGoodbye",
   "maxDurationGoodbye",
   "busy",
+  "welcomeAi",
+  "filler",
+  "sorryRepeat",
+  "aiErrorGoodbye",
+  "sttLost",
+  "transferring",
   "digit0",
   "digit1",
   "digit2",
@@ -42,11 +50,15 @@ export const PHRASE_IDS = [
 ] as const;
 export type PhraseId = (typeof PHRASE_IDS)[number];
 
-/** One piece of an utterance: a fixed phrase, or a string of keypad digits read one by one. */
-export type SpeechPart = { phrase: PhraseId } | { digits: string };
+/**
+ * One piece of an utterance: a fixed phrase (from the cache), a string of keypad digits read one
+ * by one (cached digit phrases), or free text the call's TTS voice synthesizes on the fly.
+ */
+export type SpeechPart = { phrase: PhraseId } | { digits: string } | { text: string };
 
 export type ProblemType = "internet" | "mobile" | "other";
-export type TicketStatus = "open" | "resolved" | "escalated" | "abandoned";
+/** "incomplete": the AI providers failed and the call ended before the ticket was filled in. */
+export type TicketStatus = "open" | "resolved" | "escalated" | "abandoned" | "incomplete";
 
 /** Why the call ended, from the dialog's point of view (stored as the call's end reason). */
 export type DialogEndReason =
@@ -57,7 +69,11 @@ export type DialogEndReason =
   | "max-duration"
   | "caller-hangup"
   /** All lines were busy: the caller heard the busy phrase (no dialog ran). */
-  | "busy";
+  | "busy"
+  /** The LLM or TTS failed three turns in a row. */
+  | "ai-error"
+  /** Handed to a technician (the transport's transfer, or escalation where it has none). */
+  | "transferred";
 
 export type DialogEvent =
   | { type: "start"; callerNumber: string | null }
@@ -69,7 +85,22 @@ export type DialogEvent =
   | { type: "silenceWarning" }
   | { type: "silenceTimeout" }
   | { type: "maxDuration" }
-  | { type: "callerHangup" };
+  | { type: "callerHangup" }
+  /** A final transcript closed the caller's turn (AI mode). */
+  | { type: "callerSaid"; text: string; at: number }
+  /** The model called a tool while generating reply `replyId`; delivered as soon as it is complete. */
+  | { type: "toolCall"; replyId: number; call: ToolCall; at: number }
+  /** The model finished reply `replyId`; `text` is everything it wrote (not necessarily heard). */
+  | { type: "replyDone"; replyId: number; text: string }
+  /** Reply `replyId` failed after its retries (LLM or TTS); nothing more of it will play. */
+  | { type: "replyFailed"; replyId: number; error: string }
+  /**
+   * The audio of reply `replyId` stopped: played to its end, or cut by the caller (barge-in), in
+   * which case `heard` is only the part that was played.
+   */
+  | { type: "replyHeard"; replyId: number; heard: string; interrupted: boolean }
+  /** Speech recognition is gone for good (reconnect failed): carry on with the keypad. */
+  | { type: "sttLost" };
 
 export type DialogAction =
   /**
@@ -98,7 +129,15 @@ export type DialogAction =
       status?: TicketStatus;
       phone?: string;
       description?: string;
+      customer?: string;
     }
+  /**
+   * Ask the model for reply `replyId` to this conversation (AI mode). The call streams its text to
+   * the caller sentence by sentence and feeds back toolCall, replyDone, replyHeard or replyFailed.
+   */
+  | { type: "think"; replyId: number; messages: ChatMessage[]; tools: ToolSpec[] }
+  /** Hand the caller to a technician once everything queued has been played. */
+  | { type: "transfer"; reason: string }
   /** A log-worthy step: stored in `events` and as a caller turn when it is the caller's input. */
   | { type: "record"; kind: string; detail: string }
   /** Hang up once everything queued has been played. */
@@ -106,6 +145,10 @@ export type DialogAction =
 
 export type DialogState =
   | "WELCOME"
+  | "IDENTIFICATION"
+  | "DIAGNOSTIC"
+  | "SOLUTION"
+  | "TRANSFER"
   | "MENU"
   | "VERIFICATION"
   | "PHONE_ENTRY"

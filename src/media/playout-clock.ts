@@ -54,6 +54,8 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   };
   private readonly phases: Set<T>[] = Array.from({ length: PHASES }, () => new Set<T>());
   private readonly phaseOf = new Map<T, Set<T>>();
+  /** Targets moving to another phase: they tick once at the given slot, then join that slot's phase. */
+  private readonly moving = new Map<T, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private startedAt = 0;
   private slot = 0;
@@ -72,7 +74,42 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   remove(target: T): void {
     this.phaseOf.get(target)?.delete(target);
     this.phaseOf.delete(target);
+    this.moving.delete(target);
     if (this.phaseOf.size === 0) this.stop();
+  }
+
+  /**
+   * The target's next tick comes at the next slot instead of up to 20 ms later (a reply's first
+   * audio is ready: send it now). Returns how many slots (5 ms each) earlier that is: the pacing
+   * lead the call gained, which `delay` must give back while the call is quiet.
+   */
+  expedite(target: T): number {
+    const next = this.nextSlotOf(target);
+    if (next === null || next <= this.slot + 1) return 0;
+    this.moveTo(target, this.slot + 1);
+    return next - (this.slot + 1);
+  }
+
+  /** The target's next tick comes `slots` slots (≤ PHASES − 1) later: a longer gap, once, in silence. */
+  delay(target: T, slots: number): void {
+    const next = this.nextSlotOf(target);
+    if (next === null || slots <= 0) return;
+    this.moveTo(target, next + Math.min(slots, PHASES - 1));
+  }
+
+  private nextSlotOf(target: T): number | null {
+    const moving = this.moving.get(target);
+    if (moving !== undefined) return moving;
+    const phase = this.phaseOf.get(target);
+    if (!phase) return null;
+    const p = this.phases.indexOf(phase);
+    // The first slot after the last one run that belongs to its phase.
+    return this.slot + 1 + ((p - ((this.slot + 1) % PHASES) + PHASES) % PHASES);
+  }
+
+  private moveTo(target: T, slot: number): void {
+    this.phaseOf.get(target)?.delete(target);
+    this.moving.set(target, slot);
   }
 
   get size(): number {
@@ -123,6 +160,7 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   };
 
   private tickPhase(phase: Set<T>): void {
+    if (this.moving.size > 0) this.tickMoving(phase);
     for (const target of phase) {
       try {
         target.onTick();
@@ -131,6 +169,16 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
         this.phaseOf.delete(target);
         this.onTargetError(target, err);
       }
+    }
+  }
+
+  private tickMoving(phase: Set<T>): void {
+    for (const [target, slot] of this.moving) {
+      if (slot > this.slot) continue;
+      this.moving.delete(target);
+      // Ticks now, through the phase it joins (which ticks right after this).
+      phase.add(target);
+      this.phaseOf.set(target, phase);
     }
   }
 }

@@ -8,6 +8,15 @@ export interface Utterance {
   /** Segment keys (phrase ids), so the audio can be looked up again at another rate. */
   readonly keys: readonly string[];
   segments: Int16Array[];
+  /**
+   * Streamed speech: more segments are still coming (TTS downloading). While open and drained,
+   * the playout sends silence and keeps the utterance at the head of the queue.
+   */
+  open?: boolean;
+  /** Samples of it sent so far (what the caller has heard), kept up to date by the playout. */
+  played?: number;
+  /** The caller may cut it short (a key, or speaking over it). */
+  interruptible?: boolean;
   /** Called once, when its last sample has been sent (interrupted = false) or when flushed. */
   readonly onEnd: (interrupted: boolean) => void;
   /** Called when its first sample is sent. */
@@ -35,6 +44,31 @@ export class Playout {
 
   get busy(): boolean {
     return this.queue.length > 0 || this.fadeLeft > 0;
+  }
+
+  /** The utterance being played, or next to play. */
+  get head(): Utterance | undefined {
+    return this.queue[0];
+  }
+
+  /**
+   * True after a frame that had to pad an open, already started utterance with silence: its audio
+   * did not arrive in time (an underrun the caller hears as a gap).
+   */
+  starved = false;
+
+  /** Takes an utterance that has not started out of the queue, without its onEnd (it never played). */
+  remove(utterance: Utterance): void {
+    const at = this.queue.indexOf(utterance);
+    if (at < 0 || (at === 0 && this.started)) return;
+    this.queue.splice(at, 1);
+  }
+
+  /** Plays `utterance` before the head, which must not have started (a filler before a late reply). */
+  insertBeforeHead(utterance: Utterance): boolean {
+    if (this.started || this.fadeLeft > 0) return false;
+    this.queue.unshift(utterance);
+    return true;
   }
 
   get rate(): number {
@@ -83,14 +117,19 @@ export class Playout {
   nextFrame(): Int16Array {
     const frame = this.frame;
     let filled = 0;
+    this.starved = false;
     if (this.fadeLeft > 0) filled = this.fadeOut(frame);
     while (filled < frame.length && this.queue.length > 0) {
       const u = this.queue[0] as Utterance;
+      const seg = u.segments[this.segment];
+      if (!seg && u.open) {
+        this.starved = this.started;
+        break;
+      }
       if (!this.started) {
         this.started = true;
         u.onStart();
       }
-      const seg = u.segments[this.segment];
       if (!seg) {
         this.queue.shift();
         this.resetCursor();
@@ -102,6 +141,7 @@ export class Playout {
       for (let i = 0, o = this.offset; i < n; i++) frame[filled + i] = seg[o + i] as number;
       filled += n;
       this.offset += n;
+      if (u.played !== undefined) u.played += n;
       if (this.offset >= seg.length) {
         this.segment++;
         this.offset = 0;

@@ -18,12 +18,17 @@ import {
 } from "../transports/audiosocket-codec.ts";
 import { CallListener, type HeardSummary } from "./listener.ts";
 import { PlayoutClock, type ClockTarget } from "../media/playout-clock.ts";
+import { TurnTimer } from "./turn-timer.ts";
 
 /**
  * `at` is seconds from the call start; without it a step runs when the bot next goes quiet
  * after speaking (untimed steps run one after another, in order).
  */
-export type ScriptStep = { dtmf: string; at?: number } | { say: Int16Array; at?: number } | { hangupAfter: number };
+export type ScriptStep =
+  | { dtmf: string; at?: number }
+  /** `overBotAfterMs`: instead of waiting for quiet, speak once the bot has talked this long (barge-in). */
+  | { say: Int16Array; at?: number; overBotAfterMs?: number }
+  | { hangupAfter: number };
 
 export interface CallOptions {
   host: string;
@@ -63,12 +68,18 @@ export interface CallResult extends HeardSummary {
   actions: CallerAction[];
   /** Frames not sent because the socket was still busy with an earlier one. */
   framesSkipped: number;
+  /** Caller speech end → first bot speech heard, per answered utterance. */
+  responseMs: number[];
+  /** Caller speech onset over the bot → the bot's speech stopped, per barge-in step. */
+  bargeInStopMs: number[];
 }
 
 const DEFAULT_QUIET_MS = 600;
 const DIGIT_GAP_MS = 250;
 const PBX_IDLE_TIMEOUT_MS = 2000;
 const DTMF_PATTERN = /^[0-9*#A-D]+$/;
+/** A caller frame is speech above −45 dBFS (the listener's threshold for the bot). */
+const LOUD_SQUARED = (32768 * 10 ** (-45 / 20)) ** 2;
 
 /** The silence message of each kind, shared by every call: sockets copy what they write. */
 const silenceByKind = new Map<number, Uint8Array>();
@@ -121,6 +132,7 @@ export class SimulatedCaller implements ClockTarget {
   private nextDigitMs = 0;
   private digitsSent = "";
   private readonly actions: CallerAction[] = [];
+  private readonly turns = new TurnTimer();
   /** Untimed steps wait for bot speech that started after this (the previous step's time). */
   private armedMs = 0;
 
@@ -214,7 +226,10 @@ export class SimulatedCaller implements ClockTarget {
     }
     if (this.digitQueue.length > 0 && nowMs >= this.nextDigitMs) this.sendDigit(nowMs);
     const next = this.untimed[0];
-    if (next !== undefined && this.digitQueue.length === 0 && this.playing === null && this.botWentQuiet(nowMs)) {
+    const ready = next !== undefined && "say" in next && next.overBotAfterMs !== undefined
+      ? this.turns.botSpeakingForMs(nowMs) >= next.overBotAfterMs
+      : this.botWentQuiet(nowMs);
+    if (next !== undefined && this.digitQueue.length === 0 && this.playing === null && ready) {
       this.untimed.shift();
       this.perform(next, nowMs);
     }
@@ -232,6 +247,7 @@ export class SimulatedCaller implements ClockTarget {
     } else if ("say" in step) {
       this.playing = step.say.length > 0 ? step.say : null;
       this.playPos = 0;
+      this.turns.callerStarts(step.overBotAfterMs !== undefined);
       this.armedMs = nowMs;
       this.actions.push({ atMs: nowMs - this.callStartMs, sayMs: (step.say.length * 1000) / this.rate });
     }
@@ -261,10 +277,20 @@ export class SimulatedCaller implements ClockTarget {
     const frame = this.frame;
     const start = this.playPos;
     const available = Math.min(frame.length, audio.length - start);
-    for (let i = 0; i < available; i++) frame[i] = audio[start + i] as number;
+    let sum = 0;
+    for (let i = 0; i < available; i++) {
+      const s = audio[start + i] as number;
+      frame[i] = s;
+      sum += s * s;
+    }
     if (available < frame.length) frame.fill(0, available);
     this.playPos = start + frame.length;
-    if (this.playPos >= audio.length) this.playing = null;
+    const nowMs = performance.now();
+    this.turns.callerFrame(sum > LOUD_SQUARED * frame.length, nowMs);
+    if (this.playPos >= audio.length) {
+      this.playing = null;
+      this.turns.callerEnds(nowMs);
+    }
     this.write(this.message, writeAudioMessage(this.message, this.kind, frame));
   }
 
@@ -296,7 +322,9 @@ export class SimulatedCaller implements ClockTarget {
   private readonly onMessage = (kind: number, payload: Uint8Array): void => {
     if (this.ended) return;
     if (isAudioKind(kind)) {
-      this.listener.onAudio(payload, rateForKind(kind) as number, this.arrivalMs);
+      const rate = rateForKind(kind) as number;
+      this.listener.onAudio(payload, rate, this.arrivalMs);
+      this.turns.botFrame(this.listener.lastSpeechAtMs === this.arrivalMs, this.arrivalMs, (payload.length * 500) / rate);
     } else if (kind === Kind.Hangup) {
       this.serverSentHangup = true;
       this.end("server", null);
@@ -336,6 +364,8 @@ export class SimulatedCaller implements ClockTarget {
       digitsSent: this.digitsSent,
       actions: this.actions,
       framesSkipped: this.framesSkipped,
+      responseMs: this.turns.responseMs,
+      bargeInStopMs: this.turns.bargeInStopMs,
     };
   }
 
@@ -354,6 +384,8 @@ export class SimulatedCaller implements ClockTarget {
       digitsSent: "",
       actions: [],
       framesSkipped: 0,
+      responseMs: [],
+      bargeInStopMs: [],
     };
   }
 }

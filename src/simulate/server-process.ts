@@ -25,6 +25,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Aborting stops the wait (and the server). */
   signal?: AbortSignal;
+  /** Settings that must win over the caller's environment (VOICEBOT_ names come first). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Linux reports /proc times in USER_HZ, fixed at 100 on every mainstream architecture. */
@@ -101,7 +103,7 @@ export class ServerProcess {
     ];
     // The listening line is logged at info: a quieter LOG_LEVEL inherited from the shell would hide it.
     const spawnedAt = performance.now();
-    const proc = Bun.spawn({ cmd, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, VOICEBOT_LOG_LEVEL: "info" } });
+    const proc = Bun.spawn({ cmd, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, ...options.env, VOICEBOT_LOG_LEVEL: "info" } });
     const server = new ServerProcess(proc, options.readyTimeoutMs ?? 120_000, options.signal, spawnedAt);
     try {
       await server.waitUntilReady();

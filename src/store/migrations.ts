@@ -69,4 +69,21 @@ CREATE TABLE events (
 CREATE INDEX events_call ON events(call_id, at);
 `,
   },
+  {
+    // Per-turn latency stamps (epoch ms), all nullable: a keypad call has none, and a turn cut
+    // short keeps the ones it reached. A caller turn carries speech end and STT final; its bot
+    // reply the rest. reply_id ties the two together: the dialog's id of the reply.
+    version: 2,
+    sql: `
+ALTER TABLE turns ADD COLUMN speech_end_at INTEGER;
+ALTER TABLE turns ADD COLUMN stt_final_at INTEGER;
+ALTER TABLE turns ADD COLUMN llm_first_token_at INTEGER;
+ALTER TABLE turns ADD COLUMN tts_first_byte_at INTEGER;
+ALTER TABLE turns ADD COLUMN first_frame_at INTEGER;
+ALTER TABLE turns ADD COLUMN last_frame_at INTEGER;
+ALTER TABLE turns ADD COLUMN barge_in_at INTEGER;
+ALTER TABLE turns ADD COLUMN llm_provider TEXT;
+ALTER TABLE turns ADD COLUMN reply_id INTEGER;
+`,
+  },
 ];

@@ -4,12 +4,12 @@ import type { Database } from "bun:sqlite";
 import { CallsTable, type CallEnd, type CallSummary, type NewCall, type RecordingFile } from "./calls.ts";
 import { databasePath, openDatabase } from "./db.ts";
 import { TicketsTable, type TicketFields, type TicketRow } from "./tickets.ts";
-import { TurnsEventsTables, type EventRow, type NewEvent, type NewTurn, type TurnRow } from "./turns-events.ts";
+import { TurnsEventsTables, type EventRow, type NewEvent, type NewTurn, type TurnReply, type TurnRow, type TurnTimings } from "./turns-events.ts";
 
 export type { CallSummary, RecordingFile } from "./calls.ts";
 export type { StoredTicketStatus, TicketRow } from "./tickets.ts";
 export { TICKET_STATUSES, isTicketStatus } from "./tickets.ts";
-export type { EventRow, Speaker, TurnRow } from "./turns-events.ts";
+export type { EventRow, NewTurn, Speaker, TurnReply, TurnRow, TurnTimings } from "./turns-events.ts";
 
 export interface CallDetail extends CallSummary {
   turns: TurnRow[];
@@ -94,6 +94,24 @@ export class Store {
 
   finishTurn(turnId: number, end: { endedAt: number; interrupted: boolean }): void {
     this.timeline.finishTurn(turnId, end);
+  }
+
+  /**
+   * Latency stamps of a turn (epoch ms, rounded to whole ms): only the fields given change, and a
+   * null keeps the stored value. A few calls a turn, never per frame.
+   */
+  setTurnTimings(turnId: number, partial: Partial<TurnTimings>): void {
+    this.timeline.setTimings(turnId, partial);
+  }
+
+  /** The reply id and the LLM provider of a turn, once known: only the fields given change. */
+  setTurnReply(turnId: number, reply: TurnReply): void {
+    this.timeline.setReply(turnId, reply);
+  }
+
+  /** A bot reply's text is what the caller heard: set when its audio stops. */
+  setTurnText(turnId: number, text: string): void {
+    this.timeline.setText(turnId, text);
   }
 
   addEvent(callId: number | null, event: NewEvent): void {

@@ -36,7 +36,7 @@ describe("admin server", () => {
     health: () => ({ ready, body: { status: ready ? "ok" : "starting", activeCalls: 2 } }),
     metrics: () => metricFamilies({
       activeCalls: 2, maxCalls: 20, calls, clock: new PlayoutClock(() => undefined).stats,
-      transports: { audiosocket: transport }, phrasesReady: true,
+      transports: { audiosocket: transport }, phrasesReady: true, llm: { switches: 1, retries: 2, failures: 0 },
     }),
   });
   const base = `http://127.0.0.1:${admin.port}`;

@@ -48,7 +48,7 @@ class Call {
 }
 
 const partNames = (parts: readonly SpeechPart[]): string[] =>
-  parts.map((p) => ("phrase" in p ? p.phrase : `#${p.digits}`));
+  parts.map((p) => ("phrase" in p ? p.phrase : "digits" in p ? `#${p.digits}` : `"${p.text}"`));
 
 const says = (actions: readonly DialogAction[]): Say[] => actions.filter((a): a is Say => a.type === "say");
 const spoken = (actions: readonly DialogAction[]): string[][] => says(actions).map((s) => partNames(s.parts));

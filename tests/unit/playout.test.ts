@@ -100,3 +100,101 @@ describe("PlayoutClock", () => {
     expect(clock.stats.ticks).toBe(ticks);
   });
 });
+
+describe("PlayoutClock: expedite and delay", () => {
+  /** Slots (stats.ticks) at which a target ticked. */
+  function recorder(clock: PlayoutClock): { slots: number[]; onTick: () => void } {
+    const slots: number[] = [];
+    return { slots, onTick: () => void slots.push(clock.stats.ticks) };
+  }
+
+  const gaps = (slots: number[]): number[] => slots.slice(1).map((s, i) => s - (slots[i] as number));
+
+  test("expedite brings the next tick to the next slot once; delay gives the lead back", async () => {
+    const clock = new PlayoutClock(() => undefined);
+    const other = recorder(clock);
+    const target = recorder(clock);
+    clock.add(other);
+    clock.add(target);
+    while (target.slots.length < 3) await Bun.sleep(5);
+    const gained = clock.expedite(target);
+    const expeditedAt = target.slots.length;
+    while (target.slots.length < expeditedAt + 3) await Bun.sleep(5);
+    clock.delay(target, gained);
+    const delayedAt = target.slots.length;
+    while (target.slots.length < delayedAt + 3) await Bun.sleep(5);
+    clock.remove(target);
+    clock.remove(other);
+
+    const g = gaps(target.slots);
+    expect(g.slice(0, expeditedAt - 1).every((x) => x === 4)).toBe(true);
+    expect(gained).toBeGreaterThanOrEqual(0);
+    expect(gained).toBeLessThanOrEqual(3);
+    // One gap shortened by exactly what expedite reported, one lengthened by as much later.
+    expect(g[expeditedAt - 1]).toBe(4 - gained);
+    expect(g[delayedAt - 1]).toBe(4 + gained);
+    expect(g.filter((x) => x !== 4)).toHaveLength(gained === 0 ? 0 : 2);
+    // The other call's cadence is untouched.
+    expect(gaps(other.slots).every((x) => x === 4)).toBe(true);
+  });
+
+  test("a removed target that was moving never ticks again", async () => {
+    const clock = new PlayoutClock(() => undefined);
+    const keep = recorder(clock);
+    const target = recorder(clock);
+    clock.add(keep);
+    clock.add(target);
+    while (target.slots.length < 2) await Bun.sleep(5);
+    clock.delay(target, 3);
+    clock.remove(target);
+    const n = target.slots.length;
+    await Bun.sleep(80);
+    expect(target.slots.length).toBe(n);
+    clock.remove(keep);
+  });
+});
+
+describe("Playout: streamed utterances", () => {
+  test("an open utterance waits (silence, no end) until more audio or its close", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    const u = utterance(1, [], log);
+    u.open = true;
+    u.played = 0;
+    p.enqueue(u);
+    expect(p.nextFrame().every((s) => s === 0)).toBe(true);
+    expect(log).toEqual([]);
+    expect(p.starved).toBe(false);
+    u.segments.push(ramp(200));
+    p.nextFrame();
+    expect(log).toEqual(["start 1"]);
+    expect(p.starved).toBe(false);
+    expect(u.played).toBe(160);
+    const frame = p.nextFrame();
+    expect(frame[39]).toBe(200);
+    expect(frame[40]).toBe(0);
+    expect(p.starved).toBe(true);
+    expect(u.played).toBe(200);
+    u.open = false;
+    p.nextFrame();
+    expect(log).toEqual(["start 1", "end 1"]);
+    expect(p.busy).toBe(false);
+  });
+
+  test("a filler goes before a reply that has not started; remove drops an unstarted one silently", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    const reply = utterance(2, [], log);
+    reply.open = true;
+    p.enqueue(reply);
+    p.nextFrame();
+    expect(p.insertBeforeHead(utterance(3, [ramp(160)], log))).toBe(true);
+    expect(p.head?.id).toBe(3);
+    p.nextFrame();
+    p.nextFrame();
+    expect(log).toEqual(["start 3", "end 3"]);
+    p.remove(reply);
+    expect(p.busy).toBe(false);
+    expect(log).toEqual(["start 3", "end 3"]);
+  });
+});

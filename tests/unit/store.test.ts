@@ -29,6 +29,9 @@ afterEach(() => {
 });
 
 const T0 = Date.UTC(2026, 0, 15, 9, 30, 0);
+const NO_TIMINGS = {
+  speechEndAt: null, sttFinalAt: null, llmFirstTokenAt: null, ttsFirstByteAt: null, firstFrameAt: null, lastFrameAt: null, bargeInAt: null,
+};
 
 function newCall(store: Store, uuid = "0b5f7c3e-1d2a-4c8e-9f00-123456789abc", startedAt = T0): number {
   return store.insertCall({ uuid, transport: "audiosocket", tenant: "default", caller: "+33612345678", peer: "10.0.0.5:40122", sampleRate: 8000, startedAt });
@@ -93,7 +96,7 @@ describe("opening and migrations", () => {
   test("readonly: an out-of-date database is not migrated", () => {
     const dataDir = tempDir();
     openDatabase(dataDir, {}, []).close();
-    expect(() => Store.open(dataDir, { readonly: true })).toThrow(/schema version 0, this voicebot reads version 1/);
+    expect(() => Store.open(dataDir, { readonly: true })).toThrow(`schema version 0, this voicebot reads version ${MIGRATIONS.length}`);
   });
 });
 
@@ -125,9 +128,10 @@ describe("calls, turns, events and tickets", () => {
       endReason: "escalated", endDetail: "ticket 1", durationMs: 10_000, ticketId: 1, ticketStatus: "escalated",
     });
     expect(call?.recordings.map((r) => r.channel)).toEqual(["caller", "bot"]);
+    const noReply = { replyId: null, llmProvider: null, timings: NO_TIMINGS };
     expect(call?.turns).toEqual([
-      { id: greeting, callId: id, speaker: "bot", text: "Bonjour", startedAt: T0 + 50, endedAt: T0 + 2050, interrupted: true },
-      { id: greeting + 1, callId: id, speaker: "caller", text: "1", startedAt: T0 + 1500, endedAt: T0 + 1500, interrupted: false },
+      { id: greeting, callId: id, speaker: "bot", text: "Bonjour", startedAt: T0 + 50, endedAt: T0 + 2050, interrupted: true, ...noReply },
+      { id: greeting + 1, callId: id, speaker: "caller", text: "1", startedAt: T0 + 1500, endedAt: T0 + 1500, interrupted: false, ...noReply },
     ]);
     expect(call?.events).toEqual([{ id: 1, callId: id, kind: "dtmf", detail: "1", at: T0 + 1500 }]);
     expect(call?.tickets).toEqual([{

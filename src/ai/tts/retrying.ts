@@ -1,0 +1,99 @@
+/**
+ * Retries a TTS request that failed before it produced any audio. Once the caller has heard part of
+ * a sentence a retry would say it again from the start, so a later failure is thrown instead.
+ */
+import type { Logger } from "../../log.ts";
+import { TtsError } from "./openai.ts";
+import type { TextToSpeech } from "./types.ts";
+
+const DEFAULT_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 5_000;
+
+export interface TtsRetryOptions {
+  /** Retries after the first failed try (API_RETRY_ATTEMPTS): 2 means up to 3 requests. */
+  attempts: number;
+  /** Wait before the first retry, doubled for each next one (capped at 5 s). Default 200. */
+  backoffMs?: number;
+  log: Logger;
+}
+
+export interface TtsRetryStats {
+  /** Requests sent again after a retryable failure. */
+  retries: number;
+  /** synthesize() calls that ended in an error other than the caller's abort. */
+  failures: number;
+}
+
+/** Resolves after `ms`, or rejects with the abort reason as soon as `signal` aborts (timer cleared). */
+function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+class RetryingTts implements TextToSpeech {
+  readonly stats: TtsRetryStats = { retries: 0, failures: 0 };
+  readonly voiceId: string;
+  readonly sampleRate: number;
+
+  constructor(
+    private readonly tts: TextToSpeech,
+    private readonly attempts: number,
+    private readonly backoffMs: number,
+    private readonly log: Logger,
+  ) {
+    this.voiceId = tts.voiceId;
+    this.sampleRate = tts.sampleRate;
+  }
+
+  async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {
+    for (let retry = 0; ; retry++) {
+      let heard = false;
+      try {
+        for await (const chunk of this.tts.synthesize(text, signal)) {
+          heard = true;
+          yield chunk;
+        }
+        return;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        const retryable = error instanceof TtsError && error.retryable;
+        if (!retryable || heard || retry >= this.attempts) {
+          this.stats.failures++;
+          throw error;
+        }
+        const waitMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2 ** retry);
+        this.stats.retries++;
+        this.log.warn("TTS failed, retrying", { voice: this.voiceId, retry: retry + 1, of: this.attempts, waitMs, error: error.message });
+        await backoff(waitMs, signal);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return this.tts.close();
+  }
+}
+
+export function withTtsRetries(tts: TextToSpeech, options: TtsRetryOptions): TextToSpeech & { readonly stats: TtsRetryStats } {
+  const { attempts, backoffMs = DEFAULT_BACKOFF_MS, log } = options;
+  if (!Number.isInteger(attempts) || attempts < 0) {
+    throw new Error(`TTS retries: attempts ${String(attempts)} is not allowed; use a whole number ≥ 0`);
+  }
+  if (!Number.isFinite(backoffMs) || backoffMs < 0) {
+    throw new Error(`TTS retries: backoffMs ${String(backoffMs)} is not allowed; use a number of milliseconds ≥ 0`);
+  }
+  return new RetryingTts(tts, attempts, backoffMs, log);
+}

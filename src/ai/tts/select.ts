@@ -1,0 +1,69 @@
+/**
+ * Which voice speaks: OpenAI TTS when OPENAI_API_KEY is set (with retries), else the embedded
+ * eSpeak-NG voice for LANGUAGE. Never blocks: eSpeak's worker loads behind a deferred TextToSpeech.
+ */
+import type { Config } from "../../config/schema.ts";
+import type { Logger } from "../../log.ts";
+import { createEspeakTts, espeakVoiceFor } from "./espeak.ts";
+import { createOpenAiTts } from "./openai.ts";
+import { withTtsRetries } from "./retrying.ts";
+import type { TextToSpeech } from "./types.ts";
+
+/** eSpeak-NG's output rate, reported until the worker has said its own. */
+const ESPEAK_RATE = 22050;
+
+const LANGUAGE_NAMES: Readonly<Record<string, string>> = {
+  "fr-FR": "French (France)",
+  "en-US": "American English",
+  "pt-BR": "Brazilian Portuguese",
+};
+
+/** Only the gpt-4o* speech models take instructions; tts-1 and tts-1-hd reject them. */
+function phoneSupportTone(model: string, language: string): string | undefined {
+  if (!model.startsWith("gpt-4o")) return undefined;
+  const spoken = LANGUAGE_NAMES[language] ?? language;
+  return `Speak ${spoken} as a warm, calm and professional after-sales phone agent: natural pace, clear `
+    + "articulation, friendly but not over-excited. Say numbers and ticket references slowly and distinctly.";
+}
+
+/**
+ * A TextToSpeech whose engine is still starting: lets the listeners come up at once while eSpeak
+ * loads, and lets the phrase cache key its files on the voice before it exists. A start failure
+ * surfaces on the first synthesize().
+ */
+export function deferredTts(voiceId: string, pending: Promise<TextToSpeech>): TextToSpeech {
+  let started: TextToSpeech | null = null;
+  pending.then((tts) => (started = tts), () => undefined);
+  return {
+    voiceId,
+    get sampleRate() {
+      return started?.sampleRate ?? ESPEAK_RATE;
+    },
+    async *synthesize(text, signal) {
+      yield* (await pending).synthesize(text, signal);
+    },
+    close: async () => {
+      const tts = await pending.catch(() => null);
+      await tts?.close();
+    },
+  };
+}
+
+/** The configured voice and how start-up describes it, e.g. "openai (gpt-4o-mini-tts, nova)" or "offline (espeak-ng:fr)". */
+export function selectTts(config: Config, log: Logger): { tts: TextToSpeech; mode: string } {
+  if (config.openaiApiKey) {
+    const tts = withTtsRetries(createOpenAiTts({
+      apiKey: config.openaiApiKey,
+      baseUrl: config.openaiBaseUrl,
+      model: config.ttsModel,
+      voice: config.ttsVoice,
+      instructions: phoneSupportTone(config.ttsModel, config.language),
+      timeoutMs: config.apiTimeoutMs,
+      log,
+    }), { attempts: config.apiRetryAttempts, log });
+    return { tts, mode: `openai (${config.ttsModel}, ${config.ttsVoice})` };
+  }
+  const voice = espeakVoiceFor(config.language);
+  const tts = deferredTts(`espeak-ng:${voice}`, createEspeakTts({ voice, log }));
+  return { tts, mode: `offline (espeak-ng:${voice})` };
+}

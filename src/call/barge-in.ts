@@ -1,0 +1,188 @@
+/**
+ * Deciding that the caller is talking over the bot. Fed every inbound and outbound frame of a call,
+ * it counts a run of caller speech (VAD says speech and the energy gates pass) and decides barge-in
+ * once the run reaches minSpeechMs, or earlier when the STT provider also heard speech start.
+ *
+ * The echo gate: while the bot talks, the line returns an attenuated copy of it 0-200 ms later, which
+ * any VAD calls speech. An inbound frame only counts when its RMS is above ECHO_FACTOR times the
+ * loudest bot frame of the last ECHO_WINDOW_MS, i.e. louder than the worst echo that window can hold.
+ */
+import type { Vad } from "../media/vad.ts";
+
+/**
+ * The Geigel double-talk rule of line echo cancellers, on frame RMS: G.168 lets a hybrid return echo
+ * only 6 dB down (×0.5 in amplitude), so 0.6 (−4.4 dB) rejects that worst case with 1.6 dB to spare
+ * for line noise and codec error riding on the echo. The price, paid only while the bot talks: the
+ * caller must reach within 4.4 dB of the bot's loudest frame of the last ECHO_WINDOW_MS.
+ */
+export const ECHO_FACTOR = 0.6;
+
+/**
+ * Echo arrives up to ~200 ms late; one frame more covers an echo frame straddling two bot frames, and
+ * another the jitter between when inbound frames arrive and when outbound frames are sent.
+ */
+export const ECHO_WINDOW_MS = 240;
+
+/** Quieter than this is line noise or breath, whatever the VAD says (RMS relative to 32768). */
+export const FLOOR_DBFS = -45;
+
+/** Without a VAD, energy alone must tell speech from noise: only fairly loud frames count. */
+export const ENERGY_ONLY_FLOOR_DBFS = -35;
+
+/**
+ * Non-speech a run survives without ending. Stop consonants close the mouth for 30-60 ms (French
+ * "attendez" measures 40 ms under the floor), so one 20 ms frame would split words into short runs.
+ * Gap frames do not count as speech; a 100 ms cough 60 ms after another is still two runs.
+ */
+export const MAX_GAP_MS = 40;
+
+/** Gated local speech that, with the provider's SpeechStarted, is enough to decide at once. */
+export const SPEECH_STARTED_MIN_MS = 60;
+
+const MIN_SPEECH_MS_RANGE = [20, 2000] as const;
+
+/** Shortest frame the echo window is sized for: the 10 ms frames libfvad accepts. */
+const SHORTEST_FRAME_MS = 10;
+
+export interface BargeInOptions {
+  sampleRate: number;
+  /** BARGE_IN_MIN_SPEECH: caller speech needed to cut the bot off. */
+  minSpeechMs: number;
+  /** The call's VAD at `sampleRate`; null when libfvad does not support the rate (energy gate only). */
+  vad: Vad | null;
+}
+
+function amplitudeOf(dbfs: number): number {
+  return 32768 * 10 ** (dbfs / 20);
+}
+
+function rmsOf(frame: Int16Array): number {
+  const n = frame.length;
+  if (n === 0) return 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = frame[i] ?? 0;
+    sum += v * v;
+  }
+  return Math.sqrt(sum / n);
+}
+
+export class BargeInDetector {
+  private readonly sampleRate: number;
+  private readonly minSpeechMs: number;
+  private readonly vad: Vad | null;
+  private readonly floor: number;
+  /** RMS of the bot's recent outbound frames, oldest overwritten first. */
+  private readonly outboundRms: Float64Array;
+  private outboundNext = 0;
+  private outboundMs = 0;
+  private speaking = false;
+  private decided = false;
+  private runMs = 0;
+  /** Non-speech since the run's last speech frame. */
+  private gapMs = 0;
+  /** The provider heard speech start during the current run. */
+  private providerHeard = false;
+
+  constructor(options: BargeInOptions) {
+    const { sampleRate, minSpeechMs, vad } = options;
+    if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
+      throw new RangeError(`barge-in: sampleRate ${sampleRate} is not allowed; use a positive integer in Hz`);
+    }
+    const [lowest, highest] = MIN_SPEECH_MS_RANGE;
+    if (!Number.isFinite(minSpeechMs) || minSpeechMs < lowest || minSpeechMs > highest) {
+      throw new RangeError(`barge-in: minSpeechMs ${minSpeechMs} is not allowed; use ${lowest} to ${highest} ms`);
+    }
+    if (vad && vad.sampleRate !== sampleRate) {
+      throw new RangeError(`barge-in: the VAD runs at ${vad.sampleRate} Hz but the call is at ${sampleRate} Hz; they must match`);
+    }
+    this.sampleRate = sampleRate;
+    this.minSpeechMs = minSpeechMs;
+    this.vad = vad;
+    this.floor = amplitudeOf(vad ? FLOOR_DBFS : ENERGY_ONLY_FLOOR_DBFS);
+    this.outboundRms = new Float64Array(Math.ceil(ECHO_WINDOW_MS / SHORTEST_FRAME_MS));
+  }
+
+  /** Caller speech counted in the current run, in ms (0 while the bot is silent). */
+  get speechMs(): number {
+    return this.runMs;
+  }
+
+  /** Whether the bot is playing audio; a change starts afresh (see reset()). */
+  botSpeaking(speaking: boolean): void {
+    if (speaking === this.speaking) return;
+    this.speaking = speaking;
+    this.reset();
+  }
+
+  /** The bot's frame just sent (silence included): its level bounds the echo to expect. */
+  outbound(frame: Int16Array): void {
+    const ring = this.outboundRms;
+    ring[this.outboundNext] = rmsOf(frame);
+    this.outboundNext = (this.outboundNext + 1) % ring.length;
+    this.outboundMs = (frame.length * 1000) / this.sampleRate;
+  }
+
+  /** The caller's frame just received; true exactly once, when barge-in is decided. */
+  inbound(frame: Int16Array): boolean {
+    if (!this.speaking || this.decided) return false;
+    const rms = rmsOf(frame);
+    const voiced = this.vad ? this.vad.isSpeech(frame) : true;
+    const frameMs = (frame.length * 1000) / this.sampleRate;
+    if (voiced && rms >= this.floor && rms > this.echoBound()) {
+      this.runMs += frameMs;
+      this.gapMs = 0;
+    } else if (this.runMs > 0 && this.gapMs + frameMs <= MAX_GAP_MS) {
+      this.gapMs += frameMs;
+    } else {
+      this.endRun();
+    }
+    if (this.runMs >= this.minSpeechMs || (this.providerHeard && this.runMs >= SPEECH_STARTED_MIN_MS)) {
+      this.decided = true;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The STT provider's SpeechStarted event. True when it decides barge-in now; heard during a run too
+   * short yet, it lets that run decide at SPEECH_STARTED_MIN_MS. Heard with no local run at all, it is
+   * most likely the provider hearing the bot's echo, and is ignored.
+   */
+  speechStarted(): boolean {
+    if (!this.speaking || this.decided || this.runMs === 0) return false;
+    if (this.runMs >= SPEECH_STARTED_MIN_MS) {
+      this.decided = true;
+      return true;
+    }
+    this.providerHeard = true;
+    return false;
+  }
+
+  /**
+   * Forgets the current run and any decision (after a barge-in, or when the bot stops). The echo
+   * history stays: the line keeps returning the bot's last words for a while.
+   */
+  reset(): void {
+    this.decided = false;
+    this.endRun();
+  }
+
+  private endRun(): void {
+    this.runMs = 0;
+    this.gapMs = 0;
+    this.providerHeard = false;
+  }
+
+  /** ECHO_FACTOR × the loudest outbound frame within the echo window. */
+  private echoBound(): number {
+    const ring = this.outboundRms;
+    const frames = this.outboundMs > 0 ? Math.min(ring.length, Math.ceil(ECHO_WINDOW_MS / this.outboundMs)) : 0;
+    let loudest = 0;
+    for (let k = 1; k <= frames; k++) {
+      const rms = ring[(this.outboundNext - k + ring.length) % ring.length] ?? 0;
+      if (rms > loudest) loudest = rms;
+    }
+    return loudest * ECHO_FACTOR;
+  }
+}

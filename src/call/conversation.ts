@@ -1,0 +1,319 @@
+/**
+ * The spoken side of a call in AI mode: speech recognition in, the model's replies out, and the
+ * caller's right to interrupt. The session owns the playout, the dialog and the store rows; this
+ * part turns transcripts into `callerSaid`, runs each `think` as a streamed Reply, detects
+ * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
+ * once, else handing the call to the keypad).
+ */
+import type { LanguageModel } from "../ai/llm/types.ts";
+import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { DialogAction, DialogEvent } from "../dialog/types.ts";
+import type { Logger } from "../log.ts";
+import type { PhraseCache } from "../media/phrase-cache.ts";
+import type { Playout, Utterance } from "../media/playout.ts";
+import type { ResamplerPool } from "../media/resampler.ts";
+import type { Vad, VadModule } from "../media/vad.ts";
+import type { Store } from "../store/store.ts";
+import { BargeInDetector } from "./barge-in.ts";
+import type { CallMetrics } from "./metrics.ts";
+import { Reply } from "./reply.ts";
+
+export interface ConversationParts {
+  stt: SpeechToText;
+  llm: LanguageModel;
+  tts: TextToSpeech;
+  resampler: ResamplerPool;
+  vad: VadModule | null;
+  language: string;
+  keyterms: readonly string[];
+  bargeInMinSpeechMs: number;
+}
+
+/** What the conversation needs from its session. */
+export interface ConversationHost {
+  readonly callId: number;
+  readonly playout: Playout;
+  readonly store: Store;
+  readonly phrases: PhraseCache;
+  readonly metrics: CallMetrics;
+  readonly log: Logger;
+  feed(event: DialogEvent): void;
+  /** A caller turn or a bot reply started: the silence countdown must not run. */
+  pauseSilence(): void;
+  /** A reply was heard to its end: if nothing else is queued, the caller's silence counts again. */
+  armSilence(): void;
+  /** Audio became ready for a call sending silence: send its next frame at the next clock slot. */
+  expedite(): void;
+}
+
+type ThinkAction = Extract<DialogAction, { type: "think" }>;
+
+/** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
+const FILLER_AFTER_MS = 1000;
+/** KeepAlive cadence while no caller audio is worth sending (Deepgram closes after 10 s). */
+const KEEPALIVE_FRAMES = 200;
+// Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
+const VAD_MODE = 3;
+
+export class Conversation {
+  private stt: SttStream | null = null;
+  private reconnected = false;
+  private stopped = false;
+  private finals: string[] = [];
+  /** Replies whose audio is not over: a tool continuation is asked for while the first still plays. */
+  private readonly replies = new Map<Reply, { turnId: number | null }>();
+  /** The newest reply: the one the filler waits for. */
+  private latest: Reply | null = null;
+  private fillerTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastLoudAt = 0;
+  private speechEndAt: number | null = null;
+  private frames = 0;
+  private vad: Vad | null = null;
+  private bargeIn: BargeInDetector;
+  private rate: number;
+
+  constructor(
+    private readonly host: ConversationHost,
+    private readonly parts: ConversationParts,
+    sampleRate: number,
+  ) {
+    this.rate = sampleRate;
+    this.bargeIn = this.newDetector(sampleRate);
+  }
+
+  get listening(): boolean {
+    return this.stt !== null;
+  }
+
+  /** Opens the recognizer at the call's rate (first frame known). */
+  start(): void {
+    void this.openStt(false);
+  }
+
+  setSampleRate(rate: number): void {
+    if (rate === this.rate) return;
+    this.rate = rate;
+    this.abortReplies();
+    this.vad?.free();
+    this.vad = null;
+    this.bargeIn = this.newDetector(rate);
+    const old = this.stt;
+    this.stt = null;
+    void old?.close();
+    void this.openStt(false);
+  }
+
+  /** Per inbound 20 ms frame: to the recognizer, and to the barge-in detector. Allocation-free. */
+  onCallerFrame(frame: Int16Array, loud: boolean): void {
+    if (this.stopped) return;
+    this.stt?.send(frame);
+    if (loud) this.lastLoudAt = Date.now();
+    if (this.bargeIn.inbound(frame)) this.interrupt("voice");
+  }
+
+  /** The caller's speech ended (local detector): ask the recognizer for its words now. */
+  onCallerSpeechEnd(): void {
+    if (this.stopped) return;
+    this.speechEndAt = this.lastLoudAt || Date.now();
+    this.stt?.finalize();
+  }
+
+  /** Per outbound frame, after it was sent. */
+  onBotFrame(frame: Int16Array): void {
+    if (this.stopped) return;
+    const speaking = this.botSpeaking();
+    this.bargeIn.botSpeaking(speaking);
+    this.bargeIn.outbound(frame);
+    if (++this.frames % KEEPALIVE_FRAMES === 0 && speaking) this.stt?.keepAlive();
+  }
+
+  think(action: ThinkAction): void {
+    if (this.stopped) return;
+    const host = this.host;
+    const state = { turnId: null as number | null };
+    const utterance: Utterance = {
+      id: -action.replyId,
+      keys: [],
+      segments: [],
+      interruptible: true,
+      onStart: () => {
+        if (utterance.segments.length === 0) return;
+        host.pauseSilence();
+        const at = Date.now();
+        state.turnId = host.store.addTurn(host.callId, { speaker: "bot", text: "", startedAt: at, replyId: action.replyId, llmProvider: this.parts.llm.id });
+        host.store.setTurnTimings(state.turnId, { firstFrameAt: at, ...pendingTimings });
+      },
+      onEnd: (interrupted) => {
+        const heard = reply.heard();
+        const turnId = state.turnId;
+        if (turnId !== null) {
+          host.store.setTurnText(turnId, heard);
+          host.store.finishTurn(turnId, { endedAt: Date.now(), interrupted });
+          if (!interrupted) host.store.setTurnTimings(turnId, { lastFrameAt: Date.now() });
+        }
+        this.forget(reply);
+        if (interrupted) reply.abort();
+        host.feed({ type: "replyHeard", replyId: action.replyId, heard, interrupted });
+        if (!interrupted) host.armSilence();
+      },
+    };
+    const pendingTimings: { llmFirstTokenAt?: number; ttsFirstByteAt?: number } = {};
+    const reply: Reply = new Reply(action.replyId, utterance, {
+      llm: this.parts.llm, tts: this.parts.tts, resampler: this.parts.resampler, rate: host.playout.rate,
+      onFirstSegment: () => {
+        if (host.playout.head === utterance) host.expedite();
+      },
+    }, {
+      onFirstToken: (at) => (pendingTimings.llmFirstTokenAt ??= at),
+      onFirstAudio: (at) => (pendingTimings.ttsFirstByteAt ??= at),
+      onToolCall: (call) => host.feed({ type: "toolCall", replyId: action.replyId, call, at: Date.now() }),
+      onDone: (text) => host.feed({ type: "replyDone", replyId: action.replyId, text }),
+      onFailed: (error) => {
+        host.metrics.replyFailures++;
+        host.log.warn("reply failed", { reply: action.replyId, error });
+        host.playout.remove(utterance);
+        this.forget(reply);
+        host.feed({ type: "replyFailed", replyId: action.replyId, error });
+      },
+    });
+    this.replies.set(reply, state);
+    this.latest = reply;
+    host.metrics.replies++;
+    host.playout.enqueue(utterance);
+    void reply.run({ messages: action.messages, tools: action.tools });
+  }
+
+  /** Barge-in: the bot stops within a frame (faded), the reply and its downloads are cut. */
+  interrupt(signal: "voice" | "transcript" | "speech-started"): void {
+    const head = this.host.playout.head;
+    if (!head || !head.interruptible || !this.botSpeaking()) return;
+    const at = Date.now();
+    this.host.metrics.bargeIns++;
+    this.host.log.info("barge-in", { signal });
+    for (const { turnId } of this.replies.values()) if (turnId !== null) this.host.store.setTurnTimings(turnId, { bargeInAt: at });
+    this.host.store.addEvent(this.host.callId, { kind: "barge-in", detail: signal, at });
+    this.host.playout.flush();
+    this.abortReplies();
+    this.bargeIn.reset();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clearFiller();
+    this.abortReplies();
+    const stt = this.stt;
+    this.stt = null;
+    void stt?.close();
+    this.vad?.free();
+    this.vad = null;
+  }
+
+  private forget(reply: Reply): void {
+    this.replies.delete(reply);
+    if (this.latest === reply) this.latest = null;
+  }
+
+  private abortReplies(): void {
+    for (const reply of this.replies.keys()) reply.abort();
+    this.replies.clear();
+    this.latest = null;
+  }
+
+  private botSpeaking(): boolean {
+    const head = this.host.playout.head;
+    return head !== undefined && (head.played ?? 1) > 0 && head.interruptible === true;
+  }
+
+  private newDetector(rate: number): BargeInDetector {
+    this.vad = this.parts.vad?.create(rate, VAD_MODE) ?? null;
+    return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad });
+  }
+
+  private async openStt(retry: boolean): Promise<void> {
+    try {
+      const stream = await this.parts.stt.open(
+        { sampleRate: this.rate, language: this.parts.language, keyterms: this.parts.keyterms },
+        { onEvent: (e) => this.onSttEvent(e), onClosed: (error) => this.onSttClosed(stream, error) },
+      );
+      if (this.stopped) {
+        void stream.close();
+        return;
+      }
+      this.stt = stream;
+      if (retry) this.host.log.info("speech recognition reconnected");
+    } catch (err) {
+      this.onSttClosed(null, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private onSttClosed(stream: SttStream | null, error: Error | null): void {
+    if (this.stopped || error === null) return;
+    if (stream !== null && this.stt !== stream) return;
+    this.stt = null;
+    this.host.log.warn("speech recognition lost", { error: error.message, reconnecting: !this.reconnected });
+    if (!this.reconnected) {
+      this.reconnected = true;
+      this.host.metrics.sttReconnects++;
+      void this.openStt(true);
+      return;
+    }
+    this.host.metrics.sttLost++;
+    this.stop();
+    this.host.feed({ type: "sttLost" });
+  }
+
+  private onSttEvent(event: SttEvent): void {
+    if (this.stopped) return;
+    switch (event.type) {
+      case "speechStarted":
+        if (this.bargeIn.speechStarted()) this.interrupt("speech-started");
+        return;
+      case "utteranceEnd":
+        if (this.finals.length > 0) this.closeTurn();
+        return;
+      case "transcript": {
+        const text = event.text.trim();
+        if (event.isFinal && text !== "") this.finals.push(text);
+        if (event.isFinal && (event.speechFinal || event.fromFinalize) && this.finals.length > 0) this.closeTurn();
+        return;
+      }
+    }
+  }
+
+  /** The caller's turn is over: store it, cut the bot if it still talks, hand the words to the dialog. */
+  private closeTurn(): void {
+    const text = this.finals.join(" ");
+    this.finals = [];
+    const at = Date.now();
+    const speechEndAt = this.speechEndAt ?? (this.lastLoudAt || at);
+    this.speechEndAt = null;
+    if (this.botSpeaking() && text.split(/\s+/).length >= 2) this.interrupt("transcript");
+    const turnId = this.host.store.addTurn(this.host.callId, { speaker: "caller", text, startedAt: speechEndAt, endedAt: speechEndAt });
+    this.host.store.setTurnTimings(turnId, { speechEndAt, sttFinalAt: at });
+    this.host.pauseSilence();
+    this.host.feed({ type: "callerSaid", text, at });
+    this.armFiller(speechEndAt);
+  }
+
+  /** If the reply just asked for has no audio 1 s after the caller stopped, say "one moment". */
+  private armFiller(speechEndAt: number): void {
+    this.clearFiller();
+    const reply = this.latest;
+    if (!reply) return;
+    this.fillerTimer = setTimeout(() => {
+      this.fillerTimer = null;
+      if (this.latest !== reply || reply.utterance.segments.length > 0 || this.host.playout.head !== reply.utterance) return;
+      const audio = this.host.phrases.get("filler", this.host.playout.rate);
+      if (!audio) return;
+      const filler: Utterance = { id: 0, keys: ["filler"], segments: [audio], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
+      if (this.host.playout.insertBeforeHead(filler)) this.host.metrics.fillers++;
+    }, Math.max(0, speechEndAt + FILLER_AFTER_MS - Date.now()));
+  }
+
+  private clearFiller(): void {
+    if (this.fillerTimer !== null) clearTimeout(this.fillerTimer);
+    this.fillerTimer = null;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * `voicebot bench --fake-providers`: many AI conversations at once against local fakes of
+ * Deepgram, Groq and OpenAI with fixed delays, so what is measured is voicebot's own share of
+ * each turn. Every virtual caller reports a broken internet box, cuts the bot off during the fix,
+ * says it works now, hears the ticket number and goodbye, is hung up on, and redials.
+ */
+import { Database } from "bun:sqlite";
+import { DATABASE_FILE } from "../store/db.ts";
+import { join } from "node:path";
+import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
+import { rootLogger } from "../log.ts";
+import { createResamplerPool } from "../media/resampler-pool.ts";
+import { SimulatedCaller, simulatedPbxClock, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
+import { metricValue, type Endpoint } from "../simulate/server-process.ts";
+import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
+import { toCallRate } from "../simulate/wav.ts";
+
+export interface AiBenchOptions {
+  calls: number;
+  seconds: number;
+  rate: number;
+  sttDelayMs: number;
+  llmTtftMs: number;
+  ttsTtfbMs: number;
+  json: boolean;
+  signal: AbortSignal;
+}
+
+/**
+ * What each caller says, in order; the fake recognizer hears these exact words. Chosen so that
+ * no pause inside them (eSpeak's at 8 kHz: at most 80 ms) ends an utterance for the fake's 120 ms
+ * endpointing: no commas, no "box" (its /ks/ fades out below the telephone band for 120 ms).
+ */
+const UTTERANCES = [
+  "Bonjour mon internet ne marche plus.",
+  "Attendez je la débranche tout de suite.",
+  "Voilà ça marche maintenant merci.",
+] as const;
+/** The second utterance is spoken over the bot's fix, this long after it starts. */
+const BARGE_IN_AFTER_MS = 1200;
+const GREETING_TIMEOUT_MS = 5000;
+const RAMP_MS = 3000;
+
+interface AiTally {
+  completed: number;
+  cutAtEnd: number;
+  failures: Map<string, number>;
+  responseMs: number[][];
+  bargeInStopMs: number[][];
+  jitter: number[][];
+  maxLeadMs: number;
+}
+
+async function callerAudio(rate: number): Promise<Int16Array[]> {
+  const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger.child("bench") });
+  const pool = createResamplerPool({ size: 1 });
+  try {
+    const out: Int16Array[] = [];
+    for (const text of UTTERANCES) {
+      const chunks: Int16Array[] = [];
+      for await (const chunk of tts.synthesize(text)) chunks.push(chunk);
+      const samples = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        samples.set(c, at);
+        at += c.length;
+      }
+      out.push(await toCallRate({ sampleRate: tts.sampleRate, samples }, rate, pool));
+    }
+    return out;
+  } finally {
+    await tts.close();
+    await pool.close();
+  }
+}
+
+function failureOf(r: CallResult): string | null {
+  if (r.error !== null) return r.error;
+  if (r.hungUpBy !== "server") return "the caller hung up (the conversation did not finish in time)";
+  if (!r.serverSentHangup) return "the server closed the connection without 00 00 00";
+  if (r.actions.length < UTTERANCES.length) return `the server hung up after ${r.actions.length} of ${UTTERANCES.length} caller utterances`;
+  if (r.bargeInStopMs.length === 0) return "the bot was not cut off when the caller spoke over it";
+  return null;
+}
+
+async function runCallers(target: Endpoint, o: AiBenchOptions, audio: Int16Array[], tally: AiTally): Promise<string | null> {
+  const clock = simulatedPbxClock();
+  const script: ScriptStep[] = [{ say: audio[0] as Int16Array }, { say: audio[1] as Int16Array, overBotAfterMs: BARGE_IN_AFTER_MS }, { say: audio[2] as Int16Array }];
+  let unreachable: string | null = null;
+  const one = async (index: number): Promise<void> => {
+    await Bun.sleep((index * RAMP_MS) / o.calls);
+    while (!o.signal.aborted && unreachable === null) {
+      const caller = new SimulatedCaller({ ...target, sampleRate: o.rate, script, clock, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: o.signal });
+      const r = await caller.run();
+      if (!r.connected) {
+        unreachable ??= r.error;
+        return;
+      }
+      tally.responseMs.push(r.responseMs);
+      tally.bargeInStopMs.push(r.bargeInStopMs);
+      tally.jitter.push(r.jitterMs);
+      tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
+      const cut = o.signal.aborted && r.hungUpBy === "caller";
+      const failure = cut ? null : failureOf(r);
+      if (cut) tally.cutAtEnd++;
+      else if (failure === null) tally.completed++;
+      else tally.failures.set(failure, (tally.failures.get(failure) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: o.calls }, (_, i) => one(i)));
+  return unreachable;
+}
+
+/**
+ * Server-added latency per answered turn, from the stamps the server stored: the first reply
+ * frame out minus the reply's first TTS bytes in (resampling, queueing, pacing). The other part
+ * of the server's share, final transcript → model request, runs synchronously in one task.
+ */
+function serverAddedMs(dataDir: string): number[] {
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+  try {
+    const rows = db.query<{ added: number }, []>(`
+      SELECT b.first_frame_at - b.tts_first_byte_at AS added
+      FROM turns c JOIN turns b ON b.id = (
+        SELECT id FROM turns WHERE call_id = c.call_id AND speaker = 'bot' AND started_at >= c.stt_final_at ORDER BY started_at, id LIMIT 1)
+      WHERE c.speaker = 'caller' AND c.stt_final_at IS NOT NULL AND b.tts_first_byte_at IS NOT NULL AND b.first_frame_at IS NOT NULL`).all();
+    return rows.map((r) => r.added);
+  } finally {
+    db.close();
+  }
+}
+
+const ms = (v: number): string => (Number.isFinite(v) ? `${roundMs(v)} ms` : "-");
+const rounded = (s: Summary) => ({ count: s.count, p50: roundMs(s.p50), p99: roundMs(s.p99), max: roundMs(s.max) });
+
+/** Runs the AI bench; returns the exit status. */
+export async function runAiBench(o: AiBenchOptions): Promise<number> {
+  const say = (line: string): void => {
+    if (!o.json) process.stderr.write(`bench: ${line}\n`);
+  };
+  say("synthesizing the callers' words and starting voicebot serve against local fakes...");
+  const audio = await callerAudio(o.rate);
+  let stack: FakeStack | null = null;
+  const tally: AiTally = { completed: 0, cutAtEnd: 0, failures: new Map(), responseMs: [], bargeInStopMs: [], jitter: [], maxLeadMs: 0 };
+  try {
+    stack = await startFakeStack({
+      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs,
+      script: UTTERANCES, maxCalls: o.calls + 10, signal: o.signal,
+    });
+    const server = stack.server;
+    const metrics = async (): Promise<string> => (await fetch(`http://${server.http.host}:${server.http.port}/metrics`).then((r) => r.text()).catch(() => ""));
+    const before = metricValue(await metrics(), "voicebot_playout_underruns_total");
+    const idle = server.sample();
+    say(`${o.calls} conversations at a time for ${o.seconds} s (STT ${o.sttDelayMs} ms, LLM first token ${o.llmTtftMs} ms, TTS first byte ${o.ttsTtfbMs} ms)...`);
+    const started = performance.now();
+    const stop = AbortSignal.any([o.signal, AbortSignal.timeout(o.seconds * 1000)]);
+    const unreachable = await runCallers(server.audiosocket, { ...o, signal: stop }, audio, tally);
+    const wallMs = performance.now() - started;
+    const end = server.sample();
+    const after = metricValue(await metrics(), "voicebot_playout_underruns_total");
+    if (unreachable !== null) throw new Error(unreachable);
+
+    const failed = [...tally.failures.values()].reduce((a, b) => a + b, 0);
+    const response = summarize(concatSamples(tally.responseMs));
+    const bargeIn = summarize(concatSamples(tally.bargeInStopMs));
+    const added = summarize(serverAddedMs(stack.dataDir));
+    const jitter = summarize(concatSamples(tally.jitter));
+    const report = {
+      calls: o.calls, seconds: o.seconds, rate: o.rate,
+      providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
+      completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
+      speechEndToBotAudioMs: rounded(response),
+      serverAddedMs: rounded(added),
+      bargeInStopMs: rounded(bargeIn),
+      underruns: before !== null && after !== null ? after - before : null,
+      jitterMs: rounded(jitter),
+      maxLeadMs: roundMs(tally.maxLeadMs),
+      serverCpuPercent: Math.round(((end.cpuSeconds - idle.cpuSeconds) / (wallMs / 1000)) * 1000) / 10,
+      serverRssPeakBytes: end.rssBytes,
+    };
+    if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const lines = [
+        `conversations    ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run`,
+        `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns; providers alone take ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms)`,
+        `server-added     p50 ${ms(added.p50)}, p99 ${ms(added.p99)}, max ${ms(added.max)} (first TTS bytes → first frame out)`,
+        `barge-in stop    p50 ${ms(bargeIn.p50)}, p99 ${ms(bargeIn.p99)} (caller speech onset → bot silent; includes BARGE_IN_MIN_SPEECH)`,
+        `underruns        ${report.underruns ?? "-"}`,
+        `frame jitter     p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}; pacing lead max ${ms(tally.maxLeadMs)}`,
+        `server           ${report.serverCpuPercent} % of one core, RSS ${(end.rssBytes / 1048576).toFixed(1)} MB at the end`,
+      ];
+      for (const [reason, count] of tally.failures) lines.push(`failed ×${count}: ${reason}`);
+      process.stdout.write(`${lines.join("\n")}\n`);
+    }
+    return failed > 0 ? 1 : 0;
+  } finally {
+    await stack?.stop();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The AI parts `serve` runs with, chosen from the keys present: each missing key keeps only its
+ * own part offline (DESIGN › Offline mode), and start-up says which mode each part is in.
+ * A conversation needs both ears and a mind: without a Deepgram key or without any LLM key the
+ * calls use the keypad dialog, still spoken with the configured voice.
+ */
+import { createGroqLlm } from "../ai/llm/groq.ts";
+import { createOpenAiLlm } from "../ai/llm/openai.ts";
+import { createResilientLlm } from "../ai/llm/resilient.ts";
+import type { LanguageModel } from "../ai/llm/types.ts";
+import { createDeepgramStt } from "../ai/stt/deepgram.ts";
+import type { SpeechToText } from "../ai/stt/types.ts";
+import { selectTts } from "../ai/tts/select.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { ConversationParts } from "../call/conversation.ts";
+import type { Config, LlmProviderName } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { loadVadModule } from "../media/vad.ts";
+import type { ResamplerPool } from "../media/resampler.ts";
+
+export interface AiSetup {
+  tts: TextToSpeech;
+  /** AI mode's parts; null = keypad mode. Its `vad` arrives once the WASM module is loaded. */
+  conversation: ConversationParts | null;
+  modes: { stt: string; llm: string; tts: string };
+  llmStats: { switches: number; retries: number; failures: number } | null;
+}
+
+function llmFor(provider: LlmProviderName, config: Config, log: Logger): LanguageModel | null {
+  const common = { timeoutMs: config.apiTimeoutMs, log: log.child(provider) };
+  if (provider === "groq") {
+    return config.groqApiKey ? createGroqLlm({ ...common, apiKey: config.groqApiKey, baseUrl: config.groqBaseUrl, model: config.groqModel }) : null;
+  }
+  return config.openaiApiKey ? createOpenAiLlm({ ...common, apiKey: config.openaiApiKey, baseUrl: config.openaiBaseUrl, model: config.openaiModel }) : null;
+}
+
+export function setupAi(config: Config, resampler: ResamplerPool, log: Logger): AiSetup {
+  const { tts, mode: ttsMode } = selectTts(config, log.child("tts"));
+  const stt: SpeechToText | null = config.deepgramApiKey
+    ? createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log: log.child("stt") })
+    : null;
+
+  const primaryName = config.llmProvider;
+  const primary = primaryName ? llmFor(primaryName, config, log) : null;
+  const fallback = primaryName ? llmFor(primaryName === "groq" ? "openai" : "groq", config, log) : null;
+  const llm = primary
+    ? createResilientLlm({
+        primary, fallback, ttftTimeoutMs: config.llmTtftTimeoutMs, retryAttempts: config.apiRetryAttempts, log: log.child("llm"),
+      })
+    : null;
+
+  const modes = {
+    stt: stt ? `deepgram (${config.deepgramModel})` : "offline (keypad)",
+    llm: llm && primary ? `${primary.id}${fallback ? `, falls back to ${fallback.id}` : ""}` : "offline (scripted SAV)",
+    tts: ttsMode,
+  };
+  if (!stt || !llm) {
+    return { tts, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null };
+  }
+  const conversation: ConversationParts = {
+    stt, llm, tts, resampler, vad: null,
+    language: config.language, keyterms: config.keyterms, bargeInMinSpeechMs: config.bargeInMinSpeechMs,
+  };
+  loadVadModule().then(
+    (vad) => (conversation.vad = vad),
+    (err: unknown) => log.warn("voice-activity detector unavailable: barge-in uses energy alone", { error: String(err) }),
+  );
+  return { tts, conversation, modes, llmStats: llm.stats };
+}

@@ -1,0 +1,400 @@
+/**
+ * The after-sales (SAV) scenario led by a language model: the caller speaks freely, the model
+ * answers and fills the ticket through tools (sav-ai-tools.ts); this dialog keeps the
+ * conversation history, the ticket's fields, the state (IDENTIFICATION, DIAGNOSTIC, SOLUTION,
+ * VERIFICATION, then GOODBYE or TRANSFER) whose instructions and tools go with each `think`, and
+ * ends the call itself: the ticket number and goodbye are fixed phrases, never left to the model.
+ * Like sav.ts it is pure: times come inside events (`at`), the call layer does all I/O.
+ * Keypad keys: "0" asks for a technician (as request_technician); other keys are only recorded.
+ * Before any timed event (`at`) the hour is unknown: the technician calls back "as soon as possible".
+ * After `sttLost` the rest of the call is a keypad SavDialog resumed on the same ticket.
+ *
+ * `record` kinds: "state" ("IDENTIFICATION->SOLUTION"), "tool" ("set_problem {json}"),
+ * "tool-error" (why a tool call was refused), "ai-error" ("2/3 <error>"), "dtmf", "timer"
+ * ("silence-warning", "silence-timeout", "max-duration") and "hangup" ("caller").
+ */
+import type { ChatMessage, ToolCall } from "../ai/llm/types.ts";
+import { ConversationHistory } from "./sav-ai-history.ts";
+import { availability, describeOpening, type TechHours } from "./business-hours.ts";
+import { callbackSentence, checkPromptLanguage, systemPrompt, type PromptFacts } from "./sav-ai-prompts.ts";
+import { parseToolCall, TERMINAL_TOOLS, toolsFor, type SavToolCall } from "./sav-ai-tools.ts";
+import { resumeSavDialog, type SavDialogOptions } from "./sav.ts";
+import type { Dialog, DialogAction, DialogEndReason, DialogEvent, DialogState, PhraseId, SpeechPart, TicketStatus } from "./types.ts";
+
+export interface AiSavDialogOptions {
+  /** BCP 47 language of the prompts and spoken callback times: fr-FR, en-US or pt-BR. */
+  language: string;
+  /** Named in the instructions ("the after-sales service of <company>"); "" = none. */
+  companyName?: string;
+  techHours: TechHours;
+  /** IANA zone of techHours, e.g. "Europe/Paris". */
+  timezone: string;
+  /** Tunables of the keypad dialog that takes over if speech recognition is lost. */
+  keypad?: SavDialogOptions;
+  /** Most history messages sent with each think (besides the system prompt). Default 20. */
+  historyLimit?: number;
+  /** False where the transport cannot transfer: a technician calls back instead. Default true. */
+  canTransfer?: boolean;
+}
+
+export function createAiSavDialog(options: AiSavDialogOptions): Dialog {
+  checkPromptLanguage(options.language);
+  // Fails now, with the zone's name, rather than on the first request for a technician.
+  availability(options.techHours, options.timezone, 0);
+  const historyLimit = options.historyLimit ?? 20;
+  if (!Number.isInteger(historyLimit) || historyLimit < 2 || historyLimit > 1000) {
+    throw new Error(`AI dialog option historyLimit is ${historyLimit}: it must be an integer from 2 to 1000`);
+  }
+  return new AiSavDialog({ ...options, companyName: options.companyName ?? "", historyLimit });
+}
+
+type Resolved = AiSavDialogOptions & { companyName: string; historyLimit: number };
+
+const DTMF_KEY = /^[0-9*#A-D]$/;
+const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
+const MAX_FAILURES = 3;
+// Thinks in a row without the caller speaking: a model looping on tool calls must not talk forever.
+const MAX_ROUNDS = 4;
+const ACTIVE: ReadonlySet<DialogState> = new Set(["IDENTIFICATION", "DIAGNOSTIC", "SOLUTION", "VERIFICATION"]);
+
+type Prompt = { interruptible: boolean; awaitInput: boolean };
+const QUESTION: Prompt = { interruptible: true, awaitInput: true };
+const FAREWELL: Prompt = { interruptible: false, awaitInput: false };
+
+const phrase = (id: PhraseId): SpeechPart => ({ phrase: id });
+
+class AiSavDialog implements Dialog {
+  readonly #options: Resolved;
+  #state: DialogState = "WELCOME";
+  #keypad: Dialog | null = null;
+  #ticketRequested = false;
+  #ticketNumber: number | null = null;
+  #ticketStatus: TicketStatus = "open";
+  /** What the ticket holds so far, and the caller's number: told to the model with every think. */
+  readonly #facts: PromptFacts;
+  readonly #history: ConversationHistory;
+  #nextReplyId = 1;
+  /** The reply whose outcome the dialog waits for; older ones were cut by the caller. */
+  #currentReplyId: number | null = null;
+  #failures = 0;
+  #rounds = 0;
+  /** The latest `at` seen: the call's clock as far as this dialog knows. */
+  #now: number | null = null;
+  #nextUtteranceId = 1;
+  readonly #interruptiblePending = new Set<number>();
+
+  constructor(options: Resolved) {
+    this.#options = options;
+    this.#history = new ConversationHistory(options.historyLimit);
+    const none = { callerNumber: null, customer: null, phone: null, problemType: null, description: null, solved: null };
+    this.#facts = { companyName: options.companyName, ...none };
+  }
+
+  get state(): DialogState {
+    return this.#keypad?.state ?? this.#state;
+  }
+
+  handle(event: DialogEvent): DialogAction[] {
+    if (this.#keypad) return event.type === "sttLost" ? [] : this.#keypad.handle(event);
+    switch (event.type) {
+      case "start":
+        return this.#onStart(event.callerNumber);
+      case "ticketOpened":
+        this.#onTicketOpened(event.ticketNumber);
+        return [];
+      case "spoken":
+        this.#interruptiblePending.delete(event.utteranceId);
+        return [];
+      case "callerSaid":
+        return this.#onCallerSaid(event.text, event.at);
+      case "toolCall":
+        return this.#onToolCall(event.replyId, event.call, event.at);
+      case "replyDone":
+        return this.#onReplyDone(event.replyId, event.text);
+      case "replyFailed":
+        return this.#onReplyFailed(event.replyId, event.error);
+      case "replyHeard":
+        this.#checkReplyId(event.replyId);
+        if (event.interrupted) this.#history.cutReply(event.replyId, event.heard);
+        return [];
+      case "dtmf":
+        return this.#onDigit(event.digit);
+      case "silenceWarning":
+        return this.#whileActive((out) => {
+          out.push({ type: "record", kind: "timer", detail: "silence-warning" });
+          this.#say(out, [phrase("stillThere")], QUESTION);
+        });
+      case "silenceTimeout":
+        return this.#onTimeout("silence-timeout", "silenceGoodbye", "silence");
+      case "maxDuration":
+        return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
+      case "callerHangup":
+        return this.#onCallerHangup();
+      case "sttLost":
+        return this.#whileActive((out) => this.#toKeypad(out));
+    }
+  }
+
+  #onStart(callerNumber: string | null): DialogAction[] {
+    if (this.#state !== "WELCOME" || this.#ticketRequested) {
+      throw new Error(`AI SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
+    }
+    const trimmed = callerNumber?.trim() ?? "";
+    this.#facts.callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#ticketRequested = true;
+    const out: DialogAction[] = [{ type: "openTicket" }];
+    this.#goTo(out, "IDENTIFICATION");
+    this.#say(out, [phrase("welcomeAi")], QUESTION);
+    return out;
+  }
+
+  #onTicketOpened(ticketNumber: number): void {
+    if (!this.#ticketRequested) {
+      throw new Error(`AI SAV dialog got ticketOpened ${ticketNumber} before asking for a ticket (no start event yet)`);
+    }
+    if (this.#ticketNumber !== null) {
+      throw new Error(`AI SAV dialog got ticketOpened ${ticketNumber} but its ticket is already number ${this.#ticketNumber}: a call has one ticket`);
+    }
+    if (!Number.isSafeInteger(ticketNumber) || ticketNumber < 0) {
+      throw new Error(`AI SAV dialog got ticket number ${ticketNumber}: it must be a non-negative integer`);
+    }
+    this.#ticketNumber = ticketNumber;
+  }
+
+  #onCallerSaid(text: string, at: number): DialogAction[] {
+    this.#now = at;
+    const said = text.trim();
+    if (said === "") return [];
+    return this.#whileActive((out) => {
+      this.#history.addUser(said);
+      this.#rounds = 0;
+      this.#think(out);
+    });
+  }
+
+  #onToolCall(replyId: number, call: ToolCall, at: number): DialogAction[] {
+    this.#now = at;
+    this.#checkReplyId(replyId);
+    const out: DialogAction[] = [{ type: "record", kind: "tool", detail: `${call.name} ${call.arguments}` }];
+    let result: Record<string, unknown>;
+    if (!ACTIVE.has(this.#state)) {
+      result = { ok: false, error: "the call is already ending: no more tools" };
+    } else {
+      const parsed = parseToolCall(call);
+      result = parsed.ok ? this.#apply(out, parsed.call) : { ok: false, error: parsed.error };
+    }
+    if (result.ok === false) out.push({ type: "record", kind: "tool-error", detail: `${call.name}: ${String(result.error)}` });
+    this.#history.addToolResult(replyId, call, JSON.stringify(result));
+    return out;
+  }
+
+  /** Carries out a valid tool call; returns its result for the model. */
+  #apply(out: DialogAction[], call: SavToolCall): Record<string, unknown> {
+    switch (call.name) {
+      case "record_customer":
+        this.#facts.customer = call.customer;
+        this.#facts.phone = call.phone;
+        out.push({ type: "updateTicket", customer: call.customer, phone: call.phone });
+        break;
+      case "set_problem":
+        this.#facts.problemType = call.problemType;
+        this.#facts.description = call.description;
+        out.push({ type: "updateTicket", problemType: call.problemType, description: call.description });
+        break;
+      case "mark_solved":
+        if (this.#facts.problemType === null) return { ok: false, error: "no problem recorded yet: call set_problem first" };
+        this.#facts.solved = call.solved;
+        break;
+      case "request_technician":
+        return this.#technician(out, call.reason);
+      case "end_call":
+        this.#endCall(out);
+        return { ok: true };
+    }
+    this.#goTo(out, this.#stateFromFacts());
+    return { ok: true };
+  }
+
+  #stateFromFacts(): DialogState {
+    if (this.#facts.solved !== null) return "VERIFICATION";
+    if (this.#facts.problemType !== null) return "SOLUTION";
+    return this.#facts.phone !== null ? "DIAGNOSTIC" : "IDENTIFICATION";
+  }
+
+  /** Transfer during opening hours, else a callback at the next opening; both end the dialog. */
+  #technician(out: DialogAction[], reason: string): Record<string, unknown> {
+    const { techHours, timezone, language } = this.#options;
+    const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
+    if (this.#now === null) {
+      this.#finish(out, [phrase("escalated"), ...this.#ticketNumberParts(), phrase("goodbye")], "escalated", ticket);
+      return { ok: true, availableNow: false };
+    }
+    const { availableNow, next } = availability(techHours, timezone, this.#now);
+    if (availableNow && this.#options.canTransfer !== false) {
+      this.#ticketStatus = "escalated";
+      out.push({ type: "updateTicket", ...ticket });
+      this.#goTo(out, "TRANSFER");
+      this.#say(out, [...this.#ticketNumberParts(), phrase("transferring")], FAREWELL);
+      out.push({ type: "transfer", reason });
+      return { ok: true, availableNow: true };
+    }
+    const callbackAt = availableNow || next === null ? null : describeOpening(next, language);
+    const lead = callbackAt === null ? phrase("escalated") : { text: callbackSentence(language, callbackAt) };
+    this.#finish(out, [lead, ...this.#ticketNumberParts(), phrase("goodbye")], "escalated", ticket);
+    return { ok: true, availableNow: false, callbackAt };
+  }
+
+  /**
+   * Solved: resolved. A known problem left unsolved: a technician calls back (escalated). No
+   * problem at all: the caller just ended the conversation (abandoned).
+   */
+  #endCall(out: DialogAction[]): void {
+    const tail = this.#ticketNumberParts();
+    if (this.#facts.solved === true) {
+      this.#finish(out, [...tail, phrase("goodbyeResolved")], "resolved", { status: "resolved" });
+    } else if (this.#facts.problemType !== null) {
+      const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
+      this.#finish(out, [phrase("escalated"), ...tail, phrase("goodbye")], "escalated", ticket);
+    } else {
+      this.#finish(out, [...tail, phrase("goodbye")], "caller-hangup", { status: "abandoned" });
+    }
+  }
+
+  #callbackPhone(): { phone?: string } {
+    if (this.#facts.phone !== null) return {};
+    return this.#facts.callerNumber === null ? {} : { phone: this.#facts.callerNumber };
+  }
+
+  #onReplyDone(replyId: number, text: string): DialogAction[] {
+    this.#checkReplyId(replyId);
+    const calls = this.#history.finishReply(replyId, text);
+    if (replyId !== this.#currentReplyId) return [];
+    this.#currentReplyId = null;
+    this.#failures = 0;
+    const out: DialogAction[] = [];
+    const continues = calls.length > 0 && !calls.some((name) => TERMINAL_TOOLS.has(name));
+    if (continues && ACTIVE.has(this.#state) && this.#rounds < MAX_ROUNDS) this.#think(out);
+    return out;
+  }
+
+  #onReplyFailed(replyId: number, error: string): DialogAction[] {
+    this.#checkReplyId(replyId);
+    // A reply cut by the caller's new words fails too: that is not the model's fault.
+    if (replyId !== this.#currentReplyId) return [];
+    this.#currentReplyId = null;
+    return this.#whileActive((out) => {
+      this.#failures++;
+      out.push({ type: "record", kind: "ai-error", detail: `${this.#failures}/${MAX_FAILURES} ${error}` });
+      if (this.#failures < MAX_FAILURES) {
+        this.#say(out, [phrase("sorryRepeat")], QUESTION);
+        return;
+      }
+      const parts = [phrase("aiErrorGoodbye"), ...this.#ticketNumberParts(), phrase("goodbye")];
+      this.#finish(out, parts, "ai-error", { status: "incomplete" });
+    });
+  }
+
+  #onDigit(digit: string): DialogAction[] {
+    if (!DTMF_KEY.test(digit)) {
+      throw new Error(`AI SAV dialog got DTMF ${JSON.stringify(digit)}: it must be one key of 0-9, *, #, A-D`);
+    }
+    return this.#whileActive((out) => {
+      out.push({ type: "record", kind: "dtmf", detail: digit });
+      if (digit !== "0") return;
+      this.#currentReplyId = null;
+      this.#technician(out, "caller pressed 0 for a technician");
+    });
+  }
+
+  #onTimeout(timer: string, farewell: PhraseId, reason: DialogEndReason): DialogAction[] {
+    return this.#whileActive((out) => {
+      out.push({ type: "record", kind: "timer", detail: timer });
+      this.#finish(out, [phrase(farewell), ...this.#ticketNumberParts(), phrase("goodbye")], reason, { status: "abandoned" });
+    });
+  }
+
+  #onCallerHangup(): DialogAction[] {
+    const out: DialogAction[] = [];
+    if (this.#ticketRequested && this.#ticketStatus === "open") {
+      this.#ticketStatus = "abandoned";
+      out.push({ type: "updateTicket", status: "abandoned" });
+    }
+    out.push({ type: "record", kind: "hangup", detail: "caller" });
+    this.#interruptiblePending.clear();
+    this.#currentReplyId = null;
+    this.#goTo(out, "GOODBYE");
+    return out;
+  }
+
+  #toKeypad(out: DialogAction[]): void {
+    this.#currentReplyId = null;
+    const resumed = resumeSavDialog(
+      {
+        ticketNumber: this.#ticketNumber,
+        callerNumber: this.#facts.phone ?? this.#facts.callerNumber,
+        nextUtteranceId: this.#nextUtteranceId,
+        lead: [phrase("sttLost")],
+      },
+      this.#options.keypad,
+    );
+    this.#goTo(out, "MENU");
+    this.#keypad = resumed.dialog;
+    out.push(...resumed.actions);
+  }
+
+  /** Runs `act` only while the conversation is on (not before start, not once it is ending). */
+  #whileActive(act: (out: DialogAction[]) => void): DialogAction[] {
+    if (!ACTIVE.has(this.#state)) return [];
+    const out: DialogAction[] = [];
+    this.#stopInterruptible(out);
+    act(out);
+    return out;
+  }
+
+  #think(out: DialogAction[]): void {
+    const replyId = this.#nextReplyId++;
+    const system: ChatMessage = { role: "system", content: systemPrompt(this.#options.language, this.#state, this.#facts) };
+    out.push({ type: "think", replyId, messages: [system, ...this.#history.messages()], tools: toolsFor(this.#state) });
+    this.#history.startReply(replyId);
+    this.#currentReplyId = replyId;
+    this.#rounds++;
+  }
+
+  #checkReplyId(replyId: number): void {
+    if (!Number.isSafeInteger(replyId) || replyId < 1 || replyId >= this.#nextReplyId) {
+      throw new Error(`AI SAV dialog got an event for reply ${replyId}, which it never asked for (last is ${this.#nextReplyId - 1})`);
+    }
+  }
+
+  #finish(out: DialogAction[], parts: SpeechPart[], reason: DialogEndReason, ticket: { status: TicketStatus; phone?: string }): void {
+    this.#ticketStatus = ticket.status;
+    out.push({ type: "updateTicket", ...ticket });
+    this.#goTo(out, "GOODBYE");
+    this.#say(out, parts, FAREWELL);
+    out.push({ type: "hangup", reason });
+  }
+
+  /** Empty while the store has not yet answered openTicket: better silence than a wrong number. */
+  #ticketNumberParts(): SpeechPart[] {
+    if (this.#ticketNumber === null) return [];
+    return [phrase("ticketNumberIs"), { digits: String(this.#ticketNumber) }];
+  }
+
+  #stopInterruptible(out: DialogAction[]): void {
+    if (this.#interruptiblePending.size === 0) return;
+    this.#interruptiblePending.clear();
+    out.push({ type: "stopSpeaking" });
+  }
+
+  #goTo(out: DialogAction[], next: DialogState): void {
+    if (next === this.#state) return;
+    out.push({ type: "record", kind: "state", detail: `${this.#state}->${next}` });
+    this.#state = next;
+  }
+
+  #say(out: DialogAction[], parts: SpeechPart[], prompt: Prompt): void {
+    const utteranceId = this.#nextUtteranceId++;
+    if (prompt.interruptible) this.#interruptiblePending.add(utteranceId);
+    out.push({ type: "say", utteranceId, parts, ...prompt });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * voicebot serve wired to local fakes of Deepgram, Groq/OpenAI chat and OpenAI speech (the ones
+ * the tests use, tests/fakes/), with chosen provider delays: a whole AI conversation with no
+ * internet and no key, for `bench --fake-providers` and `simulate --fake-providers`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createFakeChat } from "../../tests/fakes/chat.ts";
+import { startFakeDeepgram, type FakeDeepgramScript } from "../../tests/fakes/deepgram.ts";
+import { startFakeHttp } from "../../tests/fakes/http.ts";
+import { savBrain } from "../../tests/fakes/sav-brain.ts";
+import { createFakeSpeech } from "../../tests/fakes/speech.ts";
+import { ServerProcess } from "./server-process.ts";
+
+export interface FakeStackOptions {
+  /** Caller speech end → final transcript. */
+  sttDelayMs: number;
+  /** Request → first token. */
+  llmTtftMs: number;
+  /** Request → first audio bytes. */
+  ttsTtfbMs: number;
+  /** What the callers say, utterance by utterance (the fake recognizer's words). */
+  script: FakeDeepgramScript;
+  maxCalls: number;
+  signal?: AbortSignal;
+  /** More settings for the server (VOICEBOT_ names). */
+  env?: Readonly<Record<string, string>>;
+}
+
+export interface FakeStack {
+  readonly server: ServerProcess;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** The fake recognizer's end-of-speech detection; the rest of the STT delay is its reply delay. */
+const ENDPOINTING_MS = 120;
+const FAKE_KEY = "fake-provider-key";
+
+export async function startFakeStack(options: FakeStackOptions): Promise<FakeStack> {
+  const deepgram = startFakeDeepgram({
+    script: options.script,
+    endpointingMs: Math.min(ENDPOINTING_MS, options.sttDelayMs),
+    delayMs: Math.max(0, options.sttDelayMs - ENDPOINTING_MS),
+  });
+  // One key for both: the OpenAI SDK sends chat and speech with the same credential.
+  const chat = createFakeChat({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: options.llmTtftMs });
+  const speech = createFakeSpeech({ apiKey: FAKE_KEY, ttfbMs: options.ttsTtfbMs });
+  const http = startFakeHttp([chat, speech]);
+  const tempDir = mkdtempSync(join(tmpdir(), "voicebot-fakes-"));
+  const stopFakes = async (): Promise<void> => {
+    await Promise.all([deepgram.stop(), http.stop()]);
+    rmSync(tempDir, { recursive: true, force: true });
+  };
+  try {
+    const configFile = join(tempDir, "fakes.env");
+    writeFileSync(configFile, "# empty: the providers are set in the environment, over any real keys\n");
+    const env: Record<string, string> = {
+      VOICEBOT_DEEPGRAM_API_KEY: deepgram.apiKey,
+      VOICEBOT_DEEPGRAM_BASE_URL: deepgram.url,
+      VOICEBOT_GROQ_API_KEY: chat.apiKey,
+      VOICEBOT_GROQ_BASE_URL: http.url,
+      VOICEBOT_OPENAI_API_KEY: chat.apiKey,
+      VOICEBOT_OPENAI_BASE_URL: `${http.url}/v1`,
+      VOICEBOT_LLM_PROVIDER: "groq",
+      ...options.env,
+    };
+    const dataDir = join(tempDir, "data");
+    const server = await ServerProcess.start({ dataDir, maxCalls: options.maxCalls, extraArgs: ["--config", configFile], signal: options.signal, env });
+    return {
+      server,
+      dataDir,
+      stop: async () => {
+        await server.stop();
+        await stopFakes();
+      },
+    };
+  } catch (err) {
+    await stopFakes();
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The conversation figures a caller notices, measured on the caller's side of the wire: how long
+ * after they stop speaking the bot's voice starts, and how long the bot goes on talking once they
+ * speak over it. Pure bookkeeping over frame times, allocation-free per frame.
+ */
+
+/** Bot speech separated by less than this is one stretch (pauses between words). */
+const BOT_GAP_MS = 300;
+/** The bot counts as stopped after this much silence. */
+const STOP_CONFIRM_MS = 300;
+
+export class TurnTimer {
+  /** Caller speech end → first bot speech frame, one per caller utterance the bot answered. */
+  readonly responseMs: number[] = [];
+  /** Caller speech onset (over the bot) → end of the bot's last speech frame. */
+  readonly bargeInStopMs: number[] = [];
+  private lastLoudSentMs = Number.NEGATIVE_INFINITY;
+  private awaitingResponse = false;
+  private lastBotSpeechMs = Number.NEGATIVE_INFINITY;
+  private lastBotFrameMs = 20;
+  private botSpeechStartMs = Number.NEGATIVE_INFINITY;
+  private interrupting = false;
+  private onsetMs: number | null = null;
+
+  /** How long the bot has been talking without a pause, at `nowMs` (0 when it is quiet). */
+  botSpeakingForMs(nowMs: number): number {
+    return nowMs - this.lastBotSpeechMs < BOT_GAP_MS ? nowMs - this.botSpeechStartMs : 0;
+  }
+
+  /** The caller starts an utterance; `overBot`: on purpose, while the bot talks. */
+  callerStarts(overBot: boolean): void {
+    this.interrupting = overBot;
+    this.onsetMs = null;
+    this.awaitingResponse = false;
+  }
+
+  /** One 20 ms frame of the caller's utterance was sent. */
+  callerFrame(loud: boolean, nowMs: number): void {
+    if (!loud) return;
+    this.lastLoudSentMs = nowMs;
+    if (this.interrupting && this.onsetMs === null) this.onsetMs = nowMs;
+  }
+
+  /** The caller's utterance is over: its answer is awaited (if the bot is quiet by then). */
+  callerEnds(nowMs: number): void {
+    this.awaitingResponse = nowMs - this.lastBotSpeechMs >= BOT_GAP_MS;
+  }
+
+  /** One frame from the bot arrived; `speech` as the listener judged it. */
+  botFrame(speech: boolean, arrivalMs: number, durationMs: number): void {
+    if (speech) {
+      if (arrivalMs - this.lastBotSpeechMs >= BOT_GAP_MS) this.botSpeechStartMs = arrivalMs;
+      this.lastBotSpeechMs = arrivalMs;
+      this.lastBotFrameMs = durationMs;
+      if (this.awaitingResponse && arrivalMs > this.lastLoudSentMs) {
+        this.responseMs.push(arrivalMs - this.lastLoudSentMs);
+        this.awaitingResponse = false;
+      }
+      return;
+    }
+    if (this.onsetMs !== null && arrivalMs - this.lastBotSpeechMs >= STOP_CONFIRM_MS) {
+      this.bargeInStopMs.push(Math.max(0, this.lastBotSpeechMs + this.lastBotFrameMs - this.onsetMs));
+      this.onsetMs = null;
+      this.interrupting = false;
+    }
+  }
+}

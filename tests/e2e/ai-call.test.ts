@@ -1,0 +1,234 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { createEspeakTts, espeakVoiceFor } from "../../src/ai/tts/espeak.ts";
+import { rootLogger } from "../../src/log.ts";
+import { createResamplerPool } from "../../src/media/resampler-pool.ts";
+import { SimulatedCaller, type CallResult, type ScriptStep } from "../../src/simulate/caller.ts";
+import { createFakeChat, type FakeChat } from "../fakes/chat.ts";
+import { startFakeDeepgram, type FakeDeepgram } from "../fakes/deepgram.ts";
+import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
+import { savBrain } from "../fakes/sav-brain.ts";
+import { createFakeSpeech, type FakeSpeech } from "../fakes/speech.ts";
+import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+
+/**
+ * AI calls through dist/voicebot against local fakes of Deepgram, Groq, OpenAI chat and OpenAI
+ * speech: the official SDKs in the binary speak to them over real sockets.
+ */
+const KEY = "e2e-key";
+const BOX = "Bonjour mon internet ne marche plus.";
+const WAIT = "Attendez je la débranche tout de suite.";
+const WORKS = "Voilà ça marche maintenant merci.";
+const HUH = "Euh je ne sais pas trop quoi dire.";
+
+let deepgram: FakeDeepgram;
+let groq: FakeChat;
+let openai: FakeChat;
+let speech: FakeSpeech;
+let groqHttp: FakeHttpServer;
+let openaiHttp: FakeHttpServer;
+let server: RunningServer;
+const audio = new Map<string, Int16Array>();
+/** What the fake recognizer hears, per connection, in order. */
+let words: string[] = [];
+
+beforeAll(async () => {
+  const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
+  const pool = createResamplerPool({ size: 1 });
+  for (const text of [BOX, WAIT, WORKS, HUH]) {
+    const chunks: Int16Array[] = [];
+    for await (const c of tts.synthesize(text)) chunks.push(c);
+    const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    audio.set(text, await pool.resample(all, tts.sampleRate, 8000));
+  }
+  await tts.close();
+  await pool.close();
+
+  deepgram = startFakeDeepgram({ apiKey: KEY, script: (_connection, utterance) => words[utterance] ?? "", endpointingMs: 120, delayMs: 30 });
+  groq = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50 });
+  openai = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50 });
+  speech = createFakeSpeech({ apiKey: KEY, ttfbMs: 50 });
+  groqHttp = startFakeHttp([groq]);
+  openaiHttp = startFakeHttp([openai, speech]);
+  server = await startServer({
+    DEEPGRAM_API_KEY: KEY, DEEPGRAM_BASE_URL: deepgram.url,
+    GROQ_API_KEY: KEY, GROQ_BASE_URL: groqHttp.url,
+    OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${openaiHttp.url}/v1`,
+    LLM_PROVIDER: "groq", LLM_TTFT_TIMEOUT: "1", API_TIMEOUT: "3",
+  });
+}, E2E_TIMEOUT_MS);
+
+afterAll(async () => {
+  expect(await server.stop()).toBe(0);
+  await Promise.all([deepgram.stop(), groqHttp.stop(), openaiHttp.stop()]);
+}, E2E_TIMEOUT_MS);
+
+afterEach(() => {
+  groq.failAll(null);
+  openai.failAll(null);
+  speech.failAlways(null);
+  groq.ttftMs = 50;
+  deepgram.setFaults({ dropAfterMs: null, refuseConnections: 0 }, "new");
+});
+
+type Step = string | { over: string } | { dtmf: string };
+
+/** One call: the caller says (or types) each step when the bot goes quiet; `over` speaks over the bot. */
+async function call(steps: Step[], seconds = 60): Promise<CallResult> {
+  words = steps.flatMap((s) => (typeof s === "string" ? [s] : "over" in s ? [s.over] : []));
+  const script: ScriptStep[] = steps.map((s) =>
+    typeof s === "string" ? { say: audio.get(s) as Int16Array }
+    : "over" in s ? { say: audio.get(s.over) as Int16Array, overBotAfterMs: 1000 }
+    : { dtmf: s.dtmf });
+  script.push({ hangupAfter: seconds });
+  return new SimulatedCaller({ ...server.audiosocket, script, greetingTimeoutMs: 10_000 }).run();
+}
+
+function db(): Database {
+  return new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
+}
+
+/** The call's row once the server has closed it (the caller may see the hang-up first). */
+async function callRow(uuid: string): Promise<{ id: number; end_reason: string }> {
+  for (let i = 0; ; i++) {
+    const d = db();
+    try {
+      const row = d.query<{ id: number; end_reason: string | null }, [string]>("SELECT id, end_reason FROM calls WHERE uuid = ? ORDER BY id DESC LIMIT 1").get(uuid);
+      if ((row && row.end_reason !== null) || i === 100) return row as { id: number; end_reason: string };
+    } finally {
+      d.close();
+    }
+    await Bun.sleep(50);
+  }
+}
+
+function ticketOf(callId: number): Record<string, unknown> {
+  const d = db();
+  try {
+    return d.query<Record<string, unknown>, [number]>("SELECT * FROM tickets WHERE call_id = ?").get(callId) as Record<string, unknown>;
+  } finally {
+    d.close();
+  }
+}
+
+function turnsOf(callId: number): Record<string, unknown>[] {
+  const d = db();
+  try {
+    return d.query<Record<string, unknown>, [number]>("SELECT * FROM turns WHERE call_id = ? ORDER BY started_at, id").all(callId);
+  } finally {
+    d.close();
+  }
+}
+
+function eventsOf(callId: number, kind: string): string[] {
+  const d = db();
+  try {
+    return d.query<{ detail: string }, [number, string]>("SELECT detail FROM events WHERE call_id = ? AND kind = ?").all(callId, kind).map((r) => r.detail);
+  } finally {
+    d.close();
+  }
+}
+
+function endedByServer(r: CallResult): void {
+  expect(r.error).toBeNull();
+  expect(r.hungUpBy).toBe("server");
+  expect(r.serverSentHangup).toBe(true);
+}
+
+describe("AI conversation through dist/voicebot and local provider fakes", () => {
+  test("a caller who speaks freely reaches a resolved ticket, with per-turn timings", async () => {
+    const r = await call([BOX, WORKS]);
+    endedByServer(r);
+    expect(r.responseMs.length).toBeGreaterThanOrEqual(2);
+    const c = await callRow(r.uuid);
+    expect(c.end_reason).toBe("resolved");
+    const ticket = ticketOf(c.id);
+    expect(ticket.status).toBe("resolved");
+    expect(ticket.problem_type).toBe("internet");
+    const turns = turnsOf(c.id);
+    const caller = turns.filter((t) => t.speaker === "caller").map((t) => t.text);
+    expect(caller).toEqual([BOX, WORKS]);
+    const answer = turns.find((t) => t.speaker === "bot" && t.reply_id !== null && t.first_frame_at !== null);
+    expect(answer).toBeDefined();
+    for (const k of ["llm_first_token_at", "tts_first_byte_at", "first_frame_at", "last_frame_at"]) expect(answer?.[k]).not.toBeNull();
+    expect(String(answer?.llm_provider)).toStartWith("groq:");
+    const said = turns.filter((t) => t.speaker === "bot").map((t) => String(t.text)).join(" ");
+    expect(said).toContain(`${String(ticket.id).split("").join(" ")}.`);
+    const shown = await runCli(["calls", "show", r.uuid, "--data-dir", server.dataDir]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("STT final");
+    expect(groq.requests.some((q) => q.tools.includes("set_problem"))).toBe(true);
+    expect(speech.requests.length).toBeGreaterThan(0);
+  }, E2E_TIMEOUT_MS);
+
+  test("a caller who speaks over the bot cuts it off; history keeps what was heard", async () => {
+    const r = await call([BOX, { over: WAIT }, WORKS]);
+    endedByServer(r);
+    expect(r.bargeInStopMs.length).toBe(1);
+    const c = await callRow(r.uuid);
+    expect(eventsOf(c.id, "barge-in").length).toBeGreaterThanOrEqual(1);
+    const cut = turnsOf(c.id).find((t) => t.speaker === "bot" && t.interrupted === 1);
+    expect(cut).toBeDefined();
+    expect(cut?.barge_in_at).not.toBeNull();
+    // The next request's history has the interrupted reply as heard, not as written.
+    const after = groq.requests.find((q) => q.messages.some((m) => m.role === "user" && m.content === WAIT));
+    const assistant = after?.messages.filter((m) => m.role === "assistant").map((m) => m.content ?? "") ?? [];
+    expect(assistant.some((text) => text === String(cut?.text))).toBe(true);
+  }, E2E_TIMEOUT_MS);
+
+  test("a slow first token moves the turn to the other provider", async () => {
+    groq.ttftMs = 5000;
+    const r = await call([BOX, WORKS]);
+    endedByServer(r);
+    const c = await callRow(r.uuid);
+    expect(c.end_reason).toBe("resolved");
+    expect(openai.requests.length).toBeGreaterThan(0);
+    expect(server.logs()).toContain("LLM switched");
+  }, E2E_TIMEOUT_MS);
+
+  test("three failed replies in a row: error phrase, ticket incomplete, polite end", async () => {
+    groq.failAll({ kind: "status", status: 500 });
+    openai.failAll({ kind: "status", status: 500 });
+    const r = await call([BOX, BOX, BOX]);
+    endedByServer(r);
+    const c = await callRow(r.uuid);
+    expect(c.end_reason).toBe("ai-error");
+    expect(ticketOf(c.id).status).toBe("incomplete");
+  }, E2E_TIMEOUT_MS);
+
+  test("speech that cannot be synthesized counts as a failed reply, never as silence", async () => {
+    speech.failAlways({ kind: "status", status: 500 });
+    const r = await call([BOX, BOX, BOX]);
+    endedByServer(r);
+    const c = await callRow(r.uuid);
+    expect(c.end_reason).toBe("ai-error");
+    expect(ticketOf(c.id).status).toBe("incomplete");
+  }, E2E_TIMEOUT_MS);
+
+  test("recognition lost for good: the call carries on with the keypad", async () => {
+    deepgram.setFaults({ dropAfterMs: 700 }, "new");
+    const r = await call([{ dtmf: "1" }, { dtmf: "1" }]);
+    endedByServer(r);
+    const c = await callRow(r.uuid);
+    expect(c.end_reason).toBe("resolved");
+    expect(ticketOf(c.id).status).toBe("resolved");
+    expect(server.logs()).toContain("speech recognition lost");
+  }, E2E_TIMEOUT_MS);
+
+  test("/metrics counts the conversation", async () => {
+    const text = await (await fetch(`${server.http}/metrics`)).text();
+    expect(text).toMatch(/^voicebot_replies_total [1-9]/m);
+    expect(text).toMatch(/^voicebot_barge_ins_total [1-9]/m);
+    expect(text).toMatch(/^voicebot_llm_switches_total [1-9]/m);
+    const health = (await (await fetch(`${server.http}/healthz`)).json()) as { modes: { stt: string; llm: string; tts: string } };
+    expect(health.modes.stt).toContain("deepgram");
+    expect(health.modes.llm).toContain("groq");
+    expect(health.modes.tts).toContain("openai");
+  }, E2E_TIMEOUT_MS);
+});

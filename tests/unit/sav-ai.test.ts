@@ -1,0 +1,359 @@
+import { describe, expect, test } from "bun:test";
+import type { ChatMessage, ToolCall } from "../../src/ai/llm/types.ts";
+import { parseTechHours } from "../../src/dialog/business-hours.ts";
+import { createAiSavDialog, type AiSavDialogOptions } from "../../src/dialog/sav-ai.ts";
+import { parseToolCall, toolsFor } from "../../src/dialog/sav-ai-tools.ts";
+import type { Dialog, DialogAction, DialogEvent, SpeechPart } from "../../src/dialog/types.ts";
+import type { FakeChatMessage } from "../fakes/chat.ts";
+import { savBrain } from "../fakes/sav-brain.ts";
+
+const TICKET = 42;
+const HOURS = parseTechHours("mon-fri 09:00-18:00; sat 09:00-12:00");
+// Europe/Paris around the switch to summer time (Sunday 29 March 2026, 02:00 -> 03:00).
+const MONDAY_10H = Date.UTC(2026, 2, 30, 8, 0); // 10:00 CEST
+const SATURDAY_13H = Date.UTC(2026, 2, 28, 12, 0); // 13:00 CET
+const SUNDAY_03H30 = Date.UTC(2026, 2, 29, 1, 30); // 03:30 CEST, just after the switch
+
+type Say = Extract<DialogAction, { type: "say" }>;
+type Think = Extract<DialogAction, { type: "think" }>;
+
+const partNames = (parts: readonly SpeechPart[]): string[] =>
+  parts.map((p) => ("phrase" in p ? p.phrase : "digits" in p ? `#${p.digits}` : `"${p.text}"`));
+const says = (actions: readonly DialogAction[]): Say[] => actions.filter((a): a is Say => a.type === "say");
+const spoken = (actions: readonly DialogAction[]): string[][] => says(actions).map((s) => partNames(s.parts));
+const thinks = (actions: readonly DialogAction[]): Think[] => actions.filter((a): a is Think => a.type === "think");
+const records = (actions: readonly DialogAction[], kind: string): string[] =>
+  actions.flatMap((a) => (a.type === "record" && a.kind === kind ? [a.detail] : []));
+
+/** Vendor JSON shape, as the fake chat server hands it to its brain. */
+function toVendor(messages: readonly ChatMessage[]): FakeChatMessage[] {
+  return messages.map((m) => {
+    if (m.role === "tool") return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+    if (m.role !== "assistant" || !m.toolCalls) return { role: m.role, content: m.content };
+    const tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
+    return { role: "assistant", content: m.content, tool_calls };
+  });
+}
+
+/** Plays the call layer: answers openTicket, reports prompts as played, and runs the model. */
+class AiCall {
+  readonly dialog: Dialog;
+  readonly actions: DialogAction[] = [];
+  at: number;
+  #callIds = 0;
+
+  constructor(at = MONDAY_10H, options: Partial<AiSavDialogOptions> = {}) {
+    this.at = at;
+    this.dialog = createAiSavDialog({ language: "fr-FR", companyName: "Acme", techHours: HOURS, timezone: "Europe/Paris", ...options });
+  }
+
+  send(event: DialogEvent): DialogAction[] {
+    const out = this.dialog.handle(event);
+    this.actions.push(...out);
+    for (const action of out) {
+      if (action.type === "openTicket") this.dialog.handle({ type: "ticketOpened", ticketNumber: TICKET });
+      if (action.type === "say") this.dialog.handle({ type: "spoken", utteranceId: action.utteranceId });
+    }
+    return out;
+  }
+
+  call(name: string, args: object | string): ToolCall {
+    return { id: `call_${++this.#callIds}`, name, arguments: typeof args === "string" ? args : JSON.stringify(args) };
+  }
+
+  /** The caller speaks; the fake brain answers every think that follows, tool calls first. */
+  talk(text: string): DialogAction[] {
+    const out = this.send({ type: "callerSaid", text, at: this.at });
+    let pending = thinks(out);
+    while (pending.length > 0) {
+      const think = pending[0] as Think;
+      const reply = savBrain({ model: "fake", messages: toVendor(think.messages), tools: think.tools.map((t) => t.name) });
+      const step: DialogAction[] = [];
+      const calls: ToolCall[] = [];
+      for (const c of reply.toolCalls ?? []) {
+        const call = this.call(c.name, c.arguments);
+        calls.push(call);
+        step.push(...this.send({ type: "toolCall", replyId: think.replyId, call, at: this.at }));
+      }
+      step.push(...this.send({ type: "replyDone", replyId: think.replyId, text: reply.text ?? "" }));
+      out.push(...step);
+      pending = thinks(step);
+    }
+    return out;
+  }
+
+  ticket(): Record<string, string> {
+    const fields: Record<string, string> = {};
+    for (const a of this.actions) {
+      if (a.type !== "updateTicket") continue;
+      for (const [k, v] of Object.entries(a)) if (k !== "type" && v !== undefined) fields[k] = String(v);
+    }
+    return fields;
+  }
+}
+
+describe("AI SAV dialog: whole calls driven by the fake brain", () => {
+  test("internet problem, identification, solved: resolved with the ticket number spoken", () => {
+    const call = new AiCall();
+    const started = call.send({ type: "start", callerNumber: "+33123456789" });
+    expect(started[0]).toEqual({ type: "openTicket" });
+    expect(spoken(started)).toEqual([["welcomeAi"]]);
+    expect(says(started)[0]).toMatchObject({ interruptible: true, awaitInput: true });
+    expect(call.dialog.state).toBe("IDENTIFICATION");
+
+    const problem = call.talk("Bonjour, ma box internet ne marche plus");
+    expect(problem).toContainEqual({ type: "updateTicket", problemType: "internet", description: "la box internet ne fonctionne plus" });
+    expect(records(problem, "state")).toEqual(["IDENTIFICATION->SOLUTION"]);
+    expect(records(problem, "tool")[0]).toStartWith("set_problem {");
+    expect(thinks(problem)).toHaveLength(2); // the model continues once with the tool's result
+    expect(call.dialog.state).toBe("SOLUTION");
+
+    const named = call.talk("Je m'appelle Jean Dupont, mon numéro est le 06 12 34 56 78");
+    expect(named.filter((a) => a.type === "updateTicket")).toEqual([]);
+    const confirmed = call.talk("Oui c'est ça");
+    expect(confirmed).toContainEqual({ type: "updateTicket", customer: "Jean Dupont", phone: "0612345678" });
+
+    const solved = call.talk("Ça marche maintenant, merci");
+    expect(records(solved, "state")).toEqual(["SOLUTION->VERIFICATION", "VERIFICATION->GOODBYE"]);
+    expect(spoken(solved)).toEqual([["ticketNumberIs", "#42", "goodbyeResolved"]]);
+    expect(says(solved)[0]).toMatchObject({ interruptible: false, awaitInput: false });
+    expect(solved.at(-1)).toEqual({ type: "hangup", reason: "resolved" });
+    expect(thinks(solved)).toHaveLength(1); // end_call is terminal: no follow-up think
+    expect(call.ticket()).toEqual({
+      problemType: "internet",
+      description: "la box internet ne fonctionne plus",
+      customer: "Jean Dupont",
+      phone: "0612345678",
+      status: "resolved",
+    });
+    expect(call.talk("Allô ?")).toEqual([]);
+  });
+
+  test("not solved during opening hours: ticket escalated, number spoken, then transfer", () => {
+    const call = new AiCall(MONDAY_10H);
+    call.send({ type: "start", callerNumber: "0611223344" });
+    call.talk("Mon téléphone mobile ne capte plus le réseau");
+    const failed = call.talk("Ça ne marche toujours pas");
+    expect(failed).toContainEqual({ type: "updateTicket", status: "escalated", phone: "0611223344" });
+    expect(spoken(failed)).toEqual([["ticketNumberIs", "#42", "transferring"]]);
+    expect(failed.at(-1)).toEqual({ type: "transfer", reason: "la solution proposée n'a pas fonctionné" });
+    expect(call.dialog.state).toBe("TRANSFER");
+    expect(failed.some((a) => a.type === "hangup")).toBe(false);
+    expect(call.send({ type: "callerHangup" }).filter((a) => a.type === "updateTicket")).toEqual([]);
+  });
+
+  test("outside hours on Saturday afternoon: callback announced for Monday 9 h", () => {
+    const call = new AiCall(SATURDAY_13H);
+    call.send({ type: "start", callerNumber: null });
+    call.talk("Ma connexion internet est coupée");
+    const failed = call.talk("ça ne marche toujours pas");
+    expect(spoken(failed)).toEqual([['"Un technicien vous rappellera lundi à partir de 9 heures."', "ticketNumberIs", "#42", "goodbye"]]);
+    expect(failed.at(-1)).toEqual({ type: "hangup", reason: "escalated" });
+    expect(call.ticket().status).toBe("escalated");
+  });
+
+  test("outside hours just after the DST switch (Sunday 03:30 CEST): callback tomorrow", () => {
+    const call = new AiCall(SUNDAY_03H30);
+    call.send({ type: "start", callerNumber: null });
+    const out = call.talk("Je veux parler à un technicien");
+    expect(spoken(out)[0]?.[0]).toBe('"Un technicien vous rappellera demain à partir de 9 heures."');
+  });
+});
+
+describe("AI SAV dialog: protocol details", () => {
+  test("think carries the state's system prompt, the caller's number and the state's tools", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: "+33 1 23 45 67 89" });
+    const [think] = thinks(call.send({ type: "callerSaid", text: "  Bonjour  ", at: MONDAY_10H }));
+    expect(think?.replyId).toBe(1);
+    const system = think?.messages[0];
+    expect(system?.role).toBe("system");
+    expect(system?.content).toContain("identification");
+    expect(system?.content).toContain("Acme");
+    expect(system?.content).toContain("+33 1 23 45 67 89");
+    expect(system?.content).toContain("confirmed: true");
+    expect(think?.messages.slice(1)).toEqual([{ role: "user", content: "Bonjour" }]);
+    expect(think?.tools.map((t) => t.name)).toEqual(toolsFor("IDENTIFICATION").map((t) => t.name));
+    expect(think?.tools.map((t) => t.name)).toContain("end_call");
+    expect(call.send({ type: "callerSaid", text: "   ", at: MONDAY_10H })).toEqual([]);
+  });
+
+  test("bad tool arguments: the result says what is wrong, nothing changes, the model gets another go", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    call.send({ type: "callerSaid", text: "Ma box ne marche plus", at: MONDAY_10H });
+    const bad = [
+      call.call("set_problem", "{not json"),
+      call.call("set_problem", { type: "fridge", description: "x" }),
+      call.call("record_customer", { name: "Jean", phone: "0612345678", confirmed: false }),
+      call.call("mark_solved", { solved: true }),
+      call.call("launch_rocket", {}),
+    ];
+    for (const c of bad) {
+      const out = call.send({ type: "toolCall", replyId: 1, call: c, at: MONDAY_10H });
+      expect(out.filter((a) => a.type === "updateTicket" || a.type === "hangup")).toEqual([]);
+      expect(records(out, "tool-error")).toHaveLength(1);
+    }
+    expect(call.dialog.state).toBe("IDENTIFICATION");
+    const done = call.send({ type: "replyDone", replyId: 1, text: "Pardon." });
+    const next = thinks(done)[0];
+    const results = next?.messages.filter((m) => m.role === "tool").map((m) => JSON.parse(m.content) as { ok: boolean; error: string });
+    expect(results?.map((r) => r.ok)).toEqual([false, false, false, false, false]);
+    expect(results?.[0]?.error).toContain("not valid JSON");
+    expect(results?.[1]?.error).toContain("internet, mobile, other");
+    expect(results?.[2]?.error).toContain("read the number back");
+    expect(results?.[3]?.error).toContain("set_problem first");
+    expect(results?.[4]?.error).toContain("no tool");
+  });
+
+  test("barge-in: the cut reply keeps only what was heard, and its tool calls", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    call.send({ type: "callerSaid", text: "Ma box ne marche plus", at: MONDAY_10H });
+    call.send({ type: "toolCall", replyId: 1, call: call.call("set_problem", { type: "internet", description: "box en panne" }), at: MONDAY_10H });
+    const cut = call.send({ type: "callerSaid", text: "Attendez", at: MONDAY_10H });
+    expect(thinks(cut)[0]?.replyId).toBe(2);
+    call.send({ type: "replyDone", replyId: 1, text: "Débranchez votre box. Puis attendez trente secondes." });
+    call.send({ type: "replyHeard", replyId: 1, heard: "Débranchez votre box.", interrupted: true });
+    expect(call.send({ type: "replyFailed", replyId: 1, error: "aborted" })).toEqual([]);
+    call.send({ type: "replyHeard", replyId: 2, heard: "Je vous", interrupted: true });
+    call.send({ type: "replyDone", replyId: 2, text: "Je vous écoute." });
+    const [think] = thinks(call.send({ type: "callerSaid", text: "C'est fait", at: MONDAY_10H }));
+    expect(think?.messages.slice(1)).toEqual([
+      { role: "user", content: "Ma box ne marche plus" },
+      { role: "assistant", content: "Débranchez votre box.", toolCalls: [{ id: "call_1", name: "set_problem", arguments: '{"type":"internet","description":"box en panne"}' }] },
+      { role: "tool", toolCallId: "call_1", content: '{"ok":true}' },
+      { role: "user", content: "Attendez" },
+      { role: "assistant", content: "Je vous" },
+      { role: "user", content: "C'est fait" },
+    ]);
+  });
+
+  test("three failed replies in a row end the call: ticket incomplete, number spoken", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    for (const attempt of [1, 2]) {
+      const [think] = thinks(call.send({ type: "callerSaid", text: `essai ${attempt}`, at: MONDAY_10H }));
+      const out = call.send({ type: "replyFailed", replyId: think?.replyId ?? 0, error: "HTTP 503" });
+      expect(spoken(out)).toEqual([["sorryRepeat"]]);
+      expect(records(out, "ai-error")).toEqual([`${attempt}/3 HTTP 503`]);
+    }
+    const [think] = thinks(call.send({ type: "callerSaid", text: "essai 3", at: MONDAY_10H }));
+    const out = call.send({ type: "replyFailed", replyId: think?.replyId ?? 0, error: "HTTP 503" });
+    expect(out).toContainEqual({ type: "updateTicket", status: "incomplete" });
+    expect(spoken(out)).toEqual([["aiErrorGoodbye", "ticketNumberIs", "#42", "goodbye"]]);
+    expect(says(out)[0]).toMatchObject({ interruptible: false });
+    expect(out.at(-1)).toEqual({ type: "hangup", reason: "ai-error" });
+  });
+
+  test("a successful reply resets the failure count", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    for (let i = 1; i <= 5; i++) {
+      const [think] = thinks(call.send({ type: "callerSaid", text: `phrase ${i}`, at: MONDAY_10H }));
+      const id = think?.replyId ?? 0;
+      const out = call.send(i % 2 === 1 ? { type: "replyFailed", replyId: id, error: "timeout" } : { type: "replyDone", replyId: id, text: "Oui ?" });
+      expect(out.some((a) => a.type === "hangup")).toBe(false);
+    }
+  });
+
+  test("history is bounded and never starts with a tool result", () => {
+    const call = new AiCall(MONDAY_10H, { historyLimit: 6 });
+    call.send({ type: "start", callerNumber: null });
+    let last: Think | undefined;
+    for (let i = 1; i <= 30; i++) {
+      const [think] = thinks(call.send({ type: "callerSaid", text: `tour ${i}`, at: MONDAY_10H }));
+      const id = think?.replyId ?? 0;
+      call.send({ type: "toolCall", replyId: id, call: call.call("set_problem", { type: "other", description: `d${i}` }), at: MONDAY_10H });
+      const [follow] = thinks(call.send({ type: "replyDone", replyId: id, text: `réponse ${i}` }));
+      call.send({ type: "replyDone", replyId: follow?.replyId ?? 0, text: "" });
+      last = follow;
+    }
+    const history = last?.messages.slice(1) ?? [];
+    expect(history.length).toBeLessThanOrEqual(6);
+    expect(history[0]?.role).toBe("user");
+    expect(history.at(-1)).toEqual({ role: "tool", toolCallId: "call_30", content: '{"ok":true}' });
+  });
+
+  test("silence, max duration and keypad 0", () => {
+    const quiet = new AiCall();
+    quiet.send({ type: "start", callerNumber: null });
+    expect(spoken(quiet.send({ type: "silenceWarning" }))).toEqual([["stillThere"]]);
+    const timeout = quiet.send({ type: "silenceTimeout" });
+    expect(spoken(timeout)).toEqual([["silenceGoodbye", "ticketNumberIs", "#42", "goodbye"]]);
+    expect(timeout.at(-1)).toEqual({ type: "hangup", reason: "silence" });
+    expect(quiet.ticket().status).toBe("abandoned");
+
+    const long = new AiCall();
+    long.send({ type: "start", callerNumber: null });
+    const max = long.send({ type: "maxDuration" });
+    expect(spoken(max)).toEqual([["maxDurationGoodbye", "ticketNumberIs", "#42", "goodbye"]]);
+    expect(max.at(-1)).toEqual({ type: "hangup", reason: "max-duration" });
+    expect(long.send({ type: "silenceWarning" })).toEqual([]);
+
+    const keys = new AiCall();
+    keys.send({ type: "start", callerNumber: null });
+    expect(keys.send({ type: "dtmf", digit: "5" })).toEqual([{ type: "record", kind: "dtmf", detail: "5" }]);
+    keys.send({ type: "callerSaid", text: "bonjour", at: MONDAY_10H });
+    const zero = keys.send({ type: "dtmf", digit: "0" });
+    expect(zero.at(-1)).toEqual({ type: "transfer", reason: "caller pressed 0 for a technician" });
+    expect(() => keys.send({ type: "dtmf", digit: "x" })).toThrow('DTMF "x"');
+  });
+
+  test("caller hang-up abandons the open ticket", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    const out = call.send({ type: "callerHangup" });
+    expect(out).toContainEqual({ type: "updateTicket", status: "abandoned" });
+    expect(call.dialog.state).toBe("GOODBYE");
+  });
+
+  test("speech recognition lost: keypad menu on the same ticket, utterance ids go on", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: "0611223344" });
+    const lost = call.send({ type: "sttLost" });
+    expect(spoken(lost)).toEqual([["sttLost", "problemMenu"]]);
+    expect(says(lost)[0]?.utteranceId).toBe(2);
+    expect(records(lost, "state")).toEqual(["IDENTIFICATION->MENU"]);
+    expect(lost.some((a) => a.type === "openTicket")).toBe(false);
+    expect(call.dialog.state).toBe("MENU");
+    call.send({ type: "dtmf", digit: "1" });
+    const done = call.send({ type: "dtmf", digit: "2" });
+    expect(spoken(done)).toEqual([["escalatedKnownNumber", "ticketNumberIs", "#42", "goodbye"]]);
+    expect(done.at(-1)).toEqual({ type: "hangup", reason: "escalated" });
+  });
+
+  test("bad options and events are refused with clear errors", () => {
+    const base = { techHours: HOURS, timezone: "Europe/Paris" };
+    expect(() => createAiSavDialog({ ...base, language: "xx-XX" })).toThrow('language "xx-XX" has no prompts');
+    expect(() => createAiSavDialog({ ...base, language: "fr-FR", timezone: "Mars/Olympus" })).toThrow('"Mars/Olympus" is not a known IANA zone');
+    expect(() => createAiSavDialog({ ...base, language: "fr-FR", historyLimit: 1 })).toThrow("historyLimit is 1");
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    expect(() => call.send({ type: "replyDone", replyId: 7, text: "" })).toThrow("reply 7, which it never asked for");
+    expect(() => call.send({ type: "start", callerNumber: null })).toThrow("second start");
+  });
+
+  test("tool argument parsing normalizes phone numbers", () => {
+    const parsed = parseToolCall({ id: "1", name: "record_customer", arguments: '{"name":"Ana","phone":"+33 6.12-34 56 78","confirmed":true}' });
+    expect(parsed).toEqual({ ok: true, call: { name: "record_customer", customer: "Ana", phone: "+33612345678" } });
+  });
+
+  test("en-US and pt-BR prompts carry the state's goal; French lists the known fixes", () => {
+    const goals: Record<string, string> = { "fr-FR": "trente secondes", "en-US": "Step: identification", "pt-BR": "Etapa: identificação" };
+    for (const [language, expected] of Object.entries(goals)) {
+      const call = new AiCall(MONDAY_10H, { language });
+      call.send({ type: "start", callerNumber: null });
+      const [think] = thinks(call.send({ type: "callerSaid", text: "hello", at: MONDAY_10H }));
+      expect(think?.messages[0]?.content).toContain(expected);
+    }
+  });
+});
+
+describe("sav brain (fake model)", () => {
+  test("offers only the tools it is given, and asks a question when nothing matches", () => {
+    const user = (content: string) => [{ role: "user", content }];
+    expect(savBrain({ model: "m", messages: user("ma box ne marche plus"), tools: [] }).toolCalls).toEqual([]);
+    expect(savBrain({ model: "m", messages: user("euh"), tools: ["end_call"] })).toEqual({ text: "Pouvez-vous me décrire votre problème ?" });
+  });
+});
