@@ -4,18 +4,28 @@
  * once the run reaches minSpeechMs, or earlier when the STT provider also heard speech start.
  *
  * The echo gate: while the bot talks, the line returns an attenuated copy of it 0-200 ms later, which
- * any VAD calls speech. An inbound frame only counts when its RMS is above ECHO_FACTOR times the
- * loudest bot frame of the last ECHO_WINDOW_MS, i.e. louder than the worst echo that window can hold.
+ * any VAD calls speech. How attenuated depends on the line (6 dB on the worst analogue hybrid, none
+ * at all behind a PBX's echo canceller), so the detector learns it: per block of bot speech, the
+ * inbound energy over the outbound energy (the echo delay is small against a block), and the echo
+ * ratio is the smallest of the recent blocks (echo is always there while the bot talks, the caller's
+ * voice only sometimes). An inbound frame counts when it is ECHO_MARGIN above the echo that ratio
+ * predicts from the loudest bot frame of the last ECHO_WINDOW_MS.
  */
 import type { Vad } from "../media/vad.ts";
 
 /**
- * The Geigel double-talk rule of line echo cancellers, on frame RMS: G.168 lets a hybrid return echo
- * only 6 dB down (×0.5 in amplitude), so 0.6 (−4.4 dB) rejects that worst case with 1.6 dB to spare
- * for line noise and codec error riding on the echo. The price, paid only while the bot talks: the
- * caller must reach within 4.4 dB of the bot's loudest frame of the last ECHO_WINDOW_MS.
+ * The echo assumed before any is measured: G.168's worst hybrid, 6 dB down (×0.5 in amplitude).
+ * Until the line is learned (a few hundred ms of bot speech), only a caller about as loud as the
+ * bot can cut it off; never the echo.
  */
-export const ECHO_FACTOR = 0.6;
+export const INITIAL_ECHO_RATIO = 0.5;
+/** How far above the predicted echo a caller frame must be: 5 dB, for noise and codec error. */
+export const ECHO_MARGIN = 1.8;
+/** Bot speech per echo measurement, and how many recent measurements the minimum is taken over. */
+const ECHO_BLOCK_MS = 500;
+const ECHO_BLOCKS = 6;
+/** Bot frames quieter than this say nothing about the echo path. */
+const LEARN_FLOOR_DBFS = -35;
 
 /**
  * Echo arrives up to ~200 ms late; one frame more covers an echo frame straddling two bot frames, and
@@ -83,6 +93,14 @@ export class BargeInDetector {
   private gapMs = 0;
   /** The provider heard speech start during the current run. */
   private providerHeard = false;
+  /** Amplitude ratio of the echo to the bot's speech, as learned (INITIAL_ECHO_RATIO before). */
+  private echoRatio = INITIAL_ECHO_RATIO;
+  private readonly learnFloor = amplitudeOf(LEARN_FLOOR_DBFS);
+  private blockIn = 0;
+  private blockOut = 0;
+  private blockMs = 0;
+  private readonly blockRatios = new Float64Array(ECHO_BLOCKS).fill(Number.POSITIVE_INFINITY);
+  private blockNext = 0;
 
   constructor(options: BargeInOptions) {
     const { sampleRate, minSpeechMs, vad } = options;
@@ -129,7 +147,9 @@ export class BargeInDetector {
     const rms = rmsOf(frame);
     const voiced = this.vad ? this.vad.isSpeech(frame) : true;
     const frameMs = (frame.length * 1000) / this.sampleRate;
-    if (voiced && rms >= this.floor && rms > this.echoBound()) {
+    const loudest = this.loudestOutbound();
+    if (loudest >= this.learnFloor) this.learnEcho(rms, frameMs);
+    if (voiced && rms >= this.floor && rms > this.echoRatio * ECHO_MARGIN * loudest) {
       this.runMs += frameMs;
       this.gapMs = 0;
     } else if (this.runMs > 0 && this.gapMs + frameMs <= MAX_GAP_MS) {
@@ -174,8 +194,25 @@ export class BargeInDetector {
     this.providerHeard = false;
   }
 
-  /** ECHO_FACTOR × the loudest outbound frame within the echo window. */
-  private echoBound(): number {
+  /** Adds a frame to the current echo block; a full block becomes a measurement. */
+  private learnEcho(inboundRms: number, frameMs: number): void {
+    const out = this.outboundRms[(this.outboundNext - 1 + this.outboundRms.length) % this.outboundRms.length] ?? 0;
+    this.blockIn += inboundRms * inboundRms;
+    this.blockOut += out * out;
+    this.blockMs += frameMs;
+    if (this.blockMs < ECHO_BLOCK_MS) return;
+    this.blockRatios[this.blockNext] = this.blockOut > 0 ? Math.sqrt(this.blockIn / this.blockOut) : Number.POSITIVE_INFINITY;
+    this.blockNext = (this.blockNext + 1) % ECHO_BLOCKS;
+    let smallest = Number.POSITIVE_INFINITY;
+    for (const ratio of this.blockRatios) if (ratio < smallest) smallest = ratio;
+    this.echoRatio = Math.min(INITIAL_ECHO_RATIO, smallest);
+    this.blockIn = 0;
+    this.blockOut = 0;
+    this.blockMs = 0;
+  }
+
+  /** The loudest outbound frame within the echo window. */
+  private loudestOutbound(): number {
     const ring = this.outboundRms;
     const frames = this.outboundMs > 0 ? Math.min(ring.length, Math.ceil(ECHO_WINDOW_MS / this.outboundMs)) : 0;
     let loudest = 0;
@@ -183,6 +220,6 @@ export class BargeInDetector {
       const rms = ring[(this.outboundNext - k + ring.length) % ring.length] ?? 0;
       if (rms > loudest) loudest = rms;
     }
-    return loudest * ECHO_FACTOR;
+    return loudest;
   }
 }

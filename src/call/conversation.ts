@@ -18,6 +18,7 @@ import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { Reply } from "./reply.ts";
+import { SttGate } from "./stt-gate.ts";
 
 export interface ConversationParts {
   stt: SpeechToText;
@@ -51,8 +52,6 @@ type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
 /** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
 const FILLER_AFTER_MS = 1000;
-/** KeepAlive cadence while no caller audio is worth sending (Deepgram closes after 10 s). */
-const KEEPALIVE_FRAMES = 200;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
@@ -66,12 +65,13 @@ export class Conversation {
   /** The newest reply: the one the filler waits for. */
   private latest: Reply | null = null;
   private fillerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
   private lastLoudAt = 0;
-  private speechEndAt: number | null = null;
-  private frames = 0;
   private vad: Vad | null = null;
   private bargeIn: BargeInDetector;
+  private gate: SttGate;
   private rate: number;
+  private readonly sendToStt = (pcm: Int16Array): void => this.stt?.send(pcm);
 
   constructor(
     private readonly host: ConversationHost,
@@ -80,10 +80,7 @@ export class Conversation {
   ) {
     this.rate = sampleRate;
     this.bargeIn = this.newDetector(sampleRate);
-  }
-
-  get listening(): boolean {
-    return this.stt !== null;
+    this.gate = new SttGate(sampleRate);
   }
 
   /** Opens the recognizer at the call's rate (first frame known). */
@@ -98,6 +95,7 @@ export class Conversation {
     this.vad?.free();
     this.vad = null;
     this.bargeIn = this.newDetector(rate);
+    this.gate = new SttGate(rate);
     const old = this.stt;
     this.stt = null;
     void old?.close();
@@ -107,7 +105,7 @@ export class Conversation {
   /** Per inbound 20 ms frame: to the recognizer, and to the barge-in detector. Allocation-free. */
   onCallerFrame(frame: Int16Array, loud: boolean): void {
     if (this.stopped) return;
-    this.stt?.send(frame);
+    this.gate.push(frame, this.botSpeaking(), loud, this.sendToStt);
     if (loud) this.lastLoudAt = Date.now();
     if (this.bargeIn.inbound(frame)) this.interrupt("voice");
   }
@@ -115,7 +113,6 @@ export class Conversation {
   /** The caller's speech ended (local detector): ask the recognizer for its words now. */
   onCallerSpeechEnd(): void {
     if (this.stopped) return;
-    this.speechEndAt = this.lastLoudAt || Date.now();
     this.stt?.finalize();
   }
 
@@ -125,7 +122,7 @@ export class Conversation {
     const speaking = this.botSpeaking();
     this.bargeIn.botSpeaking(speaking);
     this.bargeIn.outbound(frame);
-    if (++this.frames % KEEPALIVE_FRAMES === 0 && speaking) this.stt?.keepAlive();
+    if (this.gate.needsKeepAlive()) this.stt?.keepAlive();
   }
 
   think(action: ThinkAction): void {
@@ -287,8 +284,7 @@ export class Conversation {
     const text = this.finals.join(" ");
     this.finals = [];
     const at = Date.now();
-    const speechEndAt = this.speechEndAt ?? (this.lastLoudAt || at);
-    this.speechEndAt = null;
+    const speechEndAt = this.lastLoudAt || at;
     if (this.botSpeaking() && text.split(/\s+/).length >= 2) this.interrupt("transcript");
     const turnId = this.host.store.addTurn(this.host.callId, { speaker: "caller", text, startedAt: speechEndAt, endedAt: speechEndAt });
     this.host.store.setTurnTimings(turnId, { speechEndAt, sttFinalAt: at });

@@ -9,6 +9,12 @@ import { SentenceSplitter } from "../dialog/sentences.ts";
 import type { Utterance } from "../media/playout.ts";
 import { UtteranceFeeder, type FeederDeps } from "./utterance-feeder.ts";
 
+/**
+ * The first clause of a reply goes to TTS at its comma ("Parfait," "D'accord,"): the caller hears
+ * the bot while the model is still writing; the next piece downloads while that one plays.
+ */
+const FIRST_CLAUSE_CHARS = 8;
+
 export interface ReplyHooks {
   /** The model's first text or tool call (time to first token), and which provider gave it. */
   onFirstToken(at: number): void;
@@ -68,7 +74,7 @@ export class Reply {
    * rejects: the outcome goes to the hooks (nothing at all when aborted).
    */
   async run(request: ReplyRequest): Promise<void> {
-    const splitter = new SentenceSplitter();
+    const splitter = new SentenceSplitter({ firstClause: FIRST_CLAUSE_CHARS });
     let first = true;
     const signal = AbortSignal.any([this.controller.signal, this.modelStop.signal]);
     try {

@@ -174,7 +174,11 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }
     const queued = this.playout.retune(sampleRate);
-    for (const u of [...queued, ...this.pending.splice(0).map((p) => p.utterance)]) this.enqueue(u);
+    for (const u of [...queued, ...this.pending.splice(0).map((p) => p.utterance)]) {
+      // Streamed speech (a reply, synthesized text) was resampled for the old rate: it is cut.
+      if (u.keys.length === 0) u.onEnd(true);
+      else this.enqueue(u);
+    }
   }
 
   onClose(reason: LegCloseReason, detail?: string): void {

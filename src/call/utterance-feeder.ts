@@ -29,7 +29,7 @@ export interface FeederDeps {
   /** The call's rate: what the utterance's segments must be in. */
   rate: number;
   signal: AbortSignal;
-  /** The first TTS bytes of this utterance arrived. */
+  /** The first TTS bytes of the utterance's first piece arrived (what the caller hears first). */
   onFirstAudio?: () => void;
   /** The utterance got its first playable samples. */
   onFirstSegment?: () => void;
@@ -110,7 +110,7 @@ export class UtteranceFeeder {
   private async download(piece: Piece): Promise<void> {
     try {
       for await (const chunk of this.deps.tts.synthesize(piece.text, this.deps.signal)) {
-        if (!this.firstAudio) {
+        if (!this.firstAudio && piece === this.pieces[0]) {
           this.firstAudio = true;
           this.deps.onFirstAudio?.();
         }

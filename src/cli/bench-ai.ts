@@ -25,6 +25,8 @@ export interface AiBenchOptions {
   ttsTtfbMs: number;
   json: boolean;
   signal: AbortSignal;
+  /** Server settings (VOICEBOT_ names), e.g. the resampler engine to compare. */
+  env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -40,7 +42,14 @@ const UTTERANCES = [
 /** The second utterance is spoken over the bot's fix, this long after it starts. */
 const BARGE_IN_AFTER_MS = 1200;
 const GREETING_TIMEOUT_MS = 5000;
-const RAMP_MS = 3000;
+/**
+ * Calls start spread over RAMP_MS, and each caller takes its own time to answer (QUIET_MS_MIN to
+ * QUIET_MS_MAX after the bot goes quiet, as people do): without both, 200 identical conversations
+ * stay in lockstep and ask for 200 replies in the same second, which no real line does.
+ */
+const RAMP_MS = 10_000;
+const QUIET_MS_MIN = 600;
+const QUIET_MS_MAX = 1800;
 
 interface AiTally {
   completed: number;
@@ -91,7 +100,8 @@ async function runCallers(target: Endpoint, o: AiBenchOptions, audio: Int16Array
   const one = async (index: number): Promise<void> => {
     await Bun.sleep((index * RAMP_MS) / o.calls);
     while (!o.signal.aborted && unreachable === null) {
-      const caller = new SimulatedCaller({ ...target, sampleRate: o.rate, script, clock, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: o.signal });
+      const quietMs = QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN);
+      const caller = new SimulatedCaller({ ...target, sampleRate: o.rate, script, clock, quietMs, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: o.signal });
       const r = await caller.run();
       if (!r.connected) {
         unreachable ??= r.error;
@@ -146,7 +156,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
   try {
     stack = await startFakeStack({
       sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs,
-      script: UTTERANCES, maxCalls: o.calls + 10, signal: o.signal,
+      script: UTTERANCES, maxCalls: o.calls + 10, signal: o.signal, env: o.env,
     });
     const server = stack.server;
     const metrics = async (): Promise<string> => (await fetch(`http://${server.http.host}:${server.http.port}/metrics`).then((r) => r.text()).catch(() => ""));

@@ -27,6 +27,7 @@ Options:
   --stt-delay MS           the fake recognizer's delay, speech end → final (default 150)
   --llm-ttft MS            the fake model's time to first token (default 250)
   --tts-ttfb MS            the fake speech API's time to first byte (default 150)
+  --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --json                   print the figures as one JSON document
   --help                   this text
 
@@ -45,6 +46,7 @@ const OPTIONS = {
   "stt-delay": { type: "string" },
   "llm-ttft": { type: "string" },
   "tts-ttfb": { type: "string" },
+  resampler: { type: "string" },
 } as const;
 
 function delayMs(flag: string, value: string | undefined, fallback: number): number {
@@ -139,13 +141,19 @@ export const benchCommand: Command = {
     if (http !== null && external === null) throw new UsageError("--http only goes with --audiosocket (a server the bench starts is watched already)");
     const fakes = v["fake-providers"] === true;
     if (fakes && external !== null) throw new UsageError("--fake-providers starts its own server: it does not go with --audiosocket");
-    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"]) !== undefined) throw new UsageError("--stt-delay, --llm-ttft and --tts-ttfb only go with --fake-providers");
+    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v.resampler) !== undefined) {
+      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb and --resampler only go with --fake-providers");
+    }
+    if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
+      throw new UsageError(`--resampler "${v.resampler}" is not allowed; use speex or libsamplerate`);
+    }
     if (fakes) {
       const options = {
         calls, seconds, rate, json: v.json === true,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
+        env: v.resampler === undefined ? {} : { VOICEBOT_RESAMPLER: v.resampler } as Record<string, string>,
       };
       const interrupt = new AbortController();
       const onInt = (): void => interrupt.abort();

@@ -40,13 +40,13 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const interrupted = store.closeInterruptedCalls(startedAt);
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
 
-  const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize() });
+  const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
   const ai = setupAi(config, resampler, log);
   const tts = ai.tts;
   log.info("modes", ai.modes);
   const techHours = parseTechHours(config.techHours);
   const texts = phraseTexts(config.language);
-  const phrases = new PhraseCache({ texts, tts, resampler, cacheDir: join(config.dataDir, "cache", "phrases"), log: log.child("phrases") });
+  const phrases = new PhraseCache({ texts, tts, resampler, language: config.language, cacheDir: join(config.dataDir, "cache", "phrases"), log: log.child("phrases") });
 
   const metrics = newCallMetrics();
   const clock = new PlayoutClock<CallSession>((session, err) => {
@@ -78,7 +78,11 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   });
 
   let ready = false;
-  const phrasesReady = phrases.prepare(COMMON_RATES).then(() => {
+  const phrasesReady = phrases.diskState(COMMON_RATES).then((disk) => {
+    if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): run \`voicebot cache build\`; rendering what is missing now`);
+    else if (disk.state === "missing") log.info("phrase cache not built for this voice: rendering it now (`voicebot cache build` does it ahead of time)", { reason: disk.reason });
+    return phrases.prepare(COMMON_RATES);
+  }).then(() => {
     ready = true;
     log.info("phrases ready", { language: config.language, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
   });

@@ -125,6 +125,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   } catch (err) {
     throw new ConfigError(hoursRaw?.variable ?? "TECH_HOURS", techHours, hoursRaw?.source ?? "default", err instanceof Error ? err.message : String(err));
   }
+  const resamplerRaw = lookup("RESAMPLER");
+  const resampler = resamplerRaw?.value.trim().toLowerCase() || "speex";
+  if (resampler !== "speex" && resampler !== "libsamplerate") {
+    throw new ConfigError(resamplerRaw?.variable ?? "RESAMPLER", resamplerRaw?.value ?? "", resamplerRaw?.source ?? "default", "must be speex or libsamplerate");
+  }
   const companyName = lookup("COMPANY_NAME")?.value.trim() ?? "";
   const keyterms = [companyName, ...(lookup("DEEPGRAM_KEYTERMS")?.value.split(",") ?? [])].map((t) => t.trim()).filter((t) => t !== "");
 
@@ -163,6 +168,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     techHours,
     timezone,
     bargeInMinSpeechMs: intOr(lookup("BARGE_IN_MIN_SPEECH"), 200, 20, 2000),
+    resampler,
   };
 }
 

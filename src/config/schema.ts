@@ -52,6 +52,8 @@ export interface Config {
   timezone: string;
   /** BARGE_IN_MIN_SPEECH: caller speech needed to cut the bot off. */
   bargeInMinSpeechMs: number;
+  /** RESAMPLER: the converter the worker pool runs. */
+  resampler: "libsamplerate" | "speex";
 }
 
 export type LlmProviderName = "groq" | "openai";

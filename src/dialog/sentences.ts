@@ -5,7 +5,9 @@
  * URLs ("3.5", "site.fr/x": no space after the dot), abbreviations ("M.", "Mme.", "p. ex.",
  * initials "J."), a list number opening a sentence ("1. Débranchez"), and "etc." unless a capital
  * follows. A clause longer than LONG_CLAUSE characters is also cut at a comma, colon or semicolon
- * followed by a space, so a long first sentence does not delay the first audio.
+ * followed by a space, so a long first sentence does not delay the first audio; with
+ * `firstClause`, the first piece of a reply is cut that way once it is that long (the caller hears
+ * the bot sooner; later pieces are synthesized while it speaks, so they can wait for whole sentences).
  */
 
 const LONG_CLAUSE = 120;
@@ -21,6 +23,11 @@ const ABBREVIATIONS = new Set([
 
 export class SentenceSplitter {
   #buffer = "";
+  #clauseLimit: number;
+
+  constructor(options: { firstClause?: number } = {}) {
+    this.#clauseLimit = options.firstClause ?? LONG_CLAUSE;
+  }
 
   /** Adds streamed text; returns the sentences completed so far (trimmed, never empty). */
   push(text: string): string[] {
@@ -32,6 +39,7 @@ export class SentenceSplitter {
       if (cut === "wait") break;
       if (cut === null) continue;
       emit(out, this.#buffer.slice(start, cut));
+      this.#clauseLimit = LONG_CLAUSE;
       start = cut;
       i = cut - 1;
     }
@@ -55,7 +63,7 @@ export class SentenceSplitter {
     const char = text[i] ?? "";
     if (char === "\n") return i + 1;
     if (CLAUSE_MARKS.includes(char)) {
-      if (i - start < LONG_CLAUSE) return null;
+      if (i - start < this.#clauseLimit) return null;
       const after = text[i + 1];
       if (after === undefined) return "wait";
       return isSpace(after) ? i + 1 : null;

@@ -7,7 +7,9 @@ import {
   MAX_RATE,
   MAX_RATIO,
   MIN_RATE,
+  RESAMPLE_ENGINES,
   RESAMPLE_QUALITIES,
+  type ResampleEngine,
   type ResampleQuality,
   type ResampleStream,
   type ResamplerPool,
@@ -148,6 +150,7 @@ class WorkerResamplerPool implements ResamplerPool {
   constructor(
     readonly size: number,
     private readonly quality: ResampleQuality,
+    private readonly engine: ResampleEngine,
   ) {
     this.slots = Array.from({ length: size }, () => new Slot());
   }
@@ -163,7 +166,7 @@ class WorkerResamplerPool implements ResamplerPool {
     if (invalid) return Promise.reject(invalid);
     if (fromRate === toRate) return Promise.resolve(samples.slice());
     const owned = ownedBuffer(samples);
-    const request: ResamplerRequest = { id: 0, op: "resample", from: fromRate, to: toRate, quality: this.quality, pcm: owned.pcm };
+    const request: ResamplerRequest = { id: 0, op: "resample", from: fromRate, to: toRate, quality: this.quality, engine: this.engine, pcm: owned.pcm };
     return this.leastBusy().live().call<Int16Array>(request, [owned.buffer]);
   }
 
@@ -176,7 +179,7 @@ class WorkerResamplerPool implements ResamplerPool {
     const id = this.nextStream++;
     slot.openStreams++;
     try {
-      await rpc.call({ id: 0, op: "open", stream: id, from: fromRate, to: toRate, quality: this.quality });
+      await rpc.call({ id: 0, op: "open", stream: id, from: fromRate, to: toRate, quality: this.quality, engine: this.engine });
     } catch (error) {
       if (slot.rpc === rpc) slot.openStreams--;
       throw error;
@@ -212,12 +215,15 @@ class WorkerResamplerPool implements ResamplerPool {
 }
 
 export function createResamplerPool(options: ResamplerPoolOptions): ResamplerPool {
-  const { size, quality = "medium" } = options;
+  const { size, quality = "medium", engine = "libsamplerate" } = options;
   if (!Number.isInteger(size) || size < 1 || size > MAX_POOL_SIZE) {
     throw new RangeError(`resampler pool size ${size} is not allowed; use an integer from 1 to ${MAX_POOL_SIZE}`);
   }
   if (!RESAMPLE_QUALITIES.includes(quality)) {
     throw new RangeError(`resampler quality "${String(quality)}" is not allowed; use one of ${RESAMPLE_QUALITIES.join(", ")}`);
   }
-  return new WorkerResamplerPool(size, quality);
+  if (!RESAMPLE_ENGINES.includes(engine)) {
+    throw new RangeError(`resampler engine "${String(engine)}" is not allowed; use one of ${RESAMPLE_ENGINES.join(", ")}`);
+  }
+  return new WorkerResamplerPool(size, quality, engine);
 }

@@ -3,15 +3,17 @@
  * Each converter is its own wasm2js module instance (the glue keeps one SRC state per module), so
  * creating one costs ~5–15 ms: whole-buffer jobs reuse idle converters after a state reset.
  * Only `full()` is ever called (STACK-NOTES: `simple()` breaks later `full()` calls).
+ * With engine "speex", the same requests run on SpeexDSP's resampler instead (speex-resampler.ts).
  */
 import { ConverterType, create } from "@alexanderolsen/libsamplerate-js";
 import type { ConverterTypeValue } from "@alexanderolsen/libsamplerate-js/dist/converter-type";
-import type { ResampleQuality } from "./resampler.ts";
+import type { ResampleEngine, ResampleQuality } from "./resampler.ts";
+import { SpeexConverter } from "./speex-resampler.ts";
 import { serveRpc, type RpcResult } from "./worker-rpc.ts";
 
 export type ResamplerRequest =
-  | { id: number; op: "resample"; from: number; to: number; quality: ResampleQuality; pcm: Int16Array }
-  | { id: number; op: "open"; stream: number; from: number; to: number; quality: ResampleQuality }
+  | { id: number; op: "resample"; from: number; to: number; quality: ResampleQuality; engine: ResampleEngine; pcm: Int16Array }
+  | { id: number; op: "open"; stream: number; from: number; to: number; quality: ResampleQuality; engine: ResampleEngine }
   | { id: number; op: "push"; stream: number; pcm: Int16Array }
   | { id: number; op: "end"; stream: number }
   | { id: number; op: "close"; stream: number };
@@ -51,6 +53,7 @@ const MAX_FLUSH_ROUNDS = 8;
 const MAX_IDLE_PER_KEY = 4;
 
 const streams = new Map<number, Converter>();
+const speexStreams = new Map<number, SpeexConverter>();
 const idle = new Map<string, Src[]>();
 const outLength = { frames: 0 };
 let floatIn = new Float32Array(BLOCK);
@@ -167,6 +170,20 @@ function endStream(converter: Converter): Int16Array {
   return tail;
 }
 
+async function speexWhole(from: number, to: number, quality: ResampleQuality, pcm: Int16Array): Promise<Int16Array> {
+  const converter = await SpeexConverter.create(from, to, quality);
+  try {
+    const body = converter.push(pcm);
+    const tail = converter.end();
+    const joined = new Int16Array(body.length + tail.length);
+    joined.set(body);
+    joined.set(tail, body.length);
+    return joined;
+  } finally {
+    converter.destroy();
+  }
+}
+
 function streamOf(id: number): Converter {
   const converter = streams.get(id);
   if (!converter) throw new Error(`resample stream ${id} is not open in this worker`);
@@ -181,15 +198,32 @@ function moved(pcm: Int16Array): RpcResult {
 serveRpc<ResamplerRequest>((request): RpcResult | Promise<RpcResult> => {
   switch (request.op) {
     case "resample":
+      if (request.engine === "speex") return speexWhole(request.from, request.to, request.quality, request.pcm).then(moved);
       return resampleWhole(request.from, request.to, request.quality, request.pcm).then(moved);
     case "open":
+      if (request.engine === "speex") {
+        return SpeexConverter.create(request.from, request.to, request.quality).then((converter) => {
+          speexStreams.set(request.stream, converter);
+          return { value: null };
+        });
+      }
       return acquire(request.from, request.to, request.quality).then((converter) => {
         streams.set(request.stream, converter);
         return { value: null };
       });
-    case "push":
+    case "push": {
+      const speex = speexStreams.get(request.stream);
+      if (speex) return moved(speex.push(request.pcm));
       return moved(pushStream(streamOf(request.stream), request.pcm));
+    }
     case "end": {
+      const speex = speexStreams.get(request.stream);
+      if (speex) {
+        speexStreams.delete(request.stream);
+        const tail = speex.end();
+        speex.destroy();
+        return moved(tail);
+      }
       const converter = streamOf(request.stream);
       streams.delete(request.stream);
       const tail = endStream(converter);
@@ -197,6 +231,8 @@ serveRpc<ResamplerRequest>((request): RpcResult | Promise<RpcResult> => {
       return moved(tail);
     }
     case "close": {
+      speexStreams.get(request.stream)?.destroy();
+      speexStreams.delete(request.stream);
       const converter = streams.get(request.stream);
       streams.delete(request.stream);
       if (converter) release(converter);

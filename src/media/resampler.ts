@@ -1,6 +1,6 @@
 /**
- * Sample-rate conversion as the rest of the program sees it. One small interface so the bench can
- * put other resamplers (e.g. Speex) beside libsamplerate-js and let the numbers pick the default.
+ * Sample-rate conversion as the rest of the program sees it. One small interface over two engines
+ * (libsamplerate-js and Speex), so the bench compares them in the product and the numbers decide.
  *
  * Ownership: every Int16Array handed in is moved to a worker. When the view spans its whole
  * ArrayBuffer, that buffer is transferred (detached on the caller's side, no copy); otherwise the
@@ -34,9 +34,20 @@ export type ResampleQuality = "fastest" | "medium" | "best";
 
 export const RESAMPLE_QUALITIES: readonly ResampleQuality[] = ["fastest", "medium", "best"];
 
+/**
+ * Which converter the workers run. libsamplerate-js is the design's named choice; Speex (SpeexDSP,
+ * WASM with SIMD) is ~12× cheaper per stream, which is what lets 200 calls' TTS be resampled live
+ * on a 2-core host (README › Performance has both measured).
+ */
+export type ResampleEngine = "libsamplerate" | "speex";
+
+export const RESAMPLE_ENGINES: readonly ResampleEngine[] = ["libsamplerate", "speex"];
+
 export interface ResamplerPoolOptions {
   size: number;
   quality?: ResampleQuality;
+  /** Default "libsamplerate". */
+  engine?: ResampleEngine;
 }
 
 /** libsamplerate-js accepts 1..192000 Hz and a ratio within 1/256..256. */

@@ -289,6 +289,8 @@ export class SimulatedCaller implements ClockTarget {
     this.turns.callerFrame(sum > LOUD_SQUARED * frame.length, nowMs);
     if (this.playPos >= audio.length) {
       this.playing = null;
+      // The next step answers what the bot says after this, not while this was being said.
+      this.armedMs = nowMs;
       this.turns.callerEnds(nowMs);
     }
     this.write(this.message, writeAudioMessage(this.message, this.kind, frame));
@@ -324,7 +326,8 @@ export class SimulatedCaller implements ClockTarget {
     if (isAudioKind(kind)) {
       const rate = rateForKind(kind) as number;
       this.listener.onAudio(payload, rate, this.arrivalMs);
-      this.turns.botFrame(this.listener.lastSpeechAtMs === this.arrivalMs, this.arrivalMs, (payload.length * 500) / rate);
+      const heard = this.listener;
+      this.turns.botFrame(heard.lastSpeechAtMs === this.arrivalMs, heard.lastSoundAtMs === this.arrivalMs, this.arrivalMs, (payload.length * 500) / rate);
     } else if (kind === Kind.Hangup) {
       this.serverSentHangup = true;
       this.end("server", null);

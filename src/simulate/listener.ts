@@ -41,6 +41,8 @@ export class CallListener {
   lastSpeechEndMs = -Infinity;
   /** Arrival time of the last audio frame of any kind; the call start before the first. */
   lastFrameAtMs: number;
+  /** Arrival time of the last frame with any sound in it (speech or its quiet parts); −Infinity before any. */
+  lastSoundAtMs = -Infinity;
 
   private readonly utterances: Utterance[] = [];
   private readonly jitterMs: number[] = [];
@@ -95,7 +97,10 @@ export class CallListener {
     }
     if (copy !== null) this.recorded?.push(copy);
 
-    if (this.greetingDelayMs === null && peak >= SOUND_PEAK) this.greetingDelayMs = nowMs - this.callStartMs;
+    if (peak >= SOUND_PEAK) {
+      this.lastSoundAtMs = nowMs;
+      if (this.greetingDelayMs === null) this.greetingDelayMs = nowMs - this.callStartMs;
+    }
     if (this.utteranceStartMs >= 0 && nowMs - this.lastSpeechEndMs >= UTTERANCE_GAP_MS) this.closeUtterance();
     if (samples > 0 && sumSquares > SPEECH_RMS_SQUARED * samples) {
       if (this.utteranceStartMs < 0) this.utteranceStartMs = nowMs;

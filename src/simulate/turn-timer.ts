@@ -12,12 +12,13 @@ const STOP_CONFIRM_MS = 300;
 export class TurnTimer {
   /** Caller speech end → first bot speech frame, one per caller utterance the bot answered. */
   readonly responseMs: number[] = [];
-  /** Caller speech onset (over the bot) → end of the bot's last speech frame. */
+  /** Caller speech onset (over the bot) → end of the bot's last frame with any sound in it. */
   readonly bargeInStopMs: number[] = [];
   private lastLoudSentMs = Number.NEGATIVE_INFINITY;
   private awaitingResponse = false;
   private lastBotSpeechMs = Number.NEGATIVE_INFINITY;
   private lastBotFrameMs = 20;
+  private lastBotSoundMs = Number.NEGATIVE_INFINITY;
   private botSpeechStartMs = Number.NEGATIVE_INFINITY;
   private interrupting = false;
   private onsetMs: number | null = null;
@@ -46,20 +47,26 @@ export class TurnTimer {
     this.awaitingResponse = nowMs - this.lastBotSpeechMs >= BOT_GAP_MS;
   }
 
-  /** One frame from the bot arrived; `speech` as the listener judged it. */
-  botFrame(speech: boolean, arrivalMs: number, durationMs: number): void {
+  /**
+   * One frame from the bot arrived; `speech` as the listener judged it, `sound` when anything at all
+   * is audible (a word's quiet tail is still the bot talking: only silence means it stopped).
+   */
+  botFrame(speech: boolean, sound: boolean, arrivalMs: number, durationMs: number): void {
+    if (sound) {
+      this.lastBotSoundMs = arrivalMs;
+      this.lastBotFrameMs = durationMs;
+    }
     if (speech) {
       if (arrivalMs - this.lastBotSpeechMs >= BOT_GAP_MS) this.botSpeechStartMs = arrivalMs;
       this.lastBotSpeechMs = arrivalMs;
-      this.lastBotFrameMs = durationMs;
       if (this.awaitingResponse && arrivalMs > this.lastLoudSentMs) {
         this.responseMs.push(arrivalMs - this.lastLoudSentMs);
         this.awaitingResponse = false;
       }
       return;
     }
-    if (this.onsetMs !== null && arrivalMs - this.lastBotSpeechMs >= STOP_CONFIRM_MS) {
-      this.bargeInStopMs.push(Math.max(0, this.lastBotSpeechMs + this.lastBotFrameMs - this.onsetMs));
+    if (this.onsetMs !== null && arrivalMs - this.lastBotSoundMs >= STOP_CONFIRM_MS) {
+      this.bargeInStopMs.push(Math.max(0, this.lastBotSoundMs + this.lastBotFrameMs - this.onsetMs));
       this.onsetMs = null;
       this.interrupting = false;
     }

@@ -79,4 +79,23 @@ describe("parseEnvFile", () => {
   test("a line that is not KEY=VALUE is an error naming the file and line", () => {
     expect(() => parseEnvFile("A=1\nthis is not\n", "/etc/voicebot/voicebot.env")).toThrow("/etc/voicebot/voicebot.env:2");
   });
+
+  test("cloud settings: defaults that exist today, the provider with a key, and one line per bad value", () => {
+    const c = loadConfig({}, {});
+    expect([c.deepgramModel, c.groqModel, c.openaiModel, c.ttsModel, c.ttsVoice]).toEqual(["nova-3", "llama-3.3-70b-versatile", "gpt-4.1-mini", "gpt-4o-mini-tts", "nova"]);
+    expect([c.llmProvider, c.llmTtftTimeoutMs, c.apiRetryAttempts, c.bargeInMinSpeechMs, c.resampler]).toEqual([null, 1500, 2, 200, "speex"]);
+    expect([c.techHours, c.timezone]).toEqual(["mon-fri 09:00-18:00", "Europe/Paris"]);
+    expect(loadConfig({}, { OPENAI_API_KEY: "k" }).llmProvider).toBe("openai");
+    expect(loadConfig({}, { OPENAI_API_KEY: "k", GROQ_API_KEY: "g" }).llmProvider).toBe("groq");
+    expect(loadConfig({}, { OPENAI_API_KEY: "k", GROQ_API_KEY: "g", LLM_PROVIDER: "OpenAI" }).llmProvider).toBe("openai");
+    expect(loadConfig({}, { COMPANY_NAME: "Acme Box", DEEPGRAM_KEYTERMS: "fibre, , livebox" }).keyterms).toEqual(["Acme Box", "fibre", "livebox"]);
+    expect(error(() => loadConfig({}, { LLM_PROVIDER: "mistral" })).message).toBe('invalid configuration: LLM_PROVIDER="mistral" (environment): must be groq or openai');
+    expect(error(() => loadConfig({}, { LLM_TTFT_TIMEOUT: "0" })).variable).toBe("LLM_TTFT_TIMEOUT");
+    expect(error(() => loadConfig({}, { API_RETRY_ATTEMPTS: "11" })).allowed).toBe("must be a whole number from 0 to 10");
+    expect(error(() => loadConfig({}, { TZ: "Mars/Olympus" })).allowed).toContain("IANA time zone");
+    expect(error(() => loadConfig({}, { TECH_HOURS: "weekdays 9-18" })).variable).toBe("TECH_HOURS");
+    expect(error(() => loadConfig({}, { GROQ_MODEL: "llama 3" })).variable).toBe("GROQ_MODEL");
+    expect(error(() => loadConfig({}, { RESAMPLER: "ffmpeg" })).allowed).toBe("must be speex or libsamplerate");
+    expect(error(() => loadConfig({}, { BARGE_IN_MIN_SPEECH: "5" })).variable).toBe("BARGE_IN_MIN_SPEECH");
+  });
 });

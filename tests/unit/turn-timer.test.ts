@@ -3,7 +3,7 @@ import { TurnTimer } from "../../src/simulate/turn-timer.ts";
 
 /** Feeds a timeline of 20 ms frames: the caller's and the bot's, on made-up clocks. */
 function botFrames(t: TurnTimer, fromMs: number, toMs: number, speech: boolean): void {
-  for (let at = fromMs; at < toMs; at += 20) t.botFrame(speech, at, 20);
+  for (let at = fromMs; at < toMs; at += 20) t.botFrame(speech, speech, at, 20);
 }
 
 describe("TurnTimer", () => {
@@ -30,6 +30,16 @@ describe("TurnTimer", () => {
     t.callerEnds(2000);
     expect(t.bargeInStopMs).toEqual([1460 - 1220]);
     expect(t.botSpeakingForMs(2000)).toBe(0);
+  });
+
+  test("the bot has stopped only when nothing at all is heard, not in a quiet syllable", () => {
+    const t = new TurnTimer();
+    botFrames(t, 0, 1200, true);
+    t.callerStarts(true);
+    for (let at = 1200; at < 2000; at += 20) t.callerFrame(true, at);
+    for (let at = 1200; at < 1300; at += 20) t.botFrame(false, true, at, 20);
+    botFrames(t, 1300, 2000, false);
+    expect(t.bargeInStopMs).toEqual([1300 - 1200]);
   });
 
   test("a bot still talking when the caller ends is no answer to measure", () => {

@@ -4,6 +4,7 @@
  * reconnects on its own (`reconnectAttempts: 0`): the call layer decides whether to try again.
  */
 import { DeepgramClient } from "@deepgram/sdk";
+import { bunWebSocketTransport } from "./bun-websocket-transport.ts";
 import type { Logger } from "../../log.ts";
 import type { SpeechToText, SttEvent, SttHandlers, SttOptions, SttStream } from "./types.ts";
 
@@ -57,7 +58,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SpeechToText {
     throw new Error(`Deepgram STT: timeoutMs ${options.timeoutMs} is not allowed; it must be a positive number of milliseconds`);
   }
   const base = webSocketBase(options.baseUrl);
-  const client = new DeepgramClient({ apiKey: options.apiKey, baseUrl: base });
+  const client = new DeepgramClient({ apiKey: options.apiKey, baseUrl: base, transportFactory: bunWebSocketTransport });
   const where = `${base}${LISTEN_PATH}`;
   return {
     id: `deepgram:${options.model}`,
@@ -175,7 +176,7 @@ function describeOpenError(message: string, timeoutMs: number): string {
   if (status === "400") return "HTTP 400: Deepgram rejected the query (model, language or audio parameters)";
   if (status !== undefined) return `HTTP ${status} from the server`;
   if (message === "TIMEOUT") return `timed out after ${timeoutMs} ms`;
-  if (/ECONNREFUSED/.test(message)) return `connection refused (${message})`;
+  if (/ECONNREFUSED|Failed to connect/.test(message)) return `connection refused (${message})`;
   return message;
 }
 
