@@ -65,6 +65,9 @@ beforeAll(async () => {
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
+  // Every fault above (stalls, 500s, drops) must have been handled, none left to the runtime.
+  expect(server.logs()).not.toContain("unhandled rejection");
+  expect(server.logs()).not.toContain("call handler failed");
   expect(await server.stop()).toBe(0);
   await Promise.all([deepgram.stop(), groqHttp.stop(), openaiHttp.stop()]);
 }, E2E_TIMEOUT_MS);
@@ -226,6 +229,9 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     expect(text).toMatch(/^voicebot_replies_total [1-9]/m);
     expect(text).toMatch(/^voicebot_barge_ins_total [1-9]/m);
     expect(text).toMatch(/^voicebot_llm_switches_total [1-9]/m);
+    // The slow-first-token call waited over a second for its reply: it heard the filler.
+    expect(text).toMatch(/^voicebot_fillers_total [1-9]/m);
+    expect(text).toMatch(/^voicebot_stt_lost_total [1-9]/m);
     const health = (await (await fetch(`${server.http}/healthz`)).json()) as { modes: { stt: string; llm: string; tts: string } };
     expect(health.modes.stt).toContain("deepgram");
     expect(health.modes.llm).toContain("groq");
