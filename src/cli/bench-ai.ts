@@ -15,6 +15,7 @@ import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
 import { metricValue, type Endpoint } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { toCallRate } from "../simulate/wav.ts";
+import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
 
 export interface AiBenchOptions {
   calls: number;
@@ -67,14 +68,7 @@ async function callerAudio(rate: number): Promise<Int16Array[]> {
   try {
     const out: Int16Array[] = [];
     for (const text of UTTERANCES) {
-      const chunks: Int16Array[] = [];
-      for await (const chunk of tts.synthesize(text)) chunks.push(chunk);
-      const samples = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        samples.set(c, at);
-        at += c.length;
-      }
+      const samples = await synthesizeAll(tts, text);
       out.push(await toCallRate({ sampleRate: tts.sampleRate, samples }, rate, pool));
     }
     return out;

@@ -8,6 +8,7 @@ import { roundMs, summarize } from "../simulate/stats.ts";
 import { readWav, toCallRate, WavFormatError, writeWav } from "../simulate/wav.ts";
 import { hexByte, kindForRate, uuidFromString } from "../transports/audiosocket-codec.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
+import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
 
 /** --say-over starts this long after the bot started talking. */
 const OVER_BOT_AFTER_MS = 1200;
@@ -120,14 +121,7 @@ async function buildScript(argv: string[], rate: number, language: string, pool:
         }
         steps.push({ say: await toCallRate(wav, rate, pool()) });
       } else if (tts !== null) {
-        const chunks: Int16Array[] = [];
-        for await (const chunk of tts.synthesize(value)) chunks.push(chunk);
-        const samples = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-        let at = 0;
-        for (const c of chunks) {
-          samples.set(c, at);
-          at += c.length;
-        }
+        const samples = await synthesizeAll(tts, value);
         const say = await toCallRate({ sampleRate: tts.sampleRate, samples }, rate, pool());
         steps.push(flag === "say-over" ? { say, overBotAfterMs: OVER_BOT_AFTER_MS } : { say });
       }

@@ -20,6 +20,7 @@ import { callbackSentence, checkPromptLanguage, systemPrompt, type PromptFacts }
 import { parseToolCall, TERMINAL_TOOLS, toolsFor, type SavToolCall } from "./sav-ai-tools.ts";
 import { resumeSavDialog, type SavDialogOptions } from "./sav.ts";
 import type { Dialog, DialogAction, DialogEndReason, DialogEvent, DialogState, PhraseId, SpeechPart, TicketStatus } from "./types.ts";
+import { FAREWELL, QUESTION, phrase, ticketNumberParts, Utterances } from "./utterances.ts";
 
 export interface AiSavDialogOptions {
   /** BCP 47 language of the prompts and spoken callback times: fr-FR, en-US or pt-BR. */
@@ -57,11 +58,7 @@ const MAX_FAILURES = 3;
 const MAX_ROUNDS = 4;
 const ACTIVE: ReadonlySet<DialogState> = new Set(["IDENTIFICATION", "DIAGNOSTIC", "SOLUTION", "VERIFICATION"]);
 
-type Prompt = { interruptible: boolean; awaitInput: boolean };
-const QUESTION: Prompt = { interruptible: true, awaitInput: true };
-const FAREWELL: Prompt = { interruptible: false, awaitInput: false };
 
-const phrase = (id: PhraseId): SpeechPart => ({ phrase: id });
 
 class AiSavDialog implements Dialog {
   readonly #options: Resolved;
@@ -80,8 +77,7 @@ class AiSavDialog implements Dialog {
   #rounds = 0;
   /** The latest `at` seen: the call's clock as far as this dialog knows. */
   #now: number | null = null;
-  #nextUtteranceId = 1;
-  readonly #interruptiblePending = new Set<number>();
+  readonly #utterances = new Utterances();
 
   constructor(options: Resolved) {
     this.#options = options;
@@ -103,7 +99,7 @@ class AiSavDialog implements Dialog {
         this.#onTicketOpened(event.ticketNumber);
         return [];
       case "spoken":
-        this.#interruptiblePending.delete(event.utteranceId);
+        this.#utterances.spoken(event.utteranceId);
         return [];
       case "callerSaid":
         return this.#onCallerSaid(event.text, event.at);
@@ -122,7 +118,7 @@ class AiSavDialog implements Dialog {
       case "silenceWarning":
         return this.#whileActive((out) => {
           out.push({ type: "record", kind: "timer", detail: "silence-warning" });
-          this.#say(out, [phrase("stillThere")], QUESTION);
+          this.#utterances.say(out, [phrase("stillThere")], QUESTION);
         });
       case "silenceTimeout":
         return this.#onTimeout("silence-timeout", "silenceGoodbye", "silence");
@@ -144,7 +140,7 @@ class AiSavDialog implements Dialog {
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "IDENTIFICATION");
-    this.#say(out, [phrase("welcomeAi")], QUESTION);
+    this.#utterances.say(out, [phrase("welcomeAi")], QUESTION);
     return out;
   }
 
@@ -226,7 +222,7 @@ class AiSavDialog implements Dialog {
     const { techHours, timezone, language } = this.#options;
     const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
     if (this.#now === null) {
-      this.#finish(out, [phrase("escalated"), ...this.#ticketNumberParts(), phrase("goodbye")], "escalated", ticket);
+      this.#finish(out, [phrase("escalated"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
       return { ok: true, availableNow: false };
     }
     const { availableNow, next } = availability(techHours, timezone, this.#now);
@@ -234,13 +230,13 @@ class AiSavDialog implements Dialog {
       this.#ticketStatus = "escalated";
       out.push({ type: "updateTicket", ...ticket });
       this.#goTo(out, "TRANSFER");
-      this.#say(out, [...this.#ticketNumberParts(), phrase("transferring")], FAREWELL);
+      this.#utterances.say(out, [...ticketNumberParts(this.#ticketNumber), phrase("transferring")], FAREWELL);
       out.push({ type: "transfer", reason });
       return { ok: true, availableNow: true };
     }
     const callbackAt = availableNow || next === null ? null : describeOpening(next, language);
     const lead = callbackAt === null ? phrase("escalated") : { text: callbackSentence(language, callbackAt) };
-    this.#finish(out, [lead, ...this.#ticketNumberParts(), phrase("goodbye")], "escalated", ticket);
+    this.#finish(out, [lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
     return { ok: true, availableNow: false, callbackAt };
   }
 
@@ -249,7 +245,7 @@ class AiSavDialog implements Dialog {
    * problem at all: the caller just ended the conversation (abandoned).
    */
   #endCall(out: DialogAction[]): void {
-    const tail = this.#ticketNumberParts();
+    const tail = ticketNumberParts(this.#ticketNumber);
     if (this.#facts.solved === true) {
       this.#finish(out, [...tail, phrase("goodbyeResolved")], "resolved", { status: "resolved" });
     } else if (this.#facts.problemType !== null) {
@@ -286,10 +282,10 @@ class AiSavDialog implements Dialog {
       this.#failures++;
       out.push({ type: "record", kind: "ai-error", detail: `${this.#failures}/${MAX_FAILURES} ${error}` });
       if (this.#failures < MAX_FAILURES) {
-        this.#say(out, [phrase("sorryRepeat")], QUESTION);
+        this.#utterances.say(out, [phrase("sorryRepeat")], QUESTION);
         return;
       }
-      const parts = [phrase("aiErrorGoodbye"), ...this.#ticketNumberParts(), phrase("goodbye")];
+      const parts = [phrase("aiErrorGoodbye"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "ai-error", { status: "incomplete" });
     });
   }
@@ -309,7 +305,7 @@ class AiSavDialog implements Dialog {
   #onTimeout(timer: string, farewell: PhraseId, reason: DialogEndReason): DialogAction[] {
     return this.#whileActive((out) => {
       out.push({ type: "record", kind: "timer", detail: timer });
-      this.#finish(out, [phrase(farewell), ...this.#ticketNumberParts(), phrase("goodbye")], reason, { status: "abandoned" });
+      this.#finish(out, [phrase(farewell), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], reason, { status: "abandoned" });
     });
   }
 
@@ -320,7 +316,7 @@ class AiSavDialog implements Dialog {
       out.push({ type: "updateTicket", status: "abandoned" });
     }
     out.push({ type: "record", kind: "hangup", detail: "caller" });
-    this.#interruptiblePending.clear();
+    this.#utterances.forget();
     this.#currentReplyId = null;
     this.#goTo(out, "GOODBYE");
     return out;
@@ -332,7 +328,7 @@ class AiSavDialog implements Dialog {
       {
         ticketNumber: this.#ticketNumber,
         callerNumber: this.#facts.phone ?? this.#facts.callerNumber,
-        nextUtteranceId: this.#nextUtteranceId,
+        nextUtteranceId: this.#utterances.nextId,
         lead: [phrase("sttLost")],
       },
       this.#options.keypad,
@@ -346,7 +342,7 @@ class AiSavDialog implements Dialog {
   #whileActive(act: (out: DialogAction[]) => void): DialogAction[] {
     if (!ACTIVE.has(this.#state)) return [];
     const out: DialogAction[] = [];
-    this.#stopInterruptible(out);
+    this.#utterances.stop(out);
     act(out);
     return out;
   }
@@ -370,21 +366,11 @@ class AiSavDialog implements Dialog {
     this.#ticketStatus = ticket.status;
     out.push({ type: "updateTicket", ...ticket });
     this.#goTo(out, "GOODBYE");
-    this.#say(out, parts, FAREWELL);
+    this.#utterances.say(out, parts, FAREWELL);
     out.push({ type: "hangup", reason });
   }
 
-  /** Empty while the store has not yet answered openTicket: better silence than a wrong number. */
-  #ticketNumberParts(): SpeechPart[] {
-    if (this.#ticketNumber === null) return [];
-    return [phrase("ticketNumberIs"), { digits: String(this.#ticketNumber) }];
-  }
 
-  #stopInterruptible(out: DialogAction[]): void {
-    if (this.#interruptiblePending.size === 0) return;
-    this.#interruptiblePending.clear();
-    out.push({ type: "stopSpeaking" });
-  }
 
   #goTo(out: DialogAction[], next: DialogState): void {
     if (next === this.#state) return;
@@ -392,9 +378,4 @@ class AiSavDialog implements Dialog {
     this.#state = next;
   }
 
-  #say(out: DialogAction[], parts: SpeechPart[], prompt: Prompt): void {
-    const utteranceId = this.#nextUtteranceId++;
-    if (prompt.interruptible) this.#interruptiblePending.add(utteranceId);
-    out.push({ type: "say", utteranceId, parts, ...prompt });
-  }
 }

@@ -20,6 +20,7 @@ import type {
   SpeechPart,
   TicketStatus,
 } from "./types.ts";
+import { FAREWELL, QUESTION, phrase, ticketNumberParts, Utterances, type Prompt } from "./utterances.ts";
 
 export type { SavDialogOptions } from "./sav-options.ts";
 
@@ -57,14 +58,10 @@ const FIXES: Readonly<Record<string, { problem: ProblemType; fix: PhraseId }>> =
   "3": { problem: "other", fix: "fixOther" },
 };
 
-const phrase = (id: PhraseId): SpeechPart => ({ phrase: id });
 
-type Prompt = { interruptible: boolean; awaitInput: boolean; patienceMs?: number };
-const QUESTION: Prompt = { interruptible: true, awaitInput: true };
 // Unplugging a box for 30 s and waiting for its lights, or restarting a phone, takes a while:
 // "are you still there?" in the middle of it would be absurd.
 const AFTER_FIX: Prompt = { ...QUESTION, patienceMs: 90_000 };
-const FAREWELL: Prompt = { interruptible: false, awaitInput: false };
 
 class SavDialog implements Dialog {
   readonly #options: ResolvedSavDialogOptions;
@@ -75,9 +72,7 @@ class SavDialog implements Dialog {
   #ticketStatus: TicketStatus = "open";
   #invalidAnswers = 0;
   #typed = "";
-  #nextUtteranceId = 1;
-  /** Interruptible utterances sent and not yet reported as played to their end. */
-  readonly #interruptiblePending = new Set<number>();
+  #utterances = new Utterances();
 
   constructor(options: ResolvedSavDialogOptions) {
     this.#options = options;
@@ -97,7 +92,7 @@ class SavDialog implements Dialog {
       case "dtmf":
         return this.#onDigit(event.digit);
       case "spoken":
-        this.#interruptiblePending.delete(event.utteranceId);
+        this.#utterances.spoken(event.utteranceId);
         return [];
       case "silenceWarning":
         return this.#onSilenceWarning();
@@ -127,7 +122,7 @@ class SavDialog implements Dialog {
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "MENU");
-    this.#say(out, [phrase("welcome"), phrase("problemMenu")], QUESTION);
+    this.#utterances.say(out, [phrase("welcome"), phrase("problemMenu")], QUESTION);
     return out;
   }
 
@@ -139,10 +134,10 @@ class SavDialog implements Dialog {
     this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
     this.#ticketRequested = true;
     if (resume.ticketNumber !== null) this.#onTicketOpened(resume.ticketNumber);
-    this.#nextUtteranceId = resume.nextUtteranceId;
+    this.#utterances = new Utterances(resume.nextUtteranceId);
     this.#state = "MENU";
     const out: DialogAction[] = [];
-    this.#say(out, [...resume.lead, phrase("problemMenu")], QUESTION);
+    this.#utterances.say(out, [...resume.lead, phrase("problemMenu")], QUESTION);
     return out;
   }
 
@@ -167,7 +162,7 @@ class SavDialog implements Dialog {
     }
     if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
     const out: DialogAction[] = [];
-    this.#stopInterruptible(out);
+    this.#utterances.stop(out);
     out.push({ type: "record", kind: "dtmf", detail: digit });
     switch (this.#state) {
       case "MENU":
@@ -200,12 +195,12 @@ class SavDialog implements Dialog {
       return;
     }
     this.#goTo(out, "VERIFICATION");
-    this.#say(out, [phrase(choice.fix), phrase("solvedQuestion")], AFTER_FIX);
+    this.#utterances.say(out, [phrase(choice.fix), phrase("solvedQuestion")], AFTER_FIX);
   }
 
   #onVerificationDigit(out: DialogAction[], digit: string): void {
     if (digit === "1") {
-      this.#finish(out, [...this.#ticketNumberParts(), phrase("goodbyeResolved")], "resolved", { status: "resolved" });
+      this.#finish(out, [...ticketNumberParts(this.#ticketNumber), phrase("goodbyeResolved")], "resolved", { status: "resolved" });
     } else if (digit === "2") {
       this.#callBack(out, []);
     } else {
@@ -221,13 +216,13 @@ class SavDialog implements Dialog {
     }
     if (digit === "*") {
       this.#typed = "";
-      this.#say(out, [phrase("enterPhone")], QUESTION);
+      this.#utterances.say(out, [phrase("enterPhone")], QUESTION);
       return;
     }
     const length = this.#typed.length;
     if (digit === "#" && length >= this.#options.minPhoneDigits && length <= this.#options.maxPhoneDigits) {
       this.#goTo(out, "PHONE_CONFIRM");
-      this.#say(out, this.#question(), QUESTION);
+      this.#utterances.say(out, this.#question(), QUESTION);
       return;
     }
     this.#typed = "";
@@ -236,12 +231,12 @@ class SavDialog implements Dialog {
 
   #onConfirmDigit(out: DialogAction[], digit: string): void {
     if (digit === "1") {
-      const parts = [phrase("escalated"), ...this.#ticketNumberParts(), phrase("goodbye")];
+      const parts = [phrase("escalated"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "escalated", { phone: this.#typed, status: "escalated" });
     } else if (digit === "2") {
       this.#typed = "";
       this.#goTo(out, "PHONE_ENTRY");
-      this.#say(out, this.#question(), QUESTION);
+      this.#utterances.say(out, this.#question(), QUESTION);
     } else {
       this.#invalid(out, digit, [phrase("invalidChoice"), ...this.#question()]);
     }
@@ -250,13 +245,13 @@ class SavDialog implements Dialog {
   /** The problem was not solved on the phone: a technician calls back. */
   #callBack(out: DialogAction[], lead: SpeechPart[]): void {
     if (this.#callerNumber !== null) {
-      const parts = [...lead, phrase("escalatedKnownNumber"), ...this.#ticketNumberParts(), phrase("goodbye")];
+      const parts = [...lead, phrase("escalatedKnownNumber"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "escalated", { phone: this.#callerNumber, status: "escalated" });
       return;
     }
     this.#typed = "";
     this.#goTo(out, "PHONE_ENTRY");
-    this.#say(out, [...lead, ...this.#question()], QUESTION);
+    this.#utterances.say(out, [...lead, ...this.#question()], QUESTION);
   }
 
   #invalid(out: DialogAction[], digit: string, retry: SpeechPart[]): void {
@@ -265,31 +260,31 @@ class SavDialog implements Dialog {
     const detail = `${this.#state}:${digit} ${this.#invalidAnswers}/${maxInvalidAnswers}`;
     out.push({ type: "record", kind: "invalid", detail });
     if (this.#invalidAnswers < maxInvalidAnswers) {
-      this.#say(out, retry, QUESTION);
+      this.#utterances.say(out, retry, QUESTION);
       return;
     }
-    const parts = [phrase("tooManyInvalid"), ...this.#ticketNumberParts(), phrase("goodbye")];
+    const parts = [phrase("tooManyInvalid"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
     this.#finish(out, parts, "too-many-invalid", { status: "abandoned" });
   }
 
   #onSilenceWarning(): DialogAction[] {
     if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
     const out: DialogAction[] = [];
-    this.#stopInterruptible(out);
+    this.#utterances.stop(out);
     out.push({ type: "record", kind: "timer", detail: "silence-warning" });
     // Half a number followed by "type your number" would be confusing: typing starts over.
     if (this.#state === "PHONE_ENTRY") this.#typed = "";
-    this.#say(out, [phrase("stillThere"), ...this.#question()], QUESTION);
+    this.#utterances.say(out, [phrase("stillThere"), ...this.#question()], QUESTION);
     return out;
   }
 
   #onTimeout(timer: string, farewell: PhraseId, reason: DialogEndReason): DialogAction[] {
     if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
     const out: DialogAction[] = [];
-    this.#stopInterruptible(out);
+    this.#utterances.stop(out);
     out.push({ type: "record", kind: "timer", detail: timer });
     // Outside WELCOME and GOODBYE the ticket is still open.
-    const parts = [phrase(farewell), ...this.#ticketNumberParts(), phrase("goodbye")];
+    const parts = [phrase(farewell), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
     this.#finish(out, parts, reason, { status: "abandoned" });
     return out;
   }
@@ -301,7 +296,7 @@ class SavDialog implements Dialog {
       out.push({ type: "updateTicket", status: "abandoned" });
     }
     out.push({ type: "record", kind: "hangup", detail: "caller" });
-    this.#interruptiblePending.clear();
+    this.#utterances.forget();
     this.#goTo(out, "GOODBYE");
     return out;
   }
@@ -316,7 +311,7 @@ class SavDialog implements Dialog {
     this.#ticketStatus = ticket.status;
     out.push({ type: "updateTicket", ...ticket });
     this.#goTo(out, "GOODBYE");
-    this.#say(out, parts, FAREWELL);
+    this.#utterances.say(out, parts, FAREWELL);
     out.push({ type: "hangup", reason });
   }
 
@@ -336,17 +331,7 @@ class SavDialog implements Dialog {
     }
   }
 
-  /** Empty while the store has not yet answered openTicket: better silence than a wrong number. */
-  #ticketNumberParts(): SpeechPart[] {
-    if (this.#ticketNumber === null) return [];
-    return [phrase("ticketNumberIs"), { digits: String(this.#ticketNumber) }];
-  }
 
-  #stopInterruptible(out: DialogAction[]): void {
-    if (this.#interruptiblePending.size === 0) return;
-    this.#interruptiblePending.clear();
-    out.push({ type: "stopSpeaking" });
-  }
 
   #goTo(out: DialogAction[], next: DialogState): void {
     if (next === this.#state) return;
@@ -354,9 +339,4 @@ class SavDialog implements Dialog {
     this.#state = next;
   }
 
-  #say(out: DialogAction[], parts: SpeechPart[], prompt: Prompt): void {
-    const utteranceId = this.#nextUtteranceId++;
-    if (prompt.interruptible) this.#interruptiblePending.add(utteranceId);
-    out.push({ type: "say", utteranceId, parts, ...prompt });
-  }
 }

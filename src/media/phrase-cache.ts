@@ -7,6 +7,7 @@
  * language's (stale), or lacks them (missing).
  */
 import type { TextToSpeech } from "../ai/tts/types.ts";
+import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
 import type { Logger } from "../log.ts";
 import { MAX_RATE, MIN_RATE, type ResamplerPool } from "./resampler.ts";
 import {
@@ -366,13 +367,9 @@ export class PhraseCache {
   }
 
   private async synthesize(id: string, text: string, signal: AbortSignal): Promise<Int16Array> {
-    const chunks: Int16Array[] = [];
-    let total = 0;
+    let joined: Int16Array;
     try {
-      for await (const chunk of this.tts.synthesize(text, signal)) {
-        chunks.push(chunk);
-        total += chunk.length;
-      }
+      joined = await synthesizeAll(this.tts, text, signal);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       const message = error instanceof Error ? error.message : String(error);
@@ -382,12 +379,6 @@ export class PhraseCache {
     }
     // An aborted TTS may end its stream quietly: a cut-off phrase must never be kept.
     if (signal.aborted) throw signal.reason;
-    const joined = new Int16Array(total);
-    let at = 0;
-    for (const chunk of chunks) {
-      joined.set(chunk, at);
-      at += chunk.length;
-    }
     if (peakOf(joined) === 0) this.log.warn("phrase renders as silence", { phrase: id, voice: this.tts.voiceId });
     return trimSilence(joined, this.tts.sampleRate);
   }

@@ -11,6 +11,7 @@ import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import { createFakeSpeech, type FakeSpeech } from "../fakes/speech.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
 
 /**
  * AI calls through dist/voicebot against local fakes of Deepgram, Groq, OpenAI chat and OpenAI
@@ -37,15 +38,7 @@ beforeAll(async () => {
   const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
   const pool = createResamplerPool({ size: 1 });
   for (const text of [BOX, WAIT, WORKS, HUH]) {
-    const chunks: Int16Array[] = [];
-    for await (const c of tts.synthesize(text)) chunks.push(c);
-    const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    audio.set(text, await pool.resample(all, tts.sampleRate, 8000));
+    audio.set(text, await pool.resample(await synthesizeAll(tts, text), tts.sampleRate, 8000));
   }
   await tts.close();
   await pool.close();

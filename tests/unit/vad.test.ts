@@ -3,6 +3,7 @@ import { createEspeakTts } from "../../src/ai/tts/espeak.ts";
 import { rootLogger } from "../../src/log.ts";
 import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { loadVadModule, type Vad, type VadModule } from "../../src/media/vad.ts";
+import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
 
 const SENTENCE = "Bonjour, je vous appelle parce que ma box internet ne fonctionne plus depuis hier soir.";
 const RATES = [8000, 16000] as const;
@@ -15,14 +16,7 @@ beforeAll(async () => {
   const tts = await createEspeakTts({ voice: "fr", log: rootLogger.child("vad-test") });
   const pool = createResamplerPool({ size: 1 });
   try {
-    const chunks: Int16Array[] = [];
-    for await (const chunk of tts.synthesize(SENTENCE)) chunks.push(chunk);
-    const speech = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const chunk of chunks) {
-      speech.set(chunk, at);
-      at += chunk.length;
-    }
+    const speech = await synthesizeAll(tts, SENTENCE);
     // resample() transfers its input to the worker: each rate gets its own copy.
     for (const rate of RATES) speechAt.set(rate, await pool.resample(speech.slice(), tts.sampleRate, rate));
   } finally {

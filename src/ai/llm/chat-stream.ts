@@ -4,7 +4,7 @@
  * the error classification live here once. Each provider only supplies its SDK call and error classes.
  */
 import type { Logger } from "../../log.ts";
-import { LlmError, type ChatChunk, type ChatMessage, type ChatRequest, type ToolCall, type ToolSpec } from "./types.ts";
+import { LlmError, type ChatChunk, type ChatMessage, type ChatRequest, type LanguageModel, type ToolCall, type ToolSpec } from "./types.ts";
 
 /** Phone replies are a sentence or two; a bound keeps a runaway model from talking for a minute. */
 export const MAX_REPLY_TOKENS = 300;
@@ -72,6 +72,53 @@ export interface ChatCall {
   errors: SdkErrorClasses;
   /** Starts the vendor request; resolves once the response headers are in. */
   open(signal: AbortSignal): PromiseLike<AsyncIterable<VendorChunk>>;
+}
+
+/** The body both vendors take for a streamed reply. */
+export interface VendorChatBody {
+  model: string;
+  messages: VendorMessage[];
+  tools?: VendorTool[];
+  stream: true;
+  temperature: number;
+  max_completion_tokens: number;
+}
+
+/** One vendor's chat endpoint: its SDK call and error classes (the SDKs differ in nothing else). */
+export interface ChatVendor {
+  /** "groq", "openai": the model id's prefix. */
+  prefix: string;
+  errors: SdkErrorClasses;
+  create(body: VendorChatBody, options: { signal: AbortSignal; timeout: number }): PromiseLike<AsyncIterable<VendorChunk>>;
+}
+
+/** A LanguageModel over one vendor's streamed chat completions. */
+export function chatLanguageModel(vendor: ChatVendor, options: ChatProviderOptions): LanguageModel {
+  const { model, timeoutMs, log } = options;
+  const id = `${vendor.prefix}:${model}`;
+  return {
+    id,
+    stream: (request: ChatRequest) =>
+      streamChat({
+        provider: id,
+        timeoutMs,
+        log,
+        request,
+        errors: vendor.errors,
+        open: (signal) =>
+          vendor.create(
+            {
+              model,
+              messages: toVendorMessages(request.messages),
+              ...(request.tools.length > 0 ? { tools: toVendorTools(request.tools) } : {}),
+              stream: true,
+              temperature: REPLY_TEMPERATURE,
+              max_completion_tokens: MAX_REPLY_TOKENS,
+            },
+            { signal, timeout: timeoutMs },
+          ),
+      }),
+  };
 }
 
 export function checkProviderOptions(vendor: string, options: ChatProviderOptions): void {

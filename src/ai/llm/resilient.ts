@@ -22,6 +22,7 @@
  */
 import type { Logger } from "../../log.ts";
 import { LlmError, type ChatChunk, type ChatRequest, type LanguageModel } from "./types.ts";
+import { backoff } from "../backoff.ts";
 
 export interface ResilientLlmOptions {
   primary: LanguageModel;
@@ -122,7 +123,7 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
         const delayMs = Math.min(backoffMs * 2 ** sameProviderRetries, MAX_BACKOFF_MS);
         sameProviderRetries++;
         log.warn("LLM retry", { provider: current.id, after: describe, delayMs, left: retriesLeft });
-        await sleep(delayMs, signal);
+        await backoff(delayMs, signal);
         continue;
       }
       if (first === TTFT_EXPIRED) {
@@ -195,22 +196,4 @@ async function firstResult(attempt: Attempt, ttftMs: number | null): Promise<Ite
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -5,6 +5,7 @@
 import type { Logger } from "../../log.ts";
 import { TtsError } from "./openai.ts";
 import type { TextToSpeech } from "./types.ts";
+import { backoff } from "../backoff.ts";
 
 const DEFAULT_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 5_000;
@@ -24,24 +25,6 @@ export interface TtsRetryStats {
   failures: number;
 }
 
-/** Resolves after `ms`, or rejects with the abort reason as soon as `signal` aborts (timer cleared). */
-function backoff(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 class RetryingTts implements TextToSpeech {
   readonly stats: TtsRetryStats = { retries: 0, failures: 0 };
