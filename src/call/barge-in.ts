@@ -204,7 +204,7 @@ export class BargeInDetector {
     this.blockRatios[this.blockNext] = this.blockOut > 0 ? Math.sqrt(this.blockIn / this.blockOut) : Number.POSITIVE_INFINITY;
     this.blockNext = (this.blockNext + 1) % ECHO_BLOCKS;
     let smallest = Number.POSITIVE_INFINITY;
-    for (const ratio of this.blockRatios) if (ratio < smallest) smallest = ratio;
+    for (let i = 0; i < ECHO_BLOCKS; i++) smallest = Math.min(smallest, this.blockRatios[i] as number);
     this.echoRatio = Math.min(INITIAL_ECHO_RATIO, smallest);
     this.blockIn = 0;
     this.blockOut = 0;

@@ -23,8 +23,6 @@ import { SttGate } from "./stt-gate.ts";
 export interface ConversationParts {
   stt: SpeechToText;
   llm: LanguageModel;
-  tts: TextToSpeech;
-  resampler: ResamplerPool;
   vad: VadModule | null;
   language: string;
   keyterms: readonly string[];
@@ -39,6 +37,9 @@ export interface ConversationHost {
   readonly phrases: PhraseCache;
   readonly metrics: CallMetrics;
   readonly log: Logger;
+  /** The call's voice, and the pool that brings it to the call's rate. */
+  readonly tts: TextToSpeech;
+  readonly resampler: ResamplerPool;
   feed(event: DialogEvent): void;
   /** A caller turn or a bot reply started: the silence countdown must not run. */
   pauseSilence(): void;
@@ -157,7 +158,7 @@ export class Conversation {
     };
     const pendingTimings: { llmFirstTokenAt?: number; ttsFirstByteAt?: number } = {};
     const reply: Reply = new Reply(action.replyId, utterance, {
-      llm: this.parts.llm, tts: this.parts.tts, resampler: this.parts.resampler, rate: host.playout.rate,
+      llm: this.parts.llm, tts: host.tts, resampler: host.resampler, rate: host.playout.rate,
       onFirstSegment: () => {
         if (host.playout.head === utterance) host.expedite();
       },
@@ -183,8 +184,7 @@ export class Conversation {
 
   /** Barge-in: the bot stops within a frame (faded), the reply and its downloads are cut. */
   interrupt(signal: "voice" | "transcript" | "speech-started"): void {
-    const head = this.host.playout.head;
-    if (!head || !head.interruptible || !this.botSpeaking()) return;
+    if (!this.botSpeaking()) return;
     const at = Date.now();
     this.host.metrics.bargeIns++;
     this.host.log.info("barge-in", { signal });
@@ -219,8 +219,7 @@ export class Conversation {
   }
 
   private botSpeaking(): boolean {
-    const head = this.host.playout.head;
-    return head !== undefined && (head.played ?? 1) > 0 && head.interruptible === true;
+    return this.host.playout.playing && this.host.playout.head?.interruptible === true;
   }
 
   private newDetector(rate: number): BargeInDetector {

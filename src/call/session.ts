@@ -108,6 +108,14 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     return this.deps.metrics;
   }
 
+  get tts(): TextToSpeech {
+    return this.deps.tts;
+  }
+
+  get resampler(): ResamplerPool {
+    return this.deps.resampler;
+  }
+
   expedite(): void {
     if (this.leadSlots === 0 && !this.closed) this.leadSlots = this.deps.clock.expedite(this);
   }

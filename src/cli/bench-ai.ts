@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
 import { rootLogger } from "../log.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
-import { SimulatedCaller, simulatedPbxClock, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import type { CallResult, ScriptStep } from "../simulate/caller.ts";
+import { failedCount, newOutcomes, redialCallers, type Outcomes } from "../simulate/redial.ts";
 import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
-import { metricValue, type Endpoint } from "../simulate/server-process.ts";
+import { metricValue } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { toCallRate } from "../simulate/wav.ts";
 import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
@@ -52,10 +53,7 @@ const RAMP_MS = 10_000;
 const QUIET_MS_MIN = 600;
 const QUIET_MS_MAX = 1800;
 
-interface AiTally {
-  completed: number;
-  cutAtEnd: number;
-  failures: Map<string, number>;
+interface AiTally extends Outcomes {
   responseMs: number[][];
   bargeInStopMs: number[][];
   jitter: number[][];
@@ -85,35 +83,6 @@ function failureOf(r: CallResult): string | null {
   if (r.actions.length < UTTERANCES.length) return `the server hung up after ${r.actions.length} of ${UTTERANCES.length} caller utterances`;
   if (r.bargeInStopMs.length === 0) return "the bot was not cut off when the caller spoke over it";
   return null;
-}
-
-async function runCallers(target: Endpoint, o: AiBenchOptions, audio: Int16Array[], tally: AiTally): Promise<string | null> {
-  const clock = simulatedPbxClock();
-  const script: ScriptStep[] = [{ say: audio[0] as Int16Array }, { say: audio[1] as Int16Array, overBotAfterMs: BARGE_IN_AFTER_MS }, { say: audio[2] as Int16Array }];
-  let unreachable: string | null = null;
-  const one = async (index: number): Promise<void> => {
-    await Bun.sleep((index * RAMP_MS) / o.calls);
-    while (!o.signal.aborted && unreachable === null) {
-      const quietMs = QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN);
-      const caller = new SimulatedCaller({ ...target, sampleRate: o.rate, script, clock, quietMs, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: o.signal });
-      const r = await caller.run();
-      if (!r.connected) {
-        unreachable ??= r.error;
-        return;
-      }
-      tally.responseMs.push(r.responseMs);
-      tally.bargeInStopMs.push(r.bargeInStopMs);
-      tally.jitter.push(r.jitterMs);
-      tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
-      const cut = o.signal.aborted && r.hungUpBy === "caller";
-      const failure = cut ? null : failureOf(r);
-      if (cut) tally.cutAtEnd++;
-      else if (failure === null) tally.completed++;
-      else tally.failures.set(failure, (tally.failures.get(failure) ?? 0) + 1);
-    }
-  };
-  await Promise.all(Array.from({ length: o.calls }, (_, i) => one(i)));
-  return unreachable;
 }
 
 /**
@@ -146,7 +115,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
   say("synthesizing the callers' words and starting voicebot serve against local fakes...");
   const audio = await callerAudio(o.rate);
   let stack: FakeStack | null = null;
-  const tally: AiTally = { completed: 0, cutAtEnd: 0, failures: new Map(), responseMs: [], bargeInStopMs: [], jitter: [], maxLeadMs: 0 };
+  const tally: AiTally = { ...newOutcomes(), responseMs: [], bargeInStopMs: [], jitter: [], maxLeadMs: 0 };
   try {
     stack = await startFakeStack({
       sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs,
@@ -159,13 +128,26 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     say(`${o.calls} conversations at a time for ${o.seconds} s (STT ${o.sttDelayMs} ms, LLM first token ${o.llmTtftMs} ms, TTS first byte ${o.ttsTtfbMs} ms)...`);
     const started = performance.now();
     const stop = AbortSignal.any([o.signal, AbortSignal.timeout(o.seconds * 1000)]);
-    const unreachable = await runCallers(server.audiosocket, { ...o, signal: stop }, audio, tally);
+    const script: ScriptStep[] = [{ say: audio[0] as Int16Array }, { say: audio[1] as Int16Array, overBotAfterMs: BARGE_IN_AFTER_MS }, { say: audio[2] as Int16Array }];
+    const unreachable = await redialCallers({
+      calls: o.calls, rampMs: RAMP_MS, signal: stop, failureOf,
+      call: () => ({
+        ...server.audiosocket, sampleRate: o.rate, script, greetingTimeoutMs: GREETING_TIMEOUT_MS,
+        quietMs: QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN),
+      }),
+      onResult: (r) => {
+        tally.responseMs.push(r.responseMs);
+        tally.bargeInStopMs.push(r.bargeInStopMs);
+        tally.jitter.push(r.jitterMs);
+        tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
+      },
+    }, tally);
     const wallMs = performance.now() - started;
     const end = server.sample();
     const after = metricValue(await metrics(), "voicebot_playout_underruns_total");
     if (unreachable !== null) throw new Error(unreachable);
 
-    const failed = [...tally.failures.values()].reduce((a, b) => a + b, 0);
+    const failed = failedCount(tally);
     const response = summarize(concatSamples(tally.responseMs));
     const bargeIn = summarize(concatSamples(tally.bargeInStopMs));
     const added = summarize(serverAddedMs(stack.dataDir));

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimulatedCaller, simulatedPbxClock, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import type { CallResult, ScriptStep } from "../simulate/caller.ts";
+import { failedCount, newOutcomes, redialCallers, type Outcomes } from "../simulate/redial.ts";
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
@@ -64,10 +65,7 @@ const OFFLINE = { VOICEBOT_DEEPGRAM_API_KEY: "", VOICEBOT_GROQ_API_KEY: "", VOIC
 const RAMP_MS = 2000;
 const RSS_SAMPLE_MS = 500;
 
-interface Tally {
-  completed: number;
-  cutAtEnd: number;
-  failures: Map<string, number>;
+interface Tally extends Outcomes {
   greetingMs: number[];
   jitter: number[][];
   maxLeadMs: number;
@@ -85,36 +83,11 @@ function failureOf(r: CallResult): string | null {
   return null;
 }
 
-function record(tally: Tally, r: CallResult, cut: boolean): void {
+function record(tally: Tally, r: CallResult): void {
   if (r.greetingDelayMs !== null) tally.greetingMs.push(r.greetingDelayMs);
   tally.jitter.push(r.jitterMs);
   tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
   tally.worstLeadP99Ms = Math.max(tally.worstLeadP99Ms, r.leadP99Ms);
-  // A call hung up by the end of the run is neither a success nor a failure, unless it had failed already.
-  const failure = cut && r.hungUpBy === "caller" ? null : failureOf(r);
-  if (cut && failure === null) tally.cutAtEnd++;
-  else if (failure === null) tally.completed++;
-  else tally.failures.set(failure, (tally.failures.get(failure) ?? 0) + 1);
-}
-
-/** N virtual callers, each redialing at once, started over RAMP_MS; resolves when all have stopped. */
-async function runCallers(target: Endpoint, calls: number, rate: number, stop: AbortSignal, tally: Tally): Promise<string | null> {
-  const clock = simulatedPbxClock();
-  let unreachable: string | null = null;
-  const one = async (index: number): Promise<void> => {
-    await Bun.sleep((index * RAMP_MS) / calls);
-    while (!stop.aborted && unreachable === null) {
-      const caller = new SimulatedCaller({ ...target, sampleRate: rate, script: SCRIPT, clock, greetingTimeoutMs: GREETING_TIMEOUT_MS, signal: stop });
-      const result = await caller.run();
-      if (!result.connected) {
-        unreachable ??= result.error;
-        return;
-      }
-      record(tally, result, stop.aborted);
-    }
-  };
-  await Promise.all(Array.from({ length: calls }, (_, i) => one(i)));
-  return unreachable;
 }
 
 function percent(cpuSeconds: number, wallMs: number): number {
@@ -181,7 +154,7 @@ export const benchCommand: Command = {
     };
     process.on("SIGINT", onSigint);
     const tempDir = external === null ? mkdtempSync(join(tmpdir(), "voicebot-bench-")) : null;
-    const tally: Tally = { completed: 0, cutAtEnd: 0, failures: new Map(), greetingMs: [], jitter: [], maxLeadMs: 0, worstLeadP99Ms: 0 };
+    const tally: Tally = { ...newOutcomes(), greetingMs: [], jitter: [], maxLeadMs: 0, worstLeadP99Ms: 0 };
     let serverDied: string | null = null;
     let rssSampler: ReturnType<typeof setInterval> | undefined;
     try {
@@ -222,7 +195,10 @@ export const benchCommand: Command = {
       const clientCpu = process.cpuUsage();
       const wallStart = performance.now();
       const timer = setTimeout(() => stop.abort(), seconds * 1000);
-      const unreachable = await runCallers(target, calls, rate, stop.signal, tally);
+      const unreachable = await redialCallers({
+        calls, rampMs: RAMP_MS, signal: stop.signal, failureOf, onResult: (r) => record(tally, r),
+        call: () => ({ ...target, sampleRate: rate, script: SCRIPT, greetingTimeoutMs: GREETING_TIMEOUT_MS }),
+      }, tally);
       clearTimeout(timer);
       const wallMs = performance.now() - wallStart;
       const clientUsage = process.cpuUsage(clientCpu);
@@ -231,7 +207,7 @@ export const benchCommand: Command = {
       const underrunsAfter = metricValue((await metrics()) ?? "", "voicebot_playout_underruns_total");
       if (unreachable !== null) throw new Error(unreachable);
 
-      const failed = [...tally.failures.values()].reduce((a, b) => a + b, 0);
+      const failed = failedCount(tally);
       const greeting = summarize(tally.greetingMs);
       const jitter = summarize(concatSamples(tally.jitter));
       const report = {

@@ -16,7 +16,6 @@ import type { ConversationParts } from "../call/conversation.ts";
 import type { Config, LlmProviderName } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { loadVadModule } from "../media/vad.ts";
-import type { ResamplerPool } from "../media/resampler.ts";
 
 export interface AiSetup {
   tts: TextToSpeech;
@@ -34,7 +33,7 @@ function llmFor(provider: LlmProviderName, config: Config, log: Logger): Languag
   return config.openaiApiKey ? createOpenAiLlm({ ...common, apiKey: config.openaiApiKey, baseUrl: config.openaiBaseUrl, model: config.openaiModel }) : null;
 }
 
-export function setupAi(config: Config, resampler: ResamplerPool, log: Logger): AiSetup {
+export function setupAi(config: Config, log: Logger): AiSetup {
   const { tts, mode: ttsMode } = selectTts(config, log.child("tts"));
   const stt: SpeechToText | null = config.deepgramApiKey
     ? createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log: log.child("stt") })
@@ -58,7 +57,7 @@ export function setupAi(config: Config, resampler: ResamplerPool, log: Logger): 
     return { tts, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null };
   }
   const conversation: ConversationParts = {
-    stt, llm, tts, resampler, vad: null,
+    stt, llm, vad: null,
     language: config.language, keyterms: config.keyterms, bargeInMinSpeechMs: config.bargeInMinSpeechMs,
   };
   loadVadModule().then(

@@ -41,7 +41,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
 
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
-  const ai = setupAi(config, resampler, log);
+  const ai = setupAi(config, log);
   const tts = ai.tts;
   log.info("modes", ai.modes);
   const techHours = parseTechHours(config.techHours);

@@ -19,7 +19,11 @@ Options (each overrides its environment variable, which overrides the config fil
   --help                   this text
 
 Other settings (environment or config file): LANGUAGE (fr-FR, en-US, pt-BR), AUDIOSOCKET_ALLOW,
-SILENCE_WARNING_TIMEOUT, SILENCE_HANGUP_TIMEOUT, MAX_CALL_DURATION, LOG_LEVEL. See README.md.`;
+SILENCE_WARNING_TIMEOUT, SILENCE_HANGUP_TIMEOUT, MAX_CALL_DURATION, LOG_LEVEL; for AI mode
+DEEPGRAM_API_KEY, GROQ_API_KEY, OPENAI_API_KEY (each missing key keeps its part offline), their
+*_BASE_URL, DEEPGRAM_MODEL, LLM_PROVIDER, GROQ_MODEL, OPENAI_MODEL, LLM_TTFT_TIMEOUT,
+OPENAI_TTS_MODEL, OPENAI_TTS_VOICE, API_RETRY_ATTEMPTS, API_TIMEOUT, TECH_HOURS, TZ,
+COMPANY_NAME, DEEPGRAM_KEYTERMS, BARGE_IN_MIN_SPEECH, RESAMPLER. See README.md.`;
 
 export const serveCommand: Command = {
   name: "serve",

@@ -46,6 +46,11 @@ export class Playout {
     return this.queue.length > 0 || this.fadeLeft > 0;
   }
 
+  /** True once the head utterance's first sample has gone out (until it ends or is flushed). */
+  get playing(): boolean {
+    return this.started;
+  }
+
   /** The utterance being played, or next to play. */
   get head(): Utterance | undefined {
     return this.queue[0];

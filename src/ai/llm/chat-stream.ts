@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../../log.ts";
 import { LlmError, type ChatChunk, type ChatMessage, type ChatRequest, type LanguageModel, type ToolCall, type ToolSpec } from "./types.ts";
+import { isRetryableStatus } from "../provider-error.ts";
 
 /** Phone replies are a sentence or two; a bound keeps a runaway model from talking for a minute. */
 export const MAX_REPLY_TOKENS = 300;
@@ -272,11 +273,6 @@ export async function* streamChat(call: ChatCall): AsyncGenerator<ChatChunk, voi
 function stallError(provider: string, timeoutMs: number, headersIn: boolean): LlmError {
   const what = headersIn ? `stream stalled: no data for ${timeoutMs} ms` : `no response headers within ${timeoutMs} ms`;
   return new LlmError(provider, what, null, true);
-}
-
-/** 408, 409, 429 and 5xx may pass on a retry; other statuses (400, 401, 403, 404, 422) will not. */
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
 function toLlmError(provider: string, error: unknown, errors: SdkErrorClasses, timeoutMs: number, headersIn: boolean): LlmError {

@@ -1,3 +1,5 @@
+import { ProviderError } from "../provider-error.ts";
+
 /** Messages and tools in, streamed text and tool calls out. One implementation per provider. */
 export interface ToolCall {
   /** The provider's id for this call, echoed back in the tool message that answers it. */
@@ -42,17 +44,7 @@ export interface LanguageModel {
   stream(request: ChatRequest): AsyncIterable<ChatChunk>;
 }
 
-/** A provider failure, with what the caller of `stream` needs to decide on a retry. */
-export class LlmError extends Error {
-  constructor(
-    readonly provider: string,
-    message: string,
-    /** HTTP status when there was one. */
-    readonly status: number | null,
-    /** A retry may succeed (timeouts, 429, 5xx, broken streams); 400/401/404 will not. */
-    readonly retryable: boolean,
-  ) {
-    super(`${provider}: ${message}`);
-    this.name = "LlmError";
-  }
+/** A chat provider's failure (status, timeout, broken stream), as the caller of `stream` sees it. */
+export class LlmError extends ProviderError {
+  override name = "LlmError";
 }

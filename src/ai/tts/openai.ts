@@ -5,25 +5,15 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import type { Logger } from "../../log.ts";
 import type { TextToSpeech } from "./types.ts";
+import { isRetryableStatus, ProviderError } from "../provider-error.ts";
 
 const SAMPLE_RATE = 24_000;
 /** The Speech API's input limit, in characters. */
 const MAX_INPUT_CHARS = 4096;
-const RETRYABLE_STATUSES = new Set([408, 409, 429]);
 
-/** A provider failure, with what the caller of `synthesize` needs to decide on a retry. */
-export class TtsError extends Error {
-  constructor(
-    readonly provider: string,
-    message: string,
-    /** HTTP status when there was one. */
-    readonly status: number | null,
-    /** A retry may succeed (timeouts, stalls, 408/409/429/5xx, broken streams); 400/401/403/404 will not. */
-    readonly retryable: boolean,
-  ) {
-    super(`${provider}: ${message}`);
-    this.name = "TtsError";
-  }
+/** A speech provider's failure, as the caller of `synthesize` sees it. */
+export class TtsError extends ProviderError {
+  override name = "TtsError";
 }
 
 export interface OpenAiTtsOptions {
@@ -220,8 +210,7 @@ class OpenAiTts implements TextToSpeech {
       const vendor = typeof body === "object" && body !== null && "message" in body && typeof body.message === "string"
         ? body.message
         : error.message;
-      const retryable = RETRYABLE_STATUSES.has(status) || status >= 500;
-      return new TtsError(this.voiceId, `HTTP ${status}: ${vendor}`, status, retryable);
+      return new TtsError(this.voiceId, `HTTP ${status}: ${vendor}`, status, isRetryableStatus(status));
     }
     return new TtsError(this.voiceId, `request failed: ${errorText(error)}`, null, false);
   }

@@ -1,0 +1,57 @@
+/**
+ * The bench's load: N virtual callers started over a ramp, each redialing as soon as its call ends,
+ * until stopped; and the tally of how their calls went.
+ */
+import type { PlayoutClock } from "../media/playout-clock.ts";
+import { SimulatedCaller, simulatedPbxClock, type CallOptions, type CallResult } from "./caller.ts";
+
+export interface Outcomes {
+  completed: number;
+  /** Calls still up when the run ended: neither a success nor a failure. */
+  cutAtEnd: number;
+  failures: Map<string, number>;
+}
+
+export function newOutcomes(): Outcomes {
+  return { completed: 0, cutAtEnd: 0, failures: new Map() };
+}
+
+export function failedCount(outcomes: Outcomes): number {
+  return [...outcomes.failures.values()].reduce((a, b) => a + b, 0);
+}
+
+export interface RedialOptions {
+  calls: number;
+  rampMs: number;
+  signal: AbortSignal;
+  /** The options of each call (a fresh script, timing); the shared clock and signal are added. */
+  call(): Omit<CallOptions, "clock" | "signal">;
+  /** Why a finished call counts as failed, or null when it went the whole way. */
+  failureOf(result: CallResult): string | null;
+  /** Every connected call's result, for the figures. */
+  onResult(result: CallResult): void;
+}
+
+/** Runs the callers; resolves with why the server could not be reached, or null, once all stopped. */
+export async function redialCallers(o: RedialOptions, outcomes: Outcomes): Promise<string | null> {
+  const clock: PlayoutClock<SimulatedCaller> = simulatedPbxClock();
+  let unreachable: string | null = null;
+  const one = async (index: number): Promise<void> => {
+    await Bun.sleep((index * o.rampMs) / o.calls);
+    while (!o.signal.aborted && unreachable === null) {
+      const result = await new SimulatedCaller({ ...o.call(), clock, signal: o.signal }).run();
+      if (!result.connected) {
+        unreachable ??= result.error;
+        return;
+      }
+      o.onResult(result);
+      // A call hung up by the end of the run is neither a success nor a failure, unless it had failed already.
+      const failure = o.signal.aborted && result.hungUpBy === "caller" ? null : o.failureOf(result);
+      if (failure !== null) outcomes.failures.set(failure, (outcomes.failures.get(failure) ?? 0) + 1);
+      else if (o.signal.aborted) outcomes.cutAtEnd++;
+      else outcomes.completed++;
+    }
+  };
+  await Promise.all(Array.from({ length: o.calls }, (_, i) => one(i)));
+  return unreachable;
+}
