@@ -7,8 +7,9 @@ import { callsCommand } from "./cli/calls.ts";
 import { ticketsCommand } from "./cli/tickets.ts";
 import { versionCommand } from "./cli/version.ts";
 import { cacheCommand } from "./cli/cache.ts";
+import { pbxConfigCommand } from "./cli/pbx-config.ts";
 
-const commands: readonly Command[] = [serveCommand, simulateCommand, benchCommand, callsCommand, ticketsCommand, cacheCommand, versionCommand];
+const commands: readonly Command[] = [serveCommand, simulateCommand, benchCommand, callsCommand, ticketsCommand, cacheCommand, pbxConfigCommand, versionCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,4 +1,5 @@
 import type { Logger } from "../log.ts";
+import { authorized, handleApi, type CallsApi } from "./api.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 
 export interface AdminServerOptions {
@@ -8,6 +9,9 @@ export interface AdminServerOptions {
   /** The /healthz body; `ready` false answers 503 (a listener is not up yet). */
   health: () => { ready: boolean; body: Record<string, unknown> };
   metrics: () => MetricFamily[];
+  /** The dialplan's call API under /api/ (ADMIN_TOKEN-protected when set). */
+  calls?: CallsApi;
+  token?: string | null;
 }
 
 export interface AdminServer {
@@ -16,13 +20,23 @@ export interface AdminServer {
   stop(): Promise<void>;
 }
 
-/** /healthz and /metrics on the admin port (localhost by default: it is not for the PBX). */
+/**
+ * /healthz, /metrics and the dialplan's /api/calls on the admin port (localhost by default; an
+ * Asterisk on another host needs HTTP_HOST opened to it, with ADMIN_TOKEN).
+ */
 export function startAdminServer(options: AdminServerOptions): AdminServer {
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
-    fetch(req) {
+    async fetch(req) {
       const url = new URL(req.url);
+      if (url.pathname.startsWith("/api/")) {
+        if (!authorized(req, url, options.token ?? null)) return new Response("unauthorized: give ADMIN_TOKEN as ?token= or a Bearer header\n", { status: 401 });
+        if (options.calls) {
+          const answer = await handleApi(req, url, options.calls);
+          if (answer) return answer;
+        }
+      }
       if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
       switch (url.pathname) {
         case "/healthz": {

@@ -1,5 +1,8 @@
 import type { AdmitCall, CallLeg, CallLegEvents } from "../transports/types.ts";
 import type { Dialog, DialogAction } from "../dialog/types.ts";
+import type { CallDirectory } from "./call-directory.ts";
+import type { CallProfile } from "./call-profile.ts";
+import type { HandOff } from "./hand-off.ts";
 import { CallSession, type SessionDeps } from "./session.ts";
 
 /**
@@ -23,11 +26,16 @@ function busyDialog(): Dialog {
   };
 }
 
-export type AdmissionDeps = Omit<SessionDeps, "onEnded" | "recordingsDir"> & {
+type PerCall = "onEnded" | "recordingsDir" | "caller" | "transfer" | "phrases" | "texts" | "tts" | "conversation";
+
+export type AdmissionDeps = Omit<SessionDeps, PerCall> & {
   maxCalls: number;
   recordingsDir: string;
-  /** The dialog of an admitted call: AI or keypad, per the configured mode. */
-  newDialog: () => Dialog;
+  /** The profile of a tenant id (the default tenant's for an id it does not know). */
+  profile: (tenant: string) => CallProfile;
+  /** AudioSocket calls learn caller, DNIS and tenant from the dialplan's registration. */
+  directory: CallDirectory;
+  handOff: HandOff | null;
 };
 
 /** Admits each new leg as a call, or as a busy call above MAX_CONCURRENT_CALLS. */
@@ -49,15 +57,33 @@ export class Admission {
       this.deps.metrics.callsRejectedBusy++;
       this.deps.log.warn("all lines busy: call refused", { call: leg.id, peer: leg.peer, maxCalls: this.deps.maxCalls });
     }
-    const session = new CallSession(leg, isBusy ? busyDialog() : this.deps.newDialog(), {
+    const registered = leg.transport === "audiosocket" ? this.deps.directory.take(leg.id) : null;
+    const profile = this.deps.profile(registered?.tenant ?? leg.tenant);
+    const target = profile.tenant.transferTarget;
+    const handOff = this.deps.handOff;
+    const transfer = !isBusy && target !== null && handOff?.available(leg.transport) ? { handOff, target } : null;
+    let cancelLate = (): void => {};
+    const session = new CallSession(leg, isBusy ? busyDialog() : profile.newDialog(transfer !== null), {
       ...this.deps,
+      phrases: profile.phrases,
+      texts: profile.texts,
+      tts: profile.tts,
+      caller: { callerNumber: leg.callerNumber ?? registered?.callerNumber ?? null, dnis: leg.dnis ?? registered?.dnis ?? null, tenant: profile.tenant.id },
+      transfer,
       recordingsDir: isBusy ? null : this.deps.recordingsDir,
-      conversation: isBusy ? null : this.deps.conversation,
+      conversation: isBusy ? null : profile.conversation,
       onEnded: (s) => {
+        cancelLate();
         set.delete(s);
         if (this.drained && this.calls.size === 0 && this.busy.size === 0) this.drained();
       },
     });
+    if (leg.transport === "audiosocket" && registered === null) {
+      cancelLate = this.deps.directory.awaitLate(leg.id, (info) => {
+        session.log.info("the dialplan's registration came after the call", { caller: info.callerNumber ?? undefined });
+        this.deps.store.setCallCaller(session.callId, info.callerNumber, info.dnis);
+      });
+    }
     set.add(session);
     return session;
   };

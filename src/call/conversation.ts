@@ -47,6 +47,10 @@ export interface ConversationHost {
   armSilence(): void;
   /** Audio became ready for a call sending silence: send its next frame at the next clock slot. */
   expedite(): void;
+  /** Barge-in: drop what is queued here and what the PBX still holds. */
+  stopPlayback(): void;
+  /** The PBX is still playing audio our clock has already sent (mod_audio_stream file mode). */
+  readonly pbxStillPlaying: boolean;
 }
 
 type ThinkAction = Extract<DialogAction, { type: "think" }>;
@@ -60,6 +64,8 @@ export class Conversation {
   private stt: SttStream | null = null;
   private reconnected = false;
   private stopped = false;
+  /** The interruptible flag of what was last played, for audio the PBX is still playing. */
+  private lastInterruptible = false;
   private finals: string[] = [];
   /** Replies whose audio is not over: a tool continuation is asked for while the first still plays. */
   private readonly replies = new Map<Reply, { turnId: number | null }>();
@@ -190,7 +196,7 @@ export class Conversation {
     this.host.log.info("barge-in", { signal });
     for (const { turnId } of this.replies.values()) if (turnId !== null) this.host.store.setTurnTimings(turnId, { bargeInAt: at });
     this.host.store.addEvent(this.host.callId, { kind: "barge-in", detail: signal, at });
-    this.host.playout.flush();
+    this.host.stopPlayback();
     this.abortReplies();
     this.bargeIn.reset();
   }
@@ -218,8 +224,11 @@ export class Conversation {
     this.latest = null;
   }
 
+  /** Whether the caller may cut the bot off now: it is playing something interruptible, here or still at the PBX. */
   private botSpeaking(): boolean {
-    return this.host.playout.playing && this.host.playout.head?.interruptible === true;
+    const { playout } = this.host;
+    if (playout.playing) this.lastInterruptible = playout.head?.interruptible === true;
+    return (playout.playing || this.host.pbxStillPlaying) && this.lastInterruptible;
   }
 
   private newDetector(rate: number): BargeInDetector {

@@ -17,6 +17,9 @@ export interface CallMetrics {
   sttReconnects: number;
   /** Calls moved to the keypad because recognition could not be restored. */
   sttLost: number;
+  /** Callers handed to a technician by the PBX, and hand-offs the PBX refused or could not take. */
+  transfers: number;
+  transferFailures: number;
 }
 
 export function newCallMetrics(): CallMetrics {
@@ -34,6 +37,8 @@ export function newCallMetrics(): CallMetrics {
     fillers: 0,
     sttReconnects: 0,
     sttLost: 0,
+    transfers: 0,
+    transferFailures: 0,
   };
 }
 

@@ -15,6 +15,14 @@ import { Conversation, type ConversationHost, type ConversationParts } from "./c
 import { UtteranceFeeder } from "./utterance-feeder.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
+import { HandOver, type HandOff } from "./hand-off.ts";
+
+/** Who called and for which company: from the leg, or the dialplan's registration (AudioSocket). */
+export interface CallerInfo {
+  callerNumber: string | null;
+  dnis: string | null;
+  tenant: string;
+}
 
 export interface SessionDeps {
   store: Store;
@@ -35,10 +43,17 @@ export interface SessionDeps {
   resampler: ResamplerPool;
   /** AI mode: recognizer, model and barge-in; null = keypad mode. */
   conversation: ConversationParts | null;
+  caller: CallerInfo;
+  /** Where the dialog's `transfer` sends the caller; null = this call cannot be transferred. */
+  transfer: { handOff: HandOff; target: string } | null;
 }
 
 /** Frames of silence after the last word before hanging up, so the PBX plays that word out. */
 const HANGUP_TAIL_TICKS = 5;
+/** A PBX that paces playback itself gets up to this many frames per tick (1 s): it never waits on us. */
+const AHEAD_FRAMES_PER_TICK = 50;
+/** Before a transfer the PBX needs no tail to finish the word: it plays frames as they come. */
+const TRANSFER_TAIL_TICKS = 1;
 /** If the goodbye cannot be played (e.g. audio never ready), hang up anyway after this. */
 const HANGUP_GRACE_MS = 30_000;
 
@@ -50,7 +65,13 @@ const HANGUP_GRACE_MS = 30_000;
 export class CallSession implements CallLegEvents, ClockTarget, ConversationHost {
   readonly callId: number;
   readonly log: Logger;
+  readonly id: string;
   readonly playout: Playout;
+  readonly store: Store;
+  readonly phrases: PhraseCache;
+  readonly metrics: CallMetrics;
+  readonly tts: TextToSpeech;
+  readonly resampler: ResamplerPool;
   private readonly conversation: Conversation | null;
   private readonly silence: SilenceTimers;
   private readonly activity: CallerActivity;
@@ -60,6 +81,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private closed = false;
   private hangupReason: string | null = null;
   private hangupTail = 0;
+  private readonly transfer: HandOver;
   /** Clock slots (5 ms) this call's frames run ahead of real time since an expedite. */
   private leadSlots = 0;
   /** Stops the call's TTS downloads when it ends. */
@@ -74,6 +96,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     private readonly dialog: Dialog,
     private readonly deps: SessionDeps,
   ) {
+    this.id = leg.id;
+    ({ store: this.store, phrases: this.phrases, metrics: this.metrics, tts: this.tts, resampler: this.resampler } = deps);
     this.log = deps.log.child("call", { call: leg.id });
     this.playout = new Playout(leg.sampleRate);
     this.activity = new CallerActivity(leg.sampleRate);
@@ -82,38 +106,17 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       () => this.feed({ type: "silenceWarning" }), () => this.feed({ type: "silenceTimeout" }));
     const now = Date.now();
     this.callId = deps.store.insertCall({
-      uuid: leg.id, transport: leg.transport, tenant: leg.tenant, caller: leg.callerNumber,
-      peer: leg.peer, sampleRate: leg.sampleRate, startedAt: now,
+      uuid: leg.id, transport: leg.transport, tenant: deps.caller.tenant, caller: deps.caller.callerNumber,
+      dnis: deps.caller.dnis, peer: leg.peer, sampleRate: leg.sampleRate, startedAt: now,
     });
     deps.store.setCallAnswered(this.callId, now);
+    if (leg.metadata !== null) deps.store.addEvent(this.callId, { kind: "metadata", detail: leg.metadata.slice(0, 4000), at: now });
     deps.metrics.callsStarted++;
+    this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
+      record: (detail) => this.closed || deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
     this.maxTimer = setTimeout(() => this.feed({ type: "maxDuration" }), deps.maxDurationMs);
     deps.clock.add(this);
-    this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate });
-  }
-
-  get id(): string {
-    return this.leg.id;
-  }
-
-  get store(): Store {
-    return this.deps.store;
-  }
-
-  get phrases(): PhraseCache {
-    return this.deps.phrases;
-  }
-
-  get metrics(): CallMetrics {
-    return this.deps.metrics;
-  }
-
-  get tts(): TextToSpeech {
-    return this.deps.tts;
-  }
-
-  get resampler(): ResamplerPool {
-    return this.deps.resampler;
+    this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate, tenant: deps.caller.tenant, caller: deps.caller.callerNumber ?? undefined });
   }
 
   expedite(): void {
@@ -123,6 +126,16 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   pauseSilence(): void {
     this.silence.pause();
   }
+
+  get pbxStillPlaying(): boolean {
+    return this.leg.playbackPendingMs > 0;
+  }
+
+  stopPlayback(): void {
+    this.playout.flush();
+    this.leg.flushPlayback();
+  }
+
 
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
   armSilence(): void {
@@ -138,20 +151,38 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   onTick(): void {
     if (this.closed) return;
     if (!this.started) this.begin();
-    const frame = this.playout.nextFrame();
-    if ((!this.playout.busy && this.pending.length > 0) || this.playout.starved) this.deps.metrics.playoutUnderruns++;
-    if (!this.leg.sendAudio(frame)) return;
-    if (this.leadSlots > 0 && !this.playout.busy) {
-      // Quiet again: give back the lead the expedite took, as one slightly longer gap of silence.
-      this.deps.clock.delay(this, this.leadSlots);
-      this.leadSlots = 0;
+    // A PBX that queues audio (file mode): whole frames once ready, silence once quiet (ends a chunk).
+    if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
+    if (!this.leg.playsAhead || !this.playout.busy) {
+      const frame = this.playout.nextFrame();
+      if (((!this.playout.busy && this.pending.length > 0) || this.playout.starved) && this.leg.playbackPendingMs === 0) this.deps.metrics.playoutUnderruns++;
+      if (!this.sendFrame(frame)) return;
+      if (this.leadSlots > 0 && !this.playout.busy) {
+        // Quiet again: give back the lead the expedite took, as one slightly longer gap of silence.
+        this.deps.clock.delay(this, this.leadSlots);
+        this.leadSlots = 0;
+      }
+      if (!this.leg.reportsPlayedAudio) this.conversation?.onBotFrame(frame);
     }
-    this.deps.metrics.framesSent++;
-    this.recorder?.bot(frame);
-    this.conversation?.onBotFrame(frame);
-    if (this.hangupReason !== null && !this.playout.busy && this.pending.length === 0 && ++this.hangupTail >= HANGUP_TAIL_TICKS) {
+    if (this.hangupReason === null || this.playout.busy || this.pending.length > 0 || this.transfer.state === "sent") return;
+    this.hangupTail++;
+    if (this.transfer.state === "pending") {
+      if (this.hangupTail >= TRANSFER_TAIL_TICKS) this.handOver();
+    } else if (this.hangupTail >= HANGUP_TAIL_TICKS) {
       this.leg.hangup();
     }
+  }
+
+  private readonly sendFrame = (frame: Int16Array): boolean => {
+    if (!this.leg.sendAudio(frame)) return false;
+    this.deps.metrics.framesSent++;
+    this.recorder?.bot(frame);
+    return true;
+  };
+
+  /** mod_audio_stream stereo: what FreeSWITCH really played, in step with the caller's audio. */
+  onPlayedAudio(samples: Int16Array): void {
+    this.conversation?.onBotFrame(samples);
   }
 
   onAudio(samples: Int16Array): void {
@@ -201,7 +232,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.playout.flush();
     for (const p of this.pending.splice(0)) p.utterance.onEnd(true);
-    const endReason = reason === "server-hangup" ? (this.hangupReason ?? "server-hangup") : reason;
+    const endReason = this.transfer.state === "sent" || reason === "server-hangup" ? (this.hangupReason ?? "server-hangup") : reason;
     this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? null });
     countEnd(this.deps.metrics, endReason);
     this.log.info("call ended", { reason: endReason, detail });
@@ -231,7 +262,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }
     this.conversation?.start();
-    this.feed({ type: "start", callerNumber: this.leg.callerNumber });
+    this.feed({ type: "start", callerNumber: this.deps.caller.callerNumber });
   }
 
   private waitingForCaller(): boolean {
@@ -255,13 +286,12 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
         this.conversation?.think(action);
         return;
       case "transfer":
-        // The transports' transfer controls (AMI, ESL) come with the FreeSWITCH issue; until then
-        // the dialog escalates, and this ends the call once the goodbye is played.
         store.addEvent(this.callId, { kind: "transfer", detail: action.reason, at });
         this.perform({ type: "hangup", reason: "transferred" });
+        this.transfer.request(); // without a hand-off there is no transfer: the call just ends
         return;
       case "stopSpeaking":
-        this.playout.flush();
+        this.stopPlayback();
         return;
       case "openTicket":
         this.ticketId = store.openTicket(this.callId, { at });
@@ -286,6 +316,18 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     }
   }
 
+  /** The goodbye has been played: the PBX takes the caller to the technician, or the dialog hears why not. */
+  private handOver(): void {
+    // Once the PBX has the caller, nothing here may hang them up (FreeSWITCH: uuid_kill).
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.transfer.send(this.leg.playbackPendingMs).then((failure) => {
+      if (failure === null || this.closed) return;
+      this.hangupReason = null;
+      this.hangupTail = 0;
+      this.feed({ type: "transferFailed", reason: failure });
+    });
+  }
+
   private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number, interruptible: boolean): void {
     this.enqueue(this.spoken(id, keys, text, awaitInput, patienceMs, interruptible));
   }
@@ -306,7 +348,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
         if (turnId !== null) this.deps.store.finishTurn(turnId, { endedAt: Date.now(), interrupted });
         if (interrupted || this.closed) return;
         this.feed({ type: "spoken", utteranceId: id });
-        if (awaitInput && this.waitingForCaller()) this.silence.arm(patienceMs);
+        // The caller's turn starts once the PBX has played the prompt out (file mode plays behind us).
+        if (awaitInput && this.waitingForCaller()) this.silence.arm(patienceMs + this.leg.playbackPendingMs);
       },
     };
   }

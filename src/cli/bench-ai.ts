@@ -10,18 +10,22 @@ import { join } from "node:path";
 import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
 import { rootLogger } from "../log.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
-import type { CallResult, ScriptStep } from "../simulate/caller.ts";
+import type { CallResult, CallSetup, ScriptStep } from "../simulate/caller.ts";
+import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { failedCount, newOutcomes, redialCallers, type Outcomes } from "../simulate/redial.ts";
 import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
 import { metricValue } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { toCallRate } from "../simulate/wav.ts";
 import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
+import { STARTED_ESL_WAIT_MS, defaultStreamPath, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
 
 export interface AiBenchOptions {
   calls: number;
   seconds: number;
   rate: number;
+  /** mod_audio_stream calls in this playback mode, through a fake FreeSWITCH; null = AudioSocket. */
+  playback: Playback | null;
   sttDelayMs: number;
   llmTtftMs: number;
   ttsTtfbMs: number;
@@ -56,8 +60,11 @@ const QUIET_MS_MAX = 1800;
 interface AiTally extends Outcomes {
   responseMs: number[][];
   bargeInStopMs: number[][];
+  /** File mode: caller onset → `uuid_break` received. */
+  breakAfterOnsetMs: number[][];
   jitter: number[][];
   maxLeadMs: number;
+  heardUnderruns: number;
 }
 
 async function callerAudio(rate: number): Promise<Int16Array[]> {
@@ -79,7 +86,7 @@ async function callerAudio(rate: number): Promise<Int16Array[]> {
 function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "server") return "the caller hung up (the conversation did not finish in time)";
-  if (!r.serverSentHangup) return "the server closed the connection without 00 00 00";
+  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : "the server closed the connection without 00 00 00";
   if (r.actions.length < UTTERANCES.length) return `the server hung up after ${r.actions.length} of ${UTTERANCES.length} caller utterances`;
   if (r.bargeInStopMs.length === 0) return "the bot was not cut off when the caller spoke over it";
   return null;
@@ -115,13 +122,23 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
   say("synthesizing the callers' words and starting voicebot serve against local fakes...");
   const audio = await callerAudio(o.rate);
   let stack: FakeStack | null = null;
-  const tally: AiTally = { ...newOutcomes(), responseMs: [], bargeInStopMs: [], jitter: [], maxLeadMs: 0 };
+  let freeswitch: FakeFreeswitch | null = null;
+  const tally: AiTally = { ...newOutcomes(), responseMs: [], bargeInStopMs: [], breakAfterOnsetMs: [], jitter: [], maxLeadMs: 0, heardUnderruns: 0 };
   try {
+    let env = o.env;
+    if (o.playback !== null) {
+      const started = await startFreeswitch(o.playback);
+      freeswitch = started.freeswitch;
+      env = { ...o.env, ...started.env };
+    }
     stack = await startFakeStack({
       sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs,
-      script: UTTERANCES, maxCalls: o.calls + 10, signal: o.signal, env: o.env,
+      script: UTTERANCES, maxCalls: o.calls + 10, signal: o.signal, env,
     });
     const server = stack.server;
+    const listener = server.audiostream;
+    if (o.playback !== null && listener === null) throw new Error("voicebot serve does not report its audiostream listener in /healthz (listeners.audiostream)");
+    await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
     const metrics = async (): Promise<string> => (await fetch(`http://${server.http.host}:${server.http.port}/metrics`).then((r) => r.text()).catch(() => ""));
     const before = metricValue(await metrics(), "voicebot_playout_underruns_total");
     const idle = server.sample();
@@ -131,15 +148,23 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const script: ScriptStep[] = [{ say: audio[0] as Int16Array }, { say: audio[1] as Int16Array, overBotAfterMs: BARGE_IN_AFTER_MS }, { say: audio[2] as Int16Array }];
     const unreachable = await redialCallers({
       calls: o.calls, rampMs: RAMP_MS, signal: stop, failureOf,
-      call: () => ({
-        ...server.audiosocket, sampleRate: o.rate, script, greetingTimeoutMs: GREETING_TIMEOUT_MS,
-        quietMs: QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN),
-      }),
+      call: (): CallSetup => {
+        const common = {
+          sampleRate: o.rate, script, greetingTimeoutMs: GREETING_TIMEOUT_MS,
+          quietMs: QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN),
+        };
+        if (o.playback === null || listener === null) return { ...server.audiosocket, ...common };
+        const uuid = crypto.randomUUID();
+        return { ...common, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
+      },
       onResult: (r) => {
         tally.responseMs.push(r.responseMs);
         tally.bargeInStopMs.push(r.bargeInStopMs);
-        tally.jitter.push(r.jitterMs);
-        tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
+        tally.breakAfterOnsetMs.push(r.breakAfterOnsetMs);
+        // Over mod_audio_stream FreeSWITCH plays on its own clock: the server's pacing shows on arrival.
+        tally.jitter.push(r.audiostream?.arrivalJitterMs ?? r.jitterMs);
+        tally.maxLeadMs = Math.max(tally.maxLeadMs, (r.audiostream ?? r).maxLeadMs);
+        tally.heardUnderruns += r.audiostream?.underruns ?? 0;
       },
     }, tally);
     const wallMs = performance.now() - started;
@@ -152,14 +177,18 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const bargeIn = summarize(concatSamples(tally.bargeInStopMs));
     const added = summarize(serverAddedMs(stack.dataDir));
     const jitter = summarize(concatSamples(tally.jitter));
+    const breakAfterOnset = summarize(concatSamples(tally.breakAfterOnsetMs));
     const report = {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
+      transport: o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
       speechEndToBotAudioMs: rounded(response),
       serverAddedMs: rounded(added),
       bargeInStopMs: rounded(bargeIn),
+      breakAfterOnsetMs: o.playback === "file" ? rounded(breakAfterOnset) : null,
       underruns: before !== null && after !== null ? after - before : null,
+      heardUnderruns: o.playback === "stream" ? tally.heardUnderruns : null,
       jitterMs: rounded(jitter),
       maxLeadMs: roundMs(tally.maxLeadMs),
       serverCpuPercent: Math.round(((end.cpuSeconds - idle.cpuSeconds) / (wallMs / 1000)) * 1000) / 10,
@@ -172,15 +201,19 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
         `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns; providers alone take ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms)`,
         `server-added     p50 ${ms(added.p50)}, p99 ${ms(added.p99)}, max ${ms(added.max)} (first TTS bytes → first frame out)`,
         `barge-in stop    p50 ${ms(bargeIn.p50)}, p99 ${ms(bargeIn.p99)} (caller speech onset → bot silent; includes BARGE_IN_MIN_SPEECH)`,
-        `underruns        ${report.underruns ?? "-"}`,
-        `frame jitter     p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}; pacing lead max ${ms(tally.maxLeadMs)}`,
+        `underruns        ${report.underruns ?? "-"}${report.heardUnderruns === null ? "" : ` in the server, ${report.heardUnderruns} heard by the callers (FreeSWITCH's playout ran dry mid-stream)`}`,
         `server           ${report.serverCpuPercent} % of one core, RSS ${(end.rssBytes / 1048576).toFixed(1)} MB at the end`,
       ];
+      // File mode sends a file per sentence: there is no frame pacing to judge.
+      if (o.playback !== "file") lines.splice(lines.length - 1, 0, `${o.playback === null ? "frame jitter    " : "streamAudio jitter"} p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}; pacing lead max ${ms(tally.maxLeadMs)}`);
+      if (o.playback !== null) lines.unshift(`transport        mod_audio_stream, ${o.playback} playback, over a fake FreeSWITCH Event Socket`);
+      if (o.playback === "file") lines.push(`uuid_break       p50 ${ms(breakAfterOnset.p50)}, p99 ${ms(breakAfterOnset.p99)} after the caller's speech onset (${breakAfterOnset.count} barge-ins)`);
       for (const [reason, count] of tally.failures) lines.push(`failed ×${count}: ${reason}`);
       process.stdout.write(`${lines.join("\n")}\n`);
     }
     return failed > 0 ? 1 : 0;
   } finally {
     await stack?.stop();
+    await freeswitch?.stop();
   }
 }

@@ -1,25 +1,37 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CallResult, ScriptStep } from "../simulate/caller.ts";
+import type { CallResult, CallSetup, ScriptStep } from "../simulate/caller.ts";
+import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { failedCount, newOutcomes, redialCallers, type Outcomes } from "../simulate/redial.ts";
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { runAiBench } from "./bench-ai.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
+import { STARTED_ESL_WAIT_MS, defaultStreamPath, parsePlayback, parseStreamRate, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
 
 const USAGE = `Usage: voicebot bench [options]
 
-Keeps N simulated Asterisk calls up at once for S seconds and reports what a caller would notice
-(greeting delay, frame jitter, pacing lead) and what the server spent (CPU, memory, underruns).
-Each virtual caller waits for the menu, presses 1, waits for the question, presses 1, hears the
-ticket number and goodbye, is hung up on by the server, and redials at once.
+Keeps N simulated Asterisk calls (or, with --audiostream, FreeSWITCH mod_audio_stream calls) up at
+once for S seconds and reports what a caller would notice (greeting delay, frame jitter, pacing
+lead) and what the server spent (CPU, memory, underruns). Each virtual caller waits for the menu,
+presses 1, waits for the question, presses 1, hears the ticket number and goodbye, is hung up on by
+the server, and redials at once.
 
 Options:
   --calls N                simultaneous calls (default 200)
   --seconds S              length of the run (default 60); calls still up then are hung up
-  --rate HZ                call rate, 8000 (default) or 16000, ...
+  --rate HZ                call rate, 8000 (default) or 16000, ...; with --audiostream 16000
+                           (default), 8000, 24000, 32000 or 48000
+  --audiostream            FreeSWITCH calls instead: the bench runs a fake FreeSWITCH Event Socket,
+                           starts serve with AUDIOSTREAM_PLAYBACK and ESL_* pointing at it, and each
+                           caller streams to ws://…/stream/default/<uuid> as mod_audio_stream does
+                           (DTMF as ESL events, hung up on by uuid_kill); the report adds the
+                           streamAudio arrival jitter, the underruns callers heard and, in file
+                           mode, uuid_break after the caller's onset
+  --playback MODE          with --audiostream: stream (voxcom-us fork, default) or file (community
+                           module: temp files played by uuid_broadcast)
   --audiosocket HOST:PORT  bench a running server instead of starting one (no CPU/RSS figures)
   --http HOST:PORT         that server's admin port, for its underrun count
   --fake-providers         AI conversations instead: serve runs against local fakes of Deepgram,
@@ -48,6 +60,8 @@ const OPTIONS = {
   "llm-ttft": { type: "string" },
   "tts-ttfb": { type: "string" },
   resampler: { type: "string" },
+  audiostream: { type: "boolean" },
+  playback: { type: "string" },
 } as const;
 
 function delayMs(flag: string, value: string | undefined, fallback: number): number {
@@ -70,13 +84,15 @@ interface Tally extends Outcomes {
   jitter: number[][];
   maxLeadMs: number;
   worstLeadP99Ms: number;
+  /** mod_audio_stream stream mode: holes the callers' FreeSWITCH playout had. */
+  heardUnderruns: number;
 }
 
 /** Why a finished call counts as failed, or null when it went the whole way. */
 function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "server") return "the caller hung up";
-  if (!r.serverSentHangup) return "the server closed the connection without 00 00 00";
+  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : "the server closed the connection without 00 00 00";
   const lastDigit = r.actions.findLast((a) => "dtmf" in a);
   if (r.digitsSent !== "11" || lastDigit === undefined) return `the server hung up before the goodbye (digits sent: "${r.digitsSent}")`;
   if (!r.utterances.some((u) => u.startMs > lastDigit.atMs)) return "the server hung up without speaking after the last digit";
@@ -85,13 +101,22 @@ function failureOf(r: CallResult): string | null {
 
 function record(tally: Tally, r: CallResult): void {
   if (r.greetingDelayMs !== null) tally.greetingMs.push(r.greetingDelayMs);
-  tally.jitter.push(r.jitterMs);
-  tally.maxLeadMs = Math.max(tally.maxLeadMs, r.maxLeadMs);
-  tally.worstLeadP99Ms = Math.max(tally.worstLeadP99Ms, r.leadP99Ms);
+  // Over mod_audio_stream FreeSWITCH plays on its own clock: the server's pacing shows on arrival.
+  const paced = r.audiostream ?? r;
+  tally.jitter.push(r.audiostream?.arrivalJitterMs ?? r.jitterMs);
+  tally.maxLeadMs = Math.max(tally.maxLeadMs, paced.maxLeadMs);
+  tally.worstLeadP99Ms = Math.max(tally.worstLeadP99Ms, paced.leadP99Ms);
+  tally.heardUnderruns += r.audiostream?.underruns ?? 0;
 }
 
 function percent(cpuSeconds: number, wallMs: number): number {
   return Math.round((cpuSeconds / (wallMs / 1000)) * 1000) / 10;
+}
+
+/** The started server's mod_audio_stream listener, which /healthz must report. */
+function streamListener(server: ServerProcess): Endpoint {
+  if (server.audiostream === null) throw new Error("voicebot serve does not report its audiostream listener in /healthz (listeners.audiostream)");
+  return server.audiostream;
 }
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
@@ -108,8 +133,11 @@ export const benchCommand: Command = {
     const calls = v.calls === undefined ? 200 : /^\d+$/.test(v.calls) ? Number(v.calls) : NaN;
     if (!(calls >= 1 && calls <= 5000)) throw new UsageError(`--calls "${v.calls}" is not allowed; give a whole number from 1 to 5000`);
     const seconds = parsePositiveSeconds("--seconds", v.seconds, 60);
-    const rate = parseRate(v.rate);
+    if (v.playback !== undefined && v.audiostream !== true) throw new UsageError("--playback only goes with --audiostream");
+    const playback: Playback | null = v.audiostream === true ? parsePlayback(v.playback) : null;
+    const rate = playback === null ? parseRate(v.rate) : parseStreamRate(v.rate, null);
     const external = v.audiosocket === undefined ? null : parseTarget("--audiosocket", v.audiosocket);
+    if (playback !== null && external !== null) throw new UsageError("--audiostream benches a server the bench starts (it runs the fake FreeSWITCH that server uses): it does not go with --audiosocket");
     let http = v.http === undefined ? null : parseTarget("--http", v.http);
     if (http !== null && external === null) throw new UsageError("--http only goes with --audiosocket (a server the bench starts is watched already)");
     const fakes = v["fake-providers"] === true;
@@ -122,7 +150,7 @@ export const benchCommand: Command = {
     }
     if (fakes) {
       const options = {
-        calls, seconds, rate, json: v.json === true,
+        calls, seconds, rate, playback, json: v.json === true,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
@@ -154,17 +182,25 @@ export const benchCommand: Command = {
     };
     process.on("SIGINT", onSigint);
     const tempDir = external === null ? mkdtempSync(join(tmpdir(), "voicebot-bench-")) : null;
-    const tally: Tally = { ...newOutcomes(), greetingMs: [], jitter: [], maxLeadMs: 0, worstLeadP99Ms: 0 };
+    const tally: Tally = { ...newOutcomes(), greetingMs: [], jitter: [], maxLeadMs: 0, worstLeadP99Ms: 0, heardUnderruns: 0 };
     let serverDied: string | null = null;
+    let freeswitch: FakeFreeswitch | null = null;
     let rssSampler: ReturnType<typeof setInterval> | undefined;
     try {
       let target: Endpoint;
+      let env: Record<string, string> = OFFLINE;
+      if (playback !== null) {
+        const started = await startFreeswitch(playback);
+        freeswitch = started.freeswitch;
+        env = { ...OFFLINE, ...started.env };
+      }
       if (tempDir !== null) {
         const configFile = join(tempDir, "bench.env");
         writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
         if (!v.json) process.stderr.write("bench: starting voicebot serve and waiting for its phrases...\n");
-        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env: OFFLINE });
-        target = server.audiosocket;
+        server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env });
+        target = playback === null ? server.audiosocket : streamListener(server);
+        await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
         http = server.http;
         const started = server;
         void started.exited.then((code) => {
@@ -197,7 +233,12 @@ export const benchCommand: Command = {
       const timer = setTimeout(() => stop.abort(), seconds * 1000);
       const unreachable = await redialCallers({
         calls, rampMs: RAMP_MS, signal: stop.signal, failureOf, onResult: (r) => record(tally, r),
-        call: () => ({ ...target, sampleRate: rate, script: SCRIPT, greetingTimeoutMs: GREETING_TIMEOUT_MS }),
+        call: (): CallSetup => {
+          const common = { sampleRate: rate, script: SCRIPT, greetingTimeoutMs: GREETING_TIMEOUT_MS };
+          if (playback === null) return { ...target, ...common };
+          const uuid = crypto.randomUUID();
+          return { ...common, uuid, audiostream: { url: streamUrlAt(target, defaultStreamPath(uuid)), playback, freeswitch } };
+        },
       }, tally);
       clearTimeout(timer);
       const wallMs = performance.now() - wallStart;
@@ -211,13 +252,15 @@ export const benchCommand: Command = {
       const greeting = summarize(tally.greetingMs);
       const jitter = summarize(concatSamples(tally.jitter));
       const report = {
-        calls, seconds, rate, target: `${target.host}:${target.port}`, serverStartedByBench: server !== null, interrupted,
+        calls, seconds, rate, transport: playback === null ? "audiosocket" : `audiostream (${playback} playback)`,
+        target: `${target.host}:${target.port}`, serverStartedByBench: server !== null, interrupted,
         completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
         greetingDelayMs: rounded(greeting),
         jitterMs: rounded(jitter),
         maxLeadMs: roundMs(tally.maxLeadMs),
         worstLeadP99Ms: roundMs(tally.worstLeadP99Ms),
         underruns: underrunsBefore !== null && underrunsAfter !== null ? underrunsAfter - underrunsBefore : null,
+        heardUnderruns: playback === "stream" ? tally.heardUnderruns : null,
         server: idle !== null && end !== null && server !== null ? {
           pid: server.pid,
           listeningAfterMs: roundMs(server.listeningAfterMs),
@@ -235,10 +278,16 @@ export const benchCommand: Command = {
         const lines = [
           `calls            ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run${interrupted ? " (interrupted)" : ""}`,
           `greeting delay   p50 ${ms(greeting.p50)}, p99 ${ms(greeting.p99)}, max ${ms(greeting.max)} (${greeting.count} calls)`,
-          `frame jitter     p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)} (${jitter.count} frames)`,
-          `pacing lead      max ${ms(tally.maxLeadMs)}, worst call's p99 ${ms(tally.worstLeadP99Ms)}`,
-          `underruns        ${report.underruns ?? "- (/metrics could not be read)"}`,
         ];
+        if (playback !== null) lines.unshift(`transport        mod_audio_stream, ${playback} playback, over a fake FreeSWITCH Event Socket`);
+        // File mode sends a file per sentence: there is no frame pacing to judge.
+        if (playback !== "file") {
+          lines.push(
+            `${playback === null ? "frame jitter    " : "streamAudio jitter"} p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)} (${jitter.count} ${playback === null ? "frames" : "arrivals"})`,
+            `pacing lead      max ${ms(tally.maxLeadMs)}, worst call's p99 ${ms(tally.worstLeadP99Ms)}`,
+          );
+        }
+        lines.push(`underruns        ${report.underruns ?? "- (/metrics could not be read)"}${report.heardUnderruns === null ? "" : ` in the server, ${report.heardUnderruns} heard by the callers (FreeSWITCH's playout ran dry mid-stream)`}`);
         if (report.server) {
           lines.push(
             `server start     listening ${ms(report.server.listeningAfterMs ?? NaN)} after spawn, phrases ready after ${ms(report.server.phrasesReadyAfterMs ?? NaN)}`,
@@ -260,6 +309,7 @@ export const benchCommand: Command = {
       clearInterval(rssSampler);
       stop.abort();
       await server?.stop();
+      await freeswitch?.stop();
       if (tempDir !== null) rmSync(tempDir, { recursive: true, force: true });
       process.off("SIGINT", onSigint);
     }

@@ -3,11 +3,12 @@
  * so serve's first call never waits for a TTS, and a check of whether what is on disk still fits.
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { selectTts } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import type { Tenant } from "../config/tenant.ts";
+import { loadTenants } from "../config/tenants.ts";
 import { phraseTexts } from "../dialog/phrases.ts";
 import { rootLogger, setLogLevel, type Logger } from "../log.ts";
 import { COMMON_RATES } from "../media/pcm.ts";
@@ -16,15 +17,17 @@ import { createResamplerPool, defaultPoolSize } from "../media/resampler-pool.ts
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { facts, formatBytes } from "./format.ts";
 import { createProgress } from "./progress.ts";
+import { phraseCacheDir } from "./serve-tenants.ts";
 
 const LOWEST_RATE = 8000;
 const HIGHEST_RATE = 48000;
 
-const USAGE = `Usage: voicebot cache build [--rates 8000,16000] [--prune] [--json]
-       voicebot cache status [--rates 8000,16000] [--json]
+const USAGE = `Usage: voicebot cache build [--tenant ID] [--rates 8000,16000] [--prune] [--json]
+       voicebot cache status [--tenant ID] [--rates 8000,16000] [--json]
 
 The phrase cache: every fixed phrase of LANGUAGE, synthesized with the configured voice (OpenAI TTS
-when OPENAI_API_KEY is set, else the offline eSpeak-NG voice) at each rate, in <data-dir>/cache/phrases.
+when OPENAI_API_KEY is set, else the offline eSpeak-NG voice) at each rate, in <data-dir>/cache/phrases
+(each other tenant: its own language, voice and texts, in <data-dir>/cache/phrases-<id>).
 serve loads it at start; phrases missing there are rendered by serve itself, and a cache built for
 another voice, language or texts is reported as stale.
 
@@ -36,6 +39,8 @@ Subcommands:
 Options:
   --config FILE     env file to read    VOICEBOT_CONFIG   (default /etc/voicebot/voicebot.env if present)
   --data-dir DIR    where the cache is  VOICEBOT_DATA_DIR (default ./data from source)
+  --tenant ID       a tenant of tenants.toml (its language, voice and prompt texts, in
+                    <data-dir>/cache/phrases-<ID>); default: the default tenant
   --rates LIST      comma-separated sample rates, ${LOWEST_RATE} to ${HIGHEST_RATE} Hz (default ${COMMON_RATES.join(",")})
   --prune           build only: delete other voices' phrases (kept otherwise, so switching back is instant)
   --json            one JSON document on stdout (progress still goes to stderr)
@@ -74,12 +79,14 @@ function quietLogger(config: Config): Logger {
   return rootLogger.child("cache");
 }
 
-function openSession(config: Config, log: Logger, poolSize: number): Session {
+/** The tenant's voice and texts, exactly as serve builds them (serve-tenants.ts). */
+function openSession(base: Config, tenant: Tenant, log: Logger, poolSize: number): Session {
+  const config = { ...base, language: tenant.language, ttsVoice: tenant.ttsVoice };
   const { tts, mode } = selectTts(config, log.child("tts"));
   const resampler = createResamplerPool({ size: poolSize });
-  const cacheDir = join(config.dataDir, "cache", "phrases");
+  const cacheDir = phraseCacheDir(config.dataDir, tenant.id);
   const phrases = new PhraseCache({
-    texts: phraseTexts(config.language), tts, resampler, cacheDir, log: log.child("phrases"), language: config.language,
+    texts: { ...phraseTexts(tenant.language), ...tenant.phrases }, tts, resampler, cacheDir, log: log.child("phrases"), language: tenant.language,
   });
   return {
     config, tts, mode, phrases, cacheDir,
@@ -177,6 +184,7 @@ export const cacheCommand: Command = {
       config: { type: "string" },
       "data-dir": { type: "string" },
       rates: { type: "string" },
+      tenant: { type: "string" },
       prune: { type: "boolean" },
       json: { type: "boolean" },
     }, USAGE, true);
@@ -190,7 +198,10 @@ export const cacheCommand: Command = {
     const rates = parseRates(values.rates);
     const config = loadConfig({ config: values.config, dataDir: values["data-dir"] });
     const log = quietLogger(config);
-    const session = openSession(config, log, sub === "build" ? defaultPoolSize() : 1);
+    const tenants = loadTenants(config);
+    const tenant = values.tenant === undefined ? tenants.default : tenants.find(values.tenant);
+    if (tenant === null) throw new UsageError(`--tenant ${JSON.stringify(values.tenant)} is not in ${config.tenantsFile ?? "tenants.toml (there is none)"}: known are ${tenants.all.map((t) => t.id).join(", ")}`);
+    const session = openSession(config, tenant, log, sub === "build" ? defaultPoolSize() : 1);
     try {
       if (sub === "build") return await build(session, rates, values.prune === true, values.json === true);
       return status(session, rates, await session.phrases.diskState(rates), values.json === true);

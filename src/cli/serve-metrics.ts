@@ -12,6 +12,8 @@ export interface MetricsSnapshot {
   phrasesReady: boolean;
   /** The LLM's failover counters (AI mode only). */
   llm: { switches: number; retries: number; failures: number } | null;
+  /** Control connections to the PBX: 1 up, 0 down; absent when not configured. */
+  control: { ami: boolean | null; esl: boolean | null };
 }
 
 /** What /metrics shows: the names are a contract with dashboards, so only ever add. */
@@ -54,6 +56,12 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     { name: "voicebot_stt_lost_total", help: "Calls moved to the keypad because recognition could not be restored.", type: "counter", samples: [{ value: s.calls.sttLost }] },
     { name: "voicebot_llm_switches_total", help: "Turns moved to the other LLM provider (first token too slow, or errors).", type: "counter", samples: [{ value: s.llm?.switches ?? 0 }] },
     { name: "voicebot_llm_retries_total", help: "LLM requests retried.", type: "counter", samples: [{ value: s.llm?.retries ?? 0 }] },
+    { name: "voicebot_transfers_total", help: "Callers handed to a technician by the PBX.", type: "counter", samples: [{ value: s.calls.transfers }] },
+    { name: "voicebot_transfer_failures_total", help: "Hand-offs the PBX could not take (the caller was told).", type: "counter", samples: [{ value: s.calls.transferFailures }] },
+    {
+      name: "voicebot_pbx_control_up", help: "1 when the PBX control connection (AMI, ESL) is logged in.", type: "gauge",
+      samples: (["ami", "esl"] as const).flatMap((link) => s.control[link] === null ? [] : [{ labels: { link }, value: s.control[link] ? 1 : 0 }]),
+    },
     { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },
     { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
   ];

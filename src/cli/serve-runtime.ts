@@ -5,28 +5,28 @@ import { Admission } from "../call/admission.ts";
 import { newCallMetrics } from "../call/metrics.ts";
 import type { CallSession } from "../call/session.ts";
 import type { Config } from "../config/schema.ts";
-import { phraseTexts } from "../dialog/phrases.ts";
-import { createSavDialog } from "../dialog/sav.ts";
-import { createAiSavDialog } from "../dialog/sav-ai.ts";
-import { parseTechHours } from "../dialog/business-hours.ts";
+import { loadTenants } from "../config/tenants.ts";
 import type { Logger } from "../log.ts";
 import { COMMON_RATES } from "../media/pcm.ts";
-import { PhraseCache } from "../media/phrase-cache.ts";
 import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
 import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
+import { startAudioStreamServer, type AudioStreamServer } from "../transports/audiostream.ts";
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
 import { setupAi } from "./serve-ai.ts";
+import { startPbxControl } from "./serve-pbx.ts";
+import { buildProfiles, type TenantProfiles } from "./serve-tenants.ts";
 import { version } from "./version.ts";
 
 export interface Runtime {
   readonly audiosocket: AudioSocketServer;
+  readonly audiostream: AudioStreamServer;
   readonly admin: AdminServer;
-  /** Resolves when the phrase cache is in memory (calls before that wait for their greeting). */
+  /** Resolves when every tenant's phrase cache is in memory (calls before that wait for their greeting). */
   readonly phrasesReady: Promise<void>;
   stop(): Promise<void>;
 }
@@ -34,6 +34,7 @@ export interface Runtime {
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
 export function startRuntime(config: Config, log: Logger): Runtime {
   const startedAt = Date.now();
+  const tenants = loadTenants(config);
   mkdirSync(config.dataDir, { recursive: true });
   const store = Store.open(config.dataDir);
   store.checkpointInBackground(log.child("store"));
@@ -42,11 +43,10 @@ export function startRuntime(config: Config, log: Logger): Runtime {
 
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
   const ai = setupAi(config, log);
-  const tts = ai.tts;
   log.info("modes", ai.modes);
-  const techHours = parseTechHours(config.techHours);
-  const texts = phraseTexts(config.language);
-  const phrases = new PhraseCache({ texts, tts, resampler, language: config.language, cacheDir: join(config.dataDir, "cache", "phrases"), log: log.child("phrases") });
+  const profiles = buildProfiles({ config, tenants, tts: ai.tts, conversation: ai.conversation, resampler, log });
+  if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
+  const pbx = startPbxControl(config, tenants, log);
 
   const metrics = newCallMetrics();
   const clock = new PlayoutClock<CallSession>((session, err) => {
@@ -55,13 +55,10 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   });
   const flusher = new RecorderFlusher();
   const admission = new Admission({
-    store, phrases, texts, clock, flusher, metrics, tts, resampler,
-    conversation: ai.conversation,
-    newDialog: ai.conversation
-      // AudioSocket has no transfer control yet (AMI comes with the FreeSWITCH issue): callbacks instead.
-      ? () => createAiSavDialog({ language: config.language, companyName: config.companyName, techHours, timezone: config.timezone, canTransfer: false })
-      : () => createSavDialog(),
-    log,
+    store, clock, flusher, metrics, resampler, log,
+    profile: profiles.profile,
+    directory: pbx.directory,
+    handOff: pbx.handOff,
     maxCalls: config.maxCalls,
     recordingsDir: join(config.dataDir, "recordings"),
     silenceWarningMs: config.silenceWarningSeconds * 1000,
@@ -76,20 +73,25 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     host: config.audiosocket.host, port: config.audiosocket.port, allow,
     admit: admission.admit, log: log.child("audiosocket"), stats: audiosocketStats,
   });
+  if (config.esl === null) log.info("ESL_HOST is not set: FreeSWITCH calls get no DTMF, no hang-up from the bot, no transfer and, with AUDIOSTREAM_PLAYBACK=file, no audio");
+  const audiostreamStats = newTransportStats();
+  const audiostream = startAudioStreamServer({
+    host: config.audiostream.host, port: config.audiostream.port, token: config.audiostreamToken,
+    defaultRate: config.audiostreamRate, defaultMix: config.audiostreamMix, playback: config.audiostreamPlayback,
+    resolveTenant: pbx.resolveTenant, control: pbx.media,
+    admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
+  });
 
   let ready = false;
-  const phrasesReady = phrases.diskState(COMMON_RATES).then((disk) => {
-    if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): run \`voicebot cache build\`; rendering what is missing now`);
-    else if (disk.state === "missing") log.info("phrase cache not built for this voice: rendering it now (`voicebot cache build` does it ahead of time)", { reason: disk.reason });
-    return phrases.prepare(COMMON_RATES);
-  }).then(() => {
+  const phrasesReady = preparePhrases(profiles, log).then(() => {
     ready = true;
-    log.info("phrases ready", { language: config.language, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
+    log.info("phrases ready", { tenants: profiles.all.length, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
   });
   phrasesReady.catch((err: unknown) => log.error("phrases could not be rendered: calls will get no greeting", { error: String(err) }));
 
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
+    calls: pbx.callsApi, token: config.adminToken,
     health: () => ({
       ready: true,
       body: {
@@ -99,29 +101,37 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         maxCalls: config.maxCalls,
         phrases: ready ? "ready" : "loading",
         modes: ai.modes,
-        listeners: { audiosocket: `${audiosocket.hostname}:${audiosocket.port}` },
+        listeners: {
+          audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
+          audiostream: `${audiostream.hostname}:${audiostream.port}`,
+        },
+        control: pbx.status(),
+        tenants: tenants.all.map((t) => t.id),
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       },
     }),
     metrics: () => metricFamilies({
       activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
-      transports: { audiosocket: audiosocketStats }, phrasesReady: ready, llm: ai.llmStats,
+      transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: ready, llm: ai.llmStats,
+      control: pbx.status(),
     }),
   });
 
   let stopping: Promise<void> | null = null;
   return {
     audiosocket,
+    audiostream,
     admin,
     phrasesReady,
     stop: () => {
       stopping ??= (async () => {
         await admission.hangupAll();
-        await audiosocket.stop();
+        await Promise.all([audiosocket.stop(), audiostream.stop()]);
+        await pbx.stop();
         await flusher.stop();
         await admin.stop();
         clock.stop();
-        await tts.close().catch(() => undefined);
+        await Promise.all(profiles.voices.map((tts) => tts.close().catch(() => undefined)));
         await resampler.close();
         await store.stopBackgroundCheckpoints();
         store.close();
@@ -129,4 +139,14 @@ export function startRuntime(config: Config, log: Logger): Runtime {
       return stopping;
     },
   };
+}
+
+/** Each tenant's phrases, one tenant after another (they share the voice and the resampler pool). */
+async function preparePhrases(profiles: TenantProfiles, log: Logger): Promise<void> {
+  for (const { phrases, tenant } of profiles.all) {
+    const disk = await phrases.diskState(COMMON_RATES);
+    if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): run \`voicebot cache build\`; rendering what is missing now`, { tenant: tenant.id });
+    else if (disk.state === "missing") log.info("phrase cache not built for this voice: rendering it now (`voicebot cache build` does it ahead of time)", { tenant: tenant.id, reason: disk.reason });
+    await phrases.prepare(COMMON_RATES);
+  }
 }

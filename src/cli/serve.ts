@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load.ts";
+import { ConfigError } from "../config/schema.ts";
 import { rootLogger, setLogLevel } from "../log.ts";
 import { parseCommandArgs, type Command } from "./command.ts";
 import { startRuntime, type Runtime } from "./serve-runtime.ts";
@@ -14,6 +15,8 @@ Options (each overrides its environment variable, which overrides the config fil
   --data-dir DIR           database, recordings, phrase cache
                                                  VOICEBOT_DATA_DIR (default ./data from source)
   --audiosocket HOST:PORT  AudioSocket listener  AUDIOSOCKET_HOST, AUDIOSOCKET_PORT (default 0.0.0.0:9090)
+  --audiostream HOST:PORT  mod_audio_stream WebSocket listener
+                                                 AUDIOSTREAM_HOST, AUDIOSTREAM_PORT (default 127.0.0.1:8085)
   --http HOST:PORT         admin HTTP listener   HTTP_HOST, HTTP_PORT (default 127.0.0.1:9091)
   --max-calls N            concurrent calls      MAX_CONCURRENT_CALLS (default 20)
   --help                   this text
@@ -23,7 +26,10 @@ SILENCE_WARNING_TIMEOUT, SILENCE_HANGUP_TIMEOUT, MAX_CALL_DURATION, LOG_LEVEL; f
 DEEPGRAM_API_KEY, GROQ_API_KEY, OPENAI_API_KEY (each missing key keeps its part offline), their
 *_BASE_URL, DEEPGRAM_MODEL, LLM_PROVIDER, GROQ_MODEL, OPENAI_MODEL, LLM_TTFT_TIMEOUT,
 OPENAI_TTS_MODEL, OPENAI_TTS_VOICE, API_RETRY_ATTEMPTS, API_TIMEOUT, TECH_HOURS, TZ,
-COMPANY_NAME, DEEPGRAM_KEYTERMS, BARGE_IN_MIN_SPEECH, RESAMPLER. See README.md.`;
+COMPANY_NAME, DEEPGRAM_KEYTERMS, BARGE_IN_MIN_SPEECH, RESAMPLER; for the PBX side
+AUDIOSTREAM_TOKEN, AUDIOSTREAM_PLAYBACK (file, stream), AUDIOSTREAM_RATE, AUDIOSTREAM_MIX,
+ESL_HOST, ESL_PORT, ESL_PASSWORD, AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET, TRANSFER_TARGET,
+TENANTS_FILE, UNKNOWN_TENANT, ADMIN_TOKEN. See README.md.`;
 
 export const serveCommand: Command = {
   name: "serve",
@@ -49,12 +55,14 @@ export const serveCommand: Command = {
     try {
       runtime = startRuntime(config, log);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       log.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
       return 1;
     }
     log.info("listening", {
       version,
       audiosocket: `${runtime.audiosocket.hostname}:${runtime.audiosocket.port}`,
+      audiostream: `${runtime.audiostream.hostname}:${runtime.audiostream.port}`,
       http: `${runtime.admin.hostname}:${runtime.admin.port}`,
       dataDir: config.dataDir,
       config: config.configFile,

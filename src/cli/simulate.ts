@@ -2,12 +2,18 @@ import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
 import { rootLogger } from "../log.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
-import { SimulatedCaller, type CallResult, type ScriptStep } from "../simulate/caller.ts";
+import { SimulatedCaller, type CallResult, type CallTarget, type ScriptStep } from "../simulate/caller.ts";
+import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
-import { roundMs, summarize } from "../simulate/stats.ts";
 import { readWav, toCallRate, WavFormatError, writeWav } from "../simulate/wav.ts";
-import { hexByte, kindForRate, uuidFromString } from "../transports/audiosocket-codec.ts";
+import { isStreamId } from "../transports/audiostream-url.ts";
+import { kindForRate, uuidFromString } from "../transports/audiosocket-codec.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
+import { formatTimeline } from "./simulate-report.ts";
+import {
+  EXTERNAL_ESL_WAIT_MS, STARTED_ESL_WAIT_MS, parseEslPort, parsePlayback, parseStreamFlag, parseStreamRate, startFreeswitch, streamUrlAt,
+  type Playback, type StreamFlag,
+} from "./simulate-stream.ts";
 import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
 
 /** --say-over starts this long after the bot started talking. */
@@ -16,29 +22,47 @@ const OVER_BOT_AFTER_MS = 1200;
 const RATES = "8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000, 192000";
 
 const USAGE = `Usage: voicebot simulate --audiosocket HOST:PORT [options]
-       voicebot simulate --fake-providers --say "TEXT" [--say "TEXT" ...] [options]
+       voicebot simulate --audiostream ws://HOST:PORT/stream/TENANT/CALL [--playback stream|file] [--esl-port N] [options]
+       voicebot simulate --fake-providers [--audiostream /stream/TENANT] --say "TEXT" [--say "TEXT" ...] [options]
 
-A PBX in a box: dials voicebot over AudioSocket as Asterisk does (UUID first, a 20 ms frame
-every 20 ms for the whole call, one 0x03 message per DTMF digit, a TCP close to hang up), then
-prints a timeline of what it heard.
+A PBX in a box: dials voicebot, then prints a timeline of what it heard.
+- Over AudioSocket it behaves as Asterisk does: UUID first, a 20 ms frame every 20 ms for the whole
+  call, one 0x03 message per DTMF digit, a TCP close to hang up.
+- Over mod_audio_stream it behaves as FreeSWITCH does: a WebSocket to the stream URL (?rate= added),
+  the metadata {"caller","dnis","uuid"} as the first text frame, a binary 20 ms frame every 20 ms,
+  close 1000 "Normal closure" to hang up. DTMF never goes on the socket: it is an ESL DTMF event from
+  a fake FreeSWITCH Event Socket that voicebot must be logged in to (--esl-port).
 
 Options:
-  --audiosocket HOST:PORT  where voicebot listens (required)
-  --rate HZ                call rate: 8000 (kind 0x10, default), 16000 (0x12), or ${RATES.replace("8000, ", "").replace("16000, ", "")}
-  --uuid UUID              call id, 8-4-4-4-12 hex (default: random)
+  --audiosocket HOST:PORT  where voicebot listens for Asterisk
+  --audiostream URL        where voicebot listens for FreeSWITCH; CALL (FreeSWITCH's \${uuid}) is the
+                           call id; with --fake-providers give only the path
+  --playback MODE          how the bot's streamAudio is played (default stream):
+                           stream  the voxcom-us fork: raw audio is played as it arrives
+                           file    the community module: each message becomes a temp file and a
+                                   mod_audio_stream::play event; only uuid_broadcast plays it,
+                                   uuid_break stops it (needs --esl-port)
+  --esl-port N             run the fake FreeSWITCH Event Socket on 127.0.0.1:N (password ClueCon);
+                           voicebot must run with ESL_HOST=127.0.0.1 ESL_PORT=N. It carries DTMF,
+                           file playback, uuid_kill and uuid_transfer
+  --rate HZ                call rate. AudioSocket: 8000 (kind 0x10, default), 16000 (0x12), or
+                           ${RATES.replace("8000, ", "").replace("16000, ", "")};
+                           mod_audio_stream: 16000 (default), 8000, 24000, 32000, 48000
+  --uuid UUID              call id (default: the URL's CALL, else random)
   --wav FILE               caller audio, a 16-bit PCM WAV (stereo is averaged to mono); repeatable
   --say "TEXT"             caller audio synthesized with eSpeak-NG; repeatable
   --say-over "TEXT"        the same, spoken over the bot 1.2 s after it starts talking (barge-in)
   --fake-providers         start voicebot serve against local fakes of Deepgram, Groq and OpenAI
-                           (the fake recognizer hears exactly the --say texts) and call it
+                           (the fake recognizer hears exactly the --say texts) and call it; with
+                           --audiostream it also runs the fake FreeSWITCH and points serve at it
   --language LANG          voice for --say: fr-FR (default), en-US, pt-BR
   --dtmf DIGITS[@SECONDS]  keypad digits (0-9 * # A-D), sent 250 ms apart; repeatable
   --seconds S              hang up after S seconds (default 30)
-  --record FILE.wav        save what the bot said (at the call rate)
+  --record FILE.wav        save what the caller heard (at the call rate)
   --json                   print the result as one JSON document
   --help                   this text
 
-A --dtmf with @SECONDS is sent that many seconds after the UUID. Every --wav, --say and --dtmf
+A --dtmf with @SECONDS is sent that many seconds after the call starts. Every --wav, --say and --dtmf
 without it waits, in command-line order, until the bot has spoken and then been quiet for 0.6 s.
 Exit status: 0 when the call connected and ended without a protocol error, 1 when not, 2 for bad options.`;
 
@@ -55,6 +79,9 @@ const OPTIONS = {
   seconds: { type: "string" },
   record: { type: "string" },
   json: { type: "boolean" },
+  audiostream: { type: "string" },
+  playback: { type: "string" },
+  "esl-port": { type: "string" },
 } as const;
 
 /** HOST:PORT (or [IPv6]:PORT) for a flag; the error names the flag, the value and the form. */
@@ -141,36 +168,32 @@ function checked(flag: string, validate: () => unknown): void {
   }
 }
 
-const stamp = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
+/** The PBX link asked for on the command line, checked before anything starts. */
+type Link =
+  | { kind: "audiosocket"; endpoint: { host: string; port: number } | null }
+  | { kind: "audiostream"; flag: StreamFlag; playback: Playback; eslPort: number | null };
 
-/** The human report: a timeline, then the timing figures. */
-function formatTimeline(result: CallResult, target: string, rate: number, hangupAfterS: number): string {
-  const lines: string[] = [`call ${result.uuid} to ${target} at ${rate} Hz (kind ${hexByte(kindForRate(rate) as number)})`];
-  if (!result.connected) return [...lines, `call failed: ${result.error}`].join("\n");
-  const events: { atMs: number; text: string }[] = [{ atMs: 0, text: "caller sent its UUID" }];
-  for (const u of result.utterances) events.push({ atMs: u.startMs, text: `bot speaks ${(u.durationMs / 1000).toFixed(2)}s` });
-  for (const a of result.actions) {
-    events.push({ atMs: a.atMs, text: "dtmf" in a ? `caller presses ${a.dtmf}` : `caller speaks ${(a.sayMs / 1000).toFixed(2)}s` });
+function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string }, fakes: boolean): Link {
+  if (v.audiosocket !== undefined && v.audiostream !== undefined) throw new UsageError("--audiosocket (Asterisk) and --audiostream (FreeSWITCH) are two PBXes: give one");
+  if (v.audiostream !== undefined) {
+    return { kind: "audiostream", flag: parseStreamFlag(v.audiostream, fakes), playback: parsePlayback(v.playback), eslPort: parseEslPort(v["esl-port"]) };
   }
-  const end =
-    result.hungUpBy === "server"
-      ? result.serverSentHangup ? "server hung up (00 00 00)" : "server closed the connection (without 00 00 00)"
-      : result.hungUpBy === "caller" ? `caller hung up (--seconds ${hangupAfterS})` : `call failed: ${result.error}`;
-  events.push({ atMs: result.durationMs, text: end });
-  events.sort((a, b) => a.atMs - b.atMs);
-  for (const e of events) lines.push(`${stamp(e.atMs).padEnd(10)}${e.text}`);
-  const jitter = summarize(result.jitterMs);
-  const ms = (v: number | null): string => (v === null || !Number.isFinite(v) ? "-" : `${roundMs(v)} ms`);
-  lines.push(
-    "",
-    `greeting delay  ${result.greetingDelayMs === null ? "none heard" : ms(result.greetingDelayMs)}`,
-    `pacing lead     max ${ms(result.maxLeadMs)}, p99 ${ms(result.leadP99Ms)}`,
-    `frame jitter    p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}`,
-    `frames          ${result.frames} received${result.framesSkipped > 0 ? `, ${result.framesSkipped} not sent (socket busy)` : ""}`,
-  );
-  if (result.responseMs.length > 0) lines.push(`bot answered    ${result.responseMs.map((v) => ms(v)).join(", ")} after the caller stopped speaking`);
-  if (result.bargeInStopMs.length > 0) lines.push(`barge-in        bot silent ${result.bargeInStopMs.map((v) => ms(v)).join(", ")} after the caller started`);
-  return lines.join("\n");
+  if (v.playback !== undefined || v["esl-port"] !== undefined) throw new UsageError("--playback and --esl-port only go with --audiostream");
+  if (fakes && v.audiosocket !== undefined) throw new UsageError("--fake-providers starts its own voicebot: it does not go with --audiosocket");
+  if (!fakes && v.audiosocket === undefined) throw new UsageError("give --audiosocket HOST:PORT (Asterisk) or --audiostream ws://HOST:PORT/stream/TENANT/CALL (FreeSWITCH)");
+  return { kind: "audiosocket", endpoint: fakes ? null : parseTarget("--audiosocket", v.audiosocket) };
+}
+
+/** The call id: FreeSWITCH's uuid from the stream URL, else --uuid, else random. */
+function callUuid(link: Link, given: string | undefined): string {
+  if (link.kind === "audiosocket") {
+    if (given !== undefined) checked("--uuid", () => uuidFromString(given));
+    return given ?? crypto.randomUUID();
+  }
+  if (given !== undefined && !isStreamId(given)) throw new UsageError(`--uuid "${given}" is not allowed: 1-128 of A-Z a-z 0-9 . _ -`);
+  const inUrl = link.flag.callId;
+  if (inUrl !== null && given !== undefined && given !== inUrl) throw new UsageError(`--uuid ${given} disagrees with the call ${inUrl} in the --audiostream URL; give one`);
+  return inUrl ?? given ?? crypto.randomUUID();
 }
 
 export const simulateCommand: Command = {
@@ -181,14 +204,23 @@ export const simulateCommand: Command = {
     if (!args) return 0;
     const v = args.values;
     const fakes = v["fake-providers"] === true;
-    if (fakes && v.audiosocket !== undefined) throw new UsageError("--fake-providers starts its own voicebot: it does not go with --audiosocket");
-    let target = fakes ? { host: "127.0.0.1", port: 1 } : parseTarget("--audiosocket", v.audiosocket);
-    const rate = parseRate(v.rate);
+    const link = parseLink(v, fakes);
+    const stream = link.kind === "audiostream" ? link : null;
+    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : parseRate(v.rate);
+    const uuid = callUuid(link, v.uuid);
     const hangupAfter = parsePositiveSeconds("--seconds", v.seconds, 30);
     const language = v.language ?? "fr-FR";
     checked("--language", () => espeakVoiceFor(language));
-    if (v.uuid !== undefined) checked("--uuid", () => uuidFromString(v.uuid as string));
     for (const d of v.dtmf ?? []) parseDtmf(d);
+    const runsEsl = stream !== null && (fakes || stream.eslPort !== null);
+    if (stream && !runsEsl && (stream.playback === "file" || v.dtmf !== undefined)) {
+      throw new UsageError(
+        `${stream.playback === "file" ? "--playback file" : "--dtmf"} needs --esl-port N (and voicebot run with ESL_HOST=127.0.0.1 ESL_PORT=N): ` +
+        (stream.playback === "file"
+          ? "the community module only writes temp files, and voicebot plays them with uuid_broadcast over ESL"
+          : "mod_audio_stream carries no DTMF, FreeSWITCH sends it as ESL DTMF events"),
+      );
+    }
 
     let pool: ResamplerPool | null = null;
     let script: ScriptStep[];
@@ -199,27 +231,53 @@ export const simulateCommand: Command = {
     }
     script.push({ hangupAfter });
 
+    const note = (line: string): void => {
+      if (!v.json) process.stderr.write(`simulate: ${line}
+`);
+    };
     let stack: FakeStack | null = null;
+    let freeswitch: FakeFreeswitch | null = null;
+    let target = "";
     let result: CallResult;
-    const caller = (): SimulatedCaller => new SimulatedCaller({ ...target, sampleRate: rate, uuid: v.uuid, script, record: v.record !== undefined });
     let call: SimulatedCaller;
     try {
+      let env: Record<string, string> = {};
+      if (stream && runsEsl) ({ freeswitch, env } = await startFreeswitch(stream.playback, stream.eslPort ?? undefined));
       if (fakes) {
         const words = orderedFlags(argv).filter((f) => f.flag === "say" || f.flag === "say-over").map((f) => f.value);
-        if (!v.json) process.stderr.write("simulate: starting voicebot serve against local fakes...\n");
-        stack = await startFakeStack({ sttDelayMs: 150, llmTtftMs: 250, ttsTtfbMs: 150, script: words, maxCalls: 2 });
-        target = stack.server.audiosocket;
+        note("starting voicebot serve against local fakes...");
+        stack = await startFakeStack({ sttDelayMs: 150, llmTtftMs: 250, ttsTtfbMs: 150, script: words, maxCalls: 2, env });
       }
-      call = caller();
+      let callTarget: CallTarget;
+      if (link.kind === "audiostream") {
+        const listener = stack === null ? null : stack.server.audiostream;
+        if (stack !== null && listener === null) throw new Error("the voicebot started does not report its audiostream listener in /healthz");
+        target = listener === null ? `${link.flag.origin}${link.flag.path}` : streamUrlAt(listener, link.flag.path);
+        callTarget = { audiostream: { url: target, playback: link.playback, freeswitch } };
+      } else {
+        const endpoint = stack?.server.audiosocket ?? link.endpoint;
+        if (endpoint === null) throw new Error("no AudioSocket address: give --audiosocket HOST:PORT");
+        target = `${endpoint.host}:${endpoint.port}`;
+        callTarget = endpoint;
+      }
+      if (freeswitch !== null) {
+        note(`waiting for voicebot to log in to the fake FreeSWITCH Event Socket at ${freeswitch.host}:${freeswitch.port}...`);
+        await freeswitch.waitForVoicebot(fakes ? STARTED_ESL_WAIT_MS : EXTERNAL_ESL_WAIT_MS);
+      }
+      call = new SimulatedCaller({ ...callTarget, sampleRate: rate, uuid, script, record: v.record !== undefined });
       result = await call.run();
+    } catch (err) {
+      process.stderr.write(`voicebot simulate: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
     } finally {
       await stack?.stop();
+      await freeswitch?.stop();
     }
     if (v.record !== undefined && result.connected) writeWav(v.record, call.recording(), rate);
     if (v.json) {
       printJson({ ...result, jitterMs: result.jitterMs.map((j) => Math.round(j * 100) / 100) });
     } else {
-      process.stdout.write(formatTimeline(result, `${target.host}:${target.port}`, rate, hangupAfter) + "\n");
+      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null }) + "\n");
       if (v.record !== undefined && result.connected) process.stdout.write(`recording       ${v.record}\n`);
     }
     if (!result.connected || result.hungUpBy === "error") {

@@ -5,6 +5,7 @@ import { parseTechHours } from "../dialog/business-hours.ts";
 import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { readEnvFile } from "./envfile.ts";
+import { loadPbxSettings } from "./load-pbx.ts";
 import { ConfigError, type Config, type HostPort, type LlmProviderName, type LogLevelName } from "./schema.ts";
 
 /** Flags that map onto configuration (DESIGN.md's table); each command parses its own argv. */
@@ -169,6 +170,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     timezone,
     bargeInMinSpeechMs: intOr(lookup("BARGE_IN_MIN_SPEECH"), 200, 20, 2000),
     resampler,
+    ...loadPbxSettings(lookup),
   };
 }
 

@@ -54,6 +54,37 @@ export interface Config {
   bargeInMinSpeechMs: number;
   /** RESAMPLER: the converter the worker pool runs. */
   resampler: "libsamplerate" | "speex";
+  /** Asterisk Manager (AMI_HOST…) for transfers; null = the shipped dialplan asks /api/calls/{uuid}/next. */
+  ami: AmiSettings | null;
+  /** FreeSWITCH Event Socket (ESL_HOST…): DTMF, file playback, hang-up and transfer; null = none. */
+  esl: EslSettings | null;
+  /** AUDIOSTREAM_PLAYBACK: `stream` for voxcom-us / commercial builds, `file` for the community module. */
+  audiostreamPlayback: "stream" | "file";
+  /** AUDIOSTREAM_RATE: the rate of a stream whose URL has no ?rate= (the module does not say). */
+  audiostreamRate: number;
+  /** AUDIOSTREAM_MIX: the mix type of a stream whose URL has no ?mix=. */
+  audiostreamMix: "mono" | "stereo" | "mixed";
+  /** UNKNOWN_TENANT: a call for a tenant not in tenants.toml goes to the default tenant, or is refused. */
+  unknownTenant: "default" | "reject";
+  /** TENANTS_FILE, else /etc/voicebot/tenants.toml (or .json) when present; null = default tenant only. */
+  tenantsFile: string | null;
+  /** TRANSFER_TARGET: the default tenant's technician line, `exten@context[:priority]`; null = callbacks. */
+  transferTarget: string | null;
+  /** PUBLIC_HOST: the address the PBX reaches this appliance at (pbx-config); null = detect. */
+  publicHost: string | null;
+}
+
+export interface AmiSettings {
+  host: string;
+  port: number;
+  username: string;
+  secret: string;
+}
+
+export interface EslSettings {
+  host: string;
+  port: number;
+  password: string;
 }
 
 export type LlmProviderName = "groq" | "openai";

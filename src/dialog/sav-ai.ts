@@ -128,7 +128,17 @@ class AiSavDialog implements Dialog {
         return this.#onCallerHangup();
       case "sttLost":
         return this.#whileActive((out) => this.#toKeypad(out));
+      case "transferFailed":
+        return this.#onTransferFailed(event.reason);
     }
+  }
+
+  /** The ticket stays escalated: the caller is told a technician will call back, then goodbye. */
+  #onTransferFailed(reason: string): DialogAction[] {
+    const out: DialogAction[] = [{ type: "record", kind: "transfer-failed", detail: reason }];
+    const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
+    this.#finish(out, [phrase("transferFailed"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
+    return out;
   }
 
   #onStart(callerNumber: string | null): DialogAction[] {
@@ -369,8 +379,6 @@ class AiSavDialog implements Dialog {
     this.#utterances.say(out, parts, FAREWELL);
     out.push({ type: "hangup", reason });
   }
-
-
 
   #goTo(out: DialogAction[], next: DialogState): void {
     if (next === this.#state) return;

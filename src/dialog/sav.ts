@@ -108,7 +108,8 @@ class SavDialog implements Dialog {
       case "replyFailed":
       case "replyHeard":
       case "sttLost":
-        // Speech and model events belong to the AI dialog; on the keypad there are none.
+      case "transferFailed":
+        // Speech, model and transfer events belong to the AI dialog; on the keypad there are none.
         return [];
     }
   }

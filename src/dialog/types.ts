@@ -35,6 +35,7 @@ export const PHRASE_IDS = [
   "aiErrorGoodbye",
   "sttLost",
   "transferring",
+  "transferFailed",
   "digit0",
   "digit1",
   "digit2",
@@ -100,7 +101,9 @@ export type DialogEvent =
    */
   | { type: "replyHeard"; replyId: number; heard: string; interrupted: boolean }
   /** Speech recognition is gone for good (reconnect failed): carry on with the keypad. */
-  | { type: "sttLost" };
+  | { type: "sttLost" }
+  /** The PBX could not take the caller to the technician (AMI/ESL down, target refused). */
+  | { type: "transferFailed"; reason: string };
 
 export type DialogAction =
   /**

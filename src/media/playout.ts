@@ -156,6 +156,25 @@ export class Playout {
     return frame;
   }
 
+  /**
+   * For a PBX that paces playback itself (it queues what it gets): up to `max` more frames, while
+   * audio is ready now. Stops where streamed audio has not arrived yet and when the queue is empty;
+   * `sink` returning false stops it too.
+   */
+  drainReady(max: number, sink: (frame: Int16Array) => boolean): void {
+    for (let n = 0; n < max && this.fadeLeft === 0 && this.readyNow(); n++) if (!sink(this.nextFrame())) return;
+  }
+
+  /** A whole frame can be filled now: a streamed utterance is never padded mid-speech. */
+  private readyNow(): boolean {
+    const u = this.queue[0];
+    if (u === undefined) return false;
+    if (u.open !== true) return true;
+    let available = -this.offset;
+    for (let i = this.segment; i < u.segments.length && available < this.frame.length; i++) available += (u.segments[i] as Int16Array).length;
+    return available >= this.frame.length;
+  }
+
   private fadeOut(frame: Int16Array): number {
     const from = this.fadeFrom as Int16Array;
     const n = Math.min(this.fadeLeft, frame.length);

@@ -3,7 +3,7 @@
  * until stopped; and the tally of how their calls went.
  */
 import type { PlayoutClock } from "../media/playout-clock.ts";
-import { SimulatedCaller, simulatedPbxClock, type CallOptions, type CallResult } from "./caller.ts";
+import { SimulatedCaller, simulatedPbxClock, type CallResult, type CallSetup } from "./caller.ts";
 
 export interface Outcomes {
   completed: number;
@@ -25,7 +25,7 @@ export interface RedialOptions {
   rampMs: number;
   signal: AbortSignal;
   /** The options of each call (a fresh script, timing); the shared clock and signal are added. */
-  call(): Omit<CallOptions, "clock" | "signal">;
+  call(): CallSetup;
   /** Why a finished call counts as failed, or null when it went the whole way. */
   failureOf(result: CallResult): string | null;
   /** Every connected call's result, for the figures. */

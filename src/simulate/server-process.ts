@@ -35,6 +35,8 @@ const TAIL_LINES = 40;
 const LISTENING = / listening /;
 const AUDIOSOCKET_FIELD = /\baudiosocket=(\S+):(\d+)/;
 const HTTP_FIELD = /\bhttp=(\S+):(\d+)/;
+/** A /healthz `listeners` value. */
+const HOST_PORT = /^(\S+):(\d+)$/;
 
 /**
  * How to run this program's `serve`: the compiled binary runs itself; from source, Bun runs
@@ -78,6 +80,8 @@ export class ServerProcess {
   private exitCode: number | null = null;
   audiosocket: Endpoint = { host: "", port: 0 };
   http: Endpoint = { host: "", port: 0 };
+  /** The mod_audio_stream WebSocket listener, from /healthz `listeners.audiostream`; null = not reported. */
+  audiostream: Endpoint | null = null;
   /** From spawn to the "listening" line: the service start-up time an admin sees. */
   listeningAfterMs = 0;
   /** From spawn to /healthz reporting the phrase cache in memory. */
@@ -97,7 +101,7 @@ export class ServerProcess {
   static async start(options: StartOptions): Promise<ServerProcess> {
     const cmd = [
       ...voicebotCommand(), "serve",
-      "--audiosocket", "127.0.0.1:0", "--http", "127.0.0.1:0",
+      "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--http", "127.0.0.1:0",
       "--data-dir", options.dataDir, "--max-calls", String(options.maxCalls),
       ...(options.extraArgs ?? []),
     ];
@@ -160,22 +164,24 @@ export class ServerProcess {
     this.http = http;
     this.listeningAfterMs = performance.now() - this.spawnedAt;
     for (;;) {
-      const phrases = await this.race(this.phrasesStatus(), deadline, "report its phrases ready");
-      if (phrases === "ready") {
+      const health = await this.race(this.health(), deadline, "report its phrases ready");
+      if (health.phrases === "ready") {
         this.phrasesReadyAfterMs = performance.now() - this.spawnedAt;
+        const listeners = health.listeners as { audiostream?: unknown } | undefined;
+        this.audiostream = typeof listeners?.audiostream === "string" ? endpointFrom(listeners.audiostream, HOST_PORT) : null;
         return;
       }
-      await this.race(Bun.sleep(100).then(() => ""), deadline, "report its phrases ready");
+      await this.race(Bun.sleep(100), deadline, "report its phrases ready");
     }
   }
 
-  private async phrasesStatus(): Promise<string> {
+  /** The /healthz body, or an empty one while it cannot be read. */
+  private async health(): Promise<{ phrases?: unknown; listeners?: unknown }> {
     try {
       const res = await fetch(`http://${this.http.host}:${this.http.port}/healthz`);
-      const body = (await res.json()) as { phrases?: unknown };
-      return res.ok && typeof body.phrases === "string" ? body.phrases : "";
+      return res.ok ? ((await res.json()) as { phrases?: unknown; listeners?: unknown }) : {};
     } catch {
-      return "";
+      return {};
     }
   }
 

@@ -23,6 +23,11 @@ export class TurnTimer {
   private interrupting = false;
   private onsetMs: number | null = null;
 
+  /** When the caller's current speech over the bot became loud, until the bot is heard stopping; else null. */
+  get bargeInOnsetMs(): number | null {
+    return this.onsetMs;
+  }
+
   /** How long the bot has been talking without a pause, at `nowMs` (0 when it is quiet). */
   botSpeakingForMs(nowMs: number): number {
     return nowMs - this.lastBotSpeechMs < BOT_GAP_MS ? nowMs - this.botSpeechStartMs : 0;

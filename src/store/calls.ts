@@ -12,6 +12,8 @@ export interface NewCall {
   transport: string;
   tenant: string;
   caller: string | null;
+  /** The number dialled, when the PBX said. */
+  dnis?: string | null;
   peer: string;
   sampleRate: number;
   startedAt: number;
@@ -43,6 +45,7 @@ interface CallRow {
   transport: string;
   tenant: string;
   caller: string | null;
+  dnis: string | null;
   peer: string;
   sample_rate: number;
   started_at: number;
@@ -68,9 +71,10 @@ export const INTERRUPTED_DETAIL = "voicebot stopped before the call ended; close
 
 /** The `calls` table: prepared once, reused for every call. */
 export class CallsTable {
-  private readonly insertStmt: Statement<void, [string, string, string, string | null, string, number, number]>;
+  private readonly insertStmt: Statement<void, [string, string, string, string | null, string | null, string, number, number]>;
   private readonly answeredStmt: Statement<void, [number, number]>;
   private readonly rateStmt: Statement<void, [number, number]>;
+  private readonly callerStmt: Statement<void, [string | null, string | null, number]>;
   private readonly recordingsStmt: Statement<void, [string, number]>;
   private readonly endStmt: Statement<void, [number, string, string | null, number]>;
   private readonly abandonTicketsStmt: Statement<void, [number]>;
@@ -82,10 +86,11 @@ export class CallsTable {
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.prepare(
-      "INSERT INTO calls (uuid, transport, tenant, caller, peer, sample_rate, started_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO calls (uuid, transport, tenant, caller, dnis, peer, sample_rate, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.answeredStmt = db.prepare("UPDATE calls SET answered_at = ? WHERE id = ?");
     this.rateStmt = db.prepare("UPDATE calls SET sample_rate = ? WHERE id = ?");
+    this.callerStmt = db.prepare("UPDATE calls SET caller = COALESCE(?, caller), dnis = COALESCE(?, dnis) WHERE id = ?");
     this.recordingsStmt = db.prepare("UPDATE calls SET recordings = ? WHERE id = ?");
     this.endStmt = db.prepare("UPDATE calls SET ended_at = ?, end_reason = ?, end_detail = ? WHERE id = ?");
     this.abandonTicketsStmt = db.prepare(
@@ -102,12 +107,16 @@ export class CallsTable {
 
   insert(c: NewCall): number {
     checkRate(c.sampleRate);
-    const r = this.insertStmt.run(c.uuid, c.transport, c.tenant, c.caller, c.peer, c.sampleRate, c.startedAt);
+    const r = this.insertStmt.run(c.uuid, c.transport, c.tenant, c.caller, c.dnis ?? null, c.peer, c.sampleRate, c.startedAt);
     return Number(r.lastInsertRowid);
   }
 
   setAnswered(callId: number, at: number): void {
     expectOne(this.answeredStmt.run(at, callId).changes, callId);
+  }
+
+  setCaller(callId: number, caller: string | null, dnis: string | null): void {
+    expectOne(this.callerStmt.run(caller, dnis, callId).changes, callId);
   }
 
   setSampleRate(callId: number, rate: number): void {
@@ -165,6 +174,7 @@ function toSummary(r: CallRow): CallSummary {
     uuid: r.uuid,
     transport: r.transport,
     tenant: r.tenant,
+    dnis: r.dnis,
     caller: r.caller,
     peer: r.peer,
     sampleRate: r.sample_rate,

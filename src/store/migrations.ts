@@ -86,4 +86,15 @@ ALTER TABLE turns ADD COLUMN llm_provider TEXT;
 ALTER TABLE turns ADD COLUMN reply_id INTEGER;
 `,
   },
+  {
+    // The number dialled (from the PBX's metadata or the dialplan's registration), and the tenant
+    // on each ticket so one company's tickets are listed without joining its calls.
+    version: 3,
+    sql: `
+ALTER TABLE calls ADD COLUMN dnis TEXT;
+ALTER TABLE tickets ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+UPDATE tickets SET tenant = (SELECT tenant FROM calls WHERE calls.id = tickets.call_id);
+CREATE INDEX tickets_tenant ON tickets(tenant, id DESC);
+`,
+  },
 ];

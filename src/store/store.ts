@@ -76,6 +76,11 @@ export class Store {
     this.calls.setAnswered(callId, at);
   }
 
+  /** The dialplan's registration arrived after the call started. */
+  setCallCaller(callId: number, caller: string | null, dnis: string | null): void {
+    this.calls.setCaller(callId, caller, dnis);
+  }
+
   setCallSampleRate(callId: number, rate: number): void {
     this.calls.setSampleRate(callId, rate);
   }

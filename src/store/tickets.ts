@@ -23,6 +23,8 @@ export interface TicketRow {
   status: StoredTicketStatus;
   createdAt: number;
   updatedAt: number;
+  /** The call's tenant, copied when the ticket is opened. */
+  tenant: string;
 }
 
 interface Row {
@@ -35,6 +37,7 @@ interface Row {
   status: StoredTicketStatus;
   created_at: number;
   updated_at: number;
+  tenant: string;
 }
 
 type Value = string | number | null;
@@ -54,7 +57,7 @@ export class TicketsTable {
 
   constructor(db: Database) {
     this.openStmt = db.prepare(
-      "INSERT INTO tickets (call_id, customer, phone, problem_type, description, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+      "INSERT INTO tickets (call_id, customer, phone, problem_type, description, status, created_at, updated_at, tenant) SELECT ?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, tenant FROM calls WHERE id = ?1",
     );
     // One statement for every combination of fields: a flag per field says whether to set it.
     this.updateStmt = db.prepare(`UPDATE tickets SET
@@ -74,6 +77,8 @@ export class TicketsTable {
   open(callId: number, t: TicketFields & { at: number }): number {
     try {
       const r = this.openStmt.run(callId, t.customer ?? null, t.phone ?? null, t.problemType ?? null, t.description ?? null, t.at, t.at);
+      // The row is copied from the call's (for its tenant): no call, no row.
+      if (r.changes === 0) throw new Error(`no call with id ${callId} in the store`);
       return Number(r.lastInsertRowid);
     } catch (err) {
       throw explainWriteError(err, callId);
@@ -126,5 +131,6 @@ function toTicket(r: Row): TicketRow {
     status: r.status,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    tenant: r.tenant,
   };
 }

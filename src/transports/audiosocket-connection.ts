@@ -56,6 +56,11 @@ export class AudioSocketConnection implements CallLeg {
   readonly transport = "audiosocket";
   readonly tenant = "default";
   readonly callerNumber = null;
+  readonly dnis = null;
+  readonly metadata = null;
+  readonly reportsPlayedAudio = false;
+  readonly playbackPendingMs = 0;
+  readonly playsAhead = false;
   sampleRate = 8000;
   frameSamples = frameSamplesFor(8000);
 
@@ -96,6 +101,9 @@ export class AudioSocketConnection implements CallLeg {
     this.ctx.stats.bytesOut += length;
     return true;
   }
+
+  /** Asterisk plays each frame as it arrives: nothing is held there to drop. */
+  flushPlayback(): void {}
 
   hangup(): void {
     if (this.phase !== "in-call") return;

@@ -19,8 +19,21 @@ export interface CallLeg {
   /** Remote address, `ip:port`. */
   readonly peer: string;
   readonly tenant: string;
-  /** Caller number when the transport knows it (AudioSocket does not). */
+  /**
+   * Caller number when known: mod_audio_stream metadata, or the dialplan's registration for an
+   * AudioSocket call (POST /api/calls/{uuid}); AudioSocket itself carries none.
+   */
   readonly callerNumber: string | null;
+  /** The number the caller dialled, when known (same sources as `callerNumber`). */
+  readonly dnis: string | null;
+  /** What the PBX sent about the call, as sent (mod_audio_stream's first text frame); kept as an event. */
+  readonly metadata: string | null;
+  /**
+   * True when the PBX reports what it really played to the caller, time-aligned with the caller's
+   * audio (mod_audio_stream `stereo`: the right channel, through `onPlayedAudio`). The echo gate
+   * then learns from that instead of from the frames we send.
+   */
+  readonly reportsPlayedAudio: boolean;
   /**
    * Sample rate of the audio both ways. AudioSocket learns it from the first audio frame's kind
    * (8 kHz until then); `onRateChange` tells the call when it changes.
@@ -34,6 +47,21 @@ export interface CallLeg {
    * Returns false when the leg is closed or could not take the frame.
    */
   sendAudio(samples: Int16Array): boolean;
+  /**
+   * Barge-in: drop the bot audio the PBX still holds or plays (mod_audio_stream file mode:
+   * `uuid_break <uuid> all`). AudioSocket and stream mode hold at most the lead: a no-op.
+   */
+  flushPlayback(): void;
+  /**
+   * How long the PBX will still be playing audio it already has: mod_audio_stream file mode plays
+   * each chunk after our clock has sent it. 0 where frames play as they are sent.
+   */
+  readonly playbackPendingMs: number;
+  /**
+   * The PBX queues the bot's audio and plays it at its own pace (mod_audio_stream file mode: one
+   * file after another): frames go as soon as they are ready, not one per tick.
+   */
+  readonly playsAhead: boolean;
   /** End the call from our side (AudioSocket: send 0x00, then close). Idempotent. */
   hangup(): void;
 }
@@ -44,6 +72,8 @@ export interface CallLegEvents {
   /** One keypad digit: 0-9, *, #, A-D. */
   onDtmf(digit: string): void;
   onRateChange(sampleRate: number): void;
+  /** What the PBX played to the caller, one 20 ms frame at a time (only when `reportsPlayedAudio`). */
+  onPlayedAudio?(samples: Int16Array): void;
   /** Called exactly once, after which the leg sends nothing more. */
   onClose(reason: LegCloseReason, detail?: string): void;
 }

@@ -37,6 +37,7 @@ describe("admin server", () => {
     metrics: () => metricFamilies({
       activeCalls: 2, maxCalls: 20, calls, clock: new PlayoutClock(() => undefined).stats,
       transports: { audiosocket: transport }, phrasesReady: true, llm: { switches: 1, retries: 2, failures: 0 },
+      control: { ami: true, esl: null },
     }),
   });
   const base = `http://127.0.0.1:${admin.port}`;
@@ -60,6 +61,9 @@ describe("admin server", () => {
     expect(text).toContain("voicebot_playout_underruns_total 0");
     expect(text).toContain('voicebot_clock_tick_lateness_seconds_bucket{le="+Inf"} 0');
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
+    expect(text).toContain("voicebot_transfers_total 0");
+    expect(text).toContain('voicebot_pbx_control_up{link="ami"} 1');
+    expect(text).not.toContain('link="esl"');
   });
 
   test("unknown paths are 404, other methods 405", async () => {

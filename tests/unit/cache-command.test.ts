@@ -135,7 +135,7 @@ describe("voicebot cache", () => {
     expect((await voicebot(["cache", "build", "--rates", "8000,9x", ...base])).code).toBe(2);
     const help = await voicebot(["cache", "--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("voicebot cache build [--rates 8000,16000] [--prune] [--json]");
+    expect(help.stdout).toContain("voicebot cache build [--tenant ID] [--rates 8000,16000] [--prune] [--json]");
   }, SLOW);
 
   test("offline: builds every phrase with eSpeak at 8 and 16 kHz, with a manifest, and plain progress lines", async () => {
@@ -219,4 +219,21 @@ describe("voicebot cache", () => {
       expect(await Bun.file(join(cacheDir, "manifest.json")).text()).toBe(manifest);
     }, SLOW);
   });
+});
+
+describe("cache per tenant", () => {
+  test("status names the tenant's own directory and language; an unknown tenant is a usage error", async () => {
+    const dataDir = join(root, "tenant-data");
+    const tenantsFile = join(root, "tenants.toml");
+    await Bun.write(tenantsFile, '[tenants.lisboa]\nlanguage = "pt-BR"\n');
+    const env = { VOICEBOT_DATA_DIR: dataDir, TENANTS_FILE: tenantsFile };
+    const status = await voicebot(["cache", "status", "--tenant", "lisboa", "--json"], env);
+    expect(status.code).toBe(1);
+    const report = JSON.parse(status.stdout) as { state: string; language: string; dir: string };
+    expect(report).toMatchObject({ state: "missing", language: "pt-BR", dir: join(dataDir, "cache", "phrases-lisboa") });
+    const unknown = await voicebot(["cache", "status", "--tenant", "nobody"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--tenant "nobody" is not in');
+    expect(unknown.stderr).toContain("known are default, lisboa");
+  }, SLOW);
 });

@@ -19,6 +19,30 @@ function utterance(id: number, segments: Int16Array[], log: string[]): Utterance
 }
 
 describe("Playout", () => {
+  test("drainReady: what is ready goes at once (a PBX that queues), stopping where streamed audio has not arrived", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    const streamed = { ...utterance(1, [ramp(400, 1)], log), open: true };
+    p.enqueue(streamed);
+    const sent: number[] = [];
+    p.drainReady(50, (frame) => sent.push(frame[0] as number) > 0);
+    expect(sent).toEqual([1, 161]); // 400 samples: two whole frames; the last 80 wait for more, never padded
+    expect(p.busy).toBe(true);
+    streamed.segments.push(ramp(160, 5001));
+    p.drainReady(50, (frame) => sent.push(frame[0] as number) > 0);
+    expect(sent).toEqual([1, 161, 321]);
+    streamed.open = false;
+    p.drainReady(50, (frame) => sent.push(frame[0] as number) > 0);
+    expect(log).toEqual(["start 1", "end 1"]);
+    expect(p.busy).toBe(false);
+    const stopped: number[] = [];
+    p.enqueue(utterance(2, [ramp(800, 1)], log));
+    p.drainReady(50, (frame) => stopped.push(frame[0] as number) < 2);
+    expect(stopped).toEqual([1, 161]);
+    p.drainReady(1, () => true);
+    expect(p.busy).toBe(true);
+  });
+
   test("silence when idle, 20 ms frames at the call's rate", () => {
     const p = new Playout(8000);
     const f = p.nextFrame();

@@ -142,6 +142,18 @@ describe("AI SAV dialog: whole calls driven by the fake brain", () => {
     expect(call.send({ type: "callerHangup" }).filter((a) => a.type === "updateTicket")).toEqual([]);
   });
 
+  test("the PBX could not take the transfer: the caller is told, the ticket stays escalated, goodbye", () => {
+    const call = new AiCall(MONDAY_10H);
+    call.send({ type: "start", callerNumber: "0611223344" });
+    call.talk("Mon téléphone mobile ne capte plus le réseau");
+    call.talk("Ça ne marche toujours pas");
+    const out = call.send({ type: "transferFailed", reason: "AMI is not connected" });
+    expect(records(out, "transfer-failed")).toEqual(["AMI is not connected"]);
+    expect(spoken(out)).toEqual([["transferFailed", "ticketNumberIs", "#42", "goodbye"]]);
+    expect(out.at(-1)).toEqual({ type: "hangup", reason: "escalated" });
+    expect(call.ticket().status).toBe("escalated");
+  });
+
   test("outside hours on Saturday afternoon: callback announced for Monday 9 h", () => {
     const call = new AiCall(SATURDAY_13H);
     call.send({ type: "start", callerNumber: null });

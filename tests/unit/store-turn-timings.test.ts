@@ -159,7 +159,7 @@ describe("migration 2 on a database written by the previous voicebot", () => {
         expect(col?.notnull).toBe(0);
       }
       const versions = db.query<{ version: number }, []>("SELECT version FROM schema_migrations ORDER BY version").all();
-      expect(versions.map((v) => v.version)).toEqual([1, 2]);
+      expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
     } finally {
       db.close();
     }

@@ -1,0 +1,82 @@
+/**
+ * The admin port's JSON/text API for the PBX's dialplan (Asterisk's CURL()): register a call's
+ * caller, DNIS and tenant before AudioSocket(), and ask what to do once voicebot has ended it.
+ * Answers are short plain text, since a dialplan reads them into a variable.
+ */
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Caller IDs hold digits and + * #, sometimes "anonymous" or a SIP user: printable, short. */
+const NUMBER = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
+const MAX_BODY = 4096;
+
+export interface CallRegistration {
+  callerNumber: string | null;
+  dnis: string | null;
+  tenant: string | null;
+}
+
+export interface CallsApi {
+  /** null = the tenant is unknown and UNKNOWN_TENANT=reject. */
+  register(uuid: string, registration: CallRegistration): "joined" | "waiting" | null;
+  /** The one-line next step for the dialplan. */
+  next(uuid: string): string;
+}
+
+function text(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+}
+
+/** ADMIN_TOKEN as `Authorization: Bearer …` or `?token=` (what a CURL() URL can carry). */
+export function authorized(req: Request, url: URL, token: string | null): boolean {
+  if (token === null) return true;
+  const header = req.headers.get("authorization");
+  const given = header?.startsWith("Bearer ") ? header.slice(7) : url.searchParams.get("token");
+  if (given === null || given.length !== token.length) return false;
+  return crypto.timingSafeEqual(Buffer.from(given), Buffer.from(token));
+}
+
+/** Routes `/api/calls/{uuid}` (POST) and `/api/calls/{uuid}/next` (GET); null = not an API path. */
+export async function handleApi(req: Request, url: URL, api: CallsApi): Promise<Response | null> {
+  const m = /^\/api\/calls\/([^/]+)(\/next)?$/.exec(url.pathname);
+  if (!m) return url.pathname.startsWith("/api/") ? text("not found\n", 404) : null;
+  const uuid = decodeURIComponent(m[1] as string);
+  if (!UUID.test(uuid)) return text(`call id ${JSON.stringify(uuid.slice(0, 64))} is not a UUID (8-4-4-4-12 hex)\n`, 400);
+  const id = uuid.toLowerCase();
+  if (m[2]) {
+    if (req.method !== "GET") return text("method not allowed: GET /api/calls/{uuid}/next\n", 405);
+    return text(api.next(id));
+  }
+  if (req.method !== "POST") return text("method not allowed: POST /api/calls/{uuid}\n", 405);
+  const fields = await readFields(req);
+  if (typeof fields === "string") return text(`${fields}\n`, 400);
+  const registration: CallRegistration = { callerNumber: null, dnis: null, tenant: null };
+  for (const [key, target] of [["caller", "callerNumber"], ["dnis", "dnis"], ["tenant", "tenant"]] as const) {
+    const v = fields.get(key)?.trim() ?? "";
+    if (v === "") continue;
+    if (!NUMBER.test(v)) return text(`${key} ${JSON.stringify(v.slice(0, 80))} is not allowed: 1 to 64 letters, digits, + * # @ . _ - or spaces\n`, 400);
+    registration[target] = v;
+  }
+  const outcome = api.register(id, registration);
+  if (outcome === null) return text(`tenant ${JSON.stringify(registration.tenant)} is unknown (UNKNOWN_TENANT=reject)\n`, 404);
+  return text(outcome);
+}
+
+/** Form fields (what CURL() posts) or a JSON object of strings. */
+async function readFields(req: Request): Promise<Map<string, string> | string> {
+  const length = Number(req.headers.get("content-length") ?? "0");
+  if (length > MAX_BODY) return `body too large: ${length} bytes, at most ${MAX_BODY}`;
+  const body = await req.text();
+  if (body.length > MAX_BODY) return `body too large: at most ${MAX_BODY} bytes`;
+  if ((req.headers.get("content-type") ?? "").includes("application/json")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return "body is not valid JSON";
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "JSON body must be an object";
+    const out = new Map<string, string>();
+    for (const [k, v] of Object.entries(parsed)) if (typeof v === "string" || typeof v === "number") out.set(k, String(v));
+    return out;
+  }
+  return new Map(new URLSearchParams(body));
+}

@@ -1,0 +1,89 @@
+/**
+ * One CallProfile per tenant: its phrase texts (the language's, with its overrides), its voice
+ * (shared between tenants that speak alike), its phrase cache and its dialog.
+ */
+import { join } from "node:path";
+import { selectTts } from "../ai/tts/select.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { CallProfile } from "../call/call-profile.ts";
+import type { ConversationParts } from "../call/conversation.ts";
+import type { Config } from "../config/schema.ts";
+import { DEFAULT_TENANT_ID, type Tenant, type Tenants } from "../config/tenant.ts";
+import { parseTechHours } from "../dialog/business-hours.ts";
+import { phraseTexts } from "../dialog/phrases.ts";
+import { createSavDialog } from "../dialog/sav.ts";
+import { createAiSavDialog } from "../dialog/sav-ai.ts";
+import type { Logger } from "../log.ts";
+import { PhraseCache } from "../media/phrase-cache.ts";
+import type { ResamplerPool } from "../media/resampler.ts";
+
+export interface TenantProfiles {
+  readonly all: readonly CallProfile[];
+  /** Every voice in use (closed at shutdown). */
+  readonly voices: readonly TextToSpeech[];
+  profile(tenant: string): CallProfile;
+}
+
+export interface ProfileDeps {
+  config: Config;
+  tenants: Tenants;
+  /** The default tenant's voice, already started. */
+  tts: TextToSpeech;
+  conversation: ConversationParts | null;
+  resampler: ResamplerPool;
+  log: Logger;
+}
+
+/** The default tenant keeps `cache/phrases`; each other tenant has a directory of its own. */
+export function phraseCacheDir(dataDir: string, tenant: string): string {
+  return join(dataDir, "cache", tenant === DEFAULT_TENANT_ID ? "phrases" : `phrases-${tenant}`);
+}
+
+export function buildProfiles(deps: ProfileDeps): TenantProfiles {
+  const { config } = deps;
+  const voices = new Map<string, TextToSpeech>([[`${config.language}|${config.ttsVoice}`, deps.tts]]);
+  const voiceFor = (t: Tenant): TextToSpeech => {
+    const key = `${t.language}|${t.ttsVoice}`;
+    let tts = voices.get(key);
+    if (!tts) {
+      tts = selectTts({ ...config, language: t.language, ttsVoice: t.ttsVoice }, deps.log.child("tts", { tenant: t.id })).tts;
+      voices.set(key, tts);
+    }
+    return tts;
+  };
+  const byId = new Map<string, CallProfile>();
+  for (const tenant of deps.tenants.all) {
+    const texts = { ...phraseTexts(tenant.language), ...tenant.phrases };
+    const tts = voiceFor(tenant);
+    const phrases = new PhraseCache({
+      texts, tts, resampler: deps.resampler, language: tenant.language,
+      cacheDir: phraseCacheDir(config.dataDir, tenant.id), log: deps.log.child("phrases", { tenant: tenant.id }),
+    });
+    const conversation = deps.conversation === null ? null : conversationFor(deps.conversation, tenant, config);
+    const techHours = parseTechHours(tenant.techHours);
+    const profile: CallProfile = {
+      tenant, texts, phrases, tts, conversation,
+      newDialog: conversation
+        ? (canTransfer) => createAiSavDialog({ language: tenant.language, companyName: tenant.companyName, techHours, timezone: tenant.timezone, canTransfer })
+        : () => createSavDialog(),
+    };
+    byId.set(tenant.id, profile);
+  }
+  const fallback = byId.get(deps.tenants.default.id) as CallProfile;
+  return {
+    all: [...byId.values()],
+    voices: [...voices.values()],
+    profile: (id) => byId.get(deps.tenants.find(id)?.id ?? "") ?? fallback,
+  };
+}
+
+/**
+ * The tenant's language and company name for the recognizer. Built on the shared parts (as its
+ * prototype) because their voice detector arrives later, once its WASM module has loaded.
+ */
+function conversationFor(base: ConversationParts, tenant: Tenant, config: Config): ConversationParts {
+  if (tenant.id === DEFAULT_TENANT_ID && tenant.language === base.language) return base;
+  const extra = base.keyterms.filter((t) => t !== config.companyName);
+  const keyterms = [tenant.companyName, ...extra].filter((t) => t !== "");
+  return Object.assign(Object.create(base) as ConversationParts, { language: tenant.language, keyterms });
+}

@@ -1,0 +1,105 @@
+/** The PBX-side settings: hand-off control planes, the mod_audio_stream defaults, tenants. */
+import { existsSync } from "node:fs";
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { parseDialplanTarget } from "../transports/dialplan-target.ts";
+import { ConfigError, type AmiSettings, type Config, type EslSettings } from "./schema.ts";
+
+export interface RawValue {
+  value: string;
+  source: string;
+  variable: string;
+}
+
+export type Lookup = (name: string) => RawValue | undefined;
+
+type PbxConfig = Pick<Config,
+  "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost">;
+
+export const DEFAULT_TENANTS_FILES = ["/etc/voicebot/tenants.toml", "/etc/voicebot/tenants.json"];
+export const AUDIOSTREAM_RATES = [8000, 16000, 24000, 32000, 48000] as const;
+/** TRANSFER_TARGET and tenants' transfer_target: the error says what is wrong, or null. */
+export function transferTargetProblem(target: string): string | null {
+  try {
+    parseDialplanTarget(target);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+export function loadPbxSettings(lookup: Lookup): PbxConfig {
+  const rateRaw = lookup("AUDIOSTREAM_RATE");
+  const audiostreamRate = rateRaw ? Number(rateRaw.value.trim()) : 16000;
+  if (!(AUDIOSTREAM_RATES as readonly number[]).includes(audiostreamRate)) {
+    throw new ConfigError(rateRaw?.variable ?? "AUDIOSTREAM_RATE", rateRaw?.value ?? "", rateRaw?.source ?? "default", `must be one of ${AUDIOSTREAM_RATES.join(", ")}`);
+  }
+  const targetRaw = lookup("TRANSFER_TARGET");
+  const transferTarget = targetRaw?.value.trim() || null;
+  const targetProblem = transferTarget === null ? null : transferTargetProblem(transferTarget);
+  if (targetRaw && targetProblem !== null) throw new ConfigError(targetRaw.variable, targetRaw.value, targetRaw.source, targetProblem);
+  const publicRaw = lookup("PUBLIC_HOST");
+  const publicHost = publicRaw?.value.trim() || null;
+  if (publicRaw && publicHost !== null && isIP(publicHost) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(publicHost)) {
+    throw new ConfigError(publicRaw.variable, publicRaw.value, publicRaw.source, "must be an IP address or a host name");
+  }
+  return {
+    ami: amiSettings(lookup),
+    esl: eslSettings(lookup),
+    audiostreamPlayback: oneOf(lookup("AUDIOSTREAM_PLAYBACK"), ["file", "stream"] as const, "file"),
+    audiostreamRate,
+    audiostreamMix: oneOf(lookup("AUDIOSTREAM_MIX"), ["mono", "stereo", "mixed"] as const, "mono"),
+    unknownTenant: oneOf(lookup("UNKNOWN_TENANT"), ["default", "reject"] as const, "default"),
+    tenantsFile: tenantsFile(lookup("TENANTS_FILE")),
+    transferTarget,
+    publicHost,
+  };
+}
+
+function oneOf<T extends string>(raw: RawValue | undefined, allowed: readonly T[], fallback: T): T {
+  const v = raw?.value.trim().toLowerCase() ?? "";
+  if (!raw || v === "") return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(raw.variable, raw.value, raw.source, `must be one of ${allowed.join(", ")}`);
+  return v as T;
+}
+
+function port(raw: RawValue | undefined, fallback: number): number {
+  if (!raw) return fallback;
+  const n = /^\d+$/.test(raw.value.trim()) ? Number(raw.value.trim()) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new ConfigError(raw.variable, raw.value, raw.source, "must be a whole number from 1 to 65535");
+  return n;
+}
+
+/** Configured as soon as AMI_HOST is set; then AMI_USER and AMI_SECRET are required. */
+function amiSettings(lookup: Lookup): AmiSettings | null {
+  const host = lookup("AMI_HOST");
+  if (!host || host.value.trim() === "") return null;
+  const username = required(lookup, "AMI_USER", "AMI_HOST is set: the manager.conf user voicebot logs in as");
+  const secret = required(lookup, "AMI_SECRET", "AMI_HOST is set: that user's secret");
+  return { host: host.value.trim(), port: port(lookup("AMI_PORT"), 5038), username, secret };
+}
+
+/** Configured as soon as ESL_HOST is set; the password defaults to FreeSWITCH's own default. */
+function eslSettings(lookup: Lookup): EslSettings | null {
+  const host = lookup("ESL_HOST");
+  if (!host || host.value.trim() === "") return null;
+  const password = lookup("ESL_PASSWORD")?.value.trim() || "ClueCon";
+  return { host: host.value.trim(), port: port(lookup("ESL_PORT"), 8021), password };
+}
+
+function required(lookup: Lookup, name: string, why: string): string {
+  const raw = lookup(name);
+  const v = raw?.value.trim() ?? "";
+  if (v === "") throw new ConfigError(raw?.variable ?? name, raw?.value ?? "", raw?.source ?? "unset", `is required: ${why}`);
+  if (/[\r\n]/.test(v)) throw new ConfigError(raw?.variable ?? name, "(hidden)", raw?.source ?? "unset", "must be one line");
+  return v;
+}
+
+function tenantsFile(raw: RawValue | undefined): string | null {
+  const v = raw?.value.trim();
+  if (raw && v) {
+    if (!existsSync(v)) throw new ConfigError(raw.variable, raw.value, raw.source, "must name an existing tenants.toml or tenants.json file");
+    return resolve(v);
+  }
+  return DEFAULT_TENANTS_FILES.find((f) => existsSync(f)) ?? null;
+}

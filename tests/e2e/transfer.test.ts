@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+import { SimulatedCaller, type CallResult } from "../../src/simulate/caller.ts";
+import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
+import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
+import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+
+/**
+ * Hand-off to a technician through dist/voicebot: an AI call whose caller asks for a technician
+ * during opening hours, on an Asterisk reached by AMI (a fake speaking its wire protocol) or by
+ * the shipped dialplan's /api/calls/{uuid}/next.
+ */
+const ASK = "Je voudrais parler à un technicien s'il vous plaît.";
+const ALWAYS_OPEN = { TECH_HOURS: "mon-sun 00:00-23:59", TZ: "UTC", TRANSFER_TARGET: "200@techs" };
+
+let fakes: AiFakes;
+let ami: FakeAmi;
+let withAmi: RunningServer;
+let withDialplan: RunningServer;
+
+beforeAll(async () => {
+  fakes = await startAiFakes([ASK]);
+  ami = await startFakeAmi({ username: "voicebot", secret: "s3cret" });
+  withAmi = await startServer({ ...fakes.env, ...ALWAYS_OPEN, AMI_HOST: ami.host, AMI_PORT: String(ami.port), AMI_USER: "voicebot", AMI_SECRET: "s3cret" });
+  withDialplan = await startServer({ ...fakes.env, ...ALWAYS_OPEN, ADMIN_TOKEN: "tok" });
+}, E2E_TIMEOUT_MS);
+
+afterAll(async () => {
+  for (const server of [withAmi, withDialplan]) {
+    expect(server.logs()).not.toContain("unhandled rejection");
+    expect(await server.stop()).toBe(0);
+  }
+  await ami.stop();
+  await fakes.stop();
+}, E2E_TIMEOUT_MS);
+
+function askForTechnician(server: RunningServer, uuid: string, signal?: AbortSignal): Promise<CallResult> {
+  fakes.words = [ASK];
+  return new SimulatedCaller({
+    ...server.audiosocket, uuid, signal, greetingTimeoutMs: 10_000,
+    script: [{ say: fakes.audio.get(ASK) as Int16Array }, { hangupAfter: 60 }],
+  }).run();
+}
+
+function query<T>(server: RunningServer, sql: string, ...args: (string | number)[]): T[] {
+  const db = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
+  try {
+    return db.query<T, (string | number)[]>(sql).all(...args);
+  } finally {
+    db.close();
+  }
+}
+
+/** The call's row once the server has closed it. */
+async function ended(server: RunningServer, uuid: string): Promise<{ id: number; end_reason: string; caller: string | null; dnis: string | null; tenant: string }> {
+  for (let i = 0; i < 100; i++) {
+    const [row] = query<{ id: number; end_reason: string | null; caller: string | null; dnis: string | null; tenant: string }>(server, "SELECT id, end_reason, caller, dnis, tenant FROM calls WHERE uuid = ?", uuid);
+    if (row && row.end_reason !== null) return row as { id: number; end_reason: string; caller: string | null; dnis: string | null; tenant: string };
+    await Bun.sleep(50);
+  }
+  throw new Error(`call ${uuid} never ended`);
+}
+
+const events = (server: RunningServer, callId: number): string[] =>
+  query<{ kind: string }>(server, "SELECT kind FROM events WHERE call_id = ? ORDER BY id", callId).map((e) => e.kind);
+
+describe("hand-off through AMI", () => {
+  test("the caller hears the transfer phrase, then AMI redirects their channel to the target", async () => {
+    const uuid = crypto.randomUUID();
+    ami.addChannel({ channel: "PJSIP/trunk-00000042", uniqueid: "1700000000.42", uuid });
+    const hangup = new AbortController();
+    // Asterisk ends the AudioSocket of a redirected channel: the caller's side closes.
+    ami.onRedirect(() => {
+      setTimeout(() => hangup.abort(), 20);
+      return { ok: true };
+    });
+    const r = await askForTechnician(withAmi, uuid, hangup.signal);
+    expect(r.error).toBeNull();
+    expect(r.serverSentHangup).toBe(false);
+    const { fields } = await ami.waitForAction("Redirect");
+    expect(fields).toMatchObject({ Channel: "PJSIP/trunk-00000042", Context: "techs", Exten: "200", Priority: "1" });
+    const call = await ended(withAmi, uuid);
+    expect(call.end_reason).toBe("transferred");
+    expect(events(withAmi, call.id)).toContain("transfer-sent");
+    const [ticket] = query<{ status: string; tenant: string }>(withAmi, "SELECT status, tenant FROM tickets WHERE call_id = ?", call.id);
+    expect(ticket).toEqual({ status: "escalated", tenant: "default" });
+  }, E2E_TIMEOUT_MS);
+
+  test("Asterisk refuses the redirect: the caller is told, the ticket stays escalated, the bot hangs up", async () => {
+    const uuid = crypto.randomUUID();
+    ami.addChannel({ channel: "PJSIP/trunk-00000043", uniqueid: "1700000000.43", uuid });
+    ami.onRedirect(() => ({ ok: false, message: "Redirect failed, channel not up." }));
+    const r = await askForTechnician(withAmi, uuid);
+    expect(r.error).toBeNull();
+    expect(r.hungUpBy).toBe("server");
+    expect(r.serverSentHangup).toBe(true);
+    const call = await ended(withAmi, uuid);
+    expect(call.end_reason).toBe("escalated");
+    expect(events(withAmi, call.id)).toContain("transfer-failed");
+    const said = query<{ text: string }>(withAmi, "SELECT text FROM turns WHERE call_id = ? AND speaker = 'bot'", call.id).map((t) => t.text).join(" ");
+    expect(said).toContain("Je n'ai pas pu vous mettre en relation avec un technicien");
+    expect(query<{ status: string }>(withAmi, "SELECT status FROM tickets WHERE call_id = ?", call.id)).toEqual([{ status: "escalated" }]);
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("hand-off through the shipped dialplan (no AMI)", () => {
+  test("the dialplan registers the caller, voicebot ends the socket with 0x00, and /next says where to go", async () => {
+    const uuid = crypto.randomUUID();
+    const registered = await fetch(`${withDialplan.http}/api/calls/${uuid}?token=tok`, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "caller=0611223344&dnis=777&tenant=default",
+    });
+    expect(await registered.text()).toBe("waiting");
+    const r = await askForTechnician(withDialplan, uuid);
+    expect(r.error).toBeNull();
+    expect(r.serverSentHangup).toBe(true);
+    const call = await ended(withDialplan, uuid);
+    expect(call).toMatchObject({ end_reason: "transferred", caller: "0611223344", dnis: "777", tenant: "default" });
+    const next = await fetch(`${withDialplan.http}/api/calls/${uuid}/next?token=tok`);
+    expect(await next.text()).toBe("transfer techs,200,1");
+    expect(await (await fetch(`${withDialplan.http}/api/calls/${uuid}/next`)).text()).toContain("unauthorized");
+  }, E2E_TIMEOUT_MS);
+});
