@@ -78,9 +78,12 @@ describe("hand-off through AMI", () => {
     const r = await askForTechnician(withAmi, uuid, hangup.signal);
     expect(r.error).toBeNull();
     expect(r.serverSentHangup).toBe(false);
-    const { fields } = await ami.waitForAction("Redirect");
+    const { fields, at } = await ami.waitForAction("Redirect");
     expect(fields).toMatchObject({ Channel: "PJSIP/trunk-00000042", Context: "techs", Exten: "200", Priority: "1" });
     const call = await ended(withAmi, uuid);
+    // The README's transfer figure: the transfer phrase's last frame → the Redirect on the wire (printed, not asserted).
+    const [phrase] = query<{ ended_at: number }>(withAmi, "SELECT ended_at FROM turns WHERE call_id = ? AND speaker = 'bot' ORDER BY id DESC LIMIT 1", call.id);
+    console.log(`transfer: last bot frame → AMI Redirect received ${(performance.timeOrigin + at - (phrase?.ended_at ?? 0)).toFixed(1)} ms`);
     expect(call.end_reason).toBe("transferred");
     expect(events(withAmi, call.id)).toContain("transfer-sent");
     const [ticket] = query<{ status: string; tenant: string }>(withAmi, "SELECT status, tenant FROM tickets WHERE call_id = ?", call.id);
