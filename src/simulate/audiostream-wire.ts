@@ -7,7 +7,7 @@
  * - file (community module): each `streamAudio` becomes a temp file and a `mod_audio_stream::play`
  *   event, and only `uuid_broadcast` plays it; `uuid_break` stops it.
  */
-import { frameSamplesFor } from "../media/pcm.ts";
+import { FRAME_MS, frameSamplesFor } from "../media/pcm.ts";
 import { broadcastAudio, readServerText, tempFilePath, type BroadcastAudio } from "./stream-audio.ts";
 import type { FakeFreeswitch, FreeswitchChannel } from "./fake-freeswitch.ts";
 import { FreeswitchPlayout } from "./freeswitch-playout.ts";
@@ -82,7 +82,6 @@ export class AudiostreamWire implements CallWire, FreeswitchChannel {
   private channelGone = false;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   private lastArrivalMs: number | null = null;
-  private lastDurationMs = 0;
   private readonly counts: AudiostreamFigures;
 
   constructor(target: AudiostreamTarget, private readonly uuid: string, private readonly rate: number) {
@@ -279,14 +278,13 @@ export class AudiostreamWire implements CallWire, FreeswitchChannel {
       this.events?.failed(`raw streamAudio of ${bytes} bytes: s16le audio is whole 2-byte samples`);
       return;
     }
-    const durationMs = (bytes * 500) / sampleRate;
+    // The server sends one message per 20 ms tick (a talk spurt's first one is longer: its margin),
+    // so jitter is the distance from that grid, whatever each message holds.
     if (this.lastArrivalMs !== null) {
       const interval = atMs - this.lastArrivalMs;
-      const frames = Math.max(1, Math.round(interval / this.lastDurationMs));
-      this.counts.arrivalJitterMs.push(Math.abs(interval - frames * this.lastDurationMs));
+      this.counts.arrivalJitterMs.push(Math.abs(interval - Math.max(1, Math.round(interval / FRAME_MS)) * FRAME_MS));
     }
     this.lastArrivalMs = atMs;
-    this.lastDurationMs = durationMs;
     this.arrivals.onAudio(this.scratch.subarray(0, bytes), sampleRate, atMs);
     this.playout.inject(this.scratchSamples, bytes >> 1, atMs);
   }

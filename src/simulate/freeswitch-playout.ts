@@ -17,7 +17,11 @@ interface FrameBuffer {
 }
 
 export class FreeswitchPlayout {
-  /** Ticks where the injected audio had run dry and the next piece came within one frame: a hole in the bot's voice. */
+  /**
+   * Ticks where the injected audio had run dry and the next piece came within one frame: a hole in
+   * the bot's voice. A piece that starts with a frame of silence is a new talk spurt after a pause
+   * the server made itself (voicebot leads each spurt with one), not a hole.
+   */
   underruns = 0;
   /** Sample rate of the frame `next()` returned last. */
   frameRate: number;
@@ -46,7 +50,7 @@ export class FreeswitchPlayout {
 
   /** The first `count` samples of `samples` (raw audio at the stream's rate), played after what is queued. */
   inject(samples: Int16Array, count: number, atMs: number): void {
-    if (this.dryAtMs !== null && atMs - this.dryAtMs < FRAME_MS) this.underruns++;
+    if (this.dryAtMs !== null && atMs - this.dryAtMs < FRAME_MS && !this.startsSilent(samples, count)) this.underruns++;
     this.dryAtMs = null;
     if (this.size + count > this.ring.length) this.grow(this.size + count);
     const ring = this.ring;
@@ -56,6 +60,13 @@ export class FreeswitchPlayout {
       if (++at === ring.length) at = 0;
     }
     this.size += count;
+  }
+
+  private startsSilent(samples: Int16Array, count: number): boolean {
+    const frame = frameSamplesFor(this.rate);
+    if (count < frame) return false;
+    for (let i = 0; i < frame; i++) if (samples[i] !== 0) return false;
+    return true;
   }
 
   /** A temp file `uuid_broadcast` asked for: played after the files before it. */

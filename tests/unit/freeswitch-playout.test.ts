@@ -37,6 +37,11 @@ describe("FreeswitchPlayout", () => {
     play(p, 2, 40); // plays at 40, runs dry at 60
     p.inject(level(1), FRAME, 300);
     expect(p.underruns).toBe(1);
+    play(p, 2, 300); // runs dry at 320
+    const spurt = new Int16Array(FRAME * 2);
+    spurt.fill(1, FRAME); // a new talk spurt: one frame of silence first, as voicebot sends it
+    p.inject(spurt, FRAME * 2, 330);
+    expect(p.underruns).toBe(1);
   });
 
   test("the ring grows past a second and keeps the order", () => {
