@@ -113,7 +113,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (leg.metadata !== null) deps.store.addEvent(this.callId, { kind: "metadata", detail: leg.metadata.slice(0, 4000), at: now });
     deps.metrics.callsStarted++;
     this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
-      record: (detail) => this.closed || deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
+      record: (detail) => deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
     this.maxTimer = setTimeout(() => this.feed({ type: "maxDuration" }), deps.maxDurationMs);
     deps.clock.add(this);
     this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate, tenant: deps.caller.tenant, caller: deps.caller.callerNumber ?? undefined });

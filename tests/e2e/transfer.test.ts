@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { SimulatedCaller, type CallResult } from "../../src/simulate/caller.ts";
+import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
@@ -18,20 +19,26 @@ let fakes: AiFakes;
 let ami: FakeAmi;
 let withAmi: RunningServer;
 let withDialplan: RunningServer;
+let freeswitch: FakeFreeswitch;
+let withEsl: RunningServer;
 
 beforeAll(async () => {
   fakes = await startAiFakes([ASK]);
   ami = await startFakeAmi({ username: "voicebot", secret: "s3cret" });
   withAmi = await startServer({ ...fakes.env, ...ALWAYS_OPEN, AMI_HOST: ami.host, AMI_PORT: String(ami.port), AMI_USER: "voicebot", AMI_SECRET: "s3cret" });
   withDialplan = await startServer({ ...fakes.env, ...ALWAYS_OPEN, ADMIN_TOKEN: "tok" });
+  freeswitch = await FakeFreeswitch.start();
+  withEsl = await startServer({ ...fakes.env, ...ALWAYS_OPEN, ...freeswitch.serverEnv(), AUDIOSTREAM_PLAYBACK: "file" });
+  await freeswitch.waitForVoicebot(10_000);
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
-  for (const server of [withAmi, withDialplan]) {
+  for (const server of [withAmi, withDialplan, withEsl]) {
     expect(server.logs()).not.toContain("unhandled rejection");
     expect(await server.stop()).toBe(0);
   }
   await ami.stop();
+  await freeswitch.stop();
   await fakes.stop();
 }, E2E_TIMEOUT_MS);
 
@@ -122,5 +129,26 @@ describe("hand-off through the shipped dialplan (no AMI)", () => {
     const next = await fetch(`${withDialplan.http}/api/calls/${uuid}/next?token=tok`);
     expect(await next.text()).toBe("transfer techs,200,1");
     expect(await (await fetch(`${withDialplan.http}/api/calls/${uuid}/next`)).text()).toContain("unauthorized");
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("hand-off on FreeSWITCH (ESL), community module playing files", () => {
+  test("the transfer phrase is played out by FreeSWITCH, then uuid_transfer moves the caller and the stream stops", async () => {
+    const uuid = crypto.randomUUID();
+    const health = (await (await fetch(`${withEsl.http}/healthz`)).json()) as { listeners: { audiostream: string } };
+    fakes.words = [ASK];
+    const r = await new SimulatedCaller({
+      audiostream: { url: `ws://${health.listeners.audiostream}/stream/default/${uuid}`, playback: "file", freeswitch },
+      uuid, sampleRate: 8000, greetingTimeoutMs: 10_000,
+      script: [{ say: fakes.audio.get(ASK) as Int16Array }, { hangupAfter: 60 }],
+    }).run();
+    expect(r.error).toBeNull();
+    expect(r.audiostream?.transfer?.destination).toBe("200 XML techs");
+    expect(r.audiostream?.endedBy).toBe("uuid_transfer");
+    // FreeSWITCH played the goodbye file before the transfer: voicebot waited for it.
+    expect(r.audiostream?.filesPlayed).toBeGreaterThan(0);
+    const call = await ended(withEsl, uuid);
+    expect(call.end_reason).toBe("transferred");
+    expect(events(withEsl, call.id)).toContain("transfer-sent");
   }, E2E_TIMEOUT_MS);
 });
