@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ResamplerPool } from "../media/resampler.ts";
+import { WAV_HEADER_BYTES, writeWavHeader } from "../media/wav-header.ts";
 
 export interface Pcm {
   sampleRate: number;
@@ -83,25 +84,10 @@ export function readWav(path: string): Pcm {
 /** A canonical 44-byte-header mono s16le WAV. */
 export function encodeWav(samples: Int16Array, sampleRate: number): Uint8Array {
   const dataBytes = samples.length * 2;
-  const out = new Uint8Array(44 + dataBytes);
+  const out = new Uint8Array(WAV_HEADER_BYTES + dataBytes);
   const view = new DataView(out.buffer);
-  const text = (at: number, s: string): void => {
-    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
-  };
-  text(0, "RIFF");
-  view.setUint32(4, 36 + dataBytes, true);
-  text(8, "WAVE");
-  text(12, "fmt ");
-  view.setUint32(16, 16, true);
-  view.setUint16(20, FORMAT_PCM, true);
-  view.setUint16(22, 1, true);
-  view.setUint32(24, sampleRate, true);
-  view.setUint32(28, sampleRate * 2, true);
-  view.setUint16(32, 2, true);
-  view.setUint16(34, 16, true);
-  text(36, "data");
-  view.setUint32(40, dataBytes, true);
-  for (let i = 0; i < samples.length; i++) view.setInt16(44 + 2 * i, samples[i] as number, true);
+  writeWavHeader(view, sampleRate, dataBytes);
+  for (let i = 0; i < samples.length; i++) view.setInt16(WAV_HEADER_BYTES + 2 * i, samples[i] as number, true);
   return out;
 }
 

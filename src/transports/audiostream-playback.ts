@@ -5,6 +5,7 @@
  * - `file` (community module): each message becomes a temp file that ESL must `uuid_broadcast`.
  */
 import type { Logger } from "../log.ts";
+import { WAV_HEADER_BYTES, writeWavHeader } from "../media/wav-header.ts";
 import type { FreeswitchMediaControl } from "./freeswitch-control.ts";
 
 export type PlaybackMode = "stream" | "file";
@@ -100,7 +101,6 @@ class StreamPlayback implements PlaybackSender {
   }
 }
 
-const WAV_HEADER_BYTES = 44;
 /** Longest chunk: a sentence that never pauses still reaches the caller this late at most. */
 const CHUNK_CAP_MS = 6000;
 /** A pause only ends a chunk once this much is buffered: each file costs FreeSWITCH ~120 ms of gap. */
@@ -206,24 +206,4 @@ class FilePlayback implements PlaybackSender {
     if (sent) this.unplayed.push(durationMs);
     return sent;
   }
-}
-
-/** Canonical 44-byte RIFF/WAVE header for mono 16-bit PCM (mod_sndfile reads the rate from it). */
-function writeWavHeader(view: DataView, sampleRate: number, dataBytes: number): void {
-  const ascii = (offset: number, text: string): void => {
-    for (let i = 0; i < text.length; i++) view.setUint8(offset + i, text.charCodeAt(i));
-  };
-  ascii(0, "RIFF");
-  view.setUint32(4, 36 + dataBytes, true);
-  ascii(8, "WAVE");
-  ascii(12, "fmt ");
-  view.setUint32(16, 16, true);
-  view.setUint16(20, 1, true);
-  view.setUint16(22, 1, true);
-  view.setUint32(24, sampleRate, true);
-  view.setUint32(28, sampleRate * 2, true);
-  view.setUint16(32, 2, true);
-  view.setUint16(34, 16, true);
-  ascii(36, "data");
-  view.setUint32(40, dataBytes, true);
 }
