@@ -8,8 +8,16 @@ import { ticketsCommand } from "./cli/tickets.ts";
 import { versionCommand } from "./cli/version.ts";
 import { cacheCommand } from "./cli/cache.ts";
 import { pbxConfigCommand } from "./cli/pbx-config.ts";
+import { doctorCommand } from "./cli/doctor.ts";
+import { installCommand } from "./cli/install.ts";
+import { uninstallCommand } from "./cli/uninstall.ts";
+import { upgradeCommand } from "./cli/upgrade.ts";
+import { recordingsCommand } from "./cli/recordings.ts";
 
-const commands: readonly Command[] = [serveCommand, simulateCommand, benchCommand, callsCommand, ticketsCommand, cacheCommand, pbxConfigCommand, versionCommand];
+const commands: readonly Command[] = [
+  serveCommand, installCommand, uninstallCommand, upgradeCommand, doctorCommand, simulateCommand, benchCommand,
+  cacheCommand, recordingsCommand, callsCommand, ticketsCommand, pbxConfigCommand, versionCommand,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -50,8 +50,11 @@ export class Admission {
     return this.calls.size;
   }
 
+  /** Stopping: live calls go on, new ones hear the all-lines-busy phrase. */
+  private draining = false;
+
   readonly admit: AdmitCall = (leg: CallLeg): CallLegEvents => {
-    const isBusy = this.calls.size >= this.deps.maxCalls;
+    const isBusy = this.draining || this.calls.size >= this.deps.maxCalls;
     const set = isBusy ? this.busy : this.calls;
     if (isBusy) {
       this.deps.metrics.callsRejectedBusy++;
@@ -87,6 +90,20 @@ export class Admission {
     set.add(session);
     return session;
   };
+
+  /**
+   * Stop taking calls and wait up to `ms` for the live ones to end by themselves (a service stop
+   * that lets callers finish); true when none is left.
+   */
+  async drain(ms: number): Promise<boolean> {
+    this.draining = true;
+    if (this.calls.size === 0 && this.busy.size === 0) return true;
+    const done = new Promise<boolean>((resolve) => {
+      this.drained = () => resolve(true);
+      setTimeout(() => resolve(false), ms).unref();
+    });
+    return done;
+  }
 
   /** Hang up every call (server stopping) and wait until each has ended. */
   async hangupAll(): Promise<void> {

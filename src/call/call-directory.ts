@@ -4,6 +4,10 @@
  * `AudioSocket()`; and, after voicebot ends the socket, what the dialplan should do next
  * (`GET /api/calls/{uuid}/next`). Either side may come first; entries expire unclaimed.
  */
+
+/** The caller id `voicebot doctor` registers its synthetic calls with: they leave no ticket behind. */
+export const PROBE_CALLER = "voicebot-doctor";
+
 export interface CallInfo {
   callerNumber: string | null;
   dnis: string | null;

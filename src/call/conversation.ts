@@ -16,7 +16,7 @@ import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
 import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
-import type { CallMetrics } from "./metrics.ts";
+import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import { Reply } from "./reply.ts";
 import { SttGate } from "./stt-gate.ts";
 
@@ -72,6 +72,8 @@ export class Conversation {
   /** The newest reply: the one the filler waits for. */
   private latest: Reply | null = null;
   private fillerTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
+  private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
   private lastLoudAt = 0;
   private vad: Vad | null = null;
@@ -136,6 +138,10 @@ export class Conversation {
     if (this.stopped) return;
     const host = this.host;
     const state = { turnId: null as number | null };
+    const askedAt = Date.now();
+    const speechEndAt = this.lastSpeechEndAt;
+    this.lastSpeechEndAt = null;
+    const latency = host.metrics.turnLatency;
     const utterance: Utterance = {
       id: -action.replyId,
       keys: [],
@@ -145,6 +151,7 @@ export class Conversation {
         if (utterance.segments.length === 0) return;
         host.pauseSilence();
         const at = Date.now();
+        if (speechEndAt !== null) latency.firstAudio.observe(at - speechEndAt);
         state.turnId = host.store.addTurn(host.callId, { speaker: "bot", text: "", startedAt: at, replyId: action.replyId, llmProvider: this.parts.llm.id });
         host.store.setTurnTimings(state.turnId, { firstFrameAt: at, ...pendingTimings });
       },
@@ -169,8 +176,16 @@ export class Conversation {
         if (host.playout.head === utterance) host.expedite();
       },
     }, {
-      onFirstToken: (at) => (pendingTimings.llmFirstTokenAt ??= at),
-      onFirstAudio: (at) => (pendingTimings.ttsFirstByteAt ??= at),
+      onFirstToken: (at) => {
+        if (pendingTimings.llmFirstTokenAt !== undefined) return;
+        pendingTimings.llmFirstTokenAt = at;
+        latency.llmFirstToken.observe(at - askedAt);
+      },
+      onFirstAudio: (at, requestedAt) => {
+        if (pendingTimings.ttsFirstByteAt !== undefined) return;
+        pendingTimings.ttsFirstByteAt = at;
+        latency.ttsFirstByte.observe(at - requestedAt);
+      },
       onToolCall: (call) => host.feed({ type: "toolCall", replyId: action.replyId, call, at: Date.now() }),
       onDone: (text) => host.feed({ type: "replyDone", replyId: action.replyId, text }),
       onFailed: (error) => {
@@ -258,6 +273,7 @@ export class Conversation {
     if (stream !== null && this.stt !== stream) return;
     this.stt = null;
     this.host.log.warn("speech recognition lost", { error: error.message, reconnecting: !this.reconnected });
+    countProviderError(this.host.metrics, this.parts.stt.id, error);
     if (!this.reconnected) {
       this.reconnected = true;
       this.host.metrics.sttReconnects++;
@@ -265,6 +281,7 @@ export class Conversation {
       return;
     }
     this.host.metrics.sttLost++;
+    countFallback(this.host.metrics, this.parts.stt.id, "keypad", "stt-lost");
     this.stop();
     this.host.feed({ type: "sttLost" });
   }
@@ -296,6 +313,8 @@ export class Conversation {
     if (this.botSpeaking() && text.split(/\s+/).length >= 2) this.interrupt("transcript");
     const turnId = this.host.store.addTurn(this.host.callId, { speaker: "caller", text, startedAt: speechEndAt, endedAt: speechEndAt });
     this.host.store.setTurnTimings(turnId, { speechEndAt, sttFinalAt: at });
+    this.host.metrics.turnLatency.stt.observe(at - speechEndAt);
+    this.lastSpeechEndAt = speechEndAt;
     this.host.pauseSilence();
     this.host.feed({ type: "callerSaid", text, at });
     this.armFiller(speechEndAt);

@@ -18,8 +18,8 @@ const FIRST_CLAUSE_CHARS = 8;
 export interface ReplyHooks {
   /** The model's first text or tool call (time to first token), and which provider gave it. */
   onFirstToken(at: number): void;
-  /** The first TTS bytes of the reply. */
-  onFirstAudio(at: number): void;
+  /** The first TTS bytes of the reply, and when that piece was asked of the voice. */
+  onFirstAudio(at: number, requestedAt: number): void;
   onToolCall(call: ToolCall): void;
   /** The model finished and its speech is downloaded: everything it wrote (played or not yet). */
   onDone(text: string): void;
@@ -52,7 +52,7 @@ export class Reply {
   ) {
     this.feeder = new UtteranceFeeder(utterance, {
       ...deps, signal: this.controller.signal,
-      onFirstAudio: () => hooks.onFirstAudio(Date.now()),
+      onFirstAudio: (requestedAt) => hooks.onFirstAudio(Date.now(), requestedAt),
     });
     this.feeder.done.catch((err: unknown) => {
       if (this.aborted) return;

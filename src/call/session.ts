@@ -8,7 +8,7 @@ import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/type
 import { speechText } from "../dialog/phrases.ts";
 import type { Logger } from "../log.ts";
 import { CallerActivity } from "./caller-activity.ts";
-import { countEnd, type CallMetrics } from "./metrics.ts";
+import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
 import { phraseKeys } from "./speech.ts";
 import { Conversation, type ConversationHost, type ConversationParts } from "./conversation.ts";
@@ -16,6 +16,7 @@ import { UtteranceFeeder } from "./utterance-feeder.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import { HandOver, type HandOff } from "./hand-off.ts";
+import { PROBE_CALLER } from "./call-directory.ts";
 
 /** Who called and for which company: from the leg, or the dialplan's registration (AudioSocket). */
 export interface CallerInfo {
@@ -91,11 +92,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private readonly maxTimer: ReturnType<typeof setTimeout>;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(
-    private readonly leg: CallLeg,
-    private readonly dialog: Dialog,
-    private readonly deps: SessionDeps,
-  ) {
+  constructor(private readonly leg: CallLeg, private readonly dialog: Dialog, private readonly deps: SessionDeps) {
     this.id = leg.id;
     ({ store: this.store, phrases: this.phrases, metrics: this.metrics, tts: this.tts, resampler: this.resampler } = deps);
     this.log = deps.log.child("call", { call: leg.id });
@@ -111,7 +108,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     });
     deps.store.setCallAnswered(this.callId, now);
     if (leg.metadata !== null) deps.store.addEvent(this.callId, { kind: "metadata", detail: leg.metadata.slice(0, 4000), at: now });
-    deps.metrics.callsStarted++;
+    countStart(deps.metrics, deps.caller.tenant);
     this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
       record: (detail) => deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
     this.maxTimer = setTimeout(() => this.feed({ type: "maxDuration" }), deps.maxDurationMs);
@@ -234,7 +231,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     for (const p of this.pending.splice(0)) p.utterance.onEnd(true);
     const endReason = this.transfer.state === "sent" || reason === "server-hangup" ? (this.hangupReason ?? "server-hangup") : reason;
     this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? null });
-    countEnd(this.deps.metrics, endReason);
+    countEnd(this.deps.metrics, endReason, this.deps.caller.tenant);
     this.log.info("call ended", { reason: endReason, detail });
     const recorder = this.recorder;
     this.recorder = null;
@@ -293,10 +290,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       case "stopSpeaking":
         this.stopPlayback();
         return;
-      case "openTicket":
-        this.ticketId = store.openTicket(this.callId, { at });
-        this.deps.metrics.ticketsOpened++;
-        this.feed({ type: "ticketOpened", ticketNumber: this.ticketId });
+      case "openTicket": // the doctor's test call leaves no ticket behind
+        this.ticketId = this.deps.caller.callerNumber === PROBE_CALLER ? null : store.openTicket(this.callId, { at });
+        if (this.ticketId !== null) this.deps.metrics.ticketsOpened++;
+        this.feed({ type: "ticketOpened", ticketNumber: this.ticketId ?? 0 });
         return;
       case "updateTicket": {
         if (this.ticketId === null) return;

@@ -29,8 +29,8 @@ export interface FeederDeps {
   /** The call's rate: what the utterance's segments must be in. */
   rate: number;
   signal: AbortSignal;
-  /** The first TTS bytes of the utterance's first piece arrived (what the caller hears first). */
-  onFirstAudio?: () => void;
+  /** The first TTS bytes of the utterance's first piece arrived (what the caller hears first); when it was asked for. */
+  onFirstAudio?: (requestedAt: number) => void;
   /** The utterance got its first playable samples. */
   onFirstSegment?: () => void;
 }
@@ -108,11 +108,12 @@ export class UtteranceFeeder {
   }
 
   private async download(piece: Piece): Promise<void> {
+    const requestedAt = Date.now();
     try {
       for await (const chunk of this.deps.tts.synthesize(piece.text, this.deps.signal)) {
         if (!this.firstAudio && piece === this.pieces[0]) {
           this.firstAudio = true;
-          this.deps.onFirstAudio?.();
+          this.deps.onFirstAudio?.(requestedAt);
         }
         piece.chunks.push(chunk);
         piece.wake?.();

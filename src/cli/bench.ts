@@ -6,6 +6,7 @@ import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { failedCount, newOutcomes, redialCallers, type Outcomes } from "../simulate/redial.ts";
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
+import { benchMp3 } from "./bench-mp3.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { runAiBench } from "./bench-ai.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
@@ -41,6 +42,8 @@ Options:
   --llm-ttft MS            the fake model's time to first token (default 250)
   --tts-ttfb MS            the fake speech API's time to first byte (default 150)
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
+  --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
+                           (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
   --help                   this text
 
@@ -62,6 +65,7 @@ const OPTIONS = {
   resampler: { type: "string" },
   audiostream: { type: "boolean" },
   playback: { type: "string" },
+  mp3: { type: "boolean" },
 } as const;
 
 function delayMs(flag: string, value: string | undefined, fallback: number): number {
@@ -133,6 +137,7 @@ export const benchCommand: Command = {
     const calls = v.calls === undefined ? 200 : /^\d+$/.test(v.calls) ? Number(v.calls) : NaN;
     if (!(calls >= 1 && calls <= 5000)) throw new UsageError(`--calls "${v.calls}" is not allowed; give a whole number from 1 to 5000`);
     const seconds = parsePositiveSeconds("--seconds", v.seconds, 60);
+    if (v.mp3) return benchMp3({ seconds: Math.ceil(seconds), json: v.json === true });
     if (v.playback !== undefined && v.audiostream !== true) throw new UsageError("--playback only goes with --audiostream");
     const playback: Playback | null = v.audiostream === true ? parsePlayback(v.playback) : null;
     const rate = playback === null ? parseRate(v.rate) : parseStreamRate(v.rate, null);

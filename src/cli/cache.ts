@@ -97,7 +97,7 @@ function openSession(base: Config, tenant: Tenant, log: Logger, poolSize: number
   };
 }
 
-async function build(session: Session, rates: number[], prune: boolean, json: boolean): Promise<number> {
+async function build(session: Session, rates: number[], prune: boolean, json: boolean, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   const { config, tts, mode, phrases, cacheDir } = session;
   const started = performance.now();
   try {
@@ -147,7 +147,7 @@ async function build(session: Session, rates: number[], prune: boolean, json: bo
     ...(prune ? [["pruned", pruned.length > 0 ? pruned.join(", ") : "no other voices"] as const] : []),
     ["time", `${seconds.toFixed(1)} s`],
   ]);
-  process.stdout.write(lines.join("\n") + "\n");
+  out(lines.join("\n") + "\n");
   return 0;
 }
 
@@ -174,6 +174,17 @@ function status(session: Session, rates: number[], state: PhraseDiskState, json:
     if (state.state !== "fresh") process.stdout.write("run `voicebot cache build` to render what is missing\n");
   }
   return state.state === "fresh" ? 0 : 1;
+}
+
+/** What `cache build` does for one tenant, with its progress bar: install runs it for each tenant. */
+export async function buildTenantCache(config: Config, tenant: Tenant, rates: number[] = [...COMMON_RATES]): Promise<number> {
+  const session = openSession(config, tenant, quietLogger(config), defaultPoolSize());
+  try {
+    // stdout stays for install's --json: the summary goes with the progress bar, to stderr.
+    return await build(session, rates, false, false, (t) => process.stderr.write(t));
+  } finally {
+    await session.close();
+  }
 }
 
 export const cacheCommand: Command = {

@@ -7,6 +7,7 @@
 import { createGroqLlm } from "../ai/llm/groq.ts";
 import { createOpenAiLlm } from "../ai/llm/openai.ts";
 import { createResilientLlm } from "../ai/llm/resilient.ts";
+import { providerErrorKind, type ProviderEvents } from "../ai/provider-error.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import { createDeepgramStt } from "../ai/stt/deepgram.ts";
 import type { SpeechToText } from "../ai/stt/types.ts";
@@ -33,8 +34,15 @@ function llmFor(provider: LlmProviderName, config: Config, log: Logger): Languag
   return config.openaiApiKey ? createOpenAiLlm({ ...common, apiKey: config.openaiApiKey, baseUrl: config.openaiBaseUrl, model: config.openaiModel }) : null;
 }
 
-export function setupAi(config: Config, log: Logger): AiSetup {
-  const { tts, mode: ttsMode } = selectTts(config, log.child("tts"));
+/** Why the LLM moved to the other provider, as a label: the resilient model's reason text starts with it. */
+function switchReason(why: string): string {
+  if (why.startsWith("error")) return "error";
+  if (why.startsWith("retry")) return "retry";
+  return "slow-first-token";
+}
+
+export function setupAi(config: Config, log: Logger, events: ProviderEvents): AiSetup {
+  const { tts, mode: ttsMode } = selectTts(config, log.child("tts"), events);
   const stt: SpeechToText | null = config.deepgramApiKey
     ? createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log: log.child("stt") })
     : null;
@@ -45,6 +53,8 @@ export function setupAi(config: Config, log: Logger): AiSetup {
   const llm = primary
     ? createResilientLlm({
         primary, fallback, ttftTimeoutMs: config.llmTtftTimeoutMs, retryAttempts: config.apiRetryAttempts, log: log.child("llm"),
+        onError: (provider, error) => events.error(provider, providerErrorKind(error)),
+        onSwitch: (from, to, why) => events.fallback(from, to, switchReason(why)),
       })
     : null;
 

@@ -1,5 +1,6 @@
 import { histogramSamples, type MetricFamily } from "../admin/prometheus.ts";
-import type { CallMetrics } from "../call/metrics.ts";
+import { LATENCY_BUCKETS_S, type LatencyHistogram } from "../call/latency-histogram.ts";
+import { KEY_SEPARATOR, type CallMetrics } from "../call/metrics.ts";
 import { CLOCK_BUCKETS_MS, type ClockStats } from "../media/playout-clock.ts";
 import type { TransportStats } from "../transports/types.ts";
 
@@ -14,6 +15,18 @@ export interface MetricsSnapshot {
   llm: { switches: number; retries: number; failures: number } | null;
   /** Control connections to the PBX: 1 up, 0 down; absent when not configured. */
   control: { ami: boolean | null; esl: boolean | null };
+}
+
+function latency(name: string, help: string, h: LatencyHistogram): MetricFamily {
+  return { name, help, type: "histogram", samples: histogramSamples(name, LATENCY_BUCKETS_S, h.counts, h.sumSeconds) };
+}
+
+/** Samples of a map whose keys are label values joined by KEY_SEPARATOR. */
+function labelled(map: ReadonlyMap<string, number>, names: readonly string[]): MetricFamily["samples"] {
+  return [...map].map(([key, value]) => {
+    const parts = key.split(KEY_SEPARATOR);
+    return { labels: Object.fromEntries(names.map((n, i) => [n, parts[i] ?? ""])), value };
+  });
 }
 
 /** What /metrics shows: the names are a contract with dashboards, so only ever add. */
@@ -62,6 +75,14 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       name: "voicebot_pbx_control_up", help: "1 when the PBX control connection (AMI, ESL) is logged in.", type: "gauge",
       samples: (["ami", "esl"] as const).flatMap((link) => s.control[link] === null ? [] : [{ labels: { link }, value: s.control[link] ? 1 : 0 }]),
     },
+    { name: "voicebot_tenant_calls_started_total", help: "Calls admitted, by tenant.", type: "counter", samples: labelled(s.calls.callsStartedByTenant, ["tenant"]) },
+    { name: "voicebot_tenant_calls_ended_total", help: "Calls ended, by tenant and end reason.", type: "counter", samples: labelled(s.calls.callsEndedByTenant, ["tenant", "reason"]) },
+    latency("voicebot_turn_stt_seconds", "The caller's last word to the recognizer's final text.", s.calls.turnLatency.stt),
+    latency("voicebot_turn_llm_first_token_seconds", "A reply asked of the language model to its first token.", s.calls.turnLatency.llmFirstToken),
+    latency("voicebot_turn_tts_first_byte_seconds", "A sentence sent to the voice to its first audio.", s.calls.turnLatency.ttsFirstByte),
+    latency("voicebot_turn_first_audio_seconds", "The caller's last word to the reply's first frame on the wire (the turn, as the caller feels it).", s.calls.turnLatency.firstAudio),
+    { name: "voicebot_provider_errors_total", help: "Failed provider requests, by provider and kind (auth, rate_limit, timeout, server, client, network).", type: "counter", samples: labelled(s.calls.providerErrors, ["provider", "kind"]) },
+    { name: "voicebot_provider_fallbacks_total", help: "Parts moved elsewhere: LLM to the other provider, speech recognition to the keypad.", type: "counter", samples: labelled(s.calls.fallbacks, ["from", "to", "reason"]) },
     { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },
     { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
   ];

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
-import { newCallMetrics } from "../call/metrics.ts";
+import { newCallMetrics, providerEventsFor } from "../call/metrics.ts";
 import type { CallSession } from "../call/session.ts";
 import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
@@ -29,6 +29,9 @@ export interface Runtime {
   /** Resolves when every tenant's phrase cache is in memory (calls before that wait for their greeting). */
   readonly phrasesReady: Promise<void>;
   stop(): Promise<void>;
+  /** Stop taking calls and let the live ones end by themselves for up to `ms`; true when all did. */
+  drain(ms: number): Promise<boolean>;
+  readonly activeCalls: number;
 }
 
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
@@ -42,13 +45,14 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
 
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
-  const ai = setupAi(config, log);
+  const metrics = newCallMetrics();
+  const events = providerEventsFor(metrics);
+  const ai = setupAi(config, log, events);
   log.info("modes", ai.modes);
-  const profiles = buildProfiles({ config, tenants, tts: ai.tts, conversation: ai.conversation, resampler, log });
+  const profiles = buildProfiles({ config, tenants, tts: ai.tts, conversation: ai.conversation, resampler, log, events });
   if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
   const pbx = startPbxControl(config, tenants, log);
 
-  const metrics = newCallMetrics();
   const clock = new PlayoutClock<CallSession>((session, err) => {
     log.error("a call's playout failed; ending that call", { call: session.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
     session.hangupNow();
@@ -123,6 +127,10 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     audiostream,
     admin,
     phrasesReady,
+    drain: (ms) => admission.drain(ms),
+    get activeCalls() {
+      return admission.activeCalls;
+    },
     stop: () => {
       stopping ??= (async () => {
         await admission.hangupAll();

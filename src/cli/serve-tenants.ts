@@ -3,6 +3,7 @@
  * (shared between tenants that speak alike), its phrase cache and its dialog.
  */
 import { join } from "node:path";
+import type { ProviderEvents } from "../ai/provider-error.ts";
 import { selectTts } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { CallProfile } from "../call/call-profile.ts";
@@ -32,6 +33,7 @@ export interface ProfileDeps {
   conversation: ConversationParts | null;
   resampler: ResamplerPool;
   log: Logger;
+  events: ProviderEvents;
 }
 
 /** The default tenant keeps `cache/phrases`; each other tenant has a directory of its own. */
@@ -46,7 +48,7 @@ export function buildProfiles(deps: ProfileDeps): TenantProfiles {
     const key = `${t.language}|${t.ttsVoice}`;
     let tts = voices.get(key);
     if (!tts) {
-      tts = selectTts({ ...config, language: t.language, ttsVoice: t.ttsVoice }, deps.log.child("tts", { tenant: t.id })).tts;
+      tts = selectTts({ ...config, language: t.language, ttsVoice: t.ttsVoice }, deps.log.child("tts", { tenant: t.id }), deps.events).tts;
       voices.set(key, tts);
     }
     return tts;

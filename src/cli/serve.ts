@@ -73,13 +73,24 @@ export const serveCommand: Command = {
     return await new Promise<number>((resolve) => {
       let signals = 0;
       const onSignal = (signal: string) => {
-        if (++signals > 1) {
-          log.warn("second signal: exiting without waiting for calls", { signal });
+        if (++signals > 2) {
+          log.warn("third signal: exiting without waiting for calls", { signal });
           resolve(1);
           return;
         }
-        log.info("stopping: hanging up calls and flushing recordings", { signal });
-        runtime.stop().then(() => resolve(0), (err: unknown) => {
+        if (signals === 2) {
+          log.warn("second signal: hanging up the live calls now", { signal, activeCalls: runtime.activeCalls });
+          runtime.stop().then(() => resolve(0), () => resolve(1));
+          return;
+        }
+        const drainMs = config.stopDrainSeconds * 1000;
+        const drained = drainMs > 0 && runtime.activeCalls > 0
+          ? (log.info("stopping: taking no new calls, letting live ones finish", { signal, activeCalls: runtime.activeCalls, drainSeconds: config.stopDrainSeconds }), runtime.drain(drainMs))
+          : Promise.resolve(true);
+        drained.then((all) => {
+          log.info(all ? "stopping: flushing recordings" : "stopping: drain time is up, hanging up the remaining calls", { signal, activeCalls: runtime.activeCalls });
+          return runtime.stop();
+        }).then(() => resolve(0), (err: unknown) => {
           log.error("stop failed", { error: String(err) });
           resolve(1);
         });

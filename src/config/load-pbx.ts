@@ -14,7 +14,7 @@ export interface RawValue {
 export type Lookup = (name: string) => RawValue | undefined;
 
 type PbxConfig = Pick<Config,
-  "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost">;
+  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost">;
 
 export const DEFAULT_TENANTS_FILES = ["/etc/voicebot/tenants.toml", "/etc/voicebot/tenants.json"];
 export const AUDIOSTREAM_RATES = [8000, 16000, 24000, 32000, 48000] as const;
@@ -44,6 +44,7 @@ export function loadPbxSettings(lookup: Lookup): PbxConfig {
     throw new ConfigError(publicRaw.variable, publicRaw.value, publicRaw.source, "must be an IP address or a host name");
   }
   return {
+    pbx: oneOf(lookup("PBX"), ["asterisk", "freeswitch", "both"] as const, "both"),
     ami: amiSettings(lookup),
     esl: eslSettings(lookup),
     audiostreamPlayback: oneOf(lookup("AUDIOSTREAM_PLAYBACK"), ["file", "stream"] as const, "file"),

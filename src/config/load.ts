@@ -170,6 +170,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     timezone,
     bargeInMinSpeechMs: intOr(lookup("BARGE_IN_MIN_SPEECH"), 200, 20, 2000),
     resampler,
+    recordingsRetentionDays: intOr(lookup("RECORDINGS_RETENTION_DAYS"), 0, 0, 36500),
+    stopDrainSeconds: intOr(lookup("STOP_DRAIN_TIMEOUT"), 0, 0, 3600),
     ...loadPbxSettings(lookup),
   };
 }

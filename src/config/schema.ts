@@ -54,6 +54,12 @@ export interface Config {
   bargeInMinSpeechMs: number;
   /** RESAMPLER: the converter the worker pool runs. */
   resampler: "libsamplerate" | "speex";
+  /** PBX: which PBX streams calls here; the installer's firewall and `doctor` open and check only its ports. */
+  pbx: "asterisk" | "freeswitch" | "both";
+  /** STOP_DRAIN_TIMEOUT: on SIGTERM, live calls may go on this long (new ones hear "all lines busy"); 0 = hang up at once. */
+  stopDrainSeconds: number;
+  /** RECORDINGS_RETENTION_DAYS: recordings older than this are deleted by `recordings convert`; 0 = kept forever. */
+  recordingsRetentionDays: number;
   /** Asterisk Manager (AMI_HOST…) for transfers; null = the shipped dialplan asks /api/calls/{uuid}/next. */
   ami: AmiSettings | null;
   /** FreeSWITCH Event Socket (ESL_HOST…): DTMF, file playback, hang-up and transfer; null = none. */

@@ -1,8 +1,11 @@
 import type { Database, Statement } from "bun:sqlite";
 
-/** One raw PCM file of a call: s16le mono at `sampleRate`. */
+/**
+ * One recording file of a call: raw s16le mono at `sampleRate` ("caller", "bot"), or once
+ * `voicebot recordings convert` has run, one stereo MP3 (caller left, bot right).
+ */
 export interface RecordingFile {
-  channel: "caller" | "bot";
+  channel: "caller" | "bot" | "stereo";
   path: string;
   sampleRate: number;
 }

@@ -56,7 +56,7 @@ function checkOrder(migrations: readonly Migration[]): number {
   return migrations.length;
 }
 
-function schemaVersion(db: Database): number {
+export function schemaVersion(db: Database): number {
   const table = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (!table) return 0;
   return db.query<{ v: number | null }, []>("SELECT MAX(version) AS v FROM schema_migrations").get()?.v ?? 0;

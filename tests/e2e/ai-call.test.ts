@@ -225,6 +225,15 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     // The slow-first-token call waited over a second for its reply: it heard the filler.
     expect(text).toMatch(/^voicebot_fillers_total [1-9]/m);
     expect(text).toMatch(/^voicebot_stt_lost_total [1-9]/m);
+    // The full set: each turn stage measured, failures and fallbacks by kind, calls by tenant.
+    for (const stage of ["stt", "llm_first_token", "tts_first_byte", "first_audio"]) {
+      expect(text).toMatch(new RegExp(`^voicebot_turn_${stage}_seconds_count [1-9]`, "m"));
+      expect(text).toMatch(new RegExp(`^voicebot_turn_${stage}_seconds_bucket\\{le="1"\\} [1-9]`, "m"));
+    }
+    expect(text).toMatch(/^voicebot_provider_errors_total\{provider="groq:[^"]+",kind="server"\} [1-9]/m);
+    expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="groq:[^"]+",to="openai:[^"]+",reason="slow-first-token"\} [1-9]/m);
+    expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="deepgram:[^"]+",to="keypad",reason="stt-lost"\} [1-9]/m);
+    expect(text).toMatch(/^voicebot_tenant_calls_ended_total\{tenant="default",reason="[a-z-]+"\} [1-9]/m);
     const health = (await (await fetch(`${server.http}/healthz`)).json()) as { modes: { stt: string; llm: string; tts: string } };
     expect(health.modes.stt).toContain("deepgram");
     expect(health.modes.llm).toContain("groq");

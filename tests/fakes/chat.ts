@@ -64,6 +64,8 @@ export interface FakeChatOptions {
   usageChunk?: boolean;
   /** How many requests `requests` keeps (the newest); default 500. */
   maxRecorded?: number;
+  /** What GET /v1/models (and Groq's /openai/v1/models) lists; default DEFAULT_FAKE_MODELS. */
+  models?: readonly string[];
 }
 
 export interface FakeChatSeenRequest {
@@ -100,6 +102,9 @@ export interface FakeChat extends FakeRoute {
   readonly counts: Readonly<FakeChatCounts>;
 }
 
+/** The models the fake lists unless told otherwise: each flavour's default and a few more. */
+export const DEFAULT_FAKE_MODELS: readonly string[] = ["llama-3.3-70b-versatile", "llama-3.1-8b-instant", "gpt-4.1-mini", "gpt-4o-mini", "gpt-4o-mini-tts"];
+const MODELS_PATHS = new Set(["/v1/models", "/openai/v1/models"]);
 const OPENAI_PATH = "/v1/chat/completions";
 const GROQ_PATH = "/openai/v1/chat/completions";
 const encoder = new TextEncoder();
@@ -130,6 +135,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     requests,
     counts,
     handle(request, url) {
+      if (MODELS_PATHS.has(url.pathname) && request.method === "GET") return listModels(request);
       const flavour: FakeChatFlavour | null = url.pathname === OPENAI_PATH ? "openai" : url.pathname === GROQ_PATH ? "groq" : null;
       if (!flavour) return null;
       return answer(request, url.pathname, flavour);
@@ -164,6 +170,13 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     const reply = chat.brain({ model: parsed.model, messages: parsed.messages, tools: parsed.tools });
     const chunks = replyChunks(reply, { id: `chatcmpl-fake${++sequence}`, model: parsed.model, flavour, usage: flavour === "openai" && (parsed.includeUsage || options.usageChunk === true) });
     return streamResponse(request, chunks, fault);
+  }
+
+  /** The vendors' list shape: {object: "list", data: [{id, object: "model", created, owned_by}]}. */
+  function listModels(request: Request): Response {
+    if (request.headers.get("authorization") !== `Bearer ${apiKey}`) return reject(401, "Invalid API Key", "invalid_request_error", "invalid_api_key");
+    const data = (options.models ?? DEFAULT_FAKE_MODELS).map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "fake" }));
+    return Response.json({ object: "list", data });
   }
 
   function reject(status: number, message: string, type: string, code: string | null): Response {

@@ -26,8 +26,8 @@ describe("Prometheus text", () => {
 
 describe("admin server", () => {
   const calls = newCallMetrics();
-  countEnd(calls, "resolved");
-  countEnd(calls, "resolved");
+  countEnd(calls, "resolved", "default");
+  countEnd(calls, "resolved", "default");
   const transport = newTransportStats();
   transport.connectionsRejected = 4;
   let ready = false;

@@ -33,6 +33,8 @@ export interface ResilientLlmOptions {
   backoffMs?: number;
   log: Logger;
   onSwitch?: (from: string, to: string, why: string) => void;
+  /** Every failed attempt, the provider's id and the error (retried or not). */
+  onError?: (provider: string, error: unknown) => void;
 }
 
 export interface ResilientLlmStats {
@@ -102,6 +104,7 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
       } catch (error) {
         attempt.release();
         if (signal?.aborted) throw signal.reason;
+        options.onError?.(current.id, error);
         const retryable = error instanceof LlmError && error.retryable;
         const describe = error instanceof Error ? error.message : String(error);
         if (!retryable) {

@@ -16,6 +16,8 @@ export interface TtsRetryOptions {
   /** Wait before the first retry, doubled for each next one (capped at 5 s). Default 200. */
   backoffMs?: number;
   log: Logger;
+  /** Every failed request, retried or not: the voice's id and the error. */
+  onError?: (provider: string, error: unknown) => void;
 }
 
 export interface TtsRetryStats {
@@ -36,6 +38,7 @@ class RetryingTts implements TextToSpeech {
     private readonly attempts: number,
     private readonly backoffMs: number,
     private readonly log: Logger,
+    private readonly onError: ((provider: string, error: unknown) => void) | undefined,
   ) {
     this.voiceId = tts.voiceId;
     this.sampleRate = tts.sampleRate;
@@ -52,6 +55,7 @@ class RetryingTts implements TextToSpeech {
         return;
       } catch (error) {
         if (signal?.aborted) throw error;
+        this.onError?.(this.voiceId, error);
         const retryable = error instanceof TtsError && error.retryable;
         if (!retryable || heard || retry >= this.attempts) {
           this.stats.failures++;
@@ -78,5 +82,5 @@ export function withTtsRetries(tts: TextToSpeech, options: TtsRetryOptions): Tex
   if (!Number.isFinite(backoffMs) || backoffMs < 0) {
     throw new Error(`TTS retries: backoffMs ${String(backoffMs)} is not allowed; use a number of milliseconds ≥ 0`);
   }
-  return new RetryingTts(tts, attempts, backoffMs, log);
+  return new RetryingTts(tts, attempts, backoffMs, log, options.onError);
 }

@@ -6,6 +6,7 @@ import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../log.ts";
 import { createEspeakTts, espeakVoiceFor } from "./espeak.ts";
 import { createOpenAiTts } from "./openai.ts";
+import { providerErrorKind, type ProviderEvents } from "../provider-error.ts";
 import { withTtsRetries } from "./retrying.ts";
 import type { TextToSpeech } from "./types.ts";
 
@@ -50,7 +51,7 @@ export function deferredTts(voiceId: string, pending: Promise<TextToSpeech>): Te
 }
 
 /** The configured voice and how start-up describes it, e.g. "openai (gpt-4o-mini-tts, nova)" or "offline (espeak-ng:fr)". */
-export function selectTts(config: Config, log: Logger): { tts: TextToSpeech; mode: string } {
+export function selectTts(config: Config, log: Logger, events?: ProviderEvents): { tts: TextToSpeech; mode: string } {
   if (config.openaiApiKey) {
     const tts = withTtsRetries(createOpenAiTts({
       apiKey: config.openaiApiKey,
@@ -60,7 +61,7 @@ export function selectTts(config: Config, log: Logger): { tts: TextToSpeech; mod
       instructions: phoneSupportTone(config.ttsModel, config.language),
       timeoutMs: config.apiTimeoutMs,
       log,
-    }), { attempts: config.apiRetryAttempts, log });
+    }), { attempts: config.apiRetryAttempts, log, onError: (provider, error) => events?.error(provider, providerErrorKind(error)) });
     return { tts, mode: `openai (${config.ttsModel}, ${config.ttsVoice})` };
   }
   const voice = espeakVoiceFor(config.language);

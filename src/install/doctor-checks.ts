@@ -1,0 +1,22 @@
+/** Every check `voicebot doctor` runs, in the order its report lists them. */
+import type { Check } from "./doctor-check.ts";
+import { callCheck } from "./doctor-call.ts";
+import { configChecks } from "./doctor-config.ts";
+import { firewallCheck } from "./doctor-firewall.ts";
+import { pbxControlCheck, providersCheck } from "./doctor-providers.ts";
+import { serviceChecks } from "./doctor-service.ts";
+import { systemChecks } from "./doctor-system.ts";
+
+export { systemChecks };
+
+export function allChecks(o: { syntheticCall: boolean }): Check[] {
+  return [
+    ...systemChecks(),
+    ...configChecks(),
+    ...serviceChecks(),
+    firewallCheck,
+    providersCheck,
+    pbxControlCheck,
+    ...(o.syntheticCall ? [callCheck] : []),
+  ];
+}

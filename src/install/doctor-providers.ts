@@ -1,0 +1,75 @@
+/** The providers from this host: keys, models, and each stage's latency against the 1 s turn budget. */
+import { checkAmiLogin } from "../transports/ami.ts";
+import { checkEslAuth } from "../transports/esl.ts";
+import type { Check, CheckResult } from "./doctor-check.ts";
+import { fail, pass, warn } from "./doctor.ts";
+import { BUDGET_MS, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";
+
+function toResult(id: string, p: ProbeResult): CheckResult {
+  const r: CheckResult = { id, status: p.status, detail: p.detail };
+  if (p.fix) r.fix = p.fix;
+  if (p.ms !== null) r.ms = p.ms;
+  return r;
+}
+
+export const providersCheck: Check = {
+  id: "provider",
+  timeoutMs: 8000,
+  async run(ctx) {
+    const c = ctx.config;
+    if (!c) return fail("provider", "unknown: the configuration does not load", "fix the configuration first (see the config line)");
+    const signal = ctx.signal;
+    const stt = c.deepgramApiKey
+      ? probeDeepgram({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, model: c.deepgramModel, language: c.language, signal }).then((p) => toResult("provider.deepgram", p))
+      : Promise.resolve(pass("provider.deepgram", "no DEEPGRAM_API_KEY: offline, callers answer on the keypad"));
+    const llms = (["groq", "openai"] as const).flatMap((provider) => {
+      const key = provider === "groq" ? c.groqApiKey : c.openaiApiKey;
+      if (!key) return [];
+      const model = provider === "groq" ? c.groqModel : c.openaiModel;
+      const baseUrl = provider === "groq" ? c.groqBaseUrl : c.openaiBaseUrl;
+      return [probeLlm({ provider, key, baseUrl, model, signal }).then((p) => ({ provider, result: toResult(`provider.llm.${provider}`, p) }))];
+    });
+    const tts = c.openaiApiKey
+      ? probeTts({ key: c.openaiApiKey, baseUrl: c.openaiBaseUrl, model: c.ttsModel, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+      : Promise.resolve(pass("provider.tts", "no OPENAI_API_KEY: offline, the embedded eSpeak-NG voice speaks"));
+    const [sttResult, llmResults, ttsResult] = await Promise.all([stt, Promise.all(llms), tts]);
+    const results: CheckResult[] = [sttResult];
+    if (llmResults.length === 0) results.push(pass("provider.llm", "no GROQ_API_KEY or OPENAI_API_KEY: offline, the scripted SAV dialog runs the call"));
+    else results.push(...llmResults.map((l) => l.result));
+    results.push(ttsResult);
+
+    const primary = llmResults.find((l) => l.provider === c.llmProvider)?.result;
+    const stages = [sttResult, primary, ttsResult].filter((r): r is CheckResult => r !== undefined && r.ms !== undefined);
+    if (c.deepgramApiKey && primary && stages.length === 3) {
+      const total = stages.reduce((sum, r) => sum + (r.ms ?? 0), 0);
+      const detail = `recognition + first token + first byte = ${Math.round(total)} ms of the ${BUDGET_MS.turn} ms turn budget`;
+      results.push(total <= BUDGET_MS.turn
+        ? pass("provider.budget", detail)
+        : warn("provider.budget", detail, "callers will hear the filler phrase often: check this host's latency to the providers (a nearer region, a faster model)"));
+    }
+    return results;
+  },
+};
+
+export const pbxControlCheck: Check = {
+  id: "pbx-control",
+  timeoutMs: 5000,
+  async run(ctx) {
+    const c = ctx.config;
+    if (!c) return fail("pbx-control", "unknown: the configuration does not load", "fix the configuration first (see the config line)");
+    const results: CheckResult[] = [];
+    if (c.ami) {
+      const r = await checkAmiLogin({ ...c.ami, timeoutMs: 3000 });
+      results.push(r.ok ? pass("pbx.ami", r.message, r.ms) : fail("pbx.ami", r.message, "check AMI_HOST/AMI_PORT/AMI_USER/AMI_SECRET against manager.conf (`voicebot pbx-config asterisk` renders the user), then `asterisk -rx 'manager reload'`"));
+    } else if (c.pbx !== "freeswitch") {
+      results.push(pass("pbx.ami", "AMI not configured: transfers go through the dialplan's /api/calls/{uuid}/next"));
+    }
+    if (c.esl) {
+      const r = await checkEslAuth({ ...c.esl, timeoutMs: 3000 });
+      results.push(r.ok ? pass("pbx.esl", r.message, r.ms) : fail("pbx.esl", r.message, "check ESL_HOST/ESL_PORT/ESL_PASSWORD against event_socket.conf.xml (`voicebot pbx-config freeswitch` renders it) and its ACL"));
+    } else if (c.pbx !== "asterisk") {
+      results.push(warn("pbx.esl", "ESL not configured: FreeSWITCH calls get no keypad digits, file playback or transfers", "set ESL_HOST (and ESL_PASSWORD) in /etc/voicebot/voicebot.env"));
+    }
+    return results;
+  },
+};

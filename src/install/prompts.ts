@@ -1,0 +1,127 @@
+/**
+ * The interactive questions of `voicebot install` (@clack/prompts). Every question starts on the
+ * current value (a re-run) or a sensible default, so pressing Enter throughout keeps everything.
+ */
+import { cancel, confirm, intro, isCancel, log, outro, password, select, spinner, text } from "@clack/prompts";
+import type { Readable, Writable } from "node:stream";
+import { transferTargetProblem } from "../config/load-pbx.ts";
+import { parseTechHours } from "../dialog/business-hours.ts";
+import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
+import { parseAllowList } from "../transports/allowlist.ts";
+import type { Answers } from "./answers.ts";
+
+export type KeyKind = "deepgram" | "groq" | "openai";
+
+/** What the live check of a typed key found: "OK — first token in 310 ms" or why it was refused. */
+export interface KeyCheck {
+  ok: boolean;
+  detail: string;
+}
+
+export interface PromptIo {
+  input?: Readable;
+  output?: Writable;
+  checkKey: (kind: KeyKind, key: string, answers: Answers) => Promise<KeyCheck>;
+}
+
+/** The admin pressed Ctrl-C: install stops before changing anything. */
+export class InstallCancelled extends Error {
+  constructor() {
+    super("install cancelled: nothing was changed");
+    this.name = "InstallCancelled";
+  }
+}
+
+function answer<T>(value: T | symbol): T {
+  if (isCancel(value)) throw new InstallCancelled();
+  return value as T;
+}
+
+const KEYS: readonly { kind: KeyKind; name: string; label: string; offline: string }[] = [
+  { kind: "deepgram", name: "DEEPGRAM_API_KEY", label: "Deepgram API key (speech recognition)", offline: "the caller uses the keypad" },
+  { kind: "groq", name: "GROQ_API_KEY", label: "Groq API key (language model)", offline: "the keypad dialog runs the call" },
+  { kind: "openai", name: "OPENAI_API_KEY", label: "OpenAI API key (voice, and the model when Groq has no key)", offline: "the embedded eSpeak voice speaks" },
+];
+
+/** Asks every question; returns the answers with the admin's choices applied. */
+export async function askAnswers(current: Answers, io: PromptIo): Promise<Answers> {
+  const common = { input: io.input, output: io.output };
+  const a = new Map(current);
+  const textOf = async (name: string, message: string, validate?: (v: string) => string | undefined): Promise<void> => {
+    const value = answer(await text({ ...common, message, initialValue: a.get(name) ?? "", validate: validate ? (v) => validate((v ?? "").trim()) : undefined }));
+    a.set(name, String(value ?? "").trim());
+  };
+  intro("voicebot install", common);
+
+  a.set("PBX", answer<string>(await select({
+    ...common,
+    message: "Which PBX sends the calls?",
+    initialValue: a.get("PBX") ?? "asterisk",
+    options: [
+      { value: "asterisk", label: "Asterisk (AudioSocket)" },
+      { value: "freeswitch", label: "FreeSWITCH / FusionPBX (mod_audio_stream)" },
+      { value: "both", label: "Both" },
+    ],
+  })));
+  await textOf("AUDIOSOCKET_ALLOW", "The PBX's IP addresses (comma-separated; the firewall opens the call ports to these only)", (v) => {
+    if (v === "") return "give at least one address, e.g. 192.0.2.20 (127.0.0.1 for a PBX on this host)";
+    try {
+      parseAllowList(v);
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  });
+  await textOf("PUBLIC_HOST", "This host's IP address, as the PBX reaches it (detected)");
+
+  for (const key of KEYS) {
+    const had = (a.get(key.name) ?? "") !== "";
+    const typed = String(answer(await password({
+      ...common,
+      message: `${key.label}: ${had ? "Enter keeps the current key, '-' removes it" : `Enter skips it (${key.offline})`}`,
+    })) ?? "").trim();
+    if (typed === "-") a.set(key.name, "");
+    if (typed === "" || typed === "-") continue;
+    const spin = spinner(common);
+    spin.start(`checking the ${key.kind} key`);
+    const check = await io.checkKey(key.kind, typed, a);
+    spin.stop(`${key.kind} key ${check.ok ? "OK" : "refused"}: ${check.detail}`);
+    const keep = check.ok || answer(await confirm({ ...common, message: `Keep this ${key.kind} key anyway? (that part stays offline until it works)`, initialValue: false }));
+    if (keep) a.set(key.name, typed);
+  }
+
+  await textOf("COMPANY_NAME", "Company name (the bot says it in its greeting)");
+  a.set("LANGUAGE", answer<string>(await select({
+    ...common,
+    message: "Language the bot speaks",
+    initialValue: a.get("LANGUAGE") ?? "fr-FR",
+    options: SUPPORTED_LANGUAGES.map((l) => ({ value: l, label: l })),
+  })));
+  await textOf("TECH_HOURS", "Technician hours (e.g. mon-fri 09:00-18:00; sat 09:00-12:00)", (v) => {
+    try {
+      parseTechHours(v);
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  });
+  await textOf("TRANSFER_TARGET", "Technicians' line for transfers, exten@context (empty: a technician calls back)", (v) => (v === "" ? undefined : transferTargetProblem(v) ?? undefined));
+
+  const ports = `AudioSocket ${a.get("AUDIOSOCKET_PORT")}, mod_audio_stream ${a.get("AUDIOSTREAM_PORT")}, admin ${a.get("HTTP_PORT")} (localhost)`;
+  if (!answer(await confirm({ ...common, message: `Keep these ports? ${ports}`, initialValue: true }))) {
+    const port = (v: string) => (/^\d+$/.test(v) && Number(v) >= 1024 && Number(v) <= 65535 ? undefined : "a port from 1024 to 65535");
+    await textOf("AUDIOSOCKET_PORT", "AudioSocket port", port);
+    await textOf("AUDIOSTREAM_PORT", "mod_audio_stream port", port);
+    await textOf("HTTP_PORT", "Admin port (health, metrics, the dialplan's API)", port);
+  }
+  log.info("Thanks: installing now.", common);
+  return a;
+}
+
+export function sayCancelled(io: Pick<PromptIo, "output">, message: string): void {
+  cancel(message, { output: io.output });
+}
+
+export function sayDone(io: Pick<PromptIo, "output">, message: string): void {
+  outro(message, { output: io.output });
+}

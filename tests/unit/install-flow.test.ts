@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { install, InstallError, type InstallOptions } from "../../src/install/install.ts";
+import { createSystem } from "../../src/install/system-host.ts";
+import { uninstall } from "../../src/install/uninstall.ts";
+import { createStandins, type Standins } from "../support/standins.ts";
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+interface Stage {
+  root: string;
+  s: Standins;
+  said: string[];
+  answers: string;
+  options(extra?: Partial<InstallOptions>): InstallOptions;
+}
+
+function stage(o: { systemd?: boolean; ufw?: "active" | "inactive" | "absent"; answers?: string } = {}): Stage {
+  const root = mkdtempSync(join(tmpdir(), "voicebot-install-"));
+  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, "etc"), { recursive: true });
+  writeFileSync(join(root, "etc/os-release"), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n');
+  if (o.systemd !== false) mkdirSync(join(root, "run/systemd/system"), { recursive: true });
+  const s = createStandins({ ufw: o.ufw ?? "inactive" });
+  cleanups.push(() => s.cleanup());
+  const answers = join(root, "..", `${relative(tmpdir(), root)}.answers`);
+  writeFileSync(answers, o.answers ?? "PBX=asterisk\nAUDIOSOCKET_ALLOW=192.0.2.20\nCOMPANY_NAME=ACME Fibre\nTRANSFER_TARGET=200@from-internal\n");
+  cleanups.push(() => rmSync(answers, { force: true }));
+  const binary = join(root, "..", `${relative(tmpdir(), root)}.bin`);
+  writeFileSync(binary, "#!/bin/sh\necho voicebot\n", { mode: 0o755 });
+  cleanups.push(() => rmSync(binary, { force: true }));
+  const said: string[] = [];
+  return {
+    root, s, said, answers,
+    options: (extra = {}) => ({
+      root, dryRun: false, yes: true, answersFile: answers, binary, start: false, buildCache: false, force: false,
+      env: s.env, say: (l) => said.push(l), detectHost: () => "192.0.2.10", ...extra,
+    }),
+  };
+}
+
+/** Every path under root with its mode and content, to prove a run changed nothing. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = statSync(path);
+      out[relative(root, path)] = st.isDirectory() ? `dir ${st.mode & 0o777}` : `${st.mode & 0o777} ${readFileSync(path, "utf8")}`;
+      if (st.isDirectory()) walk(path);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe("voicebot install into a staging root", () => {
+  test("first install: user, files with their modes, units, firewall, PBX config, manifest", async () => {
+    const t = stage();
+    const report = await install(t.options());
+    const file = (p: string) => join(t.root, p);
+    expect(report.createdUser).toBe(true);
+    expect(t.s.calls().filter((c) => c[0] === "useradd")).toHaveLength(1);
+    expect(statSync(file("etc/voicebot/voicebot.env")).mode & 0o777).toBe(0o640);
+    expect(statSync(file("etc/voicebot")).mode & 0o777).toBe(0o750);
+    expect(statSync(file("usr/local/bin/voicebot")).mode & 0o777).toBe(0o755);
+    const env = readFileSync(file("etc/voicebot/voicebot.env"), "utf8");
+    expect(env).toContain("COMPANY_NAME=\"ACME Fibre\"");
+    expect(env).toMatch(/ADMIN_TOKEN=[A-Za-z0-9_-]{40,}/);
+    expect(existsSync(file("etc/voicebot/tenants.toml"))).toBe(true);
+    expect(existsSync(file("etc/systemd/system/voicebot.service"))).toBe(true);
+    expect(readFileSync(file("etc/systemd/system/voicebot.service"), "utf8")).toContain("ExecStartPre=+/usr/sbin/nft -f /etc/voicebot/firewall.nft");
+    expect(readFileSync(file("etc/voicebot/firewall.nft"), "utf8")).toContain("elements = { 192.0.2.20 }");
+    expect(existsSync(file("etc/voicebot/pbx/asterisk/extensions_voicebot.conf"))).toBe(true);
+    expect(report.pbxSteps.join("\n")).toContain("extensions_voicebot.conf");
+    const manifest = JSON.parse(readFileSync(file("etc/voicebot/install.json"), "utf8")) as { files: string[]; createdUser: boolean; firewall: { backend: string } };
+    expect(manifest.createdUser).toBe(true);
+    expect(manifest.firewall.backend).toBe("nft");
+    expect(manifest.files).toContain("/etc/systemd/system/voicebot.service");
+    expect(report.modes.tts).toBe("offline: eSpeak-NG");
+    expect(report.doctor.find((r) => r.id === "config")?.status).toBe("PASS");
+  });
+
+  test("re-running changes nothing: no new user, no firewall rule twice, secrets kept, no diff", async () => {
+    const t = stage({ ufw: "active" });
+    await install(t.options());
+    const token = /ADMIN_TOKEN=(\S+)/.exec(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8"))?.[1];
+    const before = snapshot(t.root);
+    const callsBefore = t.s.calls().length;
+    const again = await install(t.options());
+    expect(again.createdUser).toBe(false);
+    expect(again.envChanges).toEqual([]);
+    expect(t.said).toContain("voicebot.env: no change");
+    const newCalls = t.s.calls().slice(callsBefore);
+    expect(newCalls.filter((c) => c[0] === "useradd" || (c[0] === "ufw" && c[1] === "allow"))).toEqual([]);
+    const after = snapshot(t.root);
+    delete before["etc/voicebot/install.json"];
+    delete after["etc/voicebot/install.json"];
+    expect(after).toEqual(before);
+    expect(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8")).toContain(`ADMIN_TOKEN=${token}`);
+  });
+
+  test("a changed answer is shown as a diff that masks secrets", async () => {
+    const t = stage();
+    await install(t.options());
+    writeFileSync(t.answers, "PBX=asterisk\nAUDIOSOCKET_ALLOW=192.0.2.21\nOPENAI_API_KEY=sk-brand-new\n");
+    const report = await install(t.options({ start: false }));
+    expect(report.envChanges).toContain("~ AUDIOSOCKET_ALLOW: \"192.0.2.20,127.0.0.1\" → \"192.0.2.21,127.0.0.1\"");
+    expect(report.envChanges).toContain("~ OPENAI_API_KEY: changed");
+    expect(t.said.join("\n")).not.toContain("sk-brand-new");
+  });
+
+  test("--dry-run lists every file and command and changes nothing", async () => {
+    const t = stage();
+    const before = snapshot(t.root);
+    const report = await install(t.options({ dryRun: true, start: true }));
+    expect(snapshot(t.root)).toEqual(before);
+    expect(t.s.calls().filter((c) => c[0] === "useradd" || (c[0] === "nft" && c[1] === "-f") || (c[0] === "systemctl" && c[1] === "enable"))).toEqual([]);
+    const listed = t.said.join("\n");
+    for (const p of ["/etc/voicebot/voicebot.env", "/usr/local/bin/voicebot", "/etc/systemd/system/voicebot.service", "/etc/voicebot/firewall.nft"]) expect(listed).toContain(`would write ${p}`.replace("would write /usr/local/bin/voicebot", "would copy"));
+    expect(listed).toContain("would run: useradd --system");
+    expect(listed).toContain("would run: systemctl enable --now voicebot.service voicebot-recordings.timer");
+    expect(report.dryRun).toBe(true);
+  });
+
+  test("without systemd as PID 1 it says so and enables nothing", async () => {
+    const t = stage({ systemd: false });
+    const report = await install(t.options({ start: true }));
+    expect(report.systemd).toBe(false);
+    expect(t.said.join("\n")).toContain("systemd is not running as PID 1 here");
+    expect(t.said.join("\n")).toContain("serve --config /etc/voicebot/voicebot.env");
+    expect(t.s.calls().filter((c) => c[0] === "systemctl")).toEqual([]);
+  });
+
+  test("a bad answer stops install before anything is written", async () => {
+    const t = stage({ answers: "PBX=asterisk\nAUDIOSOCKET_PORT=ninety\n" });
+    const before = snapshot(t.root);
+    await expect(install(t.options())).rejects.toThrow(/AUDIOSOCKET_PORT="ninety"/);
+    expect(snapshot(t.root)).toEqual(before);
+  });
+
+  test("as a normal user on the real root it refuses at once", async () => {
+    if (process.getuid?.() === 0) return;
+    const t = stage();
+    await expect(install(t.options({ root: "/" }))).rejects.toBeInstanceOf(InstallError);
+  });
+
+  test("uninstall removes what install wrote and keeps the data; --purge removes the data and the user", async () => {
+    const t = stage();
+    await install(t.options());
+    mkdirSync(join(t.root, "var/lib/voicebot/recordings/2026"), { recursive: true });
+    const sys = createSystem({ root: t.root, dryRun: false, say: () => undefined, env: t.s.env });
+    const report = uninstall(sys, { purge: false });
+    expect(existsSync(join(t.root, "usr/local/bin/voicebot"))).toBe(false);
+    expect(existsSync(join(t.root, "etc/voicebot"))).toBe(false);
+    expect(existsSync(join(t.root, "etc/systemd/system/voicebot.service"))).toBe(false);
+    expect(existsSync(join(t.root, "var/lib/voicebot/recordings/2026"))).toBe(true);
+    expect(report.kept).toContain("/var/lib/voicebot");
+    expect(t.s.calls()).toContainEqual(["systemctl", "disable", "--now", "voicebot.service"]);
+    expect(t.s.calls().filter((c) => c[0] === "userdel")).toEqual([]);
+    uninstall(sys, { purge: true });
+    expect(existsSync(join(t.root, "var/lib/voicebot"))).toBe(false);
+    expect(t.s.calls().filter((c) => c[0] === "userdel")).toHaveLength(1);
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, test } from "bun:test";
+import { PassThrough, Writable } from "node:stream";
+import { mergeAnswers } from "../../src/install/answers.ts";
+import { askAnswers, InstallCancelled, type KeyKind } from "../../src/install/prompts.ts";
+
+/** A terminal for @clack/prompts: keys typed in, what it draws collected. */
+function terminal(keys: string[]) {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+  let drawn = "";
+  const output = Object.assign(new Writable({ write(chunk, _e, done) { drawn += String(chunk); done(); } }), { columns: 100, rows: 40 });
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i < keys.length) input.write(keys[i++] as string);
+  }, 30);
+  return { input, output, drawn: () => drawn, stop: () => clearInterval(timer) };
+}
+
+describe("the interactive questions", () => {
+  test("Enter keeps every default; a typed key is checked live and never drawn", async () => {
+    // PBX, addresses, host, Deepgram key (typed), Groq, OpenAI, company, language, hours, transfer, ports.
+    const t = terminal(["\r", "\r", "\r", "dg-typed-key\r", "\r", "\r", "ACME\r", "\r", "\r", "\r", "\r"]);
+    const checked: [KeyKind, string][] = [];
+    const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {
+      input: t.input, output: t.output,
+      checkKey: async (kind, key) => {
+        checked.push([kind, key]);
+        return { ok: true, detail: "first result in 210 ms" };
+      },
+    });
+    t.stop();
+    expect(checked).toEqual([["deepgram", "dg-typed-key"]]);
+    expect(answers.get("DEEPGRAM_API_KEY")).toBe("dg-typed-key");
+    expect(answers.get("COMPANY_NAME")).toBe("ACME");
+    expect(answers.get("PBX")).toBe("asterisk");
+    expect(answers.get("TECH_HOURS")).toBe("mon-fri 09:00-18:00");
+    expect(t.drawn()).toContain("deepgram key OK: first result in 210 ms");
+    expect(t.drawn()).not.toContain("dg-typed-key");
+  }, 20_000);
+
+  test("a refused key is dropped unless the admin keeps it", async () => {
+    const t = terminal(["\r", "\r", "\r", "bad-key\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
+    const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {
+      input: t.input, output: t.output, checkKey: async () => ({ ok: false, detail: "key refused (HTTP 401)" }),
+    });
+    t.stop();
+    expect(answers.get("DEEPGRAM_API_KEY")).toBe("");
+    expect(t.drawn()).toContain("refused: key refused (HTTP 401)");
+  }, 20_000);
+
+  test("Ctrl-C stops before anything is decided", async () => {
+    const t = terminal(["\x03"]);
+    await expect(askAnswers(mergeAnswers([], () => "192.0.2.10"), { input: t.input, output: t.output, checkKey: async () => ({ ok: true, detail: "" }) })).rejects.toBeInstanceOf(InstallCancelled);
+    t.stop();
+  }, 20_000);
+});
