@@ -1,4 +1,5 @@
 /** `voicebot doctor`: is this host ready to answer calls, and if not, what to do about it. */
+import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { ConfigError, type Config } from "../config/schema.ts";
 import { setLogLevel } from "../log.ts";
@@ -6,7 +7,7 @@ import { allChecks } from "../install/doctor-checks.ts";
 import { DOCTOR_TIMEOUT_MS, doctorExitCode, formatResults, runDoctor, summarize } from "../install/doctor.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 
-const USAGE = `Usage: voicebot doctor [--json] [--config FILE] [--data-dir DIR] [--no-call] [--timeout S]
+const USAGE = `Usage: voicebot doctor [--json] [--config FILE] [--data-dir DIR] [--root DIR] [--no-call] [--timeout S]
 
 Checks this host and voicebot's setup, one line per check: PASS, WARN or FAIL, with a one-line fix
 for anything not PASS. Exit status 1 when any check FAILs.
@@ -21,6 +22,7 @@ mod_audio_stream): greeting within 300 ms, at the right rate, paced at real time
 Options:
   --config FILE    env file to read    VOICEBOT_CONFIG   (default /etc/voicebot/voicebot.env if present)
   --data-dir DIR   data dir to check   VOICEBOT_DATA_DIR
+  --root DIR       a staging root install wrote into (its os-release, manifest, units, firewall file)
   --no-call        skip the synthetic call
   --timeout S      overall limit in seconds (default ${DOCTOR_TIMEOUT_MS / 1000})
   --json           {results: [{id, status, detail, fix?, ms?}], summary} on stdout
@@ -34,6 +36,7 @@ export const doctorCommand: Command = {
       config: { type: "string" },
       "data-dir": { type: "string" },
       "no-call": { type: "boolean" },
+      root: { type: "string" },
       timeout: { type: "string" },
       json: { type: "boolean" },
     }, USAGE);
@@ -55,7 +58,7 @@ export const doctorCommand: Command = {
       configError = err.message;
     }
     const started = performance.now();
-    const results = await runDoctor(allChecks({ syntheticCall: values["no-call"] !== true }), { config, configError, root: "/", env: process.env }, { timeoutMs });
+    const results = await runDoctor(allChecks({ syntheticCall: values["no-call"] !== true }), { config, configError, root: values.root !== undefined ? resolve(values.root) : "/", env: process.env }, { timeoutMs });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) printJson({ results, summary: { ...summarize(results), seconds: Math.round(seconds * 10) / 10 } });
     else process.stdout.write(`${formatResults(results)} (${seconds.toFixed(1)} s)\n`);

@@ -40,14 +40,14 @@ Options:
 
 const DAY_MS = 86_400_000;
 
-export function parseAge(raw: string): number {
+function parseAge(raw: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/.exec(raw.trim());
   if (!m) throw new UsageError(`--older-than ${JSON.stringify(raw)}: give an age such as 0, 30m, 1h or 2d`);
   const unit = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS }[(m[2] ?? "s") as "s" | "m" | "h" | "d"];
   return Number(m[1]) * unit;
 }
 
-export function parseBitrate(raw: string): number {
+function parseBitrate(raw: string): number {
   const m = /^(\d+)\s*k?$/i.exec(raw.trim());
   if (!m) throw new UsageError(`--bitrate ${JSON.stringify(raw)}: give kbit/s such as 32k or 64k`);
   return Number(m[1]);

@@ -15,14 +15,13 @@ import { renderEnvFile } from "./env-render.ts";
 
 export type Answers = Map<string, string>;
 
-export const ANSWER_DEFAULTS: Readonly<Record<string, string>> = {
+const ANSWER_DEFAULTS: Readonly<Record<string, string>> = {
   PBX: "asterisk",
   AUDIOSOCKET_ALLOW: "",
   AUDIOSOCKET_HOST: "0.0.0.0",
   AUDIOSOCKET_PORT: "9090",
   AUDIOSTREAM_PORT: "8085",
   AUDIOSTREAM_PLAYBACK: "file",
-  HTTP_HOST: "127.0.0.1",
   HTTP_PORT: "9091",
   MAX_CONCURRENT_CALLS: "20",
   DEEPGRAM_API_KEY: "",
@@ -39,7 +38,7 @@ export const ANSWER_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 /** 32 random bytes, base64url: what the PBX must present (mod_audio_stream ?token=, the dialplan's API calls). */
-export function newToken(): string {
+function newToken(): string {
   return randomBytes(32).toString("base64url");
 }
 
@@ -61,6 +60,12 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
   // The doctor's test call comes from this host: the allow-list always lets loopback in.
   const allow = (a.get("AUDIOSOCKET_ALLOW") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (allow.length > 0 && !allow.some((s) => s === "127.0.0.1" || s.startsWith("127.0.0.") || s === "127.0.0.0/8")) a.set("AUDIOSOCKET_ALLOW", [...allow, "127.0.0.1"].join(","));
+  // A remote Asterisk registers each call (and asks what comes next) on the admin port: it listens
+  // on every address then, and the firewall lets only the PBX addresses in. Otherwise: localhost.
+  if (!a.get("HTTP_HOST")) {
+    const remoteAsterisk = pbx !== "freeswitch" && allow.some((s) => !isLoopbackHost(s));
+    a.set("HTTP_HOST", remoteAsterisk ? "0.0.0.0" : "127.0.0.1");
+  }
   for (const key of ["AUDIOSTREAM_TOKEN", "ADMIN_TOKEN"]) if (!a.get(key)) a.set(key, newToken());
   for (const [k, v] of a) if (v === "" && !(k in ANSWER_DEFAULTS)) a.delete(k);
   return a;

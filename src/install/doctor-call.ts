@@ -92,7 +92,7 @@ export async function audiosocketCall(config: Config, signal: AbortSignal, rate 
   return meter.figures();
 }
 
-export async function audiostreamCall(config: Config, signal: AbortSignal, rate = 16000): Promise<GreetingFigures> {
+async function audiostreamCall(config: Config, signal: AbortSignal, rate = 16000): Promise<GreetingFigures> {
   const uuid = randomUUID();
   const host = localHost(config.audiostream.host);
   const token = config.audiostreamToken ? `&token=${encodeURIComponent(config.audiostreamToken)}` : "";

@@ -110,7 +110,7 @@ function voiceOnly(config: Config, language: string, voice: string): TextToSpeec
   };
 }
 
-export const phraseCacheCheck: Check = {
+const phraseCacheCheck: Check = {
   id: "phrase-cache",
   timeoutMs: 5000,
   async run(ctx) {
@@ -138,7 +138,7 @@ export const phraseCacheCheck: Check = {
   },
 };
 
-export const modesCheck: Check = {
+const modesCheck: Check = {
   id: "modes",
   async run(ctx) {
     const c = ctx.config;

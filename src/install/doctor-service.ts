@@ -4,6 +4,7 @@ import type { Check, CheckResult, DoctorContext } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
 import { fetchHealth, type Health } from "./health.ts";
 import { createSystem } from "./system-host.ts";
+import { INSTALL_PATHS, UNIT } from "./layout.ts";
 import { hasSystemd, serviceState } from "./systemd.ts";
 
 interface Listener {
@@ -67,6 +68,9 @@ export const serviceCheck: Check = {
     const sys = createSystem({ root: ctx.root, dryRun: true, say: () => undefined, env: ctx.env });
     if (!hasSystemd(sys)) {
       return warn("service", "systemd is not running here (a container?): nothing supervises voicebot", "run it under your supervisor: voicebot serve --config /etc/voicebot/voicebot.env");
+    }
+    if (!sys.exists(`${INSTALL_PATHS.unitDir}/${UNIT}`)) {
+      return warn("service", "voicebot is not installed as a service on this host", "sudo voicebot install (or run `voicebot serve` under your own supervisor)");
     }
     const state = serviceState(sys);
     const detail = `voicebot.service is ${state.enabled} and ${state.active}`;

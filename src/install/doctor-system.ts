@@ -32,7 +32,7 @@ export const osCheck: Check = {
   },
 };
 
-export const coresCheck: Check = {
+const coresCheck: Check = {
   id: "cores",
   async run() {
     const n = availableParallelism();
@@ -42,7 +42,7 @@ export const coresCheck: Check = {
   },
 };
 
-export const ramCheck: Check = {
+const ramCheck: Check = {
   id: "ram",
   async run() {
     const total = totalmem();
@@ -53,7 +53,7 @@ export const ramCheck: Check = {
   },
 };
 
-export const diskCheck: Check = {
+const diskCheck: Check = {
   id: "disk",
   async run(ctx) {
     let dir = ctx.config?.dataDir ?? rooted(ctx, INSTALL_PATHS.dataDir);
@@ -74,7 +74,7 @@ export const diskCheck: Check = {
   },
 };
 
-export const clockCheck: Check = {
+const clockCheck: Check = {
   id: "clock",
   async run(ctx) {
     const run = (argv: string[]): { code: number; out: string } | null => {

@@ -8,7 +8,7 @@ interface Section {
   keys: readonly string[];
 }
 
-export const ENV_SECTIONS: readonly Section[] = [
+const ENV_SECTIONS: readonly Section[] = [
   { title: "Which PBX streams calls here, and from which addresses (the firewall opens the call ports to these only)", keys: ["PBX", "AUDIOSOCKET_ALLOW", "PUBLIC_HOST"] },
   { title: "Listeners", keys: ["AUDIOSOCKET_HOST", "AUDIOSOCKET_PORT", "AUDIOSTREAM_HOST", "AUDIOSTREAM_PORT", "AUDIOSTREAM_TOKEN", "AUDIOSTREAM_PLAYBACK", "HTTP_HOST", "HTTP_PORT", "ADMIN_TOKEN", "MAX_CONCURRENT_CALLS"] },
   { title: "Provider keys: each one left empty keeps its part offline (keypad dialog, embedded voice)", keys: ["DEEPGRAM_API_KEY", "GROQ_API_KEY", "OPENAI_API_KEY"] },
@@ -43,7 +43,7 @@ export function renderEnvFile(values: ReadonlyMap<string, string>, header: strin
   return lines.join("\n");
 }
 
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   return /(KEY|SECRET|PASSWORD|TOKEN)$/.test(key);
 }
 

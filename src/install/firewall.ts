@@ -28,7 +28,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** The PBX addresses: AUDIOSOCKET_ALLOW, the one list of peers allowed to stream calls here. */
-export function pbxSources(config: Config): string[] {
+function pbxSources(config: Config): string[] {
   return config.audiosocketAllow.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
@@ -54,7 +54,7 @@ export function firewallRules(config: Config): FirewallRule[] {
   return rules;
 }
 
-export function ufwActive(sys: System): boolean {
+function ufwActive(sys: System): boolean {
   const r = sys.run(["ufw", "status"], { probe: true });
   return r.code === 0 && /^Status:\s*active/m.test(r.stdout);
 }

@@ -4,7 +4,7 @@
  */
 
 /** The window the pacing is judged over, from the first sound. */
-export const PACING_WINDOW_MS = 1500;
+const PACING_WINDOW_MS = 1500;
 /** ±7 % of 50 frames/s: loopback jitter moves a frame or two across the window's ends, a burst moves many. */
 const PACING_TOLERANCE = 0.07;
 export const GREETING_LIMIT_MS = 300;

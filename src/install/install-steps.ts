@@ -18,7 +18,7 @@ export function makeDirs(sys: System): string[] {
   return [...dirs, ...data];
 }
 
-export function pbxKinds(config: Config): PbxKind[] {
+function pbxKinds(config: Config): PbxKind[] {
   return config.pbx === "both" ? ["asterisk", "freeswitch"] : [config.pbx];
 }
 
@@ -32,12 +32,14 @@ export interface PbxFiles {
 export function writePbxConfig(sys: System, config: Config, host: string): PbxFiles {
   const tenants = loadTenants(config);
   const out: PbxFiles = { files: [], steps: [], warnings: [] };
+  const made = new Set<string>([INSTALL_PATHS.pbxDir]);
   for (const kind of pbxKinds(config)) {
     const rendering = renderPbxConfig(kind, { host, config, tenants });
     for (const file of rendering.files) {
       const target = `${INSTALL_PATHS.pbxDir}/${file.path}`;
       const dir = target.slice(0, target.lastIndexOf("/"));
-      if (dir !== INSTALL_PATHS.pbxDir) sys.mkdir(dir, ETC_DIR);
+      if (!made.has(dir)) sys.mkdir(dir, ETC_DIR);
+      made.add(dir);
       sys.write(target, file.content, { mode: file.mode, owner: "root", group: SERVICE_USER }, file.mode === 0o640);
       out.files.push(target);
     }

@@ -2,7 +2,7 @@
 import { INSTALL_PATHS, SERVICE_USER } from "./layout.ts";
 import type { System } from "./system.ts";
 
-export function serviceUserExists(sys: System): boolean {
+function serviceUserExists(sys: System): boolean {
   return sys.run(["getent", "passwd", SERVICE_USER], { probe: true }).code === 0;
 }
 

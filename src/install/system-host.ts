@@ -158,8 +158,9 @@ class HostSystem implements System {
     const st = statSync(path);
     if ((st.mode & 0o7777) !== spec.mode) return false;
     if (!this.ownsForReal()) return true;
-    const uid = spec.owner ? this.id("passwd", spec.owner) : st.uid;
-    const gid = spec.group ? this.id("group", spec.group) : st.gid;
+    // A dry run on a fresh host: the voicebot user does not exist yet, so the owner will change.
+    const uid = spec.owner ? this.lookupId("passwd", spec.owner) : st.uid;
+    const gid = spec.group ? this.lookupId("group", spec.group) : st.gid;
     return st.uid === uid && st.gid === gid;
   }
 
@@ -175,12 +176,18 @@ class HostSystem implements System {
   }
 
   private id(db: "passwd" | "group", name: string): number {
+    const id = this.lookupId(db, name);
+    if (id === null) throw new Error(`no ${db === "passwd" ? "user" : "group"} named ${name} on this machine (getent ${db} ${name} found nothing)`);
+    return id;
+  }
+
+  private lookupId(db: "passwd" | "group", name: string): number | null {
     const key = `${db}:${name}`;
     const known = this.ids.get(key);
     if (known !== undefined) return known;
     const r = this.run(["getent", db, name], { probe: true });
     const id = Number(r.stdout.split(":")[2]);
-    if (r.code !== 0 || !Number.isInteger(id)) throw new Error(`no ${db === "passwd" ? "user" : "group"} named ${name} on this machine (getent ${db} ${name} exit ${r.code})`);
+    if (r.code !== 0 || r.stdout === "" || !Number.isInteger(id)) return null;
     this.ids.set(key, id);
     return id;
   }

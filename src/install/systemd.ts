@@ -79,6 +79,10 @@ export function restartService(sys: System): void {
   systemctl(sys, ["restart", UNIT]);
 }
 
+export function stopService(sys: System): void {
+  systemctl(sys, ["stop", UNIT]);
+}
+
 export function serviceState(sys: System): { enabled: string; active: string } {
   const word = (args: string[]) => sys.run(["systemctl", ...args, UNIT], { probe: true }).stdout.trim().split("\n")[0] || "unknown";
   return { enabled: word(["is-enabled"]), active: word(["is-active"]) };

@@ -7,12 +7,12 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:f
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { databasePath } from "../store/db.ts";
+import { databasePath, schemaVersion } from "../store/db.ts";
 import { installBinary, restorePreviousBinary } from "./binary.ts";
 import { waitForHealth } from "./health.ts";
 import { INSTALL_PATHS, SERVICE_USER } from "./layout.ts";
 import type { System } from "./system.ts";
-import { hasSystemd, restartService } from "./systemd.ts";
+import { hasSystemd, restartService, stopService } from "./systemd.ts";
 
 export class UpgradeError extends Error {
   override name = "UpgradeError";
@@ -35,7 +35,7 @@ export interface UpgradeReport {
 const BACKUPS_KEPT = 3;
 
 /** `<binary> version --json`'s version, or null when the file is not a voicebot that runs here. */
-export function binaryVersion(sys: System, path: string): string | null {
+function binaryVersion(sys: System, path: string): string | null {
   const r = sys.run([path, "version", "--json"], { probe: true });
   if (r.code !== 0) return null;
   try {
@@ -75,6 +75,18 @@ function backupDatabase(config: Config, label: string): string | null {
   return target;
 }
 
+/** The schema version of the data dir's database, or null when there is none. */
+function databaseSchema(config: Config): number | null {
+  const path = databasePath(config.dataDir);
+  if (!existsSync(path)) return null;
+  const db = new Database(path, { readonly: true });
+  try {
+    return schemaVersion(db);
+  } finally {
+    db.close();
+  }
+}
+
 function restoreDatabase(config: Config, backup: string): void {
   const path = databasePath(config.dataDir);
   for (const suffix of ["-wal", "-shm"]) rmSync(path + suffix, { force: true });
@@ -94,6 +106,7 @@ export async function upgrade(sys: System, o: UpgradeOptions): Promise<UpgradeRe
     installBinary(sys, o.newBinary);
     return { from, to, backup: null, outcome: "upgraded" };
   }
+  const schemaBefore = databaseSchema(config);
   const backup = backupDatabase(config, from ?? "unknown");
   if (backup) sys.say(`database backed up to ${backup}`);
   const swap = installBinary(sys, o.newBinary);
@@ -102,9 +115,16 @@ export async function upgrade(sys: System, o: UpgradeOptions): Promise<UpgradeRe
 
   const rollback = async (reason: string): Promise<UpgradeReport> => {
     sys.say(`upgrade failed: ${reason}; rolling back`);
+    const systemd = hasSystemd(sys);
+    if (systemd) stopService(sys);
     restorePreviousBinary(sys);
-    if (backup) restoreDatabase(config, backup);
-    if (hasSystemd(sys)) {
+    // Only a migrated database goes back: the backup lacks the calls taken since, so it is used
+    // when the old binary could not read the new schema, and not otherwise.
+    if (backup && databaseSchema(config) !== schemaBefore) {
+      restoreDatabase(config, backup);
+      sys.say(`database restored from ${backup}`);
+    }
+    if (systemd) {
       restartService(sys);
       const back = await waitForHealth(config, o.healthTimeoutMs);
       sys.say(back ? `voicebot ${back.version ?? from} is running again` : "the previous voicebot did not come back either: see journalctl -u voicebot -n 50");

@@ -11,7 +11,7 @@ const MP3_RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000]
 /** Samples per MP3 frame at MPEG-2/2.5 rates; feeding whole frames keeps lamejs from buffering odd tails. */
 export const MP3_CHUNK_SAMPLES = 1152 * 4;
 
-export function allowedKbps(rate: number): readonly number[] {
+function allowedKbps(rate: number): readonly number[] {
   return rate >= 32000 ? MPEG1_KBPS : MPEG2_KBPS;
 }
 

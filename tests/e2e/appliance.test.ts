@@ -89,7 +89,7 @@ describe("the appliance, with the compiled binary", () => {
   }, TIMEOUT);
 
   test("doctor against the running service: every line PASS or WARN, within its time limit", async () => {
-    const r = await run([BINARY, "doctor", "--config", join(root, "etc/voicebot/voicebot.env"), "--data-dir", join(root, "var/lib/voicebot"), "--json"]);
+    const r = await run([BINARY, "doctor", "--config", join(root, "etc/voicebot/voicebot.env"), "--data-dir", join(root, "var/lib/voicebot"), "--root", root, "--json"]);
     const out = JSON.parse(r.stdout) as { results: { id: string; status: string }[]; summary: { seconds: number } };
     process.stdout.write(`doctor: ${out.summary.seconds} s\n`);
     expect(out.results.filter((x) => x.status === "FAIL")).toEqual([]);

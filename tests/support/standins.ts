@@ -52,6 +52,12 @@ case "$1" in
 esac
 exit 0`,
   nft: `${failCheck("nft")}
+case "$1" in
+  -f) cp "$2" "$STANDIN_STATE/nft-table" ;;
+  -c) exit 0 ;;
+  list) [ -f "$STANDIN_STATE/nft-table" ] || { echo "Error: No such file or directory" >&2; exit 1; }; cat "$STANDIN_STATE/nft-table" ;;
+  delete) rm -f "$STANDIN_STATE/nft-table" ;;
+esac
 exit 0`,
   useradd: `${failCheck("useradd")}
 for last; do :; done; echo "$last:x:990:990::/var/lib/voicebot:/usr/sbin/nologin" >> "$STANDIN_STATE/passwd"; echo "$last:x:990:" >> "$STANDIN_STATE/group"

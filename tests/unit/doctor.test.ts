@@ -12,6 +12,9 @@ import { firewallCheck } from "../../src/install/doctor-firewall.ts";
 import { portsCheck, serviceCheck } from "../../src/install/doctor-service.ts";
 import { osCheck } from "../../src/install/doctor-system.ts";
 import { openDatabase } from "../../src/store/db.ts";
+import { applyFirewall, firewallRules } from "../../src/install/firewall.ts";
+import { writeManifest } from "../../src/install/manifest.ts";
+import { createSystem } from "../../src/install/system-host.ts";
 import { createStandins } from "../support/standins.ts";
 
 const cleanups: (() => void)[] = [];
@@ -138,10 +141,33 @@ describe("service checks", () => {
     cleanups.push(() => s.cleanup());
     const root = temp();
     mkdirSync(join(root, "run/systemd/system"), { recursive: true });
+    expect((await one(serviceCheck, ctx(null, { root, env: s.env })))[0]?.detail).toContain("not installed as a service");
+    mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
+    writeFileSync(join(root, "etc/systemd/system/voicebot.service"), "[Service]\n");
     const r = (await one(serviceCheck, ctx(null, { root, env: s.env })))[0];
     expect(r?.status).toBe("FAIL");
     expect(r?.detail).toContain("inactive");
     expect((await one(serviceCheck, ctx(null, { root: temp(), env: s.env })))[0]?.status).toBe("WARN");
+  });
+
+  test("firewall: our nftables table loaded and matching passes; never applied warns; applied then lost fails", async () => {
+    const s = createStandins({ ufw: "absent" });
+    cleanups.push(() => s.cleanup());
+    const root = temp();
+    const config = configIn(temp(), { PBX: "asterisk", AUDIOSOCKET_ALLOW: "192.0.2.20" });
+    expect((await one(firewallCheck, ctx(config, { root, env: s.env })))[0]?.status).toBe("WARN");
+    const sys = createSystem({ root, dryRun: false, say: () => undefined, env: s.env });
+    const state = applyFirewall(sys, firewallRules(config), null);
+    writeManifest(sys, { version: "t", installedAt: "", updatedAt: "", createdUser: false, files: [], dirs: [], firewall: state, binary: "/usr/local/bin/voicebot" });
+    const ok = (await one(firewallCheck, ctx(config, { root, env: s.env })))[0];
+    expect(ok?.status).toBe("PASS");
+    expect(ok?.detail).toContain("nftables table inet voicebot: 9090/tcp from 192.0.2.20");
+    const moved = configIn(temp(), { PBX: "asterisk", AUDIOSOCKET_ALLOW: "192.0.2.99" });
+    expect((await one(firewallCheck, ctx(moved, { root, env: s.env })))[0]?.detail).toContain("does not match the configuration");
+    Bun.spawnSync(["nft", "delete", "table", "inet", "voicebot"], { env: s.env });
+    const lost = (await one(firewallCheck, ctx(config, { root, env: s.env })))[0];
+    expect(lost?.status).toBe("FAIL");
+    expect(lost?.detail).toContain("is not loaded");
   });
 
   test("firewall: ufw rules present pass, missing fail", async () => {

@@ -89,9 +89,15 @@ describe("answers and the env file", () => {
     expect(validateAnswers(a, { dataDir: tempRoot(), tenantsFile: null }).companyName).toBe("ACME");
   });
 
-  test("FreeSWITCH on another host gets the mod_audio_stream listener on every address", () => {
-    const a = mergeAnswers([new Map([["PBX", "freeswitch"], ["AUDIOSOCKET_ALLOW", "192.0.2.30"]])], () => "192.0.2.10");
-    expect(a.get("AUDIOSTREAM_HOST")).toBe("0.0.0.0");
+  test("a PBX on another host gets its listener on every address; the admin port only for a remote Asterisk", () => {
+    const fs = mergeAnswers([new Map([["PBX", "freeswitch"], ["AUDIOSOCKET_ALLOW", "192.0.2.30"]])], () => "192.0.2.10");
+    expect(fs.get("AUDIOSTREAM_HOST")).toBe("0.0.0.0");
+    expect(fs.get("HTTP_HOST")).toBe("127.0.0.1");
+    const ast = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10");
+    expect(ast.get("HTTP_HOST")).toBe("0.0.0.0");
+    const local = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "127.0.0.1"]])], () => "192.0.2.10");
+    expect(local.get("HTTP_HOST")).toBe("127.0.0.1");
+    expect(mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"], ["HTTP_HOST", "127.0.0.1"]])]).get("HTTP_HOST")).toBe("127.0.0.1");
   });
 
   test("a bad answer is one line naming the variable, its value and what is allowed", () => {
@@ -160,6 +166,15 @@ describe("firewall", () => {
     expect(file).toContain("tcp dport 8085 drop");
     expect(s.calls().filter((c) => c[0] === "nft")).toContainEqual(["nft", "-f", join(root, "etc/voicebot/firewall.nft")]);
   });
+});
+
+test.skipIf(Bun.which("nft") === null)("the real nft accepts the table (check mode: nothing is loaded)", () => {
+  const dir = tempRoot();
+  const file = join(dir, "firewall.nft");
+  writeFileSync(file, renderNft(firewallRules(configFrom({ AUDIOSOCKET_ALLOW: "192.0.2.20,2001:db8::20", PBX: "both", AUDIOSTREAM_HOST: "0.0.0.0", HTTP_HOST: "0.0.0.0" }))));
+  const r = Bun.spawnSync(["nft", "-c", "-f", file], { stderr: "pipe" });
+  expect(r.stderr.toString()).toBe("");
+  expect(r.exitCode).toBe(0);
 });
 
 describe("systemd units", () => {
