@@ -50,10 +50,11 @@ beforeAll(() => {
   ports.audiosocket = freePort();
   ports.audiostream = freePort();
   ports.http = freePort();
-  // What systemd would do on start/restart: stop the running service, start the installed binary.
+  // What systemd does: a stop waits for the service to exit; a start runs the installed binary.
   const pidFile = join(work, "serve.pid");
-  const onStart = `[ -f ${pidFile} ] && kill $(cat ${pidFile}) 2>/dev/null && sleep 1; echo $$ > ${pidFile}; exec ${root}/usr/local/bin/voicebot serve --config ${root}/etc/voicebot/voicebot.env --data-dir ${root}/var/lib/voicebot >> ${work}/serve.log 2>&1`;
-  s = createStandins({ ufw: "inactive", onStart });
+  const onStop = `[ -f ${pidFile} ] || exit 0; p=$(cat ${pidFile}); rm -f ${pidFile}; kill $p 2>/dev/null; while kill -0 $p 2>/dev/null; do sleep 0.1; done`;
+  const onStart = `echo $$ > ${pidFile}; exec ${root}/usr/local/bin/voicebot serve --config ${root}/etc/voicebot/voicebot.env --data-dir ${root}/var/lib/voicebot >> ${work}/serve.log 2>&1`;
+  s = createStandins({ ufw: "inactive", onStart, onStop });
   writeFileSync(join(work, "answers.env"), [
     "PBX=asterisk", "AUDIOSOCKET_ALLOW=192.0.2.20", "COMPANY_NAME=ACME Fibre", "AUDIOSOCKET_HOST=127.0.0.1",
     `AUDIOSOCKET_PORT=${ports.audiosocket}`, `AUDIOSTREAM_PORT=${ports.audiostream}`, `HTTP_PORT=${ports.http}`, "STOP_DRAIN_TIMEOUT=5",
@@ -111,6 +112,7 @@ describe("the appliance, with the compiled binary", () => {
     expect((JSON.parse(r.stdout) as { outcome: string }).outcome).toBe("upgraded");
     expect(readFileSync(join(root, "usr/local/bin/voicebot"), "utf8")).toContain(`exec ${BINARY}`);
     expect(existsSync(join(root, "usr/local/bin/voicebot.previous"))).toBe(true);
+    // The old process was gone before the restart returned: what answered upgrade's check was the new one.
     expect(await health()).not.toBeNull();
   }, TIMEOUT);
 

@@ -34,6 +34,21 @@ describe("limits, timers and configuration of dist/voicebot serve", () => {
     }
   }, E2E_TIMEOUT_MS);
 
+  test("SIGTERM with STOP_DRAIN_TIMEOUT: the live call goes on to its end, a new one hears all-lines-busy", async () => {
+    const server = await startServer({ STOP_DRAIN_TIMEOUT: "60" });
+    const live = simulate(server.audiosocket.port, ["--seconds", "8"]);
+    await Bun.sleep(2000);
+    const stopped = server.stop();
+    await Bun.sleep(500);
+    const late = await simulate(server.audiosocket.port, ["--seconds", "30"]);
+    expect(late.hungUpBy).toBe("server");
+    expect(late.utterances).toHaveLength(1);
+    expect((await live).hungUpBy).toBe("caller");
+    expect(await stopped).toBe(0);
+    expect(server.logs()).toContain("stopping: taking no new calls, letting live ones finish");
+    expect(server.logs()).toContain("stopping: flushing recordings");
+  }, E2E_TIMEOUT_MS);
+
   test("a silent caller is asked if still there, then politely hung up on", async () => {
     const server = await startServer({ SILENCE_WARNING_TIMEOUT: "1", SILENCE_HANGUP_TIMEOUT: "2" });
     try {

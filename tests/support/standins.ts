@@ -16,6 +16,8 @@ export interface StandinOptions {
   failOn?: string[];
   /** Shell run (in the background) when `systemctl restart|start voicebot.service` is called. */
   onStart?: string;
+  /** Shell run, and waited for, when the service stops (`stop`, `restart`, `disable --now`): as systemd does. */
+  onStop?: string;
 }
 
 export interface Standins {
@@ -39,9 +41,10 @@ case "$1" in
   is-active) if [ -f "$STANDIN_STATE/active" ]; then echo active; else echo inactive; exit 3; fi ;;
   is-enabled) if [ -f "$STANDIN_STATE/enabled" ]; then echo enabled; else echo disabled; exit 1; fi ;;
   enable) touch "$STANDIN_STATE/enabled"; for a in "$@"; do [ "$a" = "--now" ] && touch "$STANDIN_STATE/active"; done; [ -f "$STANDIN_STATE/active" ] && [ -n "$STANDIN_ON_START" ] && (sh -c "$STANDIN_ON_START" >/dev/null 2>&1 &) ;;
-  disable) rm -f "$STANDIN_STATE/enabled"; for a in "$@"; do [ "$a" = "--now" ] && rm -f "$STANDIN_STATE/active"; done ;;
-  start|restart) touch "$STANDIN_STATE/active"; [ -n "$STANDIN_ON_START" ] && (sh -c "$STANDIN_ON_START" >/dev/null 2>&1 &) ;;
-  stop) rm -f "$STANDIN_STATE/active" ;;
+  disable) rm -f "$STANDIN_STATE/enabled"; for a in "$@"; do [ "$a" = "--now" ] && rm -f "$STANDIN_STATE/active" && sh -c "$STANDIN_ON_STOP"; done ;;
+  start) touch "$STANDIN_STATE/active"; [ -n "$STANDIN_ON_START" ] && (sh -c "$STANDIN_ON_START" >/dev/null 2>&1 &) ;;
+  restart) sh -c "$STANDIN_ON_STOP"; touch "$STANDIN_STATE/active"; [ -n "$STANDIN_ON_START" ] && (sh -c "$STANDIN_ON_START" >/dev/null 2>&1 &) ;;
+  stop) rm -f "$STANDIN_STATE/active"; sh -c "$STANDIN_ON_STOP" ;;
 esac
 exit 0`,
   ufw: `${failCheck("ufw")}
@@ -99,6 +102,7 @@ export function createStandins(options: StandinOptions = {}): Standins {
       STANDIN_STATE: stateDir,
       STANDIN_FAIL: (options.failOn ?? []).map((f) => f.replace(" ", ":")).join(" "),
       STANDIN_ON_START: options.onStart ?? "",
+      STANDIN_ON_STOP: options.onStop ?? "true",
     },
     calls() {
       let text = "";
