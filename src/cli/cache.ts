@@ -17,7 +17,7 @@ import { createResamplerPool, defaultPoolSize } from "../media/resampler-pool.ts
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { facts, formatBytes } from "./format.ts";
 import { createProgress } from "./progress.ts";
-import { phraseCacheDir } from "./serve-tenants.ts";
+import { phraseCacheDir } from "../config/tenant.ts";
 
 const LOWEST_RATE = 8000;
 const HIGHEST_RATE = 48000;

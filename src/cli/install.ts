@@ -5,6 +5,7 @@ import { install, InstallError, type InstallReport } from "../install/install.ts
 import { InstallCancelled, sayCancelled, sayDone, type KeyCheck, type KeyKind, type PromptIo } from "../install/prompts.ts";
 import { probeDeepgram, probeLlm, probeTts } from "../install/provider-probe.ts";
 import type { Answers } from "../install/answers.ts";
+import { buildTenantCache } from "./cache.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 
 const USAGE = `Usage: sudo voicebot install [--yes --answers FILE] [--dry-run] [--root DIR] [options]
@@ -85,7 +86,7 @@ export const installCommand: Command = {
       const report = await install({
         root: v.root !== undefined ? resolve(v.root) : "/", dryRun: v["dry-run"] === true, yes: !interactive,
         answersFile: v.answers !== undefined ? resolve(v.answers) : null, binary, start: v["no-start"] !== true,
-        buildCache: v["skip-cache"] !== true, force: v.force === true, env: process.env, say, prompts: interactive ? io : undefined,
+        buildCache: v["skip-cache"] === true ? null : buildTenantCache, force: v.force === true, env: process.env, say, prompts: interactive ? io : undefined,
       });
       if (v.json) printJson(report);
       else process.stdout.write(`${summary(report)}\n`);

@@ -20,7 +20,7 @@ import { metricFamilies } from "./serve-metrics.ts";
 import { setupAi } from "./serve-ai.ts";
 import { startPbxControl } from "./serve-pbx.ts";
 import { buildProfiles, type TenantProfiles } from "./serve-tenants.ts";
-import { version } from "./version.ts";
+import { version } from "../version.ts";
 
 export interface Runtime {
   readonly audiosocket: AudioSocketServer;

@@ -2,14 +2,13 @@
  * One CallProfile per tenant: its phrase texts (the language's, with its overrides), its voice
  * (shared between tenants that speak alike), its phrase cache and its dialog.
  */
-import { join } from "node:path";
 import type { ProviderEvents } from "../ai/provider-error.ts";
 import { selectTts } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { CallProfile } from "../call/call-profile.ts";
 import type { ConversationParts } from "../call/conversation.ts";
 import type { Config } from "../config/schema.ts";
-import { DEFAULT_TENANT_ID, type Tenant, type Tenants } from "../config/tenant.ts";
+import { DEFAULT_TENANT_ID, phraseCacheDir, type Tenant, type Tenants } from "../config/tenant.ts";
 import { parseTechHours } from "../dialog/business-hours.ts";
 import { phraseTexts } from "../dialog/phrases.ts";
 import { createSavDialog } from "../dialog/sav.ts";
@@ -36,10 +35,6 @@ export interface ProfileDeps {
   events: ProviderEvents;
 }
 
-/** The default tenant keeps `cache/phrases`; each other tenant has a directory of its own. */
-export function phraseCacheDir(dataDir: string, tenant: string): string {
-  return join(dataDir, "cache", tenant === DEFAULT_TENANT_ID ? "phrases" : `phrases-${tenant}`);
-}
 
 export function buildProfiles(deps: ProfileDeps): TenantProfiles {
   const { config } = deps;

@@ -3,7 +3,7 @@ import { ConfigError } from "../config/schema.ts";
 import { rootLogger, setLogLevel } from "../log.ts";
 import { parseCommandArgs, type Command } from "./command.ts";
 import { startRuntime, type Runtime } from "./serve-runtime.ts";
-import { version } from "./version.ts";
+import { version } from "../version.ts";
 
 const USAGE = `Usage: voicebot serve [options]
 

@@ -1,8 +1,6 @@
-import pkg from "../../package.json" with { type: "json" };
+import { version } from "../version.ts";
 import type { Command } from "./command.ts";
 import { parseCommandArgs, printJson } from "./command.ts";
-
-export const version: string = pkg.version;
 
 export const versionCommand: Command = {
   name: "version",

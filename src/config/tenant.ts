@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { PhraseId } from "../dialog/types.ts";
 
 /**
@@ -33,3 +34,8 @@ export interface Tenants {
 }
 
 export const DEFAULT_TENANT_ID = "default";
+
+/** Where a tenant's phrases live: the default tenant keeps `cache/phrases`, each other one its own directory. */
+export function phraseCacheDir(dataDir: string, tenant: string): string {
+  return join(dataDir, "cache", tenant === DEFAULT_TENANT_ID ? "phrases" : `phrases-${tenant}`);
+}

@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { espeakVoiceFor } from "../ai/tts/espeak.ts";
+import { voiceIdFor } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Config } from "../config/schema.ts";
@@ -13,7 +14,7 @@ import { PhraseCache } from "../media/phrase-cache.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
 import { databasePath, schemaVersion } from "../store/db.ts";
 import { MIGRATIONS } from "../store/migrations.ts";
-import { phraseCacheDir } from "../cli/serve-tenants.ts";
+import { phraseCacheDir } from "../config/tenant.ts";
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
 
@@ -99,9 +100,8 @@ export const databaseCheck: Check = {
 
 /** The voice the phrases were rendered with, without starting it: doctor must not load eSpeak or call OpenAI. */
 function voiceOnly(config: Config, language: string, voice: string): TextToSpeech {
-  const voiceId = config.openaiApiKey ? `openai:${config.ttsModel}:${voice}` : `espeak-ng:${espeakVoiceFor(language)}`;
   return {
-    voiceId,
+    voiceId: voiceIdFor({ ...config, language, ttsVoice: voice }),
     sampleRate: 24000,
     synthesize() {
       throw new Error("doctor never synthesizes");

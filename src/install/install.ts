@@ -7,8 +7,8 @@ import { parseEnvFile } from "../config/envfile.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
-import { buildTenantCache } from "../cli/cache.ts";
-import { version } from "../cli/version.ts";
+import type { Tenant } from "../config/tenant.ts";
+import { version } from "../version.ts";
 import { mergeAnswers, complete, validateAnswers, type Answers } from "./answers.ts";
 import { installBinary } from "./binary.ts";
 import type { CheckResult } from "./doctor-check.ts";
@@ -36,7 +36,8 @@ export interface InstallOptions {
   /** The executable to install. */
   binary: string;
   start: boolean;
-  buildCache: boolean;
+  /** Builds one tenant's phrase cache (`voicebot cache build`'s work, given by the CLI); null = skip. */
+  buildCache: ((config: Config, tenant: Tenant) => Promise<number>) | null;
   /** Go on although the host is below the minimum (too few cores, too little memory). */
   force: boolean;
   env: Record<string, string | undefined>;
@@ -136,7 +137,7 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
   const live = o.dryRun ? config : loadConfig({ config: sys.path(INSTALL_PATHS.envFile), dataDir: sys.path(INSTALL_PATHS.dataDir) }, tenantsFile);
   if (o.buildCache && !o.dryRun) {
     for (const tenant of loadTenants(live).all) {
-      if (await buildTenantCache(live, tenant) !== 0) o.say(`warning: the phrase cache of tenant ${tenant.id} could not be built; serve renders what is missing at start`);
+      if (await o.buildCache(live, tenant) !== 0) o.say(`warning: the phrase cache of tenant ${tenant.id} could not be built; serve renders what is missing at start`);
     }
   }
   if (o.root === "/" && !o.dryRun && process.getuid?.() === 0) sys.run(["chown", "-R", `${SERVICE_USER}:${SERVICE_USER}`, INSTALL_PATHS.dataDir]);

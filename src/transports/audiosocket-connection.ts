@@ -4,6 +4,7 @@
  * (PROTOCOLS.md §1.3–1.6). Nothing here throws into Bun's socket handlers: every fault ends
  * this connection only, with one log line.
  */
+import { LegClose } from "./leg-close.ts";
 import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import type { AdmitCall, CallLeg, CallLegEvents, LegCloseReason, TransportStats } from "./types.ts";
@@ -67,8 +68,7 @@ export class AudioSocketConnection implements CallLeg {
   private phase: Phase = "awaiting-uuid";
   private log: Logger;
   private events: CallLegEvents | null = null;
-  private legClosed = false;
-  private closeBeforeAdmitted: { reason: LegCloseReason; detail: string | undefined } | null = null;
+  private readonly legClose = new LegClose();
   private bytesSeen = 0;
   private timer: ReturnType<typeof setTimeout> | null;
   private readonly parser = new AudioSocketParser((kind, payload) => this.onMessage(kind, payload));
@@ -199,11 +199,7 @@ export class AudioSocketConnection implements CallLeg {
     this.phase = "in-call";
     this.log.info("call connected");
     this.events = this.ctx.admit(this);
-    if (this.closeBeforeAdmitted) {
-      const { reason, detail } = this.closeBeforeAdmitted;
-      this.closeBeforeAdmitted = null;
-      this.deliverClose(reason, detail);
-    }
+    this.legClose.admitted(this.events, this.log);
   }
 
   private onAudioMessage(kind: number, payload: Uint8Array): void {
@@ -349,18 +345,7 @@ export class AudioSocketConnection implements CallLeg {
   }
 
   private finishLeg(reason: LegCloseReason, detail?: string): void {
-    if (this.legClosed || this.id === "") return;
-    this.legClosed = true;
-    if (this.events === null) this.closeBeforeAdmitted = { reason, detail };
-    else this.deliverClose(reason, detail);
-  }
-
-  private deliverClose(reason: LegCloseReason, detail: string | undefined): void {
-    try {
-      this.events!.onClose(reason, detail);
-    } catch (error) {
-      this.log.error(`call close handler failed: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    if (this.id !== "") this.legClose.close(reason, detail, this.log);
   }
 
   private clearTimer(): void {

@@ -5,6 +5,7 @@
  * DTMF, file playback and hang-up (PROTOCOLS.md §2). Nothing here throws into Bun's handlers: every
  * fault ends this connection only, with one log line.
  */
+import { LegClose } from "./leg-close.ts";
 import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import type { FreeswitchMediaControl } from "./freeswitch-control.ts";
@@ -63,8 +64,7 @@ export class AudioStreamConnection implements CallLeg {
   private control: FreeswitchMediaControl | null = null;
   private unwatch: (() => void) | null = null;
   private playback: PlaybackSender | null = null;
-  private legClosed = false;
-  private closeBeforeAdmitted: { reason: LegCloseReason; detail: string | undefined } | null = null;
+  private readonly legClose = new LegClose();
   /** One timer at a time: first message, no audio (stereo/mixed), close wait, drain before uuid_kill. */
   private timer: ReturnType<typeof setTimeout> | null;
   private awaitingAudio = false;
@@ -189,12 +189,7 @@ export class AudioStreamConnection implements CallLeg {
     this.log.info("call connected", { tenant, caller: this.callerNumber, dnis: this.dnis, rate: this.sampleRate, mix: this.mix });
     this.warnAboutSetup(callId === null);
     this.events = this.ctx.admit(this);
-    if (this.closeBeforeAdmitted) {
-      const { reason, detail } = this.closeBeforeAdmitted;
-      this.closeBeforeAdmitted = null;
-      this.deliverClose(reason, detail);
-      return;
-    }
+    if (this.legClose.admitted(this.events, this.log)) return;
     if (this.phase !== "in-call" || this.control === null) return;
     this.unwatch = this.control.watch(this.id, {
       onDtmf: (digit) => this.guard(() => {
@@ -369,18 +364,7 @@ export class AudioStreamConnection implements CallLeg {
   }
 
   private finishLeg(reason: LegCloseReason, detail?: string): void {
-    if (this.legClosed || this.id === "") return;
-    this.legClosed = true;
-    if (this.events === null) this.closeBeforeAdmitted = { reason, detail };
-    else this.deliverClose(reason, detail);
-  }
-
-  private deliverClose(reason: LegCloseReason, detail: string | undefined): void {
-    try {
-      this.events!.onClose(reason, detail);
-    } catch (error) {
-      this.log.error(`call close handler failed: ${describe(error)}`);
-    }
+    if (this.id !== "") this.legClose.close(reason, detail, this.log);
   }
 
   private setTimer(ms: number, fn: () => void): void {

@@ -2,10 +2,11 @@
  * The AudioSocket server over real TCP on 127.0.0.1: bad input, the allow-list, audio back to the
  * PBX, hang-up, back-pressure and shutdown. Real captures replayed to it: audiosocket-fixtures.test.ts.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { captureLogLines, waitFor } from "../support/log-capture.ts";
 import type { Socket } from "bun";
 import { createConnection } from "node:net";
-import { rootLogger, setLogSink } from "../../src/log.ts";
+import { rootLogger } from "../../src/log.ts";
 import { parseAllowList } from "../../src/transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../../src/transports/audiosocket.ts";
 import {
@@ -13,21 +14,7 @@ import {
 } from "../../src/transports/audiosocket-codec.ts";
 import { newTransportStats, type CallLeg, type CallLegEvents, type LegCloseReason, type TransportStats } from "../../src/transports/types.ts";
 
-const lines: string[] = [];
-beforeAll(() => setLogSink((line) => lines.push(line)));
-// Ephemeral ports get reused across a long run: a line left from an earlier test must not match.
-beforeEach(() => {
-  lines.length = 0;
-});
-afterAll(() => setLogSink((line) => process.stderr.write(line + "\n")));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
+const lines = captureLogLines();
 
 /** What the call layer saw of one leg. */
 interface LegRecord {

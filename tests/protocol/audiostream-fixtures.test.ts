@@ -3,10 +3,11 @@
  * (/work/shared/fixtures/audiostream), replayed to the server: the recorded path and extra headers,
  * then each upstream frame in order with its recorded size, cut from the recorded raw audio.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { captureLogLines, waitFor } from "../support/log-capture.ts";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { rootLogger, setLogSink } from "../../src/log.ts";
+import { rootLogger } from "../../src/log.ts";
 import { startAudioStreamServer, type AudioStreamServer } from "../../src/transports/audiostream.ts";
 import { AudioStreamConnection } from "../../src/transports/audiostream-connection.ts";
 import type { MixType } from "../../src/transports/audiostream-url.ts";
@@ -15,20 +16,7 @@ import { newTransportStats, type CallLeg, type LegCloseReason, type TransportSta
 
 const FIXTURES = "/work/shared/fixtures/audiostream";
 
-const lines: string[] = [];
-beforeAll(() => setLogSink((line) => lines.push(line)));
-beforeEach(() => {
-  lines.length = 0;
-});
-afterAll(() => setLogSink((line) => process.stderr.write(line + "\n")));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
+const lines = captureLogLines();
 
 interface FrameEvent {
   dir: "in" | "out" | "note";

@@ -3,27 +3,17 @@
  * FreeSWITCH and a recording FreeswitchMediaControl for ESL: upgrade checks, admission, bad frames,
  * control text, both playback modes, hang-up and shutdown. Real captures: audiostream-fixtures.test.ts.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { captureLogLines, waitFor } from "../support/log-capture.ts";
 import { connect as tcpConnect } from "node:net";
-import { rootLogger, setLogSink } from "../../src/log.ts";
+import { rootLogger } from "../../src/log.ts";
 import { startAudioStreamServer, type AudioStreamServer, type AudioStreamServerOptions } from "../../src/transports/audiostream.ts";
 import { AudioStreamConnection } from "../../src/transports/audiostream-connection.ts";
 import type { ChannelListener, FreeswitchMediaControl } from "../../src/transports/freeswitch-control.ts";
 import { newTransportStats, type CallLeg, type LegCloseReason, type TransportStats } from "../../src/transports/types.ts";
 
-const lines: string[] = [];
-beforeAll(() => setLogSink((line) => lines.push(line)));
-beforeEach(() => void (lines.length = 0));
-afterAll(() => setLogSink((line) => process.stderr.write(line + "\n")));
+const lines = captureLogLines();
 const logged = (text: string): string[] => lines.filter((line) => line.includes(text));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
 
 /** An ESL stand-in: records every command, and lets the test fire channel events. */
 class RecordingControl implements FreeswitchMediaControl {

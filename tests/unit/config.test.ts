@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { configErrorOf as error } from "../support/config-error.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { parseEnvFile } from "../../src/config/envfile.ts";
-import { ConfigError } from "../../src/config/schema.ts";
 
 function envFile(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), "voicebot-cfg-")), "voicebot.env");
@@ -12,15 +12,6 @@ function envFile(text: string): string {
   return path;
 }
 
-function error(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadConfig", () => {
   test("embedded defaults match DESIGN.md", () => {

@@ -38,7 +38,7 @@ function stage(o: { systemd?: boolean; ufw?: "active" | "inactive" | "absent"; a
   return {
     root, s, said, answers,
     options: (extra = {}) => ({
-      root, dryRun: false, yes: true, answersFile: answers, binary, start: false, buildCache: false, force: false,
+      root, dryRun: false, yes: true, answersFile: answers, binary, start: false, buildCache: null, force: false,
       env: s.env, say: (l) => said.push(l), detectHost: () => "192.0.2.10", ...extra,
     }),
   };

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { configErrorOf as failure } from "../support/config-error.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
-import { ConfigError } from "../../src/config/schema.ts";
 import { loadTenants } from "../../src/config/tenants.ts";
 
 function file(name: string, text: string): string {
@@ -16,15 +16,6 @@ function configWith(tenantsFile: string | null, env: Record<string, string> = {}
   return loadConfig({}, { COMPANY_NAME: "Fibra", TRANSFER_TARGET: "200@techs", ...env, ...(tenantsFile ? { TENANTS_FILE: tenantsFile } : {}) });
 }
 
-function failure(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 const TOML = `
 [tenants.acme]

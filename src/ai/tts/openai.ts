@@ -83,7 +83,7 @@ class OpenAiTts implements TextToSpeech {
     private readonly timeoutMs: number,
     private readonly log: Logger,
   ) {
-    this.voiceId = `openai:${model}:${voice}`;
+    this.voiceId = openAiVoiceId(model, voice);
     // Retries are ours (withTtsRetries): the SDK's would repeat audio already played.
     this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl ?? undefined, maxRetries: 0 });
     const takesInstructions = !model.startsWith("tts-1");
@@ -224,6 +224,11 @@ function requireText(name: string, value: unknown, allowed: string): string {
 }
 
 /** Checks the options and makes the client; nothing is sent until the first synthesize(). */
+/** The phrase cache keys files on it: a model or voice change re-renders the phrases. */
+export function openAiVoiceId(model: string, voice: string): string {
+  return `openai:${model}:${voice}`;
+}
+
 export function createOpenAiTts(options: OpenAiTtsOptions): TextToSpeech {
   requireText("apiKey", options.apiKey, "a non-empty key");
   const model = requireText("model", options.model, "a model name such as gpt-4o-mini-tts or tts-1");

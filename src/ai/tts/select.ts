@@ -5,7 +5,7 @@
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../log.ts";
 import { createEspeakTts, espeakVoiceFor } from "./espeak.ts";
-import { createOpenAiTts } from "./openai.ts";
+import { createOpenAiTts, openAiVoiceId } from "./openai.ts";
 import { providerErrorKind, type ProviderEvents } from "../provider-error.ts";
 import { withTtsRetries } from "./retrying.ts";
 import type { TextToSpeech } from "./types.ts";
@@ -65,6 +65,11 @@ export function selectTts(config: Config, log: Logger, events?: ProviderEvents):
     return { tts, mode: `openai (${config.ttsModel}, ${config.ttsVoice})` };
   }
   const voice = espeakVoiceFor(config.language);
-  const tts = deferredTts(`espeak-ng:${voice}`, createEspeakTts({ voice, log }));
-  return { tts, mode: `offline (espeak-ng:${voice})` };
+  const tts = deferredTts(voiceIdFor(config), createEspeakTts({ voice, log }));
+  return { tts, mode: `offline (${tts.voiceId})` };
+}
+
+/** The id of the voice selectTts picks (what the phrase cache keys its files on), without starting it. */
+export function voiceIdFor(config: Pick<Config, "openaiApiKey" | "ttsModel" | "ttsVoice" | "language">): string {
+  return config.openaiApiKey ? openAiVoiceId(config.ttsModel, config.ttsVoice) : `espeak-ng:${espeakVoiceFor(config.language)}`;
 }
