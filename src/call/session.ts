@@ -7,7 +7,8 @@ import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types
 import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
 import { speechText } from "../dialog/phrases.ts";
 import type { Logger } from "../log.ts";
-import { CallerActivity } from "./caller-activity.ts";
+import { CallerAudio } from "./caller-audio.ts";
+import { endReasonOf } from "./end-reason.ts";
 import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
 import { phraseKeys } from "./speech.ts";
@@ -75,12 +76,14 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   readonly resampler: ResamplerPool;
   private readonly conversation: Conversation | null;
   private readonly silence: SilenceTimers;
-  private readonly activity: CallerActivity;
+  private readonly callerAudio: CallerAudio;
   private recorder: Recorder | null = null;
   private ticketId: number | null = null;
   private started = false;
   private closed = false;
   private hangupReason: string | null = null;
+  /** Why the call had to end from our side, when a part of it failed (hangupNow(error)). */
+  private failure: string | null = null;
   private hangupTail = 0;
   private readonly transfer: HandOver;
   /** Clock slots (5 ms) this call's frames run ahead of real time since an expedite. */
@@ -97,10 +100,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     ({ store: this.store, phrases: this.phrases, metrics: this.metrics, tts: this.tts, resampler: this.resampler } = deps);
     this.log = deps.log.child("call", { call: leg.id });
     this.playout = new Playout(leg.sampleRate);
-    this.activity = new CallerActivity(leg.sampleRate);
     this.conversation = deps.conversation ? new Conversation(this, deps.conversation, leg.sampleRate) : null;
     this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
       () => this.feed({ type: "silenceWarning" }), () => this.feed({ type: "silenceTimeout" }));
+    this.callerAudio = new CallerAudio(leg.sampleRate, this.conversation, this.silence, () => this.waitingForCaller());
     const now = Date.now();
     this.callId = deps.store.insertCall({
       uuid: leg.id, transport: leg.transport, tenant: deps.caller.tenant, caller: deps.caller.callerNumber,
@@ -132,7 +135,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.playout.flush();
     this.leg.flushPlayback();
   }
-
 
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
   armSilence(): void {
@@ -182,15 +184,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.conversation?.onBotFrame(samples);
   }
 
+  /** The recording gets the audio as it came (every sample); the rest of the call, 20 ms frames. */
   onAudio(samples: Int16Array): void {
     this.recorder?.caller(samples);
-    const change = this.activity.push(samples);
-    this.conversation?.onCallerFrame(samples, this.activity.loud);
-    if (change === "speech-start") this.silence.reset();
-    else if (change === "speech-end") {
-      this.conversation?.onCallerSpeechEnd();
-      if (this.waitingForCaller()) this.silence.arm();
-    }
+    this.callerAudio.push(samples);
   }
 
   onDtmf(digit: string): void {
@@ -203,7 +200,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   onRateChange(sampleRate: number): void {
     this.log.info("sample rate", { rate: sampleRate });
     this.deps.store.setCallSampleRate(this.callId, sampleRate);
-    this.activity.setSampleRate(sampleRate);
+    this.callerAudio.setSampleRate(sampleRate);
     this.conversation?.setSampleRate(sampleRate);
     if (this.recorder) {
       this.recorder.setSampleRate(sampleRate);
@@ -219,8 +216,13 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   onClose(reason: LegCloseReason, detail?: string): void {
     if (this.closed) return;
-    if (this.hangupReason === null && reason !== "server-hangup") this.feed({ type: "callerHangup" });
+    try {
+      if (this.hangupReason === null && reason !== "server-hangup") this.feed({ type: "callerHangup", ...(reason === "caller-hangup" ? {} : { cause: reason }) });
+    } catch (error) {
+      this.log.error("the dialog failed at hang-up; closing the call anyway", { error: String(error) });
+    }
     this.closed = true;
+    this.callerAudio.stop();
     this.conversation?.stop();
     this.abort.abort(new DOMException("call ended", "AbortError"));
     this.deps.clock.remove(this);
@@ -229,8 +231,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.playout.flush();
     for (const p of this.pending.splice(0)) p.utterance.onEnd(true);
-    const endReason = this.transfer.state === "sent" || reason === "server-hangup" ? (this.hangupReason ?? "server-hangup") : reason;
-    this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? null });
+    const endReason = endReasonOf({ leg: reason, dialog: this.hangupReason, transferSent: this.transfer.state === "sent", failed: this.failure !== null });
+    this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? this.failure });
     countEnd(this.deps.metrics, endReason, this.deps.caller.tenant);
     this.log.info("call ended", { reason: endReason, detail });
     const recorder = this.recorder;
@@ -245,8 +247,9 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.deps.onEnded(this);
   }
 
-  /** Ends the call from our side at once (server shutdown). */
-  hangupNow(): void {
+  /** Ends the call from our side at once: server shutdown, or `error` from a part it cannot go on without (its playout). */
+  hangupNow(error?: unknown): void {
+    if (error !== undefined) this.failure ??= error instanceof Error ? error.message : String(error);
     this.leg.hangup();
   }
 

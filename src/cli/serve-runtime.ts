@@ -55,7 +55,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
 
   const clock = new PlayoutClock<CallSession>((session, err) => {
     log.error("a call's playout failed; ending that call", { call: session.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-    session.hangupNow();
+    session.hangupNow(err);
   });
   const flusher = new RecorderFlusher();
   const admission = new Admission({

@@ -315,7 +315,7 @@ export class AudioSocketConnection implements CallLeg {
       this.phase = "ending";
       this.send(HANGUP_MESSAGE, HANGUP_MESSAGE.length, Infinity);
       this.closeSocket();
-      this.finishLeg("server-hangup", `handler error: ${message}`);
+      this.finishLeg("internal-error", message);
     } else {
       this.closeSocket();
     }

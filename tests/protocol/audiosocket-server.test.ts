@@ -304,7 +304,7 @@ describe("audio and hang-up toward the PBX", () => {
     await waitFor("server close", () => client.closed);
     expect(client.received).toEqual([0, 0, 0]);
     const record = legs.find((l) => l.leg.peer === client.peer)!;
-    expect(record.closes).toEqual([{ reason: "server-hangup", detail: "handler error: dialog exploded" }]);
+    expect(record.closes).toEqual([{ reason: "internal-error", detail: "dialog exploded" }]);
     const faults = faultLinesFor(client.peer);
     expect(faults).toHaveLength(1);
     expect(faults[0]).toContain("call handler failed: dialog exploded");

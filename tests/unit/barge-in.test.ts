@@ -360,6 +360,30 @@ function levelled(pcm: Int16Array, dbfs: number): Int16Array {
   return out;
 }
 
+describe("a VAD that throws", () => {
+  test("is dropped on its first throw, told once, and barge-in goes on as without a VAD", () => {
+    let calls = 0;
+    const broken: Vad = {
+      sampleRate: RATE, mode: 3, free: () => {},
+      isSpeech: () => {
+        calls++;
+        throw new RangeError("VAD: a frame of 138 samples is not allowed at 8000 Hz");
+      },
+    };
+    const failures: unknown[] = [];
+    const target = new BargeInDetector({ sampleRate: RATE, minSpeechMs: MIN_SPEECH_MS, vad: broken, onVadFailure: (e) => failures.push(e) });
+    target.botSpeaking(true);
+    const inbound = line(concat([silence(LEAD_MS), caller]));
+    const { decisions } = play(target, silence(3000), inbound);
+    expect(calls).toBe(1);
+    expect(failures.map(String)).toEqual(["RangeError: VAD: a frame of 138 samples is not allowed at 8000 Hz"]);
+    const energyOnly = detector({ vad: null });
+    energyOnly.botSpeaking(true);
+    expect(decisions).toEqual(play(energyOnly, silence(3000), inbound).decisions);
+    expect(decisions.length).toBe(1);
+  });
+});
+
 describe("BargeInDetector options", () => {
   test("a bad value is named with what is allowed", () => {
     expect(() => new BargeInDetector({ sampleRate: 0, minSpeechMs: 200, vad: null })).toThrow(
