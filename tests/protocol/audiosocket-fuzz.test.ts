@@ -25,7 +25,8 @@ function isValidMessage(kind: number, length: number, payload: Uint8Array): bool
   if (kind === Kind.Dtmf) return length === 1 && DIGITS.includes(String.fromCharCode(payload[0]!));
   if (kind === Kind.Error) return length <= 1;
   const rate = rateForKind(kind);
-  return rate !== undefined && length > 0 && length % 2 === 0 && length <= (rate / 5) * 2;
+  // 0x10 also carries μ-law (one byte a sample); the other kinds are signed linear only.
+  return rate !== undefined && length > 0 && (length % 2 === 0 || kind === Kind.Slin8) && length <= (rate / 5) * 2;
 }
 
 const message = fc.oneof(
