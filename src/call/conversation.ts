@@ -84,7 +84,16 @@ export class Conversation {
   private bargeIn: BargeInDetector;
   private gate: SttGate;
   private rate: number;
-  private readonly sendToStt = (pcm: Int16Array): void => this.toStt((stt) => stt.send(pcm));
+  /** Per frame, so no closure: the one path to the recognizer that allocates nothing. */
+  private readonly sendToStt = (pcm: Int16Array): void => {
+    const stt = this.stt;
+    if (stt === null) return;
+    try {
+      stt.send(pcm);
+    } catch (error) {
+      this.sttThrew(stt, error);
+    }
+  };
 
   constructor(
     private readonly host: ConversationHost,
@@ -257,16 +266,20 @@ export class Conversation {
     return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad, onVadFailure });
   }
 
-  /** A recognizer that throws when given audio is as good as lost: the same reconnect, then keypad. */
   private toStt(use: (stt: SttStream) => void): void {
     const stt = this.stt;
     if (stt === null) return;
     try {
       use(stt);
     } catch (error) {
-      this.onSttClosed(stt, new Error(`the recognizer threw: ${describeError(error)}`));
-      void Promise.resolve().then(() => stt.close()).catch(() => undefined);
+      this.sttThrew(stt, error);
     }
+  }
+
+  /** A recognizer that throws when given audio is as good as lost: the same reconnect, then keypad. */
+  private sttThrew(stt: SttStream, error: unknown): void {
+    this.onSttClosed(stt, new Error(`the recognizer threw: ${describeError(error)}`));
+    void Promise.resolve().then(() => stt.close()).catch(() => undefined);
   }
 
   private async openStt(retry: boolean): Promise<void> {

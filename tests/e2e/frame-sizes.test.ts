@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { SimulatedCaller, type CallResult, type ScriptStep } from "../../src/simulate/caller.ts";
@@ -118,5 +119,19 @@ describe("μ-law labelled as slin (Dial(AudioSocket/…/c(ulaw)))", () => {
     expect(row).toMatchObject({ end_reason: "caller-hangup", ticket: "abandoned" });
     expect(eventsOf(ai, row.id, "hangup")).toEqual(["caller"]);
     expect(ai.logs()).toContain("μ-law labelled as slin");
+  }, E2E_TIMEOUT_MS);
+});
+
+describe("a recorder that fails", () => {
+  test("the call goes on to its end; the log says the recording stopped, naming the call", async () => {
+    const recordings = join(keypad.dataDir, "recordings");
+    rmSync(recordings, { recursive: true, force: true });
+    writeFileSync(recordings, "not a directory: every recording write fails");
+    const { result, row } = await call(keypad, MIXED, [{ dtmf: "1" }, { dtmf: "1" }]);
+    expect(result.hungUpBy).toBe("server");
+    expect(row).toMatchObject({ end_reason: "resolved", ticket: "resolved" });
+    const stopped = keypad.logs().split("\n").filter((line) => line.includes("recording stopped"));
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toContain(result.uuid);
   }, E2E_TIMEOUT_MS);
 });
