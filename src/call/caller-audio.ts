@@ -25,7 +25,7 @@ export class CallerAudio {
     this.activity = new CallerActivity(sampleRate);
   }
 
-  /** Inbound PCM as the leg delivered it. Allocation-free. */
+  /** Inbound PCM as the leg delivered it (the recording takes it so, every sample). Allocation-free. */
   push(samples: Int16Array): void {
     if (!this.stopped) this.framer.push(samples, this.onFrame);
   }

@@ -9,6 +9,7 @@ import { speechText } from "../dialog/phrases.ts";
 import type { Logger } from "../log.ts";
 import { CallerAudio } from "./caller-audio.ts";
 import { endReasonOf } from "./end-reason.ts";
+import { guarded } from "./guarded.ts";
 import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
 import { phraseKeys } from "./speech.ts";
@@ -82,8 +83,9 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private started = false;
   private closed = false;
   private hangupReason: string | null = null;
-  /** Why the call had to end from our side, when a part of it failed (hangupNow(error)). */
-  private failure: string | null = null;
+  private failure: string | null = null; // why a part failed and the call had to end (hangupNow(error))
+  private readonly timerFailed = (error: unknown): void => this.hangupNow(error);
+  private readonly closeFailed = (error: unknown): void => this.log.error("the dialog failed at hang-up; the call closes anyway", { error: String(error) });
   private hangupTail = 0;
   private readonly transfer: HandOver;
   /** Clock slots (5 ms) this call's frames run ahead of real time since an expedite. */
@@ -102,7 +104,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.playout = new Playout(leg.sampleRate);
     this.conversation = deps.conversation ? new Conversation(this, deps.conversation, leg.sampleRate) : null;
     this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
-      () => this.feed({ type: "silenceWarning" }), () => this.feed({ type: "silenceTimeout" }));
+      guarded(() => this.feed({ type: "silenceWarning" }), this.timerFailed), guarded(() => this.feed({ type: "silenceTimeout" }), this.timerFailed));
     this.callerAudio = new CallerAudio(leg.sampleRate, this.conversation, this.silence, () => this.waitingForCaller());
     const now = Date.now();
     this.callId = deps.store.insertCall({
@@ -114,7 +116,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     countStart(deps.metrics, deps.caller.tenant);
     this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
       record: (detail) => deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
-    this.maxTimer = setTimeout(() => this.feed({ type: "maxDuration" }), deps.maxDurationMs);
+    this.maxTimer = setTimeout(guarded(() => this.feed({ type: "maxDuration" }), this.timerFailed), deps.maxDurationMs);
     deps.clock.add(this);
     this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate, tenant: deps.caller.tenant, caller: deps.caller.callerNumber ?? undefined });
   }
@@ -184,7 +186,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.conversation?.onBotFrame(samples);
   }
 
-  /** The recording gets the audio as it came (every sample); the rest of the call, 20 ms frames. */
   onAudio(samples: Int16Array): void {
     this.recorder?.caller(samples);
     this.callerAudio.push(samples);
@@ -216,11 +217,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   onClose(reason: LegCloseReason, detail?: string): void {
     if (this.closed) return;
-    try {
-      if (this.hangupReason === null && reason !== "server-hangup") this.feed({ type: "callerHangup", ...(reason === "caller-hangup" ? {} : { cause: reason }) });
-    } catch (error) {
-      this.log.error("the dialog failed at hang-up; closing the call anyway", { error: String(error) });
-    }
+    const event: DialogEvent = reason === "caller-hangup" ? { type: "callerHangup" } : { type: "callerHangup", cause: reason };
+    if (this.hangupReason === null && reason !== "server-hangup") guarded(() => this.feed(event), this.closeFailed)();
     this.closed = true;
     this.callerAudio.stop();
     this.conversation?.stop();
@@ -247,9 +245,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.deps.onEnded(this);
   }
 
-  /** Ends the call from our side at once: server shutdown, or `error` from a part it cannot go on without (its playout). */
+  /** Ends the call from our side at once: server shutdown, or `error` from a part it cannot go on without (playout, a timer). */
   hangupNow(error?: unknown): void {
-    if (error !== undefined) this.failure ??= error instanceof Error ? error.message : String(error);
+    this.failure ??= error === undefined ? null : error instanceof Error ? error.message : String(error);
+    if (error !== undefined) this.log.error("a part of the call failed; ending the call", { error: error instanceof Error ? error.stack ?? error.message : String(error) });
     this.leg.hangup();
   }
 
