@@ -372,6 +372,25 @@ describe("hang-up and shutdown", () => {
     expect(logged("keeps the call parked")).toHaveLength(1);
   });
 
+  test("a call handler that throws: internal-error (not server-hangup), its FreeSWITCH call killed, close 1011", async () => {
+    const h = start({
+      admit: (leg) => ({
+        onAudio: () => {
+          throw new Error("dialog exploded");
+        },
+        onDtmf: () => {}, onRateChange: () => {},
+        onClose: (reason, detail) => void h.legs.push({ leg, audio: [], played: [], dtmf: "", closes: [{ reason, detail }] }),
+      }),
+    });
+    const peer = await open(h.url("/stream/acme/c9"));
+    peer.ws.send("{}");
+    peer.ws.send(bytesOf(new Int16Array(320)));
+    await waitFor("close", () => peer.closed !== null);
+    expect(peer.closed!.code).toBe(1011);
+    expect(h.legs.map((r) => r.closes)).toEqual([[{ reason: "internal-error", detail: "dialog exploded" }]]);
+    expect(h.control.calls).toContain("hangup c9");
+  });
+
   test("stop(): every leg ends with shutdown, its FreeSWITCH call is killed, and the streams close 1001", async () => {
     const h = start();
     const peers = [(await call(h, "/stream/acme/c1")).peer, (await call(h, "/stream/acme/c2")).peer, (await call(h, "/stream/acme/c3")).peer];
