@@ -261,8 +261,16 @@ export class Conversation {
 
   private newDetector(rate: number): BargeInDetector {
     this.vad = this.parts.vad?.create(rate, VAD_MODE) ?? null;
-    const onVadFailure = (error: unknown): void =>
+    const onVadFailure = (error: unknown): void => {
       this.host.log.warn("voice activity detection failed: barge-in goes on with the energy gate alone", { error: describeError(error) });
+      const broken = this.vad;
+      this.vad = null;
+      try {
+        broken?.free();
+      } catch {
+        // A detector that threw may not free either; the call's end must not trip on it.
+      }
+    };
     return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad, onVadFailure });
   }
 
