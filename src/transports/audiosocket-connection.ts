@@ -81,7 +81,8 @@ export class AudioSocketConnection implements CallLeg {
   private pendingStart = 0;
   private pendingEnd = 0;
   private endWhenFlushed = false;
-  private warnedOddSlin = false;
+  /** Odd-length 0x10 payloads outside μ-law are logged once per call. */
+  private warnedOdd = false;
 
   constructor(
     private readonly socket: WireSocket,
@@ -220,7 +221,7 @@ export class AudioSocketConnection implements CallLeg {
     } else if (kind === Kind.Slin8 && payload.length % 2 === 1) {
       if (!this.mulaw.holding) {
         // Not slin (always whole samples), and no reason yet to call the stream μ-law: the next frames decide.
-        this.log.warn(`skipped an odd-length 0x10 payload (${payload.length} bytes) before the call's codec was known`);
+        this.warnOdd(`skipped an odd-length 0x10 payload (${payload.length} bytes) before the call's codec was known`);
         return false;
       }
       verdict = this.mulaw.settleOnOddFrame(performance.now());
@@ -251,8 +252,7 @@ export class AudioSocketConnection implements CallLeg {
       this.deliver(kind, this.decodeSlin(payload));
     } else {
       // Old Asterisk sends comfort noise this way, and bridges pass on a peer's odd frame (fixture d03): the stray byte goes.
-      if (!this.warnedOddSlin) this.log.warn(`odd-length slin payload (${payload.length} bytes) for kind 0x10: its last byte is dropped (logged once per call)`);
-      this.warnedOddSlin = true;
+      this.warnOdd(`odd-length slin payload (${payload.length} bytes) for kind 0x10: its last byte is dropped`);
       if (payload.length > 1) this.deliver(kind, this.decodeSlin(payload));
     }
   }
@@ -266,6 +266,11 @@ export class AudioSocketConnection implements CallLeg {
       if (this.phase !== "in-call") return;
     }
     this.events!.onAudio(samples);
+  }
+
+  private warnOdd(message: string): void {
+    if (!this.warnedOdd) this.log.warn(`${message} (further odd payloads are not logged)`);
+    this.warnedOdd = true;
   }
 
   private decodeSlin(payload: Uint8Array): Int16Array {
