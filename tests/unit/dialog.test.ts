@@ -313,14 +313,6 @@ describe("SAV dialog: barge-in and the end of the call", () => {
     expect(call.dialog.state).toBe("GOODBYE");
   });
 
-  test("a line lost another way (a protocol error) abandons the ticket too, and the event says why, not 'caller'", () => {
-    const call = new Call();
-    call.start(null);
-    const out = call.send({ type: "callerHangup", cause: "protocol-error" });
-    expect(out).toContainEqual({ type: "updateTicket", status: "abandoned" });
-    expect(out).toContainEqual({ type: "record", kind: "hangup", detail: "protocol-error" });
-  });
-
   test("caller hang-up after resolution leaves the ticket as it is", () => {
     const call = new Call();
     call.start(null);

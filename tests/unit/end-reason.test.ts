@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { endReasonOf } from "../../src/call/end-reason.ts";
+import { createSavDialog } from "../../src/dialog/sav.ts";
 
 const ending = { leg: "caller-hangup" as const, dialog: null, transferSent: false, failed: false };
 
@@ -29,5 +30,17 @@ describe("a call's stored end reason", () => {
     for (const leg of ["protocol-error", "write-error", "shutdown"] as const) {
       expect(endReasonOf({ ...ending, leg, dialog: null })).toBe(leg);
     }
+  });
+});
+
+describe("the keypad dialog's hang-up event", () => {
+  test("names the cause of a line lost another way (was always 'caller'), and abandons the open ticket", () => {
+    const dialog = createSavDialog();
+    for (const action of dialog.handle({ type: "start", callerNumber: null })) {
+      if (action.type === "openTicket") dialog.handle({ type: "ticketOpened", ticketNumber: 7 });
+    }
+    const out = dialog.handle({ type: "callerHangup", cause: "protocol-error" });
+    expect(out).toContainEqual({ type: "updateTicket", status: "abandoned" });
+    expect(out).toContainEqual({ type: "record", kind: "hangup", detail: "protocol-error" });
   });
 });
