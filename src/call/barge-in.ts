@@ -60,6 +60,8 @@ export interface BargeInOptions {
   minSpeechMs: number;
   /** The call's VAD at `sampleRate`; null when libfvad does not support the rate (energy gate only). */
   vad: Vad | null;
+  /** The VAD threw: from then on this detector decides on energy alone (told once). */
+  onVadFailure?: (error: unknown) => void;
 }
 
 function amplitudeOf(dbfs: number): number {
@@ -80,8 +82,9 @@ function rmsOf(frame: Int16Array): number {
 export class BargeInDetector {
   private readonly sampleRate: number;
   private readonly minSpeechMs: number;
-  private readonly vad: Vad | null;
-  private readonly floor: number;
+  private vad: Vad | null;
+  private floor: number;
+  private readonly onVadFailure: (error: unknown) => void;
   /** RMS of the bot's recent outbound frames, oldest overwritten first. */
   private readonly outboundRms: Float64Array;
   private outboundNext = 0;
@@ -103,7 +106,7 @@ export class BargeInDetector {
   private blockNext = 0;
 
   constructor(options: BargeInOptions) {
-    const { sampleRate, minSpeechMs, vad } = options;
+    const { sampleRate, minSpeechMs, vad, onVadFailure = () => {} } = options;
     if (!Number.isInteger(sampleRate) || sampleRate <= 0) {
       throw new RangeError(`barge-in: sampleRate ${sampleRate} is not allowed; use a positive integer in Hz`);
     }
@@ -117,6 +120,7 @@ export class BargeInDetector {
     this.sampleRate = sampleRate;
     this.minSpeechMs = minSpeechMs;
     this.vad = vad;
+    this.onVadFailure = onVadFailure;
     this.floor = amplitudeOf(vad ? FLOOR_DBFS : ENERGY_ONLY_FLOOR_DBFS);
     this.outboundRms = new Float64Array(Math.ceil(ECHO_WINDOW_MS / SHORTEST_FRAME_MS));
   }
@@ -145,7 +149,7 @@ export class BargeInDetector {
   inbound(frame: Int16Array): boolean {
     if (!this.speaking || this.decided) return false;
     const rms = rmsOf(frame);
-    const voiced = this.vad ? this.vad.isSpeech(frame) : true;
+    const voiced = this.voiced(frame);
     const frameMs = (frame.length * 1000) / this.sampleRate;
     const loudest = this.loudestOutbound();
     if (loudest >= this.learnFloor) this.learnEcho(rms, frameMs);
@@ -186,6 +190,19 @@ export class BargeInDetector {
   reset(): void {
     this.decided = false;
     this.endRun();
+  }
+
+  /** The VAD's verdict; a VAD that throws is dropped, and the louder energy-only floor takes over. */
+  private voiced(frame: Int16Array): boolean {
+    if (this.vad === null) return true;
+    try {
+      return this.vad.isSpeech(frame);
+    } catch (error) {
+      this.vad = null;
+      this.floor = amplitudeOf(ENERGY_ONLY_FLOOR_DBFS);
+      this.onVadFailure(error);
+      return true;
+    }
   }
 
   private endRun(): void {

@@ -55,6 +55,10 @@ export interface ConversationHost {
 
 type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
 const FILLER_AFTER_MS = 1000;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
@@ -80,7 +84,16 @@ export class Conversation {
   private bargeIn: BargeInDetector;
   private gate: SttGate;
   private rate: number;
-  private readonly sendToStt = (pcm: Int16Array): void => this.stt?.send(pcm);
+  /** Per frame, so no closure: the one path to the recognizer that allocates nothing. */
+  private readonly sendToStt = (pcm: Int16Array): void => {
+    const stt = this.stt;
+    if (stt === null) return;
+    try {
+      stt.send(pcm);
+    } catch (error) {
+      this.sttThrew(stt, error);
+    }
+  };
 
   constructor(
     private readonly host: ConversationHost,
@@ -122,7 +135,7 @@ export class Conversation {
   /** The caller's speech ended (local detector): ask the recognizer for its words now. */
   onCallerSpeechEnd(): void {
     if (this.stopped) return;
-    this.stt?.finalize();
+    this.toStt((stt) => stt.finalize());
   }
 
   /** Per outbound frame, after it was sent. */
@@ -131,7 +144,7 @@ export class Conversation {
     const speaking = this.botSpeaking();
     this.bargeIn.botSpeaking(speaking);
     this.bargeIn.outbound(frame);
-    if (this.gate.needsKeepAlive()) this.stt?.keepAlive();
+    if (this.gate.needsKeepAlive()) this.toStt((stt) => stt.keepAlive());
   }
 
   think(action: ThinkAction): void {
@@ -248,7 +261,33 @@ export class Conversation {
 
   private newDetector(rate: number): BargeInDetector {
     this.vad = this.parts.vad?.create(rate, VAD_MODE) ?? null;
-    return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad });
+    const onVadFailure = (error: unknown): void => {
+      this.host.log.warn("voice activity detection failed: barge-in goes on with the energy gate alone", { error: describeError(error) });
+      const broken = this.vad;
+      this.vad = null;
+      try {
+        broken?.free();
+      } catch {
+        // A detector that threw may not free either; the call's end must not trip on it.
+      }
+    };
+    return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad, onVadFailure });
+  }
+
+  private toStt(use: (stt: SttStream) => void): void {
+    const stt = this.stt;
+    if (stt === null) return;
+    try {
+      use(stt);
+    } catch (error) {
+      this.sttThrew(stt, error);
+    }
+  }
+
+  /** A recognizer that throws when given audio is as good as lost: the same reconnect, then keypad. */
+  private sttThrew(stt: SttStream, error: unknown): void {
+    this.onSttClosed(stt, new Error(`the recognizer threw: ${describeError(error)}`));
+    void Promise.resolve().then(() => stt.close()).catch(() => undefined);
   }
 
   private async openStt(retry: boolean): Promise<void> {

@@ -7,7 +7,9 @@ import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types
 import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
 import { speechText } from "../dialog/phrases.ts";
 import type { Logger } from "../log.ts";
-import { CallerActivity } from "./caller-activity.ts";
+import { CallerAudio } from "./caller-audio.ts";
+import { endReasonOf } from "./end-reason.ts";
+import { guarded } from "./guarded.ts";
 import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
 import { phraseKeys } from "./speech.ts";
@@ -75,12 +77,15 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   readonly resampler: ResamplerPool;
   private readonly conversation: Conversation | null;
   private readonly silence: SilenceTimers;
-  private readonly activity: CallerActivity;
+  private readonly callerAudio: CallerAudio;
   private recorder: Recorder | null = null;
   private ticketId: number | null = null;
   private started = false;
   private closed = false;
   private hangupReason: string | null = null;
+  private failure: string | null = null; // why a part failed and the call had to end (hangupNow(error))
+  private readonly timerFailed = (error: unknown): void => this.hangupNow(error);
+  private readonly closeFailed = (error: unknown): void => this.log.error("the dialog failed at hang-up; the call closes anyway", { error: String(error) });
   private hangupTail = 0;
   private readonly transfer: HandOver;
   /** Clock slots (5 ms) this call's frames run ahead of real time since an expedite. */
@@ -97,10 +102,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     ({ store: this.store, phrases: this.phrases, metrics: this.metrics, tts: this.tts, resampler: this.resampler } = deps);
     this.log = deps.log.child("call", { call: leg.id });
     this.playout = new Playout(leg.sampleRate);
-    this.activity = new CallerActivity(leg.sampleRate);
     this.conversation = deps.conversation ? new Conversation(this, deps.conversation, leg.sampleRate) : null;
     this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
-      () => this.feed({ type: "silenceWarning" }), () => this.feed({ type: "silenceTimeout" }));
+      guarded(() => this.feed({ type: "silenceWarning" }), this.timerFailed), guarded(() => this.feed({ type: "silenceTimeout" }), this.timerFailed));
+    this.callerAudio = new CallerAudio(leg.sampleRate, this.conversation, this.silence, () => this.waitingForCaller());
     const now = Date.now();
     this.callId = deps.store.insertCall({
       uuid: leg.id, transport: leg.transport, tenant: deps.caller.tenant, caller: deps.caller.callerNumber,
@@ -111,7 +116,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     countStart(deps.metrics, deps.caller.tenant);
     this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
       record: (detail) => deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
-    this.maxTimer = setTimeout(() => this.feed({ type: "maxDuration" }), deps.maxDurationMs);
+    this.maxTimer = setTimeout(guarded(() => this.feed({ type: "maxDuration" }), this.timerFailed), deps.maxDurationMs);
     deps.clock.add(this);
     this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate, tenant: deps.caller.tenant, caller: deps.caller.callerNumber ?? undefined });
   }
@@ -132,7 +137,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.playout.flush();
     this.leg.flushPlayback();
   }
-
 
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
   armSilence(): void {
@@ -184,13 +188,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   onAudio(samples: Int16Array): void {
     this.recorder?.caller(samples);
-    const change = this.activity.push(samples);
-    this.conversation?.onCallerFrame(samples, this.activity.loud);
-    if (change === "speech-start") this.silence.reset();
-    else if (change === "speech-end") {
-      this.conversation?.onCallerSpeechEnd();
-      if (this.waitingForCaller()) this.silence.arm();
-    }
+    this.callerAudio.push(samples);
   }
 
   onDtmf(digit: string): void {
@@ -203,7 +201,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   onRateChange(sampleRate: number): void {
     this.log.info("sample rate", { rate: sampleRate });
     this.deps.store.setCallSampleRate(this.callId, sampleRate);
-    this.activity.setSampleRate(sampleRate);
+    this.callerAudio.setSampleRate(sampleRate);
     this.conversation?.setSampleRate(sampleRate);
     if (this.recorder) {
       this.recorder.setSampleRate(sampleRate);
@@ -219,8 +217,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   onClose(reason: LegCloseReason, detail?: string): void {
     if (this.closed) return;
-    if (this.hangupReason === null && reason !== "server-hangup") this.feed({ type: "callerHangup" });
+    const event: DialogEvent = reason === "caller-hangup" ? { type: "callerHangup" } : { type: "callerHangup", cause: reason };
+    if (this.hangupReason === null && reason !== "server-hangup") guarded(() => this.feed(event), this.closeFailed)();
     this.closed = true;
+    this.callerAudio.stop();
     this.conversation?.stop();
     this.abort.abort(new DOMException("call ended", "AbortError"));
     this.deps.clock.remove(this);
@@ -229,8 +229,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.playout.flush();
     for (const p of this.pending.splice(0)) p.utterance.onEnd(true);
-    const endReason = this.transfer.state === "sent" || reason === "server-hangup" ? (this.hangupReason ?? "server-hangup") : reason;
-    this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? null });
+    const endReason = endReasonOf({ leg: reason, dialog: this.hangupReason, transferSent: this.transfer.state === "sent", failed: this.failure !== null });
+    this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? this.failure });
     countEnd(this.deps.metrics, endReason, this.deps.caller.tenant);
     this.log.info("call ended", { reason: endReason, detail });
     const recorder = this.recorder;
@@ -245,8 +245,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.deps.onEnded(this);
   }
 
-  /** Ends the call from our side at once (server shutdown). */
-  hangupNow(): void {
+  /** Ends the call from our side at once: server shutdown, or `error` from a part it cannot go on without (playout, a timer). */
+  hangupNow(error?: unknown): void {
+    this.failure ??= error === undefined ? null : error instanceof Error ? error.message : String(error);
+    if (error !== undefined) this.log.error("a part of the call failed; ending the call", { error: error instanceof Error ? error.stack ?? error.message : String(error) });
     this.leg.hangup();
   }
 

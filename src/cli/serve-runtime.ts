@@ -53,10 +53,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
   const pbx = startPbxControl(config, tenants, log);
 
-  const clock = new PlayoutClock<CallSession>((session, err) => {
-    log.error("a call's playout failed; ending that call", { call: session.id, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-    session.hangupNow();
-  });
+  const clock = new PlayoutClock<CallSession>((session, err) => session.hangupNow(err));
   const flusher = new RecorderFlusher();
   const admission = new Admission({
     store, clock, flusher, metrics, resampler, log,

@@ -125,7 +125,7 @@ class AiSavDialog implements Dialog {
       case "maxDuration":
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
-        return this.#onCallerHangup();
+        return this.#onCallerHangup(event.cause ?? "caller");
       case "sttLost":
         return this.#whileActive((out) => this.#toKeypad(out));
       case "transferFailed":
@@ -319,13 +319,13 @@ class AiSavDialog implements Dialog {
     });
   }
 
-  #onCallerHangup(): DialogAction[] {
+  #onCallerHangup(cause: string): DialogAction[] {
     const out: DialogAction[] = [];
     if (this.#ticketRequested && this.#ticketStatus === "open") {
       this.#ticketStatus = "abandoned";
       out.push({ type: "updateTicket", status: "abandoned" });
     }
-    out.push({ type: "record", kind: "hangup", detail: "caller" });
+    out.push({ type: "record", kind: "hangup", detail: cause });
     this.#utterances.forget();
     this.#currentReplyId = null;
     this.#goTo(out, "GOODBYE");

@@ -101,7 +101,7 @@ class SavDialog implements Dialog {
       case "maxDuration":
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
-        return this.#onCallerHangup();
+        return this.#onCallerHangup(event.cause ?? "caller");
       case "callerSaid":
       case "toolCall":
       case "replyDone":
@@ -290,13 +290,13 @@ class SavDialog implements Dialog {
     return out;
   }
 
-  #onCallerHangup(): DialogAction[] {
+  #onCallerHangup(cause: string): DialogAction[] {
     const out: DialogAction[] = [];
     if (this.#ticketRequested && this.#ticketStatus === "open") {
       this.#ticketStatus = "abandoned";
       out.push({ type: "updateTicket", status: "abandoned" });
     }
-    out.push({ type: "record", kind: "hangup", detail: "caller" });
+    out.push({ type: "record", kind: "hangup", detail: cause });
     this.#utterances.forget();
     this.#goTo(out, "GOODBYE");
     return out;

@@ -86,7 +86,11 @@ export type DialogEvent =
   | { type: "silenceWarning" }
   | { type: "silenceTimeout" }
   | { type: "maxDuration" }
-  | { type: "callerHangup" }
+  /**
+   * The line closed while the dialog still ran: the caller hung up, or, with `cause`, it was lost
+   * another way (protocol-error, write-error, internal-error, shutdown). Recorded as the hang-up's detail.
+   */
+  | { type: "callerHangup"; cause?: string }
   /** A final transcript closed the caller's turn (AI mode). */
   | { type: "callerSaid"; text: string; at: number }
   /** The model called a tool while generating reply `replyId`; delivered as soon as it is complete. */

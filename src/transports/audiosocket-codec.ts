@@ -80,7 +80,10 @@ function checkLength(kind: number, length: number): void {
   }
   const rate = rateForKind(kind)!;
   if (length === 0) throw new AudioSocketProtocolError(`empty audio payload for kind ${hexByte(kind)} (at least one sample needed)`);
-  if (length % 2 !== 0) throw new AudioSocketProtocolError(`odd audio payload length ${length} for kind ${hexByte(kind)}`);
+  // 0x10 also carries μ-law, one byte a sample (Dial(AudioSocket/…/c(ulaw))): the connection sorts it out.
+  if (length % 2 !== 0 && kind !== Kind.Slin8) {
+    throw new AudioSocketProtocolError(`odd audio payload length ${length} for kind ${hexByte(kind)} (signed linear is 2 bytes a sample; only 0x10 may carry μ-law)`);
+  }
   const max = maxAudioBytes(rate);
   if (length > max) {
     throw new AudioSocketProtocolError(

@@ -12,7 +12,7 @@ import {
   AudioSocketParser, AudioSocketProtocolError, HANGUP_MESSAGE, Kind, hexByte, kindForRate, rateForKind, uuidToString,
   writeAudioMessage,
 } from "./audiosocket-codec.ts";
-import { MULAW_FRAME_BYTES, MulawDetector, decodeMulaw } from "./mulaw.ts";
+import { MULAW_FRAME_BYTES, MulawDetector, decodeMulaw, type MulawVerdict } from "./mulaw.ts";
 
 /** The part of Bun's socket a connection uses (Bun's `socket.write` does not buffer: it returns what it took). */
 export interface WireSocket {
@@ -81,6 +81,8 @@ export class AudioSocketConnection implements CallLeg {
   private pendingStart = 0;
   private pendingEnd = 0;
   private endWhenFlushed = false;
+  /** Odd-length 0x10 payloads outside μ-law are logged once per call. */
+  private warnedOdd = false;
 
   constructor(
     private readonly socket: WireSocket,
@@ -204,20 +206,34 @@ export class AudioSocketConnection implements CallLeg {
 
   private onAudioMessage(kind: number, payload: Uint8Array): void {
     this.ctx.stats.framesIn++;
-    if (this.mulaw.state === "undecided") {
-      if (kind === Kind.Slin8 && payload.length === MULAW_FRAME_BYTES) {
-        const verdict = this.mulaw.hold(payload, performance.now());
-        if (verdict === "undecided") return;
-        if (verdict === "mulaw") {
-          this.log.warn("caller audio is μ-law labelled as slin (0x10), as Dial(AudioSocket/...) sends with c(ulaw): decoding it; use c(slin) or c(slin16) instead");
-        }
-        this.releaseHeld();
-        return;
-      }
-      this.mulaw.settleAsSlin();
-      this.releaseHeld();
-    }
+    if (this.mulaw.state === "undecided" && !this.settleCodec(kind, payload)) return;
     if (this.phase === "in-call") this.deliverPayload(kind, payload);
+  }
+
+  /** While slin and μ-law are not told apart yet: false when this payload was held (or skipped), not to be delivered now. */
+  private settleCodec(kind: number, payload: Uint8Array): boolean {
+    let verdict: MulawVerdict;
+    let deliverNow = true;
+    if (kind === Kind.Slin8 && payload.length === MULAW_FRAME_BYTES) {
+      verdict = this.mulaw.hold(payload, performance.now());
+      if (verdict === "undecided") return false;
+      deliverNow = false; // released with the held ones
+    } else if (kind === Kind.Slin8 && payload.length % 2 === 1) {
+      if (!this.mulaw.holding) {
+        // Not slin (always whole samples), and no reason yet to call the stream μ-law: the next frames decide.
+        this.warnOdd(`skipped an odd-length 0x10 payload (${payload.length} bytes) before the call's codec was known`);
+        return false;
+      }
+      verdict = this.mulaw.settleOnOddFrame(performance.now());
+    } else {
+      this.mulaw.settleAsSlin();
+      verdict = "slin";
+    }
+    if (verdict === "mulaw") {
+      this.log.warn("caller audio is μ-law labelled as slin (0x10), as Dial(AudioSocket/...) sends with c(ulaw): decoding it; use c(slin) or c(slin16) instead");
+    }
+    this.releaseHeld();
+    return deliverNow;
   }
 
   private releaseHeld(): void {
@@ -232,8 +248,12 @@ export class AudioSocketConnection implements CallLeg {
       const samples = this.samplesFor(payload.length);
       decodeMulaw(payload, samples);
       this.deliver(kind, samples);
-    } else {
+    } else if (payload.length % 2 === 0) {
       this.deliver(kind, this.decodeSlin(payload));
+    } else {
+      // Old Asterisk sends comfort noise this way, and bridges pass on a peer's odd frame (fixture d03): the stray byte goes.
+      this.warnOdd(`odd-length slin payload (${payload.length} bytes) for kind 0x10: its last byte is dropped`);
+      if (payload.length > 1) this.deliver(kind, this.decodeSlin(payload));
     }
   }
 
@@ -246,6 +266,11 @@ export class AudioSocketConnection implements CallLeg {
       if (this.phase !== "in-call") return;
     }
     this.events!.onAudio(samples);
+  }
+
+  private warnOdd(message: string): void {
+    if (!this.warnedOdd) this.log.warn(`${message} (further odd payloads are not logged)`);
+    this.warnedOdd = true;
   }
 
   private decodeSlin(payload: Uint8Array): Int16Array {
@@ -315,7 +340,7 @@ export class AudioSocketConnection implements CallLeg {
       this.phase = "ending";
       this.send(HANGUP_MESSAGE, HANGUP_MESSAGE.length, Infinity);
       this.closeSocket();
-      this.finishLeg("server-hangup", `handler error: ${message}`);
+      this.finishLeg("internal-error", message);
     } else {
       this.closeSocket();
     }

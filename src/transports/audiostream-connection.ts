@@ -324,7 +324,7 @@ export class AudioStreamConnection implements CallLeg {
     const hadLeg = this.phase === "in-call" || this.phase === "ending";
     if (hadLeg) this.releaseChannel();
     this.closeSocket(1011, "internal error");
-    if (hadLeg) this.finishLeg("server-hangup", `handler error: ${message}`);
+    if (hadLeg) this.finishLeg("internal-error", message);
   }
 
   private guard(fn: () => void): void {

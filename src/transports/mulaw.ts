@@ -25,8 +25,8 @@ export function decodeMulaw(src: Uint8Array, dst: Int16Array): void {
 export const MULAW_FRAME_BYTES = 160;
 /** Frames held before deciding: the fifth arrives after four intervals. */
 const DETECT_FRAMES = 5;
-/** Four intervals take 80 ms at 50 frames/s (μ-law, 20 ms) and 40 ms at 100 frames/s (slin, 10 ms). */
-const MULAW_MIN_SPAN_MS = 60;
+/** Frames come 20 ms apart in μ-law and 10 ms apart in slin: the mean interval tells them apart. */
+const MULAW_MIN_INTERVAL_MS = 15;
 
 /**
  * Tells μ-law from slin when a call's first audio is 160-byte 0x10 frames, both being 160 bytes:
@@ -47,13 +47,26 @@ export class MulawDetector {
     this.held.set(payload, this.count * MULAW_FRAME_BYTES);
     this.count++;
     if (this.count < DETECT_FRAMES) return "undecided";
-    this.state = nowMs - this.firstAt >= MULAW_MIN_SPAN_MS ? "mulaw" : "slin";
-    return this.state;
+    return this.settleByPace(nowMs, this.count - 1);
+  }
+
+  /** 160-byte frames are held (at least one) and an odd-length one arrives: no slin frame is odd, so decide now. */
+  settleOnOddFrame(nowMs: number): MulawVerdict {
+    return this.settleByPace(nowMs, this.count);
+  }
+
+  get holding(): boolean {
+    return this.count > 0;
   }
 
   /** Any other first audio (another kind or size) means slin. */
   settleAsSlin(): void {
     if (this.state === "undecided") this.state = "slin";
+  }
+
+  private settleByPace(nowMs: number, intervals: number): MulawVerdict {
+    this.state = nowMs - this.firstAt >= intervals * MULAW_MIN_INTERVAL_MS ? "mulaw" : "slin";
+    return this.state;
   }
 
   /** Held payloads in arrival order; empties the holding buffer. */

@@ -10,6 +10,7 @@ export type LegCloseReason =
   | "server-hangup" // we sent the protocol's hang-up (AudioSocket 0x00) and closed
   | "protocol-error" // malformed input: the connection was closed, the fault logged
   | "write-error" // the socket could not take our audio (peer gone, buffer overflow)
+  | "internal-error" // a call handler threw: we ended the call (AudioSocket: 0x00, the dialplan goes on)
   | "shutdown"; // the server is stopping
 
 export interface CallLeg {

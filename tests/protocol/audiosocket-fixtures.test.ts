@@ -35,14 +35,6 @@ interface Message {
   marker_idx?: number;
 }
 
-/**
- * The issue overrides PROTOCOLS.md here: Asterisk forwarded the server's 321-byte audio to the
- * sink leg unchanged (d03), and our parser must reject odd-length audio from the PBX.
- */
-const REJECTED: Record<string, { atFrame: number; message: string }> = {
-  "d03_odd_length_audio_321/B_sink": { atFrame: 11, message: "odd audio payload length 321 for kind 0x10" },
-};
-
 const MARKER = 0x7a5a;
 
 function captures(): string[] {
@@ -117,17 +109,13 @@ describe.each(all)("%s", (capture) => {
   const bin = new Uint8Array(readFileSync(`${FIXTURES}${capture}.asterisk_to_server.bin`));
   const frames = JSON.parse(readFileSync(`${FIXTURES}${capture}.frames.json`, "utf8")) as FrameRecord[];
   const reads = (JSON.parse(readFileSync(`${FIXTURES}${capture}.reads.json`, "utf8")) as { reads: [number, number][] }).reads;
-  const rejected = REJECTED[capture];
-  const want = expected(rejected ? frames.slice(0, rejected.atFrame) : frames);
+  // Odd-length 0x10 included: Asterisk forwards a peer's 321-byte frame as it is (d03), and μ-law is one byte a sample.
+  const want = expected(frames);
 
   function check(result: ReturnType<typeof parseInChunks>): void {
     expect(result.messages).toEqual(want);
-    if (rejected) {
-      expect(result.error).toBe(rejected.message);
-    } else {
-      expect(result.error).toBeNull();
-      expect(result.buffered).toBe(0);
-    }
+    expect(result.error).toBeNull();
+    expect(result.buffered).toBe(0);
   }
 
   test("chunked as Asterisk's reads arrived", () => {
@@ -274,6 +262,46 @@ describe("captures replayed over TCP to the server", () => {
     expect(seen.audio.flatMap((a) => [...a])).toEqual(decoded);
     expect(seen.leg.sampleRate).toBe(8000);
     expect(seen.events.some((e) => e.startsWith("rate:"))).toBe(false);
+  });
+
+  test("e4 ending on a short μ-law frame (149 bytes, a caller's Playback() ending): decoded, and the close is the caller's hang-up", async () => {
+    const { server, legs } = start();
+    const tail = Uint8Array.from({ length: 149 }, (_, i) => (i * 7) & 0xff);
+    const chunks = captureChunks("e4_dial_c_ulaw/AS");
+    const pbx = await dial(server.port, [...chunks, [chunks.at(-1)![0] + 20, encodeMessage(Kind.Slin8, tail)]], 8);
+    await waitFor("the short frame", () => legs[0]?.audio.at(-1)?.length === 149);
+    pbx.end();
+    await waitFor("close", () => legs[0]?.closes.length === 1);
+    expect(legs[0]!.audio.at(-1)).toEqual(Int16Array.from(tail, (byte) => MULAW_TO_LINEAR[byte]!));
+    expect(legs[0]!.closes).toEqual([["caller-hangup", undefined]]);
+    expect(warningsFor(pbx.peer).filter((line) => !line.includes("use c(slin) or c(slin16)"))).toEqual([]);
+  });
+
+  test("an odd 0x10 frame while the codec is undecided: after 20 ms-paced 160-byte frames it means μ-law; first, it is skipped", async () => {
+    const { server, legs } = start();
+    const mulaw = (n: number, fill: number) => encodeMessage(Kind.Slin8, new Uint8Array(n).fill(fill));
+    const uuid = (id: string): [number, Uint8Array] => [0, encodeMessage(Kind.Uuid, uuidFromString(id))];
+    const early = await dial(server.port, [uuid("000000e1-0000-4000-8000-0000000000e1"), [0, mulaw(160, 0x80)], [20, mulaw(160, 0x80)], [40, mulaw(149, 0x00)]], 4);
+    await waitFor("three frames", () => legs[0]?.audio.length === 3);
+    expect(legs[0]!.audio.map((a) => [a.length, a[0]])).toEqual([[160, 32124], [160, 32124], [149, -32124]]);
+    expect(warningsFor(early.peer).join("\n")).toContain("μ-law labelled as slin");
+
+    const first = await dial(server.port, [uuid("000000e2-0000-4000-8000-0000000000e2"), [0, mulaw(3, 1)], [0, encodeMessage(Kind.Slin8, new Uint8Array(320))]], 0);
+    await waitFor("the slin frame", () => legs[1]?.audio.length === 1);
+    expect(legs[1]!.audio.map((a) => a.length)).toEqual([160]);
+    expect(warningsFor(first.peer)).toEqual([expect.stringContaining("skipped an odd-length 0x10 payload (3 bytes) before the call's codec was known")]);
+    expect(legs.every((l) => l.closes.length === 0)).toBe(true);
+  });
+
+  test("d03: the 321-byte frame Asterisk forwards in a slin call loses its stray byte, once logged; the call goes on", async () => {
+    const { server, legs } = start();
+    const pbx = await dial(server.port, captureChunks("d03_odd_length_audio_321/B_sink"), 0);
+    await waitFor("every frame", () => legs[0]?.audio.length === 61);
+    expect(legs[0]!.audio.map((a) => a.length)).toEqual(Array<number>(61).fill(160));
+    const warnings = warningsFor(pbx.peer);
+    expect(warnings).toEqual([expect.stringContaining("odd-length slin payload (321 bytes) for kind 0x10: its last byte is dropped")]);
+    expect(warnings[0]).toContain(`call=${legs[0]!.leg.id}`);
+    expect(legs[0]!.closes).toEqual([]);
   });
 
   test("160-byte slin frames every 10 ms (100/s) are not taken for μ-law", async () => {

@@ -25,13 +25,16 @@ function isValidMessage(kind: number, length: number, payload: Uint8Array): bool
   if (kind === Kind.Dtmf) return length === 1 && DIGITS.includes(String.fromCharCode(payload[0]!));
   if (kind === Kind.Error) return length <= 1;
   const rate = rateForKind(kind);
-  return rate !== undefined && length > 0 && length % 2 === 0 && length <= (rate / 5) * 2;
+  // 0x10 also carries μ-law (one byte a sample); the other kinds are signed linear only.
+  return rate !== undefined && length > 0 && (length % 2 === 0 || kind === Kind.Slin8) && length <= (rate / 5) * 2;
 }
 
 const message = fc.oneof(
   fc.uint8Array({ minLength: 16, maxLength: 16 }).map((uuid) => encodeMessage(Kind.Uuid, uuid)),
   fc.tuple(fc.integer({ min: Kind.Slin8, max: Kind.Slin192 }), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 0, max: 255 }))
     .map(([kind, samples, fill]) => encodeMessage(kind, new Uint8Array(samples * 2).fill(fill))),
+  // μ-law labelled as slin: any byte count, odd ones included.
+  fc.tuple(fc.integer({ min: 1, max: 1600 }), fc.integer({ min: 0, max: 255 })).map(([bytes, fill]) => encodeMessage(Kind.Slin8, new Uint8Array(bytes).fill(fill))),
   fc.constantFrom(...DIGITS).map((digit) => encodeMessage(Kind.Dtmf, new Uint8Array([digit.charCodeAt(0)]))),
   fc.constant(HANGUP_MESSAGE),
   fc.uint8Array({ maxLength: 1 }).map((code) => encodeMessage(Kind.Error, code)),

@@ -157,7 +157,7 @@ describe("bad input closes only its own connection", () => {
     { name: "audio before the UUID", bytes: audioMessage(Kind.Slin8, new Int16Array(160)), fault: "first message is kind 0x10, expected the UUID (0x01)", hasLeg: false },
     { name: "unknown kind 0x42", bytes: concat(uuidMessage(), new Uint8Array([0x42, 0, 3, 1, 2, 3])), fault: "unknown message kind 0x42", hasLeg: true },
     { name: "impossible length", bytes: concat(uuidMessage(), new Uint8Array([0x10, 0xff, 0xfe])), fault: "audio payload of 65534 bytes is longer than 200 ms at 8000 Hz", hasLeg: true },
-    { name: "odd-length audio", bytes: concat(uuidMessage(), new Uint8Array([0x10, 0x01, 0x41]), new Uint8Array(321)), fault: "odd audio payload length 321 for kind 0x10", hasLeg: true },
+    { name: "odd-length slin16", bytes: concat(uuidMessage(), new Uint8Array([0x12, 0x01, 0x41]), new Uint8Array(321)), fault: "odd audio payload length 321 for kind 0x12", hasLeg: true },
     { name: "DTMF that is not a digit", bytes: concat(uuidMessage(), new Uint8Array([0x03, 0, 1, 0x78])), fault: "DTMF payload 0x78 is not one digit (0-9 * # A-D)", hasLeg: true },
     { name: "a second UUID", bytes: concat(uuidMessage(), uuidMessage("000000bb-0000-4000-8000-0000000000bb")), fault: "second UUID message 000000bb-0000-4000-8000-0000000000bb", hasLeg: true },
   ];
@@ -304,7 +304,7 @@ describe("audio and hang-up toward the PBX", () => {
     await waitFor("server close", () => client.closed);
     expect(client.received).toEqual([0, 0, 0]);
     const record = legs.find((l) => l.leg.peer === client.peer)!;
-    expect(record.closes).toEqual([{ reason: "server-hangup", detail: "handler error: dialog exploded" }]);
+    expect(record.closes).toEqual([{ reason: "internal-error", detail: "dialog exploded" }]);
     const faults = faultLinesFor(client.peer);
     expect(faults).toHaveLength(1);
     expect(faults[0]).toContain("call handler failed: dialog exploded");

@@ -372,6 +372,19 @@ describe("hang-up and shutdown", () => {
     expect(logged("keeps the call parked")).toHaveLength(1);
   });
 
+  test("a call handler that throws: internal-error (not server-hangup), its FreeSWITCH call killed, close 1011", async () => {
+    const closes: unknown[] = [];
+    const exploding = (): never => {
+      throw new Error("dialog exploded");
+    };
+    const h = start({ admit: () => ({ onAudio: exploding, onDtmf: () => {}, onRateChange: () => {}, onClose: (reason, detail) => void closes.push({ reason, detail }) }) });
+    const peer = await open(h.url("/stream/acme/c9"));
+    peer.ws.send("{}");
+    peer.ws.send(bytesOf(new Int16Array(320)));
+    await waitFor("close", () => peer.closed !== null);
+    expect([peer.closed!.code, closes, h.control.calls.includes("hangup c9")]).toEqual([1011, [{ reason: "internal-error", detail: "dialog exploded" }], true]);
+  });
+
   test("stop(): every leg ends with shutdown, its FreeSWITCH call is killed, and the streams close 1001", async () => {
     const h = start();
     const peers = [(await call(h, "/stream/acme/c1")).peer, (await call(h, "/stream/acme/c2")).peer, (await call(h, "/stream/acme/c3")).peer];

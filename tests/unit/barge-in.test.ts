@@ -360,6 +360,23 @@ function levelled(pcm: Int16Array, dbfs: number): Int16Array {
   return out;
 }
 
+describe("a VAD that throws", () => {
+  test("is dropped on its first throw, told once, and barge-in goes on as without a VAD", () => {
+    let calls = 0;
+    const isSpeech = (): boolean => {
+      calls++;
+      throw new RangeError("VAD: a frame of 138 samples is not allowed at 8000 Hz");
+    };
+    const failures: unknown[] = [];
+    const broken = new BargeInDetector({ sampleRate: RATE, minSpeechMs: MIN_SPEECH_MS, vad: { sampleRate: RATE, mode: 3, free: () => {}, isSpeech }, onVadFailure: (e) => failures.push(e) });
+    const inbound = line(concat([silence(LEAD_MS), caller]));
+    const [withBroken, energyOnly] = [broken, detector({ vad: null })].map((d) => (d.botSpeaking(true), play(d, silence(3000), inbound).decisions));
+    expect([calls, failures.map(String)]).toEqual([1, ["RangeError: VAD: a frame of 138 samples is not allowed at 8000 Hz"]]);
+    expect(withBroken).toEqual(energyOnly!);
+    expect(withBroken!.length).toBe(1);
+  });
+});
+
 describe("BargeInDetector options", () => {
   test("a bad value is named with what is allowed", () => {
     expect(() => new BargeInDetector({ sampleRate: 0, minSpeechMs: 200, vad: null })).toThrow(

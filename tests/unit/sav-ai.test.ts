@@ -317,7 +317,16 @@ describe("AI SAV dialog: protocol details", () => {
     call.send({ type: "start", callerNumber: null });
     const out = call.send({ type: "callerHangup" });
     expect(out).toContainEqual({ type: "updateTicket", status: "abandoned" });
+    expect(records(out, "hangup")).toEqual(["caller"]);
     expect(call.dialog.state).toBe("GOODBYE");
+  });
+
+  test("a line lost another way (a protocol error) abandons the ticket too, and the event says why, not 'caller'", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    const out = call.send({ type: "callerHangup", cause: "protocol-error" });
+    expect(out).toContainEqual({ type: "updateTicket", status: "abandoned" });
+    expect(records(out, "hangup")).toEqual(["protocol-error"]);
   });
 
   test("speech recognition lost: keypad menu on the same ticket, utterance ids go on", () => {
