@@ -196,7 +196,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   onDtmf(digit: string): void {
     this.deps.metrics.dtmfReceived++;
     this.silence.reset();
-    this.feed({ type: "dtmf", digit });
+    this.feed({ type: "dtmf", digit, at: Date.now() });
     if (this.waitingForCaller()) this.silence.arm();
   }
 

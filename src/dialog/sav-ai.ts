@@ -15,10 +15,11 @@
  */
 import type { ChatMessage, ToolCall } from "../ai/llm/types.ts";
 import { ConversationHistory } from "./sav-ai-history.ts";
-import { availability, describeOpening, type TechHours } from "./business-hours.ts";
-import { callbackSentence, checkPromptLanguage, systemPrompt, type PromptFacts } from "./sav-ai-prompts.ts";
+import type { TechHours } from "./business-hours.ts";
+import { checkPromptLanguage, systemPrompt, type PromptFacts } from "./sav-ai-prompts.ts";
 import { parseToolCall, TERMINAL_TOOLS, toolsFor, type SavToolCall } from "./sav-ai-tools.ts";
 import { resumeSavDialog, type SavDialogOptions } from "./sav.ts";
+import { checkTechnicians, technicianAnswer, type Technicians } from "./technician.ts";
 import type { Dialog, DialogAction, DialogEndReason, DialogEvent, DialogState, PhraseId, SpeechPart, TicketStatus } from "./types.ts";
 import { FAREWELL, QUESTION, phrase, ticketNumberParts, Utterances } from "./utterances.ts";
 
@@ -40,16 +41,18 @@ export interface AiSavDialogOptions {
 
 export function createAiSavDialog(options: AiSavDialogOptions): Dialog {
   checkPromptLanguage(options.language);
-  // Fails now, with the zone's name, rather than on the first request for a technician.
-  availability(options.techHours, options.timezone, 0);
+  const technicians: Technicians = {
+    hours: options.techHours, timezone: options.timezone, language: options.language, canTransfer: options.canTransfer !== false,
+  };
+  checkTechnicians(technicians);
   const historyLimit = options.historyLimit ?? 20;
   if (!Number.isInteger(historyLimit) || historyLimit < 2 || historyLimit > 1000) {
     throw new Error(`AI dialog option historyLimit is ${historyLimit}: it must be an integer from 2 to 1000`);
   }
-  return new AiSavDialog({ ...options, companyName: options.companyName ?? "", historyLimit });
+  return new AiSavDialog({ ...options, companyName: options.companyName ?? "", historyLimit, technicians });
 }
 
-type Resolved = AiSavDialogOptions & { companyName: string; historyLimit: number };
+type Resolved = AiSavDialogOptions & { companyName: string; historyLimit: number; technicians: Technicians };
 
 const DTMF_KEY = /^[0-9*#A-D]$/;
 const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
@@ -114,6 +117,7 @@ class AiSavDialog implements Dialog {
         if (event.interrupted) this.#history.cutReply(event.replyId, event.heard);
         return [];
       case "dtmf":
+        this.#now = event.at;
         return this.#onDigit(event.digit);
       case "silenceWarning":
         return this.#whileActive((out) => {
@@ -229,14 +233,9 @@ class AiSavDialog implements Dialog {
 
   /** Transfer during opening hours, else a callback at the next opening; both end the dialog. */
   #technician(out: DialogAction[], reason: string): Record<string, unknown> {
-    const { techHours, timezone, language } = this.#options;
     const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
-    if (this.#now === null) {
-      this.#finish(out, [phrase("escalated"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
-      return { ok: true, availableNow: false };
-    }
-    const { availableNow, next } = availability(techHours, timezone, this.#now);
-    if (availableNow && this.#options.canTransfer !== false) {
+    const answer = technicianAnswer(this.#options.technicians, this.#now);
+    if (answer.transfer) {
       this.#ticketStatus = "escalated";
       out.push({ type: "updateTicket", ...ticket });
       this.#goTo(out, "TRANSFER");
@@ -244,10 +243,8 @@ class AiSavDialog implements Dialog {
       out.push({ type: "transfer", reason });
       return { ok: true, availableNow: true };
     }
-    const callbackAt = availableNow || next === null ? null : describeOpening(next, language);
-    const lead = callbackAt === null ? phrase("escalated") : { text: callbackSentence(language, callbackAt) };
-    this.#finish(out, [lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
-    return { ok: true, availableNow: false, callbackAt };
+    this.#finish(out, [answer.lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
+    return { ok: true, availableNow: false, callbackAt: answer.callbackAt };
   }
 
   /**
@@ -341,7 +338,7 @@ class AiSavDialog implements Dialog {
         nextUtteranceId: this.#utterances.nextId,
         lead: [phrase("sttLost")],
       },
-      this.#options.keypad,
+      { ...this.#options.keypad, technicians: this.#options.technicians },
     );
     this.#goTo(out, "MENU");
     this.#keypad = resumed.dialog;

@@ -80,7 +80,8 @@ export type DialogEvent =
   | { type: "start"; callerNumber: string | null }
   /** The ticket the dialog asked for exists, with this number. */
   | { type: "ticketOpened"; ticketNumber: number }
-  | { type: "dtmf"; digit: string }
+  /** A keypad key, pressed at `at` (epoch ms): the keypad dialog's clock for TECH_HOURS. */
+  | { type: "dtmf"; digit: string; at: number }
   /** The utterance with this id has been played to its end (not cut short). */
   | { type: "spoken"; utteranceId: number }
   | { type: "silenceWarning" }
