@@ -3,6 +3,7 @@
  * caller, DNIS and tenant before AudioSocket(), and ask what to do once voicebot has ended it.
  * Answers are short plain text, since a dialplan reads them into a variable.
  */
+import { callableNumber } from "../transports/caller-id.ts";
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Caller IDs hold digits and + * #, sometimes "anonymous" or a SIP user: printable, short. */
 const NUMBER = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
@@ -53,7 +54,7 @@ export async function handleApi(req: Request, url: URL, api: CallsApi): Promise<
     const v = fields.get(key)?.trim() ?? "";
     if (v === "") continue;
     if (!NUMBER.test(v)) return text(`${key} ${JSON.stringify(v.slice(0, 80))} is not allowed: 1 to 64 letters, digits, + * # @ . _ - or spaces\n`, 400);
-    registration[target] = v;
+    registration[target] = target === "callerNumber" ? callableNumber(v) : v;
   }
   const outcome = api.register(id, registration);
   if (outcome === null) return text(`tenant ${JSON.stringify(registration.tenant)} is unknown (UNKNOWN_TENANT=reject)\n`, 404);

@@ -55,7 +55,6 @@ export function createAiSavDialog(options: AiSavDialogOptions): Dialog {
 type Resolved = AiSavDialogOptions & { companyName: string; historyLimit: number; technicians: Technicians };
 
 const DTMF_KEY = /^[0-9*#A-D]$/;
-const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
 const MAX_FAILURES = 3;
 // Thinks in a row without the caller speaking: a model looping on tool calls must not talk forever.
 const MAX_ROUNDS = 4;
@@ -149,8 +148,7 @@ class AiSavDialog implements Dialog {
     if (this.#state !== "WELCOME" || this.#ticketRequested) {
       throw new Error(`AI SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
     }
-    const trimmed = callerNumber?.trim() ?? "";
-    this.#facts.callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#facts.callerNumber = callerNumber;
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "IDENTIFICATION");

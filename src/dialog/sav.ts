@@ -52,8 +52,6 @@ export function resumeSavDialog(resume: SavResume, options: SavDialogOptions = {
 }
 
 const DTMF_KEY = /^[0-9*#A-D]$/;
-// Caller ids such as "anonymous" or "unknown" are not numbers a technician can call back.
-const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
 
 const FIXES: Readonly<Record<string, { problem: ProblemType; fix: PhraseId }>> = {
   "1": { problem: "internet", fix: "fixInternet" },
@@ -124,8 +122,7 @@ class SavDialog implements Dialog {
     if (this.#state !== "WELCOME" || this.#ticketRequested) {
       throw new Error(`SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
     }
-    const trimmed = callerNumber?.trim() ?? "";
-    this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#callerNumber = callerNumber;
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "MENU");
@@ -137,8 +134,7 @@ class SavDialog implements Dialog {
     if (!Number.isSafeInteger(resume.nextUtteranceId) || resume.nextUtteranceId < 1) {
       throw new Error(`SAV dialog resume nextUtteranceId is ${resume.nextUtteranceId}: it must be a positive integer`);
     }
-    const trimmed = resume.callerNumber?.trim() ?? "";
-    this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#callerNumber = resume.callerNumber;
     this.#ticketRequested = true;
     if (resume.ticketNumber !== null) this.#onTicketOpened(resume.ticketNumber);
     this.#utterances = new Utterances(resume.nextUtteranceId);

