@@ -79,6 +79,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private recorder: Recorder | null = null;
   private ticketId: number | null = null;
   private started = false;
+  private callerAudioSeen = false;
   private closed = false;
   private hangupReason: string | null = null;
   private hangupTail = 0;
@@ -133,7 +134,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.leg.flushPlayback();
   }
 
-
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
   armSilence(): void {
     if (this.waitingForCaller()) this.silence.arm();
@@ -147,7 +147,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   /** Per 20 ms tick: exactly one frame out, speech or silence. */
   onTick(): void {
     if (this.closed) return;
-    if (!this.started) this.begin();
+    if (!this.started && this.callerAudioSeen) this.begin();
     // A PBX that queues audio (file mode): whole frames once ready, silence once quiet (ends a chunk).
     if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
     if (!this.leg.playsAhead || !this.playout.busy) {
@@ -183,6 +183,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   }
 
   onAudio(samples: Int16Array): void {
+    this.callerAudioSeen = true;
     this.recorder?.caller(samples);
     const change = this.activity.push(samples);
     this.conversation?.onCallerFrame(samples, this.activity.loud);
@@ -250,7 +251,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.leg.hangup();
   }
 
-  /** Deferred to the first tick, so the rate announced by the first audio frame is known. */
+  /** At the first tick after the caller's first valid audio frame: PBXes send audio from connect (it gives the rate), so
+   *  a UUID then junk (scanner, fuzzer) never gets here and its row stays, with no ticket and no recording. */
   private begin(): void {
     this.started = true;
     if (this.deps.recordingsDir !== null) {
