@@ -246,13 +246,14 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.deps.onEnded(this);
   }
 
-  /** Ends the call from our side at once (server shutdown). */
+  /** Ends the call from our side at once (server shutdown); the dialog abandons an open ticket first. */
   hangupNow(): void {
+    if (this.hangupReason === null) this.feed({ type: "serverHangup" });
+    this.hangupReason ??= "shutdown";
     this.leg.hangup();
   }
 
-  /** At the first tick after the caller's first valid audio frame: PBXes send audio from connect (it gives the rate), so
-   *  a UUID then junk (scanner, fuzzer) never gets here and its row stays, with no ticket and no recording. */
+  /** After the caller's first valid audio frame (PBXes send audio at once; it gives the rate): a UUID then junk never gets here. */
   private begin(): void {
     this.started = true;
     if (this.deps.recordingsDir !== null) {

@@ -11,7 +11,7 @@
  *
  * `record` kinds: "state" ("IDENTIFICATION->SOLUTION"), "tool" ("set_problem {json}"),
  * "tool-error" (why a tool call was refused), "ai-error" ("2/3 <error>"), "dtmf", "timer"
- * ("silence-warning", "silence-timeout", "max-duration") and "hangup" ("caller").
+ * ("silence-warning", "silence-timeout", "max-duration") and "hangup" ("caller", "server").
  */
 import type { ChatMessage, ToolCall } from "../ai/llm/types.ts";
 import { ConversationHistory } from "./sav-ai-history.ts";
@@ -128,7 +128,9 @@ class AiSavDialog implements Dialog {
       case "maxDuration":
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
-        return this.#onCallerHangup();
+        return this.#onHangup("caller");
+      case "serverHangup":
+        return this.#onHangup("server");
       case "sttLost":
         return this.#whileActive((out) => this.#toKeypad(out));
       case "transferFailed":
@@ -314,13 +316,14 @@ class AiSavDialog implements Dialog {
     });
   }
 
-  #onCallerHangup(): DialogAction[] {
+  /** The call is over before the dialog ended it: an open ticket is abandoned. */
+  #onHangup(by: "caller" | "server"): DialogAction[] {
     const out: DialogAction[] = [];
     if (this.#ticketRequested && this.#ticketStatus === "open") {
       this.#ticketStatus = "abandoned";
       out.push({ type: "updateTicket", status: "abandoned" });
     }
-    out.push({ type: "record", kind: "hangup", detail: "caller" });
+    out.push({ type: "record", kind: "hangup", detail: by });
     this.#utterances.forget();
     this.#currentReplyId = null;
     this.#goTo(out, "GOODBYE");

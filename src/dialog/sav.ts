@@ -8,7 +8,7 @@
  *
  * `record` actions carry these kinds: "dtmf" (the caller's key; the only caller input),
  * "state" ("MENU->VERIFICATION"), "invalid" ("MENU:7 1/3"), "timer" ("silence-warning",
- * "silence-timeout", "max-duration"), "transfer-failed" (why) and "hangup" ("caller").
+ * "silence-timeout", "max-duration"), "transfer-failed" (why) and "hangup" ("caller", "server").
  */
 import { resolveSavDialogOptions, type ResolvedSavDialogOptions, type SavDialogOptions } from "./sav-options.ts";
 import type {
@@ -104,7 +104,9 @@ class SavDialog implements Dialog {
       case "maxDuration":
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
-        return this.#onCallerHangup();
+        return this.#onHangup("caller");
+      case "serverHangup":
+        return this.#onHangup("server");
       case "callerSaid":
       case "toolCall":
       case "replyDone":
@@ -333,13 +335,14 @@ class SavDialog implements Dialog {
     return out;
   }
 
-  #onCallerHangup(): DialogAction[] {
+  /** The call is over before the dialog ended it: an open ticket is abandoned. */
+  #onHangup(by: "caller" | "server"): DialogAction[] {
     const out: DialogAction[] = [];
     if (this.#ticketRequested && this.#ticketStatus === "open") {
       this.#ticketStatus = "abandoned";
       out.push({ type: "updateTicket", status: "abandoned" });
     }
-    out.push({ type: "record", kind: "hangup", detail: "caller" });
+    out.push({ type: "record", kind: "hangup", detail: by });
     this.#utterances.forget();
     this.#goTo(out, "GOODBYE");
     return out;

@@ -92,6 +92,8 @@ export type DialogEvent =
   | { type: "silenceTimeout" }
   | { type: "maxDuration" }
   | { type: "callerHangup" }
+  /** voicebot cut the call before the dialog ended it (the service stopping): like callerHangup, recorded as "server". */
+  | { type: "serverHangup" }
   /** A final transcript closed the caller's turn (AI mode). */
   | { type: "callerSaid"; text: string; at: number }
   /** The model called a tool while generating reply `replyId`; delivered as soon as it is complete. */
