@@ -79,7 +79,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private recorder: Recorder | null = null;
   private ticketId: number | null = null;
   private started = false;
-  private callerAudioSeen = false;
   private closed = false;
   private hangupReason: string | null = null;
   private hangupTail = 0;
@@ -146,8 +145,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   /** Per 20 ms tick: exactly one frame out, speech or silence. */
   onTick(): void {
-    if (this.closed) return;
-    if (!this.started && this.callerAudioSeen) this.begin();
+    if (this.closed || this.transfer.handedOver) return;
+    if (!this.started && this.activity.heard) this.begin();
     // A PBX that queues audio (file mode): whole frames once ready, silence once quiet (ends a chunk).
     if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
     if (!this.leg.playsAhead || !this.playout.busy) {
@@ -183,7 +182,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   }
 
   onAudio(samples: Int16Array): void {
-    this.callerAudioSeen = true;
     this.recorder?.caller(samples);
     const change = this.activity.push(samples);
     this.conversation?.onCallerFrame(samples, this.activity.loud);

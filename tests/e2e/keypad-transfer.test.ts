@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { SimulatedCaller, type CallResult } from "../../src/simulate/caller.ts";
+import { AudioSocketParser, encodeMessage, isAudioKind, Kind, uuidFromString } from "../../src/transports/audiosocket-codec.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
@@ -109,6 +110,44 @@ describe("keypad hand-off through AMI", () => {
     const { fields } = await ami.waitForAction("Redirect");
     expect(fields).toMatchObject({ Channel: "PJSIP/trunk-00000077", Context: "techs", Exten: "200", Priority: "1" });
     expectTransferred(await outcome(withAmi, uuid));
+  }, E2E_TIMEOUT_MS);
+
+  test("once the Redirect has succeeded, voicebot writes no more frames on that AudioSocket", async () => {
+    const uuid = crypto.randomUUID();
+    ami.addChannel({ channel: "PJSIP/trunk-00000079", uniqueid: "1700000000.79", uuid });
+    let redirectedAt: number | null = null;
+    ami.onRedirect(() => {
+      redirectedAt = performance.now();
+      return { ok: true };
+    });
+    // Asterisk's side, raw: a frame every 20 ms in, the arrival time of every frame out.
+    const arrivals: number[] = [];
+    const parser = new AudioSocketParser((kind) => {
+      if (isAudioKind(kind)) arrivals.push(performance.now());
+    });
+    const socket = await Bun.connect({
+      hostname: withAmi.audiosocket.host, port: withAmi.audiosocket.port,
+      socket: { data: (_s, chunk) => parser.push(chunk) },
+    });
+    socket.write(encodeMessage(Kind.Uuid, uuidFromString(uuid)));
+    const silence = encodeMessage(Kind.Slin8, new Uint8Array(320));
+    const pacer = setInterval(() => socket.write(silence), 20);
+    try {
+      await Bun.sleep(1000);
+      socket.write(encodeMessage(Kind.Dtmf, new Uint8Array(["3".charCodeAt(0)])));
+      for (let i = 0; i < 600 && redirectedAt === null; i++) await Bun.sleep(50);
+      expect(redirectedAt).not.toBeNull();
+      // Asterisk keeps the socket a moment after a Redirect: voicebot must stay quiet on it.
+      await Bun.sleep(1000);
+    } finally {
+      clearInterval(pacer);
+      socket.end();
+    }
+    const at = redirectedAt ?? 0;
+    expect(arrivals.filter((t) => t < at).length).toBeGreaterThan(50);
+    // A frame already on its way when the answer left may land just after it; none once voicebot has read it.
+    expect(arrivals.filter((t) => t > at + 200)).toEqual([]);
+    expect((await outcome(withAmi, uuid)).endReason).toBe("transferred");
   }, E2E_TIMEOUT_MS);
 
   test("Asterisk refuses: the caller is told, types a number, the technician calls back", async () => {
