@@ -131,6 +131,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   stopPlayback(): void {
     this.playout.flush();
     this.leg.flushPlayback();
+    this.recorder?.dropUnplayed();
   }
 
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
@@ -147,6 +148,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   onTick(): void {
     if (this.closed || this.transfer.handedOver) return;
     if (!this.started && this.activity.heard) this.begin();
+    this.recorder?.tick();
     // A PBX that queues audio (file mode): whole frames once ready, silence once quiet (ends a chunk).
     if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
     if (!this.leg.playsAhead || !this.playout.busy) {
@@ -255,7 +257,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private begin(): void {
     this.started = true;
     if (this.deps.recordingsDir !== null) {
-      this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log });
+      this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log, botPlaysLater: this.leg.playsAhead });
       this.deps.flusher.add(this.recorder);
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }
