@@ -3,6 +3,7 @@
  * caller, DNIS and tenant before AudioSocket(), and ask what to do once voicebot has ended it.
  * Answers are short plain text, since a dialplan reads them into a variable.
  */
+import { callableNumber } from "../transports/caller-id.ts";
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Caller IDs hold digits and + * #, sometimes "anonymous" or a SIP user: printable, short. */
 const NUMBER = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
@@ -25,18 +26,40 @@ function text(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
 
-/** ADMIN_TOKEN as `Authorization: Bearer …` or `?token=` (what a CURL() URL can carry). */
-export function authorized(req: Request, url: URL, token: string | null): boolean {
-  if (token === null) return true;
+/** ADMIN_TOKEN opens every /api/ route; PBX_TOKEN only the dialplan's two (CALL_ROUTES). Both null: open. */
+export interface ApiTokens {
+  admin: string | null;
+  pbx: string | null;
+}
+
+/** `/api/calls/{uuid}` (POST: register) and `/api/calls/{uuid}/next` (GET): all the dialplan asks. */
+const CALL_ROUTES = /^\/api\/calls\/([^/]+)(\/next)?$/;
+
+/**
+ * null when the request may go on; else the refusal: 401 without a valid token, 403 for PBX_TOKEN
+ * off the dialplan's routes. The rendered dialplan carries PBX_TOKEN, and `dialplan show` prints it
+ * to anyone with Asterisk CLI access: it must not open the rest of the API. Tokens come as
+ * `Authorization: Bearer …` or `?token=` (what a CURL() URL can carry).
+ */
+export function refuseApi(req: Request, url: URL, tokens: ApiTokens): Response | null {
+  if (tokens.admin === null && tokens.pbx === null) return null;
   const header = req.headers.get("authorization");
   const given = header?.startsWith("Bearer ") ? header.slice(7) : url.searchParams.get("token");
-  if (given === null || given.length !== token.length) return false;
-  return crypto.timingSafeEqual(Buffer.from(given), Buffer.from(token));
+  if (given !== null && tokens.admin !== null && same(given, tokens.admin)) return null;
+  if (given !== null && tokens.pbx !== null && same(given, tokens.pbx)) {
+    if (CALL_ROUTES.test(url.pathname)) return null;
+    return text("forbidden: PBX_TOKEN may only register calls (POST /api/calls/{uuid}) and ask /api/calls/{uuid}/next; use ADMIN_TOKEN\n", 403);
+  }
+  return text("unauthorized: give ADMIN_TOKEN (or PBX_TOKEN on the dialplan's routes) as ?token= or a Bearer header\n", 401);
+}
+
+function same(given: string, token: string): boolean {
+  return given.length === token.length && crypto.timingSafeEqual(Buffer.from(given), Buffer.from(token));
 }
 
 /** Routes `/api/calls/{uuid}` (POST) and `/api/calls/{uuid}/next` (GET); null = not an API path. */
 export async function handleApi(req: Request, url: URL, api: CallsApi): Promise<Response | null> {
-  const m = /^\/api\/calls\/([^/]+)(\/next)?$/.exec(url.pathname);
+  const m = CALL_ROUTES.exec(url.pathname);
   if (!m) return url.pathname.startsWith("/api/") ? text("not found\n", 404) : null;
   const uuid = decodeURIComponent(m[1] as string);
   if (!UUID.test(uuid)) return text(`call id ${JSON.stringify(uuid.slice(0, 64))} is not a UUID (8-4-4-4-12 hex)\n`, 400);
@@ -53,7 +76,7 @@ export async function handleApi(req: Request, url: URL, api: CallsApi): Promise<
     const v = fields.get(key)?.trim() ?? "";
     if (v === "") continue;
     if (!NUMBER.test(v)) return text(`${key} ${JSON.stringify(v.slice(0, 80))} is not allowed: 1 to 64 letters, digits, + * # @ . _ - or spaces\n`, 400);
-    registration[target] = v;
+    registration[target] = target === "callerNumber" ? callableNumber(v) : v;
   }
   const outcome = api.register(id, registration);
   if (outcome === null) return text(`tenant ${JSON.stringify(registration.tenant)} is unknown (UNKNOWN_TENANT=reject)\n`, 404);

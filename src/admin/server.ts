@@ -1,5 +1,5 @@
 import type { Logger } from "../log.ts";
-import { authorized, handleApi, type CallsApi } from "./api.ts";
+import { handleApi, refuseApi, type ApiTokens, type CallsApi } from "./api.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 
 export interface AdminServerOptions {
@@ -9,9 +9,9 @@ export interface AdminServerOptions {
   /** The /healthz body; `ready` false answers 503 (a listener is not up yet). */
   health: () => { ready: boolean; body: Record<string, unknown> };
   metrics: () => MetricFamily[];
-  /** The dialplan's call API under /api/ (ADMIN_TOKEN-protected when set). */
+  /** The dialplan's call API under /api/ (ADMIN_TOKEN / PBX_TOKEN-protected when set). */
   calls?: CallsApi;
-  token?: string | null;
+  tokens?: ApiTokens;
 }
 
 export interface AdminServer {
@@ -31,7 +31,8 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     async fetch(req) {
       const url = new URL(req.url);
       if (url.pathname.startsWith("/api/")) {
-        if (!authorized(req, url, options.token ?? null)) return new Response("unauthorized: give ADMIN_TOKEN as ?token= or a Bearer header\n", { status: 401 });
+        const refused = refuseApi(req, url, options.tokens ?? { admin: null, pbx: null });
+        if (refused) return refused;
         if (options.calls) {
           const answer = await handleApi(req, url, options.calls);
           if (answer) return answer;

@@ -5,8 +5,7 @@
  * (`GET /api/calls/{uuid}/next`). Either side may come first; entries expire unclaimed.
  */
 
-/** The caller id `voicebot doctor` registers its synthetic calls with: they leave no ticket behind. */
-export const PROBE_CALLER = "voicebot-doctor";
+export { PROBE_CALLER } from "../transports/caller-id.ts";
 
 export interface CallInfo {
   callerNumber: string | null;

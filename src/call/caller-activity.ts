@@ -15,6 +15,8 @@ export class CallerActivity {
   private speaking = false;
   /** Whether the last frame pushed was above the speech threshold. */
   loud = false;
+  /** Whether any frame came yet: the call reaches its dialog with the first (CallSession.begin). */
+  heard = false;
   private startSamples: number;
   private endSamples: number;
 
@@ -32,6 +34,7 @@ export class CallerActivity {
 
   /** Per inbound frame: allocation-free. */
   push(samples: Int16Array): ActivityChange {
+    this.heard = true;
     let sum = 0;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i] as number;

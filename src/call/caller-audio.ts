@@ -30,6 +30,11 @@ export class CallerAudio {
     if (!this.stopped) this.framer.push(samples, this.onFrame);
   }
 
+  /** The caller's first 20 ms of valid audio has arrived: the call has reached the dialog. */
+  get heard(): boolean {
+    return this.activity.heard;
+  }
+
   /** What is held belongs to the old rate and is dropped. */
   setSampleRate(sampleRate: number): void {
     this.framer.setSampleRate(sampleRate);

@@ -104,6 +104,11 @@ export interface HandOverDeps {
  */
 export class HandOver {
   state: "none" | "pending" | "sent" = "none";
+  /**
+   * The PBX has the caller: this leg must carry no more audio. After an AMI Redirect the socket
+   * stays open a moment, and every frame written to it makes Asterisk log "Failed to forward frame".
+   */
+  handedOver = false;
 
   constructor(private readonly transfer: { handOff: HandOff; target: string } | null, private readonly deps: HandOverDeps) {}
 
@@ -124,6 +129,7 @@ export class HandOver {
     const result = await transfer.handOff.transfer(this.deps.leg, transfer.target);
     const ms = Math.round((performance.now() - startedAt) * 10) / 10;
     if (result.ok) {
+      this.handedOver = true;
       this.deps.metrics.transfers++;
       this.deps.log.info("caller handed over", { target: transfer.target, via: result.via, ms });
       this.deps.record(`${result.via} ${transfer.target}`);

@@ -136,6 +136,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   stopPlayback(): void {
     this.playout.flush();
     this.leg.flushPlayback();
+    this.recorder?.dropUnplayed();
   }
 
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
@@ -150,8 +151,9 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   /** Per 20 ms tick: exactly one frame out, speech or silence. */
   onTick(): void {
-    if (this.closed) return;
-    if (!this.started) this.begin();
+    if (this.closed || this.transfer.handedOver) return;
+    if (!this.started && this.callerAudio.heard) this.begin();
+    this.recorder?.tick();
     // A PBX that queues audio (file mode): whole frames once ready, silence once quiet (ends a chunk).
     if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
     if (!this.leg.playsAhead || !this.playout.busy) {
@@ -194,7 +196,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   onDtmf(digit: string): void {
     this.deps.metrics.dtmfReceived++;
     this.silence.reset();
-    this.feed({ type: "dtmf", digit });
+    this.feed({ type: "dtmf", digit, at: Date.now() });
     if (this.waitingForCaller()) this.silence.arm();
   }
 
@@ -245,18 +247,26 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.deps.onEnded(this);
   }
 
-  /** Ends the call from our side at once: server shutdown, or `error` from a part it cannot go on without (playout, a timer). */
+  /**
+   * Ends the call from our side at once: server shutdown (the dialog abandons an open ticket first),
+   * or `error` from a part it cannot go on without (playout, a timer).
+   */
   hangupNow(error?: unknown): void {
-    this.failure ??= error === undefined ? null : error instanceof Error ? error.message : String(error);
-    if (error !== undefined) this.log.error("a part of the call failed; ending the call", { error: error instanceof Error ? error.stack ?? error.message : String(error) });
+    if (error !== undefined) {
+      this.failure ??= error instanceof Error ? error.message : String(error);
+      this.log.error("a part of the call failed; ending the call", { error: error instanceof Error ? error.stack ?? error.message : String(error) });
+    } else if (this.hangupReason === null) {
+      this.feed({ type: "serverHangup" });
+      this.hangupReason ??= "shutdown";
+    }
     this.leg.hangup();
   }
 
-  /** Deferred to the first tick, so the rate announced by the first audio frame is known. */
+  /** After the caller's first valid audio frame (PBXes send audio at once; it gives the rate): a UUID then junk never gets here. */
   private begin(): void {
     this.started = true;
     if (this.deps.recordingsDir !== null) {
-      this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log });
+      this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log, botPlaysLater: this.leg.playsAhead });
       this.deps.flusher.add(this.recorder);
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }

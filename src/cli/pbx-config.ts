@@ -13,7 +13,7 @@ import { parseCommandArgs, printJson, UsageError, type Command } from "./command
 const USAGE = `Usage: voicebot pbx-config asterisk|freeswitch|3cx [--out DIR] [--config FILE] [--host ADDR] [--json]
 
 Renders the configuration the PBX needs to send its calls to this voicebot, from voicebot's own
-settings (ports, ADMIN_TOKEN, AUDIOSTREAM_TOKEN, AMI_*, ESL_*) and tenants, and says where each
+settings (ports, PBX_TOKEN (else ADMIN_TOKEN), AUDIOSTREAM_TOKEN, AMI_*, ESL_*) and tenants, and says where each
 piece goes.
 
 Kinds:

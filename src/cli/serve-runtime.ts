@@ -92,7 +92,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
 
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
-    calls: pbx.callsApi, token: config.adminToken,
+    calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
     health: () => ({
       ready: true,
       body: {

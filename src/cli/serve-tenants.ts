@@ -62,7 +62,7 @@ export function buildProfiles(deps: ProfileDeps): TenantProfiles {
       tenant, texts, phrases, tts, conversation,
       newDialog: conversation
         ? (canTransfer) => createAiSavDialog({ language: tenant.language, companyName: tenant.companyName, techHours, timezone: tenant.timezone, canTransfer })
-        : () => createSavDialog(),
+        : (canTransfer) => createSavDialog({ technicians: { hours: techHours, timezone: tenant.timezone, language: tenant.language, canTransfer } }),
     };
     byId.set(tenant.id, profile);
   }

@@ -14,7 +14,7 @@ export interface RawValue {
 export type Lookup = (name: string) => RawValue | undefined;
 
 type PbxConfig = Pick<Config,
-  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost">;
+  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost" | "pbxToken">;
 
 export const DEFAULT_TENANTS_FILES = ["/etc/voicebot/tenants.toml", "/etc/voicebot/tenants.json"];
 export const AUDIOSTREAM_RATES = [8000, 16000, 24000, 32000, 48000] as const;
@@ -44,6 +44,7 @@ export function loadPbxSettings(lookup: Lookup): PbxConfig {
     throw new ConfigError(publicRaw.variable, publicRaw.value, publicRaw.source, "must be an IP address or a host name");
   }
   return {
+    pbxToken: pbxToken(lookup),
     pbx: oneOf(lookup("PBX"), ["asterisk", "freeswitch", "both"] as const, "both"),
     ami: amiSettings(lookup),
     esl: eslSettings(lookup),
@@ -55,6 +56,21 @@ export function loadPbxSettings(lookup: Lookup): PbxConfig {
     transferTarget,
     publicHost,
   };
+}
+
+/**
+ * PBX_TOKEN: what the rendered dialplan carries instead of ADMIN_TOKEN, good only for registering
+ * calls and asking /next. Without ADMIN_TOKEN the rest of the API would be open, and the same value
+ * as ADMIN_TOKEN would give the PBX (and `dialplan show`) every right again: both are refused.
+ */
+function pbxToken(lookup: Lookup): string | null {
+  const raw = lookup("PBX_TOKEN");
+  const token = raw?.value.trim() || null;
+  if (!raw || token === null) return null;
+  const admin = lookup("ADMIN_TOKEN")?.value.trim() || null;
+  if (admin === null) throw new ConfigError(raw.variable, "<set>", raw.source, "needs ADMIN_TOKEN set too (the admin API would otherwise be open to anyone)");
+  if (admin === token) throw new ConfigError(raw.variable, "<same as ADMIN_TOKEN>", raw.source, "must differ from ADMIN_TOKEN (the dialplan would carry full admin rights)");
+  return token;
 }
 
 function oneOf<T extends string>(raw: RawValue | undefined, allowed: readonly T[], fallback: T): T {

@@ -22,6 +22,8 @@ export interface Config {
   maxCallDurationSeconds: number;
   audiostreamToken: string | null;
   adminToken: string | null;
+  /** PBX_TOKEN: accepted by the admin API only to register calls and answer /next (the dialplan carries it); null = ADMIN_TOKEN. */
+  pbxToken: string | null;
   deepgramApiKey: string | null;
   groqApiKey: string | null;
   openaiApiKey: string | null;

@@ -11,14 +11,15 @@
  *
  * `record` kinds: "state" ("IDENTIFICATION->SOLUTION"), "tool" ("set_problem {json}"),
  * "tool-error" (why a tool call was refused), "ai-error" ("2/3 <error>"), "dtmf", "timer"
- * ("silence-warning", "silence-timeout", "max-duration") and "hangup" ("caller").
+ * ("silence-warning", "silence-timeout", "max-duration") and "hangup" ("caller", "server").
  */
 import type { ChatMessage, ToolCall } from "../ai/llm/types.ts";
 import { ConversationHistory } from "./sav-ai-history.ts";
-import { availability, describeOpening, type TechHours } from "./business-hours.ts";
-import { callbackSentence, checkPromptLanguage, systemPrompt, type PromptFacts } from "./sav-ai-prompts.ts";
+import type { TechHours } from "./business-hours.ts";
+import { checkPromptLanguage, systemPrompt, type PromptFacts } from "./sav-ai-prompts.ts";
 import { parseToolCall, TERMINAL_TOOLS, toolsFor, type SavToolCall } from "./sav-ai-tools.ts";
 import { resumeSavDialog, type SavDialogOptions } from "./sav.ts";
+import { checkTechnicians, technicianAnswer, type Technicians } from "./technician.ts";
 import type { Dialog, DialogAction, DialogEndReason, DialogEvent, DialogState, PhraseId, SpeechPart, TicketStatus } from "./types.ts";
 import { FAREWELL, QUESTION, phrase, ticketNumberParts, Utterances } from "./utterances.ts";
 
@@ -40,19 +41,20 @@ export interface AiSavDialogOptions {
 
 export function createAiSavDialog(options: AiSavDialogOptions): Dialog {
   checkPromptLanguage(options.language);
-  // Fails now, with the zone's name, rather than on the first request for a technician.
-  availability(options.techHours, options.timezone, 0);
+  const technicians: Technicians = {
+    hours: options.techHours, timezone: options.timezone, language: options.language, canTransfer: options.canTransfer !== false,
+  };
+  checkTechnicians(technicians);
   const historyLimit = options.historyLimit ?? 20;
   if (!Number.isInteger(historyLimit) || historyLimit < 2 || historyLimit > 1000) {
     throw new Error(`AI dialog option historyLimit is ${historyLimit}: it must be an integer from 2 to 1000`);
   }
-  return new AiSavDialog({ ...options, companyName: options.companyName ?? "", historyLimit });
+  return new AiSavDialog({ ...options, companyName: options.companyName ?? "", historyLimit, technicians });
 }
 
-type Resolved = AiSavDialogOptions & { companyName: string; historyLimit: number };
+type Resolved = AiSavDialogOptions & { companyName: string; historyLimit: number; technicians: Technicians };
 
 const DTMF_KEY = /^[0-9*#A-D]$/;
-const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
 const MAX_FAILURES = 3;
 // Thinks in a row without the caller speaking: a model looping on tool calls must not talk forever.
 const MAX_ROUNDS = 4;
@@ -114,6 +116,7 @@ class AiSavDialog implements Dialog {
         if (event.interrupted) this.#history.cutReply(event.replyId, event.heard);
         return [];
       case "dtmf":
+        this.#now = event.at;
         return this.#onDigit(event.digit);
       case "silenceWarning":
         return this.#whileActive((out) => {
@@ -125,7 +128,9 @@ class AiSavDialog implements Dialog {
       case "maxDuration":
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
-        return this.#onCallerHangup(event.cause ?? "caller");
+        return this.#onHangup(event.cause ?? "caller");
+      case "serverHangup":
+        return this.#onHangup("server");
       case "sttLost":
         return this.#whileActive((out) => this.#toKeypad(out));
       case "transferFailed":
@@ -145,8 +150,7 @@ class AiSavDialog implements Dialog {
     if (this.#state !== "WELCOME" || this.#ticketRequested) {
       throw new Error(`AI SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
     }
-    const trimmed = callerNumber?.trim() ?? "";
-    this.#facts.callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#facts.callerNumber = callerNumber;
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "IDENTIFICATION");
@@ -229,14 +233,9 @@ class AiSavDialog implements Dialog {
 
   /** Transfer during opening hours, else a callback at the next opening; both end the dialog. */
   #technician(out: DialogAction[], reason: string): Record<string, unknown> {
-    const { techHours, timezone, language } = this.#options;
     const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
-    if (this.#now === null) {
-      this.#finish(out, [phrase("escalated"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
-      return { ok: true, availableNow: false };
-    }
-    const { availableNow, next } = availability(techHours, timezone, this.#now);
-    if (availableNow && this.#options.canTransfer !== false) {
+    const answer = technicianAnswer(this.#options.technicians, this.#now);
+    if (answer.transfer) {
       this.#ticketStatus = "escalated";
       out.push({ type: "updateTicket", ...ticket });
       this.#goTo(out, "TRANSFER");
@@ -244,10 +243,8 @@ class AiSavDialog implements Dialog {
       out.push({ type: "transfer", reason });
       return { ok: true, availableNow: true };
     }
-    const callbackAt = availableNow || next === null ? null : describeOpening(next, language);
-    const lead = callbackAt === null ? phrase("escalated") : { text: callbackSentence(language, callbackAt) };
-    this.#finish(out, [lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
-    return { ok: true, availableNow: false, callbackAt };
+    this.#finish(out, [answer.lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
+    return { ok: true, availableNow: false, callbackAt: answer.callbackAt };
   }
 
   /**
@@ -319,13 +316,14 @@ class AiSavDialog implements Dialog {
     });
   }
 
-  #onCallerHangup(cause: string): DialogAction[] {
+  /** The call is over before the dialog ended it: an open ticket is abandoned; `detail` says who or what ended it. */
+  #onHangup(detail: string): DialogAction[] {
     const out: DialogAction[] = [];
     if (this.#ticketRequested && this.#ticketStatus === "open") {
       this.#ticketStatus = "abandoned";
       out.push({ type: "updateTicket", status: "abandoned" });
     }
-    out.push({ type: "record", kind: "hangup", detail: cause });
+    out.push({ type: "record", kind: "hangup", detail });
     this.#utterances.forget();
     this.#currentReplyId = null;
     this.#goTo(out, "GOODBYE");
@@ -341,7 +339,7 @@ class AiSavDialog implements Dialog {
         nextUtteranceId: this.#utterances.nextId,
         lead: [phrase("sttLost")],
       },
-      this.#options.keypad,
+      { ...this.#options.keypad, technicians: this.#options.technicians },
     );
     this.#goTo(out, "MENU");
     this.#keypad = resumed.dialog;

@@ -1,4 +1,5 @@
 /** Tunables of the keypad SAV dialog, and their validation. */
+import { checkTechnicians, type Technicians } from "./technician.ts";
 
 export interface SavDialogOptions {
   /** The call ends politely on this many invalid answers, counted over the whole call. Default 3. */
@@ -7,9 +8,11 @@ export interface SavDialogOptions {
   minPhoneDigits?: number;
   /** Longest phone number accepted on the keypad (E.164 allows 15). Default 15. */
   maxPhoneDigits?: number;
+  /** Who takes a caller the fix did not help; absent = a technician calls back "as soon as possible". */
+  technicians?: Technicians;
 }
 
-export type ResolvedSavDialogOptions = Readonly<Required<SavDialogOptions>>;
+export type ResolvedSavDialogOptions = Readonly<Required<Omit<SavDialogOptions, "technicians">> & { technicians: Technicians | null }>;
 
 // A bound well past any real phone number, so a typo like 1500 is caught rather than obeyed.
 const PHONE_DIGITS_LIMIT = 32;
@@ -23,7 +26,9 @@ export function resolveSavDialogOptions(options: SavDialogOptions): ResolvedSavD
       `SAV dialog option maxPhoneDigits is ${maxPhoneDigits}: it must be at least minPhoneDigits (${minPhoneDigits})`,
     );
   }
-  return Object.freeze({ maxInvalidAnswers, minPhoneDigits, maxPhoneDigits });
+  const technicians = options.technicians ?? null;
+  if (technicians !== null) checkTechnicians(technicians);
+  return Object.freeze({ maxInvalidAnswers, minPhoneDigits, maxPhoneDigits, technicians });
 }
 
 function integerIn(name: string, value: number, min: number, max: number): number {

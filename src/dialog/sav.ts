@@ -1,12 +1,14 @@
 /**
  * The after-sales (SAV) scenario on the keypad, for offline mode: welcome and problem menu, the
- * matching fix, "does it work now?", then either goodbye or a callback by a technician at the
- * caller's number (from call metadata, else typed and read back). Every call that reaches the
- * menu leaves a ticket whose number is spoken before goodbye.
+ * matching fix, "does it work now?", then either goodbye or a technician: transferred at once
+ * during TECH_HOURS when the PBX can (technician.ts, the AI dialog's rule), else a callback at
+ * the caller's number (from call metadata, else typed and read back), saying when. Every call
+ * that reaches the menu leaves a ticket whose number is spoken before goodbye. The hour is the
+ * latest key's `at`.
  *
  * `record` actions carry these kinds: "dtmf" (the caller's key; the only caller input),
  * "state" ("MENU->VERIFICATION"), "invalid" ("MENU:7 1/3"), "timer" ("silence-warning",
- * "silence-timeout", "max-duration") and "hangup" ("caller").
+ * "silence-timeout", "max-duration"), "transfer-failed" (why) and "hangup" ("caller", "server").
  */
 import { resolveSavDialogOptions, type ResolvedSavDialogOptions, type SavDialogOptions } from "./sav-options.ts";
 import type {
@@ -20,6 +22,7 @@ import type {
   SpeechPart,
   TicketStatus,
 } from "./types.ts";
+import { technicianAnswer } from "./technician.ts";
 import { FAREWELL, QUESTION, phrase, ticketNumberParts, Utterances, type Prompt } from "./utterances.ts";
 
 export type { SavDialogOptions } from "./sav-options.ts";
@@ -49,8 +52,6 @@ export function resumeSavDialog(resume: SavResume, options: SavDialogOptions = {
 }
 
 const DTMF_KEY = /^[0-9*#A-D]$/;
-// Caller ids such as "anonymous" or "unknown" are not numbers a technician can call back.
-const CALLER_NUMBER = /^\+?[0-9][0-9 ().-]*$/;
 
 const FIXES: Readonly<Record<string, { problem: ProblemType; fix: PhraseId }>> = {
   "1": { problem: "internet", fix: "fixInternet" },
@@ -72,6 +73,8 @@ class SavDialog implements Dialog {
   #ticketStatus: TicketStatus = "open";
   #invalidAnswers = 0;
   #typed = "";
+  /** The latest key's time: the call's clock as far as this dialog knows (null before the first key). */
+  #now: number | null = null;
   #utterances = new Utterances();
 
   constructor(options: ResolvedSavDialogOptions) {
@@ -90,7 +93,7 @@ class SavDialog implements Dialog {
         this.#onTicketOpened(event.ticketNumber);
         return [];
       case "dtmf":
-        return this.#onDigit(event.digit);
+        return this.#onDigit(event.digit, event.at);
       case "spoken":
         this.#utterances.spoken(event.utteranceId);
         return [];
@@ -101,16 +104,19 @@ class SavDialog implements Dialog {
       case "maxDuration":
         return this.#onTimeout("max-duration", "maxDurationGoodbye", "max-duration");
       case "callerHangup":
-        return this.#onCallerHangup(event.cause ?? "caller");
+        return this.#onHangup(event.cause ?? "caller");
+      case "serverHangup":
+        return this.#onHangup("server");
       case "callerSaid":
       case "toolCall":
       case "replyDone":
       case "replyFailed":
       case "replyHeard":
       case "sttLost":
-      case "transferFailed":
-        // Speech, model and transfer events belong to the AI dialog; on the keypad there are none.
+        // Speech and model events belong to the AI dialog; on the keypad there are none.
         return [];
+      case "transferFailed":
+        return this.#onTransferFailed(event.reason);
     }
   }
 
@@ -118,8 +124,7 @@ class SavDialog implements Dialog {
     if (this.#state !== "WELCOME" || this.#ticketRequested) {
       throw new Error(`SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
     }
-    const trimmed = callerNumber?.trim() ?? "";
-    this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#callerNumber = callerNumber;
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "MENU");
@@ -131,8 +136,7 @@ class SavDialog implements Dialog {
     if (!Number.isSafeInteger(resume.nextUtteranceId) || resume.nextUtteranceId < 1) {
       throw new Error(`SAV dialog resume nextUtteranceId is ${resume.nextUtteranceId}: it must be a positive integer`);
     }
-    const trimmed = resume.callerNumber?.trim() ?? "";
-    this.#callerNumber = CALLER_NUMBER.test(trimmed) ? trimmed : null;
+    this.#callerNumber = resume.callerNumber;
     this.#ticketRequested = true;
     if (resume.ticketNumber !== null) this.#onTicketOpened(resume.ticketNumber);
     this.#utterances = new Utterances(resume.nextUtteranceId);
@@ -157,11 +161,12 @@ class SavDialog implements Dialog {
     this.#ticketNumber = ticketNumber;
   }
 
-  #onDigit(digit: string): DialogAction[] {
+  #onDigit(digit: string, at: number): DialogAction[] {
     if (!DTMF_KEY.test(digit)) {
       throw new Error(`SAV dialog got DTMF ${JSON.stringify(digit)}: it must be one key of 0-9, *, #, A-D`);
     }
-    if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
+    this.#now = at;
+    if (!this.#listening()) return [];
     const out: DialogAction[] = [];
     this.#utterances.stop(out);
     out.push({ type: "record", kind: "dtmf", detail: digit });
@@ -190,9 +195,9 @@ class SavDialog implements Dialog {
     }
     out.push({ type: "updateTicket", problemType: choice.problem });
     if (choice.problem === "other") {
-      // Nothing for the caller to try: go straight to the callback. When the number is already
-      // known, the escalation phrase says the same as fixOther, so fixOther is left out.
-      this.#callBack(out, this.#callerNumber === null ? [phrase(choice.fix)] : []);
+      // Nothing for the caller to try: go straight to a technician. When the number is already
+      // known, the callback phrase says the same as fixOther, so fixOther is left out.
+      this.#technician(out, "other problem (key 3)", this.#callerNumber === null ? [phrase(choice.fix)] : []);
       return;
     }
     this.#goTo(out, "VERIFICATION");
@@ -203,7 +208,7 @@ class SavDialog implements Dialog {
     if (digit === "1") {
       this.#finish(out, [...ticketNumberParts(this.#ticketNumber), phrase("goodbyeResolved")], "resolved", { status: "resolved" });
     } else if (digit === "2") {
-      this.#callBack(out, []);
+      this.#technician(out, "the fix did not work (key 2)", []);
     } else {
       this.#invalid(out, digit, [phrase("invalidChoice"), ...this.#question()]);
     }
@@ -232,7 +237,7 @@ class SavDialog implements Dialog {
 
   #onConfirmDigit(out: DialogAction[], digit: string): void {
     if (digit === "1") {
-      const parts = [phrase("escalated"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
+      const parts = [this.#callbackLead(), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "escalated", { phone: this.#typed, status: "escalated" });
     } else if (digit === "2") {
       this.#typed = "";
@@ -243,16 +248,56 @@ class SavDialog implements Dialog {
     }
   }
 
-  /** The problem was not solved on the phone: a technician calls back. */
+  /**
+   * The problem was not solved on the phone: transferred to a technician now if one is there and
+   * the PBX can, else called back. `lead` (what precedes a callback) is not said before a transfer.
+   */
+  #technician(out: DialogAction[], reason: string, lead: SpeechPart[]): void {
+    if (technicianAnswer(this.#options.technicians, this.#now).transfer) {
+      this.#ticketStatus = "escalated";
+      out.push({ type: "updateTicket", status: "escalated", ...(this.#callerNumber === null ? {} : { phone: this.#callerNumber }) });
+      this.#goTo(out, "TRANSFER");
+      this.#utterances.say(out, [...ticketNumberParts(this.#ticketNumber), phrase("transferring")], FAREWELL);
+      out.push({ type: "transfer", reason });
+      return;
+    }
+    this.#callBack(out, lead);
+  }
+
+  /** A technician calls back: at the known number, or at the one the caller types. */
   #callBack(out: DialogAction[], lead: SpeechPart[]): void {
     if (this.#callerNumber !== null) {
-      const parts = [...lead, phrase("escalatedKnownNumber"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
+      const when = this.#callbackLead();
+      // "As soon as possible" has a wording that also says which number: the one they call from.
+      const callback = "phrase" in when ? phrase("escalatedKnownNumber") : when;
+      const parts = [...lead, callback, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "escalated", { phone: this.#callerNumber, status: "escalated" });
       return;
     }
     this.#typed = "";
     this.#goTo(out, "PHONE_ENTRY");
     this.#utterances.say(out, [...lead, ...this.#question()], QUESTION);
+  }
+
+  /** When the technician calls back: the next opening, or "as soon as possible". */
+  #callbackLead(): SpeechPart {
+    const answer = technicianAnswer(this.#options.technicians, this.#now);
+    return answer.transfer ? phrase("escalated") : answer.lead;
+  }
+
+  /** The PBX could not take the caller: the technician calls back instead (the number is asked if unknown). */
+  #onTransferFailed(reason: string): DialogAction[] {
+    if (this.#state !== "TRANSFER") return [];
+    const out: DialogAction[] = [{ type: "record", kind: "transfer-failed", detail: reason }];
+    if (this.#callerNumber !== null) {
+      const parts = [phrase("transferFailed"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
+      this.#finish(out, parts, "escalated", { phone: this.#callerNumber, status: "escalated" });
+      return out;
+    }
+    this.#typed = "";
+    this.#goTo(out, "PHONE_ENTRY");
+    this.#utterances.say(out, [phrase("transferFailed"), ...this.#question()], QUESTION);
+    return out;
   }
 
   #invalid(out: DialogAction[], digit: string, retry: SpeechPart[]): void {
@@ -269,7 +314,7 @@ class SavDialog implements Dialog {
   }
 
   #onSilenceWarning(): DialogAction[] {
-    if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
+    if (!this.#listening()) return [];
     const out: DialogAction[] = [];
     this.#utterances.stop(out);
     out.push({ type: "record", kind: "timer", detail: "silence-warning" });
@@ -280,23 +325,24 @@ class SavDialog implements Dialog {
   }
 
   #onTimeout(timer: string, farewell: PhraseId, reason: DialogEndReason): DialogAction[] {
-    if (this.#state === "WELCOME" || this.#state === "GOODBYE") return [];
+    if (!this.#listening()) return [];
     const out: DialogAction[] = [];
     this.#utterances.stop(out);
     out.push({ type: "record", kind: "timer", detail: timer });
-    // Outside WELCOME and GOODBYE the ticket is still open.
+    // While listening the ticket is still open.
     const parts = [phrase(farewell), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
     this.#finish(out, parts, reason, { status: "abandoned" });
     return out;
   }
 
-  #onCallerHangup(cause: string): DialogAction[] {
+  /** The call is over before the dialog ended it: an open ticket is abandoned; `detail` says who or what ended it. */
+  #onHangup(detail: string): DialogAction[] {
     const out: DialogAction[] = [];
     if (this.#ticketRequested && this.#ticketStatus === "open") {
       this.#ticketStatus = "abandoned";
       out.push({ type: "updateTicket", status: "abandoned" });
     }
-    out.push({ type: "record", kind: "hangup", detail: cause });
+    out.push({ type: "record", kind: "hangup", detail });
     this.#utterances.forget();
     this.#goTo(out, "GOODBYE");
     return out;
@@ -333,6 +379,11 @@ class SavDialog implements Dialog {
   }
 
 
+
+  /** Whether the caller's keys and silence count: not before the welcome, nor once the call is being ended or handed over. */
+  #listening(): boolean {
+    return this.#state !== "WELCOME" && this.#state !== "GOODBYE" && this.#state !== "TRANSFER";
+  }
 
   #goTo(out: DialogAction[], next: DialogState): void {
     if (next === this.#state) return;

@@ -77,10 +77,15 @@ export type DialogEndReason =
   | "transferred";
 
 export type DialogEvent =
+  /**
+   * `callerNumber`: one a technician can call back, or null; the transports' edge turns caller
+   * ids that are none ("anonymous", FreeSWITCH's 0000000000) into null (transports/caller-id.ts).
+   */
   | { type: "start"; callerNumber: string | null }
   /** The ticket the dialog asked for exists, with this number. */
   | { type: "ticketOpened"; ticketNumber: number }
-  | { type: "dtmf"; digit: string }
+  /** A keypad key, pressed at `at` (epoch ms): the keypad dialog's clock for TECH_HOURS. */
+  | { type: "dtmf"; digit: string; at: number }
   /** The utterance with this id has been played to its end (not cut short). */
   | { type: "spoken"; utteranceId: number }
   | { type: "silenceWarning" }
@@ -91,6 +96,8 @@ export type DialogEvent =
    * another way (protocol-error, write-error, internal-error, shutdown). Recorded as the hang-up's detail.
    */
   | { type: "callerHangup"; cause?: string }
+  /** voicebot cut the call before the dialog ended it (the service stopping): like callerHangup, recorded as "server". */
+  | { type: "serverHangup" }
   /** A final transcript closed the caller's turn (AI mode). */
   | { type: "callerSaid"; text: string; at: number }
   /** The model called a tool while generating reply `replyId`; delivered as soon as it is complete. */

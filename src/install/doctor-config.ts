@@ -51,7 +51,7 @@ export const envFileCheck: Check = {
 };
 
 function hasSecret(c: Config): boolean {
-  return [c.deepgramApiKey, c.groqApiKey, c.openaiApiKey, c.adminToken, c.audiostreamToken, c.ami?.secret, c.esl?.password].some((v) => v);
+  return [c.deepgramApiKey, c.groqApiKey, c.openaiApiKey, c.adminToken, c.pbxToken, c.audiostreamToken, c.ami?.secret, c.esl?.password].some((v) => v);
 }
 
 export const dataDirCheck: Check = {

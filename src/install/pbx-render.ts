@@ -170,8 +170,10 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
   const adminUrl = `http://${host}:${checkPort("HTTP_PORT", config.http.port)}`;
   const audiosocket = `${host}:${checkPort("AUDIOSOCKET_PORT", config.audiosocket.port)}`;
   const contexts = tenants.all.map((tenant) => ({ tenant: tenant.id, context: asteriskContext(tenants, tenant) }));
+  // The dialplan only registers calls and asks /next: PBX_TOKEN, good for nothing else, is what it carries.
+  const [tokenVariable, token] = config.pbxToken !== null ? ["PBX_TOKEN", config.pbxToken] : ["ADMIN_TOKEN", config.adminToken];
   const extensions = fillTemplate("extensions.conf.tmpl", extensionsTemplate, {
-    host, adminUrl, audiosocket, tokenQuery: tokenQuery("ADMIN_TOKEN", config.adminToken, "?"),
+    host, adminUrl, audiosocket, tokenQuery: tokenQuery(tokenVariable, token, "?"),
   }, { tenants: contexts });
 
   const user = config.ami?.username ?? "voicebot";
@@ -183,7 +185,7 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
   const manager = fillTemplate("manager.conf.tmpl", managerTemplate, { host, user, secret });
 
   const files: RenderedFile[] = [
-    { path: "asterisk/extensions_voicebot.conf", content: extensions, mode: config.adminToken === null ? PLAIN_MODE : SECRET_MODE },
+    { path: "asterisk/extensions_voicebot.conf", content: extensions, mode: token === null ? PLAIN_MODE : SECRET_MODE },
     { path: "asterisk/manager_voicebot.conf", content: manager, mode: SECRET_MODE },
   ];
   const routes = contexts.map((c) => `${c.tenant} → ${c.context},777,1`).join("; ");
@@ -192,7 +194,7 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
       + "or hang up when voicebot ends the call), and `asterisk -rx 'module show like audiosocket'` and "
       + "`asterisk -rx 'module show like func_curl'` list app_audiosocket, res_audiosocket and func_curl as running.",
     "Copy asterisk/extensions_voicebot.conf to /etc/asterisk/extensions_voicebot.conf (owner asterisk, mode "
-      + `${files[0]?.mode === SECRET_MODE ? "0640: it holds ADMIN_TOKEN" : "0644"}), add the line \`#include extensions_voicebot.conf\` `
+      + `${files[0]?.mode === SECRET_MODE ? `0640: it holds ${tokenVariable}` : "0644"}), add the line \`#include extensions_voicebot.conf\` `
       + "at the end of /etc/asterisk/extensions.conf, then `asterisk -rx 'dialplan reload'`.",
     `Send each company's calls to its context, extension 777 (e.g. a DID's Goto or an inbound route's custom destination): ${routes}. `
       + "Check with `asterisk -rx 'dialplan show 777@voicebot'`.",
@@ -203,12 +205,15 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
     `Call 777 (or a DID routed to it): \`voicebot calls\` lists the call with its caller and tenant.`,
   ];
   const warnings = [
-    ...reachWarning("HTTP_HOST", config.http, host, "the admin port the dialplan's CURL() registers calls with", " and ADMIN_TOKEN"),
+    ...reachWarning("HTTP_HOST", config.http, host, "the admin port the dialplan's CURL() registers calls with", ` and ${tokenVariable}`),
     ...reachWarning("AUDIOSOCKET_HOST", config.audiosocket, host, "the AudioSocket listener", ""),
   ];
   if (config.adminToken === null) {
     warnings.push(`ADMIN_TOKEN is not set: anyone who reaches ${adminUrl}/api/calls can register calls and read what comes next; `
-      + "set ADMIN_TOKEN in voicebot.env and render again (the dialplan then sends it as ?token=)");
+      + "set ADMIN_TOKEN and PBX_TOKEN in voicebot.env and render again (the dialplan then sends PBX_TOKEN as ?token=)");
+  } else if (config.pbxToken === null) {
+    warnings.push("PBX_TOKEN is not set: the dialplan carries ADMIN_TOKEN, which `dialplan show` prints to anyone with Asterisk CLI access; "
+      + "set PBX_TOKEN in voicebot.env (voicebot install generates it), restart voicebot and render again");
   }
   if (config.audiosocketAllow === "") {
     warnings.push(`AUDIOSOCKET_ALLOW is empty: any host may open AudioSocket calls to ${audiosocket}; set it to the Asterisk server's address`);

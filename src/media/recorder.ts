@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import type { RecordingFile } from "../store/store.ts";
 import { frameSamplesFor } from "./pcm.ts";
 import { recordingWriter, type RecordingOp, type RecordingSink, type RecordingWriter } from "./recording-writer.ts";
+import { SampleQueue } from "./sample-queue.ts";
 
 export { RecorderFlusher } from "./recorder-flusher.ts";
 
@@ -13,6 +14,12 @@ export interface RecorderOptions {
   sampleRate: number;
   startedAt: number;
   log: Logger;
+  /**
+   * The PBX queues the bot's audio and plays it later (FreeSWITCH's community module: files), so
+   * what is sent is not what is heard: speech goes out ahead of time, and a barge-in cuts some of
+   * it before it plays. The bot channel is then written as it plays, one frame per `tick()`.
+   */
+  botPlaysLater?: boolean;
 }
 
 /** The caller channel may lag the bot channel by this many frames before silence fills the gap. */
@@ -107,8 +114,12 @@ export class Recorder {
   private readonly waiters: Waiter[] = [];
   private failed = false;
   private closed = false;
+  /** botPlaysLater: the bot's audio sent and not yet played, oldest first; null = written as sent. */
+  private readonly unplayed: SampleQueue | null;
+  private readonly appendBot = (samples: Int16Array): void => this.botBuf.append(samples);
 
   private constructor(private readonly options: RecorderOptions) {
+    this.unplayed = options.botPlaysLater === true ? new SampleQueue() : null;
     const day = new Date(options.startedAt);
     if (Number.isNaN(day.getTime())) throw new Error(`recorder start time ${options.startedAt} is not allowed: epoch milliseconds`);
     this.dayDir = join(
@@ -157,12 +168,43 @@ export class Recorder {
     this.segment.callerSamples += samples.length;
   }
 
-  /** What the bot sent this tick, silence included: the bot channel is the clock of the recording. */
+  /**
+   * What the bot sent this tick, silence included: the bot channel is the clock of the recording.
+   * With botPlaysLater it waits for the tick that plays it; silence is not queued, since the PBX
+   * plays nothing for it (no file) and a tick with nothing queued writes silence.
+   */
   bot(samples: Int16Array): void {
     if (this.failed || this.closed) return;
+    if (this.unplayed === null) this.botWritten(samples.length, samples);
+    else if (!isSilent(samples)) this.unplayed.write(samples);
+  }
+
+  /** One frame period of the call (botPlaysLater): the frame the PBX plays now goes to the bot channel. */
+  tick(): void {
+    if (this.failed || this.closed || this.unplayed === null) return;
+    const count = this.segment.frameSamples;
+    const played = this.unplayed.read(count, this.appendBot);
+    this.segment.botSamples += played;
+    this.botWritten(count - played, null);
+  }
+
+  /**
+   * botPlaysLater: a pair ends with both channels as long, the caller padded. The PBX plays the
+   * goodbye out after the hang-up was asked for, while the caller's audio no longer comes.
+   */
+  private evenUp(seg: Segment): void {
+    const lag = seg.botSamples - seg.callerSamples;
+    if (this.unplayed === null || lag <= 0) return;
+    this.callerBuf.appendSilence(lag);
+    seg.callerSamples += lag;
+  }
+
+  /** Appends `count` samples of `samples` (null: of silence) to the bot channel, then keeps the caller's in step. */
+  private botWritten(count: number, samples: Int16Array | null): void {
     const seg = this.segment;
-    this.botBuf.append(samples);
-    seg.botSamples += samples.length;
+    if (samples === null) this.botBuf.appendSilence(count);
+    else this.botBuf.append(samples);
+    seg.botSamples += count;
     // A silent caller (a Local channel) sends nothing: pad so a later mix lines up within ~60 ms.
     const lag = seg.botSamples - seg.callerSamples;
     if (lag > MAX_CALLER_LAG_FRAMES * seg.frameSamples) {
@@ -172,9 +214,16 @@ export class Recorder {
     }
   }
 
+  /** A barge-in: what the PBX had queued is dropped there (uuid_break), so it is never heard. */
+  dropUnplayed(): void {
+    this.unplayed?.clear();
+  }
+
   setSampleRate(rate: number): void {
     checkRate(rate);
     if (this.failed || this.closed || rate === this.segment.rate) return;
+    // Audio queued at the old rate has no place in the new pair (a rate change mid-speech is rare).
+    this.unplayed?.clear();
     const old = this.segment;
     if (old.callerSamples === 0 && old.botSamples === 0) {
       // Nothing recorded yet (the rate is often learnt from the first audio frame): rename, no new pair.
@@ -182,6 +231,7 @@ export class Recorder {
       this.segment = this.newSegment(rate);
       return;
     }
+    this.evenUp(old);
     this.handOver(old);
     if (old.openSent) this.send({ op: "close", rec: this.rec });
     this.segment = this.newSegment(rate);
@@ -196,7 +246,10 @@ export class Recorder {
   /** Resolves once the last data is on disk and the files are closed; `files` is final then. */
   async close(): Promise<void> {
     if (!this.closed) {
-      if (!this.failed) this.handOver(this.segment);
+      if (!this.failed) {
+        this.evenUp(this.segment);
+        this.handOver(this.segment);
+      }
       this.closed = true;
       if (this.rec !== 0) this.send({ op: "end", rec: this.rec });
     }
@@ -284,6 +337,11 @@ export class Recorder {
     this.options.log.error(`recording stopped: ${reason}`, { call: this.options.callUuid, file, error });
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
+}
+
+function isSilent(samples: Int16Array): boolean {
+  for (let i = 0; i < samples.length; i++) if (samples[i] !== 0) return false;
+  return true;
 }
 
 function callerSuffix(rate: number): string {

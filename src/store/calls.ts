@@ -1,4 +1,5 @@
 import type { Database, Statement } from "bun:sqlite";
+import { recordedMs } from "./recorded-length.ts";
 
 /**
  * One recording file of a call: raw s16le mono at `sampleRate` ("caller", "bot"), or once
@@ -65,7 +66,10 @@ const SUMMARY = `
 SELECT c.*, t.id AS ticket_id, t.status AS ticket_status
 FROM calls c LEFT JOIN tickets t ON t.id = (SELECT MIN(id) FROM tickets WHERE call_id = c.id)`;
 
-/** An interrupted call ends at its last sign of life, not at the restart hours later. */
+/**
+ * An interrupted call ends at its last sign of life, not at the restart hours later: its last row,
+ * or the end of its recording (?3, from the files) when that is later.
+ */
 const LAST_ACTIVITY = `MAX(started_at, COALESCE(answered_at, 0),
   COALESCE((SELECT MAX(MAX(started_at, COALESCE(ended_at, 0))) FROM turns WHERE call_id = calls.id), 0),
   COALESCE((SELECT MAX(at) FROM events WHERE call_id = calls.id), 0))`;
@@ -81,7 +85,8 @@ export class CallsTable {
   private readonly recordingsStmt: Statement<void, [string, number]>;
   private readonly endStmt: Statement<void, [number, string, string | null, number]>;
   private readonly abandonTicketsStmt: Statement<void, [number]>;
-  private readonly interruptStmt: Statement<void, [number, string]>;
+  private readonly unfinishedStmt: Statement<{ id: number; started_at: number; recordings: string }, []>;
+  private readonly interruptStmt: Statement<void, [number, string, number, number]>;
   private readonly listStmt: Statement<CallRow, [number, number]>;
   private readonly byIdStmt: Statement<CallRow, [number]>;
   private readonly byUuidStmt: Statement<CallRow, [string]>;
@@ -99,8 +104,10 @@ export class CallsTable {
     this.abandonTicketsStmt = db.prepare(
       "UPDATE tickets SET status = 'incomplete', updated_at = ? WHERE status = 'open' AND call_id IN (SELECT id FROM calls WHERE ended_at IS NULL)",
     );
+    this.unfinishedStmt = db.prepare("SELECT id, started_at, recordings FROM calls WHERE ended_at IS NULL");
     this.interruptStmt = db.prepare(
-      `UPDATE calls SET ended_at = MAX(started_at, MIN(?1, ${LAST_ACTIVITY})), end_reason = 'interrupted', end_detail = ?2 WHERE ended_at IS NULL`,
+      `UPDATE calls SET ended_at = MAX(started_at, MIN(?1, MAX(${LAST_ACTIVITY}, ?3))), end_reason = 'interrupted', end_detail = ?2
+       WHERE id = ?4 AND ended_at IS NULL`,
     );
     this.listStmt = db.prepare(`${SUMMARY} ORDER BY c.started_at DESC, c.id DESC LIMIT ? OFFSET ?`);
     this.byIdStmt = db.prepare(`${SUMMARY} WHERE c.id = ?`);
@@ -137,9 +144,15 @@ export class CallsTable {
 
   /** Open tickets of those calls become "incomplete": nobody will ever finish them. */
   closeInterrupted(now: number): number {
+    const recordedEnds = this.unfinishedStmt.all().map((c) => {
+      const recorded = recordedMs(parseRecordings(c.recordings), c.started_at);
+      return { id: c.id, end: recorded === null ? 0 : c.started_at + recorded };
+    });
     return this.db.transaction(() => {
       this.abandonTicketsStmt.run(now);
-      return this.interruptStmt.run(now, INTERRUPTED_DETAIL).changes;
+      let closed = 0;
+      for (const { id, end } of recordedEnds) closed += this.interruptStmt.run(now, INTERRUPTED_DETAIL, end, id).changes;
+      return closed;
     }).immediate();
   }
 

@@ -3,6 +3,7 @@
  * call, token, audio layout) and the metadata text the dialplan adds (caller, DNIS…). The module
  * itself sends no call UUID and no rate (PROTOCOLS.md §2.1), so the dialplan must put them there.
  */
+import { callableNumber } from "./caller-id.ts";
 
 export type MixType = "mono" | "stereo" | "mixed";
 
@@ -151,7 +152,7 @@ export function parseMetadata(text: string): ParsedMetadata {
     }
     return value;
   };
-  fields.caller = number(["caller", "callerNumber", "caller_id_number", "ani"], "caller");
+  fields.caller = callableNumber(number(["caller", "callerNumber", "caller_id_number", "ani"], "caller"));
   fields.dnis = number(["dnis", "destination_number", "called"], "dnis");
   fields.tenant = pick(object, ["tenant", "domain_uuid", "domain_name", "domain"]);
   const callId = pick(object, ["uuid", "call_uuid", "Unique-ID"]);

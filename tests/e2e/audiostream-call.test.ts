@@ -4,6 +4,7 @@
  * playback modes (stream: the voxcom-us fork; file: the community module and uuid_broadcast).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 
 interface SimJson {
@@ -69,6 +70,35 @@ for (const playback of ["stream", "file"] as const) {
       expect(call.endReason).toBe("resolved");
       expect(call.sampleRate).toBe(16000);
       expect(call.tickets[0]).toMatchObject({ status: "resolved", problemType: "internet" });
+    }, E2E_TIMEOUT_MS);
+
+    test("the recording's two channels last as long as the call, even when a key cuts a prompt FreeSWITCH had queued", async () => {
+      const uuid = crypto.randomUUID();
+      // 2 at 3 s cuts the menu (uuid_break in file mode: audio sent but never played), 1 when quiet ends the call.
+      const r = await runCli([
+        "simulate", "--audiostream", `ws://127.0.0.1:${streamPort}/stream/default/${uuid}`, "--esl-port", String(eslPort),
+        "--playback", playback, "--dtmf", "2@3", "--dtmf", "1", "--seconds", "90", "--json",
+      ]);
+      if (r.code !== 0) throw new Error(`simulate exited ${r.code}:\n${r.stdout}\n${r.stderr}\n--- server ---\n${server.logs()}`);
+      let call = { durationMs: null as number | null, recordings: [] as { channel: string; path: string; sampleRate: number }[] };
+      for (let i = 0; i < 100 && (call.durationMs === null || call.recordings.length < 2); i++) {
+        await Bun.sleep(100);
+        call = JSON.parse((await runCli(["calls", "show", uuid, "--json", "--data-dir", server.dataDir])).stdout) as typeof call;
+      }
+      // Whole 20 ms frames of each channel (16 kHz: 320 samples, 640 bytes).
+      const frames = (channel: string): number => {
+        const file = call.recordings.find((f) => f.channel === channel);
+        if (!file) throw new Error(`no ${channel} recording in ${JSON.stringify(call.recordings)}`);
+        return statSync(file.path).size / 2 / (file.sampleRate / 50);
+      };
+      const [caller, bot, duration] = [frames("caller"), frames("bot"), (call.durationMs ?? 0) / 20];
+      const s = (n: number): string => (n * 0.02).toFixed(2);
+      console.log(`${playback} playback: call ${s(duration)} s, caller channel ${s(caller)} s, bot channel ${s(bot)} s`);
+      expect(Math.abs(caller - bot)).toBeLessThanOrEqual(2);
+      // A frame a tick from the caller's first frame to the end: never more than the call. Fewer by
+      // the ticks a loaded machine's clock had to skip, hence the loose lower bound (the bug: +13 s).
+      expect(bot).toBeLessThanOrEqual(duration + 2);
+      expect(bot).toBeGreaterThanOrEqual(duration - 25);
     }, E2E_TIMEOUT_MS);
   });
 }

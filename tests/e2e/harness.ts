@@ -16,6 +16,9 @@ export interface RunningServer {
   http: string;
   dataDir: string;
   logs: () => string;
+  /** Sends a signal (SIGTERM twice, say) without waiting; `exited` resolves with the exit status. */
+  signal(name: NodeJS.Signals): void;
+  exited: Promise<number>;
   stop(): Promise<number>;
 }
 
@@ -62,6 +65,8 @@ export async function startServer(env: Record<string, string> = {}, args: string
     http,
     dataDir,
     logs: () => logs,
+    signal: (name) => proc.kill(name),
+    exited: proc.exited,
     async stop() {
       proc.kill("SIGTERM");
       const code = await proc.exited;

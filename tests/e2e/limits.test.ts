@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
 import { E2E_TIMEOUT_MS, runCli, startServer } from "./harness.ts";
 
 interface SimJson {
@@ -47,6 +49,37 @@ describe("limits, timers and configuration of dist/voicebot serve", () => {
     expect(await stopped).toBe(0);
     expect(server.logs()).toContain("stopping: taking no new calls, letting live ones finish");
     expect(server.logs()).toContain("stopping: flushing recordings");
+  }, E2E_TIMEOUT_MS);
+
+  test("a second SIGTERM hangs up the live call at once: its open ticket is abandoned, the call ends as shutdown", async () => {
+    const server = await startServer({ STOP_DRAIN_TIMEOUT: "60" });
+    try {
+      const live = simulate(server.audiosocket.port, ["--seconds", "30"]);
+      const tickets = (): { status: string }[] => {
+        const db = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
+        try {
+          return db.query<{ status: string }, []>("SELECT status FROM tickets").all();
+        } finally {
+          db.close();
+        }
+      };
+      for (let i = 0; i < 200 && tickets().length === 0; i++) await Bun.sleep(50);
+      expect(tickets()).toEqual([{ status: "open" }]);
+      server.signal("SIGTERM");
+      await Bun.sleep(300);
+      server.signal("SIGTERM");
+      expect(await server.exited).toBe(0);
+      const sim = await live;
+      expect(sim.hungUpBy).toBe("server");
+      expect(server.logs()).toContain("second signal: hanging up the live calls now");
+      const shown = await runCli(["calls", "show", sim.uuid, "--json", "--data-dir", server.dataDir]);
+      const call = JSON.parse(shown.stdout) as { endReason: string; tickets: { status: string }[]; events: { kind: string; detail: string }[] };
+      expect(call.endReason).toBe("shutdown");
+      expect(call.tickets.map((t) => t.status)).toEqual(["abandoned"]);
+      expect(call.events).toContainEqual(expect.objectContaining({ kind: "hangup", detail: "server" }));
+    } finally {
+      await server.stop();
+    }
   }, E2E_TIMEOUT_MS);
 
   test("a silent caller is asked if still there, then politely hung up on", async () => {

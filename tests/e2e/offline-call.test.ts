@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 
 /** The compiled binary answering calls placed by its own simulator, as a PBX would. */
@@ -96,6 +97,25 @@ describe("offline SAV call through dist/voicebot", () => {
     }
     expect(call.endReason).toBe("caller-hangup");
     expect((call.tickets as { status: string }[])[0]?.status).toBe("abandoned");
+  }, E2E_TIMEOUT_MS);
+
+  test("a caller id of 0000000000 (FreeSWITCH's \"none\") is no number: the caller is asked to type one", async () => {
+    const uuid = crypto.randomUUID();
+    const registered = await fetch(`${server.http}/api/calls/${uuid}`, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "caller=0000000000&dnis=777",
+    });
+    expect(await registered.text()).toBe("waiting");
+    const r = await new SimulatedCaller({ ...server.audiosocket, uuid, greetingTimeoutMs: 10_000, script: [{ dtmf: "3", at: 1 }, { hangupAfter: 8 }] }).run();
+    expect(r.error).toBeNull();
+    let call = await showCall(uuid);
+    for (let i = 0; i < 50 && call.endedAt === null; i++) {
+      await Bun.sleep(100);
+      call = await showCall(uuid);
+    }
+    expect(call.caller).toBeNull();
+    const said = (call.turns as { speaker: string; text: string }[]).filter((t) => t.speaker === "bot").map((t) => t.text).join(" ");
+    expect(said).toContain("Tapez votre numéro de téléphone");
+    expect(said).not.toContain("au numéro depuis lequel vous appelez");
   }, E2E_TIMEOUT_MS);
 
   test("a malformed connection is closed alone while a call goes on", async () => {

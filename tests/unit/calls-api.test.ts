@@ -5,7 +5,8 @@ import { rootLogger } from "../../src/log.ts";
 
 const UUID = "0B5F7C3E-1D2A-4C8E-9F00-123456789ABC";
 const uuid = UUID.toLowerCase();
-const TOKEN = "t0ken-for-the-dialplan";
+const TOKEN = "t0ken-for-the-admin";
+const PBX_TOKEN = "t0ken-for-the-dialplan";
 
 describe("call directory", () => {
   test("a registration waits for its call, and a call admitted first hears it late", () => {
@@ -40,7 +41,7 @@ describe("/api/calls on the admin port", () => {
   let base = "";
   beforeAll(() => {
     admin = startAdminServer({
-      host: "127.0.0.1", port: 0, log: rootLogger, token: TOKEN,
+      host: "127.0.0.1", port: 0, log: rootLogger, tokens: { admin: TOKEN, pbx: PBX_TOKEN },
       health: () => ({ ready: true, body: {} }), metrics: () => [],
       calls: {
         register: (id, r) => (r.tenant === "unknown" ? null : directory.register(id, { ...r, tenant: r.tenant ?? "default" })),
@@ -61,13 +62,26 @@ describe("/api/calls on the admin port", () => {
     expect(directory.take(uuid)).toEqual({ callerNumber: "+33612345678", dnis: "777", tenant: "acme" });
   });
 
-  test("JSON works too, with a Bearer token", async () => {
-    const res = await fetch(`${base}/api/calls/${uuid}`, {
-      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({ caller: "anonymous" }),
+  test("JSON works too, with a Bearer token; a caller id that is no number (anonymous, 0000000000) is registered as unknown", async () => {
+    for (const caller of ["anonymous", "0000000000"]) {
+      const res = await fetch(`${base}/api/calls/${uuid}`, {
+        method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ caller, dnis: "777" }),
+      });
+      expect(await res.text()).toBe("waiting");
+      expect(directory.take(uuid)).toMatchObject({ callerNumber: null, dnis: "777" });
+    }
+  });
+
+  test("PBX_TOKEN registers a call and asks /next, as a Bearer header or ?token=", async () => {
+    const other = "11111111-2222-4333-8444-555555555555";
+    const res = await fetch(`${base}/api/calls/${other}`, {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Bearer ${PBX_TOKEN}` }, body: "caller=0612345678",
     });
-    expect(await res.text()).toBe("waiting");
-    expect(directory.take(uuid)?.callerNumber).toBe("anonymous");
+    expect(res.status).toBe(200);
+    expect(directory.take(other)).toMatchObject({ callerNumber: "0612345678" });
+    const next = await fetch(`${base}/api/calls/${other}/next?token=${PBX_TOKEN}`);
+    expect([next.status, await next.text()]).toEqual([200, "hangup"]);
   });
 
   test("/next answers the dialplan in one line", async () => {
@@ -85,6 +99,8 @@ describe("/api/calls on the admin port", () => {
     ["unknown tenant refused", `/api/calls/${UUID}?token=${TOKEN}`, "POST", "tenant=unknown", 404, "UNKNOWN_TENANT=reject"],
     ["wrong method", `/api/calls/${UUID}/next?token=${TOKEN}`, "POST", "", 405, "GET"],
     ["unknown API path", `/api/nothing?token=${TOKEN}`, "GET", undefined, 404, "not found"],
+    ["the PBX token off the dialplan's routes", `/api/nothing?token=${PBX_TOKEN}`, "GET", undefined, 403, "PBX_TOKEN may only register calls"],
+    ["the PBX token on a deeper path", `/api/calls/${UUID}/next/more?token=${PBX_TOKEN}`, "GET", undefined, 403, "use ADMIN_TOKEN"],
   ])("%s → a clear error", async (_name, path, method, body, status, words) => {
     const res = await fetch(`${base}${path}`, { method, body, headers: { "content-type": "application/x-www-form-urlencoded" } });
     expect(res.status).toBe(status);

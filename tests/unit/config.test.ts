@@ -59,6 +59,16 @@ describe("loadConfig", () => {
     expect(error(() => loadConfig({ config: "/nonexistent/voicebot.env" }, {})).variable).toBe("--config");
     expect(error(() => loadConfig({}, { LOG_LEVEL: "loud" })).allowed).toContain("debug, info, warn, error");
   });
+
+  test("PBX_TOKEN: unset by default; needs ADMIN_TOKEN and must differ from it, never echoed", () => {
+    expect(loadConfig({}, {}).pbxToken).toBeNull();
+    expect(loadConfig({}, { ADMIN_TOKEN: "admin-secret", PBX_TOKEN: " pbx-secret " }).pbxToken).toBe("pbx-secret");
+    const alone = error(() => loadConfig({}, { PBX_TOKEN: "pbx-secret" }));
+    expect([alone.variable, alone.allowed]).toEqual(["PBX_TOKEN", "needs ADMIN_TOKEN set too (the admin API would otherwise be open to anyone)"]);
+    const same = error(() => loadConfig({}, { ADMIN_TOKEN: "one-secret", PBX_TOKEN: "one-secret" }));
+    expect(same.allowed).toContain("must differ from ADMIN_TOKEN");
+    expect(`${alone.message} ${same.message}`).not.toMatch(/pbx-secret|one-secret/);
+  });
 });
 
 describe("parseEnvFile", () => {

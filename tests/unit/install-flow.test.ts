@@ -72,6 +72,13 @@ describe("voicebot install into a staging root", () => {
     const env = readFileSync(file("etc/voicebot/voicebot.env"), "utf8");
     expect(env).toContain("COMPANY_NAME=\"ACME Fibre\"");
     expect(env).toMatch(/ADMIN_TOKEN=[A-Za-z0-9_-]{40,}/);
+    expect(env).toMatch(/PBX_TOKEN=[A-Za-z0-9_-]{40,}/);
+    // The dialplan Asterisk reads carries the PBX token, never the admin one.
+    const adminToken = /ADMIN_TOKEN=(\S+)/.exec(env)?.[1] ?? "";
+    const pbxToken = /PBX_TOKEN=(\S+)/.exec(env)?.[1] ?? "";
+    const dialplan = readFileSync(file("etc/voicebot/pbx/asterisk/extensions_voicebot.conf"), "utf8");
+    expect(dialplan).toContain(`?token=${pbxToken}`);
+    expect(dialplan).not.toContain(adminToken);
     expect(existsSync(file("etc/voicebot/tenants.toml"))).toBe(true);
     expect(existsSync(file("etc/systemd/system/voicebot.service"))).toBe(true);
     expect(readFileSync(file("etc/systemd/system/voicebot.service"), "utf8")).toContain("ExecStartPre=+/usr/sbin/nft -f /etc/voicebot/firewall.nft");
@@ -90,6 +97,7 @@ describe("voicebot install into a staging root", () => {
     const t = stage({ ufw: "active" });
     await install(t.options());
     const token = /ADMIN_TOKEN=(\S+)/.exec(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8"))?.[1];
+    const pbxToken = /PBX_TOKEN=(\S+)/.exec(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8"))?.[1];
     const before = snapshot(t.root);
     const callsBefore = t.s.calls().length;
     const again = await install(t.options());
@@ -103,6 +111,7 @@ describe("voicebot install into a staging root", () => {
     delete after["etc/voicebot/install.json"];
     expect(after).toEqual(before);
     expect(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8")).toContain(`ADMIN_TOKEN=${token}`);
+    expect(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8")).toContain(`PBX_TOKEN=${pbxToken}`);
   });
 
   test("a changed answer is shown as a diff that masks secrets", async () => {

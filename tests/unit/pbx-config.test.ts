@@ -19,6 +19,7 @@ const HOST = "192.0.2.10";
 const CALL = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
 const FUSION_DOMAIN = "3f1c2b9a-1234-4abc-9def-0123456789ab";
 const ADMIN_TOKEN = "adm:in/t%k&=";
+const PBX_TOKEN = "pbx:on/ly%&=";
 const STREAM_TOKEN = "st&re=am?x";
 const root = mkdtempSync(join(tmpdir(), "voicebot-pbx-config-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +40,7 @@ const TENANTS_TOML = `[tenants.acme]\ncompany_name = "ACME"\naliases = ["acme.ex
 
 function setup(tenantCount: 1 | 3, tokens: boolean, extra: Record<string, string> = {}): { config: Config; tenants: Tenants } {
   const env: Record<string, string> = { HTTP_HOST: "0.0.0.0", AUDIOSTREAM_HOST: "0.0.0.0", TENANTS_FILE: tempFile("tenants.toml", tenantCount === 3 ? TENANTS_TOML : ""), ...extra };
-  if (tokens) Object.assign(env, { ADMIN_TOKEN, AUDIOSTREAM_TOKEN: STREAM_TOKEN });
+  if (tokens) Object.assign(env, { ADMIN_TOKEN, PBX_TOKEN, AUDIOSTREAM_TOKEN: STREAM_TOKEN });
   const config = loadConfig({ config: envFile(env) }, {});
   return { config, tenants: loadTenants(config) };
 }
@@ -115,7 +116,7 @@ describe("asterisk", () => {
         const { config, tenants } = setup(tenantCount, tokens);
         const directory = new CallDirectory();
         const server = startAdminServer({
-          host: "127.0.0.1", port: 0, log: rootLogger.child("test"), health: () => ({ ready: true, body: {} }), metrics: () => [], token: config.adminToken,
+          host: "127.0.0.1", port: 0, log: rootLogger.child("test"), health: () => ({ ready: true, body: {} }), metrics: () => [], tokens: { admin: config.adminToken, pbx: config.pbxToken },
           calls: { register: (uuid, r) => directory.register(uuid, { callerNumber: r.callerNumber, dnis: r.dnis, tenant: r.tenant }), next: (uuid) => formatNextStep(directory.next(uuid)) },
         });
         try {
@@ -130,7 +131,9 @@ describe("asterisk", () => {
             }
             expect(priorities[0]).toMatchObject({ exten: "777", app: "Answer" });
             expect(priorities.every((p) => p.exten === "777")).toBe(true);
-            if (tokens) expect(priorities.filter((p) => p.args.includes("CURL(")).every((p) => p.args.includes("?token=adm%3Ain%2Ft%25k%26%3D"))).toBe(true);
+            // The PBX token, never the admin one: `dialplan show` prints this file's contents.
+            if (tokens) expect(priorities.filter((p) => p.args.includes("CURL(")).every((p) => p.args.includes("?token=pbx%3Aon%2Fly%25%26%3D"))).toBe(true);
+            expect(priorities.some((p) => p.args.includes("adm%3Ain") || p.args.includes(ADMIN_TOKEN))).toBe(false);
 
             const first = await runDialplan(priorities);
             expect(first).toEqual({ socket: `${CALL},127.0.0.1:9090`, outcome: "hangup" });
@@ -141,6 +144,13 @@ describe("asterisk", () => {
           expect(file(rendering, "asterisk/manager_voicebot.conf")).toContain("permit = 127.0.0.1/255.255.255.255\nread = call,dialplan\nwrite = call\n");
           expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640]]);
           expect(rendering.warnings.some((w) => w.startsWith("ADMIN_TOKEN is not set"))).toBe(!tokens);
+          expect(rendering.warnings.some((w) => w.startsWith("PBX_TOKEN is not set"))).toBe(false);
+          if (tokens) {
+            // What the dialplan carries opens only its two routes.
+            const elsewhere = await fetch(`http://127.0.0.1:${server.port}/api/tickets?token=${encodeURIComponent(PBX_TOKEN)}`);
+            expect(elsewhere.status).toBe(403);
+            expect(await elsewhere.text()).toContain("PBX_TOKEN may only register calls");
+          }
         } finally {
           await server.stop();
         }
@@ -298,6 +308,13 @@ describe("values the PBX configuration cannot hold are refused", () => {
     expect((error as Error).message).toContain(message);
   };
 
+  test("without PBX_TOKEN the dialplan falls back to ADMIN_TOKEN, with a warning saying what to set", () => {
+    const { config: adminOnly, tenants: one } = setup(1, false, { ADMIN_TOKEN });
+    const rendering = renderPbxConfig("asterisk", { host: HOST, config: adminOnly, tenants: one });
+    expect(file(rendering, "asterisk/extensions_voicebot.conf")).toContain("?token=adm%3Ain%2Ft%25k%26%3D");
+    expect(rendering.warnings.find((w) => w.startsWith("PBX_TOKEN is not set"))).toContain("`dialplan show` prints");
+  });
+
   test("hosts other than an IPv4 address, fixed ports", () => {
     refused("asterisk", {}, `host "::1" is not an IPv4 address`, "::1");
     refused("freeswitch", {}, `host "voicebot.example" is not an IPv4 address`, "voicebot.example");
@@ -305,14 +322,15 @@ describe("values the PBX configuration cannot hold are refused", () => {
   });
 
   test("tokens and secrets with line breaks, spaces or quotes, never echoing them", () => {
-    refused("asterisk", { adminToken: "abc\ndef" }, "ADMIN_TOKEN cannot go into the PBX configuration: it contains a line break at position 4");
+    refused("asterisk", { pbxToken: "abc\ndef" }, "PBX_TOKEN cannot go into the PBX configuration: it contains a line break at position 4");
+    refused("asterisk", { pbxToken: null, adminToken: "abc\ndef" }, "ADMIN_TOKEN cannot go into the PBX configuration: it contains a line break at position 4");
     refused("freeswitch", { audiostreamToken: "it's" }, "AUDIOSTREAM_TOKEN cannot go into the PBX configuration: it contains a single quote at position 3");
     refused("3cx", { audiostreamToken: "a\"b" }, "contains a double quote");
     refused("asterisk", { ami: { host: "h", port: 5038, username: "vb", secret: "x;y" } }, "AMI_SECRET cannot go into the PBX configuration: it contains a semicolon");
     refused("asterisk", { ami: { host: "h", port: 5038, username: "v b", secret: "x" } }, `AMI_USER "v b" cannot name a manager.conf section`);
     refused("freeswitch", { esl: { host: "h", port: 8021, password: "a b" } }, "ESL_PASSWORD cannot go into the PBX configuration: it contains a space");
     try {
-      renderPbxConfig("asterisk", { host: HOST, config: { ...config, adminToken: "top secret" }, tenants });
+      renderPbxConfig("asterisk", { host: HOST, config: { ...config, pbxToken: "top secret" }, tenants });
     } catch (err) {
       expect((err as Error).message).not.toContain("top secret");
     }

@@ -305,11 +305,11 @@ describe("AI SAV dialog: protocol details", () => {
 
     const keys = new AiCall();
     keys.send({ type: "start", callerNumber: null });
-    expect(keys.send({ type: "dtmf", digit: "5" })).toEqual([{ type: "record", kind: "dtmf", detail: "5" }]);
+    expect(keys.send({ type: "dtmf", digit: "5", at: MONDAY_10H })).toEqual([{ type: "record", kind: "dtmf", detail: "5" }]);
     keys.send({ type: "callerSaid", text: "bonjour", at: MONDAY_10H });
-    const zero = keys.send({ type: "dtmf", digit: "0" });
+    const zero = keys.send({ type: "dtmf", digit: "0", at: MONDAY_10H });
     expect(zero.at(-1)).toEqual({ type: "transfer", reason: "caller pressed 0 for a technician" });
-    expect(() => keys.send({ type: "dtmf", digit: "x" })).toThrow('DTMF "x"');
+    expect(() => keys.send({ type: "dtmf", digit: "x", at: MONDAY_10H })).toThrow('DTMF "x"');
   });
 
   test("caller hang-up abandons the open ticket", () => {
@@ -329,7 +329,7 @@ describe("AI SAV dialog: protocol details", () => {
     expect(records(out, "hangup")).toEqual(["protocol-error"]);
   });
 
-  test("speech recognition lost: keypad menu on the same ticket, utterance ids go on", () => {
+  test("speech recognition lost: keypad menu on the same ticket, utterance ids go on, same technician rule", () => {
     const call = new AiCall();
     call.send({ type: "start", callerNumber: "0611223344" });
     const lost = call.send({ type: "sttLost" });
@@ -338,10 +338,11 @@ describe("AI SAV dialog: protocol details", () => {
     expect(records(lost, "state")).toEqual(["IDENTIFICATION->MENU"]);
     expect(lost.some((a) => a.type === "openTicket")).toBe(false);
     expect(call.dialog.state).toBe("MENU");
-    call.send({ type: "dtmf", digit: "1" });
-    const done = call.send({ type: "dtmf", digit: "2" });
-    expect(spoken(done)).toEqual([["escalatedKnownNumber", "ticketNumberIs", "#42", "goodbye"]]);
-    expect(done.at(-1)).toEqual({ type: "hangup", reason: "escalated" });
+    call.send({ type: "dtmf", digit: "1", at: MONDAY_10H });
+    const done = call.send({ type: "dtmf", digit: "2", at: MONDAY_10H });
+    // Monday 10:00 is within TECH_HOURS: the keypad transfers as the AI dialog would.
+    expect(spoken(done)).toEqual([["ticketNumberIs", "#42", "transferring"]]);
+    expect(done.at(-1)).toEqual({ type: "transfer", reason: "the fix did not work (key 2)" });
   });
 
   test("bad options and events are refused with clear errors", () => {

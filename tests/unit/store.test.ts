@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/db.ts";
@@ -222,6 +222,47 @@ describe("crashes and readers", () => {
     expect(after.getCall(silent)).toMatchObject({ endedAt: T0 + 100, endReason: "interrupted" });
     expect(after.getCall(finished)).toMatchObject({ endedAt: T0 + 5000, endReason: "resolved" });
     expect(after.getTicket(cutTicket)).toMatchObject({ status: "incomplete", updatedAt: restart });
+  });
+
+  test("a crashed call whose recording outlasts its last row ends with its recording: the longer channel, by size", () => {
+    const dataDir = tempDir();
+    const before = open(dataDir);
+    const cut = newCall(before, "recorded", T0);
+    before.addEvent(cut, { kind: "dtmf", detail: "1", at: T0 + 7000 });
+    // 15 s of caller audio and 12 s of bot audio at 8 kHz (2 bytes a sample), still raw: the crash came first.
+    const callerPath = join(dataDir, "recorded.caller.8000.s16le");
+    const botPath = join(dataDir, "recorded.bot.8000.s16le");
+    writeFileSync(callerPath, new Uint8Array(15 * 8000 * 2));
+    writeFileSync(botPath, new Uint8Array(12 * 8000 * 2));
+    before.setCallRecordings(cut, [{ channel: "caller", path: callerPath, sampleRate: 8000 }, { channel: "bot", path: botPath, sampleRate: 8000 }]);
+    // A rate change starts a second pair: a channel's files add up (2 s more at 16 kHz).
+    const resampled = newCall(before, "resampled", T0);
+    const files = [
+      { channel: "caller" as const, path: join(dataDir, "resampled.caller.8000.s16le"), sampleRate: 8000, seconds: 3 },
+      { channel: "caller" as const, path: join(dataDir, "resampled.caller.16000.s16le"), sampleRate: 16000, seconds: 2 },
+    ];
+    for (const f of files) writeFileSync(f.path, new Uint8Array(f.seconds * f.sampleRate * 2));
+    before.setCallRecordings(resampled, files.map(({ seconds: _s, ...f }) => f));
+    // Listed but gone from the disk: the last row decides.
+    const gone = newCall(before, "gone", T0);
+    before.addEvent(gone, { kind: "dtmf", detail: "1", at: T0 + 2000 });
+    before.setCallRecordings(gone, [{ channel: "caller", path: join(dataDir, "gone.caller.8000.s16le"), sampleRate: 8000 }]);
+    before.close();
+    stores.splice(stores.indexOf(before), 1);
+
+    const after = open(dataDir);
+    expect(after.closeInterruptedCalls(T0 + 3_600_000)).toBe(3);
+    expect(after.getCall(cut)).toMatchObject({ endedAt: T0 + 15_000, endReason: "interrupted", durationMs: 15_000 });
+    expect(after.getCall(resampled)).toMatchObject({ durationMs: 5000 });
+    expect(after.getCall(gone)).toMatchObject({ durationMs: 2000 });
+    // Never past the restart, whatever the files say.
+    const later = open(tempDir());
+    const short = newCall(later, "short", T0);
+    const big = join(dataDir, "short.caller.8000.s16le");
+    writeFileSync(big, new Uint8Array(60 * 8000 * 2));
+    later.setCallRecordings(short, [{ channel: "caller", path: big, sampleRate: 8000 }]);
+    later.closeInterruptedCalls(T0 + 10_000);
+    expect(later.getCall(short)).toMatchObject({ durationMs: 10_000 });
   });
 
   test("a readonly store sees what the writer commits while the writer stays open", () => {
