@@ -3,7 +3,8 @@
  * caller's right to interrupt. The session owns the playout, the dialog and the store rows; this
  * part turns transcripts into `callerSaid`, runs each `think` as a streamed Reply, detects
  * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
- * once, else handing the call to the keypad).
+ * once when its socket fails; handing the call to the keypad when that fails too, or when it
+ * misses a turn's deadline).
  */
 import type { LanguageModel } from "../ai/llm/types.ts";
 import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
@@ -18,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import { Reply } from "./reply.ts";
+import { SttDeadline } from "./stt-deadline.ts";
 import { SttGate } from "./stt-gate.ts";
 
 export interface ConversationParts {
@@ -27,6 +29,8 @@ export interface ConversationParts {
   language: string;
   keyterms: readonly string[];
   bargeInMinSpeechMs: number;
+  /** Told whether each caller turn got its final in time (the recognizer's circuit breaker). */
+  sttTurnOutcome?: (met: boolean) => void;
 }
 
 /** What the conversation needs from its session. */
@@ -57,6 +61,12 @@ type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
 /** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
 const FILLER_AFTER_MS = 1000;
+/**
+ * The recognizer must answer (a final, even empty) within this of the caller's speech end, or it
+ * is taken as failed and the call moves to the keypad: the caller hears the bot by then. No
+ * reconnect first: the turn's words went to the stalled socket and are lost either way.
+ */
+export const STT_FINAL_DEADLINE_MS = 2500;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
@@ -72,6 +82,7 @@ export class Conversation {
   /** The newest reply: the one the filler waits for. */
   private latest: Reply | null = null;
   private fillerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly sttDeadline = new SttDeadline(STT_FINAL_DEADLINE_MS, (speechEndAt) => this.recognizerLate(speechEndAt));
   /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
   private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
@@ -119,10 +130,15 @@ export class Conversation {
     if (this.bargeIn.inbound(frame)) this.interrupt("voice");
   }
 
-  /** The caller's speech ended (local detector): ask the recognizer for its words now. */
+  /**
+   * The caller's speech ended (local detector): ask the recognizer for its words now; they are due
+   * by the deadline, and the filler covers the wait when no reply is on its way.
+   */
   onCallerSpeechEnd(): void {
     if (this.stopped) return;
     this.stt?.finalize();
+    const speechEndAt = this.lastLoudAt || Date.now();
+    if (this.sttDeadline.watch(speechEndAt) && this.latest === null) this.armFiller(speechEndAt);
   }
 
   /** Per outbound frame, after it was sent. */
@@ -220,6 +236,7 @@ export class Conversation {
     if (this.stopped) return;
     this.stopped = true;
     this.clearFiller();
+    this.sttDeadline.stop();
     this.abortReplies();
     const stt = this.stt;
     this.stt = null;
@@ -280,14 +297,32 @@ export class Conversation {
       void this.openStt(true);
       return;
     }
+    this.toKeypad("stt-lost");
+  }
+
+  /** Recognition is gone for this call: the rest is the keypad dialog, on the same ticket. */
+  private toKeypad(reason: "stt-lost" | "stt-deadline"): void {
     this.host.metrics.sttLost++;
-    countFallback(this.host.metrics, this.parts.stt.id, "keypad", "stt-lost");
+    countFallback(this.host.metrics, this.parts.stt.id, "keypad", reason);
     this.stop();
     this.host.feed({ type: "sttLost" });
   }
 
+  /** No final after the caller spoke: the recognizer failed this turn (a stalled stream looks just like this). */
+  private recognizerLate(speechEndAt: number): void {
+    if (this.stopped) return;
+    const provider = this.parts.stt.id;
+    const waitedMs = Date.now() - speechEndAt;
+    this.host.log.warn("speech recognition missed its deadline: no final after the caller spoke; continuing on the keypad", { provider, waitedMs, deadlineMs: STT_FINAL_DEADLINE_MS });
+    this.host.metrics.sttDeadlineMisses++;
+    countProviderError(this.host.metrics, provider, new Error(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end (timed out)`));
+    this.parts.sttTurnOutcome?.(false);
+    this.toKeypad("stt-deadline");
+  }
+
   private onSttEvent(event: SttEvent): void {
     if (this.stopped) return;
+    if ((event.type === "utteranceEnd" || (event.type === "transcript" && event.isFinal)) && this.sttDeadline.answered()) this.parts.sttTurnOutcome?.(true);
     switch (event.type) {
       case "speechStarted":
         if (this.bargeIn.speechStarted()) this.interrupt("speech-started");
@@ -320,18 +355,26 @@ export class Conversation {
     this.armFiller(speechEndAt);
   }
 
-  /** If the reply just asked for has no audio 1 s after the caller stopped, say "one moment". */
+  /**
+   * If nothing is ready 1 s after the caller stopped, say "one moment": before the reply just asked
+   * for when it has no audio yet, or, while the recognizer has not answered (no reply then), alone.
+   */
   private armFiller(speechEndAt: number): void {
     this.clearFiller();
     const reply = this.latest;
-    if (!reply) return;
     this.fillerTimer = setTimeout(() => {
       this.fillerTimer = null;
-      if (this.latest !== reply || reply.utterance.segments.length > 0 || this.host.playout.head !== reply.utterance) return;
-      const audio = this.host.phrases.get("filler", this.host.playout.rate);
+      const { playout } = this.host;
+      const waitingForReply = reply !== null && this.latest === reply && reply.utterance.segments.length === 0 && playout.head === reply.utterance;
+      const waitingForWords = reply === null && this.sttDeadline.pending && !playout.busy;
+      if (!waitingForReply && !waitingForWords) return;
+      const audio = this.host.phrases.get("filler", playout.rate);
       if (!audio) return;
       const filler: Utterance = { id: 0, keys: ["filler"], segments: [audio], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
-      if (this.host.playout.insertBeforeHead(filler)) this.host.metrics.fillers++;
+      if (waitingForWords) playout.enqueue(filler);
+      else if (!playout.insertBeforeHead(filler)) return;
+      this.host.metrics.fillers++;
+      this.host.expedite();
     }, Math.max(0, speechEndAt + FILLER_AFTER_MS - Date.now()));
   }
 
