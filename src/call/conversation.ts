@@ -5,6 +5,7 @@
  * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
  * once, else handing the call to the keypad).
  */
+import type { CircuitBreaker } from "../ai/circuit-breaker.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
@@ -22,6 +23,8 @@ import { SttGate } from "./stt-gate.ts";
 
 export interface ConversationParts {
   stt: SpeechToText;
+  /** The recognizer's circuit breaker: open = new calls start on the keypad at once. */
+  sttBreaker: CircuitBreaker | null;
   llm: LanguageModel;
   vad: VadModule | null;
   language: string;
@@ -92,8 +95,16 @@ export class Conversation {
     this.gate = new SttGate(sampleRate);
   }
 
-  /** Opens the recognizer at the call's rate (first frame known). */
+  /** Opens the recognizer at the call's rate (first frame known), unless its circuit is open. */
   start(): void {
+    if (this.parts.sttBreaker?.allow() === false) {
+      this.host.log.warn("speech recognition skipped: its circuit is open; the call goes to the keypad", { provider: this.parts.stt.id });
+      countFallback(this.host.metrics, this.parts.stt.id, "keypad", "circuit-open");
+      this.stop();
+      // After the dialog's start event, which the session feeds right after this.
+      queueMicrotask(() => this.host.feed({ type: "sttLost" }));
+      return;
+    }
     void this.openStt(false);
   }
 
@@ -272,8 +283,9 @@ export class Conversation {
     if (this.stopped || error === null) return;
     if (stream !== null && this.stt !== stream) return;
     this.stt = null;
-    this.host.log.warn("speech recognition lost", { error: error.message, reconnecting: !this.reconnected });
+    this.host.log.warn("speech recognition lost", { provider: this.parts.stt.id, error: error.message, reconnecting: !this.reconnected });
     countProviderError(this.host.metrics, this.parts.stt.id, error);
+    this.parts.sttBreaker?.failure(error.message);
     if (!this.reconnected) {
       this.reconnected = true;
       this.host.metrics.sttReconnects++;
@@ -297,7 +309,10 @@ export class Conversation {
         return;
       case "transcript": {
         const text = event.text.trim();
-        if (event.isFinal && text !== "") this.finals.push(text);
+        if (event.isFinal && text !== "") {
+          this.finals.push(text);
+          this.parts.sttBreaker?.success();
+        }
         if (event.isFinal && (event.speechFinal || event.fromFinalize) && this.finals.length > 0) this.closeTurn();
         return;
       }

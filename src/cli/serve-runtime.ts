@@ -105,6 +105,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         maxCalls: config.maxCalls,
         phrases: ready ? "ready" : "loading",
         modes: ai.modes,
+        providers: ai.breakers.snapshot(),
         listeners: {
           audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
           audiostream: `${audiostream.hostname}:${audiostream.port}`,
@@ -117,7 +118,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     metrics: () => metricFamilies({
       activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
       transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: ready, llm: ai.llmStats,
-      control: pbx.status(),
+      providers: ai.breakers.snapshot(), control: pbx.status(),
     }),
   });
 
