@@ -12,15 +12,16 @@ import { providerErrorKind, type ProviderEvents } from "../ai/provider-error.ts"
 import type { LanguageModel } from "../ai/llm/types.ts";
 import { createDeepgramStt } from "../ai/stt/deepgram.ts";
 import type { SpeechToText } from "../ai/stt/types.ts";
-import { selectTts } from "../ai/tts/select.ts";
-import type { TextToSpeech } from "../ai/tts/types.ts";
+import { selectTts, type TtsSelection } from "../ai/tts/select.ts";
+import type { PcmResampling } from "../ai/tts/offline-fallback.ts";
 import type { ConversationParts } from "../call/conversation.ts";
 import type { Config, LlmProviderName } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { loadVadModule } from "../media/vad.ts";
 
 export interface AiSetup {
-  tts: TextToSpeech;
+  /** The default tenant's voice. */
+  voice: TtsSelection;
   /** AI mode's parts; null = keypad mode. Its `vad` arrives once the WASM module is loaded. */
   conversation: ConversationParts | null;
   modes: { stt: string; llm: string; tts: string };
@@ -49,9 +50,9 @@ function switchReason(why: string): string {
   return "slow-first-token";
 }
 
-export function setupAi(config: Config, log: Logger, events: ProviderEvents): AiSetup {
+export function setupAi(config: Config, log: Logger, events: ProviderEvents, resampler: PcmResampling): AiSetup {
   const breakers = new ProviderBreakers({ failures: config.providerBreakerFailures, cooldownMs: config.providerBreakerCooldownMs, log: log.child("breaker") });
-  const { tts, mode: ttsMode } = selectTts(config, log.child("tts"), events);
+  const voice = selectTts(config, log.child("tts"), events, { resampler, breakers });
   const stt: SpeechToText | null = config.deepgramApiKey
     ? createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log: log.child("stt") })
     : null;
@@ -70,10 +71,10 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents): Ai
   const modes = {
     stt: stt ? `deepgram (${config.deepgramModel})` : "offline (keypad)",
     llm: llm && primary ? `${primary.id}${fallback ? `, falls back to ${fallback.id}` : ""}` : "offline (scripted SAV)",
-    tts: ttsMode,
+    tts: voice.mode,
   };
   if (!stt || !llm) {
-    return { tts, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null, breakers };
+    return { voice, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null, breakers };
   }
   const conversation: ConversationParts = {
     stt, llm, vad: null, sttBreaker: breakers.for(stt.id),
@@ -83,5 +84,5 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents): Ai
     (vad) => (conversation.vad = vad),
     (err: unknown) => log.warn("voice-activity detector unavailable: barge-in uses energy alone", { error: String(err) }),
   );
-  return { tts, conversation, modes, llmStats: llm.stats, breakers };
+  return { voice, conversation, modes, llmStats: llm.stats, breakers };
 }

@@ -47,9 +47,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
   const metrics = newCallMetrics();
   const events = providerEventsFor(metrics);
-  const ai = setupAi(config, log, events);
+  const ai = setupAi(config, log, events, resampler);
   log.info("modes", ai.modes);
-  const profiles = buildProfiles({ config, tenants, tts: ai.tts, conversation: ai.conversation, resampler, log, events });
+  const profiles = buildProfiles({ config, tenants, voice: ai.voice, breakers: ai.breakers, conversation: ai.conversation, resampler, log, events });
   if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
   const pbx = startPbxControl(config, tenants, log);
 
