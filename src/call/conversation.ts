@@ -30,6 +30,8 @@ export interface ConversationParts {
   language: string;
   keyterms: readonly string[];
   bargeInMinSpeechMs: number;
+  /** The filler's delay after speech end, and between fillers; default 1000 ms (tests shorten it). */
+  fillerDelayMs?: number;
 }
 
 /** What the conversation needs from its session. */
@@ -58,8 +60,10 @@ export interface ConversationHost {
 
 type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
-/** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
+/** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase; still nothing 1 s after it → another. */
 const FILLER_AFTER_MS = 1000;
+/** Fillers per reply: the deadlines end a reply's wait well before a third would be due. */
+const MAX_FILLERS = 3;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
@@ -84,6 +88,7 @@ export class Conversation {
   private gate: SttGate;
   private rate: number;
   private readonly sendToStt = (pcm: Int16Array): void => this.stt?.send(pcm);
+  private readonly fillerDelayMs: number;
 
   constructor(
     private readonly host: ConversationHost,
@@ -91,6 +96,7 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
+    this.fillerDelayMs = parts.fillerDelayMs ?? FILLER_AFTER_MS;
     this.bargeIn = this.newDetector(sampleRate);
     this.gate = new SttGate(sampleRate);
   }
@@ -335,19 +341,33 @@ export class Conversation {
     this.armFiller(speechEndAt);
   }
 
-  /** If the reply just asked for has no audio 1 s after the caller stopped, say "one moment". */
+  /**
+   * If the reply just asked for has no audio 1 s after the caller stopped, say "one moment"; if it
+   * still has none 1 s after that phrase ended (the model was switched, the offline voice took
+   * over), say "still working on it", up to MAX_FILLERS phrases in all.
+   */
   private armFiller(speechEndAt: number): void {
     this.clearFiller();
     const reply = this.latest;
     if (!reply) return;
+    this.scheduleFiller(reply, Math.max(0, speechEndAt + this.fillerDelayMs - Date.now()), 0);
+  }
+
+  private scheduleFiller(reply: Reply, delayMs: number, played: number): void {
     this.fillerTimer = setTimeout(() => {
       this.fillerTimer = null;
-      if (this.latest !== reply || reply.utterance.segments.length > 0 || this.host.playout.head !== reply.utterance) return;
-      const audio = this.host.phrases.get("filler", this.host.playout.rate);
+      if (this.stopped || this.latest !== reply || reply.utterance.segments.length > 0 || this.host.playout.head !== reply.utterance) return;
+      const key = played === 0 ? "filler" : "stillWorking";
+      const audio = this.host.phrases.get(key, this.host.playout.rate);
       if (!audio) return;
-      const filler: Utterance = { id: 0, keys: ["filler"], segments: [audio], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
+      const filler: Utterance = {
+        id: 0, keys: [key], segments: [audio], interruptible: true, onStart: () => undefined,
+        onEnd: (interrupted) => {
+          if (!interrupted && played + 1 < MAX_FILLERS) this.scheduleFiller(reply, this.fillerDelayMs, played + 1);
+        },
+      };
       if (this.host.playout.insertBeforeHead(filler)) this.host.metrics.fillers++;
-    }, Math.max(0, speechEndAt + FILLER_AFTER_MS - Date.now()));
+    }, delayMs);
   }
 
   private clearFiller(): void {
