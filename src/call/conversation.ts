@@ -6,6 +6,7 @@
  * once when its socket fails; handing the call to the keypad when that fails too, or when it
  * misses a turn's deadline).
  */
+import type { CircuitBreaker } from "../ai/circuit-breaker.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
@@ -17,6 +18,7 @@ import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
 import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
+import { Filler, FILLER_AFTER_MS } from "./filler.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import { Reply } from "./reply.ts";
 import { SttDeadline } from "./stt-deadline.ts";
@@ -24,13 +26,15 @@ import { SttGate } from "./stt-gate.ts";
 
 export interface ConversationParts {
   stt: SpeechToText;
+  /** The recognizer's circuit breaker: open = new calls start on the keypad at once. */
+  sttBreaker: CircuitBreaker | null;
   llm: LanguageModel;
   vad: VadModule | null;
   language: string;
   keyterms: readonly string[];
   bargeInMinSpeechMs: number;
-  /** Told whether each caller turn got its final in time (the recognizer's circuit breaker). */
-  sttTurnOutcome?: (met: boolean) => void;
+  /** The filler's delay after speech end, and between fillers; default 1000 ms (tests shorten it). */
+  fillerDelayMs?: number;
 }
 
 /** What the conversation needs from its session. */
@@ -59,8 +63,6 @@ export interface ConversationHost {
 
 type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
-/** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
-const FILLER_AFTER_MS = 1000;
 /**
  * The recognizer must answer (a final, even empty) within this of the caller's speech end, or it
  * is taken as failed and the call moves to the keypad: the caller hears the bot by then. No
@@ -81,7 +83,6 @@ export class Conversation {
   private readonly replies = new Map<Reply, { turnId: number | null }>();
   /** The newest reply: the one the filler waits for. */
   private latest: Reply | null = null;
-  private fillerTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly sttDeadline = new SttDeadline(STT_FINAL_DEADLINE_MS, (speechEndAt) => this.recognizerLate(speechEndAt));
   /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
   private lastSpeechEndAt: number | null = null;
@@ -92,6 +93,7 @@ export class Conversation {
   private gate: SttGate;
   private rate: number;
   private readonly sendToStt = (pcm: Int16Array): void => this.stt?.send(pcm);
+  private readonly filler: Filler;
 
   constructor(
     private readonly host: ConversationHost,
@@ -99,12 +101,21 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
+    this.filler = new Filler(host, parts.fillerDelayMs ?? FILLER_AFTER_MS);
     this.bargeIn = this.newDetector(sampleRate);
     this.gate = new SttGate(sampleRate);
   }
 
-  /** Opens the recognizer at the call's rate (first frame known). */
+  /** Opens the recognizer at the call's rate (first frame known), unless its circuit is open. */
   start(): void {
+    if (this.parts.sttBreaker?.allow() === false) {
+      this.host.log.warn("speech recognition skipped: its circuit is open; the call goes to the keypad", { provider: this.parts.stt.id });
+      countFallback(this.host.metrics, this.parts.stt.id, "keypad", "circuit-open");
+      this.stop();
+      // After the dialog's start event, which the session feeds right after this.
+      queueMicrotask(() => this.host.feed({ type: "sttLost" }));
+      return;
+    }
     void this.openStt(false);
   }
 
@@ -235,7 +246,7 @@ export class Conversation {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.clearFiller();
+    this.filler.clear();
     this.sttDeadline.stop();
     this.abortReplies();
     const stt = this.stt;
@@ -289,8 +300,9 @@ export class Conversation {
     if (this.stopped || error === null) return;
     if (stream !== null && this.stt !== stream) return;
     this.stt = null;
-    this.host.log.warn("speech recognition lost", { error: error.message, reconnecting: !this.reconnected });
+    this.host.log.warn("speech recognition lost", { provider: this.parts.stt.id, error: error.message, reconnecting: !this.reconnected });
     countProviderError(this.host.metrics, this.parts.stt.id, error);
+    this.parts.sttBreaker?.failure(error.message);
     if (!this.reconnected) {
       this.reconnected = true;
       this.host.metrics.sttReconnects++;
@@ -316,13 +328,13 @@ export class Conversation {
     this.host.log.warn("speech recognition missed its deadline: no final after the caller spoke; continuing on the keypad", { provider, waitedMs, deadlineMs: STT_FINAL_DEADLINE_MS });
     this.host.metrics.sttDeadlineMisses++;
     countProviderError(this.host.metrics, provider, new Error(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end (timed out)`));
-    this.parts.sttTurnOutcome?.(false);
+    this.parts.sttBreaker?.failure(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end`);
     this.toKeypad("stt-deadline");
   }
 
   private onSttEvent(event: SttEvent): void {
     if (this.stopped) return;
-    if ((event.type === "utteranceEnd" || (event.type === "transcript" && event.isFinal)) && this.sttDeadline.answered()) this.parts.sttTurnOutcome?.(true);
+    if (event.type === "utteranceEnd" || (event.type === "transcript" && event.isFinal)) this.sttDeadline.answered();
     switch (event.type) {
       case "speechStarted":
         if (this.bargeIn.speechStarted()) this.interrupt("speech-started");
@@ -332,7 +344,10 @@ export class Conversation {
         return;
       case "transcript": {
         const text = event.text.trim();
-        if (event.isFinal && text !== "") this.finals.push(text);
+        if (event.isFinal && text !== "") {
+          this.finals.push(text);
+          this.parts.sttBreaker?.success();
+        }
         if (event.isFinal && (event.speechFinal || event.fromFinalize) && this.finals.length > 0) this.closeTurn();
         return;
       }
@@ -355,31 +370,14 @@ export class Conversation {
     this.armFiller(speechEndAt);
   }
 
-  /**
-   * If nothing is ready 1 s after the caller stopped, say "one moment": before the reply just asked
-   * for when it has no audio yet, or, while the recognizer has not answered (no reply then), alone.
-   */
+  /** "One moment" if the caller still waits for the reply just asked for, or (none asked) for the recognizer's words. */
   private armFiller(speechEndAt: number): void {
-    this.clearFiller();
     const reply = this.latest;
-    this.fillerTimer = setTimeout(() => {
-      this.fillerTimer = null;
+    this.filler.arm(speechEndAt, () => {
+      if (this.stopped) return null;
       const { playout } = this.host;
-      const waitingForReply = reply !== null && this.latest === reply && reply.utterance.segments.length === 0 && playout.head === reply.utterance;
-      const waitingForWords = reply === null && this.sttDeadline.pending && !playout.busy;
-      if (!waitingForReply && !waitingForWords) return;
-      const audio = this.host.phrases.get("filler", playout.rate);
-      if (!audio) return;
-      const filler: Utterance = { id: 0, keys: ["filler"], segments: [audio], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
-      if (waitingForWords) playout.enqueue(filler);
-      else if (!playout.insertBeforeHead(filler)) return;
-      this.host.metrics.fillers++;
-      this.host.expedite();
-    }, Math.max(0, speechEndAt + FILLER_AFTER_MS - Date.now()));
-  }
-
-  private clearFiller(): void {
-    if (this.fillerTimer !== null) clearTimeout(this.fillerTimer);
-    this.fillerTimer = null;
+      if (reply === null) return this.sttDeadline.pending && !playout.busy ? "words" : null;
+      return this.latest === reply && reply.utterance.segments.length === 0 && playout.head === reply.utterance ? "reply" : null;
+    });
   }
 }

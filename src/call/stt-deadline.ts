@@ -33,12 +33,10 @@ export class SttDeadline {
     return true;
   }
 
-  /** The recognizer answered (a final or an utterance end); returns whether that met a pending deadline. */
-  answered(): boolean {
+  /** The recognizer answered (a final or an utterance end): any pending deadline is met. */
+  answered(): void {
     this.lastResultAt = Date.now();
-    const met = this.timer !== null;
     this.stop();
-    return met;
   }
 
   stop(): void {

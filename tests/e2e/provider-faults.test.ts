@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { SimulatedCaller, type CallResult, type ScriptStep } from "../../src/simulate/caller.ts";
-import type { FakeChatBrainRequest, FakeChatFault } from "../fakes/chat.ts";
+import type { FakeChatBrainRequest, FakeChatFault, FakeChatFaultChooser } from "../fakes/chat.ts";
 import type { FakeDeepgramFault } from "../fakes/deepgram.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import type { SpeechFault } from "../fakes/speech.ts";
@@ -34,11 +34,11 @@ interface FaultCase {
   /** This call's Deepgram connections, in order (the reconnect included); none = healthy. */
   deepgram?: FakeDeepgramFault;
   handshakes: number;
-  chat?: FakeChatFault;
+  chat?: FakeChatFault | FakeChatFaultChooser;
   speech?: SpeechFault;
   ticket: string;
   endReason: string;
-  /** What serve logs for this fallback. */
+  /** What serve logs for this fallback (the AI layer's lines do not name the call). */
   log: string;
 }
 
@@ -66,8 +66,45 @@ const CASES: FaultCase[] = [
   },
   {
     name: "both LLMs answer 500: the error phrase after each turn, then a polite end with the ticket incomplete",
-    marker: "de la part de Léa", turns: [{ say: BOX }, { say: BOX }, { say: BOX }], chat: { kind: "status", status: 500 }, handshakes: 1,
+    marker: "Léa", turns: [{ say: BOX }, { say: BOX }, { say: BOX }], chat: { kind: "status", status: 500 }, handshakes: 1,
     ticket: "incomplete", endReason: "ai-error", log: "reply failed",
+  },
+  {
+    name: "both LLMs stall before the first token: each turn fails fast, then a polite end with the ticket incomplete",
+    marker: "Zoé", turns: [{ say: BOX }, { say: BOX }, { say: BOX }], chat: { kind: "stall" }, handshakes: 1,
+    ticket: "incomplete", endReason: "ai-error", log: "reply failed",
+  },
+  {
+    name: "both LLMs stall after a few tokens of the first reply: that turn fails fast, the next ones go on",
+    marker: "Noé", turns: [{ say: BOX }, { say: BOX }, { say: WORKS }], handshakes: 1,
+    chat: (request) => (request.messages.filter((m) => m.role === "user").length === 1 ? { kind: "stall", afterChunks: 4 } : null),
+    ticket: "resolved", endReason: "resolved", log: "LLM stalled mid-reply",
+  },
+  {
+    name: "both LLMs stall on the request after a tool call: the words already said stand, the call goes on",
+    marker: "Lou", turns: [{ say: BOX }, { say: WORKS }], handshakes: 1,
+    chat: (request) => (request.messages.at(-1)?.role === "tool" ? { kind: "stall" } : null),
+    ticket: "resolved", endReason: "resolved", log: "LLM first-token deadline missed",
+  },
+  {
+    name: "TTS stalls with no headers: the offline voice says the replies, the call resolves",
+    marker: "Inès", turns: [{ say: BOX }, { say: WORKS }], speech: { kind: "stall" }, handshakes: 1,
+    ticket: "resolved", endReason: "resolved", log: "TTS fell back to the offline voice",
+  },
+  {
+    name: "TTS sends its headers, then no audio: the offline voice says the replies",
+    marker: "Jade", turns: [{ say: BOX }, { say: WORKS }], speech: { kind: "stallAfterHeaders" }, handshakes: 1,
+    ticket: "resolved", endReason: "resolved", log: "reason=deadline",
+  },
+  {
+    name: "TTS audio stops mid-sentence: the offline voice says it again, whole",
+    marker: "Hugo", turns: [{ say: BOX }, { say: WORKS }], speech: { kind: "stall", afterBytes: 9600 }, handshakes: 1,
+    ticket: "resolved", endReason: "resolved", log: "reason=stalled",
+  },
+  {
+    name: "TTS answers 500: the offline voice says the replies, the call resolves",
+    marker: "Paul", turns: [{ say: BOX }, { say: WORKS }], speech: { kind: "status", status: 500 }, handshakes: 1,
+    ticket: "resolved", endReason: "resolved", log: "reason=error",
   },
 ];
 
@@ -77,7 +114,7 @@ const owners = new Map<number, FaultCase>();
 
 /** A marked caller's words, as the fake recognizer "hears" them. */
 function heard(c: FaultCase, text: string): string {
-  return c.marker === "" ? text : `${text.replace(/\.$/, "")} ${c.marker}.`;
+  return c.marker === "" ? text : `${text.replace(/\.$/, "")} de la part de ${c.marker}.`;
 }
 
 function caseSaying(request: { messages: readonly { role: string; content?: string | null }[] }): FaultCase | undefined {
@@ -100,10 +137,15 @@ beforeAll(async () => {
   });
   for (const chat of [fakes.groq, fakes.openai]) {
     chat.brain = brain;
-    chat.failAll((request) => caseSaying(request)?.chat ?? null);
+    chat.failAll((request) => {
+      const fault = caseSaying(request)?.chat ?? null;
+      return typeof fault === "function" ? fault(request) : fault;
+    });
   }
   fakes.speech.failAlways((request) => CASES.find((c) => c.speech !== undefined && request.input.includes(c.marker))?.speech ?? null);
-  server = await startServer(fakes.env);
+  // Each case faults its own calls only: circuits opened by the others' failures would skip the
+  // providers for the healthy ones (the breaker has its own tests).
+  server = await startServer({ ...fakes.env, PROVIDER_BREAKER_FAILURES: "100" });
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
