@@ -5,6 +5,7 @@
  * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
  * once, else handing the call to the keypad).
  */
+import { forCall } from "../ai/call-context.ts";
 import type { CircuitBreaker } from "../ai/circuit-breaker.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
@@ -37,6 +38,8 @@ export interface ConversationParts {
 /** What the conversation needs from its session. */
 export interface ConversationHost {
   readonly callId: number;
+  /** The call's UUID: the providers' warnings name it. */
+  readonly id: string;
   readonly playout: Playout;
   readonly store: Store;
   readonly phrases: PhraseCache;
@@ -217,7 +220,7 @@ export class Conversation {
     this.latest = reply;
     host.metrics.replies++;
     host.playout.enqueue(utterance);
-    void reply.run({ messages: action.messages, tools: action.tools });
+    void forCall(host.id, () => reply.run({ messages: action.messages, tools: action.tools }));
   }
 
   /** Barge-in: the bot stops within a frame (faded), the reply and its downloads are cut. */
