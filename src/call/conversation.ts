@@ -65,7 +65,7 @@ type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
 /** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase; still nothing 1 s after it → another. */
 const FILLER_AFTER_MS = 1000;
-/** Fillers per reply: the deadlines end a reply's wait well before a third would be due. */
+/** Fillers per reply at most: the provider deadlines end a wait before a fourth would be due. */
 const MAX_FILLERS = 3;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
