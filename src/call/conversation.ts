@@ -18,6 +18,7 @@ import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
 import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
+import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import { Reply } from "./reply.ts";
 import { SttGate } from "./stt-gate.ts";
@@ -63,10 +64,6 @@ export interface ConversationHost {
 
 type ThinkAction = Extract<DialogAction, { type: "think" }>;
 
-/** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase; still nothing 1 s after it → another. */
-const FILLER_AFTER_MS = 1000;
-/** Fillers per reply at most: the provider deadlines end a wait before a fourth would be due. */
-const MAX_FILLERS = 3;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
@@ -79,9 +76,9 @@ export class Conversation {
   private finals: string[] = [];
   /** Replies whose audio is not over: a tool continuation is asked for while the first still plays. */
   private readonly replies = new Map<Reply, { turnId: number | null }>();
-  /** The newest reply: the one the filler waits for. */
+  /** The newest reply: the one the fillers wait for. */
   private latest: Reply | null = null;
-  private fillerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly fillers: Fillers;
   /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
   private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
@@ -91,7 +88,6 @@ export class Conversation {
   private gate: SttGate;
   private rate: number;
   private readonly sendToStt = (pcm: Int16Array): void => this.stt?.send(pcm);
-  private readonly fillerDelayMs: number;
 
   constructor(
     private readonly host: ConversationHost,
@@ -99,7 +95,7 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
-    this.fillerDelayMs = parts.fillerDelayMs ?? FILLER_AFTER_MS;
+    this.fillers = new Fillers(host, parts.fillerDelayMs ?? FILLER_AFTER_MS, (u) => !this.stopped && this.latest?.utterance === u);
     this.bargeIn = this.newDetector(sampleRate);
     this.gate = new SttGate(sampleRate);
   }
@@ -239,7 +235,7 @@ export class Conversation {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.clearFiller();
+    this.fillers.stop();
     this.abortReplies();
     const stt = this.stt;
     this.stt = null;
@@ -341,40 +337,6 @@ export class Conversation {
     this.lastSpeechEndAt = speechEndAt;
     this.host.pauseSilence();
     this.host.feed({ type: "callerSaid", text, at });
-    this.armFiller(speechEndAt);
-  }
-
-  /**
-   * If the reply just asked for has no audio 1 s after the caller stopped, say "one moment"; if it
-   * still has none 1 s after that phrase ended (the model was switched, the offline voice took
-   * over), say "still working on it", up to MAX_FILLERS phrases in all.
-   */
-  private armFiller(speechEndAt: number): void {
-    this.clearFiller();
-    const reply = this.latest;
-    if (!reply) return;
-    this.scheduleFiller(reply, Math.max(0, speechEndAt + this.fillerDelayMs - Date.now()), 0);
-  }
-
-  private scheduleFiller(reply: Reply, delayMs: number, played: number): void {
-    this.fillerTimer = setTimeout(() => {
-      this.fillerTimer = null;
-      if (this.stopped || this.latest !== reply || reply.utterance.segments.length > 0 || this.host.playout.head !== reply.utterance) return;
-      const key = played === 0 ? "filler" : "stillWorking";
-      const audio = this.host.phrases.get(key, this.host.playout.rate);
-      if (!audio) return;
-      const filler: Utterance = {
-        id: 0, keys: [key], segments: [audio], interruptible: true, onStart: () => undefined,
-        onEnd: (interrupted) => {
-          if (!interrupted && played + 1 < MAX_FILLERS) this.scheduleFiller(reply, this.fillerDelayMs, played + 1);
-        },
-      };
-      if (this.host.playout.insertBeforeHead(filler)) this.host.metrics.fillers++;
-    }, delayMs);
-  }
-
-  private clearFiller(): void {
-    if (this.fillerTimer !== null) clearTimeout(this.fillerTimer);
-    this.fillerTimer = null;
+    if (this.latest) this.fillers.arm(this.latest.utterance, speechEndAt);
   }
 }
