@@ -9,6 +9,7 @@
  * another cool-down a new trial is let through.
  */
 import type { Logger } from "../log.ts";
+import { callFields } from "./call-context.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";
 
@@ -72,7 +73,7 @@ export class CircuitBreaker {
     const now = this.now();
     if (this.trialAt !== null && now - this.trialAt < this.options.cooldownMs) return false;
     this.trialAt = now;
-    this.options.log.warn("provider circuit half-open: one trial request", { provider: this.provider });
+    this.options.log.warn("provider circuit half-open: one trial request", { ...callFields(), provider: this.provider });
     return true;
   }
 
@@ -80,7 +81,7 @@ export class CircuitBreaker {
     this.consecutive = 0;
     if (this.until === null) return;
     this.options.log.warn("provider circuit closed: the provider answers again", {
-      provider: this.provider, openForMs: this.openedAt === null ? undefined : this.now() - this.openedAt,
+      ...callFields(), provider: this.provider, openForMs: this.openedAt === null ? undefined : this.now() - this.openedAt,
     });
     this.until = null;
     this.openedAt = null;
@@ -98,7 +99,7 @@ export class CircuitBreaker {
     this.until = now + this.options.cooldownMs;
     this.trialAt = null;
     this.options.log.warn(halfOpen ? "provider circuit re-opened: the trial request failed" : "provider circuit opened: skipping the provider", {
-      provider: this.provider, failures: this.consecutive, cooldownMs: this.options.cooldownMs, why,
+      ...callFields(), provider: this.provider, failures: this.consecutive, cooldownMs: this.options.cooldownMs, why,
     });
   }
 

@@ -6,6 +6,7 @@
  * once when its socket fails; handing the call to the keypad when that fails too, or when it
  * misses a turn's deadline).
  */
+import { forCall } from "../ai/call-context.ts";
 import type { CircuitBreaker } from "../ai/circuit-breaker.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
@@ -18,7 +19,7 @@ import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
 import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
-import { Filler, FILLER_AFTER_MS } from "./filler.ts";
+import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import { Reply } from "./reply.ts";
 import { SttDeadline } from "./stt-deadline.ts";
@@ -40,6 +41,8 @@ export interface ConversationParts {
 /** What the conversation needs from its session. */
 export interface ConversationHost {
   readonly callId: number;
+  /** The call's UUID: the providers' warnings name it. */
+  readonly id: string;
   readonly playout: Playout;
   readonly store: Store;
   readonly phrases: PhraseCache;
@@ -81,9 +84,10 @@ export class Conversation {
   private finals: string[] = [];
   /** Replies whose audio is not over: a tool continuation is asked for while the first still plays. */
   private readonly replies = new Map<Reply, { turnId: number | null }>();
-  /** The newest reply: the one the filler waits for. */
+  /** The newest reply: the one the fillers wait for. */
   private latest: Reply | null = null;
   private readonly sttDeadline = new SttDeadline(STT_FINAL_DEADLINE_MS, (speechEndAt) => this.recognizerLate(speechEndAt));
+  private readonly fillers: Fillers;
   /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
   private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
@@ -93,7 +97,6 @@ export class Conversation {
   private gate: SttGate;
   private rate: number;
   private readonly sendToStt = (pcm: Int16Array): void => this.stt?.send(pcm);
-  private readonly filler: Filler;
 
   constructor(
     private readonly host: ConversationHost,
@@ -101,7 +104,7 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
-    this.filler = new Filler(host, parts.fillerDelayMs ?? FILLER_AFTER_MS);
+    this.fillers = new Fillers(host, parts.fillerDelayMs ?? FILLER_AFTER_MS, (u) => !this.stopped && this.latest?.utterance === u);
     this.bargeIn = this.newDetector(sampleRate);
     this.gate = new SttGate(sampleRate);
   }
@@ -149,7 +152,7 @@ export class Conversation {
     if (this.stopped) return;
     this.stt?.finalize();
     const speechEndAt = this.lastLoudAt || Date.now();
-    if (this.sttDeadline.watch(speechEndAt) && this.latest === null) this.armFiller(speechEndAt);
+    if (this.sttDeadline.watch(speechEndAt) && this.latest === null) this.fillers.armAlone(speechEndAt, () => !this.stopped && this.sttDeadline.pending);
   }
 
   /** Per outbound frame, after it was sent. */
@@ -227,7 +230,7 @@ export class Conversation {
     this.latest = reply;
     host.metrics.replies++;
     host.playout.enqueue(utterance);
-    void reply.run({ messages: action.messages, tools: action.tools });
+    void forCall(host.id, () => reply.run({ messages: action.messages, tools: action.tools }));
   }
 
   /** Barge-in: the bot stops within a frame (faded), the reply and its downloads are cut. */
@@ -246,7 +249,7 @@ export class Conversation {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.filler.clear();
+    this.fillers.stop();
     this.sttDeadline.stop();
     this.abortReplies();
     const stt = this.stt;
@@ -367,17 +370,6 @@ export class Conversation {
     this.lastSpeechEndAt = speechEndAt;
     this.host.pauseSilence();
     this.host.feed({ type: "callerSaid", text, at });
-    this.armFiller(speechEndAt);
-  }
-
-  /** "One moment" if the caller still waits for the reply just asked for, or (none asked) for the recognizer's words. */
-  private armFiller(speechEndAt: number): void {
-    const reply = this.latest;
-    this.filler.arm(speechEndAt, () => {
-      if (this.stopped) return null;
-      const { playout } = this.host;
-      if (reply === null) return this.sttDeadline.pending && !playout.busy ? "words" : null;
-      return this.latest === reply && reply.utterance.segments.length === 0 && playout.head === reply.utterance ? "reply" : null;
-    });
+    if (this.latest) this.fillers.arm(this.latest.utterance, speechEndAt);
   }
 }

@@ -76,6 +76,8 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents, res
   if (!stt || !llm) {
     return { voice, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null, breakers };
   }
+  // Made now, so /healthz lists every provider in use before the first call.
+  for (const model of [primary, fallback]) if (model) breakers.for(model.id);
   const conversation: ConversationParts = {
     stt, llm, vad: null, sttBreaker: breakers.for(stt.id),
     language: config.language, keyterms: config.keyterms, bargeInMinSpeechMs: config.bargeInMinSpeechMs,

@@ -237,9 +237,20 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="groq:[^"]+",to="openai:[^"]+",reason="slow-first-token"\} [1-9]/m);
     expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="deepgram:[^"]+",to="keypad",reason="stt-lost"\} [1-9]/m);
     expect(text).toMatch(/^voicebot_tenant_calls_ended_total\{tenant="default",reason="[a-z-]+"\} [1-9]/m);
-    const health = (await (await fetch(`${server.http}/healthz`)).json()) as { modes: { stt: string; llm: string; tts: string } };
+    // Every provider has a circuit breaker, in /metrics and /healthz (PROVIDER_BREAKER_FAILURES=100 here: all closed).
+    for (const provider of ["deepgram:nova-3", "groq:llama-3.3-70b-versatile", "openai:gpt-4.1-mini", "openai:gpt-4o-mini-tts"]) {
+      expect(text).toContain(`voicebot_provider_circuit_open{provider="${provider}"} 0`);
+    }
+    expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="openai:gpt-4o-mini-tts:nova",to="espeak-ng:fr",reason="error"\} [1-9]/m);
+    const health = (await (await fetch(`${server.http}/healthz`)).json()) as {
+      modes: { stt: string; llm: string; tts: string };
+      providers: Record<string, { state: string; failures: number; openUntil: number | null }>;
+    };
     expect(health.modes.stt).toContain("deepgram");
     expect(health.modes.llm).toContain("groq");
     expect(health.modes.tts).toContain("openai");
+    expect(health.modes.tts).toContain("espeak-ng:fr");
+    expect(Object.keys(health.providers).sort()).toEqual(["deepgram:nova-3", "groq:llama-3.3-70b-versatile", "openai:gpt-4.1-mini", "openai:gpt-4o-mini-tts"]);
+    expect(health.providers["openai:gpt-4o-mini-tts"]).toMatchObject({ state: "closed", openUntil: null });
   }, E2E_TIMEOUT_MS);
 });

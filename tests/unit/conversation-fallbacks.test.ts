@@ -47,7 +47,7 @@ function rig(extra: Partial<ConversationParts> = {}) {
   const phrases = { get: () => new Int16Array(800) } as unknown as PhraseCache;
   let replyId = 0;
   const host: ConversationHost = {
-    callId: 1, playout, store: storeStub(), phrases, metrics, log: quiet, tts: unusedTts,
+    callId: 1, id: "3f1c0a52-0000-4000-8000-000000000001", playout, store: storeStub(), phrases, metrics, log: quiet, tts: unusedTts,
     resampler: {} as ResamplerPool,
     feed: (event) => {
       events.push(event);

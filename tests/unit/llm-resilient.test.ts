@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { createGroqLlm } from "../../src/ai/llm/groq.ts";
 import { createOpenAiLlm } from "../../src/ai/llm/openai.ts";
 import { createResilientLlm, type ResilientLanguageModel, type ResilientLlmOptions } from "../../src/ai/llm/resilient.ts";
+import { forCall } from "../../src/ai/call-context.ts";
 import { ProviderBreakers } from "../../src/ai/circuit-breaker.ts";
 import { LlmError, type ChatChunk, type ChatMessage } from "../../src/ai/llm/types.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
@@ -108,12 +109,12 @@ describe("resilient LLM: time to first token", () => {
 
   test("without a fallback, a primary that misses the deadline fails the turn at once", async () => {
     await withRig({ a: { ttftMs: 3000 }, withFallback: false }, async ({ a, llm, logs }) => {
-      const error = await failure(text(llm.stream({ messages, tools: [] })));
+      const error = await failure(forCall("call-9", () => text(llm.stream({ messages, tools: [] }))));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).message).toContain("no first token within 400 ms");
       expect(a.counts.requests).toBe(1);
       expect(llm.stats).toEqual({ switches: 0, retries: 0, failures: 1 });
-      expect(logs.some((r) => r.level === "warn" && r.msg === "LLM first-token deadline missed" && r.fields?.provider === "openai:a")).toBe(true);
+      expect(logs.some((r) => r.level === "warn" && r.msg === "LLM first-token deadline missed" && r.fields?.provider === "openai:a" && r.fields?.call === "call-9")).toBe(true);
       await until(() => a.counts.abandoned === 1, "the slow request to be closed");
     });
   });

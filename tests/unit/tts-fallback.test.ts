@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { forCall } from "../../src/ai/call-context.ts";
 import { CircuitBreaker } from "../../src/ai/circuit-breaker.ts";
 import { createEspeakTts } from "../../src/ai/tts/espeak.ts";
 import { withOfflineFallback, type OfflineFallbackOptions } from "../../src/ai/tts/offline-fallback.ts";
@@ -93,12 +94,12 @@ describe("TTS with the offline voice behind it", () => {
     const cloud = scripted("openai:m:nova", 24000, 3, 0);
     const offline = scripted("espeak-ng:fr", 22050, 4);
     const { tts, warns, fallbacks, errors, breaker } = rig(cloud, offline);
-    const samples = await collect(tts.synthesize(SENTENCE));
+    const samples = await forCall("call-7", () => collect(tts.synthesize(SENTENCE)));
     expect(Math.abs(samples - at24k(4 * 2205))).toBeLessThan(200);
     expect(offline.asked).toEqual([SENTENCE]);
     expect(fallbacks).toEqual(["openai:m:nova>espeak-ng:fr:deadline"]);
     expect(errors).toEqual(["TtsError: openai:m:nova: no audio within 150 ms"]);
-    expect(warns.find((w) => w.msg === "TTS fell back to the offline voice")?.fields).toMatchObject({ voice: "openai:m:nova", reason: "deadline" });
+    expect(warns.find((w) => w.msg === "TTS fell back to the offline voice")?.fields).toMatchObject({ call: "call-7", voice: "openai:m:nova", reason: "deadline" });
     expect(breaker.snapshot().failures).toBe(1);
   });
 

@@ -27,6 +27,7 @@
  * with an error.
  */
 import type { Logger } from "../../log.ts";
+import { callFields } from "../call-context.ts";
 import type { CircuitBreaker, ProviderBreakers } from "../circuit-breaker.ts";
 import { DEADLINE_MISSED, withinDeadline } from "../deadline.ts";
 import { LlmError, type ChatChunk, type ChatRequest, type LanguageModel } from "./types.ts";
@@ -93,13 +94,13 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
 
   const switchTo = (from: LanguageModel, to: LanguageModel, why: string): void => {
     stats.switches++;
-    log.warn("LLM switched", { from: from.id, to: to.id, why });
+    log.warn("LLM switched", { ...callFields(), from: from.id, to: to.id, why });
     options.onSwitch?.(from.id, to.id, why);
   };
 
   const fail = (error: unknown, model: LanguageModel): unknown => {
     stats.failures++;
-    log.warn("LLM failed", { provider: model.id, error: error instanceof Error ? error.message : String(error) });
+    log.warn("LLM failed", { ...callFields(), provider: model.id, error: error instanceof Error ? error.message : String(error) });
     return error;
   };
 
@@ -123,7 +124,7 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
       const breaker = breakerOf(current);
       if (breaker !== null && !breaker.allow()) {
         out.add(current);
-        log.warn("LLM provider skipped: its circuit is open", { provider: current.id });
+        log.warn("LLM provider skipped: its circuit is open", { ...callFields(), provider: current.id });
         const other = otherOf(current);
         if (!isIn(other)) {
           throw fail(lastError ?? new LlmError(current.id, "skipped: its circuit is open after repeated failures, and no other provider is usable", null, true), current);
@@ -155,14 +156,14 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
         retriesLeft--;
         stats.retries++;
         if (isIn(other) && breakerOf(other)?.state !== "open") {
-          log.warn("LLM retry", { provider: other.id, after: describe, left: retriesLeft });
+          log.warn("LLM retry", { ...callFields(), provider: other.id, after: describe, left: retriesLeft });
           switchTo(current, other, `retry after: ${describe}`);
           current = other;
           continue;
         }
         const delayMs = Math.min(backoffMs * 2 ** sameProviderRetries, MAX_BACKOFF_MS);
         sameProviderRetries++;
-        log.warn("LLM retry", { provider: current.id, after: describe, delayMs, left: retriesLeft });
+        log.warn("LLM retry", { ...callFields(), provider: current.id, after: describe, delayMs, left: retriesLeft });
         await backoff(delayMs, signal);
         continue;
       }
@@ -170,7 +171,7 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
         attempt.release();
         const why = `no first token within ${ttftTimeoutMs} ms`;
         const missed = new LlmError(current.id, why, null, true);
-        log.warn("LLM first-token deadline missed", { provider: current.id, deadlineMs: ttftTimeoutMs });
+        log.warn("LLM first-token deadline missed", { ...callFields(), provider: current.id, deadlineMs: ttftTimeoutMs });
         failedTry(current, missed);
         lastError = missed;
         out.add(current);
@@ -197,7 +198,7 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
         const next = await withinDeadline(attempt.iterator.next(), chunkTimeoutMs);
         if (next === DEADLINE_MISSED) {
           stalled = new LlmError(model.id, `stream stalled: no chunk for ${chunkTimeoutMs} ms mid-reply`, null, true);
-          log.warn("LLM stalled mid-reply", { provider: model.id, deadlineMs: chunkTimeoutMs });
+          log.warn("LLM stalled mid-reply", { ...callFields(), provider: model.id, deadlineMs: chunkTimeoutMs });
           controller.abort(stalled);
           throw stalled;
         }

@@ -15,6 +15,7 @@
  * selectTts), never through this fallback.
  */
 import type { Logger } from "../../log.ts";
+import { callFields } from "../call-context.ts";
 import type { CircuitBreaker } from "../circuit-breaker.ts";
 import { DEADLINE_MISSED, withinDeadline } from "../deadline.ts";
 import { TtsError } from "./openai.ts";
@@ -58,7 +59,7 @@ class OfflineFallbackTts implements TextToSpeech {
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {
     const { cloud, breaker, log } = this.o;
     if (breaker !== null && !breaker.allow()) {
-      log.warn("TTS skipped: its circuit is open; the offline voice speaks", { voice: cloud.voiceId, chars: text.length });
+      log.warn("TTS skipped: its circuit is open; the offline voice speaks", { ...callFields(), voice: cloud.voiceId, chars: text.length });
       this.o.onFallback?.(cloud.voiceId, this.o.offline.voiceId, "circuit-open");
       yield* this.offline(text, signal);
       return;
@@ -67,7 +68,7 @@ class OfflineFallbackTts implements TextToSpeech {
     if (why === null) return;
     signal?.throwIfAborted();
     breaker?.failure(why.message);
-    log.warn("TTS fell back to the offline voice", { voice: cloud.voiceId, reason: why.reason, error: why.message, chars: text.length });
+    log.warn("TTS fell back to the offline voice", { ...callFields(), voice: cloud.voiceId, reason: why.reason, error: why.message, chars: text.length });
     this.o.onFallback?.(cloud.voiceId, this.o.offline.voiceId, why.reason);
     yield* this.offline(text, signal);
   }

@@ -101,7 +101,7 @@ export function selectTts(config: Config, log: Logger, events?: ProviderEvents, 
 }
 
 /** The TTS provider's name for its circuit breaker: one per model, whatever the voice. */
-export function ttsProviderId(model: string): string {
+function ttsProviderId(model: string): string {
   return `openai:${model}`;
 }
 
