@@ -3,35 +3,46 @@
  * caller's right to interrupt. The session owns the playout, the dialog and the store rows; this
  * part turns transcripts into `callerSaid`, runs each `think` as a streamed Reply, detects
  * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
- * once, else handing the call to the keypad).
+ * once when its socket fails; handing the call to the keypad when that fails too, or when it
+ * misses a turn's deadline).
  */
+import type { CircuitBreaker } from "../ai/circuit-breaker.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { DialogAction, DialogEvent } from "../dialog/types.ts";
 import type { Logger } from "../log.ts";
 import type { PhraseCache } from "../media/phrase-cache.ts";
-import type { Playout, Utterance } from "../media/playout.ts";
+import type { Playout } from "../media/playout.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
 import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
+import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
-import { Reply } from "./reply.ts";
+import type { Reply } from "./reply.ts";
+import { startReplyTurn, type ReplyTurnState } from "./reply-turn.ts";
+import { SttDeadline } from "./stt-deadline.ts";
 import { SttGate } from "./stt-gate.ts";
 
 export interface ConversationParts {
   stt: SpeechToText;
+  /** The recognizer's circuit breaker: open = new calls start on the keypad at once. */
+  sttBreaker: CircuitBreaker | null;
   llm: LanguageModel;
   vad: VadModule | null;
   language: string;
   keyterms: readonly string[];
   bargeInMinSpeechMs: number;
+  /** The filler's delay after speech end, and between fillers; default 1000 ms (tests shorten it). */
+  fillerDelayMs?: number;
 }
 
 /** What the conversation needs from its session. */
 export interface ConversationHost {
   readonly callId: number;
+  /** The call's UUID: the providers' warnings name it. */
+  readonly id: string;
   readonly playout: Playout;
   readonly store: Store;
   readonly phrases: PhraseCache;
@@ -59,8 +70,12 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** "Nothing ready 1 s after the caller stopped speaking" → the filler phrase. */
-const FILLER_AFTER_MS = 1000;
+/**
+ * The recognizer must answer (a final, even empty) within this of the caller's speech end, or it
+ * is taken as failed and the call moves to the keypad: the caller hears the bot by then. No
+ * reconnect first: the turn's words went to the stalled socket and are lost either way.
+ */
+export const STT_FINAL_DEADLINE_MS = 2500;
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
@@ -72,10 +87,11 @@ export class Conversation {
   private lastInterruptible = false;
   private finals: string[] = [];
   /** Replies whose audio is not over: a tool continuation is asked for while the first still plays. */
-  private readonly replies = new Map<Reply, { turnId: number | null }>();
-  /** The newest reply: the one the filler waits for. */
+  private readonly replies = new Map<Reply, ReplyTurnState>();
+  /** The newest reply: the one the fillers wait for. */
   private latest: Reply | null = null;
-  private fillerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly sttDeadline = new SttDeadline(STT_FINAL_DEADLINE_MS, (speechEndAt) => this.recognizerLate(speechEndAt));
+  private readonly fillers: Fillers;
   /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
   private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
@@ -101,12 +117,21 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
+    this.fillers = new Fillers(host, parts.fillerDelayMs ?? FILLER_AFTER_MS, (u) => !this.stopped && this.latest?.utterance === u);
     this.bargeIn = this.newDetector(sampleRate);
     this.gate = new SttGate(sampleRate);
   }
 
-  /** Opens the recognizer at the call's rate (first frame known). */
+  /** Opens the recognizer at the call's rate (first frame known), unless its circuit is open. */
   start(): void {
+    if (this.parts.sttBreaker?.allow() === false) {
+      this.host.log.warn("speech recognition skipped: its circuit is open; the call goes to the keypad", { provider: this.parts.stt.id });
+      countFallback(this.host.metrics, this.parts.stt.id, "keypad", "circuit-open");
+      this.stop();
+      // After the dialog's start event, which the session feeds right after this.
+      queueMicrotask(() => this.host.feed({ type: "sttLost" }));
+      return;
+    }
     void this.openStt(false);
   }
 
@@ -132,10 +157,15 @@ export class Conversation {
     if (this.bargeIn.inbound(frame)) this.interrupt("voice");
   }
 
-  /** The caller's speech ended (local detector): ask the recognizer for its words now. */
+  /**
+   * The caller's speech ended (local detector): ask the recognizer for its words now; they are due
+   * by the deadline, and the filler covers the wait when no reply is on its way.
+   */
   onCallerSpeechEnd(): void {
     if (this.stopped) return;
     this.toStt((stt) => stt.finalize());
+    const speechEndAt = this.lastLoudAt || Date.now();
+    if (this.sttDeadline.watch(speechEndAt) && this.latest === null) this.fillers.armAlone(speechEndAt, () => !this.stopped && this.sttDeadline.pending);
   }
 
   /** Per outbound frame, after it was sent. */
@@ -149,71 +179,12 @@ export class Conversation {
 
   think(action: ThinkAction): void {
     if (this.stopped) return;
-    const host = this.host;
-    const state = { turnId: null as number | null };
-    const askedAt = Date.now();
     const speechEndAt = this.lastSpeechEndAt;
     this.lastSpeechEndAt = null;
-    const latency = host.metrics.turnLatency;
-    const utterance: Utterance = {
-      id: -action.replyId,
-      keys: [],
-      segments: [],
-      interruptible: true,
-      onStart: () => {
-        if (utterance.segments.length === 0) return;
-        host.pauseSilence();
-        const at = Date.now();
-        if (speechEndAt !== null) latency.firstAudio.observe(at - speechEndAt);
-        state.turnId = host.store.addTurn(host.callId, { speaker: "bot", text: "", startedAt: at, replyId: action.replyId, llmProvider: this.parts.llm.id });
-        host.store.setTurnTimings(state.turnId, { firstFrameAt: at, ...pendingTimings });
-      },
-      onEnd: (interrupted) => {
-        const heard = reply.heard();
-        const turnId = state.turnId;
-        if (turnId !== null) {
-          host.store.setTurnText(turnId, heard);
-          host.store.finishTurn(turnId, { endedAt: Date.now(), interrupted });
-          if (!interrupted) host.store.setTurnTimings(turnId, { lastFrameAt: Date.now() });
-        }
-        this.forget(reply);
-        if (interrupted) reply.abort();
-        host.feed({ type: "replyHeard", replyId: action.replyId, heard, interrupted });
-        if (!interrupted) host.armSilence();
-      },
-    };
-    const pendingTimings: { llmFirstTokenAt?: number; ttsFirstByteAt?: number } = {};
-    const reply: Reply = new Reply(action.replyId, utterance, {
-      llm: this.parts.llm, tts: host.tts, resampler: host.resampler, rate: host.playout.rate,
-      onFirstSegment: () => {
-        if (host.playout.head === utterance) host.expedite();
-      },
-    }, {
-      onFirstToken: (at) => {
-        if (pendingTimings.llmFirstTokenAt !== undefined) return;
-        pendingTimings.llmFirstTokenAt = at;
-        latency.llmFirstToken.observe(at - askedAt);
-      },
-      onFirstAudio: (at, requestedAt) => {
-        if (pendingTimings.ttsFirstByteAt !== undefined) return;
-        pendingTimings.ttsFirstByteAt = at;
-        latency.ttsFirstByte.observe(at - requestedAt);
-      },
-      onToolCall: (call) => host.feed({ type: "toolCall", replyId: action.replyId, call, at: Date.now() }),
-      onDone: (text) => host.feed({ type: "replyDone", replyId: action.replyId, text }),
-      onFailed: (error) => {
-        host.metrics.replyFailures++;
-        host.log.warn("reply failed", { reply: action.replyId, error });
-        host.playout.remove(utterance);
-        this.forget(reply);
-        host.feed({ type: "replyFailed", replyId: action.replyId, error });
-      },
-    });
-    this.replies.set(reply, state);
-    this.latest = reply;
-    host.metrics.replies++;
-    host.playout.enqueue(utterance);
-    void reply.run({ messages: action.messages, tools: action.tools });
+    startReplyTurn(this.host, this.parts.llm, action, speechEndAt, (reply, state) => {
+      this.replies.set(reply, state);
+      this.latest = reply;
+    }, (reply) => this.forget(reply));
   }
 
   /** Barge-in: the bot stops within a frame (faded), the reply and its downloads are cut. */
@@ -232,7 +203,8 @@ export class Conversation {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.clearFiller();
+    this.fillers.stop();
+    this.sttDeadline.stop();
     this.abortReplies();
     const stt = this.stt;
     this.stt = null;
@@ -311,22 +283,41 @@ export class Conversation {
     if (this.stopped || error === null) return;
     if (stream !== null && this.stt !== stream) return;
     this.stt = null;
-    this.host.log.warn("speech recognition lost", { error: error.message, reconnecting: !this.reconnected });
+    this.host.log.warn("speech recognition lost", { provider: this.parts.stt.id, error: error.message, reconnecting: !this.reconnected });
     countProviderError(this.host.metrics, this.parts.stt.id, error);
+    this.parts.sttBreaker?.failure(error.message);
     if (!this.reconnected) {
       this.reconnected = true;
       this.host.metrics.sttReconnects++;
       void this.openStt(true);
       return;
     }
+    this.toKeypad("stt-lost");
+  }
+
+  /** Recognition is gone for this call: the rest is the keypad dialog, on the same ticket. */
+  private toKeypad(reason: "stt-lost" | "stt-deadline"): void {
     this.host.metrics.sttLost++;
-    countFallback(this.host.metrics, this.parts.stt.id, "keypad", "stt-lost");
+    countFallback(this.host.metrics, this.parts.stt.id, "keypad", reason);
     this.stop();
     this.host.feed({ type: "sttLost" });
   }
 
+  /** No final after the caller spoke: the recognizer failed this turn (a stalled stream looks just like this). */
+  private recognizerLate(speechEndAt: number): void {
+    if (this.stopped) return;
+    const provider = this.parts.stt.id;
+    const waitedMs = Date.now() - speechEndAt;
+    this.host.log.warn("speech recognition missed its deadline: no final after the caller spoke; continuing on the keypad", { provider, waitedMs, deadlineMs: STT_FINAL_DEADLINE_MS });
+    this.host.metrics.sttDeadlineMisses++;
+    countProviderError(this.host.metrics, provider, new Error(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end (timed out)`));
+    this.parts.sttBreaker?.failure(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end`);
+    this.toKeypad("stt-deadline");
+  }
+
   private onSttEvent(event: SttEvent): void {
     if (this.stopped) return;
+    if (event.type === "utteranceEnd" || (event.type === "transcript" && event.isFinal)) this.sttDeadline.answered();
     switch (event.type) {
       case "speechStarted":
         if (this.bargeIn.speechStarted()) this.interrupt("speech-started");
@@ -336,7 +327,10 @@ export class Conversation {
         return;
       case "transcript": {
         const text = event.text.trim();
-        if (event.isFinal && text !== "") this.finals.push(text);
+        if (event.isFinal && text !== "") {
+          this.finals.push(text);
+          this.parts.sttBreaker?.success();
+        }
         if (event.isFinal && (event.speechFinal || event.fromFinalize) && this.finals.length > 0) this.closeTurn();
         return;
       }
@@ -356,26 +350,6 @@ export class Conversation {
     this.lastSpeechEndAt = speechEndAt;
     this.host.pauseSilence();
     this.host.feed({ type: "callerSaid", text, at });
-    this.armFiller(speechEndAt);
-  }
-
-  /** If the reply just asked for has no audio 1 s after the caller stopped, say "one moment". */
-  private armFiller(speechEndAt: number): void {
-    this.clearFiller();
-    const reply = this.latest;
-    if (!reply) return;
-    this.fillerTimer = setTimeout(() => {
-      this.fillerTimer = null;
-      if (this.latest !== reply || reply.utterance.segments.length > 0 || this.host.playout.head !== reply.utterance) return;
-      const audio = this.host.phrases.get("filler", this.host.playout.rate);
-      if (!audio) return;
-      const filler: Utterance = { id: 0, keys: ["filler"], segments: [audio], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
-      if (this.host.playout.insertBeforeHead(filler)) this.host.metrics.fillers++;
-    }, Math.max(0, speechEndAt + FILLER_AFTER_MS - Date.now()));
-  }
-
-  private clearFiller(): void {
-    if (this.fillerTimer !== null) clearTimeout(this.fillerTimer);
-    this.fillerTimer = null;
+    if (this.latest) this.fillers.arm(this.latest.utterance, speechEndAt);
   }
 }

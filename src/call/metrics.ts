@@ -38,8 +38,10 @@ export interface CallMetrics {
   /** Filler phrases played because a reply was late. */
   fillers: number;
   sttReconnects: number;
-  /** Calls moved to the keypad because recognition could not be restored. */
+  /** Calls moved to the keypad because recognition could not be restored or missed a turn's deadline. */
   sttLost: number;
+  /** Caller turns the recognizer gave no final for within STT_FINAL_DEADLINE_MS. */
+  sttDeadlineMisses: number;
   /** Callers handed to a technician by the PBX, and hand-offs the PBX refused or could not take. */
   transfers: number;
   transferFailures: number;
@@ -65,6 +67,7 @@ export function newCallMetrics(): CallMetrics {
     fillers: 0,
     sttReconnects: 0,
     sttLost: 0,
+    sttDeadlineMisses: 0,
     transfers: 0,
     transferFailures: 0,
   };

@@ -42,6 +42,8 @@ export class Reply {
   private ttsError: string | null = null;
   private readonly feeder: UtteranceFeeder;
   private text = "";
+  /** The sentences given to the voice so far: the reply, if the model breaks off mid-way. */
+  private spoken: string[] = [];
   private settled = false;
 
   constructor(
@@ -89,10 +91,10 @@ export class Reply {
           continue;
         }
         this.text += chunk.text;
-        for (const sentence of splitter.push(chunk.text)) this.feeder.addText(sentence);
+        for (const sentence of splitter.push(chunk.text)) this.speak(sentence);
       }
       const rest = splitter.end();
-      if (rest) this.feeder.addText(rest);
+      if (rest) this.speak(rest);
       this.feeder.finish();
       // Done only once its speech is fully downloaded: a TTS failure must still count as a failed reply.
       await this.feeder.done;
@@ -100,10 +102,31 @@ export class Reply {
     } catch (err) {
       this.feeder.finish();
       if (this.aborted) return;
+      if (this.ttsError === null && this.spoken.length > 0 && (await this.spokenInFull())) {
+        // The model broke off (a stall, a dropped stream): what it finished saying is the reply; the cut sentence is dropped.
+        this.settle(() => this.hooks.onDone(this.spoken.join(" ")));
+        return;
+      }
+      if (this.aborted) return;
       const why = this.ttsError ?? (err instanceof Error ? err.message : String(err));
       // Once some words were played, the caller heard a reply: report it rather than a failure.
       if (this.feeder.heard() === "") this.settle(() => this.hooks.onFailed(why));
       else this.settle(() => this.hooks.onDone(this.text.trim()));
+    }
+  }
+
+  private speak(sentence: string): void {
+    this.spoken.push(sentence.trim());
+    this.feeder.addText(sentence);
+  }
+
+  /** Whether the sentences already given to the voice were all synthesized. */
+  private async spokenInFull(): Promise<boolean> {
+    try {
+      await this.feeder.done;
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -18,6 +18,7 @@ import { metricValue } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { toCallRate } from "../simulate/wav.ts";
 import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
+import { runFaultBench, type FaultKind } from "./bench-faults.ts";
 import { STARTED_ESL_WAIT_MS, defaultStreamPath, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
 
 export interface AiBenchOptions {
@@ -33,6 +34,8 @@ export interface AiBenchOptions {
   signal: AbortSignal;
   /** Server settings (VOICEBOT_ names), e.g. the resampler engine to compare. */
   env: Readonly<Record<string, string>>;
+  /** Every request to one provider fails this way: each caller calls once (bench-faults.ts). */
+  fault: FaultKind | null;
 }
 
 /**
@@ -139,6 +142,13 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const listener = server.audiostream;
     if (o.playback !== null && listener === null) throw new Error("voicebot serve does not report its audiostream listener in /healthz (listeners.audiostream)");
     await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
+    const target = (common: { script: ScriptStep[]; greetingTimeoutMs: number; quietMs?: number }): CallSetup => {
+      const base = { ...common, sampleRate: o.rate };
+      if (o.playback === null || listener === null) return { ...server.audiosocket, ...base };
+      const uuid = crypto.randomUUID();
+      return { ...base, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
+    };
+    if (o.fault !== null) return await runFaultBench({ fault: o.fault, calls: o.calls, seconds: o.seconds, json: o.json, signal: o.signal, audio, stack, setup: target });
     const metrics = async (): Promise<string> => (await fetch(`http://${server.http.host}:${server.http.port}/metrics`).then((r) => r.text()).catch(() => ""));
     const before = metricValue(await metrics(), "voicebot_playout_underruns_total");
     const idle = server.sample();
@@ -148,15 +158,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const script: ScriptStep[] = [{ say: audio[0] as Int16Array }, { say: audio[1] as Int16Array, overBotAfterMs: BARGE_IN_AFTER_MS }, { say: audio[2] as Int16Array }];
     const unreachable = await redialCallers({
       calls: o.calls, rampMs: RAMP_MS, signal: stop, failureOf,
-      call: (): CallSetup => {
-        const common = {
-          sampleRate: o.rate, script, greetingTimeoutMs: GREETING_TIMEOUT_MS,
-          quietMs: QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN),
-        };
-        if (o.playback === null || listener === null) return { ...server.audiosocket, ...common };
-        const uuid = crypto.randomUUID();
-        return { ...common, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
-      },
+      call: (): CallSetup => target({ script, greetingTimeoutMs: GREETING_TIMEOUT_MS, quietMs: QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN) }),
       onResult: (r) => {
         tally.responseMs.push(r.responseMs);
         tally.bargeInStopMs.push(r.bargeInStopMs);

@@ -9,6 +9,7 @@ import { concatSamples, roundMs, summarize, type Summary } from "../simulate/sta
 import { benchMp3 } from "./bench-mp3.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { runAiBench } from "./bench-ai.ts";
+import { parseFault } from "./bench-faults.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
 import { STARTED_ESL_WAIT_MS, defaultStreamPath, parsePlayback, parseStreamRate, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
 
@@ -42,6 +43,12 @@ Options:
   --llm-ttft MS            the fake model's time to first token (default 250)
   --tts-ttfb MS            the fake speech API's time to first byte (default 150)
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
+  --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
+                           stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
+                           models), llm-500; each of --calls N (default 10) calls once (hung up
+                           after --seconds), speaking or using the keypad as the fallback asks, and
+                           the report gives per call the longest silence the caller did not cause,
+                           speech end → bot audio and the ticket's status (checked)
   --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
                            (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
@@ -63,6 +70,7 @@ const OPTIONS = {
   "llm-ttft": { type: "string" },
   "tts-ttfb": { type: "string" },
   resampler: { type: "string" },
+  fault: { type: "string" },
   audiostream: { type: "boolean" },
   playback: { type: "string" },
   mp3: { type: "boolean" },
@@ -147,15 +155,16 @@ export const benchCommand: Command = {
     if (http !== null && external === null) throw new UsageError("--http only goes with --audiosocket (a server the bench starts is watched already)");
     const fakes = v["fake-providers"] === true;
     if (fakes && external !== null) throw new UsageError("--fake-providers starts its own server: it does not go with --audiosocket");
-    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v.resampler) !== undefined) {
-      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb and --resampler only go with --fake-providers");
+    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v.resampler ?? v.fault) !== undefined) {
+      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --resampler and --fault only go with --fake-providers");
     }
+    const fault = parseFault(v.fault);
     if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
       throw new UsageError(`--resampler "${v.resampler}" is not allowed; use speex or libsamplerate`);
     }
     if (fakes) {
       const options = {
-        calls, seconds, rate, playback, json: v.json === true,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate, playback, json: v.json === true, fault,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),

@@ -4,6 +4,7 @@
  * A conversation needs both ears and a mind: without a Deepgram key or without any LLM key the
  * calls use the keypad dialog, still spoken with the configured voice.
  */
+import { ProviderBreakers } from "../ai/circuit-breaker.ts";
 import { createGroqLlm } from "../ai/llm/groq.ts";
 import { createOpenAiLlm } from "../ai/llm/openai.ts";
 import { createResilientLlm } from "../ai/llm/resilient.ts";
@@ -11,19 +12,26 @@ import { providerErrorKind, type ProviderEvents } from "../ai/provider-error.ts"
 import type { LanguageModel } from "../ai/llm/types.ts";
 import { createDeepgramStt } from "../ai/stt/deepgram.ts";
 import type { SpeechToText } from "../ai/stt/types.ts";
-import { selectTts } from "../ai/tts/select.ts";
-import type { TextToSpeech } from "../ai/tts/types.ts";
+import { selectTts, type TtsSelection } from "../ai/tts/select.ts";
+import type { PcmResampling } from "../ai/tts/offline-fallback.ts";
 import type { ConversationParts } from "../call/conversation.ts";
 import type { Config, LlmProviderName } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { loadVadModule } from "../media/vad.ts";
 
 export interface AiSetup {
-  tts: TextToSpeech;
+  /** The default tenant's voice. */
+  voice: TtsSelection;
   /** AI mode's parts; null = keypad mode. Its `vad` arrives once the WASM module is loaded. */
   conversation: ConversationParts | null;
   modes: { stt: string; llm: string; tts: string };
   llmStats: { switches: number; retries: number; failures: number } | null;
+  /**
+   * Every provider's circuit breaker, by provider id, for /healthz, /metrics and doctor. The
+   * recognizer's is `breakers.for(stt.id)` (also `conversation.sttBreaker`): whoever sees it fail
+   * or miss a deadline calls its failure(), a usable final result its success().
+   */
+  breakers: ProviderBreakers;
 }
 
 function llmFor(provider: LlmProviderName, config: Config, log: Logger): LanguageModel | null {
@@ -38,11 +46,13 @@ function llmFor(provider: LlmProviderName, config: Config, log: Logger): Languag
 function switchReason(why: string): string {
   if (why.startsWith("error")) return "error";
   if (why.startsWith("retry")) return "retry";
+  if (why.startsWith("circuit")) return "circuit-open";
   return "slow-first-token";
 }
 
-export function setupAi(config: Config, log: Logger, events: ProviderEvents): AiSetup {
-  const { tts, mode: ttsMode } = selectTts(config, log.child("tts"), events);
+export function setupAi(config: Config, log: Logger, events: ProviderEvents, resampler: PcmResampling): AiSetup {
+  const breakers = new ProviderBreakers({ failures: config.providerBreakerFailures, cooldownMs: config.providerBreakerCooldownMs, log: log.child("breaker") });
+  const voice = selectTts(config, log.child("tts"), events, { resampler, breakers });
   const stt: SpeechToText | null = config.deepgramApiKey
     ? createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log: log.child("stt") })
     : null;
@@ -52,7 +62,7 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents): Ai
   const fallback = primaryName ? llmFor(primaryName === "groq" ? "openai" : "groq", config, log) : null;
   const llm = primary
     ? createResilientLlm({
-        primary, fallback, ttftTimeoutMs: config.llmTtftTimeoutMs, retryAttempts: config.apiRetryAttempts, log: log.child("llm"),
+        primary, fallback, ttftTimeoutMs: config.llmTtftTimeoutMs, retryAttempts: config.apiRetryAttempts, log: log.child("llm"), breakers,
         onError: (provider, error) => events.error(provider, providerErrorKind(error)),
         onSwitch: (from, to, why) => events.fallback(from, to, switchReason(why)),
       })
@@ -61,18 +71,20 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents): Ai
   const modes = {
     stt: stt ? `deepgram (${config.deepgramModel})` : "offline (keypad)",
     llm: llm && primary ? `${primary.id}${fallback ? `, falls back to ${fallback.id}` : ""}` : "offline (scripted SAV)",
-    tts: ttsMode,
+    tts: voice.mode,
   };
   if (!stt || !llm) {
-    return { tts, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null };
+    return { voice, conversation: null, modes: { ...modes, llm: llm ? `${modes.llm} (unused: no speech recognition)` : modes.llm }, llmStats: null, breakers };
   }
+  // Made now, so /healthz lists every provider in use before the first call.
+  for (const model of [primary, fallback]) if (model) breakers.for(model.id);
   const conversation: ConversationParts = {
-    stt, llm, vad: null,
+    stt, llm, vad: null, sttBreaker: breakers.for(stt.id),
     language: config.language, keyterms: config.keyterms, bargeInMinSpeechMs: config.bargeInMinSpeechMs,
   };
   loadVadModule().then(
     (vad) => (conversation.vad = vad),
     (err: unknown) => log.warn("voice-activity detector unavailable: barge-in uses energy alone", { error: String(err) }),
   );
-  return { tts, conversation, modes, llmStats: llm.stats };
+  return { voice, conversation, modes, llmStats: llm.stats, breakers };
 }

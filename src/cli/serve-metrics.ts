@@ -1,4 +1,5 @@
 import { histogramSamples, type MetricFamily } from "../admin/prometheus.ts";
+import type { BreakerSnapshot } from "../ai/circuit-breaker.ts";
 import { LATENCY_BUCKETS_S, type LatencyHistogram } from "../call/latency-histogram.ts";
 import { KEY_SEPARATOR, type CallMetrics } from "../call/metrics.ts";
 import { CLOCK_BUCKETS_MS, type ClockStats } from "../media/playout-clock.ts";
@@ -13,6 +14,8 @@ export interface MetricsSnapshot {
   phrasesReady: boolean;
   /** The LLM's failover counters (AI mode only). */
   llm: { switches: number; retries: number; failures: number } | null;
+  /** Each provider's circuit breaker, by provider id. */
+  providers: Readonly<Record<string, BreakerSnapshot>>;
   /** Control connections to the PBX: 1 up, 0 down; absent when not configured. */
   control: { ami: boolean | null; esl: boolean | null };
 }
@@ -66,7 +69,8 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     { name: "voicebot_barge_ins_total", help: "Times a caller cut the bot off by speaking.", type: "counter", samples: [{ value: s.calls.bargeIns }] },
     { name: "voicebot_fillers_total", help: "Filler phrases played because a reply was late.", type: "counter", samples: [{ value: s.calls.fillers }] },
     { name: "voicebot_stt_reconnects_total", help: "Speech-recognition streams reopened after a loss.", type: "counter", samples: [{ value: s.calls.sttReconnects }] },
-    { name: "voicebot_stt_lost_total", help: "Calls moved to the keypad because recognition could not be restored.", type: "counter", samples: [{ value: s.calls.sttLost }] },
+    { name: "voicebot_stt_lost_total", help: "Calls moved to the keypad because recognition could not be restored or missed a turn's deadline.", type: "counter", samples: [{ value: s.calls.sttLost }] },
+    { name: "voicebot_stt_deadline_misses_total", help: "Caller turns with no final result within 2.5 s of their speech end (each moved its call to the keypad).", type: "counter", samples: [{ value: s.calls.sttDeadlineMisses }] },
     { name: "voicebot_llm_switches_total", help: "Turns moved to the other LLM provider (first token too slow, or errors).", type: "counter", samples: [{ value: s.llm?.switches ?? 0 }] },
     { name: "voicebot_llm_retries_total", help: "LLM requests retried.", type: "counter", samples: [{ value: s.llm?.retries ?? 0 }] },
     { name: "voicebot_transfers_total", help: "Callers handed to a technician by the PBX.", type: "counter", samples: [{ value: s.calls.transfers }] },
@@ -83,6 +87,14 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     latency("voicebot_turn_first_audio_seconds", "The caller's last word to the reply's first frame on the wire (the turn, as the caller feels it).", s.calls.turnLatency.firstAudio),
     { name: "voicebot_provider_errors_total", help: "Failed provider requests, by provider and kind (auth, rate_limit, timeout, server, client, network).", type: "counter", samples: labelled(s.calls.providerErrors, ["provider", "kind"]) },
     { name: "voicebot_provider_fallbacks_total", help: "Parts moved elsewhere: LLM to the other provider, speech recognition to the keypad.", type: "counter", samples: labelled(s.calls.fallbacks, ["from", "to", "reason"]) },
+    {
+      name: "voicebot_provider_circuit_open", help: "1 while a provider's circuit breaker skips it (open, or half-open waiting for its trial request).", type: "gauge",
+      samples: Object.entries(s.providers).map(([provider, b]) => ({ labels: { provider }, value: b.state === "closed" ? 0 : 1 })),
+    },
+    {
+      name: "voicebot_provider_circuit_opens_total", help: "Times a provider's circuit breaker opened after repeated failures.", type: "counter",
+      samples: Object.entries(s.providers).map(([provider, b]) => ({ labels: { provider }, value: b.opens })),
+    },
     { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },
     { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
   ];

@@ -47,9 +47,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
   const metrics = newCallMetrics();
   const events = providerEventsFor(metrics);
-  const ai = setupAi(config, log, events);
+  const ai = setupAi(config, log, events, resampler);
   log.info("modes", ai.modes);
-  const profiles = buildProfiles({ config, tenants, tts: ai.tts, conversation: ai.conversation, resampler, log, events });
+  const profiles = buildProfiles({ config, tenants, voice: ai.voice, breakers: ai.breakers, conversation: ai.conversation, resampler, log, events });
   if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
   const pbx = startPbxControl(config, tenants, log);
 
@@ -102,6 +102,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         maxCalls: config.maxCalls,
         phrases: ready ? "ready" : "loading",
         modes: ai.modes,
+        providers: ai.breakers.snapshot(),
         listeners: {
           audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
           audiostream: `${audiostream.hostname}:${audiostream.port}`,
@@ -114,7 +115,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     metrics: () => metricFamilies({
       activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
       transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: ready, llm: ai.llmStats,
-      control: pbx.status(),
+      providers: ai.breakers.snapshot(), control: pbx.status(),
     }),
   });
 

@@ -3,7 +3,8 @@
  * (shared between tenants that speak alike), its phrase cache and its dialog.
  */
 import type { ProviderEvents } from "../ai/provider-error.ts";
-import { selectTts } from "../ai/tts/select.ts";
+import type { ProviderBreakers } from "../ai/circuit-breaker.ts";
+import { selectTts, type TtsSelection } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { CallProfile } from "../call/call-profile.ts";
 import type { ConversationParts } from "../call/conversation.ts";
@@ -28,7 +29,8 @@ export interface ProfileDeps {
   config: Config;
   tenants: Tenants;
   /** The default tenant's voice, already started. */
-  tts: TextToSpeech;
+  voice: TtsSelection;
+  breakers: ProviderBreakers;
   conversation: ConversationParts | null;
   resampler: ResamplerPool;
   log: Logger;
@@ -38,22 +40,23 @@ export interface ProfileDeps {
 
 export function buildProfiles(deps: ProfileDeps): TenantProfiles {
   const { config } = deps;
-  const voices = new Map<string, TextToSpeech>([[`${config.language}|${config.ttsVoice}`, deps.tts]]);
-  const voiceFor = (t: Tenant): TextToSpeech => {
+  const voices = new Map<string, TtsSelection>([[`${config.language}|${config.ttsVoice}`, deps.voice]]);
+  const voiceFor = (t: Tenant): TtsSelection => {
     const key = `${t.language}|${t.ttsVoice}`;
-    let tts = voices.get(key);
-    if (!tts) {
-      tts = selectTts({ ...config, language: t.language, ttsVoice: t.ttsVoice }, deps.log.child("tts", { tenant: t.id }), deps.events).tts;
-      voices.set(key, tts);
+    let voice = voices.get(key);
+    if (!voice) {
+      const live = { resampler: deps.resampler, breakers: deps.breakers };
+      voice = selectTts({ ...config, language: t.language, ttsVoice: t.ttsVoice }, deps.log.child("tts", { tenant: t.id }), deps.events, live);
+      voices.set(key, voice);
     }
-    return tts;
+    return voice;
   };
   const byId = new Map<string, CallProfile>();
   for (const tenant of deps.tenants.all) {
     const texts = { ...phraseTexts(tenant.language), ...tenant.phrases };
-    const tts = voiceFor(tenant);
+    const { tts, render } = voiceFor(tenant);
     const phrases = new PhraseCache({
-      texts, tts, resampler: deps.resampler, language: tenant.language,
+      texts, tts: render, resampler: deps.resampler, language: tenant.language,
       cacheDir: phraseCacheDir(config.dataDir, tenant.id), log: deps.log.child("phrases", { tenant: tenant.id }),
     });
     const conversation = deps.conversation === null ? null : conversationFor(deps.conversation, tenant, config);
@@ -69,7 +72,7 @@ export function buildProfiles(deps: ProfileDeps): TenantProfiles {
   const fallback = byId.get(deps.tenants.default.id) as CallProfile;
   return {
     all: [...byId.values()],
-    voices: [...voices.values()],
+    voices: [...voices.values()].map((v) => v.tts),
     profile: (id) => byId.get(deps.tenants.find(id)?.id ?? "") ?? fallback,
   };
 }

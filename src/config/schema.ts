@@ -42,6 +42,12 @@ export interface Config {
   openaiModel: string;
   /** LLM_TTFT_TIMEOUT: no first token by then => the turn moves to the other provider. */
   llmTtftTimeoutMs: number;
+  /** TTS_FIRST_BYTE_TIMEOUT: no audio by then (or a longer gap mid-sentence) => the offline voice says it. */
+  ttsFirstByteTimeoutMs: number;
+  /** PROVIDER_BREAKER_FAILURES: failures in a row (missed deadlines included) that open a provider's circuit. */
+  providerBreakerFailures: number;
+  /** PROVIDER_BREAKER_COOLDOWN: how long an open circuit skips its provider before one trial request. */
+  providerBreakerCooldownMs: number;
   ttsModel: string;
   ttsVoice: string;
   /** API_RETRY_ATTEMPTS: retries after a failed LLM or TTS request. */

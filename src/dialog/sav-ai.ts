@@ -273,7 +273,8 @@ class AiSavDialog implements Dialog {
     const calls = this.#history.finishReply(replyId, text);
     if (replyId !== this.#currentReplyId) return [];
     this.#currentReplyId = null;
-    this.#failures = 0;
+    // Only a reply the caller heard ends a run of failures: a tool-only reply proves nothing about the voice.
+    if (text.trim() !== "") this.#failures = 0;
     const out: DialogAction[] = [];
     const continues = calls.length > 0 && !calls.some((name) => TERMINAL_TOOLS.has(name));
     if (continues && ACTIVE.has(this.#state) && this.#rounds < MAX_ROUNDS) this.#think(out);

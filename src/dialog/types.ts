@@ -31,6 +31,7 @@ export const PHRASE_IDS = [
   "busy",
   "welcomeAi",
   "filler",
+  "stillWorking",
   "sorryRepeat",
   "aiErrorGoodbye",
   "sttLost",

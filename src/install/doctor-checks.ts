@@ -1,6 +1,7 @@
 /** Every check `voicebot doctor` runs, in the order its report lists them. */
 import type { Check } from "./doctor-check.ts";
 import { callCheck } from "./doctor-call.ts";
+import { circuitsCheck } from "./doctor-circuits.ts";
 import { configChecks } from "./doctor-config.ts";
 import { firewallCheck } from "./doctor-firewall.ts";
 import { pbxControlCheck, providersCheck } from "./doctor-providers.ts";
@@ -16,6 +17,7 @@ export function allChecks(o: { syntheticCall: boolean }): Check[] {
     ...serviceChecks(),
     firewallCheck,
     providersCheck,
+    circuitsCheck,
     pbxControlCheck,
     ...(o.syntheticCall ? [callCheck] : []),
   ];

@@ -7,6 +7,8 @@ export interface Health {
   activeCalls?: number;
   listeners?: { audiosocket?: string; audiostream?: string };
   modes?: Record<string, string>;
+  /** Each provider's circuit breaker (ms since the epoch for the times). */
+  providers?: Record<string, { state: string; failures: number; openSince: number | null; openUntil: number | null }>;
 }
 
 /** Where a local client reaches a listener: a wildcard bind answers on loopback. */

@@ -66,6 +66,8 @@ export interface CallResult extends HeardSummary {
   framesSkipped: number;
   /** Caller speech end → first bot speech heard, per answered utterance. */
   responseMs: number[];
+  /** The longest silence the caller did not cause (see TurnTimer.longestSilenceMs). */
+  longestSilenceMs: number;
   /** Caller speech onset over the bot → the bot's speech stopped, per barge-in step. */
   bargeInStopMs: number[];
   /** Caller speech onset over the bot → the PBX told to stop playing (`uuid_break` received). */
@@ -249,6 +251,7 @@ export class SimulatedCaller implements ClockTarget {
     const digit = this.digitQueue[0] as string;
     this.digitQueue = this.digitQueue.slice(1);
     this.wire.sendDigit(digit, nowMs);
+    this.turns.callerKey(nowMs);
     this.digitsSent += digit;
     this.actions.push({ atMs: nowMs - this.callStartMs, dtmf: digit });
     this.nextDigitMs = nowMs + DIGIT_GAP_MS;
@@ -311,6 +314,7 @@ export class SimulatedCaller implements ClockTarget {
       actions: this.actions,
       framesSkipped: this.wire.framesSkipped,
       responseMs: this.turns.responseMs,
+      longestSilenceMs: this.turns.longestSilenceMs(this.endMs),
       bargeInStopMs: this.turns.bargeInStopMs,
       breakAfterOnsetMs: this.breakAfterOnsetMs,
       audiostream: this.streamWire?.figures(this.callStartMs) ?? null,
@@ -332,6 +336,7 @@ export class SimulatedCaller implements ClockTarget {
       actions: [],
       framesSkipped: 0,
       responseMs: [],
+      longestSilenceMs: 0,
       bargeInStopMs: [],
       breakAfterOnsetMs: [],
       audiostream: null,

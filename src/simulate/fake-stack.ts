@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createFakeChat } from "../../tests/fakes/chat.ts";
-import { startFakeDeepgram, type FakeDeepgramScript } from "../../tests/fakes/deepgram.ts";
+import { createFakeChat, type FakeChat } from "../../tests/fakes/chat.ts";
+import { startFakeDeepgram, type FakeDeepgram, type FakeDeepgramScript } from "../../tests/fakes/deepgram.ts";
 import { startFakeHttp } from "../../tests/fakes/http.ts";
 import { savBrain } from "../../tests/fakes/sav-brain.ts";
-import { createFakeSpeech } from "../../tests/fakes/speech.ts";
+import { createFakeSpeech, type FakeSpeech } from "../../tests/fakes/speech.ts";
 import { ServerProcess } from "./server-process.ts";
 
 export interface FakeStackOptions {
@@ -31,6 +31,8 @@ export interface FakeStackOptions {
 export interface FakeStack {
   readonly server: ServerProcess;
   readonly dataDir: string;
+  /** The fakes themselves, to make them misbehave (one chat fake answers both models). */
+  readonly fakes: { readonly deepgram: FakeDeepgram; readonly chat: FakeChat; readonly speech: FakeSpeech };
   stop(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startFakeStack(options: FakeStackOptions): Promise<FakeSta
     return {
       server,
       dataDir,
+      fakes: { deepgram, chat, speech },
       stop: async () => {
         await server.stop();
         await stopFakes();

@@ -22,6 +22,25 @@ export class TurnTimer {
   private botSpeechStartMs = Number.NEGATIVE_INFINITY;
   private interrupting = false;
   private onsetMs: number | null = null;
+  /** The caller finished (last loud frame, or a key) and waits for the bot; null when not waiting. */
+  private waitingSinceMs: number | null = null;
+  /** The caller spoke or pressed a key since the bot's last speech: a pause then is the caller's. */
+  private callerActed = false;
+  private longestMs = 0;
+
+  /**
+   * The longest silence the caller did not cause: their speech end or key → the bot's next speech,
+   * a pause inside the bot's speech with no caller activity, or a wait the call ended in.
+   */
+  longestSilenceMs(endMs: number): number {
+    return Math.max(this.longestMs, this.waitingSinceMs === null ? 0 : endMs - this.waitingSinceMs);
+  }
+
+  /** The caller pressed a key: the bot's next words answer it. */
+  callerKey(nowMs: number): void {
+    this.callerActed = true;
+    this.waitingSinceMs = nowMs;
+  }
 
   /** When the caller's current speech over the bot became loud, until the bot is heard stopping; else null. */
   get bargeInOnsetMs(): number | null {
@@ -35,6 +54,8 @@ export class TurnTimer {
 
   /** The caller starts an utterance; `overBot`: on purpose, while the bot talks. */
   callerStarts(overBot: boolean): void {
+    this.callerActed = true;
+    this.waitingSinceMs = null;
     this.interrupting = overBot;
     this.onsetMs = null;
     this.awaitingResponse = false;
@@ -50,6 +71,7 @@ export class TurnTimer {
   /** The caller's utterance is over: its answer is awaited (if the bot is quiet by then). */
   callerEnds(nowMs: number): void {
     this.awaitingResponse = nowMs - this.lastBotSpeechMs >= BOT_GAP_MS;
+    this.waitingSinceMs = Math.min(nowMs, this.lastLoudSentMs);
   }
 
   /**
@@ -62,6 +84,10 @@ export class TurnTimer {
       this.lastBotFrameMs = durationMs;
     }
     if (speech) {
+      if (this.waitingSinceMs !== null) this.longestMs = Math.max(this.longestMs, arrivalMs - this.waitingSinceMs);
+      else if (!this.callerActed && Number.isFinite(this.lastBotSpeechMs)) this.longestMs = Math.max(this.longestMs, arrivalMs - this.lastBotSpeechMs);
+      this.waitingSinceMs = null;
+      this.callerActed = false;
       if (arrivalMs - this.lastBotSpeechMs >= BOT_GAP_MS) this.botSpeechStartMs = arrivalMs;
       this.lastBotSpeechMs = arrivalMs;
       if (this.awaitingResponse && arrivalMs > this.lastLoudSentMs) {

@@ -54,6 +54,8 @@ beforeAll(async () => {
     GROQ_API_KEY: KEY, GROQ_BASE_URL: groqHttp.url,
     OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${openaiHttp.url}/v1`,
     LLM_PROVIDER: "groq", LLM_TTFT_TIMEOUT: "1", API_TIMEOUT: "3",
+    // Each test's faults stay its own: no breaker opened by one test may skip a provider in the next.
+    PROVIDER_BREAKER_FAILURES: "100",
   });
 }, E2E_TIMEOUT_MS);
 
@@ -198,13 +200,14 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     expect(ticketOf(c.id).status).toBe("incomplete");
   }, E2E_TIMEOUT_MS);
 
-  test("speech that cannot be synthesized counts as a failed reply, never as silence", async () => {
+  test("speech the cloud voice cannot synthesize is said by the offline voice, never left silent", async () => {
     speech.failAlways({ kind: "status", status: 500 });
-    const r = await call([BOX, BOX, BOX]);
+    const r = await call([BOX, WORKS]);
     endedByServer(r);
     const c = await callRow(r.uuid);
-    expect(c.end_reason).toBe("ai-error");
-    expect(ticketOf(c.id).status).toBe("incomplete");
+    expect(c.end_reason).toBe("resolved");
+    expect(ticketOf(c.id).status).toBe("resolved");
+    expect(server.logs()).toContain("TTS fell back to the offline voice");
   }, E2E_TIMEOUT_MS);
 
   test("recognition lost for good: the call carries on with the keypad", async () => {
@@ -234,9 +237,20 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="groq:[^"]+",to="openai:[^"]+",reason="slow-first-token"\} [1-9]/m);
     expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="deepgram:[^"]+",to="keypad",reason="stt-lost"\} [1-9]/m);
     expect(text).toMatch(/^voicebot_tenant_calls_ended_total\{tenant="default",reason="[a-z-]+"\} [1-9]/m);
-    const health = (await (await fetch(`${server.http}/healthz`)).json()) as { modes: { stt: string; llm: string; tts: string } };
+    // Every provider has a circuit breaker, in /metrics and /healthz (PROVIDER_BREAKER_FAILURES=100 here: all closed).
+    for (const provider of ["deepgram:nova-3", "groq:llama-3.3-70b-versatile", "openai:gpt-4.1-mini", "openai:gpt-4o-mini-tts"]) {
+      expect(text).toContain(`voicebot_provider_circuit_open{provider="${provider}"} 0`);
+    }
+    expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="openai:gpt-4o-mini-tts:nova",to="espeak-ng:fr",reason="error"\} [1-9]/m);
+    const health = (await (await fetch(`${server.http}/healthz`)).json()) as {
+      modes: { stt: string; llm: string; tts: string };
+      providers: Record<string, { state: string; failures: number; openUntil: number | null }>;
+    };
     expect(health.modes.stt).toContain("deepgram");
     expect(health.modes.llm).toContain("groq");
     expect(health.modes.tts).toContain("openai");
+    expect(health.modes.tts).toContain("espeak-ng:fr");
+    expect(Object.keys(health.providers).sort()).toEqual(["deepgram:nova-3", "groq:llama-3.3-70b-versatile", "openai:gpt-4.1-mini", "openai:gpt-4o-mini-tts"]);
+    expect(health.providers["openai:gpt-4o-mini-tts"]).toMatchObject({ state: "closed", openUntil: null });
   }, E2E_TIMEOUT_MS);
 });

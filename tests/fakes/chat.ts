@@ -43,14 +43,20 @@ export type FakeChatBrain = (request: FakeChatBrainRequest) => FakeChatReply;
 export type FakeChatFault =
   /** An error status with a vendor-shaped JSON body. */
   | { kind: "status"; status: number; message?: string }
-  /** Headers and the role chunk, then nothing until the client goes away. */
-  | { kind: "stall" }
+  /**
+   * Headers and the first `afterChunks` SSE chunks (default 1: the role chunk alone, so a stall
+   * before the first token; more: after some tokens or tool-call pieces), then nothing until the
+   * client goes away.
+   */
+  | { kind: "stall"; afterChunks?: number }
   /** No response at all until the client goes away. */
   | { kind: "stallBeforeHeaders" }
   /** Breaks the connection after `afterChunks` SSE chunks (the role chunk counts). */
   | { kind: "disconnect"; afterChunks: number }
   /** A `data: {"error":…}` event after `afterChunks` chunks, then the stream ends. */
   | { kind: "errorEvent"; afterChunks: number; message?: string };
+
+export type FakeChatFaultChooser = (request: FakeChatBrainRequest) => FakeChatFault | null;
 
 export interface FakeChatOptions {
   /** The Bearer key clients must send; default "fake-chat-key". */
@@ -96,8 +102,11 @@ export interface FakeChat extends FakeRoute {
   tokenIntervalMs: number;
   /** The next `count` requests get this fault (queued after earlier failNext calls). */
   failNext(fault: FakeChatFault, count?: number): void;
-  /** Every request gets this fault (after any queued ones); null stops it. */
-  failAll(fault: FakeChatFault | null): void;
+  /**
+   * Every request gets this fault (after any queued ones); null stops it. A function chooses per
+   * request (null = answer normally), e.g. only the continuation after a tool call.
+   */
+  failAll(fault: FakeChatFault | FakeChatFaultChooser | null): void;
   readonly requests: readonly FakeChatSeenRequest[];
   readonly counts: Readonly<FakeChatCounts>;
 }
@@ -116,7 +125,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
   const apiKey = options.apiKey ?? "fake-chat-key";
   const maxRecorded = options.maxRecorded ?? 500;
   const queued: FakeChatFault[] = [];
-  let always: FakeChatFault | null = null;
+  let always: FakeChatFault | FakeChatFaultChooser | null = null;
   const requests: FakeChatSeenRequest[] = [];
   const counts: FakeChatCounts = { requests: 0, completed: 0, faulted: 0, abandoned: 0, rejected: 0 };
   let sequence = 0;
@@ -156,7 +165,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     }
     const parsed = parseBody(body);
     if (typeof parsed === "string") return reject(400, parsed, "invalid_request_error", null);
-    const fault = queued.shift() ?? always;
+    const fault = queued.shift() ?? (typeof always === "function" ? always({ model: parsed.model, messages: parsed.messages, tools: parsed.tools }) : always);
     requests.push({ path, flavour, model: parsed.model, messages: parsed.messages, tools: parsed.tools, fault: fault?.kind ?? null });
     if (requests.length > maxRecorded) requests.shift();
     if (fault) counts.faulted++;
@@ -194,7 +203,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
       start(controller) {
         const produce = async (): Promise<void> => {
           for (let i = 0; i < chunks.length; i++) {
-            if (fault?.kind === "stall" && i === 1) await untilAborted(gone.signal);
+            if (fault?.kind === "stall" && i === (fault.afterChunks ?? 1)) await untilAborted(gone.signal);
             if (fault?.kind === "disconnect" && i === fault.afterChunks) {
               // Lets Bun flush the chunks already queued; error() without a reason resets the socket quietly.
               await sleep(Math.max(intervalMs, 10), gone.signal);

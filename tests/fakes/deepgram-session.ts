@@ -82,6 +82,8 @@ interface PendingFinal {
 
 export class FakeListenSession {
   stalled = false;
+  /** Utterances whose final may still go out before results stop; null = no limit. */
+  private finalsLeft: number | null = null;
   lastActivity = performance.now();
   private readonly frameSamples: number;
   private readonly thresholdSumSq: number;
@@ -170,6 +172,12 @@ export class FakeListenSession {
     this.current = null;
     this.peer.send(metadataMessage(this.record.requestId, this.settings.model, this.framesSeen * FRAME_S));
     this.closeWith(1000, "");
+  }
+
+  /** Results stop (the socket stays open) once `utterances` more utterances got their final. */
+  stallAfter(utterances: number): void {
+    this.finalsLeft = utterances;
+    if (utterances <= 0) this.stalled = true;
   }
 
   /** Closes like Deepgram after `ms` (a fault: 1011 mid-stream). */
@@ -301,6 +309,7 @@ export class FakeListenSession {
     if (this.ended || this.stalled) return;
     const text = u.words.slice(0, shown).join(" ");
     this.hooks.transcriptSent({ connection: this.record.index, utterance: u.index, text, isFinal, speechFinal, fromFinalize });
+    if (isFinal && u.index >= 0 && this.finalsLeft !== null && --this.finalsLeft <= 0) this.stalled = true;
     this.peer.send(
       resultsMessage({
         requestId: this.record.requestId,

@@ -24,6 +24,18 @@ export interface FakeDeepgramFaults {
   refuseConnections: number;
 }
 
+/** How one connection misbehaves, chosen at its handshake (failNext / failAll). */
+export type FakeDeepgramFault =
+  /** The handshake is refused with this HTTP status (Deepgram's JSON body). */
+  | { kind: "reject"; status: 401 | 429 | 500 | 503 }
+  /** Close 1011 "NET-0000" this long after the connection opens. */
+  | { kind: "drop"; afterMs: number }
+  /**
+   * The socket stays open and takes audio and control messages, but results stop: none at all
+   * (`afterUtterances` 0, the default), or none after that many utterances got their final.
+   */
+  | { kind: "stall"; afterUtterances?: number };
+
 export interface FakeDeepgramOptions extends Partial<FakeDeepgramFaults> {
   /** The key expected in `Authorization: Token <key>`; default "fake-deepgram-key". */
   apiKey?: string;
@@ -56,6 +68,10 @@ export interface FakeDeepgram {
   setScript(script: FakeDeepgramScript): void;
   /** Changes misbehaviour for new connections, or also for the open ones ("all": stall, dropAfterMs). */
   setFaults(faults: Partial<FakeDeepgramFaults>, applyTo?: "new" | "all"): void;
+  /** The next `count` handshakes get this fault (queued after earlier failNext calls). */
+  failNext(fault: FakeDeepgramFault, count?: number): void;
+  /** Every handshake gets this fault (after any queued ones); null stops it. Open connections keep theirs. */
+  failAll(fault: FakeDeepgramFault | null): void;
   stop(): Promise<void>;
 }
 
@@ -68,7 +84,7 @@ const REJECTIONS: Readonly<Record<401 | 429 | 500, readonly [string, string]>> =
 
 interface SocketData {
   session: FakeListenSession | null;
-  readonly pending: { record: ConnectionRecord; query: URLSearchParams };
+  readonly pending: { record: ConnectionRecord; query: URLSearchParams; fault: FakeDeepgramFault | null };
 }
 
 export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgram {
@@ -85,6 +101,8 @@ export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgr
   const transcripts: FakeDeepgramTranscript[] = [];
   const refusals: { status: number; reason: string }[] = [];
   const live = new Set<FakeListenSession>();
+  const queued: FakeDeepgramFault[] = [];
+  let always: FakeDeepgramFault | null = null;
   const hooks = {
     words: (connection: number, utterance: number): string =>
       typeof script === "function" ? script(connection, utterance) : (script[utterance] ?? ""),
@@ -112,6 +130,11 @@ export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgr
         const [code, message] = REJECTIONS[faults.reject];
         return refuse(errorResponse(faults.reject, code, message), `reject ${faults.reject}`);
       }
+      const fault = queued.shift() ?? always;
+      if (fault?.kind === "reject") {
+        const [code, message] = fault.status === 503 ? ["SERVICE_UNAVAILABLE", "fake: connection refused on request"] : REJECTIONS[fault.status];
+        return refuse(errorResponse(fault.status, code, message), `fault reject ${fault.status}`);
+      }
       if (url.pathname !== "/v1/listen") return refuse(errorResponse(404, "NOT_FOUND", `fake: no route for ${url.pathname}`), "path");
       const authorization = request.headers.get("authorization") ?? "";
       if (authorization !== `Token ${apiKey}`) {
@@ -120,7 +143,7 @@ export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgr
       const problem = queryProblem(url.searchParams);
       if (problem !== null) return refuse(errorResponse(400, "INVALID_QUERY_PARAMETER", problem), problem);
       const record = newRecord(connections.length, url.searchParams, authorization);
-      const upgraded = srv.upgrade(request, { data: { session: null, pending: { record, query: url.searchParams } } });
+      const upgraded = srv.upgrade(request, { data: { session: null, pending: { record, query: url.searchParams, fault } } });
       if (!upgraded) return refuse(errorResponse(426, "UPGRADE_REQUIRED", "fake: a WebSocket upgrade is required"), "not a WebSocket");
       connections.push(record);
       return undefined;
@@ -128,11 +151,13 @@ export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgr
     websocket: {
       idleTimeout: 0,
       open(ws) {
-        const { record, query } = ws.data.pending;
+        const { record, query, fault } = ws.data.pending;
         const session = new FakeListenSession(record, sessionSettings(options, query), ws, hooks);
         ws.data.session = session;
         session.stalled = faults.stall;
         if (faults.dropAfterMs !== null) session.dropAfter(faults.dropAfterMs);
+        if (fault?.kind === "drop") session.dropAfter(fault.afterMs);
+        if (fault?.kind === "stall") session.stallAfter(fault.afterUtterances ?? 0);
         live.add(session);
       },
       message(ws, message) {
@@ -192,6 +217,12 @@ export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgr
         if (next.stall !== undefined) session.stalled = next.stall;
         if (next.dropAfterMs !== undefined && next.dropAfterMs !== null) session.dropAfter(next.dropAfterMs);
       }
+    },
+    failNext(fault, count = 1) {
+      for (let i = 0; i < count; i++) queued.push(fault);
+    },
+    failAll(fault) {
+      always = fault;
     },
     async stop() {
       clearInterval(sweep);

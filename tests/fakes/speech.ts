@@ -35,6 +35,11 @@ export type SpeechFault =
    * the body stall.
    */
   | { kind: "stall"; afterBytes?: number }
+  /**
+   * Headers, then no audio, forever. Bun sends a streamed response's headers only with its first
+   * body byte, so one byte goes with them: half a sample, nothing a client can play.
+   */
+  | { kind: "stallAfterHeaders" }
   /** Sends `afterBytes` bytes (the whole body if shorter), then drops the connection (the client sees a reset). */
   | { kind: "disconnect"; afterBytes: number };
 
@@ -46,6 +51,8 @@ export interface SpeechRequestSeen {
   input: string;
   instructions: string | null;
 }
+
+export type SpeechFaultChooser = (request: SpeechRequestSeen) => SpeechFault | null;
 
 export interface FakeSpeechCounts {
   /** Every request to the speech path. */
@@ -66,8 +73,11 @@ export interface FakeSpeech extends FakeRoute {
   readonly counts: Readonly<FakeSpeechCounts>;
   /** The next `times` valid requests get `fault` (queued after any already pending). */
   failNext(fault: SpeechFault, times?: number): void;
-  /** Every valid request gets `fault` (after the queued ones) until called with null. */
-  failAlways(fault: SpeechFault | null): void;
+  /**
+   * Every valid request gets `fault` (after the queued ones) until called with null. A function
+   * chooses per request (null = answer normally), e.g. by the text to speak.
+   */
+  failAlways(fault: SpeechFault | SpeechFaultChooser | null): void;
   /** The exact samples this fake streams for `text` (a copy). */
   pcmFor(text: string): Int16Array;
 }
@@ -89,7 +99,7 @@ function checkFault(fault: SpeechFault): void {
   if (fault.kind === "status" && (!Number.isInteger(fault.status) || fault.status < 400 || fault.status > 599)) {
     throw new Error(`fake speech: fault status ${String(fault.status)} is not allowed; use an HTTP error status 400-599`);
   }
-  if (fault.kind !== "status") nonNegative(`${fault.kind} afterBytes`, fault.afterBytes, 0);
+  if (fault.kind === "stall" || fault.kind === "disconnect") nonNegative(`${fault.kind} afterBytes`, fault.afterBytes, 0);
 }
 
 /** FNV-1a: a stable seed per text, so the same text always sounds the same. */
@@ -175,7 +185,7 @@ class Speech implements FakeSpeech {
   readonly requests: SpeechRequestSeen[] = [];
   readonly counts: FakeSpeechCounts = { requests: 0, rejected: 0, faulted: 0, completed: 0, cancelled: 0 };
   private readonly queued: SpeechFault[] = [];
-  private always: SpeechFault | null = null;
+  private always: SpeechFault | SpeechFaultChooser | null = null;
   private readonly cache = new Map<string, Uint8Array>();
 
   constructor(
@@ -208,8 +218,8 @@ class Speech implements FakeSpeech {
     for (let i = 0; i < times; i++) this.queued.push(fault);
   }
 
-  failAlways(fault: SpeechFault | null): void {
-    if (fault) checkFault(fault);
+  failAlways(fault: SpeechFault | SpeechFaultChooser | null): void {
+    if (fault !== null && typeof fault !== "function") checkFault(fault);
     this.always = fault;
   }
 
@@ -233,7 +243,9 @@ class Speech implements FakeSpeech {
     }
     this.requests.push(seen);
     if (this.requests.length > REQUESTS_KEPT) this.requests.shift();
-    const fault = this.queued.shift() ?? this.always;
+    const always = typeof this.always === "function" ? this.always(seen) : this.always;
+    if (always !== null && typeof this.always === "function") checkFault(always);
+    const fault = this.queued.shift() ?? always;
     if (fault) this.counts.faulted++;
     if (fault?.kind === "status") return faultResponse(fault.status, fault.message);
     const bytes = this.waveform(seen.input);
@@ -257,7 +269,8 @@ class Speech implements FakeSpeech {
 
   /** 40–100 ms chunks; every third one carries one extra byte, so sample boundaries often fall mid-chunk. */
   private stream(bytes: Uint8Array, seed: number, fault: BodyFault | null): ReadableStream<Uint8Array> {
-    const limit = fault ? Math.min(bytes.length, fault.afterBytes ?? 0) : bytes.length;
+    const stalls = fault?.kind === "stall" || fault?.kind === "stallAfterHeaders";
+    const limit = fault === null ? bytes.length : Math.min(bytes.length, fault.kind === "stallAfterHeaders" ? 1 : (fault.afterBytes ?? 0));
     const { ttfbMs, chunkIntervalMs } = this.timing;
     const counts = this.counts;
     let offset = 0;
@@ -268,7 +281,7 @@ class Speech implements FakeSpeech {
       {
         pull(controller) {
           return new Promise<void>((resolve) => {
-            if (fault?.kind === "stall" && offset >= limit) return;
+            if (stalls && offset >= limit) return;
             timer = setTimeout(() => {
               timer = undefined;
               if (fault?.kind === "disconnect" && offset >= limit) {

@@ -37,7 +37,7 @@ describe("admin server", () => {
     metrics: () => metricFamilies({
       activeCalls: 2, maxCalls: 20, calls, clock: new PlayoutClock(() => undefined).stats,
       transports: { audiosocket: transport }, phrasesReady: true, llm: { switches: 1, retries: 2, failures: 0 },
-      control: { ami: true, esl: null },
+      providers: {}, control: { ami: true, esl: null },
     }),
   });
   const base = `http://127.0.0.1:${admin.port}`;

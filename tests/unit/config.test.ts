@@ -86,6 +86,12 @@ describe("parseEnvFile", () => {
     expect([c.deepgramModel, c.groqModel, c.openaiModel, c.ttsModel, c.ttsVoice]).toEqual(["nova-3", "llama-3.3-70b-versatile", "gpt-4.1-mini", "gpt-4o-mini-tts", "nova"]);
     expect([c.llmProvider, c.llmTtftTimeoutMs, c.apiRetryAttempts, c.bargeInMinSpeechMs, c.resampler]).toEqual([null, 1500, 2, 200, "speex"]);
     expect([c.techHours, c.timezone]).toEqual(["mon-fri 09:00-18:00", "Europe/Paris"]);
+    expect([c.ttsFirstByteTimeoutMs, c.providerBreakerFailures, c.providerBreakerCooldownMs]).toEqual([1000, 3, 30_000]);
+    const tuned = loadConfig({}, { TTS_FIRST_BYTE_TIMEOUT: "0.5", PROVIDER_BREAKER_FAILURES: "5", PROVIDER_BREAKER_COOLDOWN: "60" });
+    expect([tuned.ttsFirstByteTimeoutMs, tuned.providerBreakerFailures, tuned.providerBreakerCooldownMs]).toEqual([500, 5, 60_000]);
+    expect(error(() => loadConfig({}, { PROVIDER_BREAKER_FAILURES: "0" })).message).toBe('invalid configuration: PROVIDER_BREAKER_FAILURES="0" (environment): must be a whole number from 1 to 100');
+    expect(error(() => loadConfig({}, { PROVIDER_BREAKER_COOLDOWN: "soon" })).variable).toBe("PROVIDER_BREAKER_COOLDOWN");
+    expect(error(() => loadConfig({}, { TTS_FIRST_BYTE_TIMEOUT: "-1" })).variable).toBe("TTS_FIRST_BYTE_TIMEOUT");
     expect(loadConfig({}, { OPENAI_API_KEY: "k" }).llmProvider).toBe("openai");
     expect(loadConfig({}, { OPENAI_API_KEY: "k", GROQ_API_KEY: "g" }).llmProvider).toBe("groq");
     expect(loadConfig({}, { OPENAI_API_KEY: "k", GROQ_API_KEY: "g", LLM_PROVIDER: "OpenAI" }).llmProvider).toBe("openai");

@@ -67,7 +67,7 @@ function host(fed: DialogEvent[], stopped: string[]): ConversationHost {
 }
 
 function parts(stt: SpeechToText, vad: VadModule | null): ConversationParts {
-  return { stt, llm: { id: "test:llm" } as ConversationParts["llm"], vad, language: "fr-FR", keyterms: [], bargeInMinSpeechMs: 200 };
+  return { stt, sttBreaker: null, llm: { id: "test:llm" } as ConversationParts["llm"], vad, language: "fr-FR", keyterms: [], bargeInMinSpeechMs: 200 };
 }
 
 const loud = new Int16Array(FRAME).map((_, i) => (i % 2 === 0 ? 12000 : -12000));

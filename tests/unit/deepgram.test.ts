@@ -205,6 +205,40 @@ describe("Deepgram STT against the local fake", () => {
     expect(rec.closes).toEqual([null]);
   });
 
+  test("faults per connection: failNext for the next handshakes, failAll for every one after", async () => {
+    const dg = fake({ script: (_c, u) => `phrase ${u}` });
+    dg.failNext({ kind: "reject", status: 500 });
+    dg.failNext({ kind: "stall", afterUtterances: 1 });
+    dg.failAll({ kind: "stall" });
+    await expect(provider(dg.url).open(sttOptions(8000), new Recorder().handlers)).rejects.toThrow(/500/);
+    // Results stop after the first utterance's final; the socket stays open and takes audio.
+    const rec = new Recorder();
+    const stream = await provider(dg.url).open(sttOptions(8000), rec.handlers);
+    sendFrames(stream, speechBurst(8000, 400, 400), 8000);
+    await until("the first final", () => rec.transcripts().some((t) => t.isFinal));
+    sendFrames(stream, speechBurst(8000, 400, 400), 8000);
+    await until("the second utterance heard", () => dg.connections[0]?.utterances === 2);
+    stream.finalize();
+    await until("the finalize received", () => dg.connections[0]?.finalizes === 1);
+    expect(rec.transcripts().filter((t) => t.isFinal).map((t) => t.text)).toEqual(["phrase 0"]);
+    expect(dg.connections[0]?.closed).toBeNull();
+    // failAll: no result at all, not even for a Finalize.
+    const silent = new Recorder();
+    const next = await provider(dg.url).open(sttOptions(8000), silent.handlers);
+    sendFrames(next, speechBurst(8000, 400, 400), 8000);
+    next.finalize();
+    await until("the audio and the finalize received", () => dg.connections[1]?.finalizes === 1 && dg.connections[1].utterances === 1);
+    expect(silent.events).toEqual([]);
+    dg.failAll(null);
+    dg.failNext({ kind: "drop", afterMs: 50 });
+    const dropped = new Recorder();
+    await provider(dg.url).open(sttOptions(8000), dropped.handlers);
+    await until("onClosed", () => dropped.closes.length > 0);
+    expect(dropped.closes[0]?.message).toBe("Deepgram closed the stream: 1011 NET-0000");
+    await stream.close();
+    await next.close();
+  });
+
   test("a drop mid-stream reports onClosed(Error) once, and the stream stays safe to use", async () => {
     const dg = fake();
     const rec = new Recorder();

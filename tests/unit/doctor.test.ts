@@ -10,6 +10,7 @@ import { dataDirCheck, databaseCheck, envFileCheck, configCheck } from "../../sr
 import { doctorExitCode, formatResults, runDoctor } from "../../src/install/doctor.ts";
 import { firewallCheck } from "../../src/install/doctor-firewall.ts";
 import { portsCheck, serviceCheck } from "../../src/install/doctor-service.ts";
+import { circuitsCheck } from "../../src/install/doctor-circuits.ts";
 import { osCheck } from "../../src/install/doctor-system.ts";
 import { openDatabase } from "../../src/store/db.ts";
 import { applyFirewall, firewallRules } from "../../src/install/firewall.ts";
@@ -180,5 +181,32 @@ describe("service checks", () => {
     const present = (await one(firewallCheck, ctx(config, { root: temp(), env: s.env })))[0];
     expect(present?.status).toBe("PASS");
     expect(present?.detail).toContain("9090/tcp from 192.0.2.20");
+  });
+});
+
+describe("provider circuit breakers of the running service", () => {
+  test("an open breaker is a WARN naming the provider and since when; closed ones pass", async () => {
+    let providers: Record<string, unknown> = {
+      "deepgram:nova-3": { state: "open", failures: 3, openSince: Date.UTC(2026, 0, 1, 18, 52, 10), openUntil: Date.UTC(2026, 0, 1, 18, 52, 40), opens: 1 },
+      "groq:llama": { state: "closed", failures: 0, openSince: null, openUntil: null, opens: 0 },
+    };
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ status: "ok", providers }) });
+    try {
+      const config = configIn(temp(), { HTTP_HOST: "127.0.0.1", HTTP_PORT: String(server.port) });
+      const [open, ...rest] = await one(circuitsCheck, ctx(config));
+      expect(rest).toEqual([]);
+      expect(open).toMatchObject({ id: "provider.circuit.deepgram:nova-3", status: "WARN" });
+      expect(open?.detail).toBe("deepgram:nova-3 is skipped since 18:52:10 UTC after 3 failures in a row; next trial at 18:52:40 UTC");
+      expect(open?.fix).toContain("journalctl");
+      providers = { "groq:llama": { state: "closed", failures: 1, openSince: null, openUntil: null, opens: 0 } };
+      expect(await one(circuitsCheck, ctx(config))).toEqual([{ id: "provider.circuit", status: "PASS", detail: "every provider answers (groq:llama)" }]);
+    } finally {
+      await server.stop(true);
+    }
+  });
+
+  test("no running service: nothing to read, a PASS", async () => {
+    const config = configIn(temp(), { HTTP_HOST: "127.0.0.1", HTTP_PORT: "1" });
+    expect((await one(circuitsCheck, ctx(config)))[0]?.status).toBe("PASS");
   });
 });

@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { createGroqLlm } from "../../src/ai/llm/groq.ts";
 import { createOpenAiLlm } from "../../src/ai/llm/openai.ts";
 import { createResilientLlm, type ResilientLanguageModel, type ResilientLlmOptions } from "../../src/ai/llm/resilient.ts";
+import { forCall } from "../../src/ai/call-context.ts";
+import { ProviderBreakers } from "../../src/ai/circuit-breaker.ts";
 import { LlmError, type ChatChunk, type ChatMessage } from "../../src/ai/llm/types.ts";
 import type { LogFields, Logger } from "../../src/log.ts";
 import { createFakeChat, type FakeChat, type FakeChatOptions } from "../fakes/chat.ts";
@@ -37,7 +39,7 @@ interface RigOptions {
   a?: FakeChatOptions & { clientKey?: string };
   b?: FakeChatOptions & { clientKey?: string };
   withFallback?: boolean;
-  resilient?: Partial<Pick<ResilientLlmOptions, "ttftTimeoutMs" | "retryAttempts" | "backoffMs">>;
+  resilient?: Partial<Pick<ResilientLlmOptions, "ttftTimeoutMs" | "chunkTimeoutMs" | "retryAttempts" | "backoffMs" | "breakers">>;
 }
 
 async function withRig(options: RigOptions, body: (rig: Rig) => Promise<void>): Promise<void> {
@@ -53,7 +55,8 @@ async function withRig(options: RigOptions, body: (rig: Rig) => Promise<void>): 
   const llm = createResilientLlm({
     primary,
     fallback: options.withFallback === false ? null : fallback,
-    ttftTimeoutMs: 150,
+    ttftTimeoutMs: 400,
+    chunkTimeoutMs: 2000,
     retryAttempts: 2,
     backoffMs: 10,
     log,
@@ -97,17 +100,22 @@ describe("resilient LLM: time to first token", () => {
     await withRig({ a: { ttftMs: 3000 } }, async ({ a, b, llm, logs, switches }) => {
       expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de B");
       expect(llm.stats).toEqual({ switches: 1, retries: 0, failures: 0 });
-      expect(switches).toEqual([["openai:a", "groq:b", "no first token within 150 ms"]]);
+      expect(switches).toEqual([["openai:a", "groq:b", "no first token within 400 ms"]]);
       expect(logs.some((r) => r.msg === "LLM switched" && r.fields?.from === "openai:a" && r.fields?.to === "groq:b")).toBe(true);
       expect(b.counts.requests).toBe(1);
       await until(() => a.counts.abandoned === 1, "the slow primary's request to be closed");
     });
   });
 
-  test("without a fallback a slow primary is waited for", async () => {
-    await withRig({ a: { ttftMs: 400 }, withFallback: false }, async ({ llm }) => {
-      expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de A");
-      expect(llm.stats).toEqual({ switches: 0, retries: 0, failures: 0 });
+  test("without a fallback, a primary that misses the deadline fails the turn at once", async () => {
+    await withRig({ a: { ttftMs: 3000 }, withFallback: false }, async ({ a, llm, logs }) => {
+      const error = await failure(forCall("call-9", () => text(llm.stream({ messages, tools: [] }))));
+      expect(error).toBeInstanceOf(LlmError);
+      expect((error as LlmError).message).toContain("no first token within 400 ms");
+      expect(a.counts.requests).toBe(1);
+      expect(llm.stats).toEqual({ switches: 0, retries: 0, failures: 1 });
+      expect(logs.some((r) => r.level === "warn" && r.msg === "LLM first-token deadline missed" && r.fields?.provider === "openai:a" && r.fields?.call === "call-9")).toBe(true);
+      await until(() => a.counts.abandoned === 1, "the slow request to be closed");
     });
   });
 
@@ -120,12 +128,31 @@ describe("resilient LLM: time to first token", () => {
     });
   });
 
-  test("at most one TTFT switch per turn: when both are slow the fallback is waited for", async () => {
-    await withRig({ a: { ttftMs: 3000 }, b: { ttftMs: 500 } }, async ({ a, b, llm }) => {
-      expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de B");
-      expect(llm.stats.switches).toBe(1);
-      expect(a.counts.requests).toBe(1);
-      expect(b.counts.requests).toBe(1);
+  test("both slow: the turn fails after the fallback's deadline too, without waiting for either", async () => {
+    await withRig({ a: { ttftMs: 3000 }, b: { ttftMs: 3000 } }, async ({ a, b, llm }) => {
+      const error = await failure(text(llm.stream({ messages, tools: [] })));
+      expect((error as LlmError).message).toBe("groq:b: no first token within 400 ms");
+      expect([a.counts.requests, b.counts.requests]).toEqual([1, 1]);
+      expect(llm.stats).toEqual({ switches: 1, retries: 0, failures: 1 });
+      await until(() => a.counts.abandoned === 1 && b.counts.abandoned === 1, "both slow requests to be closed");
+    });
+  });
+
+  test("a stall mid-reply ends the stream with an LlmError after chunkTimeoutMs; the words before it were passed on", async () => {
+    const brain = () => ({ text: "un deux trois quatre" });
+    await withRig({ a: { brain, tokenIntervalMs: 5000 }, resilient: { chunkTimeoutMs: 150 } }, async ({ a, b, llm, logs }) => {
+      const texts: string[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const chunk of llm.stream({ messages, tools: [] })) if (chunk.type === "text") texts.push(chunk.text);
+        })(),
+      );
+      expect((error as LlmError).message).toBe("openai:a: stream stalled: no chunk for 150 ms mid-reply");
+      expect(texts.join("")).toBe("un");
+      expect(b.counts.requests).toBe(0);
+      expect(llm.stats.failures).toBe(1);
+      expect(logs.some((r) => r.level === "warn" && r.msg === "LLM stalled mid-reply")).toBe(true);
+      await until(() => a.counts.abandoned === 1, "the stalled request to be closed");
     });
   });
 
@@ -282,6 +309,54 @@ describe("resilient LLM: the caller's signal", () => {
       for await (const chunk of llm.stream({ messages, tools: [] })) if (chunk.type === "text") break;
       await until(() => a.counts.abandoned === 1, "the request to be closed");
       expect(llm.stats).toEqual({ switches: 0, retries: 0, failures: 0 });
+    });
+  });
+});
+
+describe("resilient LLM: circuit breakers", () => {
+  const breakers = (clock: { now: number }): ProviderBreakers =>
+    new ProviderBreakers({ failures: 2, cooldownMs: 30_000, log: recordingLogger([]), now: () => clock.now });
+
+  test("a provider that failed twice in a row is skipped until its cool-down ends; then one trial", async () => {
+    const clock = { now: 1_000 };
+    const set = breakers(clock);
+    await withRig({ a: { clientKey: "revoked" }, resilient: { breakers: set } }, async ({ a, b, llm, switches }) => {
+      for (let turn = 0; turn < 2; turn++) expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de B");
+      expect(set.for("openai:a").snapshot()).toMatchObject({ state: "open", failures: 2, openSince: 1_000, openUntil: 31_000, opens: 1 });
+      expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de B");
+      expect([a.counts.requests, b.counts.requests]).toEqual([2, 3]);
+      expect(switches.at(-1)).toEqual(["openai:a", "groq:b", "circuit open"]);
+      expect(set.for("groq:b").snapshot().state).toBe("closed");
+      clock.now = 31_000;
+      expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de B");
+      expect(a.counts.requests).toBe(3);
+      expect(set.for("openai:a").snapshot()).toMatchObject({ state: "open", opens: 2, openSince: 1_000, openUntil: 61_000 });
+    });
+  });
+
+  test("a missed first-token deadline counts as a failure; both open: the turn fails without a request", async () => {
+    const clock = { now: 0 };
+    const set = breakers(clock);
+    await withRig({ a: { ttftMs: 3000 }, b: { ttftMs: 3000 }, resilient: { breakers: set } }, async ({ a, b, llm }) => {
+      for (let turn = 0; turn < 2; turn++) await failure(text(llm.stream({ messages, tools: [] })));
+      expect([set.for("openai:a").state, set.for("groq:b").state]).toEqual(["open", "open"]);
+      const error = await failure(text(llm.stream({ messages, tools: [] })));
+      expect((error as Error).message).toContain("circuit is open");
+      expect([a.counts.requests, b.counts.requests]).toEqual([2, 2]);
+    });
+  });
+
+  test("a success closes a half-open breaker", async () => {
+    const clock = { now: 0 };
+    const set = breakers(clock);
+    await withRig({ resilient: { breakers: set } }, async ({ llm }) => {
+      const breaker = set.for("openai:a");
+      breaker.failure();
+      breaker.failure();
+      clock.now = 30_000;
+      expect(breaker.state).toBe("half-open");
+      expect(await text(llm.stream({ messages, tools: [] }))).toBe("réponse de A");
+      expect(breaker.snapshot()).toMatchObject({ state: "closed", failures: 0, openSince: null, openUntil: null });
     });
   });
 });

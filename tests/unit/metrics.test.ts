@@ -19,6 +19,10 @@ function scrape(): string {
   const text = renderPrometheus(metricFamilies({
     activeCalls: 1, maxCalls: 20, calls, clock: clock.stats, transports: { audiosocket: newTransportStats() }, phrasesReady: true,
     llm: { switches: 1, retries: 0, failures: 0 }, control: { ami: true, esl: null },
+    providers: {
+      "deepgram:nova-3": { state: "open", failures: 3, openSince: 1_000, openUntil: 31_000, opens: 2 },
+      "groq:llama": { state: "closed", failures: 0, openSince: null, openUntil: null, opens: 0 },
+    },
   }));
   clock.stop();
   return text;
@@ -55,6 +59,14 @@ describe("provider errors, fallbacks and calls by tenant", () => {
     expect(text).toContain('voicebot_tenant_calls_started_total{tenant="acme"} 1');
     expect(text).toContain('voicebot_tenant_calls_ended_total{tenant="acme",reason="resolved"} 1');
     expect(text).toContain('voicebot_calls_ended_total{reason="resolved"} 1');
+  });
+
+  test("each provider's circuit breaker: a gauge while open, a counter of opens", () => {
+    const text = scrape();
+    expect(text).toContain('voicebot_provider_circuit_open{provider="deepgram:nova-3"} 1');
+    expect(text).toContain('voicebot_provider_circuit_open{provider="groq:llama"} 0');
+    expect(text).toContain('voicebot_provider_circuit_opens_total{provider="deepgram:nova-3"} 2');
+    expect(text).toContain("# TYPE voicebot_provider_circuit_opens_total counter");
   });
 
   test("error kinds", () => {

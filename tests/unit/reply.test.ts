@@ -96,4 +96,14 @@ describe("Reply: model → sentences → TTS → resampler → one streamed utte
     expect(second.seen.at(-1)).toStartWith("failed");
     expect(second.seen.some((s) => s.startsWith("done"))).toBe(false);
   });
+
+  test("a model that breaks off mid-reply: the finished sentences are the reply, the cut one is dropped", async () => {
+    chat.failNext({ kind: "disconnect", afterChunks: 6 });
+    const u = utterance();
+    const { hooks, seen } = recorder();
+    await new Reply(6, u, { llm, tts, resampler, rate: 8000 }, hooks).run(request);
+    expect(seen).toEqual(["first token", "first audio", "done D'accord, je regarde."]);
+    expect(u.open).toBe(false);
+    expect(speech.requests.slice(-2).map((r) => r.input)).toEqual(["D'accord,", "je regarde."]);
+  });
 });

@@ -258,6 +258,24 @@ describe("AI SAV dialog: protocol details", () => {
     expect(out.at(-1)).toEqual({ type: "hangup", reason: "ai-error" });
   });
 
+  test("a reply that said nothing (tool calls only) does not reset the failure count", () => {
+    const call = new AiCall();
+    call.send({ type: "start", callerNumber: null });
+    for (const attempt of [1, 2]) {
+      const [think] = thinks(call.send({ type: "callerSaid", text: `essai ${attempt}`, at: MONDAY_10H }));
+      call.send({ type: "replyFailed", replyId: think?.replyId ?? 0, error: "HTTP 500" });
+    }
+    const [think] = thinks(call.send({ type: "callerSaid", text: "ma box ne marche pas", at: MONDAY_10H }));
+    const id = think?.replyId ?? 0;
+    call.send({ type: "toolCall", replyId: id, call: { id: "c1", name: "set_problem", arguments: '{"problemType":"internet","description":"box"}' }, at: MONDAY_10H });
+    const [next] = thinks(call.send({ type: "replyDone", replyId: id, text: "" }));
+    expect(next).toBeDefined();
+    const out = call.send({ type: "replyFailed", replyId: next?.replyId ?? 0, error: "HTTP 500" });
+    expect(records(out, "ai-error")).toEqual(["3/3 HTTP 500"]);
+    expect(out).toContainEqual({ type: "updateTicket", status: "incomplete" });
+    expect(out.at(-1)).toEqual({ type: "hangup", reason: "ai-error" });
+  });
+
   test("a successful reply resets the failure count", () => {
     const call = new AiCall();
     call.send({ type: "start", callerNumber: null });

@@ -51,4 +51,26 @@ describe("TurnTimer", () => {
     botFrames(t, 1000, 1500, true);
     expect(t.responseMs).toEqual([]);
   });
+
+  test("the longest silence the caller did not cause: waits after speech and keys, pauses inside the bot's speech", () => {
+    const t = new TurnTimer();
+    botFrames(t, 0, 1000, true);
+    // The bot pauses 700 ms on its own: counted.
+    botFrames(t, 1000, 1700, false);
+    botFrames(t, 1700, 2000, true);
+    expect(t.longestSilenceMs(2000)).toBe(1700 - 980);
+    // The caller takes 2 s to answer: theirs, not counted; then the bot answers 1.5 s after their last loud frame.
+    botFrames(t, 2000, 4000, false);
+    t.callerStarts(false);
+    for (let at = 4000; at < 5000; at += 20) t.callerFrame(at < 4800, at);
+    t.callerEnds(5000);
+    botFrames(t, 5000, 6280, false);
+    botFrames(t, 6280, 7000, true);
+    expect(t.longestSilenceMs(7000)).toBe(6280 - 4780);
+    // A key the bot never answers: the wait runs to the end of the call.
+    botFrames(t, 7000, 8000, false);
+    t.callerKey(8000);
+    botFrames(t, 8000, 12000, false);
+    expect(t.longestSilenceMs(12_000)).toBe(4000);
+  });
 });

@@ -2,25 +2,34 @@
  * One LanguageModel over a primary provider and an optional fallback, so a slow or failing vendor
  * costs the caller a short pause instead of the turn. The policy, per `stream()` call (one turn):
  *
- * - Time to first token: while the other provider is usable and no TTFT switch happened yet in this
- *   turn, a try that yields no chunk (text or tool call) within `ttftTimeoutMs` is aborted and the
- *   same request goes to the other provider. At most one such switch per turn, so two slow vendors
- *   cannot ping-pong; after it (or with no fallback) the provider's own timeout bounds the wait.
+ * - Time to first token: every try must yield a chunk (text or tool call) within `ttftTimeoutMs`.
+ *   A try that misses it is aborted and its provider is out for this turn: the request goes to the
+ *   other provider if it is still in, else the turn fails at once (the dialog asks the caller to
+ *   repeat) rather than waiting for the provider's own timeout.
+ * - After the first chunk, every gap between two chunks must stay under `chunkTimeoutMs`; a stall
+ *   mid-reply aborts the request and throws, and the caller keeps what was already said.
  * - A retryable LlmError before the first chunk: retry, up to `retryAttempts` times, alternating
- *   between the providers when both are usable. A retry on the same provider waits a backoff
+ *   between the providers when both are in. A retry on the same provider waits a backoff
  *   (`backoffMs`, doubled per such retry, capped at 2 s); moving to the other provider does not wait,
  *   because the other vendor is not the one that is overloaded.
- * - A non-retryable error (400/401/403/404…) marks that provider unusable for this turn. If the other
- *   one is still usable it gets the request once without spending the retry budget: a revoked Groq
+ * - A non-retryable error (400/401/403/404…) puts that provider out for this turn. If the other
+ *   one is still in it gets the request once without spending the retry budget: a revoked Groq
  *   key should not cost a turn when OpenAI works. Otherwise the error is thrown.
- * - Any error after the first chunk is thrown as is: the caller already spoke part of the reply.
- * - The caller's signal aborts everything (the try in flight, the TTFT timer, the backoff sleep)
- *   and its reason is thrown, never an LlmError.
+ * - Any error after the first chunk is thrown as is: the caller already heard part of the reply.
+ * - With `breakers`, each provider's circuit breaker hears every outcome (a missed deadline is a
+ *   failure), and a provider whose breaker is open is skipped without a try: the turn starts on the
+ *   other one, or fails at once when both are open.
+ * - The caller's signal aborts everything (the try in flight, the deadline timers, the backoff
+ *   sleep) and its reason is thrown, never an LlmError.
  *
- * Counters: `switches` = moves to the other provider (TTFT, error, or an alternating retry);
- * `retries` = tries spent from the retry budget; `failures` = turns that ended with an error.
+ * Counters: `switches` = moves to the other provider (deadline, error, open breaker, or an
+ * alternating retry); `retries` = tries spent from the retry budget; `failures` = turns that ended
+ * with an error.
  */
 import type { Logger } from "../../log.ts";
+import { callFields } from "../call-context.ts";
+import type { CircuitBreaker, ProviderBreakers } from "../circuit-breaker.ts";
+import { DEADLINE_MISSED, withinDeadline } from "../deadline.ts";
 import { LlmError, type ChatChunk, type ChatRequest, type LanguageModel } from "./types.ts";
 import { backoff } from "../backoff.ts";
 
@@ -28,12 +37,16 @@ export interface ResilientLlmOptions {
   primary: LanguageModel;
   fallback: LanguageModel | null;
   ttftTimeoutMs: number;
+  /** Longest gap between two chunks once the reply has started; default `ttftTimeoutMs`. */
+  chunkTimeoutMs?: number;
   retryAttempts: number;
   /** Base delay before a retry on the same provider; default 200 ms. */
   backoffMs?: number;
   log: Logger;
+  /** Each provider's circuit breaker, by its id; null or absent = never skip a provider. */
+  breakers?: ProviderBreakers | null;
   onSwitch?: (from: string, to: string, why: string) => void;
-  /** Every failed attempt, the provider's id and the error (retried or not). */
+  /** Every failed attempt (missed deadlines included), the provider's id and the error. */
   onError?: (provider: string, error: unknown) => void;
 }
 
@@ -47,7 +60,6 @@ export type ResilientLanguageModel = LanguageModel & { readonly stats: Readonly<
 
 const DEFAULT_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 2000;
-const TTFT_EXPIRED = Symbol("ttft expired");
 
 interface Attempt {
   readonly model: LanguageModel;
@@ -57,12 +69,18 @@ interface Attempt {
   release(): void;
 }
 
-export function createResilientLlm(options: ResilientLlmOptions): ResilientLanguageModel {
-  const { primary, fallback, ttftTimeoutMs, retryAttempts, log } = options;
-  const backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
-  if (!Number.isInteger(ttftTimeoutMs) || ttftTimeoutMs <= 0) {
-    throw new Error(`resilient LLM: ttftTimeoutMs ${ttftTimeoutMs} is invalid; a positive integer number of milliseconds is allowed`);
+function positiveMs(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`resilient LLM: ${name} ${value} is invalid; a positive integer number of milliseconds is allowed`);
   }
+  return value;
+}
+
+export function createResilientLlm(options: ResilientLlmOptions): ResilientLanguageModel {
+  const { primary, fallback, retryAttempts, log } = options;
+  const ttftTimeoutMs = positiveMs("ttftTimeoutMs", options.ttftTimeoutMs);
+  const chunkTimeoutMs = positiveMs("chunkTimeoutMs", options.chunkTimeoutMs ?? ttftTimeoutMs);
+  const backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
   if (!Number.isInteger(retryAttempts) || retryAttempts < 0) {
     throw new Error(`resilient LLM: retryAttempts ${retryAttempts} is invalid; an integer ≥ 0 is allowed`);
   }
@@ -70,72 +88,97 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
     throw new Error(`resilient LLM: backoffMs ${backoffMs} is invalid; a number of milliseconds ≥ 0 is allowed`);
   }
   const stats: ResilientLlmStats = { switches: 0, retries: 0, failures: 0 };
+  const breakerOf = (model: LanguageModel): CircuitBreaker | null => options.breakers?.for(model.id) ?? null;
 
   const otherOf = (model: LanguageModel): LanguageModel | null => (fallback === null ? null : model === primary ? fallback : primary);
 
   const switchTo = (from: LanguageModel, to: LanguageModel, why: string): void => {
     stats.switches++;
-    log.warn("LLM switched", { from: from.id, to: to.id, why });
+    log.warn("LLM switched", { ...callFields(), from: from.id, to: to.id, why });
     options.onSwitch?.(from.id, to.id, why);
   };
 
   const fail = (error: unknown, model: LanguageModel): unknown => {
     stats.failures++;
-    log.warn("LLM failed", { provider: model.id, error: error instanceof Error ? error.message : String(error) });
+    log.warn("LLM failed", { ...callFields(), provider: model.id, error: error instanceof Error ? error.message : String(error) });
     return error;
+  };
+
+  /** A failed try: counted, told to the breaker. */
+  const failedTry = (model: LanguageModel, error: unknown): void => {
+    options.onError?.(model.id, error);
+    breakerOf(model)?.failure(error instanceof Error ? error.message : String(error));
   };
 
   async function* stream(request: ChatRequest): AsyncGenerator<ChatChunk, void, undefined> {
     const signal = request.signal;
-    const unusable = new Set<LanguageModel>();
+    /** Providers out for this turn: a non-retryable error, a missed deadline or an open breaker. */
+    const out = new Set<LanguageModel>();
+    const isIn = (model: LanguageModel | null): model is LanguageModel => model !== null && !out.has(model);
     let current = primary;
     let retriesLeft = retryAttempts;
     let sameProviderRetries = 0;
-    let ttftSwitched = false;
+    let lastError: unknown = null;
     for (;;) {
       signal?.throwIfAborted();
-      const other = otherOf(current);
-      const usableOther = other !== null && !unusable.has(other) ? other : null;
-      const ttftTarget = ttftSwitched ? null : usableOther;
+      const breaker = breakerOf(current);
+      if (breaker !== null && !breaker.allow()) {
+        out.add(current);
+        log.warn("LLM provider skipped: its circuit is open", { ...callFields(), provider: current.id });
+        const other = otherOf(current);
+        if (!isIn(other)) {
+          throw fail(lastError ?? new LlmError(current.id, "skipped: its circuit is open after repeated failures, and no other provider is usable", null, true), current);
+        }
+        switchTo(current, other, "circuit open");
+        current = other;
+        continue;
+      }
       const attempt = startAttempt(current, request);
-      let first: IteratorResult<ChatChunk> | typeof TTFT_EXPIRED;
+      let first: IteratorResult<ChatChunk> | typeof DEADLINE_MISSED;
       try {
-        first = await firstResult(attempt, ttftTarget ? ttftTimeoutMs : null);
+        first = await firstResult(attempt, ttftTimeoutMs);
       } catch (error) {
         attempt.release();
         if (signal?.aborted) throw signal.reason;
-        options.onError?.(current.id, error);
+        failedTry(current, error);
+        lastError = error;
+        const other = otherOf(current);
         const retryable = error instanceof LlmError && error.retryable;
         const describe = error instanceof Error ? error.message : String(error);
         if (!retryable) {
-          unusable.add(current);
-          if (!usableOther) throw fail(error, current);
-          switchTo(current, usableOther, `error: ${describe}`);
-          current = usableOther;
+          out.add(current);
+          if (!isIn(other)) throw fail(error, current);
+          switchTo(current, other, `error: ${describe}`);
+          current = other;
           continue;
         }
         if (retriesLeft === 0) throw fail(error, current);
         retriesLeft--;
         stats.retries++;
-        if (usableOther) {
-          log.warn("LLM retry", { provider: usableOther.id, after: describe, left: retriesLeft });
-          switchTo(current, usableOther, `retry after: ${describe}`);
-          current = usableOther;
+        if (isIn(other) && breakerOf(other)?.state !== "open") {
+          log.warn("LLM retry", { ...callFields(), provider: other.id, after: describe, left: retriesLeft });
+          switchTo(current, other, `retry after: ${describe}`);
+          current = other;
           continue;
         }
         const delayMs = Math.min(backoffMs * 2 ** sameProviderRetries, MAX_BACKOFF_MS);
         sameProviderRetries++;
-        log.warn("LLM retry", { provider: current.id, after: describe, delayMs, left: retriesLeft });
+        log.warn("LLM retry", { ...callFields(), provider: current.id, after: describe, delayMs, left: retriesLeft });
         await backoff(delayMs, signal);
         continue;
       }
-      if (first === TTFT_EXPIRED) {
+      if (first === DEADLINE_MISSED) {
         attempt.release();
-        ttftSwitched = true;
-        if (ttftTarget) {
-          switchTo(current, ttftTarget, `no first token within ${ttftTimeoutMs} ms`);
-          current = ttftTarget;
-        }
+        const why = `no first token within ${ttftTimeoutMs} ms`;
+        const missed = new LlmError(current.id, why, null, true);
+        log.warn("LLM first-token deadline missed", { ...callFields(), provider: current.id, deadlineMs: ttftTimeoutMs });
+        failedTry(current, missed);
+        lastError = missed;
+        out.add(current);
+        const other = otherOf(current);
+        if (!isIn(other)) throw fail(missed, current);
+        switchTo(current, other, why);
+        current = other;
         continue;
       }
       yield* relay(attempt, first);
@@ -145,23 +188,33 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
 
   /** Passes on the rest of a reply whose first chunk has arrived; no retry from here on. */
   async function* relay(attempt: Attempt, first: IteratorResult<ChatChunk>): AsyncGenerator<ChatChunk, void, undefined> {
+    const { model, controller } = attempt;
     let complete = false;
+    let stalled: LlmError | null = null;
     try {
       let result = first;
       while (!result.done) {
         yield result.value;
-        result = await attempt.iterator.next();
+        const next = await withinDeadline(attempt.iterator.next(), chunkTimeoutMs);
+        if (next === DEADLINE_MISSED) {
+          stalled = new LlmError(model.id, `stream stalled: no chunk for ${chunkTimeoutMs} ms mid-reply`, null, true);
+          log.warn("LLM stalled mid-reply", { ...callFields(), provider: model.id, deadlineMs: chunkTimeoutMs });
+          controller.abort(stalled);
+          throw stalled;
+        }
+        result = next;
       }
       complete = true;
+      breakerOf(model)?.success();
     } catch (error) {
-      const signal = attempt.controller.signal;
-      if (signal.aborted) throw signal.reason;
-      throw fail(error, attempt.model);
+      if (error !== stalled && controller.signal.aborted) throw controller.signal.reason;
+      failedTry(model, error);
+      throw fail(error, model);
     } finally {
       attempt.release();
       if (!complete) {
         // The consumer stopped early or the stream failed: end the provider's request too.
-        attempt.controller.abort();
+        controller.abort();
         attempt.iterator.return?.().catch(() => undefined);
       }
     }
@@ -180,23 +233,9 @@ function startAttempt(model: LanguageModel, request: ChatRequest): Attempt {
   return { model, iterator, controller, release: () => callerSignal?.removeEventListener("abort", onCallerAbort) };
 }
 
-/** The first result, or TTFT_EXPIRED (with the try aborted) when `ttftMs` passes first. */
-async function firstResult(attempt: Attempt, ttftMs: number | null): Promise<IteratorResult<ChatChunk> | typeof TTFT_EXPIRED> {
-  const next = attempt.iterator.next();
-  if (ttftMs === null) return next;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<typeof TTFT_EXPIRED>((resolve) => {
-    timer = setTimeout(resolve, ttftMs, TTFT_EXPIRED);
-  });
-  try {
-    const winner = await Promise.race([next, expired]);
-    if (winner === TTFT_EXPIRED) {
-      // The abandoned try ends with the abort reason (or a late chunk): nobody waits for it.
-      next.catch(() => undefined);
-      attempt.controller.abort(new Error(`no first token within ${ttftMs} ms`));
-    }
-    return winner;
-  } finally {
-    clearTimeout(timer);
-  }
+/** The first result, or DEADLINE_MISSED (with the try aborted) when `ttftMs` passes first. */
+async function firstResult(attempt: Attempt, ttftMs: number): Promise<IteratorResult<ChatChunk> | typeof DEADLINE_MISSED> {
+  const winner = await withinDeadline(attempt.iterator.next(), ttftMs);
+  if (winner === DEADLINE_MISSED) attempt.controller.abort(new Error(`no first token within ${ttftMs} ms`));
+  return winner;
 }

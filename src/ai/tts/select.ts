@@ -1,10 +1,13 @@
 /**
- * Which voice speaks: OpenAI TTS when OPENAI_API_KEY is set (with retries), else the embedded
- * eSpeak-NG voice for LANGUAGE. Never blocks: eSpeak's worker loads behind a deferred TextToSpeech.
+ * Which voice speaks: OpenAI TTS when OPENAI_API_KEY is set (with retries and, for calls, the
+ * offline voice behind it), else the embedded eSpeak-NG voice for LANGUAGE. Never blocks: eSpeak's
+ * worker loads behind a deferred TextToSpeech.
  */
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../log.ts";
+import type { ProviderBreakers } from "../circuit-breaker.ts";
 import { createEspeakTts, espeakVoiceFor } from "./espeak.ts";
+import { withOfflineFallback, type PcmResampling } from "./offline-fallback.ts";
 import { createOpenAiTts, openAiVoiceId } from "./openai.ts";
 import { providerErrorKind, type ProviderEvents } from "../provider-error.ts";
 import { withTtsRetries } from "./retrying.ts";
@@ -50,23 +53,56 @@ export function deferredTts(voiceId: string, pending: Promise<TextToSpeech>): Te
   };
 }
 
-/** The configured voice and how start-up describes it, e.g. "openai (gpt-4o-mini-tts, nova)" or "offline (espeak-ng:fr)". */
-export function selectTts(config: Config, log: Logger, events?: ProviderEvents): { tts: TextToSpeech; mode: string } {
-  if (config.openaiApiKey) {
-    const tts = withTtsRetries(createOpenAiTts({
-      apiKey: config.openaiApiKey,
-      baseUrl: config.openaiBaseUrl,
-      model: config.ttsModel,
-      voice: config.ttsVoice,
-      instructions: phoneSupportTone(config.ttsModel, config.language),
-      timeoutMs: config.apiTimeoutMs,
-      log,
-    }), { attempts: config.apiRetryAttempts, log, onError: (provider, error) => events?.error(provider, providerErrorKind(error)) });
-    return { tts, mode: `openai (${config.ttsModel}, ${config.ttsVoice})` };
+export interface TtsSelection {
+  /** The voice calls speak with. */
+  tts: TextToSpeech;
+  /** The voice the phrase cache renders with: the configured one alone, never its fallback. */
+  render: TextToSpeech;
+  /** How start-up describes it, e.g. "openai (gpt-4o-mini-tts, nova)" or "offline (espeak-ng:fr)". */
+  mode: string;
+}
+
+/** What a running service adds: the offline voice behind the cloud one, and the breakers. */
+export interface LiveVoiceParts {
+  resampler: PcmResampling;
+  breakers: ProviderBreakers;
+}
+
+/**
+ * The configured voice. With `live` (serve) a cloud voice gets the offline voice behind it, started
+ * now so its ~100s of ms cold start is paid before the first call needs it; without (cache build)
+ * the cloud voice alone.
+ */
+export function selectTts(config: Config, log: Logger, events?: ProviderEvents, live?: LiveVoiceParts): TtsSelection {
+  const offlineVoice = espeakVoiceFor(config.language);
+  const offline = (): TextToSpeech => deferredTts(`espeak-ng:${offlineVoice}`, createEspeakTts({ voice: offlineVoice, log }));
+  if (!config.openaiApiKey) {
+    const tts = offline();
+    return { tts, render: tts, mode: `offline (${tts.voiceId})` };
   }
-  const voice = espeakVoiceFor(config.language);
-  const tts = deferredTts(voiceIdFor(config), createEspeakTts({ voice, log }));
-  return { tts, mode: `offline (${tts.voiceId})` };
+  const cloud = withTtsRetries(createOpenAiTts({
+    apiKey: config.openaiApiKey,
+    baseUrl: config.openaiBaseUrl,
+    model: config.ttsModel,
+    voice: config.ttsVoice,
+    instructions: phoneSupportTone(config.ttsModel, config.language),
+    timeoutMs: config.apiTimeoutMs,
+    log,
+  }), { attempts: config.apiRetryAttempts, log, onError: (provider, error) => events?.error(provider, providerErrorKind(error)) });
+  const mode = `openai (${config.ttsModel}, ${config.ttsVoice})`;
+  if (!live) return { tts: cloud, render: cloud, mode };
+  const tts = withOfflineFallback({
+    cloud, offline: offline(), resampler: live.resampler, deadlineMs: config.ttsFirstByteTimeoutMs,
+    breaker: live.breakers.for(ttsProviderId(config.ttsModel)), log,
+    onFallback: (from, to, reason) => events?.fallback(from, to, reason),
+    onError: (provider, error) => events?.error(provider, providerErrorKind(error)),
+  });
+  return { tts, render: cloud, mode: `${mode}, offline espeak-ng:${offlineVoice} behind it` };
+}
+
+/** The TTS provider's name for its circuit breaker: one per model, whatever the voice. */
+function ttsProviderId(model: string): string {
+  return `openai:${model}`;
 }
 
 /** The id of the voice selectTts picks (what the phrase cache keys its files on), without starting it. */
