@@ -28,6 +28,8 @@ export interface HeardSummary {
   utterances: Utterance[];
   frames: number;
   jitterMs: number[];
+  /** The longest time between two consecutive frames' arrivals (0 before the second frame). */
+  longestGapMs: number;
   maxLeadMs: number;
   leadP99Ms: number;
 }
@@ -46,6 +48,7 @@ export class CallListener {
 
   private readonly utterances: Utterance[] = [];
   private readonly jitterMs: number[] = [];
+  private longestGapMs = 0;
   private readonly leadsMs: number[] = [];
   private maxLeadMs = 0;
   private utteranceStartMs = -1;
@@ -73,7 +76,11 @@ export class CallListener {
     this.frames++;
     this.lastFrameAtMs = nowMs;
 
-    if (this.previousArrivalMs >= 0) this.jitterMs.push(Math.abs(nowMs - this.previousArrivalMs - this.previousDurationMs));
+    if (this.previousArrivalMs >= 0) {
+      const gap = nowMs - this.previousArrivalMs;
+      if (gap > this.longestGapMs) this.longestGapMs = gap;
+      this.jitterMs.push(Math.abs(gap - this.previousDurationMs));
+    }
     this.previousArrivalMs = nowMs;
     this.previousDurationMs = durationMs;
 
@@ -117,6 +124,7 @@ export class CallListener {
       utterances: this.utterances.slice(),
       frames: this.frames,
       jitterMs: this.jitterMs,
+      longestGapMs: this.longestGapMs,
       maxLeadMs: this.maxLeadMs,
       leadP99Ms: this.leadsMs.length > 0 ? summarize(this.leadsMs).p99 : 0,
     };
