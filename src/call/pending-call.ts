@@ -1,0 +1,79 @@
+import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types.ts";
+import type { AdmissionQueue, QueuedJob } from "./admission-queue.ts";
+import type { CallSession } from "./session.ts";
+
+/**
+ * A leg the admission took, whose session is built and started by the admission queue (in a later
+ * slice when many calls arrive together). Until then the PBX hears nothing from us (Asterisk waits
+ * 2 s for a first frame), the caller's audio is not kept and digits are held for the dialog. A leg
+ * that closes before its turn still gets its session, at once, so its row is written and ended; it
+ * never reaches the dialog.
+ */
+export class PendingCall implements CallLegEvents {
+  private session: CallSession | null = null;
+  private readonly digits: string[] = [];
+  private readonly job: QueuedJob;
+  private failed = false;
+
+  /** `failed` runs when the session could not be built: the call is over, with no session to say so. */
+  constructor(
+    private readonly leg: CallLeg,
+    private readonly create: () => CallSession,
+    queue: AdmissionQueue,
+    private readonly onFailed: () => void,
+  ) {
+    this.job = queue.enqueue(() => this.start());
+  }
+
+  /** The session, once the queue has built it. */
+  get current(): CallSession | null {
+    return this.session;
+  }
+
+  onAudio(samples: Int16Array): void {
+    this.session?.onAudio(samples);
+  }
+
+  onPlayedAudio(samples: Int16Array): void {
+    this.session?.onPlayedAudio(samples);
+  }
+
+  onDtmf(digit: string): void {
+    if (this.session) this.session.onDtmf(digit);
+    else this.digits.push(digit);
+  }
+
+  /** Before the session exists the leg's own rate is enough: the session starts at it. */
+  onRateChange(sampleRate: number): void {
+    this.session?.onRateChange(sampleRate);
+  }
+
+  onClose(reason: LegCloseReason, detail?: string): void {
+    if (this.failed) return;
+    if (this.session === null) {
+      this.job.cancel();
+      this.session = this.create();
+    }
+    this.session.onClose(reason, detail);
+  }
+
+  /** Ends the call from our side at once (server shutdown), started or not. */
+  hangupNow(): void {
+    this.leg.hangup();
+  }
+
+  private start(): void {
+    let session: CallSession;
+    try {
+      session = this.create();
+    } catch (err) {
+      this.failed = true;
+      this.onFailed();
+      this.leg.hangup();
+      throw err;
+    }
+    this.session = session;
+    session.startNow();
+    for (const digit of this.digits.splice(0)) session.onDtmf(digit);
+  }
+}
