@@ -12,8 +12,9 @@ export const GAP_BOUNDS_MS = [20, 40, 60, 100, 200] as const;
 export interface Tally extends Outcomes {
   greetingMs: number[];
   jitter: number[][];
-  /** Each call's longest time between two frames. */
+  /** Each call's longest time between two frames, and when it ended (ms into the call). */
   longestGapMs: number[];
+  longestGapEndMs: number[];
   maxLeadMs: number;
   worstLeadP99Ms: number;
   /** mod_audio_stream stream mode: holes the callers' FreeSWITCH playout had. */
@@ -21,7 +22,7 @@ export interface Tally extends Outcomes {
 }
 
 export function newTally(outcomes: Outcomes): Tally {
-  return { ...outcomes, greetingMs: [], jitter: [], longestGapMs: [], maxLeadMs: 0, worstLeadP99Ms: 0, heardUnderruns: 0 };
+  return { ...outcomes, greetingMs: [], jitter: [], longestGapMs: [], longestGapEndMs: [], maxLeadMs: 0, worstLeadP99Ms: 0, heardUnderruns: 0 };
 }
 
 export function record(tally: Tally, r: CallResult): void {
@@ -29,7 +30,10 @@ export function record(tally: Tally, r: CallResult): void {
   // Over mod_audio_stream FreeSWITCH plays on its own clock: the server's pacing shows on arrival.
   const paced = r.audiostream ?? r;
   tally.jitter.push(r.audiostream?.arrivalJitterMs ?? r.jitterMs);
-  if (r.frames > 1) tally.longestGapMs.push(r.longestGapMs);
+  if (r.frames > 1) {
+    tally.longestGapMs.push(r.longestGapMs);
+    tally.longestGapEndMs.push(r.longestGapEndMs);
+  }
   tally.maxLeadMs = Math.max(tally.maxLeadMs, paced.maxLeadMs);
   tally.worstLeadP99Ms = Math.max(tally.worstLeadP99Ms, paced.leadP99Ms);
   tally.heardUnderruns += r.audiostream?.underruns ?? 0;
@@ -44,7 +48,7 @@ export function callerFigures(tally: Tally) {
     greetingDelayMs: rounded(summarize(tally.greetingMs)),
     jitterMs: rounded(summarize(concatSamples(tally.jitter))),
     /** Per call, the longest time between two consecutive frames: p50/p99/max over the calls, and how many calls fall in each bucket. */
-    longestGapMs: { ...rounded(gaps), calls: histogram(tally.longestGapMs, GAP_BOUNDS_MS) },
+    longestGapMs: { ...rounded(gaps), calls: histogram(tally.longestGapMs, GAP_BOUNDS_MS), endedIntoCallMs: rounded(summarize(tally.longestGapEndMs)) },
     maxLeadMs: roundMs(tally.maxLeadMs),
     worstLeadP99Ms: roundMs(tally.worstLeadP99Ms),
   };
@@ -121,7 +125,7 @@ export function formatReport(r: TextReport): string {
     const buckets = gap.calls.map((b) => `${b.upToMs === null ? `>${GAP_BOUNDS_MS[GAP_BOUNDS_MS.length - 1]}` : `≤${b.upToMs}`} ${b.count}`).join(", ");
     lines.push(
       `${r.playback === null ? "frame jitter    " : "streamAudio jitter"} p50 ${ms(f.jitterMs.p50)}, p99 ${ms(f.jitterMs.p99)} (${f.jitterMs.count} ${r.playback === null ? "frames" : "arrivals"})`,
-      `longest gap      worst call ${ms(gap.max)}; per call p50 ${ms(gap.p50)}, p99 ${ms(gap.p99)}; calls by longest gap (ms): ${buckets}`,
+      `longest gap      worst call ${ms(gap.max)}; per call p50 ${ms(gap.p50)}, p99 ${ms(gap.p99)}, ending ${ms(gap.endedIntoCallMs.p50)} into the call (p50); calls by longest gap (ms): ${buckets}`,
       `pacing lead      max ${ms(f.maxLeadMs)}, worst call's p99 ${ms(f.worstLeadP99Ms)}`,
     );
   }

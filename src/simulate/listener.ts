@@ -30,6 +30,8 @@ export interface HeardSummary {
   jitterMs: number[];
   /** The longest time between two consecutive frames' arrivals (0 before the second frame). */
   longestGapMs: number;
+  /** When that gap ended, from the call start (UUID sent): a storm's stall shows early in every call. */
+  longestGapEndMs: number;
   maxLeadMs: number;
   leadP99Ms: number;
 }
@@ -49,6 +51,7 @@ export class CallListener {
   private readonly utterances: Utterance[] = [];
   private readonly jitterMs: number[] = [];
   private longestGapMs = 0;
+  private longestGapEndMs = 0;
   private readonly leadsMs: number[] = [];
   private maxLeadMs = 0;
   private utteranceStartMs = -1;
@@ -78,7 +81,10 @@ export class CallListener {
 
     if (this.previousArrivalMs >= 0) {
       const gap = nowMs - this.previousArrivalMs;
-      if (gap > this.longestGapMs) this.longestGapMs = gap;
+      if (gap > this.longestGapMs) {
+        this.longestGapMs = gap;
+        this.longestGapEndMs = nowMs - this.callStartMs;
+      }
       this.jitterMs.push(Math.abs(gap - this.previousDurationMs));
     }
     this.previousArrivalMs = nowMs;
@@ -125,6 +131,7 @@ export class CallListener {
       frames: this.frames,
       jitterMs: this.jitterMs,
       longestGapMs: this.longestGapMs,
+      longestGapEndMs: this.longestGapEndMs,
       maxLeadMs: this.maxLeadMs,
       leadP99Ms: this.leadsMs.length > 0 ? summarize(this.leadsMs).p99 : 0,
     };

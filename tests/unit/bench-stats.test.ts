@@ -31,6 +31,7 @@ describe("the longest gap between frames", () => {
     for (const at of [100, 120, 140, 195, 215, 216, 240]) heard.onAudio(frame, 8000, at);
     const summary = heard.finish();
     expect(summary.longestGapMs).toBe(55);
+    expect(summary.longestGapEndMs).toBe(195);
     expect(summary.jitterMs).toEqual([0, 0, 35, 0, 19, 4]);
   });
 
