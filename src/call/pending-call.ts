@@ -5,21 +5,26 @@ import type { CallSession } from "./session.ts";
 /**
  * A leg the admission took, whose session is built and started by the admission queue (in a later
  * slice when many calls arrive together). Until then the PBX hears nothing from us (Asterisk waits
- * 2 s for a first frame), the caller's audio is not kept and digits are held for the dialog. A leg
- * that closes before its turn still gets its session, at once, so its row is written and ended; it
- * never reaches the dialog.
+ * 2 s for a first frame), the caller's audio is not kept and digits are held for the dialog.
+ *
+ * Ending goes through the same queue: calls that started together end together (same script, same
+ * prompts), and a thousand call ends (rows, tickets, recordings closed) done in one tick would stall
+ * the calls still talking. The leg is closed at once, so nothing more is sent; the session hears of
+ * it in a slice soon after. A leg that closes before its session was started still gets one, so its
+ * row is written and ended; it never reaches the dialog.
  */
 export class PendingCall implements CallLegEvents {
   private session: CallSession | null = null;
   private readonly digits: string[] = [];
   private readonly job: QueuedJob;
   private failed = false;
+  private closing = false;
 
   /** `failed` runs when the session could not be built: the call is over, with no session to say so. */
   constructor(
     private readonly leg: CallLeg,
     private readonly create: () => CallSession,
-    queue: AdmissionQueue,
+    private readonly queue: AdmissionQueue,
     private readonly onFailed: () => void,
   ) {
     this.job = queue.enqueue(() => this.start());
@@ -49,12 +54,10 @@ export class PendingCall implements CallLegEvents {
   }
 
   onClose(reason: LegCloseReason, detail?: string): void {
-    if (this.failed) return;
-    if (this.session === null) {
-      this.job.cancel();
-      this.session = this.create();
-    }
-    this.session.onClose(reason, detail);
+    if (this.failed || this.closing) return;
+    this.closing = true;
+    this.job.cancel();
+    this.queue.enqueue(() => (this.session ?? this.build()).onClose(reason, detail));
   }
 
   /** Ends the call from our side at once (server shutdown), started or not. */
@@ -65,15 +68,24 @@ export class PendingCall implements CallLegEvents {
   private start(): void {
     let session: CallSession;
     try {
-      session = this.create();
+      session = this.build();
     } catch (err) {
-      this.failed = true;
-      this.onFailed();
       this.leg.hangup();
       throw err;
     }
-    this.session = session;
     session.startNow();
     for (const digit of this.digits.splice(0)) session.onDtmf(digit);
+  }
+
+  /** The session; when it cannot be built the call is over, with no session to say so. */
+  private build(): CallSession {
+    try {
+      this.session = this.create();
+      return this.session;
+    } catch (err) {
+      this.failed = true;
+      this.onFailed();
+      throw err;
+    }
   }
 }

@@ -40,7 +40,7 @@ export interface Runtime {
  * call in progress waits for it longer than this (well under the 20 ms frame period); more once a
  * new call has waited half a second, so none waits near the PBX's 2 s no-audio limit.
  */
-const ADMISSION_BUDGET = { budgetMs: 2, urgentBudgetMs: 8, urgentAfterMs: 500 };
+const ADMISSION_BUDGET = { budgetMs: 4, urgentBudgetMs: 8, urgentAfterMs: 500 };
 
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
 export function startRuntime(config: Config, log: Logger): Runtime {

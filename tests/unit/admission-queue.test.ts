@@ -144,7 +144,20 @@ describe("PendingCall", () => {
     expect(events).toEqual(["create", "start", "dtmf 1", "dtmf #", "audio"]);
   });
 
-  test("a leg that closes before its turn gets its session at once, closed, never started", () => {
+  test("a started call hears of its leg's close in a later slice, once", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const events: string[] = [];
+    const pending = new PendingCall(leg, () => fakeSession(events), queue, () => events.push("failed"));
+    loop.turn();
+    pending.onClose("caller-hangup");
+    pending.onClose("shutdown");
+    expect(events).toEqual(["start"]);
+    while (loop.turn());
+    expect(events).toEqual(["start", "close caller-hangup"]);
+  });
+
+  test("a leg that closes before its turn gets its session, closed, never started", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
     const events: string[] = [];
