@@ -1,9 +1,10 @@
 /**
  * New-call work (a call's rows, its recorder, its dialog's start and first prompt) waits here and
- * runs a slice at a time: at most `budgetMs` of it per turn of the event loop, oldest first. A
- * storm of a thousand calls then never holds the loop for more than one slice, so the playout
- * clock (the only thing that paces frames) keeps every call in progress on time, and the new calls
- * start in arrival order as fast as the spare time allows.
+ * runs a slice at a time: at most `budgetMs` of it per turn of the event loop, oldest first. So do
+ * the other bursts calls that arrived together bring (their digits, their ends). A storm of a
+ * thousand calls then never holds the loop for more than one slice, so the playout clock (the only
+ * thing that paces frames) keeps every call in progress on time, and the new calls start in
+ * arrival order as fast as the spare time allows.
  */
 
 export interface Scheduler {

@@ -5,7 +5,7 @@ import type { CallSession } from "./session.ts";
 /**
  * A leg the admission took, whose session is built and started by the admission queue (in a later
  * slice when many calls arrive together). Until then the PBX hears nothing from us (Asterisk waits
- * 2 s for a first frame), the caller's audio is not kept and digits are held for the dialog.
+ * 2 s for a first frame) and the caller's audio is not kept.
  *
  * Ending goes through the same queue: calls that started together end together (same script, same
  * prompts), and a thousand call ends (rows, tickets, recordings closed) done in one tick would stall
@@ -15,7 +15,6 @@ import type { CallSession } from "./session.ts";
  */
 export class PendingCall implements CallLegEvents {
   private session: CallSession | null = null;
-  private readonly digits: string[] = [];
   private readonly job: QueuedJob;
   private failed = false;
   private closing = false;
@@ -43,9 +42,13 @@ export class PendingCall implements CallLegEvents {
     this.session?.onPlayedAudio(samples);
   }
 
+  /**
+   * Digits go through the queue as well, in order and after the start: callers who heard the same
+   * prompt press their keys together, and each digit moves the dialog (rows, the next prompt).
+   */
   onDtmf(digit: string): void {
-    if (this.session) this.session.onDtmf(digit);
-    else this.digits.push(digit);
+    if (this.failed || this.closing) return;
+    this.queue.enqueue(() => this.session?.onDtmf(digit));
   }
 
   /** Before the session exists the leg's own rate is enough: the session starts at it. */
@@ -74,7 +77,6 @@ export class PendingCall implements CallLegEvents {
       throw err;
     }
     session.startNow();
-    for (const digit of this.digits.splice(0)) session.onDtmf(digit);
   }
 
   /** The session; when it cannot be built the call is over, with no session to say so. */

@@ -126,7 +126,7 @@ function fakeSession(events: string[]): CallSession {
 const leg = { hangup: () => undefined } as unknown as CallLeg;
 
 describe("PendingCall", () => {
-  test("before its turn: audio is not kept, digits are held and replayed after the start", () => {
+  test("audio before the start is not kept; digits reach the session in order, through the queue", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
     const events: string[] = [];
@@ -141,7 +141,10 @@ describe("PendingCall", () => {
     expect(events).toEqual([]);
     loop.turn();
     pending.onAudio(new Int16Array(160));
+    pending.onDtmf("2");
     expect(events).toEqual(["create", "start", "dtmf 1", "dtmf #", "audio"]);
+    loop.turn();
+    expect(events).toEqual(["create", "start", "dtmf 1", "dtmf #", "audio", "dtmf 2"]);
   });
 
   test("a started call hears of its leg's close in a later slice, once", () => {
