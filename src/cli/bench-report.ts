@@ -67,9 +67,9 @@ export interface SoakFigures {
 }
 
 export interface AdmissionFigures {
-  /** Server time spent starting each new call (rows, recorder, dialog start, first prompt). */
+  /** Server time its admission queue spent per call: the start (rows, recorder, dialog, first prompt), digits, the end. */
   msPerCall: number;
-  /** The longest one turn of the server's event loop spent starting calls. */
+  /** The longest one turn of the server's event loop spent on that queue. */
   longestSliceMs: number | null;
 }
 
@@ -132,7 +132,7 @@ export function formatReport(r: TextReport): string {
   lines.push(`underruns        ${r.underruns ?? "- (/metrics could not be read)"}${r.heardUnderruns === null ? "" : ` in the server, ${r.heardUnderruns} heard by the callers (FreeSWITCH's playout ran dry mid-stream)`}`);
   const late = (l: Lateness | null): string => (l === null ? "-" : `${l.over10Ms} of ${l.wakeups} wake-ups over 10 ms late, ${l.over50Ms} over 50 ms`);
   lines.push(`clock lateness   server ${late(r.lateness.server)}; bench client ${late(r.lateness.client)}`);
-  if (r.admission) lines.push(`call start-up    ${r.admission.msPerCall} ms of server work per new call, longest slice of it in one loop turn ${ms(r.admission.longestSliceMs)}`);
+  if (r.admission) lines.push(`queued call work ${r.admission.msPerCall} ms per call (start, digits, end), longest slice of it in one loop turn ${ms(r.admission.longestSliceMs)}`);
   if (r.server) {
     lines.push(
       `server start     listening ${ms(r.server.listeningAfterMs)} after spawn, phrases ready after ${ms(r.server.phrasesReadyAfterMs)}`,

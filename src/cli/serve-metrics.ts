@@ -35,9 +35,9 @@ function labelled(map: ReadonlyMap<string, number>, names: readonly string[]): M
 function admissionFamilies(a: MetricsSnapshot["admission"]): MetricFamily[] {
   if (a === undefined) return [];
   return [
-    { name: "voicebot_admission_waiting", help: "New calls waiting for their turn to be started (a storm is spread over the event loop's turns).", type: "gauge", samples: [{ value: a.waiting }] },
-    { name: "voicebot_admission_work_seconds_total", help: "Time spent starting new calls: rows, recorder, dialog start, first prompt.", type: "counter", samples: [{ value: a.stats.workMs / 1000 }] },
-    { name: "voicebot_admission_longest_slice_seconds", help: "The longest time one turn of the event loop spent starting calls.", type: "gauge", samples: [{ value: a.stats.longestSliceMs / 1000 }] },
+    { name: "voicebot_admission_waiting", help: "Call work waiting in the admission queue: starts, digits and ends of calls (a storm is spread over the event loop's turns).", type: "gauge", samples: [{ value: a.waiting }] },
+    { name: "voicebot_admission_work_seconds_total", help: "Time the admission queue spent: call starts (rows, recorder, dialog, first prompt), digits and ends.", type: "counter", samples: [{ value: a.stats.workMs / 1000 }] },
+    { name: "voicebot_admission_longest_slice_seconds", help: "The longest time one turn of the event loop spent on the admission queue.", type: "gauge", samples: [{ value: a.stats.longestSliceMs / 1000 }] },
   ];
 }
 
