@@ -76,7 +76,7 @@ export class PendingCall implements CallLegEvents {
       this.leg.hangup();
       throw err;
     }
-    session.startNow();
+    session.begin();
   }
 
   /** The session; when it cannot be built the call is over, with no session to say so. */

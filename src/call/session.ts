@@ -116,11 +116,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate, tenant: deps.caller.tenant, caller: deps.caller.callerNumber ?? undefined });
   }
 
-  /** Starts the call now instead of at its first tick: the admission queue pays for it in its slice. */
-  startNow(): void {
-    if (!this.started && !this.closed) this.begin();
-  }
-
   expedite(): void {
     if (this.leadSlots === 0 && !this.closed) this.leadSlots = this.deps.clock.expedite(this);
   }
@@ -137,7 +132,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.playout.flush();
     this.leg.flushPlayback();
   }
-
 
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
   armSilence(): void {
@@ -255,8 +249,12 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.leg.hangup();
   }
 
-  /** Deferred to the first tick, so the rate announced by the first audio frame is known. */
-  private begin(): void {
+  /**
+   * Deferred to the first tick, so the rate announced by the first audio frame is known; the
+   * admission queue runs it sooner, in its slice (Asterisk sends that frame with the UUID). Once.
+   */
+  begin(): void {
+    if (this.started || this.closed) return;
     this.started = true;
     if (this.deps.recordingsDir !== null) {
       this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log });

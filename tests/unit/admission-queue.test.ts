@@ -114,7 +114,7 @@ describe("AdmissionQueue", () => {
 /** What PendingCall forwards to, recorded. */
 function fakeSession(events: string[]): CallSession {
   return {
-    startNow: () => events.push("start"),
+    begin: () => events.push("start"),
     onAudio: () => events.push("audio"),
     onDtmf: (d: string) => events.push(`dtmf ${d}`),
     onRateChange: (r: number) => events.push(`rate ${r}`),
