@@ -19,7 +19,7 @@ export class PendingCall implements CallLegEvents {
   private failed = false;
   private closing = false;
 
-  /** `failed` runs when the session could not be built: the call is over, with no session to say so. */
+  /** `onFailed` runs when the session could not be built: the call is over, with no session to say so. */
   constructor(
     private readonly leg: CallLeg,
     private readonly create: () => CallSession,
@@ -27,11 +27,6 @@ export class PendingCall implements CallLegEvents {
     private readonly onFailed: () => void,
   ) {
     this.job = queue.enqueue(() => this.start());
-  }
-
-  /** The session, once the queue has built it. */
-  get current(): CallSession | null {
-    return this.session;
   }
 
   onAudio(samples: Int16Array): void {
