@@ -2,6 +2,8 @@
  * One-line, greppable log records on stderr: `2026-11-22T03:42:07.123Z WARN  audiosocket call=… msg key=value`.
  * journald adds its own timestamp, but the admin reading a file or a terminal needs one too.
  */
+import { writeSync } from "node:fs";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -46,6 +48,29 @@ export const rootLogger: Logger = make("voicebot", {});
 
 export function setLogLevel(level: LogLevel): void {
   threshold = order[level];
+}
+
+/**
+ * For serve: the lines of one turn of the event loop leave in one write. A write to a pipe or the
+ * journal costs tens of µs: three lines for each of a thousand calls arriving together would hold
+ * the loop for a tenth of a second. Lines still pending when the process exits are written then.
+ */
+export function batchLogWrites(): void {
+  let pending = "";
+  const flush = (): void => {
+    if (pending === "") return;
+    const out = pending;
+    pending = "";
+    process.stderr.write(out);
+  };
+  sink = (line) => {
+    if (pending === "") setImmediate(flush);
+    pending += line + "\n";
+  };
+  process.on("exit", () => {
+    if (pending !== "") writeSync(2, pending);
+    pending = "";
+  });
 }
 
 /** Tests capture log lines instead of printing them. */

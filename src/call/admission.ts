@@ -1,9 +1,12 @@
 import type { AdmitCall, CallLeg, CallLegEvents } from "../transports/types.ts";
 import type { Dialog, DialogAction } from "../dialog/types.ts";
+import type { AdmissionQueue } from "./admission-queue.ts";
 import type { CallDirectory } from "./call-directory.ts";
 import type { CallProfile } from "./call-profile.ts";
 import type { HandOff } from "./hand-off.ts";
-import { CallSession, type SessionDeps } from "./session.ts";
+import { PendingCall } from "./pending-call.ts";
+import { CallSession } from "./session.ts";
+import type { SessionDeps } from "./session-deps.ts";
 
 /**
  * All lines busy: one phrase, then hang up. A dialog of its own so the busy call goes through
@@ -36,12 +39,17 @@ export type AdmissionDeps = Omit<SessionDeps, PerCall> & {
   /** AudioSocket calls learn caller, DNIS and tenant from the dialplan's registration. */
   directory: CallDirectory;
   handOff: HandOff | null;
+  /** Builds and starts new calls a slice at a time. */
+  queue: AdmissionQueue;
 };
 
-/** Admits each new leg as a call, or as a busy call above MAX_CONCURRENT_CALLS. */
+/**
+ * Admits each new leg as a call, or as a busy call above MAX_CONCURRENT_CALLS. The count and the
+ * busy decision are made at once; the session is built and started by the admission queue.
+ */
 export class Admission {
-  private readonly calls = new Set<CallSession>();
-  private readonly busy = new Set<CallSession>();
+  private readonly calls = new Set<PendingCall>();
+  private readonly busy = new Set<PendingCall>();
   private drained: (() => void) | null = null;
 
   constructor(private readonly deps: AdmissionDeps) {}
@@ -60,35 +68,43 @@ export class Admission {
       this.deps.metrics.callsRejectedBusy++;
       this.deps.log.warn("all lines busy: call refused", { call: leg.id, peer: leg.peer, maxCalls: this.deps.maxCalls });
     }
-    const registered = leg.transport === "audiosocket" ? this.deps.directory.take(leg.id) : null;
-    const profile = this.deps.profile(registered?.tenant ?? leg.tenant);
-    const target = profile.tenant.transferTarget;
-    const handOff = this.deps.handOff;
-    const transfer = !isBusy && target !== null && handOff?.available(leg.transport) ? { handOff, target } : null;
-    let cancelLate = (): void => {};
-    const session = new CallSession(leg, isBusy ? busyDialog() : profile.newDialog(transfer !== null), {
-      ...this.deps,
-      phrases: profile.phrases,
-      texts: profile.texts,
-      tts: profile.tts,
-      caller: { callerNumber: leg.callerNumber ?? registered?.callerNumber ?? null, dnis: leg.dnis ?? registered?.dnis ?? null, tenant: profile.tenant.id },
-      transfer,
-      recordingsDir: isBusy ? null : this.deps.recordingsDir,
-      conversation: isBusy ? null : profile.conversation,
-      onEnded: (s) => {
-        cancelLate();
-        set.delete(s);
-        if (this.drained && this.calls.size === 0 && this.busy.size === 0) this.drained();
-      },
-    });
-    if (leg.transport === "audiosocket" && registered === null) {
-      cancelLate = this.deps.directory.awaitLate(leg.id, (info) => {
-        session.log.info("the dialplan's registration came after the call", { caller: info.callerNumber ?? undefined });
-        this.deps.store.setCallCaller(session.callId, info.callerNumber, info.dnis);
+    let pending: PendingCall | null = null;
+    const gone = (): void => {
+      if (pending !== null) set.delete(pending);
+      if (this.drained && this.calls.size === 0 && this.busy.size === 0) this.drained();
+    };
+    const create = (): CallSession => {
+      const registered = leg.transport === "audiosocket" ? this.deps.directory.take(leg.id) : null;
+      const profile = this.deps.profile(registered?.tenant ?? leg.tenant);
+      const target = profile.tenant.transferTarget;
+      const handOff = this.deps.handOff;
+      const transfer = !isBusy && target !== null && handOff?.available(leg.transport) ? { handOff, target } : null;
+      let cancelLate = (): void => {};
+      const session = new CallSession(leg, isBusy ? busyDialog() : profile.newDialog(transfer !== null), {
+        ...this.deps,
+        phrases: profile.phrases,
+        texts: profile.texts,
+        tts: profile.tts,
+        caller: { callerNumber: leg.callerNumber ?? registered?.callerNumber ?? null, dnis: leg.dnis ?? registered?.dnis ?? null, tenant: profile.tenant.id },
+        transfer,
+        recordingsDir: isBusy ? null : this.deps.recordingsDir,
+        conversation: isBusy ? null : profile.conversation,
+        onEnded: () => {
+          cancelLate();
+          gone();
+        },
       });
-    }
-    set.add(session);
-    return session;
+      if (leg.transport === "audiosocket" && registered === null) {
+        cancelLate = this.deps.directory.awaitLate(leg.id, (info) => {
+          session.log.info("the dialplan's registration came after the call", { caller: info.callerNumber ?? undefined });
+          this.deps.store.setCallCaller(session.callId, info.callerNumber, info.dnis);
+        });
+      }
+      return session;
+    };
+    pending = new PendingCall(leg, create, this.deps.queue, gone);
+    set.add(pending);
+    return pending;
   };
 
   /**

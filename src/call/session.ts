@@ -1,7 +1,7 @@
-import type { PlayoutClock, ClockTarget } from "../media/playout-clock.ts";
+import type { ClockTarget } from "../media/playout-clock.ts";
 import { Playout, type Utterance } from "../media/playout.ts";
 import type { PhraseCache } from "../media/phrase-cache.ts";
-import { Recorder, type RecorderFlusher } from "../media/recorder.ts";
+import { Recorder } from "../media/recorder.ts";
 import type { Store } from "../store/store.ts";
 import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types.ts";
 import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
@@ -13,43 +13,13 @@ import { guarded } from "./guarded.ts";
 import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
 import { phraseKeys } from "./speech.ts";
-import { Conversation, type ConversationHost, type ConversationParts } from "./conversation.ts";
-import { UtteranceFeeder } from "./utterance-feeder.ts";
+import { Conversation, type ConversationHost } from "./conversation.ts";
+import { feedTextPrompt } from "./text-prompt.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
-import { HandOver, type HandOff } from "./hand-off.ts";
+import { HandOver } from "./hand-off.ts";
 import { PROBE_CALLER } from "./call-directory.ts";
-
-/** Who called and for which company: from the leg, or the dialplan's registration (AudioSocket). */
-export interface CallerInfo {
-  callerNumber: string | null;
-  dnis: string | null;
-  tenant: string;
-}
-
-export interface SessionDeps {
-  store: Store;
-  phrases: PhraseCache;
-  texts: Readonly<Record<PhraseId, string>>;
-  clock: PlayoutClock<CallSession>;
-  flusher: RecorderFlusher;
-  /** Where recordings go; null = do not record this call (busy calls). */
-  recordingsDir: string | null;
-  silenceWarningMs: number;
-  silenceHangupMs: number;
-  maxDurationMs: number;
-  metrics: CallMetrics;
-  log: Logger;
-  onEnded: (session: CallSession) => void;
-  /** The call's voice for text that is not a cached phrase (the callback time, say). */
-  tts: TextToSpeech;
-  resampler: ResamplerPool;
-  /** AI mode: recognizer, model and barge-in; null = keypad mode. */
-  conversation: ConversationParts | null;
-  caller: CallerInfo;
-  /** Where the dialog's `transfer` sends the caller; null = this call cannot be transferred. */
-  transfer: { handOff: HandOff; target: string } | null;
-}
+import type { SessionDeps } from "./session-deps.ts";
 
 /** Frames of silence after the last word before hanging up, so the PBX plays that word out. */
 const HANGUP_TAIL_TICKS = 5;
@@ -262,8 +232,13 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.leg.hangup();
   }
 
-  /** After the caller's first valid audio frame (PBXes send audio at once; it gives the rate): a UUID then junk never gets here. */
-  private begin(): void {
+  /**
+   * The call reaches its dialog: after the caller's first valid audio (PBXes send audio at once; it
+   * gives the rate), so a UUID then junk never gets here. The admission queue runs it in its slice
+   * when that audio came before the call's turn; otherwise the first tick after it does. Once.
+   */
+  begin(): void {
+    if (this.started || this.closed) return;
     this.started = true;
     if (this.deps.recordingsDir !== null) {
       this.recorder = Recorder.open({ dir: this.deps.recordingsDir, callUuid: this.leg.id, sampleRate: this.leg.sampleRate, startedAt: Date.now(), log: this.log, botPlaysLater: this.leg.playsAhead });
@@ -365,21 +340,9 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   /** A prompt with free text in it: cached phrases and synthesized text, streamed in order. */
   private sayText(action: Extract<DialogAction, { type: "say" }>): void {
-    const rate = this.playout.rate;
-    const text = speechText(action.parts, this.deps.texts);
-    const utterance = this.spoken(action.utteranceId, [], text, action.awaitInput, action.patienceMs ?? 0, action.interruptible);
-    const feeder = new UtteranceFeeder(utterance, { tts: this.deps.tts, resampler: this.deps.resampler, rate, signal: this.abort.signal });
+    const utterance = this.spoken(action.utteranceId, [], speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0, action.interruptible);
     this.playout.enqueue(utterance);
-    this.deps.phrases.ensureRate(rate).then(() => {
-      for (const part of action.parts) {
-        if ("text" in part) feeder.addText(part.text);
-        else for (const key of phraseKeys([part])) feeder.addAudio(this.deps.texts[key], this.deps.phrases.get(key, rate) as Int16Array);
-      }
-      feeder.finish();
-    }, () => feeder.finish());
-    feeder.done.catch((err: unknown) => {
-      if (!this.abort.signal.aborted) this.log.warn("a prompt's synthesized text could not be spoken", { error: String(err) });
-    });
+    feedTextPrompt(utterance, action.parts, { ...this.deps, rate: this.playout.rate, signal: this.abort.signal, log: this.log });
   }
 
   /** Plays at once if the phrases exist at this rate; otherwise renders them first (in order). */

@@ -1,5 +1,6 @@
 import { histogramSamples, type MetricFamily } from "../admin/prometheus.ts";
 import type { BreakerSnapshot } from "../ai/circuit-breaker.ts";
+import type { AdmissionStats } from "../call/admission-queue.ts";
 import { LATENCY_BUCKETS_S, type LatencyHistogram } from "../call/latency-histogram.ts";
 import { KEY_SEPARATOR, type CallMetrics } from "../call/metrics.ts";
 import { CLOCK_BUCKETS_MS, type ClockStats } from "../media/playout-clock.ts";
@@ -10,6 +11,8 @@ export interface MetricsSnapshot {
   maxCalls: number;
   calls: CallMetrics;
   clock: ClockStats;
+  /** New calls waiting to be started, and the work of starting them (absent: not shown). */
+  admission?: { waiting: number; stats: AdmissionStats };
   transports: Record<string, TransportStats>;
   phrasesReady: boolean;
   /** The LLM's failover counters (AI mode only). */
@@ -32,6 +35,15 @@ function labelled(map: ReadonlyMap<string, number>, names: readonly string[]): M
   });
 }
 
+function admissionFamilies(a: MetricsSnapshot["admission"]): MetricFamily[] {
+  if (a === undefined) return [];
+  return [
+    { name: "voicebot_admission_waiting", help: "Call work waiting in the admission queue: starts, digits and ends of calls (a storm is spread over the event loop's turns).", type: "gauge", samples: [{ value: a.waiting }] },
+    { name: "voicebot_admission_work_seconds_total", help: "Time the admission queue spent: call starts (rows, recorder, dialog, first prompt), digits and ends.", type: "counter", samples: [{ value: a.stats.workMs / 1000 }] },
+    { name: "voicebot_admission_longest_slice_seconds", help: "The longest time one turn of the event loop spent on the admission queue.", type: "gauge", samples: [{ value: a.stats.longestSliceMs / 1000 }] },
+  ];
+}
+
 /** What /metrics shows: the names are a contract with dashboards, so only ever add. */
 export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
   const perTransport = (pick: (t: TransportStats) => number) =>
@@ -47,6 +59,7 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       name: "voicebot_calls_ended_total", help: "Calls ended, by end reason.", type: "counter",
       samples: [...s.calls.callsEnded].map(([reason, value]) => ({ labels: { reason }, value })),
     },
+    ...admissionFamilies(s.admission),
     { name: "voicebot_connections_rejected_total", help: "Connections refused by the allow-list or token.", type: "counter", samples: perTransport((t) => t.connectionsRejected) },
     { name: "voicebot_protocol_errors_total", help: "Connections closed for malformed input.", type: "counter", samples: perTransport((t) => t.protocolErrors) },
     { name: "voicebot_frames_in_total", help: "Audio frames received.", type: "counter", samples: perTransport((t) => t.framesIn) },

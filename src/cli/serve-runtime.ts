@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
+import { AdmissionQueue } from "../call/admission-queue.ts";
 import { newCallMetrics, providerEventsFor } from "../call/metrics.ts";
 import type { CallSession } from "../call/session.ts";
 import type { Config } from "../config/schema.ts";
@@ -34,6 +35,13 @@ export interface Runtime {
   readonly activeCalls: number;
 }
 
+/**
+ * New-call work per turn of the event loop: a storm of calls is started a slice at a time, so no
+ * call in progress waits for it longer than this (well under the 20 ms frame period); more once a
+ * new call has waited half a second, so none waits near the PBX's 2 s no-audio limit.
+ */
+const ADMISSION_BUDGET = { budgetMs: 4, urgentBudgetMs: 8, urgentAfterMs: 500 };
+
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
 export function startRuntime(config: Config, log: Logger): Runtime {
   const startedAt = Date.now();
@@ -43,6 +51,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   store.checkpointInBackground(log.child("store"));
   const interrupted = store.closeInterruptedCalls(startedAt);
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
+  store.batchWritesPerTurn(log.child("store"));
 
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
   const metrics = newCallMetrics();
@@ -55,8 +64,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
 
   const clock = new PlayoutClock<CallSession>((session, err) => session.hangupNow(err));
   const flusher = new RecorderFlusher();
+  const queue = new AdmissionQueue(ADMISSION_BUDGET, (err) => log.error("a call could not be started", { error: err instanceof Error ? err.stack ?? err.message : String(err) }));
   const admission = new Admission({
-    store, clock, flusher, metrics, resampler, log,
+    store, clock, flusher, metrics, resampler, log, queue,
     profile: profiles.profile,
     directory: pbx.directory,
     handOff: pbx.handOff,
@@ -114,6 +124,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     }),
     metrics: () => metricFamilies({
       activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
+      admission: { waiting: queue.length, stats: queue.stats },
       transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: ready, llm: ai.llmStats,
       providers: ai.breakers.snapshot(), control: pbx.status(),
     }),

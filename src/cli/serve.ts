@@ -1,6 +1,6 @@
 import { loadConfig } from "../config/load.ts";
 import { ConfigError } from "../config/schema.ts";
-import { rootLogger, setLogLevel } from "../log.ts";
+import { batchLogWrites, rootLogger, setLogLevel } from "../log.ts";
 import { parseCommandArgs, type Command } from "./command.ts";
 import { startRuntime, type Runtime } from "./serve-runtime.ts";
 import { version } from "../version.ts";
@@ -50,6 +50,7 @@ export const serveCommand: Command = {
       audiostream: v.audiostream, http: v.http, maxCalls: v["max-calls"],
     });
     setLogLevel(config.logLevel);
+    batchLogWrites();
     const log = rootLogger.child("serve");
     let runtime: Runtime;
     try {

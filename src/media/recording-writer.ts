@@ -22,8 +22,13 @@ export interface RecordingSink {
   settled(seq: number): void;
 }
 
-/** Buffers kept per size for reuse; more are only in flight at once at thousands of calls. */
-const MAX_SPARE_PER_SIZE = 256;
+/**
+ * Spare buffers kept per size: two per live recording (caller and bot) plus a few, so a thousand
+ * calls reuse theirs instead of allocating 2 × 16 KB each per flush (GC pressure on the event
+ * loop), and the spares shrink back as calls end (memory returns to its baseline).
+ */
+const SPARES_PER_RECORDING = 2;
+const EXTRA_SPARES = 16;
 
 const log = rootLogger.child("recording-writer");
 
@@ -86,15 +91,19 @@ export class RecordingWriter {
   private settle(report: RecordingReport, batch: Queue): void {
     for (const o of report.opened) this.sinks.get(o.rec)?.opened(o.seg, o.callerPath, o.botPath);
     for (const f of report.failed) this.sinks.get(f.rec)?.failed(f.path, f.error);
-    for (const buffer of report.buffers) {
+    for (const op of batch.ops) if (op.op === "end") this.sinks.delete(op.rec);
+    this.keepSpares(report.buffers);
+    for (let i = 0; i < batch.ops.length; i++) (batch.sinks[i] as RecordingSink).settled(batch.seqs[i] as number);
+  }
+
+  /** Takes back the worker's emptied buffers, up to what the live recordings can use; drops the rest. */
+  private keepSpares(returned: readonly ArrayBuffer[]): void {
+    const max = SPARES_PER_RECORDING * this.sinks.size + EXTRA_SPARES;
+    for (const buffer of returned) {
       const spare = this.spares.get(buffer.byteLength);
-      if (spare && spare.length < MAX_SPARE_PER_SIZE) spare.push(buffer);
+      if (spare && spare.length < max) spare.push(buffer);
     }
-    for (let i = 0; i < batch.ops.length; i++) {
-      const op = batch.ops[i] as RecordingOp;
-      if (op.op === "end") this.sinks.delete(op.rec);
-      (batch.sinks[i] as RecordingSink).settled(batch.seqs[i] as number);
-    }
+    for (const spare of this.spares.values()) if (spare.length > max) spare.length = max;
   }
 
   private live(): WorkerRpc<RecordingBatch> {

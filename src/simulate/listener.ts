@@ -28,6 +28,10 @@ export interface HeardSummary {
   utterances: Utterance[];
   frames: number;
   jitterMs: number[];
+  /** The longest time between two consecutive frames' arrivals (0 before the second frame). */
+  longestGapMs: number;
+  /** When that gap ended, from the call start (UUID sent): a storm's stall shows early in every call. */
+  longestGapEndMs: number;
   maxLeadMs: number;
   leadP99Ms: number;
 }
@@ -46,6 +50,8 @@ export class CallListener {
 
   private readonly utterances: Utterance[] = [];
   private readonly jitterMs: number[] = [];
+  private longestGapMs = 0;
+  private longestGapEndMs = 0;
   private readonly leadsMs: number[] = [];
   private maxLeadMs = 0;
   private utteranceStartMs = -1;
@@ -73,7 +79,14 @@ export class CallListener {
     this.frames++;
     this.lastFrameAtMs = nowMs;
 
-    if (this.previousArrivalMs >= 0) this.jitterMs.push(Math.abs(nowMs - this.previousArrivalMs - this.previousDurationMs));
+    if (this.previousArrivalMs >= 0) {
+      const gap = nowMs - this.previousArrivalMs;
+      if (gap > this.longestGapMs) {
+        this.longestGapMs = gap;
+        this.longestGapEndMs = nowMs - this.callStartMs;
+      }
+      this.jitterMs.push(Math.abs(gap - this.previousDurationMs));
+    }
     this.previousArrivalMs = nowMs;
     this.previousDurationMs = durationMs;
 
@@ -117,6 +130,8 @@ export class CallListener {
       utterances: this.utterances.slice(),
       frames: this.frames,
       jitterMs: this.jitterMs,
+      longestGapMs: this.longestGapMs,
+      longestGapEndMs: this.longestGapEndMs,
       maxLeadMs: this.maxLeadMs,
       leadP99Ms: this.leadsMs.length > 0 ? summarize(this.leadsMs).p99 : 0,
     };

@@ -1,8 +1,10 @@
 /**
- * The bench's load: N virtual callers started over a ramp, each redialing as soon as its call ends,
- * until stopped; and the tally of how their calls went.
+ * The bench's load: N virtual callers dialing in as `arrival` says, each redialing as soon as its
+ * call ends until stopped (or, with `once`, living its script once); and the tally of how their
+ * calls went.
  */
 import type { PlayoutClock } from "../media/playout-clock.ts";
+import { arrivalOffsetMs, type Arrival } from "./arrival.ts";
 import { SimulatedCaller, simulatedPbxClock, type CallResult, type CallSetup } from "./caller.ts";
 
 export interface Outcomes {
@@ -10,10 +12,13 @@ export interface Outcomes {
   /** Calls still up when the run ended: neither a success nor a failure. */
   cutAtEnd: number;
   failures: Map<string, number>;
+  /** Calls dialed and calls over so far: the difference is the calls up now. */
+  dialed: number;
+  ended: number;
 }
 
 export function newOutcomes(): Outcomes {
-  return { completed: 0, cutAtEnd: 0, failures: new Map() };
+  return { completed: 0, cutAtEnd: 0, failures: new Map(), dialed: 0, ended: 0 };
 }
 
 export function failedCount(outcomes: Outcomes): number {
@@ -23,6 +28,12 @@ export function failedCount(outcomes: Outcomes): number {
 export interface RedialOptions {
   calls: number;
   rampMs: number;
+  /** When each caller first dials; a ramp of `rampMs` when absent. */
+  arrival?: Arrival;
+  /** Each caller makes one call and stops (no redial). */
+  once?: boolean;
+  /** The callers' shared 20 ms clock (to read its lateness afterwards); a new one when absent. */
+  clock?: PlayoutClock<SimulatedCaller>;
   signal: AbortSignal;
   /** The options of each call (a fresh script, timing); the shared clock and signal are added. */
   call(): CallSetup;
@@ -34,12 +45,18 @@ export interface RedialOptions {
 
 /** Runs the callers; resolves with why the server could not be reached, or null, once all stopped. */
 export async function redialCallers(o: RedialOptions, outcomes: Outcomes): Promise<string | null> {
-  const clock: PlayoutClock<SimulatedCaller> = simulatedPbxClock();
+  const clock: PlayoutClock<SimulatedCaller> = o.clock ?? simulatedPbxClock();
   let unreachable: string | null = null;
+  const arrival: Arrival = o.arrival ?? { kind: "ramp", ms: o.rampMs };
   const one = async (index: number): Promise<void> => {
-    await Bun.sleep((index * o.rampMs) / o.calls);
-    while (!o.signal.aborted && unreachable === null) {
+    const offset = arrivalOffsetMs(arrival, index, o.calls);
+    if (offset > 0) await Bun.sleep(offset);
+    let dialed = false;
+    while (!o.signal.aborted && unreachable === null && !(o.once && dialed)) {
+      dialed = true;
+      outcomes.dialed++;
       const result = await new SimulatedCaller({ ...o.call(), clock, signal: o.signal }).run();
+      outcomes.ended++;
       if (!result.connected) {
         unreachable ??= result.error;
         return;

@@ -46,3 +46,15 @@ export function concatSamples(lists: readonly ArrayLike<number>[]): Float64Array
 export function roundMs(value: number): number | null {
   return Number.isFinite(value) ? Math.round(value * 10) / 10 : null;
 }
+
+/** How many values fall at or under each bound, above the previous one; the last bucket (null) is above every bound. */
+export function histogram(values: ArrayLike<number>, boundsMs: readonly number[]): { upToMs: number | null; count: number }[] {
+  const buckets = [...boundsMs.map((upToMs) => ({ upToMs: upToMs as number | null, count: 0 })), { upToMs: null, count: 0 }];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    let b = 0;
+    while (b < boundsMs.length && v > (boundsMs[b] as number)) b++;
+    (buckets[b] as { count: number }).count++;
+  }
+  return buckets;
+}

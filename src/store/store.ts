@@ -23,7 +23,8 @@ export interface TicketDetail extends TicketRow {
 
 /**
  * Everything voicebot keeps about calls, in <dataDir>/voicebot.db. Every write is its own implicit
- * transaction (a crash loses nothing committed); statements are prepared once. Times are epoch ms.
+ * transaction (a crash loses nothing committed) unless batchWritesPerTurn() is on; statements are
+ * prepared once. Times are epoch ms.
  */
 export class Store {
   readonly path: string;
@@ -31,6 +32,10 @@ export class Store {
   private readonly tickets: TicketsTable;
   private readonly timeline: TurnsEventsTables;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /** Writes of one event-loop turn share one transaction (serve); null = each write commits alone. */
+  private batchLog: Logger | null = null;
+  private inBatch = false;
+  private readonly commitBatch = (): void => this.commit();
 
   private constructor(private readonly db: Database, path: string) {
     this.path = path;
@@ -59,8 +64,39 @@ export class Store {
     await checkpointer?.stop();
   }
 
+  /**
+   * For the long-running writer (serve): the writes of one turn of the event loop (a storm of new
+   * calls, a clock tick's worth of turns) share one transaction, committed right after that turn.
+   * One commit instead of dozens keeps the loop free for frames; a crash loses at most that turn.
+   */
+  batchWritesPerTurn(log: Logger): void {
+    this.batchLog = log;
+  }
+
   close(): void {
+    this.commit();
     this.db.close();
+  }
+
+  /** Opens the turn's transaction at its first write. */
+  private write(): void {
+    if (this.batchLog === null || this.inBatch) return;
+    this.db.run("BEGIN");
+    this.inBatch = true;
+    setImmediate(this.commitBatch);
+  }
+
+  private commit(): void {
+    if (!this.inBatch) return;
+    this.inBatch = false;
+    try {
+      this.db.run("COMMIT");
+    } catch (err) {
+      // Another process held the database past busy_timeout: this turn's writes are lost, not later ones.
+      this.batchLog?.error("store: a batch of writes could not be committed and was rolled back", { error: err instanceof Error ? err.message : String(err) });
+      if (!this.db.inTransaction) return;
+      this.db.run("ROLLBACK");
+    }
   }
 
   /** At start-up: calls a crash left without ended_at end as "interrupted"; returns how many. */
@@ -69,35 +105,43 @@ export class Store {
   }
 
   insertCall(c: NewCall): number {
+    this.write();
     return this.calls.insert(c);
   }
 
   setCallAnswered(callId: number, at: number): void {
+    this.write();
     this.calls.setAnswered(callId, at);
   }
 
   /** The dialplan's registration arrived after the call started. */
   setCallCaller(callId: number, caller: string | null, dnis: string | null): void {
+    this.write();
     this.calls.setCaller(callId, caller, dnis);
   }
 
   setCallSampleRate(callId: number, rate: number): void {
+    this.write();
     this.calls.setSampleRate(callId, rate);
   }
 
   setCallRecordings(callId: number, recordings: readonly RecordingFile[]): void {
+    this.write();
     this.calls.setRecordings(callId, recordings);
   }
 
   endCall(callId: number, end: CallEnd): void {
+    this.write();
     this.calls.end(callId, end);
   }
 
   addTurn(callId: number, turn: NewTurn): number {
+    this.write();
     return this.timeline.addTurn(callId, turn);
   }
 
   finishTurn(turnId: number, end: { endedAt: number; interrupted: boolean }): void {
+    this.write();
     this.timeline.finishTurn(turnId, end);
   }
 
@@ -106,29 +150,35 @@ export class Store {
    * null keeps the stored value. A few calls a turn, never per frame.
    */
   setTurnTimings(turnId: number, partial: Partial<TurnTimings>): void {
+    this.write();
     this.timeline.setTimings(turnId, partial);
   }
 
   /** The reply id and the LLM provider of a turn, once known: only the fields given change. */
   setTurnReply(turnId: number, reply: TurnReply): void {
+    this.write();
     this.timeline.setReply(turnId, reply);
   }
 
   /** A bot reply's text is what the caller heard: set when its audio stops. */
   setTurnText(turnId: number, text: string): void {
+    this.write();
     this.timeline.setText(turnId, text);
   }
 
   addEvent(callId: number | null, event: NewEvent): void {
+    this.write();
     this.timeline.addEvent(callId, event);
   }
 
   /** Returns the ticket number (its id, from 1). */
   openTicket(callId: number, t: TicketFields & { at: number }): number {
+    this.write();
     return this.tickets.open(callId, t);
   }
 
   updateTicket(ticketId: number, t: TicketFields & { status?: string; at: number }): void {
+    this.write();
     this.tickets.update(ticketId, t);
   }
 

@@ -1,0 +1,44 @@
+/** What a call session is given: the service's shared parts, the call's settings and who called. */
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { PhraseId } from "../dialog/types.ts";
+import type { Logger } from "../log.ts";
+import type { PhraseCache } from "../media/phrase-cache.ts";
+import type { PlayoutClock } from "../media/playout-clock.ts";
+import type { RecorderFlusher } from "../media/recorder.ts";
+import type { ResamplerPool } from "../media/resampler.ts";
+import type { Store } from "../store/store.ts";
+import type { ConversationParts } from "./conversation.ts";
+import type { HandOff } from "./hand-off.ts";
+import type { CallMetrics } from "./metrics.ts";
+import type { CallSession } from "./session.ts";
+
+/** Who called and for which company: from the leg, or the dialplan's registration (AudioSocket). */
+export interface CallerInfo {
+  callerNumber: string | null;
+  dnis: string | null;
+  tenant: string;
+}
+
+export interface SessionDeps {
+  store: Store;
+  phrases: PhraseCache;
+  texts: Readonly<Record<PhraseId, string>>;
+  clock: PlayoutClock<CallSession>;
+  flusher: RecorderFlusher;
+  /** Where recordings go; null = do not record this call (busy calls). */
+  recordingsDir: string | null;
+  silenceWarningMs: number;
+  silenceHangupMs: number;
+  maxDurationMs: number;
+  metrics: CallMetrics;
+  log: Logger;
+  onEnded: (session: CallSession) => void;
+  /** The call's voice for text that is not a cached phrase (the callback time, say). */
+  tts: TextToSpeech;
+  resampler: ResamplerPool;
+  /** AI mode: recognizer, model and barge-in; null = keypad mode. */
+  conversation: ConversationParts | null;
+  caller: CallerInfo;
+  /** Where the dialog's `transfer` sends the caller; null = this call cannot be transferred. */
+  transfer: { handOff: HandOff; target: string } | null;
+}

@@ -1,0 +1,190 @@
+import { describe, expect, test } from "bun:test";
+import { AdmissionQueue, type Scheduler } from "../../src/call/admission-queue.ts";
+import { PendingCall } from "../../src/call/pending-call.ts";
+import type { CallSession } from "../../src/call/session.ts";
+import type { CallLeg, LegCloseReason } from "../../src/transports/types.ts";
+
+/** Turns of the event loop by hand, and a clock each job moves forward. */
+class ManualLoop implements Scheduler {
+  time = 0;
+  private turns: (() => void)[] = [];
+  later(fn: () => void): void {
+    this.turns.push(fn);
+  }
+  now(): number {
+    return this.time;
+  }
+  /** Runs one turn; false when nothing was scheduled. */
+  turn(): boolean {
+    const next = this.turns.shift();
+    next?.();
+    return next !== undefined;
+  }
+  get scheduled(): number {
+    return this.turns.length;
+  }
+}
+
+const BUDGET = { budgetMs: 2, urgentBudgetMs: 8, urgentAfterMs: 500 };
+
+function queueWith(loop: ManualLoop, errors: unknown[] = []): AdmissionQueue {
+  return new AdmissionQueue(BUDGET, (err) => errors.push(err), loop);
+}
+
+describe("AdmissionQueue", () => {
+  test("a storm is spread: each turn runs jobs until its budget is spent, in arrival order", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const ran: number[] = [];
+    for (let i = 0; i < 10; i++) queue.enqueue(() => {
+      ran.push(i);
+      loop.time += 0.5;
+    });
+    expect(loop.scheduled).toBe(1);
+    const perTurn: number[] = [];
+    while (loop.turn()) perTurn.push(ran.length - perTurn.reduce((a, b) => a + b, 0));
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(perTurn).toEqual([4, 4, 2]);
+    expect(queue.length).toBe(0);
+    expect(queue.stats.jobs).toBe(10);
+    expect(queue.stats.slices).toBe(3);
+    expect(queue.stats.longestSliceMs).toBe(2);
+  });
+
+  test("a job longer than the budget still runs, alone in its turn", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const ran: string[] = [];
+    queue.enqueue(() => {
+      ran.push("slow");
+      loop.time += 5;
+    });
+    queue.enqueue(() => ran.push("next"));
+    loop.turn();
+    expect(ran).toEqual(["slow"]);
+    loop.turn();
+    expect(ran).toEqual(["slow", "next"]);
+    expect(loop.scheduled).toBe(0);
+  });
+
+  test("a cancelled job never runs; nothing is scheduled for an empty queue", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const ran: string[] = [];
+    const a = queue.enqueue(() => ran.push("a"));
+    queue.enqueue(() => ran.push("b"));
+    a.cancel();
+    while (loop.turn());
+    expect(ran).toEqual(["b"]);
+    expect(loop.scheduled).toBe(0);
+  });
+
+  test("a job that throws is reported and the others still run", () => {
+    const loop = new ManualLoop();
+    const errors: unknown[] = [];
+    const queue = queueWith(loop, errors);
+    const ran: string[] = [];
+    queue.enqueue(() => {
+      throw new Error("boom");
+    });
+    queue.enqueue(() => ran.push("after"));
+    while (loop.turn());
+    expect(errors.map(String)).toEqual(["Error: boom"]);
+    expect(ran).toEqual(["after"]);
+  });
+
+  test("once the oldest job has waited past urgentAfterMs, turns get the larger budget", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    let ran = 0;
+    for (let i = 0; i < 40; i++) queue.enqueue(() => {
+      ran++;
+      loop.time += 0.5;
+    });
+    loop.time += 600;
+    loop.turn();
+    expect(ran).toBe(16);
+  });
+
+  test("budgets above one frame period are refused", () => {
+    expect(() => new AdmissionQueue({ ...BUDGET, urgentBudgetMs: 25 }, () => undefined)).toThrow("at most one frame period");
+  });
+});
+
+/** What PendingCall forwards to, recorded. */
+function fakeSession(events: string[]): CallSession {
+  return {
+    begin: () => events.push("start"),
+    onAudio: () => events.push("audio"),
+    onDtmf: (d: string) => events.push(`dtmf ${d}`),
+    onRateChange: (r: number) => events.push(`rate ${r}`),
+    onPlayedAudio: () => events.push("played"),
+    onClose: (reason: LegCloseReason) => events.push(`close ${reason}`),
+  } as unknown as CallSession;
+}
+
+const leg = { hangup: () => undefined } as unknown as CallLeg;
+
+describe("PendingCall", () => {
+  test("audio before the start is not kept; digits reach the session in order, through the queue", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const events: string[] = [];
+    const pending = new PendingCall(leg, () => {
+      events.push("create");
+      return fakeSession(events);
+    }, queue, () => events.push("failed"));
+    pending.onAudio(new Int16Array(160));
+    pending.onRateChange(16000);
+    pending.onDtmf("1");
+    pending.onDtmf("#");
+    expect(events).toEqual([]);
+    loop.turn();
+    pending.onAudio(new Int16Array(160));
+    pending.onDtmf("2");
+    expect(events).toEqual(["create", "start", "dtmf 1", "dtmf #", "audio"]);
+    loop.turn();
+    expect(events).toEqual(["create", "start", "dtmf 1", "dtmf #", "audio", "dtmf 2"]);
+  });
+
+  test("a started call hears of its leg's close in a later slice, once", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const events: string[] = [];
+    const pending = new PendingCall(leg, () => fakeSession(events), queue, () => events.push("failed"));
+    loop.turn();
+    pending.onClose("caller-hangup");
+    pending.onClose("shutdown");
+    expect(events).toEqual(["start"]);
+    while (loop.turn());
+    expect(events).toEqual(["start", "close caller-hangup"]);
+  });
+
+  test("a leg that closes before its turn gets its session, closed, never started", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const events: string[] = [];
+    const pending = new PendingCall(leg, () => {
+      events.push("create");
+      return fakeSession(events);
+    }, queue, () => events.push("failed"));
+    pending.onClose("protocol-error");
+    while (loop.turn());
+    expect(events).toEqual(["create", "close protocol-error"]);
+  });
+
+  test("a session that cannot be built ends the leg and reports the call gone", () => {
+    const loop = new ManualLoop();
+    const errors: unknown[] = [];
+    const queue = queueWith(loop, errors);
+    const events: string[] = [];
+    const hungUp = { hangup: () => events.push("hangup") } as unknown as CallLeg;
+    const pending = new PendingCall(hungUp, () => {
+      throw new Error("disk full");
+    }, queue, () => events.push("gone"));
+    loop.turn();
+    pending.onClose("server-hangup");
+    expect(events).toEqual(["gone", "hangup"]);
+    expect(errors.map(String)).toEqual(["Error: disk full"]);
+  });
+});
