@@ -35,10 +35,13 @@ class PcmBuffer {
     this.data = data;
   }
 
+  /** A loop, not data.set(): one 20 ms frame copies faster than the native call costs. */
   append(samples: Int16Array): void {
-    this.reserve(samples.length);
-    this.data.set(samples, this.length);
-    this.length += samples.length;
+    const count = samples.length;
+    this.reserve(count);
+    const data = this.data;
+    for (let i = 0, o = this.length; i < count; i++, o++) data[o] = samples[i] as number;
+    this.length += count;
   }
 
   appendSilence(count: number): void {

@@ -10,7 +10,6 @@ import {
   Kind,
   encodeMessage,
   hexByte,
-  isAudioKind,
   kindForRate,
   rateForKind,
   uuidFromString,
@@ -61,7 +60,7 @@ export class AudioSocketWire implements CallWire {
     this.frameSamples = frameSamplesFor(rate);
     this.uuidBytes = uuidFromString(uuid);
     this.message = new Uint8Array(3 + this.frameSamples * 2);
-    this.parser = new AudioSocketParser(this.onMessage);
+    this.parser = new AudioSocketParser(this.onMessage, this.onAudio);
     this.target = `${endpoint.host}:${endpoint.port}`;
   }
 
@@ -138,11 +137,15 @@ export class AudioSocketWire implements CallWire {
     }
   }
 
-  private readonly onMessage = (kind: number, payload: Uint8Array): void => {
+  private readonly onAudio = (kind: number, bytes: Uint8Array, start: number, end: number): void => {
+    if (!this.closed) this.events?.heard(bytes, start, end, rateForKind(kind) as number, this.arrivalMs);
+  };
+
+  /** Every message but audio. */
+  private readonly onMessage = (kind: number): void => {
     const events = this.events;
     if (this.closed || events === null) return;
-    if (isAudioKind(kind)) events.heard(payload, rateForKind(kind) as number, this.arrivalMs);
-    else if (kind === Kind.Hangup) events.serverEnded(true);
+    if (kind === Kind.Hangup) events.serverEnded(true);
     else events.failed(`server sent kind ${hexByte(kind)}: only audio (0x10-0x18) and hang-up (0x00) may go to the PBX, which hangs up on anything else`);
   };
 }

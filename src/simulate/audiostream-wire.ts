@@ -137,7 +137,7 @@ export class AudiostreamWire implements CallWire, FreeswitchChannel {
 
   tick(frame: Int16Array | null, nowMs: number): void {
     const heard = this.playout.next(nowMs);
-    this.events?.heard(heard, this.playout.frameRate, nowMs);
+    this.events?.heard(heard, 0, heard.length, this.playout.frameRate, nowMs);
     const ws = this.ws;
     if (ws === null || this.closing) return;
     if (ws.bufferedAmount > MAX_BUFFERED_BYTES) this.framesSkipped++;

@@ -175,11 +175,11 @@ export class SimulatedCaller implements ClockTarget {
   private readonly onAbort = (): void => this.end("caller", null);
 
   private readonly events: WireEvents = {
-    heard: (payload, sampleRate, atMs) => {
+    heard: (bytes, start, end, sampleRate, atMs) => {
       if (this.ended) return;
       const heard = this.listener;
-      heard.onAudio(payload, sampleRate, atMs);
-      this.turns.botFrame(heard.lastSpeechAtMs === atMs, heard.lastSoundAtMs === atMs, atMs, (payload.length * 500) / sampleRate);
+      heard.onAudio(bytes, sampleRate, atMs, start, end);
+      this.turns.botFrame(heard.lastSpeechAtMs === atMs, heard.lastSoundAtMs === atMs, atMs, ((end - start) * 500) / sampleRate);
     },
     playbackBroken: (atMs) => {
       const onset = this.turns.bargeInOnsetMs;

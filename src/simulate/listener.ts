@@ -70,11 +70,11 @@ export class CallListener {
   }
 
   /**
-   * One audio message: `payload` is s16le mono at `sampleRate`, `nowMs` its arrival time. The
-   * payload is only read during the call (it may be a view into a reused socket buffer).
+   * One audio message: `payload[start, end)` is s16le mono at `sampleRate`, `nowMs` its arrival
+   * time. The payload is only read during the call (it may be a reused socket buffer).
    */
-  onAudio(payload: Uint8Array, sampleRate: number, nowMs: number): void {
-    const samples = payload.length >> 1;
+  onAudio(payload: Uint8Array, sampleRate: number, nowMs: number, start = 0, end = payload.length): void {
+    const samples = (end - start) >> 1;
     const durationMs = (samples * 1000) / sampleRate;
     this.frames++;
     this.lastFrameAtMs = nowMs;
@@ -102,7 +102,7 @@ export class CallListener {
     let sumSquares = 0;
     let peak = 0;
     for (let i = 0; i < samples; i++) {
-      const s = ((payload[2 * i] as number) | ((payload[2 * i + 1] as number) << 8)) << 16 >> 16;
+      const s = ((payload[start + 2 * i] as number) | ((payload[start + 2 * i + 1] as number) << 8)) << 16 >> 16;
       sumSquares += s * s;
       const magnitude = s < 0 ? -s : s;
       if (magnitude > peak) peak = magnitude;

@@ -7,10 +7,10 @@
 /** What a wire reports to its call. */
 export interface WireEvents {
   /**
-   * The caller hears `payload` (s16le mono at `sampleRate`) at `atMs` (performance.now()). The
-   * payload is only read during the call (it may be a reused buffer).
+   * The caller hears `bytes[start, end)` (s16le mono at `sampleRate`) at `atMs` (performance.now()).
+   * The bytes are only read during the call (they may be a reused buffer).
    */
-  heard(payload: Uint8Array, sampleRate: number, atMs: number): void;
+  heard(bytes: Uint8Array, start: number, end: number, sampleRate: number, atMs: number): void;
   /** The PBX was told to stop playing the bot's audio (FreeSWITCH `uuid_break`), at `atMs`. */
   playbackBroken(atMs: number): void;
   /** The server ended the call; `properly` when it hung up the PBX's way (0x00, `uuid_kill`, a transfer). */

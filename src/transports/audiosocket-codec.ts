@@ -101,12 +101,19 @@ function checkPayload(kind: number, payload: Uint8Array): void {
 }
 
 /**
+ * An audio message's payload as `bytes[start, end)`: the per-frame path gets no view object to
+ * allocate (50 a second per call). `bytes` is only valid during the call.
+ */
+export type AudioBytesSink = (kind: number, bytes: Uint8Array, start: number, end: number) => void;
+
+/**
  * Incremental parser for one direction of one connection. Whole messages inside a chunk are
  * handed out as views of that chunk (no copy); only a message split across chunks is copied
- * into the parser's own buffer.
+ * into the parser's own buffer. Audio goes to `onAudio` when given, as offsets into the chunk.
  */
 export class AudioSocketParser {
   private readonly onMessage: (kind: number, payload: Uint8Array) => void;
+  private readonly onAudio: AudioBytesSink;
   /** Bytes of a message split across chunks; sized for the largest possible message. */
   private held = new Uint8Array(1024);
   private heldBytes = 0;
@@ -114,8 +121,9 @@ export class AudioSocketParser {
   private heldTotal = 0;
   private failure: string | null = null;
 
-  constructor(onMessage: (kind: number, payload: Uint8Array) => void) {
+  constructor(onMessage: (kind: number, payload: Uint8Array) => void, onAudio?: AudioBytesSink) {
     this.onMessage = onMessage;
+    this.onAudio = onAudio ?? ((kind, bytes, start, end) => onMessage(kind, bytes.subarray(start, end)));
   }
 
   get buffered(): number {
@@ -147,9 +155,14 @@ export class AudioSocketParser {
       checkLength(kind, length);
       const end = pos + HEADER_BYTES + length;
       if (end > chunk.length) return pos;
-      const payload = chunk.subarray(pos + HEADER_BYTES, end);
-      checkPayload(kind, payload);
+      const start = pos + HEADER_BYTES;
       pos = end;
+      if (isAudioKind(kind)) {
+        this.onAudio(kind, chunk, start, end);
+        continue;
+      }
+      const payload = chunk.subarray(start, end);
+      checkPayload(kind, payload);
       this.onMessage(kind, payload);
     }
     return pos;
@@ -176,10 +189,15 @@ export class AudioSocketParser {
     pos += take;
     if (this.heldBytes === this.heldTotal) {
       const kind = this.held[0]!;
-      const payload = this.held.subarray(HEADER_BYTES, this.heldTotal);
-      checkPayload(kind, payload);
+      const total = this.heldTotal;
       this.heldBytes = 0;
       this.heldTotal = 0;
+      if (isAudioKind(kind)) {
+        this.onAudio(kind, this.held, HEADER_BYTES, total);
+        return pos;
+      }
+      const payload = this.held.subarray(HEADER_BYTES, total);
+      checkPayload(kind, payload);
       this.onMessage(kind, payload);
     }
     return pos;

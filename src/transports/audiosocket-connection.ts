@@ -9,9 +9,9 @@ import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import type { AdmitCall, CallLeg, CallLegEvents, LegCloseReason, TransportStats } from "./types.ts";
 import {
-  AudioSocketParser, AudioSocketProtocolError, HANGUP_MESSAGE, Kind, hexByte, kindForRate, rateForKind, uuidToString,
-  writeAudioMessage,
+  AudioSocketParser, AudioSocketProtocolError, HANGUP_MESSAGE, Kind, hexByte, rateForKind, uuidToString,
 } from "./audiosocket-codec.ts";
+import { AudioFrameOut } from "./audiosocket-frame-out.ts";
 import { MULAW_FRAME_BYTES, MulawDetector, decodeMulaw, type MulawVerdict } from "./mulaw.ts";
 
 /** The part of Bun's socket a connection uses (Bun's `socket.write` does not buffer: it returns what it took). */
@@ -71,12 +71,15 @@ export class AudioSocketConnection implements CallLeg {
   private readonly legClose = new LegClose();
   private bytesSeen = 0;
   private timer: ReturnType<typeof setTimeout> | null;
-  private readonly parser = new AudioSocketParser((kind, payload) => this.onMessage(kind, payload));
+  private readonly parser = new AudioSocketParser(
+    (kind, payload) => this.onMessage(kind, payload),
+    (kind, bytes, start, end) => this.onAudioBytes(kind, bytes, start, end),
+  );
   private readonly mulaw = new MulawDetector();
   /** Inbound samples; `view` is the cached window handed to onAudio (same length frame after frame). */
   private samples = new Int16Array(1024);
   private view = this.samples.subarray(0, 0);
-  private out = new Uint8Array(HEADER_BYTES + 2 * 960);
+  private readonly out = new AudioFrameOut(8000);
   private pending = new Uint8Array(0);
   private pendingStart = 0;
   private pendingEnd = 0;
@@ -95,10 +98,9 @@ export class AudioSocketConnection implements CallLeg {
 
   sendAudio(samples: Int16Array): boolean {
     if (this.phase !== "in-call" || samples.length === 0 || samples.length > 0x7fff) return false;
-    const bytes = HEADER_BYTES + samples.length * 2;
-    if (this.out.length < bytes) this.out = new Uint8Array(bytes);
-    const length = writeAudioMessage(this.out, kindForRate(this.sampleRate)!, samples);
-    if (!this.send(this.out, length, this.sampleRate * 2 + FRAMES_PER_SECOND * HEADER_BYTES)) return false;
+    const length = this.out.write(samples);
+    const start = this.out.start;
+    if (!this.send(this.out.bytes, start, start + length, this.sampleRate * 2 + FRAMES_PER_SECOND * HEADER_BYTES)) return false;
     this.ctx.stats.framesOut++;
     this.ctx.stats.bytesOut += length;
     return true;
@@ -111,7 +113,7 @@ export class AudioSocketConnection implements CallLeg {
     if (this.phase !== "in-call") return;
     this.phase = "ending";
     this.log.info("hanging up from our side (0x00)");
-    this.send(HANGUP_MESSAGE, HANGUP_MESSAGE.length, Infinity);
+    this.send(HANGUP_MESSAGE, 0, HANGUP_MESSAGE.length, Infinity);
     if (this.pendingStart === this.pendingEnd) {
       this.closeSocket();
     } else {
@@ -204,6 +206,22 @@ export class AudioSocketConnection implements CallLeg {
     this.legClose.admitted(this.events, this.log);
   }
 
+  /**
+   * Every audio message: once the call's codec is settled as slin, a frame is decoded straight
+   * from the socket's chunk; the rare cases (before the call, μ-law, odd lengths) take the
+   * general path with a view of the payload.
+   */
+  private onAudioBytes(kind: number, bytes: Uint8Array, start: number, end: number): void {
+    const state = this.mulaw.state;
+    const slin = state === "slin" || (state === "mulaw" && kind !== Kind.Slin8);
+    if (this.phase !== "in-call" || !slin || (end - start) % 2 !== 0) {
+      this.onMessage(kind, bytes.subarray(start, end));
+      return;
+    }
+    this.ctx.stats.framesIn++;
+    this.deliver(kind, this.decodeSlin(bytes, start, end));
+  }
+
   private onAudioMessage(kind: number, payload: Uint8Array): void {
     this.ctx.stats.framesIn++;
     if (this.mulaw.state === "undecided" && !this.settleCodec(kind, payload)) return;
@@ -249,11 +267,11 @@ export class AudioSocketConnection implements CallLeg {
       decodeMulaw(payload, samples);
       this.deliver(kind, samples);
     } else if (payload.length % 2 === 0) {
-      this.deliver(kind, this.decodeSlin(payload));
+      this.deliver(kind, this.decodeSlin(payload, 0, payload.length));
     } else {
       // Old Asterisk sends comfort noise this way, and bridges pass on a peer's odd frame (fixture d03): the stray byte goes.
       this.warnOdd(`odd-length slin payload (${payload.length} bytes) for kind 0x10: its last byte is dropped`);
-      if (payload.length > 1) this.deliver(kind, this.decodeSlin(payload));
+      if (payload.length > 1) this.deliver(kind, this.decodeSlin(payload, 0, payload.length));
     }
   }
 
@@ -261,6 +279,7 @@ export class AudioSocketConnection implements CallLeg {
     const rate = rateForKind(kind)!;
     if (rate !== this.sampleRate) {
       this.sampleRate = rate;
+      this.out.setRate(rate);
       this.frameSamples = frameSamplesFor(rate);
       this.events!.onRateChange(rate);
       if (this.phase !== "in-call") return;
@@ -273,10 +292,11 @@ export class AudioSocketConnection implements CallLeg {
     this.warnedOdd = true;
   }
 
-  private decodeSlin(payload: Uint8Array): Int16Array {
-    const samples = this.samplesFor(payload.length >> 1);
-    for (let i = 0, b = 0; i < samples.length; i++, b += 2) {
-      samples[i] = ((payload[b]! | (payload[b + 1]! << 8)) << 16) >> 16;
+  /** s16le `bytes[start, end)` into the reused sample buffer (an odd last byte is left out). */
+  private decodeSlin(bytes: Uint8Array, start: number, end: number): Int16Array {
+    const samples = this.samplesFor((end - start) >> 1);
+    for (let i = 0, b = start; i < samples.length; i++, b += 2) {
+      samples[i] = ((bytes[b]! | (bytes[b + 1]! << 8)) << 16) >> 16;
     }
     return samples;
   }
@@ -288,16 +308,16 @@ export class AudioSocketConnection implements CallLeg {
     return this.view;
   }
 
-  /** Writes now, or queues behind bytes the socket has not taken yet. False when over `limit`. */
-  private send(bytes: Uint8Array, length: number, limit: number): boolean {
-    let from = 0;
+  /** Writes `bytes[start, end)` now, or queues it behind bytes the socket has not taken yet. False when over `limit`. */
+  private send(bytes: Uint8Array, start: number, end: number, limit: number): boolean {
+    let from = start;
     if (this.pendingStart === this.pendingEnd) {
-      const written = this.socket.write(bytes, 0, length);
+      const written = this.socket.write(bytes, start, end - start);
       if (written < 0) return false;
-      if (written === length) return true;
-      from = written;
+      if (written === end - start) return true;
+      from += written;
     }
-    const queued = this.pendingEnd - this.pendingStart + (length - from);
+    const queued = this.pendingEnd - this.pendingStart + (end - from);
     if (queued > limit) {
       this.onWriteOverflow(queued);
       return false;
@@ -313,8 +333,8 @@ export class AudioSocketConnection implements CallLeg {
       this.pendingEnd -= this.pendingStart;
       this.pendingStart = 0;
     }
-    this.pending.set(bytes.subarray(from, length), this.pendingEnd);
-    this.pendingEnd += length - from;
+    this.pending.set(bytes.subarray(from, end), this.pendingEnd);
+    this.pendingEnd += end - from;
     return true;
   }
 
@@ -338,7 +358,7 @@ export class AudioSocketConnection implements CallLeg {
     this.log.error(`call handler failed: ${message}; hanging up`);
     if (this.phase === "in-call") {
       this.phase = "ending";
-      this.send(HANGUP_MESSAGE, HANGUP_MESSAGE.length, Infinity);
+      this.send(HANGUP_MESSAGE, 0, HANGUP_MESSAGE.length, Infinity);
       this.closeSocket();
       this.finishLeg("internal-error", message);
     } else {
