@@ -152,12 +152,27 @@ describe("PendingCall", () => {
     const queue = queueWith(loop);
     const events: string[] = [];
     const pending = new PendingCall(leg, () => fakeSession(events), queue, () => events.push("failed"));
+    pending.onAudio(new Int16Array(160));
     loop.turn();
     pending.onClose("caller-hangup");
     pending.onClose("shutdown");
     expect(events).toEqual(["start"]);
     while (loop.turn());
     expect(events).toEqual(["start", "close caller-hangup"]);
+  });
+
+  test("a call whose audio has not come yet is built in its slice but begins only later (a UUID then junk never reaches the dialog)", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    const events: string[] = [];
+    const pending = new PendingCall(leg, () => {
+      events.push("create");
+      return fakeSession(events);
+    }, queue, () => events.push("failed"));
+    while (loop.turn());
+    expect(events).toEqual(["create"]);
+    pending.onAudio(new Int16Array(160));
+    expect(events).toEqual(["create", "audio"]);
   });
 
   test("a leg that closes before its turn gets its session, closed, never started", () => {
