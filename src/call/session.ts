@@ -342,7 +342,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private sayText(action: Extract<DialogAction, { type: "say" }>): void {
     const utterance = this.spoken(action.utteranceId, [], speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0, action.interruptible);
     this.playout.enqueue(utterance);
-    feedTextPrompt(utterance, action.parts, { ...this.deps, rate: this.playout.rate, signal: this.abort.signal, log: this.log });
+    feedTextPrompt(utterance, action.parts, { ...this.deps, callUuid: this.id, rate: this.playout.rate, signal: this.abort.signal, log: this.log });
   }
 
   /** Plays at once if the phrases exist at this rate; otherwise renders them first (in order). */

@@ -2,6 +2,7 @@
  * A prompt with free text in it (a callback time, a name): its cached phrases and its synthesized
  * text are fed to one streamed utterance in the order the dialog wrote them.
  */
+import { forCall } from "../ai/call-context.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { PhraseId, SpeechPart } from "../dialog/types.ts";
 import type { Logger } from "../log.ts";
@@ -16,6 +17,8 @@ export interface TextPromptDeps {
   resampler: ResamplerPool;
   phrases: PhraseCache;
   texts: Readonly<Record<PhraseId, string>>;
+  /** The call's UUID: the voice's warnings (deadline, offline fallback) name it. */
+  callUuid: string;
   /** The call's rate, which the phrases are rendered at first if needed. */
   rate: number;
   /** The call's end: stops the downloads. */
@@ -25,6 +28,10 @@ export interface TextPromptDeps {
 
 /** Fills `utterance` (already queued) with `parts`; a voice failure is logged, and the utterance ends early. */
 export function feedTextPrompt(utterance: Utterance, parts: readonly SpeechPart[], deps: TextPromptDeps): void {
+  forCall(deps.callUuid, () => feed(utterance, parts, deps));
+}
+
+function feed(utterance: Utterance, parts: readonly SpeechPart[], deps: TextPromptDeps): void {
   const { phrases, texts, rate, signal } = deps;
   const feeder = new UtteranceFeeder(utterance, { tts: deps.tts, resampler: deps.resampler, rate, signal });
   phrases.ensureRate(rate).then(() => {
