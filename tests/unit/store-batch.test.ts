@@ -1,33 +1,16 @@
-import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { expect, test } from "bun:test";
 import { rootLogger } from "../../src/log.ts";
 import { Store } from "../../src/store/store.ts";
+import { tempStores } from "../support/temp-stores.ts";
 
-const dirs: string[] = [];
-const stores: Store[] = [];
+const { tempDir, open } = tempStores("voicebot-store-batch-");
 const T0 = Date.UTC(2026, 10, 22, 9, 0, 0);
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "voicebot-store-batch-"));
-  dirs.push(dir);
-  return dir;
-}
 
-function open(dataDir: string, options: { readonly?: boolean } = {}): Store {
-  const s = Store.open(dataDir, options);
-  stores.push(s);
-  return s;
-}
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const call = (uuid: string) => ({ uuid, transport: "audiosocket", tenant: "default", caller: null, peer: "127.0.0.1:1", sampleRate: 8000, startedAt: T0 });
 
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 test("batched: a turn's writes commit together right after it, and the writer reads them at once", async () => {
   const dataDir = tempDir();

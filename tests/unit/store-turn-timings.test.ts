@@ -1,39 +1,23 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { Store } from "../../src/store/store.ts";
+import { tempStores } from "../support/temp-stores.ts";
 
-const dirs: string[] = [];
-const stores: Store[] = [];
+const { tempDir, open, close } = tempStores("voicebot-timings-");
 const T0 = Date.UTC(2026, 0, 15, 9, 30, 0);
 const NEW_COLUMNS = [
   "speech_end_at", "stt_final_at", "llm_first_token_at", "tts_first_byte_at", "first_frame_at", "last_frame_at", "barge_in_at",
   "llm_provider", "reply_id",
 ];
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "voicebot-timings-"));
-  dirs.push(dir);
-  return dir;
-}
 
-function open(dataDir: string, options: { readonly?: boolean } = {}): Store {
-  const s = Store.open(dataDir, options);
-  stores.push(s);
-  return s;
-}
 
 function newCall(store: Store): number {
   return store.insertCall({ uuid: "0b5f7c3e-1d2a-4c8e-9f00-123456789abc", transport: "audiosocket", tenant: "default", caller: null, peer: "10.0.0.5:1", sampleRate: 8000, startedAt: T0 });
 }
 
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 describe("turn timings", () => {
   test("a new turn has every stamp null, and its reply id and provider if given", () => {
@@ -147,8 +131,7 @@ describe("migration 2 on a database written by the previous voicebot", () => {
     const first = call?.turns[0]?.id as number;
     store.setTurnTimings(first, { firstFrameAt: T0 + 150 });
     expect(store.getCall(1)?.turns[0]?.timings.firstFrameAt).toBe(T0 + 150);
-    store.close();
-    stores.splice(stores.indexOf(store), 1);
+    close(store);
 
     const db = new Database(join(dataDir, "voicebot.db"), { readonly: true });
     try {

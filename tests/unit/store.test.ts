@@ -1,32 +1,17 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "../../src/store/db.ts";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import type { TicketStatus } from "../../src/dialog/types.ts";
 import { isTicketStatus, Store, type StoredTicketStatus } from "../../src/store/store.ts";
+import { tempStores } from "../support/temp-stores.ts";
 
-const dirs: string[] = [];
-const stores: Store[] = [];
+const { tempDir, open, close } = tempStores("voicebot-store-");
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "voicebot-store-"));
-  dirs.push(dir);
-  return dir;
-}
 
-function open(dataDir: string, options: { readonly?: boolean } = {}): Store {
-  const s = Store.open(dataDir, options);
-  stores.push(s);
-  return s;
-}
 
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 const T0 = Date.UTC(2026, 0, 15, 9, 30, 0);
 const NO_TIMINGS = {
@@ -40,12 +25,10 @@ function newCall(store: Store, uuid = "0b5f7c3e-1d2a-4c8e-9f00-123456789abc", st
 describe("opening and migrations", () => {
   test("a fresh data dir gets the database, WAL mode and every migration; reopening changes nothing", () => {
     const dataDir = join(tempDir(), "nested", "data");
-    open(dataDir).close();
-    stores.pop();
+    close(open(dataDir));
     const reopened = open(dataDir);
     expect(reopened.path).toBe(join(dataDir, "voicebot.db"));
-    reopened.close();
-    stores.pop();
+    close(reopened);
 
     const db = new Database(join(dataDir, "voicebot.db"), { readonly: true });
     const versions = db.query<{ version: number }, []>("SELECT version FROM schema_migrations ORDER BY version").all();
@@ -211,8 +194,7 @@ describe("crashes and readers", () => {
     before.addEvent(cut, { kind: "dtmf", detail: "2", at: T0 + 4000 });
     const cutTicket = before.openTicket(cut, { problemType: "mobile", at: T0 + 4000 });
     const silent = newCall(before, "silent", T0 + 100);
-    before.close();
-    stores.splice(stores.indexOf(before), 1);
+    close(before);
 
     const after = open(dataDir);
     const restart = T0 + 3_600_000;
@@ -247,8 +229,7 @@ describe("crashes and readers", () => {
     const gone = newCall(before, "gone", T0);
     before.addEvent(gone, { kind: "dtmf", detail: "1", at: T0 + 2000 });
     before.setCallRecordings(gone, [{ channel: "caller", path: join(dataDir, "gone.caller.8000.s16le"), sampleRate: 8000 }]);
-    before.close();
-    stores.splice(stores.indexOf(before), 1);
+    close(before);
 
     const after = open(dataDir);
     expect(after.closeInterruptedCalls(T0 + 3_600_000)).toBe(3);
