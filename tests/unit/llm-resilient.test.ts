@@ -359,6 +359,21 @@ describe("resilient LLM: circuit breakers", () => {
       expect(breaker.snapshot()).toMatchObject({ state: "closed", failures: 0, openSince: null, openUntil: null });
     });
   });
+  test("a half-open trial cut by the caller once its first token came (a barge-in) closes the breaker", async () => {
+    const clock = { now: 0 };
+    const set = breakers(clock);
+    const brain = () => ({ text: "un deux trois quatre cinq six sept huit neuf" });
+    await withRig({ a: { brain, tokenIntervalMs: 20 }, resilient: { breakers: set } }, async ({ a, llm }) => {
+      const breaker = set.for("openai:a");
+      breaker.failure();
+      breaker.failure();
+      clock.now = 30_000;
+      expect(breaker.state).toBe("half-open");
+      for await (const chunk of llm.stream({ messages, tools: [] })) if (chunk.type === "text") break;
+      await until(() => a.counts.abandoned === 1, "the request to be closed");
+      expect(breaker.snapshot()).toMatchObject({ state: "closed", failures: 0 });
+    });
+  });
 });
 
 describe("resilient LLM: options", () => {

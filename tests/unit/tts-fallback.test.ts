@@ -149,6 +149,26 @@ describe("TTS with the offline voice behind it", () => {
     expect(fallbacks).toEqual([]);
   });
 
+  test("a half-open trial cut by the caller once its audio came (a barge-in) closes the breaker", async () => {
+    const cloud = scripted("openai:m:nova", 24000, 3, 1);
+    const offline = scripted("espeak-ng:fr", 22050, 3);
+    const breaker = new CircuitBreaker("openai:m:nova", { failures: 1, cooldownMs: 1, log: logger([]) });
+    const { tts } = rig(cloud, offline, { deadlineMs: 5000, breaker });
+    breaker.failure();
+    await Bun.sleep(5);
+    expect(breaker.state).toBe("half-open");
+    const controller = new AbortController();
+    await (async () => {
+      try {
+        for await (const _chunk of tts.synthesize(SENTENCE, controller.signal)) controller.abort(new Error("barge-in"));
+      } catch {
+        // the caller's abort, rethrown
+      }
+    })();
+    expect(breaker.snapshot()).toMatchObject({ state: "closed", failures: 0 });
+    expect(offline.asked).toEqual([]);
+  });
+
   test("bad options are refused", () => {
     const voice = scripted("x", 24000, 1);
     expect(() => rig(voice, voice, { deadlineMs: 0 })).toThrow("deadlineMs 0 is invalid");

@@ -190,6 +190,7 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
   async function* relay(attempt: Attempt, first: IteratorResult<ChatChunk>): AsyncGenerator<ChatChunk, void, undefined> {
     const { model, controller } = attempt;
     let complete = false;
+    let failed = false;
     let stalled: LlmError | null = null;
     try {
       let result = first;
@@ -208,11 +209,15 @@ export function createResilientLlm(options: ResilientLlmOptions): ResilientLangu
       breakerOf(model)?.success();
     } catch (error) {
       if (error !== stalled && controller.signal.aborted) throw controller.signal.reason;
+      failed = true;
       failedTry(model, error);
       throw fail(error, model);
     } finally {
       attempt.release();
       if (!complete) {
+        // Cut by the consumer (barge-in, hang-up), not failed: the provider was answering. Said to its
+        // breaker, else a half-open trial cut this way would keep the provider out for another cool-down.
+        if (!failed) breakerOf(model)?.success();
         // The consumer stopped early or the stream failed: end the provider's request too.
         controller.abort();
         attempt.iterator.return?.().catch(() => undefined);

@@ -86,10 +86,12 @@ class OfflineFallbackTts implements TextToSpeech {
     const iterator = cloud.synthesize(text, controller.signal)[Symbol.asyncIterator]();
     let chunks = 0;
     let complete = false;
+    let failed = false;
     try {
       for (;;) {
         const next = await withinDeadline(iterator.next(), deadlineMs);
         if (next === DEADLINE_MISSED) {
+          failed = true;
           const message = chunks === 0 ? `no audio within ${deadlineMs} ms` : `audio stalled for ${deadlineMs} ms mid-sentence`;
           this.o.onError?.(cloud.voiceId, new TtsError(cloud.voiceId, message, null, true));
           return { reason: chunks === 0 ? "deadline" : "stalled", message };
@@ -104,10 +106,14 @@ class OfflineFallbackTts implements TextToSpeech {
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      failed = true;
       return { reason: "error", message: error instanceof Error ? error.message : String(error) };
     } finally {
       signal?.removeEventListener("abort", onAbort);
       if (!complete) {
+        // Cut by the caller (barge-in, hang-up) after audio came, not failed: said to the breaker, else a
+        // half-open trial cut this way would keep the cloud voice out for another cool-down.
+        if (!failed && chunks > 0) this.o.breaker?.success();
         controller.abort(new DOMException("cloud voice cut", "AbortError"));
         iterator.return?.().catch(() => undefined);
       }
