@@ -35,12 +35,12 @@ class PcmBuffer {
     this.data = data;
   }
 
-  /** A loop, not data.set(): one 20 ms frame copies faster than the native call costs. */
-  append(samples: Int16Array): void {
-    const count = samples.length;
+  /** `samples[start..end)`; a loop, not data.set(): one 20 ms frame copies faster than the native call costs. */
+  append(samples: Int16Array, start = 0, end = samples.length): void {
+    const count = end - start;
     this.reserve(count);
     const data = this.data;
-    for (let i = 0, o = this.length; i < count; i++, o++) data[o] = samples[i] as number;
+    for (let i = start, o = this.length; i < end; i++, o++) data[o] = samples[i] as number;
     this.length += count;
   }
 
@@ -119,7 +119,7 @@ export class Recorder {
   private closed = false;
   /** botPlaysLater: the bot's audio sent and not yet played, oldest first; null = written as sent. */
   private readonly unplayed: SampleQueue | null;
-  private readonly appendBot = (samples: Int16Array): void => this.botBuf.append(samples);
+  private readonly appendBot = (ring: Int16Array, start: number, end: number): void => this.botBuf.append(ring, start, end);
 
   private constructor(private readonly options: RecorderOptions) {
     this.unplayed = options.botPlaysLater === true ? new SampleQueue() : null;

@@ -11,22 +11,27 @@ export class SampleQueue {
     return this.size;
   }
 
+  /** Per frame: a copy loop, no view of `samples` (a view is an allocation). */
   write(samples: Int16Array): void {
-    if (samples.length === 0) return;
-    if (this.size + samples.length > this.ring.length) this.grow(this.size + samples.length);
-    const tail = (this.head + this.size) % this.ring.length;
-    const first = Math.min(samples.length, this.ring.length - tail);
-    this.ring.set(samples.subarray(0, first), tail);
-    this.ring.set(samples.subarray(first), 0);
-    this.size += samples.length;
+    const count = samples.length;
+    if (count === 0) return;
+    if (this.size + count > this.ring.length) this.grow(this.size + count);
+    const ring = this.ring;
+    for (let i = 0, o = (this.head + this.size) % ring.length; i < count; i++, o = o + 1 === ring.length ? 0 : o + 1) {
+      ring[o] = samples[i] as number;
+    }
+    this.size += count;
   }
 
-  /** Hands the oldest `count` samples (fewer if it holds fewer) to `take`, in at most two views of the ring. */
-  read(count: number, take: (samples: Int16Array) => void): number {
+  /**
+   * Hands the oldest `count` samples (fewer if it holds fewer) to `take` as at most two ranges of the
+   * ring (`ring[start..end)`), so no view is made per frame.
+   */
+  read(count: number, take: (ring: Int16Array, start: number, end: number) => void): number {
     const n = Math.min(count, this.size);
     const first = Math.min(n, this.ring.length - this.head);
-    if (first > 0) take(this.ring.subarray(this.head, this.head + first));
-    if (n > first) take(this.ring.subarray(0, n - first));
+    if (first > 0) take(this.ring, this.head, this.head + first);
+    if (n > first) take(this.ring, 0, n - first);
     this.head = this.ring.length === 0 ? 0 : (this.head + n) % this.ring.length;
     this.size -= n;
     return n;
@@ -41,9 +46,9 @@ export class SampleQueue {
     const next = new Int16Array(Math.max(needed, this.ring.length * 2, 8000));
     const held = this.size;
     let at = 0;
-    this.read(held, (part) => {
-      next.set(part, at);
-      at += part.length;
+    this.read(held, (ring, start, end) => {
+      next.set(ring.subarray(start, end), at);
+      at += end - start;
     });
     this.ring = next;
     this.head = 0;

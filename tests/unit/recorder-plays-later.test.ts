@@ -86,7 +86,7 @@ describe("SampleQueue", () => {
   test("first in, first out across the ring's wrap and its growth", () => {
     const q = new SampleQueue();
     const out: number[] = [];
-    const take = (s: Int16Array): void => void out.push(...s);
+    const take = (ring: Int16Array, start: number, end: number): void => void out.push(...ring.subarray(start, end));
     let next = 0;
     const chunk = (n: number): Int16Array => Int16Array.from({ length: n }, () => next++ % 30000);
     for (let round = 0; round < 50; round++) {
