@@ -76,6 +76,12 @@ function describeError(error: unknown): string {
  * reconnect first: the turn's words went to the stalled socket and are lost either way.
  */
 export const STT_FINAL_DEADLINE_MS = 2500;
+/** The recognizer's uses, made once: the per-frame send must not allocate a closure. */
+type SttUse = (stt: SttStream, pcm: Int16Array) => void;
+const SEND: SttUse = (stt, pcm) => stt.send(pcm);
+const FINALIZE: SttUse = (stt) => stt.finalize();
+const KEEP_ALIVE: SttUse = (stt) => stt.keepAlive();
+const NO_AUDIO = new Int16Array(0);
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
@@ -100,16 +106,8 @@ export class Conversation {
   private bargeIn: BargeInDetector;
   private gate: SttGate;
   private rate: number;
-  /** Per frame, so no closure: the one path to the recognizer that allocates nothing. */
-  private readonly sendToStt = (pcm: Int16Array): void => {
-    const stt = this.stt;
-    if (stt === null) return;
-    try {
-      stt.send(pcm);
-    } catch (error) {
-      this.sttThrew(stt, error);
-    }
-  };
+  /** Per frame: the cached action and no closure, so the path to the recognizer allocates nothing. */
+  private readonly sendToStt = (pcm: Int16Array): void => this.toStt(SEND, pcm);
 
   constructor(
     private readonly host: ConversationHost,
@@ -126,10 +124,7 @@ export class Conversation {
   start(): void {
     if (this.parts.sttBreaker?.allow() === false) {
       this.host.log.warn("speech recognition skipped: its circuit is open; the call goes to the keypad", { provider: this.parts.stt.id });
-      countFallback(this.host.metrics, this.parts.stt.id, "keypad", "circuit-open");
-      this.stop();
-      // After the dialog's start event, which the session feeds right after this.
-      queueMicrotask(() => this.host.feed({ type: "sttLost" }));
+      this.toKeypad("circuit-open");
       return;
     }
     void this.openStt(false);
@@ -163,7 +158,7 @@ export class Conversation {
    */
   onCallerSpeechEnd(): void {
     if (this.stopped) return;
-    this.toStt((stt) => stt.finalize());
+    this.toStt(FINALIZE);
     const speechEndAt = this.lastLoudAt || Date.now();
     if (this.sttDeadline.watch(speechEndAt) && this.latest === null) this.fillers.armAlone(speechEndAt, () => !this.stopped && this.sttDeadline.pending);
   }
@@ -174,7 +169,7 @@ export class Conversation {
     const speaking = this.botSpeaking();
     this.bargeIn.botSpeaking(speaking);
     this.bargeIn.outbound(frame);
-    if (this.gate.needsKeepAlive()) this.toStt((stt) => stt.keepAlive());
+    if (this.gate.needsKeepAlive()) this.toStt(KEEP_ALIVE);
   }
 
   think(action: ThinkAction): void {
@@ -246,11 +241,12 @@ export class Conversation {
     return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad, onVadFailure });
   }
 
-  private toStt(use: (stt: SttStream) => void): void {
+  /** One use of the recognizer; one that throws is as good as lost. */
+  private toStt(use: SttUse, pcm: Int16Array = NO_AUDIO): void {
     const stt = this.stt;
     if (stt === null) return;
     try {
-      use(stt);
+      use(stt, pcm);
     } catch (error) {
       this.sttThrew(stt, error);
     }
@@ -296,11 +292,13 @@ export class Conversation {
   }
 
   /** Recognition is gone for this call: the rest is the keypad dialog, on the same ticket. */
-  private toKeypad(reason: "stt-lost" | "stt-deadline"): void {
+  private toKeypad(reason: "stt-lost" | "stt-deadline" | "circuit-open"): void {
     this.host.metrics.sttLost++;
     countFallback(this.host.metrics, this.parts.stt.id, "keypad", reason);
     this.stop();
-    this.host.feed({ type: "sttLost" });
+    // At start the dialog has not had its start event yet: the session feeds it right after start().
+    if (reason === "circuit-open") queueMicrotask(() => this.host.feed({ type: "sttLost" }));
+    else this.host.feed({ type: "sttLost" });
   }
 
   /** No final after the caller spoke: the recognizer failed this turn (a stalled stream looks just like this). */
@@ -308,10 +306,11 @@ export class Conversation {
     if (this.stopped) return;
     const provider = this.parts.stt.id;
     const waitedMs = Date.now() - speechEndAt;
-    this.host.log.warn("speech recognition missed its deadline: no final after the caller spoke; continuing on the keypad", { provider, waitedMs, deadlineMs: STT_FINAL_DEADLINE_MS });
+    const { deadlineMs } = this.sttDeadline;
+    this.host.log.warn("speech recognition missed its deadline: no final after the caller spoke; continuing on the keypad", { provider, waitedMs, deadlineMs });
     this.host.metrics.sttDeadlineMisses++;
-    countProviderError(this.host.metrics, provider, new Error(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end (timed out)`));
-    this.parts.sttBreaker?.failure(`no final result within ${STT_FINAL_DEADLINE_MS} ms of speech end`);
+    countProviderError(this.host.metrics, provider, new Error(`no final result within ${deadlineMs} ms of speech end (timed out)`));
+    this.parts.sttBreaker?.failure(`no final result within ${deadlineMs} ms of speech end`);
     this.toKeypad("stt-deadline");
   }
 
