@@ -35,9 +35,6 @@ export interface BreakerOptions {
   now?: () => number;
 }
 
-export const DEFAULT_BREAKER_FAILURES = 3;
-export const DEFAULT_BREAKER_COOLDOWN_MS = 30_000;
-
 export class CircuitBreaker {
   private consecutive = 0;
   private openedAt: number | null = null;

@@ -5,7 +5,6 @@
  * (`GET /api/calls/{uuid}/next`). Either side may come first; entries expire unclaimed.
  */
 
-export { PROBE_CALLER } from "../transports/caller-id.ts";
 
 export interface CallInfo {
   callerNumber: string | null;

@@ -18,7 +18,7 @@ import { feedTextPrompt } from "./text-prompt.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import { HandOver } from "./hand-off.ts";
-import { PROBE_CALLER } from "./call-directory.ts";
+import { PROBE_CALLER } from "../transports/caller-id.ts";
 import type { SessionDeps } from "./session-deps.ts";
 
 /** Frames of silence after the last word before hanging up, so the PBX plays that word out. */

@@ -5,7 +5,7 @@
  */
 import type { Socket } from "bun";
 import { randomUUID } from "node:crypto";
-import { PROBE_CALLER as DOCTOR_CALLER } from "../call/call-directory.ts";
+import { PROBE_CALLER as DOCTOR_CALLER } from "../transports/caller-id.ts";
 import type { Config } from "../config/schema.ts";
 import { AudioSocketParser, HANGUP_MESSAGE, Kind, encodeMessage, rateForKind, uuidFromString, writeAudioMessage } from "../transports/audiosocket-codec.ts";
 import type { Check, CheckResult, DoctorContext } from "./doctor-check.ts";

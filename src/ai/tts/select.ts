@@ -75,7 +75,8 @@ export interface LiveVoiceParts {
  */
 export function selectTts(config: Config, log: Logger, events?: ProviderEvents, live?: LiveVoiceParts): TtsSelection {
   const offlineVoice = espeakVoiceFor(config.language);
-  const offline = (): TextToSpeech => deferredTts(`espeak-ng:${offlineVoice}`, createEspeakTts({ voice: offlineVoice, log }));
+  const offlineId = espeakVoiceId(config.language);
+  const offline = (): TextToSpeech => deferredTts(offlineId, createEspeakTts({ voice: offlineVoice, log }));
   if (!config.openaiApiKey) {
     const tts = offline();
     return { tts, render: tts, mode: `offline (${tts.voiceId})` };
@@ -97,7 +98,7 @@ export function selectTts(config: Config, log: Logger, events?: ProviderEvents, 
     onFallback: (from, to, reason) => events?.fallback(from, to, reason),
     onError: (provider, error) => events?.error(provider, providerErrorKind(error)),
   });
-  return { tts, render: cloud, mode: `${mode}, offline espeak-ng:${offlineVoice} behind it` };
+  return { tts, render: cloud, mode: `${mode}, offline ${offlineId} behind it` };
 }
 
 /** The TTS provider's name for its circuit breaker: one per model, whatever the voice. */
@@ -107,5 +108,10 @@ function ttsProviderId(model: string): string {
 
 /** The id of the voice selectTts picks (what the phrase cache keys its files on), without starting it. */
 export function voiceIdFor(config: Pick<Config, "openaiApiKey" | "ttsModel" | "ttsVoice" | "language">): string {
-  return config.openaiApiKey ? openAiVoiceId(config.ttsModel, config.ttsVoice) : `espeak-ng:${espeakVoiceFor(config.language)}`;
+  return config.openaiApiKey ? openAiVoiceId(config.ttsModel, config.ttsVoice) : espeakVoiceId(config.language);
+}
+
+/** The offline voice's id for a language: one place, since the phrase cache keys its files on it. */
+function espeakVoiceId(language: string): string {
+  return `espeak-ng:${espeakVoiceFor(language)}`;
 }
