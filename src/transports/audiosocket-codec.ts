@@ -241,17 +241,7 @@ export function encodeMessage(kind: number, payload: Uint8Array): Uint8Array {
  * its byte length. Allocates nothing, so the per-frame send path can reuse one buffer.
  */
 export function writeAudioMessage(out: Uint8Array, kind: number, samples: Int16Array): number {
-  if (!isAudioKind(kind)) throw new RangeError(`kind ${hexByte(kind)} is not an audio kind (0x10-0x18)`);
-  const length = samples.length * 2;
-  if (length === 0 || length > MAX_PAYLOAD) {
-    throw new RangeError(`audio message of ${samples.length} samples: 1 to ${MAX_PAYLOAD >> 1} allowed`);
-  }
-  if (out.length < HEADER_BYTES + length) {
-    throw new RangeError(`output buffer of ${out.length} bytes cannot hold a ${HEADER_BYTES + length}-byte message`);
-  }
-  out[0] = kind;
-  out[1] = length >> 8;
-  out[2] = length & 0xff;
+  const length = writeAudioHeader(out, 0, kind, samples.length);
   let o = HEADER_BYTES;
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i]!;
@@ -259,6 +249,25 @@ export function writeAudioMessage(out: Uint8Array, kind: number, samples: Int16A
     out[o++] = (s >> 8) & 0xff;
   }
   return HEADER_BYTES + length;
+}
+
+/**
+ * Writes the 3-byte header of an audio message of `samples` samples at `out[at]`, after checking
+ * what must never reach Asterisk; returns the payload's byte length. Allocates nothing.
+ */
+export function writeAudioHeader(out: Uint8Array, at: number, kind: number, samples: number): number {
+  if (!isAudioKind(kind)) throw new RangeError(`kind ${hexByte(kind)} is not an audio kind (0x10-0x18)`);
+  const length = samples * 2;
+  if (length === 0 || length > MAX_PAYLOAD) {
+    throw new RangeError(`audio message of ${samples} samples: 1 to ${MAX_PAYLOAD >> 1} allowed`);
+  }
+  if (out.length < at + HEADER_BYTES + length) {
+    throw new RangeError(`output buffer of ${out.length - at} bytes cannot hold a ${HEADER_BYTES + length}-byte message`);
+  }
+  out[at] = kind;
+  out[at + 1] = length >> 8;
+  out[at + 2] = length & 0xff;
+  return length;
 }
 
 export const HANGUP_MESSAGE: Uint8Array = new Uint8Array([Kind.Hangup, 0, 0]);

@@ -4,7 +4,7 @@
  * samples go in through an Int16Array view of the same memory (s16le: every host Bun runs on is
  * little-endian), not byte by byte.
  */
-import { kindForRate } from "./audiosocket-codec.ts";
+import { kindForRate, writeAudioHeader } from "./audiosocket-codec.ts";
 
 const HEADER_BYTES = 3;
 /** 20 ms at 48 kHz: the buffer grows only for longer frames. */
@@ -32,13 +32,10 @@ export class AudioFrameOut {
       this.bytes = new Uint8Array(this.start + HEADER_BYTES + 2 * count);
       this.samples = new Int16Array(this.bytes.buffer, this.start + HEADER_BYTES, count);
     }
-    const bytes = this.bytes;
+    const length = writeAudioHeader(this.bytes, this.start, this.kind, count);
     const out = this.samples;
-    bytes[this.start] = this.kind;
-    bytes[this.start + 1] = (count * 2) >> 8;
-    bytes[this.start + 2] = (count * 2) & 0xff;
     for (let i = 0; i < count; i++) out[i] = samples[i] as number;
-    return HEADER_BYTES + count * 2;
+    return HEADER_BYTES + length;
   }
 }
 
