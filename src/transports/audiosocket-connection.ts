@@ -207,25 +207,23 @@ export class AudioSocketConnection implements CallLeg {
   }
 
   /**
-   * Every audio message: once the call's codec is settled as slin, a frame is decoded straight
-   * from the socket's chunk; the rare cases (before the call, μ-law, odd lengths) take the
-   * general path with a view of the payload.
+   * Every audio message: once the call is in and its codec settled, a frame is decoded straight
+   * from the socket's chunk; the rest (before the call, while slin and μ-law are told apart) takes
+   * the general path with a view of the payload.
    */
   private onAudioBytes(kind: number, bytes: Uint8Array, start: number, end: number): void {
-    const state = this.mulaw.state;
-    const slin = state === "slin" || (state === "mulaw" && kind !== Kind.Slin8);
-    if (this.phase !== "in-call" || !slin || (end - start) % 2 !== 0) {
+    if (this.phase !== "in-call" || this.mulaw.state === "undecided") {
       this.onMessage(kind, bytes.subarray(start, end));
       return;
     }
     this.ctx.stats.framesIn++;
-    this.deliver(kind, this.decodeSlin(bytes, start, end));
+    this.deliverPayload(kind, bytes, start, end);
   }
 
   private onAudioMessage(kind: number, payload: Uint8Array): void {
     this.ctx.stats.framesIn++;
     if (this.mulaw.state === "undecided" && !this.settleCodec(kind, payload)) return;
-    if (this.phase === "in-call") this.deliverPayload(kind, payload);
+    if (this.phase === "in-call") this.deliverPayload(kind, payload, 0, payload.length);
   }
 
   /** While slin and μ-law are not told apart yet: false when this payload was held (or skipped), not to be delivered now. */
@@ -257,21 +255,23 @@ export class AudioSocketConnection implements CallLeg {
   private releaseHeld(): void {
     for (const payload of this.mulaw.takeHeld()) {
       if (this.phase !== "in-call") return;
-      this.deliverPayload(Kind.Slin8, payload);
+      this.deliverPayload(Kind.Slin8, payload, 0, payload.length);
     }
   }
 
-  private deliverPayload(kind: number, payload: Uint8Array): void {
+  /** The audio in `bytes[start, end)`, decoded as the call's codec says. */
+  private deliverPayload(kind: number, bytes: Uint8Array, start: number, end: number): void {
+    const length = end - start;
     if (kind === Kind.Slin8 && this.mulaw.state === "mulaw") {
-      const samples = this.samplesFor(payload.length);
-      decodeMulaw(payload, samples);
+      const samples = this.samplesFor(length);
+      decodeMulaw(bytes, samples, start, end);
       this.deliver(kind, samples);
-    } else if (payload.length % 2 === 0) {
-      this.deliver(kind, this.decodeSlin(payload, 0, payload.length));
+    } else if (length % 2 === 0) {
+      this.deliver(kind, this.decodeSlin(bytes, start, end));
     } else {
       // Old Asterisk sends comfort noise this way, and bridges pass on a peer's odd frame (fixture d03): the stray byte goes.
-      this.warnOdd(`odd-length slin payload (${payload.length} bytes) for kind 0x10: its last byte is dropped`);
-      if (payload.length > 1) this.deliver(kind, this.decodeSlin(payload, 0, payload.length));
+      this.warnOdd(`odd-length slin payload (${length} bytes) for kind 0x10: its last byte is dropped`);
+      if (length > 1) this.deliver(kind, this.decodeSlin(bytes, start, end));
     }
   }
 

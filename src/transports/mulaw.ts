@@ -14,11 +14,11 @@ function decodeByte(byte: number): number {
 export const MULAW_TO_LINEAR: Int16Array = Int16Array.from({ length: 256 }, (_, byte) => decodeByte(byte));
 
 /** Decodes `src` into the first `src.length` samples of `dst` (which must be at least that long). */
-export function decodeMulaw(src: Uint8Array, dst: Int16Array): void {
-  if (dst.length < src.length) {
-    throw new RangeError(`μ-law output holds ${dst.length} samples, ${src.length} needed`);
+export function decodeMulaw(src: Uint8Array, dst: Int16Array, start = 0, end = src.length): void {
+  if (dst.length < end - start) {
+    throw new RangeError(`μ-law output holds ${dst.length} samples, ${end - start} needed`);
   }
-  for (let i = 0; i < src.length; i++) dst[i] = MULAW_TO_LINEAR[src[i]!]!;
+  for (let i = start, o = 0; i < end; i++, o++) dst[o] = MULAW_TO_LINEAR[src[i]!]!;
 }
 
 /** Payload bytes of one 20 ms μ-law frame at 8 kHz, which is also 10 ms of 8 kHz slin. */
