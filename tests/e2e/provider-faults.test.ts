@@ -93,7 +93,7 @@ const CASES: FaultCase[] = [
   },
   {
     name: "TTS sends its headers, then no audio: the offline voice says the replies",
-    marker: "Jade", turns: [{ say: BOX }, { say: WORKS }], speech: { kind: "stallAfterHeaders" }, handshakes: 1,
+    marker: "Jade", turns: [{ say: BOX }, { say: WORKS }], speech: { kind: "stall", afterBytes: 1 }, handshakes: 1,
     ticket: "resolved", endReason: "resolved", log: "reason=deadline",
   },
   {

@@ -31,15 +31,11 @@ export type SpeechFault =
   | { kind: "status"; status: number; message?: string }
   /**
    * Sends `afterBytes` bytes (default 0; the whole body if shorter), then nothing, forever. With 0 the client gets no headers
-   * either (Bun sends them with the first byte), so this tests the request timeout; with ≥ 1 it tests
-   * the body stall.
+   * either (Bun sends them with the first byte), so this tests the request timeout; with 1 it is
+   * "headers, then no audio" (half a sample goes with them, nothing a client can play); more tests
+   * the body stalling mid-stream.
    */
   | { kind: "stall"; afterBytes?: number }
-  /**
-   * Headers, then no audio, forever. Bun sends a streamed response's headers only with its first
-   * body byte, so one byte goes with them: half a sample, nothing a client can play.
-   */
-  | { kind: "stallAfterHeaders" }
   /** Sends `afterBytes` bytes (the whole body if shorter), then drops the connection (the client sees a reset). */
   | { kind: "disconnect"; afterBytes: number };
 
@@ -269,8 +265,8 @@ class Speech implements FakeSpeech {
 
   /** 40–100 ms chunks; every third one carries one extra byte, so sample boundaries often fall mid-chunk. */
   private stream(bytes: Uint8Array, seed: number, fault: BodyFault | null): ReadableStream<Uint8Array> {
-    const stalls = fault?.kind === "stall" || fault?.kind === "stallAfterHeaders";
-    const limit = fault === null ? bytes.length : Math.min(bytes.length, fault.kind === "stallAfterHeaders" ? 1 : (fault.afterBytes ?? 0));
+    const stalls = fault?.kind === "stall";
+    const limit = fault === null ? bytes.length : Math.min(bytes.length, fault.afterBytes ?? 0);
     const { ttfbMs, chunkIntervalMs } = this.timing;
     const counts = this.counts;
     let offset = 0;

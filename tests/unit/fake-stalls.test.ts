@@ -52,7 +52,7 @@ describe("fake stalls", () => {
   });
 
   test("speech: headers then no audio, no headers at all, bytes stopping mid-stream, chosen per request", async () => {
-    speech.failNext({ kind: "stallAfterHeaders" });
+    speech.failNext({ kind: "stall", afterBytes: 1 });
     const headersOnly = await readUntilQuiet("/v1/audio/speech", say("Bonjour."));
     expect(headersOnly.status).toBe(200);
     expect(headersOnly.bytes).toBe(1);
