@@ -237,7 +237,7 @@ class SavDialog implements Dialog {
 
   #onConfirmDigit(out: DialogAction[], digit: string): void {
     if (digit === "1") {
-      const parts = [this.#callbackLead(), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
+      const parts = [this.#callbackWhen().lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "escalated", { phone: this.#typed, status: "escalated" });
     } else if (digit === "2") {
       this.#typed = "";
@@ -267,9 +267,9 @@ class SavDialog implements Dialog {
   /** A technician calls back: at the known number, or at the one the caller types. */
   #callBack(out: DialogAction[], lead: SpeechPart[]): void {
     if (this.#callerNumber !== null) {
-      const when = this.#callbackLead();
+      const when = this.#callbackWhen();
       // "As soon as possible" has a wording that also says which number: the one they call from.
-      const callback = "phrase" in when ? phrase("escalatedKnownNumber") : when;
+      const callback = when.asap ? phrase("escalatedKnownNumber") : when.lead;
       const parts = [...lead, callback, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
       this.#finish(out, parts, "escalated", { phone: this.#callerNumber, status: "escalated" });
       return;
@@ -279,10 +279,10 @@ class SavDialog implements Dialog {
     this.#utterances.say(out, [...lead, ...this.#question()], QUESTION);
   }
 
-  /** When the technician calls back: the next opening, or "as soon as possible". */
-  #callbackLead(): SpeechPart {
+  /** When the technician calls back: the next opening, or "as soon as possible" (`asap`, also when a transfer was possible but not taken). */
+  #callbackWhen(): { lead: SpeechPart; asap: boolean } {
     const answer = technicianAnswer(this.#options.technicians, this.#now);
-    return answer.transfer ? phrase("escalated") : answer.lead;
+    return answer.transfer ? { lead: phrase("escalated"), asap: true } : { lead: answer.lead, asap: answer.callbackAt === null };
   }
 
   /** The PBX could not take the caller: the technician calls back instead (the number is asked if unknown). */
