@@ -48,6 +48,8 @@ export interface AdmissionBudget {
 export class AdmissionQueue {
   private readonly jobs: Entry[] = [];
   private head = 0;
+  /** Entries not yet run nor cancelled (the array also holds cancelled ones until their turn). */
+  private live = 0;
   private scheduled = false;
   readonly stats: AdmissionStats = { jobs: 0, slices: 0, workMs: 0, longestSliceMs: 0 };
 
@@ -61,20 +63,27 @@ export class AdmissionQueue {
     }
   }
 
-  /** Jobs waiting. */
+  /** Jobs waiting (cancelled ones excluded). */
   get length(): number {
-    return this.jobs.length - this.head;
+    return this.live;
   }
 
   enqueue(run: () => void): QueuedJob {
     const entry: Entry = { run, queuedAt: this.scheduler.now() };
     this.jobs.push(entry);
+    this.live++;
     this.schedule();
-    return { cancel: () => (entry.run = null) };
+    return {
+      cancel: () => {
+        if (entry.run === null) return;
+        entry.run = null;
+        this.live--;
+      },
+    };
   }
 
   private schedule(): void {
-    if (this.scheduled || this.length === 0) return;
+    if (this.scheduled || this.head === this.jobs.length) return;
     this.scheduled = true;
     this.scheduler.later(this.slice);
   }
@@ -94,6 +103,7 @@ export class AdmissionQueue {
       const run = entry.run;
       if (run === null) continue;
       entry.run = null;
+      this.live--;
       ran++;
       try {
         run();

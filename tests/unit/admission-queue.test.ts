@@ -67,14 +67,18 @@ describe("AdmissionQueue", () => {
     expect(loop.scheduled).toBe(0);
   });
 
-  test("a cancelled job never runs; nothing is scheduled for an empty queue", () => {
+  test("a cancelled job never runs nor counts as waiting; nothing is scheduled for an empty queue", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
     const ran: string[] = [];
     const a = queue.enqueue(() => ran.push("a"));
     queue.enqueue(() => ran.push("b"));
+    expect(queue.length).toBe(2);
     a.cancel();
+    a.cancel();
+    expect(queue.length).toBe(1);
     while (loop.turn());
+    expect(queue.length).toBe(0);
     expect(ran).toEqual(["b"]);
     expect(loop.scheduled).toBe(0);
   });
