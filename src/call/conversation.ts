@@ -1,7 +1,8 @@
 /**
  * The spoken side of a call in AI mode: speech recognition in, the model's replies out, and the
  * caller's right to interrupt. The session owns the playout, the dialog and the store rows; this
- * part turns transcripts into `callerSaid`, runs each `think` as a streamed Reply, detects
+ * part turns transcripts into `callerSaid`, runs each `think` as a streamed Reply and each
+ * `scribe` beside it, detects
  * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
  * once when its socket fails; handing the call to the keypad when that fails too, or when it
  * misses a turn's deadline).
@@ -22,6 +23,7 @@ import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import type { Reply } from "./reply.ts";
 import { startReplyTurn, type ReplyTurnState } from "./reply-turn.ts";
+import { Scribes } from "./scribes.ts";
 import { SttDeadline } from "./stt-deadline.ts";
 import { SttGate } from "./stt-gate.ts";
 
@@ -65,6 +67,7 @@ export interface ConversationHost {
 }
 
 type ThinkAction = Extract<DialogAction, { type: "think" }>;
+type ScribeAction = Extract<DialogAction, { type: "scribe" }>;
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -98,6 +101,7 @@ export class Conversation {
   private latest: Reply | null = null;
   private readonly sttDeadline = new SttDeadline(STT_FINAL_DEADLINE_MS, (speechEndAt) => this.recognizerLate(speechEndAt));
   private readonly fillers: Fillers;
+  private readonly scribes: Scribes;
   /** When the caller's last turn ended, for the reply it asks for (the turn's first-audio latency). */
   private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
@@ -115,6 +119,7 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
+    this.scribes = new Scribes(host, parts.llm);
     this.fillers = new Fillers(host, parts.fillerDelayMs ?? FILLER_AFTER_MS, (u) => !this.stopped && this.latest?.utterance === u);
     this.bargeIn = this.newDetector(sampleRate);
     this.gate = new SttGate(sampleRate);
@@ -182,6 +187,11 @@ export class Conversation {
     }, (reply) => this.forget(reply));
   }
 
+  /** The ticket's facts, written beside the reply just asked for. */
+  scribe(action: ScribeAction): void {
+    if (!this.stopped) this.scribes.ask(action);
+  }
+
   /** Barge-in: the bot stops within a frame (faded), the reply and its downloads are cut. */
   interrupt(signal: "voice" | "transcript" | "speech-started"): void {
     if (!this.botSpeaking()) return;
@@ -199,6 +209,7 @@ export class Conversation {
     if (this.stopped) return;
     this.stopped = true;
     this.fillers.stop();
+    this.scribes.stop();
     this.sttDeadline.stop();
     this.abortReplies();
     const stt = this.stt;

@@ -34,6 +34,9 @@ export interface CallMetrics {
   /** AI mode: replies asked of the model, those that failed, and barge-ins. */
   replies: number;
   replyFailures: number;
+  /** Scribes asked (one per caller turn), and those that failed or missed their deadline. */
+  scribes: number;
+  scribeFailures: number;
   bargeIns: number;
   /** Filler phrases played because a reply was late. */
   fillers: number;
@@ -63,6 +66,8 @@ export function newCallMetrics(): CallMetrics {
     ticketsOpened: 0,
     replies: 0,
     replyFailures: 0,
+    scribes: 0,
+    scribeFailures: 0,
     bargeIns: 0,
     fillers: 0,
     sttReconnects: 0,

@@ -10,10 +10,13 @@ import type { Utterance } from "../media/playout.ts";
 import { UtteranceFeeder, type FeederDeps } from "./utterance-feeder.ts";
 
 /**
- * The first clause of a reply goes to TTS at its comma ("Parfait," "D'accord,"): the caller hears
- * the bot while the model is still writing; the next piece downloads while that one plays.
+ * The first piece of a reply goes to TTS at its first comma ("Oui," "Parfait,") or, without one,
+ * after its third word ("Débranchez votre box"): the caller hears the bot a few tokens after the
+ * model starts, not a sentence later; the next piece downloads while that one plays. Three words
+ * are about a second of speech: time enough for the next piece at the slowest model's pace.
  */
-const FIRST_CLAUSE_CHARS = 8;
+const FIRST_CLAUSE_CHARS = 2;
+const FIRST_WORDS = 3;
 
 export interface ReplyHooks {
   /** The model's first text or tool call (time to first token), and which provider gave it. */
@@ -76,7 +79,7 @@ export class Reply {
    * rejects: the outcome goes to the hooks (nothing at all when aborted).
    */
   async run(request: ReplyRequest): Promise<void> {
-    const splitter = new SentenceSplitter({ firstClause: FIRST_CLAUSE_CHARS });
+    const splitter = new SentenceSplitter({ firstClause: FIRST_CLAUSE_CHARS, firstWords: FIRST_WORDS });
     let first = true;
     const signal = AbortSignal.any([this.controller.signal, this.modelStop.signal]);
     try {

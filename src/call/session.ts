@@ -269,6 +269,9 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       case "think":
         this.conversation?.think(action);
         return;
+      case "scribe":
+        this.conversation?.scribe(action);
+        return;
       case "transfer":
         store.addEvent(this.callId, { kind: "transfer", detail: action.reason, at });
         this.perform({ type: "hangup", reason: "transferred" });

@@ -1,8 +1,10 @@
 /**
  * `voicebot bench --fake-providers`: many AI conversations at once against local fakes of
- * Deepgram, Groq and OpenAI with fixed delays, so what is measured is voicebot's own share of
- * each turn. Every virtual caller reports a broken internet box, cuts the bot off during the fix,
- * says it works now, hears the ticket number and goodbye, is hung up on, and redials.
+ * Deepgram, Groq and OpenAI with fixed delays, the model answering as real ones do (tool calls
+ * first, token by token), so what is measured is voicebot's own share of each turn. Every virtual
+ * caller reports a broken internet box, cuts the bot off during the fix, gives name and number,
+ * confirms the number read back, says it works now, hears the ticket number and goodbye, is hung
+ * up on, and redials. Every resolved ticket must carry the name, number and problem said.
  */
 import { Database } from "bun:sqlite";
 import { DATABASE_FILE } from "../store/db.ts";
@@ -30,6 +32,8 @@ export interface AiBenchOptions {
   sttDelayMs: number;
   llmTtftMs: number;
   ttsTtfbMs: number;
+  /** The fake model's token rate. */
+  llmTokensPerSecond: number;
   json: boolean;
   signal: AbortSignal;
   /** Server settings (VOICEBOT_ names), e.g. the resampler engine to compare. */
@@ -39,15 +43,26 @@ export interface AiBenchOptions {
 }
 
 /**
- * What each caller says, in order; the fake recognizer hears these exact words. Chosen so that
- * no pause inside them (eSpeak's at 8 kHz: at most 80 ms) ends an utterance for the fake's 120 ms
- * endpointing: no commas, no "box" (its /ks/ fades out below the telephone band for 120 ms).
+ * What each caller says, in order: `heard` is what the fake recognizer returns, `spoken` what the
+ * caller's audio says (eSpeak). The audio is chosen so that no pause inside it (eSpeak's at 8 kHz:
+ * at most 80 ms) ends an utterance for the fake's 120 ms endpointing: no commas, no digits read
+ * one by one, no "box" (its /ks/ fades out below the telephone band for 120 ms).
  */
-const UTTERANCES = [
-  "Bonjour mon internet ne marche plus.",
-  "Attendez je la débranche tout de suite.",
-  "Voilà ça marche maintenant merci.",
-] as const;
+interface Utterance {
+  heard: string;
+  spoken: string;
+}
+const said = (text: string): Utterance => ({ heard: text, spoken: text });
+const PROBLEM = said("Bonjour mon internet ne marche plus.");
+const OVER_THE_FIX = said("Attendez je la débranche tout de suite.");
+const IDENTITY: Utterance = { heard: "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.", spoken: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
+const CONFIRM = said("Oui c'est bien ça.");
+const WORKS = said("Voilà ça marche maintenant merci.");
+const CONVERSATION = [PROBLEM, OVER_THE_FIX, IDENTITY, CONFIRM, WORKS] as const;
+/** The fault bench's shorter call: each of its turns meets the fault. */
+const FAULT_CONVERSATION = [PROBLEM, OVER_THE_FIX, WORKS] as const;
+/** Turns answered by the model's own words; the last is answered by end_call, then the fixed goodbye. */
+const WORDED_TURNS = CONVERSATION.length - 1;
 /** The second utterance is spoken over the bot's fix, this long after it starts. */
 const BARGE_IN_AFTER_MS = 1200;
 const GREETING_TIMEOUT_MS = 5000;
@@ -70,13 +85,13 @@ interface AiTally extends Outcomes {
   heardUnderruns: number;
 }
 
-async function callerAudio(rate: number): Promise<Int16Array[]> {
+async function callerAudio(rate: number, utterances: readonly Utterance[]): Promise<Int16Array[]> {
   const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger.child("bench") });
   const pool = createResamplerPool({ size: 1 });
   try {
     const out: Int16Array[] = [];
-    for (const text of UTTERANCES) {
-      const samples = await synthesizeAll(tts, text);
+    for (const { spoken } of utterances) {
+      const samples = await synthesizeAll(tts, spoken);
       out.push(await toCallRate({ sampleRate: tts.sampleRate, samples }, rate, pool));
     }
     return out;
@@ -90,7 +105,7 @@ function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "server") return "the caller hung up (the conversation did not finish in time)";
   if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : "the server closed the connection without 00 00 00";
-  if (r.actions.length < UTTERANCES.length) return `the server hung up after ${r.actions.length} of ${UTTERANCES.length} caller utterances`;
+  if (r.actions.length < CONVERSATION.length) return `the server hung up after ${r.actions.length} of ${CONVERSATION.length} caller utterances`;
   if (r.bargeInStopMs.length === 0) return "the bot was not cut off when the caller spoke over it";
   return null;
 }
@@ -114,6 +129,22 @@ function serverAddedMs(dataDir: string): number[] {
   }
 }
 
+/** Resolved tickets, and those carrying the name, number and problem the caller gave. */
+function ticketFacts(dataDir: string): { resolved: number; complete: number } {
+  const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true });
+  try {
+    const row = db.query<{ resolved: number; complete: number | null }, [string, string]>(`
+      SELECT COUNT(*) AS resolved, SUM(customer = ? AND phone = ? AND problem_type = 'internet') AS complete
+      FROM tickets WHERE status = 'resolved'`).get("Pierre Dupont", "0612345678");
+    return { resolved: row?.resolved ?? 0, complete: row?.complete ?? 0 };
+  } finally {
+    db.close();
+  }
+}
+
+/** Each call's response times of turn `i` (a call cut short has fewer). */
+const turnSamples = (perCall: readonly number[][], from: number, to: number): number[][] => perCall.map((turns) => turns.slice(from, to));
+
 const ms = (v: number): string => (Number.isFinite(v) ? `${roundMs(v)} ms` : "-");
 const rounded = (s: Summary) => ({ count: s.count, p50: roundMs(s.p50), p99: roundMs(s.p99), max: roundMs(s.max) });
 
@@ -123,7 +154,8 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     if (!o.json) process.stderr.write(`bench: ${line}\n`);
   };
   say("synthesizing the callers' words and starting voicebot serve against local fakes...");
-  const audio = await callerAudio(o.rate);
+  const conversation = o.fault === null ? CONVERSATION : FAULT_CONVERSATION;
+  const audio = await callerAudio(o.rate, conversation);
   let stack: FakeStack | null = null;
   let freeswitch: FakeFreeswitch | null = null;
   const tally: AiTally = { ...newOutcomes(), responseMs: [], bargeInStopMs: [], breakAfterOnsetMs: [], jitter: [], maxLeadMs: 0, heardUnderruns: 0 };
@@ -135,8 +167,8 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       env = { ...o.env, ...started.env };
     }
     stack = await startFakeStack({
-      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs,
-      script: UTTERANCES, maxCalls: o.calls + 10, signal: o.signal, env,
+      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs, llmTokensPerSecond: o.llmTokensPerSecond,
+      script: conversation.map((u) => u.heard), maxCalls: o.calls + 10, signal: o.signal, env,
     });
     const server = stack.server;
     const listener = server.audiostream;
@@ -155,7 +187,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     say(`${o.calls} conversations at a time for ${o.seconds} s (STT ${o.sttDelayMs} ms, LLM first token ${o.llmTtftMs} ms, TTS first byte ${o.ttsTtfbMs} ms)...`);
     const started = performance.now();
     const stop = AbortSignal.any([o.signal, AbortSignal.timeout(o.seconds * 1000)]);
-    const script: ScriptStep[] = [{ say: audio[0] as Int16Array }, { say: audio[1] as Int16Array, overBotAfterMs: BARGE_IN_AFTER_MS }, { say: audio[2] as Int16Array }];
+    const script: ScriptStep[] = audio.map((say, i) => (conversation[i] === OVER_THE_FIX ? { say, overBotAfterMs: BARGE_IN_AFTER_MS } : { say }));
     const unreachable = await redialCallers({
       calls: o.calls, rampMs: RAMP_MS, signal: stop, failureOf,
       call: (): CallSetup => target({ script, greetingTimeoutMs: GREETING_TIMEOUT_MS, quietMs: QUIET_MS_MIN + Math.random() * (QUIET_MS_MAX - QUIET_MS_MIN) }),
@@ -174,8 +206,11 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const after = metricValue(await metrics(), "voicebot_playout_underruns_total");
     if (unreachable !== null) throw new Error(unreachable);
 
-    const failed = failedCount(tally);
-    const response = summarize(concatSamples(tally.responseMs));
+    const tickets = ticketFacts(stack.dataDir);
+    const failed = failedCount(tally) + (tickets.resolved - tickets.complete);
+    const response = summarize(concatSamples(turnSamples(tally.responseMs, 0, WORDED_TURNS)));
+    const goodbye = summarize(concatSamples(turnSamples(tally.responseMs, WORDED_TURNS, WORDED_TURNS + 1)));
+    const perTurn = conversation.map((_, i) => rounded(summarize(concatSamples(turnSamples(tally.responseMs, i, i + 1)))));
     const bargeIn = summarize(concatSamples(tally.bargeInStopMs));
     const added = summarize(serverAddedMs(stack.dataDir));
     const jitter = summarize(concatSamples(tally.jitter));
@@ -184,8 +219,12 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
       transport: o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
+      llmTokensPerSecond: o.llmTokensPerSecond,
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
       speechEndToBotAudioMs: rounded(response),
+      speechEndToGoodbyeMs: rounded(goodbye),
+      perTurnMs: perTurn,
+      tickets,
       serverAddedMs: rounded(added),
       bargeInStopMs: rounded(bargeIn),
       breakAfterOnsetMs: o.playback === "file" ? rounded(breakAfterOnset) : null,
@@ -200,7 +239,9 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     else {
       const lines = [
         `conversations    ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run`,
-        `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns; providers alone take ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms)`,
+        `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns answered by the model's words; providers alone take ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms)`,
+        `per turn         ${perTurn.map((t, i) => `${i + 1}: p50 ${t.p50} / p99 ${t.p99}`).join(", ")} ms (turn ${WORDED_TURNS + 1}: end_call, then the fixed goodbye)`,
+        `tickets          ${tickets.complete} of ${tickets.resolved} resolved tickets carry the caller's name, number and problem`,
         `server-added     p50 ${ms(added.p50)}, p99 ${ms(added.p99)}, max ${ms(added.max)} (first TTS bytes → first frame out)`,
         `barge-in stop    p50 ${ms(bargeIn.p50)}, p99 ${ms(bargeIn.p99)} (caller speech onset → bot silent; includes BARGE_IN_MIN_SPEECH)`,
         `underruns        ${report.underruns ?? "-"}${report.heardUnderruns === null ? "" : ` in the server, ${report.heardUnderruns} heard by the callers (FreeSWITCH's playout ran dry mid-stream)`}`,

@@ -48,6 +48,9 @@ Options:
   --stt-delay MS           the fake recognizer's delay, speech end → final (default 150)
   --llm-ttft MS            the fake model's time to first token (default 250)
   --tts-ttfb MS            the fake speech API's time to first byte (default 150)
+  --llm-tps N              the fake model's tokens per second (default 100; the real vendors: 50
+                           to 200); it answers as real models do: tool calls first with no words,
+                           token-sized deltas, tool arguments in many pieces
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
                            stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
@@ -75,6 +78,7 @@ const OPTIONS = {
   "stt-delay": { type: "string" },
   "llm-ttft": { type: "string" },
   "tts-ttfb": { type: "string" },
+  "llm-tps": { type: "string" },
   resampler: { type: "string" },
   fault: { type: "string" },
   audiostream: { type: "boolean" },
@@ -90,6 +94,13 @@ function delayMs(flag: string, value: string | undefined, fallback: number): num
   if (value === undefined) return fallback;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= 0 && n <= 60_000)) throw new UsageError(`${flag} "${value}" is not allowed; give whole milliseconds from 0 to 60000`);
+  return n;
+}
+
+function tokensPerSecond(value: string | undefined): number {
+  if (value === undefined) return 100;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 10 && n <= 2000)) throw new UsageError(`--llm-tps "${value}" is not allowed; give whole tokens per second from 10 to 2000`);
   return n;
 }
 
@@ -127,8 +138,8 @@ export const benchCommand: Command = {
       throw new UsageError("--arrival, --once, --soak and --call-seconds are for the offline bench: they do not go with --fake-providers");
     }
     if (soakSeconds !== null && external !== null) throw new UsageError("--soak measures the memory of a server the bench starts: it does not go with --audiosocket");
-    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v.resampler ?? v.fault) !== undefined) {
-      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --resampler and --fault only go with --fake-providers");
+    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v["llm-tps"] ?? v.resampler ?? v.fault) !== undefined) {
+      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --llm-tps, --resampler and --fault only go with --fake-providers");
     }
     const fault = parseFault(v.fault);
     if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
@@ -140,6 +151,7 @@ export const benchCommand: Command = {
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
+        llmTokensPerSecond: tokensPerSecond(v["llm-tps"]),
         env: v.resampler === undefined ? {} : { VOICEBOT_RESAMPLER: v.resampler } as Record<string, string>,
       };
       const interrupt = new AbortController();

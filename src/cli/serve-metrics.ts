@@ -79,6 +79,8 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     { name: "voicebot_tickets_opened_total", help: "Tickets opened.", type: "counter", samples: [{ value: s.calls.ticketsOpened }] },
     { name: "voicebot_replies_total", help: "Replies asked of the language model.", type: "counter", samples: [{ value: s.calls.replies }] },
     { name: "voicebot_reply_failures_total", help: "Replies that failed after their retries (LLM or TTS).", type: "counter", samples: [{ value: s.calls.replyFailures }] },
+    { name: "voicebot_scribes_total", help: "Scribe completions asked (one per caller turn): they write the ticket's facts beside the reply.", type: "counter", samples: [{ value: s.calls.scribes }] },
+    { name: "voicebot_scribe_failures_total", help: "Scribes that failed or missed their deadline (the ticket keeps the facts it had).", type: "counter", samples: [{ value: s.calls.scribeFailures }] },
     { name: "voicebot_barge_ins_total", help: "Times a caller cut the bot off by speaking.", type: "counter", samples: [{ value: s.calls.bargeIns }] },
     { name: "voicebot_fillers_total", help: "Filler phrases played because a reply was late.", type: "counter", samples: [{ value: s.calls.fillers }] },
     { name: "voicebot_stt_reconnects_total", help: "Speech-recognition streams reopened after a loss.", type: "counter", samples: [{ value: s.calls.sttReconnects }] },

@@ -246,7 +246,7 @@ export const simulateCommand: Command = {
       if (fakes) {
         const words = orderedFlags(argv).filter((f) => f.flag === "say" || f.flag === "say-over").map((f) => f.value);
         note("starting voicebot serve against local fakes...");
-        stack = await startFakeStack({ sttDelayMs: 150, llmTtftMs: 250, ttsTtfbMs: 150, script: words, maxCalls: 2, env });
+        stack = await startFakeStack({ sttDelayMs: 150, llmTtftMs: 250, ttsTtfbMs: 150, llmTokensPerSecond: 100, script: words, maxCalls: 2, env });
       }
       let callTarget: CallTarget;
       if (link.kind === "audiostream") {

@@ -11,7 +11,8 @@ interface Reply {
   text: string;
   /** The caller cut it: `text` is what they heard and stays so. */
   heard: boolean;
-  calls: { call: ToolCall; result: string }[];
+  /** `ok`: the call was carried out (not refused). */
+  calls: { call: ToolCall; result: string; ok: boolean }[];
 }
 type Entry = { kind: "user"; text: string } | Reply;
 
@@ -36,16 +37,16 @@ export class ConversationHistory {
   }
 
   /** Ignored for a reply dropped long ago: nothing is left to attach the result to. */
-  addToolResult(replyId: number, call: ToolCall, result: string): void {
-    this.#find(replyId)?.calls.push({ call, result });
+  addToolResult(replyId: number, call: ToolCall, result: string, ok: boolean): void {
+    this.#find(replyId)?.calls.push({ call, result, ok });
   }
 
-  /** Sets the reply's full text, unless the caller cut it; returns the names of its tool calls. */
-  finishReply(replyId: number, text: string): string[] {
+  /** Sets the reply's full text, unless the caller cut it; returns its tool calls, each carried out or refused. */
+  finishReply(replyId: number, text: string): { name: string; ok: boolean }[] {
     const reply = this.#find(replyId);
     if (!reply) return [];
     if (!reply.heard) reply.text = text;
-    return reply.calls.map((c) => c.call.name);
+    return reply.calls.map((c) => ({ name: c.call.name, ok: c.ok }));
   }
 
   /** The caller cut the reply: only `heard` was played; its tool calls stay (they were carried out). */
@@ -77,6 +78,19 @@ export class ConversationHistory {
       while (cut < messages.length && messages[cut]?.role === "tool") cut++;
     }
     return messages.slice(cut);
+  }
+
+  /**
+   * The words alone, for the scribe: the caller's messages and the replies' text (what was heard of
+   * a cut one), the last `limit` of them; tool calls and results left out.
+   */
+  transcript(): ChatMessage[] {
+    const words: ChatMessage[] = [];
+    for (const entry of this.#entries) {
+      if (entry.kind === "user") words.push({ role: "user", content: entry.text });
+      else if (entry.text !== "") words.push({ role: "assistant", content: entry.text });
+    }
+    return words.slice(-this.#limit);
   }
 
   #find(replyId: number): Reply | undefined {

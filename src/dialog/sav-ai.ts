@@ -1,23 +1,29 @@
 /**
- * The after-sales (SAV) scenario led by a language model: the caller speaks freely, the model
- * answers and fills the ticket through tools (sav-ai-tools.ts); this dialog keeps the
- * conversation history, the ticket's fields, the state (IDENTIFICATION, DIAGNOSTIC, SOLUTION,
- * VERIFICATION, then GOODBYE or TRANSFER) whose instructions and tools go with each `think`, and
- * ends the call itself: the ticket number and goodbye are fixed phrases, never left to the model.
+ * The after-sales (SAV) scenario led by a language model: the caller speaks freely and each of
+ * their turns asks two things at once — a reply (`think`), whose model only talks and may only hand
+ * the call to a technician or end it (sav-ai-tools.ts), and a scribe (`scribe`, sav-ai-scribe.ts)
+ * that writes the ticket's facts from the conversation off the critical path, so the caller never
+ * waits for a tool round trip. This dialog keeps the conversation history, the ticket's fields, the
+ * state (IDENTIFICATION, DIAGNOSTIC, SOLUTION, VERIFICATION, then GOODBYE or TRANSFER, from the
+ * facts) whose instructions go with each `think`, and ends the call itself: the ticket number and
+ * goodbye are fixed phrases, never left to the model. A decision to end or transfer the call waits
+ * for the scribe of the same turn (the ticket's status depends on what the caller just said).
  * Like sav.ts it is pure: times come inside events (`at`), the call layer does all I/O.
  * Keypad keys: "0" asks for a technician (as request_technician); other keys are only recorded.
  * Before any timed event (`at`) the hour is unknown: the technician calls back "as soon as possible".
  * After `sttLost` the rest of the call is a keypad SavDialog resumed on the same ticket.
  *
- * `record` kinds: "state" ("IDENTIFICATION->SOLUTION"), "tool" ("set_problem {json}"),
- * "tool-error" (why a tool call was refused), "ai-error" ("2/3 <error>"), "dtmf", "timer"
+ * `record` kinds: "state" ("IDENTIFICATION->SOLUTION"), "tool" ("end_call {json}"),
+ * "tool-error" (why a tool call was refused), "facts" (what a scribe wrote, as JSON), "scribe-error", "ai-error" ("2/3 <error>"), "dtmf", "timer"
  * ("silence-warning", "silence-timeout", "max-duration") and "hangup" ("caller", "server").
  */
 import type { ChatMessage, ToolCall } from "../ai/llm/types.ts";
 import { ConversationHistory } from "./sav-ai-history.ts";
 import type { TechHours } from "./business-hours.ts";
-import { checkPromptLanguage, systemPrompt, type PromptFacts } from "./sav-ai-prompts.ts";
-import { parseToolCall, TERMINAL_TOOLS, toolsFor, type SavToolCall } from "./sav-ai-tools.ts";
+import { checkPromptLanguage, systemPrompt } from "./sav-ai-prompts.ts";
+import { SavFacts } from "./sav-ai-facts.ts";
+import { parseScribeCall, type ParsedScribeCall } from "./sav-ai-scribe.ts";
+import { parseToolCall, TALKER_TOOLS, type SavToolCall } from "./sav-ai-tools.ts";
 import { resumeSavDialog, type SavDialogOptions } from "./sav.ts";
 import { checkTechnicians, technicianAnswer, type Technicians } from "./technician.ts";
 import type { Dialog, DialogAction, DialogEndReason, DialogEvent, DialogState, PhraseId, SpeechPart, TicketStatus } from "./types.ts";
@@ -60,8 +66,6 @@ const MAX_FAILURES = 3;
 const MAX_ROUNDS = 4;
 const ACTIVE: ReadonlySet<DialogState> = new Set(["IDENTIFICATION", "DIAGNOSTIC", "SOLUTION", "VERIFICATION"]);
 
-
-
 class AiSavDialog implements Dialog {
   readonly #options: Resolved;
   #state: DialogState = "WELCOME";
@@ -70,7 +74,7 @@ class AiSavDialog implements Dialog {
   #ticketNumber: number | null = null;
   #ticketStatus: TicketStatus = "open";
   /** What the ticket holds so far, and the caller's number: told to the model with every think. */
-  readonly #facts: PromptFacts;
+  readonly #facts: SavFacts;
   readonly #history: ConversationHistory;
   #nextReplyId = 1;
   /** The reply whose outcome the dialog waits for; older ones were cut by the caller. */
@@ -84,8 +88,7 @@ class AiSavDialog implements Dialog {
   constructor(options: Resolved) {
     this.#options = options;
     this.#history = new ConversationHistory(options.historyLimit);
-    const none = { callerNumber: null, customer: null, phone: null, problemType: null, description: null, solved: null };
-    this.#facts = { companyName: options.companyName, ...none };
+    this.#facts = new SavFacts(options.companyName);
   }
 
   get state(): DialogState {
@@ -93,7 +96,7 @@ class AiSavDialog implements Dialog {
   }
 
   handle(event: DialogEvent): DialogAction[] {
-    if (this.#keypad) return event.type === "sttLost" ? [] : this.#keypad.handle(event);
+    if (this.#keypad) return event.type === "sttLost" || event.type === "scribeDone" || event.type === "scribeFailed" ? [] : this.#keypad.handle(event);
     switch (event.type) {
       case "start":
         return this.#onStart(event.callerNumber);
@@ -107,6 +110,10 @@ class AiSavDialog implements Dialog {
         return this.#onCallerSaid(event.text, event.at);
       case "toolCall":
         return this.#onToolCall(event.replyId, event.call, event.at);
+      case "scribeDone":
+        return this.#onScribe(event.scribeId, event.call === null ? { ok: false, error: "the scribe wrote no facts" } : parseScribeCall(event.call));
+      case "scribeFailed":
+        return this.#onScribe(event.scribeId, { ok: false, error: event.error });
       case "replyDone":
         return this.#onReplyDone(event.replyId, event.text);
       case "replyFailed":
@@ -141,7 +148,7 @@ class AiSavDialog implements Dialog {
   /** The ticket stays escalated: the caller is told a technician will call back, then goodbye. */
   #onTransferFailed(reason: string): DialogAction[] {
     const out: DialogAction[] = [{ type: "record", kind: "transfer-failed", detail: reason }];
-    const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
+    const ticket = { status: "escalated" as const, ...this.#facts.callbackPhone() };
     this.#finish(out, [phrase("transferFailed"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
     return out;
   }
@@ -150,7 +157,7 @@ class AiSavDialog implements Dialog {
     if (this.#state !== "WELCOME" || this.#ticketRequested) {
       throw new Error(`AI SAV dialog got a second start event (state ${this.#state}): start must come once, first`);
     }
-    this.#facts.callerNumber = callerNumber;
+    this.#facts.known.callerNumber = callerNumber;
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "IDENTIFICATION");
@@ -179,6 +186,7 @@ class AiSavDialog implements Dialog {
       this.#history.addUser(said);
       this.#rounds = 0;
       this.#think(out);
+      out.push(this.#facts.askScribe(this.#history.transcript()));
     });
   }
 
@@ -191,49 +199,35 @@ class AiSavDialog implements Dialog {
       result = { ok: false, error: "the call is already ending: no more tools" };
     } else {
       const parsed = parseToolCall(call);
-      result = parsed.ok ? this.#apply(out, parsed.call) : { ok: false, error: parsed.error };
+      if (!parsed.ok) result = { ok: false, error: parsed.error };
+      else if (this.#facts.defer(parsed.call)) result = { ok: true };
+      else result = this.#apply(out, parsed.call);
     }
     if (result.ok === false) out.push({ type: "record", kind: "tool-error", detail: `${call.name}: ${String(result.error)}` });
-    this.#history.addToolResult(replyId, call, JSON.stringify(result));
+    this.#history.addToolResult(replyId, call, JSON.stringify(result), result.ok !== false);
     return out;
   }
 
   /** Carries out a valid tool call; returns its result for the model. */
   #apply(out: DialogAction[], call: SavToolCall): Record<string, unknown> {
-    switch (call.name) {
-      case "record_customer":
-        this.#facts.customer = call.customer;
-        this.#facts.phone = call.phone;
-        out.push({ type: "updateTicket", customer: call.customer, phone: call.phone });
-        break;
-      case "set_problem":
-        this.#facts.problemType = call.problemType;
-        this.#facts.description = call.description;
-        out.push({ type: "updateTicket", problemType: call.problemType, description: call.description });
-        break;
-      case "mark_solved":
-        if (this.#facts.problemType === null) return { ok: false, error: "no problem recorded yet: call set_problem first" };
-        this.#facts.solved = call.solved;
-        break;
-      case "request_technician":
-        return this.#technician(out, call.reason);
-      case "end_call":
-        this.#endCall(out);
-        return { ok: true };
-    }
-    this.#goTo(out, this.#stateFromFacts());
+    if (call.name === "request_technician") return this.#technician(out, call.reason);
+    this.#endCall(out);
     return { ok: true };
   }
 
-  #stateFromFacts(): DialogState {
-    if (this.#facts.solved !== null) return "VERIFICATION";
-    if (this.#facts.problemType !== null) return "SOLUTION";
-    return this.#facts.phone !== null ? "DIAGNOSTIC" : "IDENTIFICATION";
+  /** A scribe's answer: its facts go to the ticket, the state follows, a decision that waited for it is carried out. */
+  #onScribe(scribeId: number, parsed: ParsedScribeCall): DialogAction[] {
+    const out: DialogAction[] = [];
+    const deferred = this.#facts.answer(out, scribeId, parsed);
+    if (!ACTIVE.has(this.#state)) return out;
+    this.#goTo(out, this.#facts.state);
+    if (deferred !== null) this.#apply(out, deferred);
+    return out;
   }
 
   /** Transfer during opening hours, else a callback at the next opening; both end the dialog. */
   #technician(out: DialogAction[], reason: string): Record<string, unknown> {
-    const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
+    const ticket = { status: "escalated" as const, ...this.#facts.callbackPhone() };
     const answer = technicianAnswer(this.#options.technicians, this.#now);
     if (answer.transfer) {
       this.#ticketStatus = "escalated";
@@ -249,23 +243,19 @@ class AiSavDialog implements Dialog {
 
   /**
    * Solved: resolved. A known problem left unsolved: a technician calls back (escalated). No
-   * problem at all: the caller just ended the conversation (abandoned).
+   * problem at all: the caller just ended the conversation (abandoned), unless a scribe failed —
+   * then the problem may have been said and lost: the ticket is incomplete, for a person to check.
    */
   #endCall(out: DialogAction[]): void {
     const tail = ticketNumberParts(this.#ticketNumber);
-    if (this.#facts.solved === true) {
+    if (this.#facts.known.solved === true) {
       this.#finish(out, [...tail, phrase("goodbyeResolved")], "resolved", { status: "resolved" });
-    } else if (this.#facts.problemType !== null) {
-      const ticket = { status: "escalated" as const, ...this.#callbackPhone() };
+    } else if (this.#facts.known.problemType !== null) {
+      const ticket = { status: "escalated" as const, ...this.#facts.callbackPhone() };
       this.#finish(out, [phrase("escalated"), ...tail, phrase("goodbye")], "escalated", ticket);
     } else {
-      this.#finish(out, [...tail, phrase("goodbye")], "caller-hangup", { status: "abandoned" });
+      this.#finish(out, [...tail, phrase("goodbye")], "caller-hangup", { status: this.#facts.incomplete ? "incomplete" : "abandoned" });
     }
-  }
-
-  #callbackPhone(): { phone?: string } {
-    if (this.#facts.phone !== null) return {};
-    return this.#facts.callerNumber === null ? {} : { phone: this.#facts.callerNumber };
   }
 
   #onReplyDone(replyId: number, text: string): DialogAction[] {
@@ -276,7 +266,8 @@ class AiSavDialog implements Dialog {
     // Only a reply the caller heard ends a run of failures: a tool-only reply proves nothing about the voice.
     if (text.trim() !== "") this.#failures = 0;
     const out: DialogAction[] = [];
-    const continues = calls.length > 0 && !calls.some((name) => TERMINAL_TOOLS.has(name));
+    // Refused calls alone ask the model again (their results say what was wrong); one carried out ends its part.
+    const continues = calls.length > 0 && !calls.some((c) => c.ok);
     if (continues && ACTIVE.has(this.#state) && this.#rounds < MAX_ROUNDS) this.#think(out);
     return out;
   }
@@ -336,7 +327,7 @@ class AiSavDialog implements Dialog {
     const resumed = resumeSavDialog(
       {
         ticketNumber: this.#ticketNumber,
-        callerNumber: this.#facts.phone ?? this.#facts.callerNumber,
+        callerNumber: this.#facts.known.phone ?? this.#facts.known.callerNumber,
         nextUtteranceId: this.#utterances.nextId,
         lead: [phrase("sttLost")],
       },
@@ -358,8 +349,8 @@ class AiSavDialog implements Dialog {
 
   #think(out: DialogAction[]): void {
     const replyId = this.#nextReplyId++;
-    const system: ChatMessage = { role: "system", content: systemPrompt(this.#options.language, this.#state, this.#facts) };
-    out.push({ type: "think", replyId, messages: [system, ...this.#history.messages()], tools: toolsFor(this.#state) });
+    const system: ChatMessage = { role: "system", content: systemPrompt(this.#options.language, this.#state, this.#facts.known) };
+    out.push({ type: "think", replyId, messages: [system, ...this.#history.messages()], tools: [...TALKER_TOOLS] });
     this.#history.startReply(replyId);
     this.#currentReplyId = replyId;
     this.#rounds++;

@@ -112,6 +112,8 @@ class SavDialog implements Dialog {
       case "replyDone":
       case "replyFailed":
       case "replyHeard":
+      case "scribeDone":
+      case "scribeFailed":
       case "sttLost":
         // Speech and model events belong to the AI dialog; on the keypad there are none.
         return [];

@@ -6,8 +6,11 @@
  * initials "J."), a list number opening a sentence ("1. Débranchez"), and "etc." unless a capital
  * follows. A clause longer than LONG_CLAUSE characters is also cut at a comma, colon or semicolon
  * followed by a space, so a long first sentence does not delay the first audio; with
- * `firstClause`, the first piece of a reply is cut that way once it is that long (the caller hears
- * the bot sooner; later pieces are synthesized while it speaks, so they can wait for whole sentences).
+ * `firstClause`, the first piece of a reply is cut that way once it is that long, and with
+ * `firstWords` it is also cut at the end of its that-many-th word when no mark came by then (the
+ * caller hears the bot as soon as a few words can be spoken; later pieces are synthesized while it
+ * speaks, so they can wait for whole sentences). A word cut waits for the next word's first letter:
+ * French spaces its "?" and "!", which must stay with their words.
  */
 
 const LONG_CLAUSE = 120;
@@ -24,9 +27,12 @@ const ABBREVIATIONS = new Set([
 export class SentenceSplitter {
   #buffer = "";
   #clauseLimit: number;
+  /** Words after which the first piece is cut; null once it is out. */
+  #firstWords: number | null;
 
-  constructor(options: { firstClause?: number } = {}) {
+  constructor(options: { firstClause?: number; firstWords?: number } = {}) {
     this.#clauseLimit = options.firstClause ?? LONG_CLAUSE;
+    this.#firstWords = options.firstWords ?? null;
   }
 
   /** Adds streamed text; returns the sentences completed so far (trimmed, never empty). */
@@ -38,8 +44,10 @@ export class SentenceSplitter {
       const cut = this.#cutAfter(start, i);
       if (cut === "wait") break;
       if (cut === null) continue;
-      emit(out, this.#buffer.slice(start, cut));
-      this.#clauseLimit = LONG_CLAUSE;
+      if (emit(out, this.#buffer.slice(start, cut))) {
+        this.#clauseLimit = LONG_CLAUSE;
+        this.#firstWords = null;
+      }
       start = cut;
       i = cut - 1;
     }
@@ -62,6 +70,13 @@ export class SentenceSplitter {
     const text = this.#buffer;
     const char = text[i] ?? "";
     if (char === "\n") return i + 1;
+    if (this.#firstWords !== null && INLINE_SPACES.includes(char) && i > start && !isSpace(text[i - 1] ?? "")) {
+      if (countWords(text.slice(start, i)) >= this.#firstWords) {
+        const next = nextVisible(text, i);
+        if (next === undefined) return "wait";
+        if (/[\p{L}\p{N}]/u.test(next)) return i;
+      }
+    }
     if (CLAUSE_MARKS.includes(char)) {
       if (i - start < this.#clauseLimit) return null;
       const after = text[i + 1];
@@ -95,9 +110,15 @@ export class SentenceSplitter {
   }
 }
 
-function emit(out: string[], sentence: string): void {
+/** Adds the trimmed sentence unless it is empty; true when added. */
+function emit(out: string[], sentence: string): boolean {
   const trimmed = sentence.trim();
   if (trimmed !== "") out.push(trimmed);
+  return trimmed !== "";
+}
+
+function countWords(text: string): number {
+  return text.split(/\s+/).filter((w) => w !== "").length;
 }
 
 function isSpace(char: string): boolean {

@@ -112,6 +112,13 @@ export type DialogEvent =
    * which case `heard` is only the part that was played.
    */
   | { type: "replyHeard"; replyId: number; heard: string; interrupted: boolean }
+  /**
+   * The scribe of caller turn `scribeId` answered: `call` is its record_facts call, or null when
+   * it wrote none. It fed the ticket off the critical path while the reply was spoken.
+   */
+  | { type: "scribeDone"; scribeId: number; call: ToolCall | null }
+  /** The scribe of caller turn `scribeId` failed or missed its deadline: the facts stay as they were. */
+  | { type: "scribeFailed"; scribeId: number; error: string }
   /** Speech recognition is gone for good (reconnect failed): carry on with the keypad. */
   | { type: "sttLost" }
   /** The PBX could not take the caller to the technician (AMI/ESL down, target refused). */
@@ -151,6 +158,11 @@ export type DialogAction =
    * the caller sentence by sentence and feeds back toolCall, replyDone, replyHeard or replyFailed.
    */
   | { type: "think"; replyId: number; messages: ChatMessage[]; tools: ToolSpec[] }
+  /**
+   * Ask the model, beside the reply and never before it, which facts the conversation holds so
+   * far: one forced call of `tool`. Answer with scribeDone or scribeFailed.
+   */
+  | { type: "scribe"; scribeId: number; messages: ChatMessage[]; tool: ToolSpec }
   /** Hand the caller to a technician once everything queued has been played. */
   | { type: "transfer"; reason: string }
   /** A log-worthy step: stored in `events` and as a caller turn when it is the caller's input. */

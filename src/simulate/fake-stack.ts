@@ -18,6 +18,11 @@ export interface FakeStackOptions {
   sttDelayMs: number;
   /** Request → first token. */
   llmTtftMs: number;
+  /**
+   * The model's token rate (the real vendors: about 50 to 200 per second). The fake model answers
+   * as real ones do: tool calls first with no words, token-sized deltas, arguments in many pieces.
+   */
+  llmTokensPerSecond: number;
   /** Request → first audio bytes. */
   ttsTtfbMs: number;
   /** What the callers say, utterance by utterance (the fake recognizer's words). */
@@ -47,7 +52,7 @@ export async function startFakeStack(options: FakeStackOptions): Promise<FakeSta
     delayMs: Math.max(0, options.sttDelayMs - ENDPOINTING_MS),
   });
   // One key for both: the OpenAI SDK sends chat and speech with the same credential.
-  const chat = createFakeChat({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: options.llmTtftMs });
+  const chat = createFakeChat({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: options.llmTtftMs, realistic: true, tokensPerSecond: options.llmTokensPerSecond });
   const speech = createFakeSpeech({ apiKey: FAKE_KEY, ttfbMs: options.ttsTtfbMs });
   const http = startFakeHttp([chat, speech]);
   const tempDir = mkdtempSync(join(tmpdir(), "voicebot-fakes-"));

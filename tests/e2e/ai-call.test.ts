@@ -15,13 +15,18 @@ import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
 
 /**
  * AI calls through dist/voicebot against local fakes of Deepgram, Groq, OpenAI chat and OpenAI
- * speech: the official SDKs in the binary speak to them over real sockets.
+ * speech: the official SDKs in the binary speak to them over real sockets. The chat fakes answer
+ * as real models do: tool calls first with no words, token by token.
  */
 const KEY = "e2e-key";
 const BOX = "Bonjour mon internet ne marche plus.";
 const WAIT = "Attendez je la débranche tout de suite.";
 const WORKS = "Voilà ça marche maintenant merci.";
 const HUH = "Euh je ne sais pas trop quoi dire.";
+const NAME = "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.";
+const YES = "Oui c'est bien ça.";
+/** What the callers' audio says where the recognizer's words would make eSpeak pause (commas, digits). */
+const SPOKEN: Readonly<Record<string, string>> = { [NAME]: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
 
 let deepgram: FakeDeepgram;
 let groq: FakeChat;
@@ -37,15 +42,15 @@ let words: string[] = [];
 beforeAll(async () => {
   const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
   const pool = createResamplerPool({ size: 1 });
-  for (const text of [BOX, WAIT, WORKS, HUH]) {
-    audio.set(text, await pool.resample(await synthesizeAll(tts, text), tts.sampleRate, 8000));
+  for (const text of [BOX, WAIT, WORKS, HUH, NAME, YES]) {
+    audio.set(text, await pool.resample(await synthesizeAll(tts, SPOKEN[text] ?? text), tts.sampleRate, 8000));
   }
   await tts.close();
   await pool.close();
 
   deepgram = startFakeDeepgram({ apiKey: KEY, script: (_connection, utterance) => words[utterance] ?? "", endpointingMs: 120, delayMs: 30 });
-  groq = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50 });
-  openai = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50 });
+  groq = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50, realistic: true, tokensPerSecond: 200 });
+  openai = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50, realistic: true, tokensPerSecond: 200 });
   speech = createFakeSpeech({ apiKey: KEY, ttfbMs: 50 });
   groqHttp = startFakeHttp([groq]);
   openaiHttp = startFakeHttp([openai, speech]);
@@ -140,20 +145,29 @@ function endedByServer(r: CallResult): void {
 }
 
 describe("AI conversation through dist/voicebot and local provider fakes", () => {
-  test("a caller who speaks freely reaches a resolved ticket, with per-turn timings", async () => {
-    const r = await call([BOX, WORKS]);
+  test("five turns, each answered without a tool round trip; the scribe fills the ticket; per-turn timings", async () => {
+    const before = groq.requests.length;
+    const r = await call([BOX, { over: WAIT }, NAME, YES, WORKS]);
     endedByServer(r);
-    expect(r.responseMs.length).toBeGreaterThanOrEqual(2);
+    expect(r.responseMs.length).toBe(5);
     const c = await callRow(r.uuid);
     expect(c.end_reason).toBe("resolved");
     const ticket = ticketOf(c.id);
-    expect(ticket.status).toBe("resolved");
-    expect(ticket.problem_type).toBe("internet");
+    expect(ticket).toMatchObject({ status: "resolved", problem_type: "internet", customer: "Pierre Dupont", phone: "0612345678" });
     const turns = turnsOf(c.id);
     const caller = turns.filter((t) => t.speaker === "caller").map((t) => t.text);
-    expect(caller).toEqual([BOX, WORKS]);
-    const answer = turns.find((t) => t.speaker === "bot" && t.reply_id !== null && t.first_frame_at !== null);
-    expect(answer).toBeDefined();
+    expect(caller).toEqual([BOX, WAIT, NAME, YES, WORKS]);
+    // One reply request and one scribe per caller turn; never a request that carries a tool result back.
+    const requests = groq.requests.slice(before);
+    expect(requests.filter((q) => q.toolChoice === "record_facts")).toHaveLength(5);
+    const talks = requests.filter((q) => q.toolChoice === null);
+    expect(talks).toHaveLength(5);
+    expect(talks.every((q) => q.messages.at(-1)?.role === "user")).toBe(true);
+    expect(talks.every((q) => q.tools.join() === "request_technician,end_call")).toBe(true);
+    expect(eventsOf(c.id, "facts").length).toBeGreaterThanOrEqual(4);
+    const answers = turns.filter((t) => t.speaker === "bot" && t.reply_id !== null && t.first_frame_at !== null);
+    expect(answers.length).toBeGreaterThanOrEqual(4);
+    const answer = answers.find((t) => t.interrupted === 0);
     for (const k of ["llm_first_token_at", "tts_first_byte_at", "first_frame_at", "last_frame_at"]) expect(answer?.[k]).not.toBeNull();
     expect(String(answer?.llm_provider)).toStartWith("groq:");
     const said = turns.filter((t) => t.speaker === "bot").map((t) => String(t.text)).join(" ");
@@ -161,7 +175,6 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     const shown = await runCli(["calls", "show", r.uuid, "--data-dir", server.dataDir]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain("STT final");
-    expect(groq.requests.some((q) => q.tools.includes("set_problem"))).toBe(true);
     expect(speech.requests.length).toBeGreaterThan(0);
   }, E2E_TIMEOUT_MS);
 

@@ -81,10 +81,10 @@ const CASES: FaultCase[] = [
     ticket: "resolved", endReason: "resolved", log: "LLM stalled mid-reply",
   },
   {
-    name: "both LLMs stall on the request after a tool call: the words already said stand, the call goes on",
+    name: "both LLMs stall on every scribe request: every turn is still answered, the goodbye comes at the scribe's deadline, the ticket is incomplete",
     marker: "Lou", turns: [{ say: BOX }, { say: WORKS }], handshakes: 1,
-    chat: (request) => (request.messages.at(-1)?.role === "tool" ? { kind: "stall" } : null),
-    ticket: "resolved", endReason: "resolved", log: "LLM first-token deadline missed",
+    chat: (request) => (request.toolChoice === "record_facts" ? { kind: "stall" } : null),
+    ticket: "incomplete", endReason: "caller-hangup", log: "scribe failed",
   },
   {
     name: "TTS stalls with no headers: the offline voice says the replies, the call resolves",
@@ -225,6 +225,8 @@ describe("provider faults through dist/voicebot: never silent, the right fallbac
     expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="deepgram:[^"]+",to="keypad",reason="stt-deadline"\} 2$/m);
     expect(text).toMatch(/^voicebot_provider_fallbacks_total\{from="deepgram:[^"]+",to="keypad",reason="stt-lost"\} 2$/m);
     expect(text).toMatch(/^voicebot_provider_errors_total\{provider="deepgram:[^"]+",kind="timeout"\} 2$/m);
+    // Lou's scribes stalled: each failed at its deadline, the replies went on.
+    expect(text).toMatch(/^voicebot_scribe_failures_total [1-9]/m);
     // The stalled caller's wait was covered by "Un instant".
     expect(text).toMatch(/^voicebot_fillers_total [1-9]/m);
   }, E2E_TIMEOUT_MS);

@@ -4,8 +4,12 @@
  * POST /openai/v1/chat/completions (Groq flavour, where groq-sdk puts its prefix) with real SSE:
  * the role chunk at once, then after `ttftMs` the reply in word-sized deltas and tool calls in
  * pieces, the finish chunk and `data: [DONE]`. Faults are scripted per request or for all.
+ * With `realistic`, it answers as the real models do: a reply the brain gives with tool calls is
+ * sent as the tool calls alone, no text (the text comes in the next completion, once the tool
+ * results are in), at `tokensPerSecond` in token-sized deltas, tool arguments in many pieces.
  * Bundled into the binary: no test-only imports, no console output.
  */
+import { errorEvent, replyChunks } from "./chat-chunks.ts";
 import type { FakeRoute } from "./http.ts";
 
 export type FakeChatFlavour = "openai" | "groq";
@@ -29,6 +33,8 @@ export interface FakeChatBrainRequest {
   messages: readonly FakeChatMessage[];
   /** Names of the tools offered. */
   tools: readonly string[];
+  /** The tool the request forces (`tool_choice: {type: "function", function: {name}}`), if any. */
+  toolChoice?: string;
 }
 
 export interface FakeChatReply {
@@ -64,8 +70,12 @@ export interface FakeChatOptions {
   brain?: FakeChatBrain;
   /** Delay before the first content chunk (headers and the role chunk go out at once). */
   ttftMs?: number;
-  /** Delay between later chunks; default 2 ms. */
+  /** Delay between later chunks; default 2 ms (realistic: 1000 / tokensPerSecond). */
   tokenIntervalMs?: number;
+  /** Answer as the real models do (see above). */
+  realistic?: boolean;
+  /** Realistic mode's token rate; default 100 (the real vendors: about 50 to 200). */
+  tokensPerSecond?: number;
   /** OpenAI flavour: add the usage-only last chunk even when `stream_options.include_usage` is not asked. */
   usageChunk?: boolean;
   /** How many requests `requests` keeps (the newest); default 500. */
@@ -80,6 +90,7 @@ export interface FakeChatSeenRequest {
   model: string;
   messages: readonly FakeChatMessage[];
   tools: readonly string[];
+  toolChoice: string | null;
   fault: FakeChatFault["kind"] | null;
 }
 
@@ -134,7 +145,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     apiKey,
     brain: options.brain ?? defaultBrain,
     ttftMs: options.ttftMs ?? 0,
-    tokenIntervalMs: options.tokenIntervalMs ?? 2,
+    tokenIntervalMs: options.tokenIntervalMs ?? (options.realistic === true ? 1000 / (options.tokensPerSecond ?? 100) : 2),
     failNext(fault, count = 1) {
       for (let i = 0; i < count; i++) queued.push(fault);
     },
@@ -165,8 +176,9 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     }
     const parsed = parseBody(body);
     if (typeof parsed === "string") return reject(400, parsed, "invalid_request_error", null);
-    const fault = queued.shift() ?? (typeof always === "function" ? always({ model: parsed.model, messages: parsed.messages, tools: parsed.tools }) : always);
-    requests.push({ path, flavour, model: parsed.model, messages: parsed.messages, tools: parsed.tools, fault: fault?.kind ?? null });
+    const seen: FakeChatBrainRequest = { model: parsed.model, messages: parsed.messages, tools: parsed.tools, ...(parsed.toolChoice === undefined ? {} : { toolChoice: parsed.toolChoice }) };
+    const fault = queued.shift() ?? (typeof always === "function" ? always(seen) : always);
+    requests.push({ path, flavour, model: parsed.model, messages: parsed.messages, tools: parsed.tools, toolChoice: parsed.toolChoice ?? null, fault: fault?.kind ?? null });
     if (requests.length > maxRecorded) requests.shift();
     if (fault) counts.faulted++;
     if (fault?.kind === "status") {
@@ -176,8 +188,10 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
       await untilAborted(request.signal);
       return new Response(null, { status: 499 });
     }
-    const reply = chat.brain({ model: parsed.model, messages: parsed.messages, tools: parsed.tools });
-    const chunks = replyChunks(reply, { id: `chatcmpl-fake${++sequence}`, model: parsed.model, flavour, usage: flavour === "openai" && (parsed.includeUsage || options.usageChunk === true) });
+    const realistic = options.realistic === true;
+    const reply = realistic ? toolCallsFirst(chat.brain, seen) : chat.brain(seen);
+    const usage = flavour === "openai" && (parsed.includeUsage || options.usageChunk === true);
+    const chunks = replyChunks(reply, { id: `chatcmpl-fake${++sequence}`, model: parsed.model, flavour, usage, pieces: realistic ? "realistic" : "scripted" });
     return streamResponse(request, chunks, fault);
   }
 
@@ -242,10 +256,29 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
   return chat;
 }
 
+/**
+ * What a real model offered tools does: the tool calls first, with no words; the words once the
+ * results are back (the brain's text for the conversation as it stood before the calls). A result
+ * that says ok:false is the brain's to answer, as it is in scripted mode.
+ */
+function toolCallsFirst(brain: FakeChatBrain, request: FakeChatBrainRequest): FakeChatReply {
+  const messages = request.messages;
+  if (messages.at(-1)?.role === "tool") {
+    const asked = messages.findLastIndex((m) => m.role === "assistant" && m.tool_calls !== undefined);
+    const results = messages.slice(asked + 1);
+    if (asked < 0 || results.some((m) => (m.content ?? "").includes('"ok":false'))) return brain(request);
+    const text = brain({ ...request, messages: messages.slice(0, asked) }).text;
+    return text === undefined ? {} : { text };
+  }
+  const reply = brain(request);
+  return reply.toolCalls !== undefined && reply.toolCalls.length > 0 ? { toolCalls: reply.toolCalls } : reply;
+}
+
 interface ParsedBody {
   model: string;
   messages: FakeChatMessage[];
   tools: string[];
+  toolChoice?: string;
   includeUsage: boolean;
 }
 
@@ -299,66 +332,19 @@ function parseBody(body: unknown): ParsedBody | string {
     }
   }
   const streamOptions = b.stream_options as { include_usage?: unknown } | undefined;
-  return { model: b.model, messages, tools, includeUsage: streamOptions?.include_usage === true };
+  const choice = parseToolChoice(b.tool_choice, tools);
+  if (typeof choice === "object") return choice.error;
+  return { model: b.model, messages, tools, includeUsage: streamOptions?.include_usage === true, ...(choice === undefined ? {} : { toolChoice: choice }) };
 }
 
-interface ChunkContext {
-  id: string;
-  model: string;
-  flavour: FakeChatFlavour;
-  usage: boolean;
-}
-
-/** The whole reply as encoded SSE events: role chunk first, then content, then the finish. */
-function replyChunks(reply: FakeChatReply, context: ChunkContext): Uint8Array[] {
-  const created = Math.floor(Date.now() / 1000);
-  const chunk = (delta: object, finishReason: string | null, extra?: object): Uint8Array =>
-    sse({
-      id: context.id,
-      object: "chat.completion.chunk",
-      created,
-      model: context.model,
-      system_fingerprint: "fp_fake",
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(context.flavour === "openai" ? { obfuscation: "fake" } : {}),
-      ...extra,
-    });
-  const groq = context.flavour === "groq";
-  const out: Uint8Array[] = [chunk({ role: "assistant", content: "" }, null, groq ? { x_groq: { id: `req_${context.id}` } } : undefined)];
-  if (groq && reply.reasoning) for (const piece of words(reply.reasoning)) out.push(chunk({ reasoning: piece }, null));
-  if (reply.text) for (const piece of words(reply.text)) out.push(chunk({ content: piece }, null));
-  const calls = reply.toolCalls ?? [];
-  for (const [index, call] of calls.entries()) {
-    out.push(chunk({ tool_calls: [{ index, id: `call_${context.id}_${index}`, type: "function", function: { name: call.name, arguments: "" } }] }, null));
-    for (const piece of thirds(JSON.stringify(call.arguments))) out.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
-  }
-  const usage = { prompt_tokens: 100, completion_tokens: out.length, total_tokens: 100 + out.length };
-  out.push(chunk({}, calls.length > 0 ? "tool_calls" : "stop", groq ? { x_groq: { id: `req_${context.id}`, usage, seed: 1 } } : undefined));
-  if (context.usage) {
-    out.push(sse({ id: context.id, object: "chat.completion.chunk", created, model: context.model, choices: [], usage }));
-  }
-  return out;
-}
-
-/** Word-sized deltas that join back to the exact text (spaces go with the word after them). */
-function words(text: string): string[] {
-  return text.match(/\s*\S+|\s+$/g) ?? [];
-}
-
-/** Arguments in at least two pieces, as the vendors stream them. */
-function thirds(json: string): string[] {
-  const step = Math.max(1, Math.ceil(json.length / 3));
-  const pieces: string[] = [];
-  for (let at = 0; at < json.length; at += step) pieces.push(json.slice(at, at + step));
-  return pieces;
-}
-
-function sse(data: object): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify(data)}\n\n`);
-}
-
-function errorEvent(message: string): Uint8Array {
-  return sse({ error: { message, type: "server_error", code: null } });
+/** "auto", "none", "required", or {type: "function", function: {name}} naming an offered tool. */
+function parseToolChoice(raw: unknown, tools: readonly string[]): string | undefined | { error: string } {
+  if (raw === undefined || raw === "auto" || raw === "none" || raw === "required") return undefined;
+  const choice = raw as { type?: unknown; function?: { name?: unknown } } | null;
+  const name = choice?.function?.name;
+  if (choice?.type !== "function" || typeof name !== "string") return { error: "'tool_choice' must be none, auto, required or {type: 'function', function: {name}}" };
+  if (!tools.includes(name)) return { error: `tool_choice names ${JSON.stringify(name)}, which is not in 'tools'` };
+  return name;
 }
 
 function vendorError(status: number, message: string, type: string, code: string | null): Response {

@@ -112,6 +112,25 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
     });
   });
 
+  test("a forced tool reaches the vendor as tool_choice; the realistic fake answers tool calls first, text after the results", async () => {
+    const brain = () => ({ text: "C'est noté.", toolCalls: [{ name: "set_problem", arguments: { kind: "internet", description: "la box clignote en rouge" } }] });
+    await withRig(flavour, { brain, realistic: true, tokensPerSecond: 1000 }, async ({ chat, llm }) => {
+      const first = await collect(llm.stream({ messages: hello, tools, toolChoice: "set_problem" }));
+      expect(chat.requests[0]?.toolChoice).toBe("set_problem");
+      expect(first.texts).toEqual([]);
+      expect(first.calls.map((c) => c.name)).toEqual(["set_problem"]);
+      const call = first.calls[0] as ToolCall;
+      const after = await collect(llm.stream({
+        messages: [...hello, { role: "assistant", content: "", toolCalls: [call] }, { role: "tool", toolCallId: call.id, content: '{"ok":true}' }],
+        tools,
+      }));
+      expect(after.texts.join("")).toBe("C'est noté.");
+      expect(after.texts.length).toBeGreaterThan(2); // token-sized deltas
+      expect(after.calls).toEqual([]);
+      expect(await failure(collect(llm.stream({ messages: hello, tools, toolChoice: "launch_rocket" })))).toBeInstanceOf(LlmError);
+    });
+  });
+
   test("sends tool calls and their results back in the vendor's shape", async () => {
     const brain = (request: { messages: readonly { role: string; content?: string | null }[] }) => ({
       text: `vu: ${request.messages.filter((m) => m.role === "tool").map((m) => m.content).join(" + ")}`,

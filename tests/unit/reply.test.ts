@@ -50,7 +50,7 @@ describe("Reply: model → sentences → TTS → resampler → one streamed utte
     await new Reply(1, u, { llm, tts, resampler, rate: 8000 }, hooks).run(request);
     expect(seen).toEqual(["first token", "first audio", "done D'accord, je regarde. Votre box est-elle allumée ? Merci."]);
     expect(u.open).toBe(false);
-    // Four pieces: the first clause at its comma, then each sentence; the fake speaks 65 ms per character.
+    // Four pieces: the first clause at its comma (however short), then each sentence; the fake speaks 65 ms per character.
     const expected = ["D'accord,", "je regarde.", "Votre box est-elle allumée ?", "Merci."]
       .reduce((n, t) => n + Math.round((Math.max(300, t.length * 65) * 8000) / 1000), 0);
     expect(Math.abs(samples(u) - expected)).toBeLessThan(8000 * 0.2);

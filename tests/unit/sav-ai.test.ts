@@ -1,96 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import type { ChatMessage, ToolCall } from "../../src/ai/llm/types.ts";
-import { parseTechHours } from "../../src/dialog/business-hours.ts";
-import { createAiSavDialog, type AiSavDialogOptions } from "../../src/dialog/sav-ai.ts";
-import { parseToolCall, toolsFor } from "../../src/dialog/sav-ai-tools.ts";
-import type { Dialog, DialogAction, DialogEvent, SpeechPart } from "../../src/dialog/types.ts";
-import type { FakeChatMessage } from "../fakes/chat.ts";
+import { createAiSavDialog } from "../../src/dialog/sav-ai.ts";
+import { parseToolCall } from "../../src/dialog/sav-ai-tools.ts";
+import type { DialogAction } from "../../src/dialog/types.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
+import { AiCall, HOURS, MONDAY_10H, SATURDAY_13H, SUNDAY_03H30, records, says, spoken, thinks, type Think } from "../support/sav-ai-call.ts";
 
-const TICKET = 42;
-const HOURS = parseTechHours("mon-fri 09:00-18:00; sat 09:00-12:00");
-// Europe/Paris around the switch to summer time (Sunday 29 March 2026, 02:00 -> 03:00).
-const MONDAY_10H = Date.UTC(2026, 2, 30, 8, 0); // 10:00 CEST
-const SATURDAY_13H = Date.UTC(2026, 2, 28, 12, 0); // 13:00 CET
-const SUNDAY_03H30 = Date.UTC(2026, 2, 29, 1, 30); // 03:30 CEST, just after the switch
-
-type Say = Extract<DialogAction, { type: "say" }>;
-type Think = Extract<DialogAction, { type: "think" }>;
-
-const partNames = (parts: readonly SpeechPart[]): string[] =>
-  parts.map((p) => ("phrase" in p ? p.phrase : "digits" in p ? `#${p.digits}` : `"${p.text}"`));
-const says = (actions: readonly DialogAction[]): Say[] => actions.filter((a): a is Say => a.type === "say");
-const spoken = (actions: readonly DialogAction[]): string[][] => says(actions).map((s) => partNames(s.parts));
-const thinks = (actions: readonly DialogAction[]): Think[] => actions.filter((a): a is Think => a.type === "think");
-const records = (actions: readonly DialogAction[], kind: string): string[] =>
-  actions.flatMap((a) => (a.type === "record" && a.kind === kind ? [a.detail] : []));
-
-/** Vendor JSON shape, as the fake chat server hands it to its brain. */
-function toVendor(messages: readonly ChatMessage[]): FakeChatMessage[] {
-  return messages.map((m) => {
-    if (m.role === "tool") return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
-    if (m.role !== "assistant" || !m.toolCalls) return { role: m.role, content: m.content };
-    const tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } }));
-    return { role: "assistant", content: m.content, tool_calls };
-  });
-}
-
-/** Plays the call layer: answers openTicket, reports prompts as played, and runs the model. */
-class AiCall {
-  readonly dialog: Dialog;
-  readonly actions: DialogAction[] = [];
-  at: number;
-  #callIds = 0;
-
-  constructor(at = MONDAY_10H, options: Partial<AiSavDialogOptions> = {}) {
-    this.at = at;
-    this.dialog = createAiSavDialog({ language: "fr-FR", companyName: "Acme", techHours: HOURS, timezone: "Europe/Paris", ...options });
-  }
-
-  send(event: DialogEvent): DialogAction[] {
-    const out = this.dialog.handle(event);
-    this.actions.push(...out);
-    for (const action of out) {
-      if (action.type === "openTicket") this.dialog.handle({ type: "ticketOpened", ticketNumber: TICKET });
-      if (action.type === "say") this.dialog.handle({ type: "spoken", utteranceId: action.utteranceId });
-    }
-    return out;
-  }
-
-  call(name: string, args: object | string): ToolCall {
-    return { id: `call_${++this.#callIds}`, name, arguments: typeof args === "string" ? args : JSON.stringify(args) };
-  }
-
-  /** The caller speaks; the fake brain answers every think that follows, tool calls first. */
-  talk(text: string): DialogAction[] {
-    const out = this.send({ type: "callerSaid", text, at: this.at });
-    let pending = thinks(out);
-    while (pending.length > 0) {
-      const think = pending[0] as Think;
-      const reply = savBrain({ model: "fake", messages: toVendor(think.messages), tools: think.tools.map((t) => t.name) });
-      const step: DialogAction[] = [];
-      const calls: ToolCall[] = [];
-      for (const c of reply.toolCalls ?? []) {
-        const call = this.call(c.name, c.arguments);
-        calls.push(call);
-        step.push(...this.send({ type: "toolCall", replyId: think.replyId, call, at: this.at }));
-      }
-      step.push(...this.send({ type: "replyDone", replyId: think.replyId, text: reply.text ?? "" }));
-      out.push(...step);
-      pending = thinks(step);
-    }
-    return out;
-  }
-
-  ticket(): Record<string, string> {
-    const fields: Record<string, string> = {};
-    for (const a of this.actions) {
-      if (a.type !== "updateTicket") continue;
-      for (const [k, v] of Object.entries(a)) if (k !== "type" && v !== undefined) fields[k] = String(v);
-    }
-    return fields;
-  }
-}
+const tickets = (actions: readonly DialogAction[]): DialogAction[] => actions.filter((a) => a.type === "updateTicket");
 
 describe("AI SAV dialog: whole calls driven by the fake brain", () => {
   test("internet problem, identification, solved: resolved with the ticket number spoken", () => {
@@ -104,14 +19,15 @@ describe("AI SAV dialog: whole calls driven by the fake brain", () => {
     const problem = call.talk("Bonjour, ma box internet ne marche plus");
     expect(problem).toContainEqual({ type: "updateTicket", problemType: "internet", description: "la box internet ne fonctionne plus" });
     expect(records(problem, "state")).toEqual(["IDENTIFICATION->SOLUTION"]);
-    expect(records(problem, "tool")[0]).toStartWith("set_problem {");
-    expect(thinks(problem)).toHaveLength(2); // the model continues once with the tool's result
+    expect(records(problem, "tool")).toEqual([]);
+    expect(thinks(problem)).toHaveLength(1); // the scribe filled the ticket: no second round trip
     expect(call.dialog.state).toBe("SOLUTION");
 
+    // The name is kept at once; the number only once the caller confirmed it read back.
     const named = call.talk("Je m'appelle Jean Dupont, mon numéro est le 06 12 34 56 78");
-    expect(named.filter((a) => a.type === "updateTicket")).toEqual([]);
+    expect(tickets(named)).toEqual([{ type: "updateTicket", customer: "Jean Dupont" }]);
     const confirmed = call.talk("Oui c'est ça");
-    expect(confirmed).toContainEqual({ type: "updateTicket", customer: "Jean Dupont", phone: "0612345678" });
+    expect(tickets(confirmed)).toEqual([{ type: "updateTicket", phone: "0612345678" }]);
 
     const solved = call.talk("Ça marche maintenant, merci");
     expect(records(solved, "state")).toEqual(["SOLUTION->VERIFICATION", "VERIFICATION->GOODBYE"]);
@@ -173,32 +89,33 @@ describe("AI SAV dialog: whole calls driven by the fake brain", () => {
 });
 
 describe("AI SAV dialog: protocol details", () => {
-  test("think carries the state's system prompt, the caller's number and the state's tools", () => {
+  test("think carries the state's system prompt and the caller's number, and offers only the tools that change the call", () => {
     const call = new AiCall();
     call.send({ type: "start", callerNumber: "+33 1 23 45 67 89" });
-    const [think] = thinks(call.send({ type: "callerSaid", text: "  Bonjour  ", at: MONDAY_10H }));
+    const asked = call.send({ type: "callerSaid", text: "  Bonjour  ", at: MONDAY_10H });
+    expect(asked.map((a) => a.type)).toEqual(["think", "scribe"]);
+    const [think] = thinks(asked);
     expect(think?.replyId).toBe(1);
     const system = think?.messages[0];
     expect(system?.role).toBe("system");
     expect(system?.content).toContain("identification");
     expect(system?.content).toContain("Acme");
     expect(system?.content).toContain("+33 1 23 45 67 89");
-    expect(system?.content).toContain("confirmed: true");
+    expect(system?.content).toContain("notés automatiquement");
     expect(think?.messages.slice(1)).toEqual([{ role: "user", content: "Bonjour" }]);
-    expect(think?.tools.map((t) => t.name)).toEqual(toolsFor("IDENTIFICATION").map((t) => t.name));
-    expect(think?.tools.map((t) => t.name)).toContain("end_call");
+    expect(think?.tools.map((t) => t.name)).toEqual(["request_technician", "end_call"]);
     expect(call.send({ type: "callerSaid", text: "   ", at: MONDAY_10H })).toEqual([]);
   });
 
-  test("bad tool arguments: the result says what is wrong, nothing changes, the model gets another go", () => {
+  test("bad tool calls: the result says what is wrong, nothing changes, the model gets another go", () => {
     const call = new AiCall();
     call.send({ type: "start", callerNumber: null });
     call.send({ type: "callerSaid", text: "Ma box ne marche plus", at: MONDAY_10H });
+    call.send({ type: "scribeFailed", scribeId: 1, error: "HTTP 500" });
     const bad = [
-      call.call("set_problem", "{not json"),
-      call.call("set_problem", { type: "fridge", description: "x" }),
-      call.call("record_customer", { name: "Jean", phone: "0612345678", confirmed: false }),
-      call.call("mark_solved", { solved: true }),
+      call.call("set_problem", { type: "internet", description: "x" }),
+      call.call("end_call", "{not json"),
+      call.call("request_technician", { reason: "  " }),
       call.call("launch_rocket", {}),
     ];
     for (const c of bad) {
@@ -207,22 +124,21 @@ describe("AI SAV dialog: protocol details", () => {
       expect(records(out, "tool-error")).toHaveLength(1);
     }
     expect(call.dialog.state).toBe("IDENTIFICATION");
-    const done = call.send({ type: "replyDone", replyId: 1, text: "Pardon." });
+    const done = call.send({ type: "replyDone", replyId: 1, text: "" });
     const next = thinks(done)[0];
     const results = next?.messages.filter((m) => m.role === "tool").map((m) => JSON.parse(m.content) as { ok: boolean; error: string });
-    expect(results?.map((r) => r.ok)).toEqual([false, false, false, false, false]);
-    expect(results?.[0]?.error).toContain("not valid JSON");
-    expect(results?.[1]?.error).toContain("internet, mobile, other");
-    expect(results?.[2]?.error).toContain("read the number back");
-    expect(results?.[3]?.error).toContain("set_problem first");
-    expect(results?.[4]?.error).toContain("no tool");
+    expect(results?.map((r) => r.ok)).toEqual([false, false, false, false]);
+    expect(results?.[0]?.error).toContain("recorded for you");
+    expect(results?.[1]?.error).toContain("not valid JSON");
+    expect(results?.[2]?.error).toContain("non-empty string");
+    expect(results?.[3]?.error).toContain("no tool");
   });
 
   test("barge-in: the cut reply keeps only what was heard, and its tool calls", () => {
     const call = new AiCall();
     call.send({ type: "start", callerNumber: null });
     call.send({ type: "callerSaid", text: "Ma box ne marche plus", at: MONDAY_10H });
-    call.send({ type: "toolCall", replyId: 1, call: call.call("set_problem", { type: "internet", description: "box en panne" }), at: MONDAY_10H });
+    call.send({ type: "toolCall", replyId: 1, call: call.call("record_facts", {}), at: MONDAY_10H });
     const cut = call.send({ type: "callerSaid", text: "Attendez", at: MONDAY_10H });
     expect(thinks(cut)[0]?.replyId).toBe(2);
     call.send({ type: "replyDone", replyId: 1, text: "Débranchez votre box. Puis attendez trente secondes." });
@@ -233,8 +149,8 @@ describe("AI SAV dialog: protocol details", () => {
     const [think] = thinks(call.send({ type: "callerSaid", text: "C'est fait", at: MONDAY_10H }));
     expect(think?.messages.slice(1)).toEqual([
       { role: "user", content: "Ma box ne marche plus" },
-      { role: "assistant", content: "Débranchez votre box.", toolCalls: [{ id: "call_1", name: "set_problem", arguments: '{"type":"internet","description":"box en panne"}' }] },
-      { role: "tool", toolCallId: "call_1", content: '{"ok":true}' },
+      { role: "assistant", content: "Débranchez votre box.", toolCalls: [{ id: "call_1", name: "record_facts", arguments: "{}" }] },
+      { role: "tool", toolCallId: "call_1", content: expect.stringContaining('"ok":false') },
       { role: "user", content: "Attendez" },
       { role: "assistant", content: "Je vous" },
       { role: "user", content: "C'est fait" },
@@ -267,7 +183,7 @@ describe("AI SAV dialog: protocol details", () => {
     }
     const [think] = thinks(call.send({ type: "callerSaid", text: "ma box ne marche pas", at: MONDAY_10H }));
     const id = think?.replyId ?? 0;
-    call.send({ type: "toolCall", replyId: id, call: { id: "c1", name: "set_problem", arguments: '{"problemType":"internet","description":"box"}' }, at: MONDAY_10H });
+    call.send({ type: "toolCall", replyId: id, call: { id: "c1", name: "set_problem", arguments: '{"type":"internet","description":"box"}' }, at: MONDAY_10H });
     const [next] = thinks(call.send({ type: "replyDone", replyId: id, text: "" }));
     expect(next).toBeDefined();
     const out = call.send({ type: "replyFailed", replyId: next?.replyId ?? 0, error: "HTTP 500" });
@@ -287,14 +203,14 @@ describe("AI SAV dialog: protocol details", () => {
     }
   });
 
-  test("history is bounded and never starts with a tool result", () => {
+  test("history is bounded and never starts with a tool result; the scribe sees the words alone", () => {
     const call = new AiCall(MONDAY_10H, { historyLimit: 6 });
     call.send({ type: "start", callerNumber: null });
     let last: Think | undefined;
     for (let i = 1; i <= 30; i++) {
       const [think] = thinks(call.send({ type: "callerSaid", text: `tour ${i}`, at: MONDAY_10H }));
       const id = think?.replyId ?? 0;
-      call.send({ type: "toolCall", replyId: id, call: call.call("set_problem", { type: "other", description: `d${i}` }), at: MONDAY_10H });
+      call.send({ type: "toolCall", replyId: id, call: call.call("set_problem", {}), at: MONDAY_10H });
       const [follow] = thinks(call.send({ type: "replyDone", replyId: id, text: `réponse ${i}` }));
       call.send({ type: "replyDone", replyId: follow?.replyId ?? 0, text: "" });
       last = follow;
@@ -302,7 +218,12 @@ describe("AI SAV dialog: protocol details", () => {
     const history = last?.messages.slice(1) ?? [];
     expect(history.length).toBeLessThanOrEqual(6);
     expect(history[0]?.role).toBe("user");
-    expect(history.at(-1)).toEqual({ role: "tool", toolCallId: "call_30", content: '{"ok":true}' });
+    expect(history.at(-1)).toMatchObject({ role: "tool", toolCallId: "call_30" });
+    const scribe = call.send({ type: "callerSaid", text: "fin", at: MONDAY_10H }).find((a) => a.type === "scribe");
+    const words = scribe?.type === "scribe" ? scribe.messages.slice(1) : [];
+    expect(words).toHaveLength(6);
+    expect(words.every((m) => m.role === "user" || m.role === "assistant")).toBe(true);
+    expect(words.at(-1)).toEqual({ role: "user", content: "fin" });
   });
 
   test("silence, max duration and keypad 0", () => {
@@ -374,9 +295,8 @@ describe("AI SAV dialog: protocol details", () => {
     expect(() => call.send({ type: "start", callerNumber: null })).toThrow("second start");
   });
 
-  test("tool argument parsing normalizes phone numbers", () => {
-    const parsed = parseToolCall({ id: "1", name: "record_customer", arguments: '{"name":"Ana","phone":"+33 6.12-34 56 78","confirmed":true}' });
-    expect(parsed).toEqual({ ok: true, call: { name: "record_customer", customer: "Ana", phone: "+33612345678" } });
+  test("tool argument parsing trims the reason", () => {
+    expect(parseToolCall({ id: "1", name: "end_call", arguments: '{"reason":"  résolu "}' })).toEqual({ ok: true, call: { name: "end_call", reason: "résolu" } });
   });
 
   test("en-US and pt-BR prompts carry the state's goal; French lists the known fixes", () => {

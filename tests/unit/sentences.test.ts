@@ -57,6 +57,27 @@ describe("SentenceSplitter", () => {
     expect(split([`${"a".repeat(130)} 3,5 litres`])).toEqual([`${"a".repeat(130)} 3,5 litres`]);
   });
 
+  test("the first piece: at its first comma however short, else after its third word, as soon as the next word starts", () => {
+    const first = (text: string, size: number): string[] => {
+      const splitter = new SentenceSplitter({ firstClause: 2, firstWords: 3 });
+      const out = pieces(text, size).flatMap((c) => splitter.push(c));
+      const rest = splitter.end();
+      return rest === null ? out : [...out, rest];
+    };
+    for (const size of [1, 3, 4, 7, 100]) {
+      expect(first("Débranchez votre box pendant trente secondes, puis rebranchez-la.", size))
+        .toEqual(["Débranchez votre box", "pendant trente secondes, puis rebranchez-la."]);
+      expect(first("Oui, c'est noté. Autre chose ?", size)).toEqual(["Oui,", "c'est noté.", "Autre chose ?"]);
+      // French spaces its question mark: it stays with its words.
+      expect(first("Est-ce bien cela ? Merci.", size)).toEqual(["Est-ce bien cela ?", "Merci."]);
+      expect(first("Merci Pierre Dupont. Je relis votre numéro.", size)).toEqual(["Merci Pierre Dupont.", "Je relis votre numéro."]);
+      expect(first("Très bien merci", size)).toEqual(["Très bien merci"]);
+    }
+    const splitter = new SentenceSplitter({ firstWords: 3 });
+    expect(splitter.push("Un deux trois ")).toEqual([]); // the next word has not started: "?" may still come
+    expect(splitter.push("quatre cinq six sept huit")).toEqual(["Un deux trois"]);
+  });
+
   test("never emits empty strings; blank input gives nothing", () => {
     expect(split(["  \n\n . \n  "])).toEqual(["."]);
     expect(split(["", "   "])).toEqual([]);

@@ -80,6 +80,7 @@ export interface VendorChatBody {
   model: string;
   messages: VendorMessage[];
   tools?: VendorTool[];
+  tool_choice?: { type: "function"; function: { name: string } };
   stream: true;
   temperature: number;
   max_completion_tokens: number;
@@ -112,6 +113,7 @@ export function chatLanguageModel(vendor: ChatVendor, options: ChatProviderOptio
               model,
               messages: toVendorMessages(request.messages),
               ...(request.tools.length > 0 ? { tools: toVendorTools(request.tools) } : {}),
+              ...(request.toolChoice === undefined ? {} : { tool_choice: { type: "function" as const, function: { name: request.toolChoice } } }),
               stream: true,
               temperature: REPLY_TEMPERATURE,
               max_completion_tokens: MAX_REPLY_TOKENS,

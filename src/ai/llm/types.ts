@@ -25,6 +25,8 @@ export interface ToolSpec {
 export interface ChatRequest {
   messages: readonly ChatMessage[];
   tools: readonly ToolSpec[];
+  /** The name of one of `tools` the model must call (and nothing else); absent: the model chooses. */
+  toolChoice?: string;
   signal?: AbortSignal;
 }
 
