@@ -24,7 +24,6 @@ export interface AmiClientOptions {
 export class AmiError extends Error {
   override name = "AmiError";
 }
-
 /** Asterisk answered the Login with an error (bad user or secret, not permitted from this host). */
 class AmiLoginRefused extends AmiError {}
 
@@ -230,8 +229,7 @@ export class AmiClient {
   private connection: AmiConnection | null = null;
   private connecting: AmiConnection | null = null;
   private stopped = false;
-  /** Failed attempts since the last login: the backoff's step. */
-  private attempts = 0;
+  private failedAttempts = 0;
   private retryTimer: Timer | null = null;
   private lastProblem: string | null = null;
 
@@ -323,7 +321,7 @@ export class AmiClient {
     }
     this.connection = connection;
     this.stats.logins++;
-    this.attempts = 0;
+    this.failedAttempts = 0;
     this.lastProblem = null;
     this.log.info("logged in", { user: this.options.username, version: connection.version, events: LOGIN_EVENTS });
     for (const waiter of this.waiters) waiter.resolve();
@@ -337,7 +335,7 @@ export class AmiClient {
 
   /** Logs a problem once per change (not on every retry), then waits the backoff with jitter. */
   private retryLater(problem: string, refused: boolean): void {
-    const delayMs = reconnectDelayMs(this.backoff, this.attempts++, refused);
+    const delayMs = reconnectDelayMs(this.backoff, this.failedAttempts++, refused);
     const fields = { problem, user: this.options.username, retryMs: delayMs };
     if (problem !== this.lastProblem) this.log.warn("AMI unavailable, retrying with backoff", fields);
     else this.log.debug("AMI still unavailable", fields);

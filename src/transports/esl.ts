@@ -7,6 +7,7 @@
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
 import { EslDecoder, EslProtocolError, encodeCommand, type EslEvent, type EslMessage } from "./esl-codec.ts";
+import { aclRejected, badPassword, passwordRejected } from "./esl-auth.ts";
 import { DEFAULT_RECONNECT, reconnectDelayMs, type ReconnectPolicy } from "./reconnect.ts";
 
 export interface EslClientOptions {
@@ -61,19 +62,6 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 
 const firstLine = (text: string): string => (text.split("\n", 1)[0] ?? "").trim();
 
-/** What the admin reads when FreeSWITCH refuses the password (never the password itself). */
-function passwordRejected(address: string): string {
-  return `FreeSWITCH ESL at ${address} rejected the password (-ERR invalid): set ESL_PASSWORD to the "password" param of event_socket.conf`;
-}
-
-function aclRejected(address: string, localAddress: string): string {
-  return (
-    `FreeSWITCH ESL at ${address} refused this host by ACL (text/rude-rejection): add ${localAddress || "this host's address"} ` +
-    `to the list named by "apply-inbound-acl" in event_socket.conf (acl.conf.xml), then reloadacl and reload mod_event_socket`
-  );
-}
-
-const badPassword = (password: string): boolean => password === "" || /[\r\n]/.test(password);
 
 function validateOptions(o: EslClientOptions): string[] {
   if (o.host.trim() === "") throw new EslError("ESL host is empty: give the FreeSWITCH host name or address");
@@ -376,48 +364,4 @@ export class EslClient {
     if (state === "connected") this.o.log.info("ESL connected", { esl: this.address });
     else this.o.log.warn(state, { esl: this.address });
   }
-}
-
-/** One-shot check for `doctor`: connect, authenticate, say how it went and how long it took. */
-export function checkEslAuth(o: { host: string; port: number; password: string; timeoutMs: number }): Promise<{ ok: boolean; message: string; ms: number }> {
-  const address = `${o.host}:${o.port}`;
-  const started = performance.now();
-  return new Promise((resolve) => {
-    let socket: Socket<undefined> | null = null;
-    let finished = false;
-    const finish = (ok: boolean, message: string): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      socket?.end(ok ? "exit\n\n" : undefined);
-      resolve({ ok, message, ms: Math.round(performance.now() - started) });
-    };
-    const timer = setTimeout(() => finish(false, `FreeSWITCH ESL at ${address} did not answer within ${o.timeoutMs} ms`), o.timeoutMs);
-    if (badPassword(o.password)) return finish(false, "ESL password is empty or holds a line break");
-    const decoder = new EslDecoder((message) => {
-      if (message.contentType === "auth/request") socket?.write(`auth ${o.password}\n\n`);
-      else if (message.contentType === "text/rude-rejection") finish(false, aclRejected(address, socket?.localAddress ?? ""));
-      else if (message.contentType === "command/reply") {
-        const accepted = (message.headers.get("Reply-Text") ?? "").startsWith("+OK");
-        finish(accepted, accepted ? `authenticated to FreeSWITCH ESL at ${address}` : passwordRejected(address));
-      }
-    });
-    Bun.connect({
-      hostname: o.host,
-      port: o.port,
-      socket: {
-        binaryType: "uint8array",
-        open: (s) => void (finished ? s.terminate() : (socket = s)),
-        data: (_s, chunk) => {
-          try {
-            decoder.push(chunk);
-          } catch (error) {
-            finish(false, `FreeSWITCH ESL at ${address} sent a malformed message: ${describe(error)}`);
-          }
-        },
-        close: () => finish(false, `FreeSWITCH ESL at ${address} closed the connection before authentication`),
-        connectError: (_s, error) => finish(false, `cannot connect to FreeSWITCH ESL at ${address}: ${error.message}`),
-      },
-    }).catch(() => {});
-  });
 }

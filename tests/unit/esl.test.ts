@@ -2,7 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { rootLogger, setLogSink } from "../../src/log.ts";
 import { EslDecoder, EslProtocolError, encodeCommand, type EslMessage } from "../../src/transports/esl-codec.ts";
 import { EslMediaControl } from "../../src/transports/esl-media-control.ts";
-import { EslClient, EslError, checkEslAuth, type EslClientOptions } from "../../src/transports/esl.ts";
+import { checkEslAuth } from "../../src/transports/esl-auth.ts";
+import { EslClient, EslError, type EslClientOptions } from "../../src/transports/esl.ts";
 import type { ChannelListener } from "../../src/transports/freeswitch-control.ts";
 import { startFakeEsl, type FakeEsl } from "../fakes/esl.ts";
 
