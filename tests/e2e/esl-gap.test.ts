@@ -85,8 +85,9 @@ describe("file mode across ESL gaps", () => {
     const r = await result;
     expect(r.error).toBeNull();
     expect(r.audiostream?.filesPlayed).toBeGreaterThanOrEqual(2);
-    // One greeting, heard on past the gap: what the bot said meanwhile waited and was not lost.
-    expect(r.utterances[0]?.durationMs).toBeGreaterThan(3000);
+    // The greeting heard on past the gap (before it, FreeSWITCH had a file or two): what the bot
+    // said meanwhile waited and was not lost.
+    expect(r.utterances.reduce((ms, u) => ms + u.durationMs, 0)).toBeGreaterThan(2500);
     expect(server.logs().split("\n").filter((l) => l.includes("ESL is back") && l.includes(uuid))).toHaveLength(1);
   }, E2E_TIMEOUT_MS);
 });
