@@ -1,8 +1,8 @@
 /**
  * FreeSWITCH Event Socket client (inbound mode, PROTOCOLS.md §3.3): connects, answers `auth/request`,
- * subscribes with `event plain …`, and stays up until stop(), retrying within a second (reconnect.ts). Replies come back in the
- * order the commands were sent, so waiting commands form a FIFO; `bgapi` results arrive later as
- * BACKGROUND_JOB events, matched by Job-UUID.
+ * subscribes with `event plain …`, and stays up until stop(), retrying within a second (reconnect.ts).
+ * Replies come back in the order the commands were sent, so waiting commands form a FIFO; `bgapi`
+ * results arrive later as BACKGROUND_JOB events, matched by Job-UUID.
  */
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
@@ -61,7 +61,6 @@ const encoder = new TextEncoder();
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 const firstLine = (text: string): string => (text.split("\n", 1)[0] ?? "").trim();
-
 
 function validateOptions(o: EslClientOptions): string[] {
   if (o.host.trim() === "") throw new EslError("ESL host is empty: give the FreeSWITCH host name or address");
