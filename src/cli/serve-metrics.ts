@@ -91,6 +91,14 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     { name: "voicebot_transfers_total", help: "Callers handed to a technician by the PBX.", type: "counter", samples: [{ value: s.calls.transfers }] },
     { name: "voicebot_transfer_failures_total", help: "Hand-offs the PBX could not take (the caller was told).", type: "counter", samples: [{ value: s.calls.transferFailures }] },
     {
+      name: "voicebot_esl_playback_deferred_total", help: "FreeSWITCH file mode: chunks of the bot's audio that waited for ESL to come back before they could be played.", type: "counter",
+      samples: [{ value: s.transports.audiostream?.playbackDeferred ?? 0 }],
+    },
+    {
+      name: "voicebot_esl_playback_dropped_total", help: "FreeSWITCH file mode: chunks of the bot's audio never played because ESL stayed down (past the wait limit, or until the call ended).", type: "counter",
+      samples: [{ value: s.transports.audiostream?.playbackDropped ?? 0 }],
+    },
+    {
       name: "voicebot_pbx_control_up", help: "1 when the PBX control connection (AMI, ESL) is logged in.", type: "gauge",
       samples: (["ami", "esl"] as const).flatMap((link) => s.control[link] === null ? [] : [{ labels: { link }, value: s.control[link] ? 1 : 0 }]),
     },

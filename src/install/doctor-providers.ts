@@ -1,6 +1,6 @@
 /** The providers from this host: keys, models, and each stage's latency against the 1 s turn budget. */
 import { checkAmiLogin } from "../transports/ami.ts";
-import { checkEslAuth } from "../transports/esl.ts";
+import { checkEslAuth } from "../transports/esl-auth.ts";
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
 import { BUDGET_MS, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";

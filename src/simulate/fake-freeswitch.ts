@@ -72,6 +72,21 @@ export class FakeFreeswitch {
     }
   }
 
+  /** The first command starting with `prefix` (e.g. `bgapi uuid_broadcast`) not yet returned, waiting for it if needed. */
+  waitForCommand(prefix: string, timeoutMs: number): Promise<{ line: string; at: number }> {
+    return this.esl.waitForCommand(prefix, timeoutMs);
+  }
+
+  /** FreeSWITCH goes away (restarting, or not started yet): ESL clients are cut off and the port refuses them. */
+  stopListening(): void {
+    this.esl.stopListening();
+  }
+
+  /** FreeSWITCH is back: its Event Socket accepts connections on the same port again. */
+  listenAgain(): void {
+    this.esl.listenAgain();
+  }
+
   /** Routes commands naming `uuid` to `channel` until the returned function is called. */
   attach(uuid: string, channel: FreeswitchChannel): () => void {
     this.channels.set(uuid, channel);

@@ -7,6 +7,7 @@ import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
 import { AmiMessage, AmiParser, serializeAction } from "./ami-codec.ts";
 import { formatDialplanTarget, type DialplanTarget } from "./dialplan-target.ts";
+import { DEFAULT_RECONNECT, reconnectDelayMs, type ReconnectPolicy } from "./reconnect.ts";
 
 export interface AmiClientOptions {
   host: string;
@@ -17,12 +18,14 @@ export interface AmiClientOptions {
   /** The channel variable the shipped dialplan sets to the AudioSocket UUID before AudioSocket(). */
   uuidVariable?: string;
   actionTimeoutMs?: number;
-  reconnect?: { initialMs: number; maxMs: number };
+  reconnect?: Partial<ReconnectPolicy>;
 }
 
 export class AmiError extends Error {
   override name = "AmiError";
 }
+/** Asterisk answered the Login with an error (bad user or secret, not permitted from this host). */
+class AmiLoginRefused extends AmiError {}
 
 /** VarSet and Newexten are in class dialplan; Hangup and Rename in class call. */
 const LOGIN_EVENTS = "call,dialplan";
@@ -206,7 +209,7 @@ const isAudioSocketLeg = (channel: string): boolean => channel.startsWith("Audio
 async function login(connection: AmiConnection, o: { username: string; secret: string }, events: string, timeoutMs: number): Promise<number> {
   const sentAt = performance.now();
   const reply = await connection.send("Login", { Username: o.username, Secret: o.secret, Events: events }, timeoutMs);
-  if (!isSuccess(reply.response)) throw new AmiError(`Asterisk refused the login of user "${o.username}": ${reason(reply.response)}`);
+  if (!isSuccess(reply.response)) throw new AmiLoginRefused(`Asterisk refused the login of user "${o.username}": ${reason(reply.response)}`);
   return performance.now() - sentAt;
 }
 
@@ -220,13 +223,13 @@ export class AmiClient {
   private readonly address: string;
   private readonly uuidVariable: string;
   private readonly actionTimeoutMs: number;
-  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly backoff: ReconnectPolicy;
   private readonly channels = new ChannelMap();
   private readonly waiters = new Set<{ resolve(): void; reject(error: AmiError): void }>();
   private connection: AmiConnection | null = null;
   private connecting: AmiConnection | null = null;
   private stopped = false;
-  private retryMs: number;
+  private failedAttempts = 0;
   private retryTimer: Timer | null = null;
   private lastProblem: string | null = null;
 
@@ -234,8 +237,7 @@ export class AmiClient {
     this.uuidVariable = options.uuidVariable ?? "VB_UUID";
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(this.uuidVariable)) throw new Error(`AMI UUID variable ${JSON.stringify(this.uuidVariable)} is not a dialplan variable name`);
     this.actionTimeoutMs = options.actionTimeoutMs ?? 5000;
-    this.backoff = options.reconnect ?? { initialMs: 500, maxMs: 30_000 };
-    this.retryMs = this.backoff.initialMs;
+    this.backoff = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.address = formatAddress(options.host, options.port);
     this.log = options.log.child("ami", { ami: this.address });
   }
@@ -312,14 +314,14 @@ export class AmiClient {
       if (this.stopped) throw new AmiError("AMI client stopped");
     } catch (error) {
       connection.close(describe(error));
-      if (!this.stopped) this.retryLater(describe(error));
+      if (!this.stopped) this.retryLater(describe(error), error instanceof AmiLoginRefused);
       return;
     } finally {
       this.connecting = null;
     }
     this.connection = connection;
     this.stats.logins++;
-    this.retryMs = this.backoff.initialMs;
+    this.failedAttempts = 0;
     this.lastProblem = null;
     this.log.info("logged in", { user: this.options.username, version: connection.version, events: LOGIN_EVENTS });
     for (const waiter of this.waiters) waiter.resolve();
@@ -328,17 +330,16 @@ export class AmiClient {
   private onClose(connection: AmiConnection, why: string): void {
     if (connection !== this.connection) return;
     this.connection = null;
-    if (!this.stopped) this.retryLater(why);
+    if (!this.stopped) this.retryLater(why, false);
   }
 
   /** Logs a problem once per change (not on every retry), then waits the backoff with jitter. */
-  private retryLater(problem: string): void {
-    const delayMs = Math.round(this.retryMs * (0.5 + Math.random() * 0.5));
+  private retryLater(problem: string, refused: boolean): void {
+    const delayMs = reconnectDelayMs(this.backoff, this.failedAttempts++, refused);
     const fields = { problem, user: this.options.username, retryMs: delayMs };
     if (problem !== this.lastProblem) this.log.warn("AMI unavailable, retrying with backoff", fields);
     else this.log.debug("AMI still unavailable", fields);
     this.lastProblem = problem;
-    this.retryMs = Math.min(this.retryMs * 2, this.backoff.maxMs);
     this.stats.reconnects++;
     this.retryTimer = setTimeout(() => void this.attempt(), delayMs);
   }

@@ -31,6 +31,8 @@ export interface StreamConnectionContext {
   readonly control: FreeswitchMediaControl | null;
   readonly resolveTenant: (id: string | null) => string | null;
   readonly firstMessageTimeoutMs: number;
+  /** File mode: how long the bot's audio may wait for ESL before the call is given up (tests shorten it). */
+  readonly eslWaitLimitMs?: number;
   onGone(connection: AudioStreamConnection): void;
 }
 
@@ -183,7 +185,8 @@ export class AudioStreamConnection implements CallLeg {
     // Without FreeSWITCH's own uuid, ESL commands would name a channel that does not exist.
     this.control = callId === null ? null : this.ctx.control;
     this.playback = createPlayback(this.ctx.playback, {
-      callId: this.id, sampleRate: this.sampleRate, control: this.control, log: this.log, sendText: (t) => this.sendText(t),
+      callId: this.id, sampleRate: this.sampleRate, control: this.control, log: this.log, stats: this.ctx.stats, eslWaitLimitMs: this.ctx.eslWaitLimitMs,
+      sendText: (t) => this.sendText(t), onUnplayable: (detail) => this.onUnplayable(detail),
     });
     this.phase = "in-call";
     this.log.info("call connected", { tenant, caller: this.callerNumber, dnis: this.dnis, rate: this.sampleRate, mix: this.mix });
@@ -197,6 +200,9 @@ export class AudioStreamConnection implements CallLeg {
       }),
       onPlay: (file) => {
         if (this.phase === "in-call" || this.phase === "ending") this.playback!.onPlay(file);
+      },
+      onControlUp: () => {
+        if (this.phase === "in-call" || this.phase === "ending") this.playback!.onControlUp();
       },
       // The voxcom fork deadlocks, and never closes the stream, when a call ends during playback.
       onHangup: () => {
@@ -309,6 +315,14 @@ export class AudioStreamConnection implements CallLeg {
     this.finishLeg("write-error", detail);
   }
 
+  /** File mode with ESL down too long: the caller cannot hear the bot, and FreeSWITCH cannot be told to hang up. */
+  private onUnplayable(detail: string): void {
+    if (this.phase !== "in-call" && this.phase !== "ending") return;
+    this.log.error(`${detail}; ending the call by closing the stream (FreeSWITCH keeps the channel parked until the caller hangs up)`);
+    this.closeSocket(1011, "ESL down: playback impossible");
+    this.finishLeg("write-error", detail);
+  }
+
   private onProtocolError(code: number, message: string): void {
     this.ctx.stats.protocolErrors++;
     this.log.warn(`protocol error: ${message}; closing the stream`);
@@ -361,6 +375,7 @@ export class AudioStreamConnection implements CallLeg {
     this.clearTimer();
     this.unwatch?.();
     this.unwatch = null;
+    this.playback?.close();
   }
 
   private finishLeg(reason: LegCloseReason, detail?: string): void {

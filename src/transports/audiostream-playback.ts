@@ -5,6 +5,7 @@
  * - `file` (community module): each message becomes a temp file that ESL must `uuid_broadcast`.
  */
 import type { Logger } from "../log.ts";
+import { ESL_WAIT_LIMIT_MS, PlaybackBacklog, type BacklogStats, type Chunk } from "./audiostream-backlog.ts";
 import { WAV_HEADER_BYTES, writeWavHeader } from "../media/wav-header.ts";
 import type { FreeswitchMediaControl } from "./freeswitch-control.ts";
 
@@ -15,8 +16,13 @@ export interface PlaybackContext {
   readonly sampleRate: number;
   readonly control: FreeswitchMediaControl | null;
   readonly log: Logger;
+  readonly stats: BacklogStats;
+  /** How long file mode's audio may wait for ESL (default ESL_WAIT_LIMIT_MS). */
+  readonly eslWaitLimitMs?: number;
   /** Sends one text message; false when the socket dropped it. */
   sendText(text: string): boolean;
+  /** The bot's audio cannot reach the caller (file mode: ESL stayed down); `detail` says why. */
+  onUnplayable(detail: string): void;
 }
 
 export interface PlaybackSender {
@@ -26,8 +32,12 @@ export interface PlaybackSender {
   flush(): void;
   /** `mod_audio_stream::play`: the module wrote one of our messages to `file`. */
   onPlay(file: string): void;
-  /** How long the audio already handed to FreeSWITCH should still take to play, in ms. */
+  /** ESL is (back) up: audio that waited for it goes now. */
+  onControlUp(): void;
+  /** How long the audio already handed to FreeSWITCH (or waiting for ESL) should still take to play, in ms. */
   pendingMs(): number;
+  /** The call is over: nothing more will be sent. */
+  close(): void;
 }
 
 export function createPlayback(mode: PlaybackMode, ctx: PlaybackContext): PlaybackSender {
@@ -96,9 +106,13 @@ class StreamPlayback implements PlaybackSender {
     );
   }
 
+  onControlUp(): void {}
+
   pendingMs(): number {
     return 0;
   }
+
+  close(): void {}
 }
 
 /** Longest chunk: a sentence that never pauses still reaches the caller this late at most. */
@@ -116,6 +130,9 @@ const PLAY_MARGIN_MS = 500;
 /**
  * Sentence-ish WAV chunks: the module writes each to a temp file and fires `::play`, and ESL
  * plays the files in order. Frame-sized files would each add a gap (1 s of speech took 6.4 s).
+ * While ESL is down a `::play` would be lost, so chunks wait in a PlaybackBacklog instead of
+ * being sent; when ESL comes back, chunks sent just before the loss whose `::play` never came are
+ * sent again, ahead of those that waited.
  */
 class FilePlayback implements PlaybackSender {
   private readonly prefix: string;
@@ -126,16 +143,21 @@ class FilePlayback implements PlaybackSender {
   private header = new DataView(new ArrayBuffer(0));
   private filled = 0;
   private quietRun = 0;
-  /** Duration (ms) of each chunk sent whose `::play` has not arrived yet, in send order. */
-  private readonly unplayed: number[] = [];
+  /** Chunks sent whose `::play` has not arrived yet, in send order. */
+  private unplayed: Chunk[] = [];
   /** Of `unplayed`, how many (the oldest) were sent before the last barge-in. */
   private stale = 0;
   private playEndsAt = 0;
+  /** Null without ESL: nothing could play the chunks, so nothing waits. */
+  private readonly backlog: PlaybackBacklog | null;
 
   constructor(private readonly ctx: PlaybackContext) {
     this.prefix = messagePrefix("wav", ctx.sampleRate);
     this.capSamples = (ctx.sampleRate * CHUNK_CAP_MS) / 1000;
     this.minSamples = (ctx.sampleRate * CHUNK_MIN_MS) / 1000;
+    this.backlog = ctx.control === null ? null : new PlaybackBacklog({
+      limitMs: ctx.eslWaitLimitMs ?? ESL_WAIT_LIMIT_MS, log: ctx.log, stats: ctx.stats, onExpired: (detail) => ctx.onUnplayable(detail),
+    });
   }
 
   push(frame: Int16Array): boolean {
@@ -155,13 +177,14 @@ class FilePlayback implements PlaybackSender {
     this.quietRun = 0;
     this.stale = this.unplayed.length;
     this.playEndsAt = 0;
+    this.backlog?.clear();
     // uuid_break on a channel that plays nothing would only risk disturbing its park.
     if (playing) this.ctx.control?.breakPlayback(this.ctx.callId);
   }
 
   onPlay(file: string): void {
-    const durationMs = this.unplayed.shift();
-    if (durationMs === undefined) {
+    const chunk = this.unplayed.shift();
+    if (chunk === undefined) {
       this.ctx.log.warn("mod_audio_stream::play for a file we did not send; ignored", { file });
       return;
     }
@@ -171,13 +194,30 @@ class FilePlayback implements PlaybackSender {
       return;
     }
     this.ctx.control?.broadcast(this.ctx.callId, file);
-    this.playEndsAt = Math.max(performance.now(), this.playEndsAt) + durationMs + FILE_GAP_MS;
+    this.playEndsAt = Math.max(performance.now(), this.playEndsAt) + chunk.durationMs + FILE_GAP_MS;
+  }
+
+  onControlUp(): void {
+    if (this.backlog === null) return;
+    // Sent before the loss, their `::play` fired into the old connection (or nowhere). A `::play`
+    // still on its way would play the chunk twice, but the module fires it within a millisecond of
+    // our message and a reconnect takes far longer. Chunks from before a barge-in are not wanted.
+    const lost = this.unplayed.slice(this.stale);
+    this.unplayed = [];
+    this.stale = 0;
+    this.backlog.hold(lost, true);
+    this.resume();
   }
 
   pendingMs(): number {
     let ms = Math.max(0, this.playEndsAt - performance.now());
-    for (let i = this.stale; i < this.unplayed.length; i++) ms += this.unplayed[i]! + FILE_GAP_MS;
+    for (let i = this.stale; i < this.unplayed.length; i++) ms += this.unplayed[i]!.durationMs + FILE_GAP_MS;
+    if (this.backlog !== null) ms += this.backlog.durationMs + this.backlog.length * FILE_GAP_MS;
     return ms;
+  }
+
+  close(): void {
+    this.backlog?.close();
   }
 
   private append(frame: Int16Array): void {
@@ -199,11 +239,33 @@ class FilePlayback implements PlaybackSender {
   private sendChunk(): boolean {
     const dataBytes = this.filled * 2;
     writeWavHeader(this.header, this.ctx.sampleRate, dataBytes);
-    const durationMs = (this.filled * 1000) / this.ctx.sampleRate;
+    const chunk: Chunk = {
+      text: this.prefix + this.bytes.toString("base64", 0, WAV_HEADER_BYTES + dataBytes) + MESSAGE_SUFFIX,
+      durationMs: (this.filled * 1000) / this.ctx.sampleRate,
+    };
     this.filled = 0;
     this.quietRun = 0;
-    const sent = this.ctx.sendText(this.prefix + this.bytes.toString("base64", 0, WAV_HEADER_BYTES + dataBytes) + MESSAGE_SUFFIX);
-    if (sent) this.unplayed.push(durationMs);
+    if (!this.mustWait()) return this.send(chunk);
+    this.backlog!.hold([chunk]);
+    return true;
+  }
+
+  /** ESL is down, or came back with chunks still waiting (they go first, in order). */
+  private mustWait(): boolean {
+    const control = this.ctx.control;
+    if (control === null || this.backlog === null) return false;
+    // Up again before onControlUp reached this call (it was not watched yet): send what waited.
+    if (control.connected && this.backlog.length > 0) this.resume();
+    return !control.connected || this.backlog.length > 0;
+  }
+
+  private resume(): void {
+    for (const chunk of this.backlog?.release() ?? []) if (!this.send(chunk)) return;
+  }
+
+  private send(chunk: Chunk): boolean {
+    const sent = this.ctx.sendText(chunk.text);
+    if (sent) this.unplayed.push(chunk);
     return sent;
   }
 }

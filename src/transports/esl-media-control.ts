@@ -18,12 +18,14 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 export class EslMediaControl implements FreeswitchMediaControl {
   private readonly channels = new Map<string, ChannelListener>();
   private readonly unsubscribe: () => void;
+  private readonly unlistenUp: () => void;
 
   constructor(
     private readonly client: EslClient,
     private readonly log: Logger,
   ) {
     this.unsubscribe = client.onEvent((event) => this.route(event));
+    this.unlistenUp = client.onConnected(() => this.announceUp());
   }
 
   get connected(): boolean {
@@ -52,7 +54,18 @@ export class EslMediaControl implements FreeswitchMediaControl {
   /** Stops routing events; the client itself belongs to whoever made it. */
   close(): void {
     this.unsubscribe();
+    this.unlistenUp();
     this.channels.clear();
+  }
+
+  private announceUp(): void {
+    for (const [uuid, listener] of [...this.channels]) {
+      try {
+        listener.onControlUp();
+      } catch (error) {
+        this.log.error("channel listener failed when ESL came back", { call: uuid, error: describe(error) });
+      }
+    }
   }
 
   private valid(uuid: string, what: string, value: string): boolean {

@@ -1,12 +1,14 @@
 /**
  * FreeSWITCH Event Socket client (inbound mode, PROTOCOLS.md §3.3): connects, answers `auth/request`,
- * subscribes with `event plain …`, and stays up with backoff until stop(). Replies come back in the
- * order the commands were sent, so waiting commands form a FIFO; `bgapi` results arrive later as
- * BACKGROUND_JOB events, matched by Job-UUID.
+ * subscribes with `event plain …`, and stays up until stop(), retrying within a second (reconnect.ts).
+ * Replies come back in the order the commands were sent, so waiting commands form a FIFO; `bgapi`
+ * results arrive later as BACKGROUND_JOB events, matched by Job-UUID.
  */
 import type { Socket } from "bun";
 import type { Logger } from "../log.ts";
 import { EslDecoder, EslProtocolError, encodeCommand, type EslEvent, type EslMessage } from "./esl-codec.ts";
+import { aclRejected, badPassword, passwordRejected } from "./esl-auth.ts";
+import { DEFAULT_RECONNECT, reconnectDelayMs, type ReconnectPolicy } from "./reconnect.ts";
 
 export interface EslClientOptions {
   host: string;
@@ -16,7 +18,7 @@ export interface EslClientOptions {
   /** Subscribed with `event plain …` after auth (and after every reconnect). */
   events?: string[];
   commandTimeoutMs?: number;
-  reconnect?: { initialMs: number; maxMs: number };
+  reconnect?: Partial<ReconnectPolicy>;
 }
 
 export class EslError extends Error {
@@ -45,6 +47,8 @@ class Session {
   readonly jobs = new Map<string, Pending>();
   unsent: Uint8Array | null = null;
   authed = false;
+  /** The `event plain …` reply came back: FreeSWITCH now sends this session the events voicebot needs. */
+  subscribed = false;
   dropped = false;
   connectTimer: ReturnType<typeof setTimeout> | undefined;
   markClosed: () => void = () => {};
@@ -57,20 +61,6 @@ const encoder = new TextEncoder();
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 const firstLine = (text: string): string => (text.split("\n", 1)[0] ?? "").trim();
-
-/** What the admin reads when FreeSWITCH refuses the password (never the password itself). */
-function passwordRejected(address: string): string {
-  return `FreeSWITCH ESL at ${address} rejected the password (-ERR invalid): set ESL_PASSWORD to the "password" param of event_socket.conf`;
-}
-
-function aclRejected(address: string, localAddress: string): string {
-  return (
-    `FreeSWITCH ESL at ${address} refused this host by ACL (text/rude-rejection): add ${localAddress || "this host's address"} ` +
-    `to the list named by "apply-inbound-acl" in event_socket.conf (acl.conf.xml), then reloadacl and reload mod_event_socket`
-  );
-}
-
-const badPassword = (password: string): boolean => password === "" || /[\r\n]/.test(password);
 
 function validateOptions(o: EslClientOptions): string[] {
   if (o.host.trim() === "") throw new EslError("ESL host is empty: give the FreeSWITCH host name or address");
@@ -91,8 +81,9 @@ export class EslClient {
   private readonly address: string;
   private readonly subscription: string;
   private readonly timeoutMs: number;
-  private readonly backoff: { initialMs: number; maxMs: number };
+  private readonly backoff: ReconnectPolicy;
   private readonly listeners = new Set<(event: EslEvent) => void>();
+  private readonly upListeners = new Set<() => void>();
   private readonly readyWaiters = new Set<(why: string | null) => void>();
   private session: Session | null = null;
   private running = false;
@@ -106,11 +97,12 @@ export class EslClient {
     this.subscription = `event plain ${validateOptions(o).join(" ")}\n\n`;
     this.address = `${o.host}:${o.port}`;
     this.timeoutMs = o.commandTimeoutMs ?? 5000;
-    this.backoff = o.reconnect ?? { initialMs: 500, maxMs: 30_000 };
+    this.backoff = { ...DEFAULT_RECONNECT, ...o.reconnect };
   }
 
+  /** Logged in and subscribed: commands can be sent, and the events they lead to will arrive. */
   get connected(): boolean {
-    return this.session?.authed === true;
+    return this.session?.subscribed === true;
   }
 
   start(): void {
@@ -144,6 +136,12 @@ export class EslClient {
   onEvent(listener: (event: EslEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called each time the client becomes `connected` (the first time and after every reconnect). */
+  onConnected(listener: () => void): () => void {
+    this.upListeners.add(listener);
+    return () => this.upListeners.delete(listener);
   }
 
   async stop(): Promise<void> {
@@ -266,7 +264,7 @@ export class EslClient {
       case "text/disconnect-notice":
         return this.drop(session, `FreeSWITCH ESL at ${this.address} sent a disconnect notice`);
       case "text/rude-rejection":
-        return this.drop(session, aclRejected(this.address, session.socket?.localAddress ?? ""));
+        return this.drop(session, aclRejected(this.address, session.socket?.localAddress ?? ""), true);
       default:
         this.o.log.debug("ESL message ignored", { esl: this.address, contentType: message.contentType });
     }
@@ -282,7 +280,7 @@ export class EslClient {
     const failed = text.startsWith("-ERR");
     if (pending.kind === "auth" && failed) {
       this.settle(pending, new EslError(firstLine(text)));
-      this.drop(session, passwordRejected(this.address));
+      this.drop(session, passwordRejected(this.address), true);
     } else if (pending.kind === "event" && failed) {
       this.o.log.warn("ESL event subscription refused", { esl: this.address, reply: firstLine(text) });
       this.settle(pending, text);
@@ -297,13 +295,27 @@ export class EslClient {
 
   private onAuthenticated(session: Session): void {
     session.authed = true;
-    // Written before anyone can send a command on this session, so FreeSWITCH applies it first.
-    this.command(session, this.subscription, { kind: "event", label: "event plain", resolve: () => {}, reject: () => {} });
+    // Nobody sends on this session before the reply: an event (a `::play`) fired before FreeSWITCH
+    // applies the subscription would be lost, so `connected` waits for it.
+    const onSubscribed = (): void => this.onSubscribed(session);
+    this.command(session, this.subscription, { kind: "event", label: "event plain", resolve: onSubscribed, reject: () => {} });
+  }
+
+  private onSubscribed(session: Session): void {
+    if (session.dropped) return;
+    session.subscribed = true;
     if (this.everConnected) this.stats.reconnects++;
     this.everConnected = true;
     this.attempt = 0;
     this.report("connected");
     for (const waiter of [...this.readyWaiters]) waiter(null);
+    for (const listener of [...this.upListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.o.log.error("ESL connection listener failed", { esl: this.address, error: describe(error) });
+      }
+    }
   }
 
   private onEventMessage(session: Session, event: EslEvent): void {
@@ -322,11 +334,15 @@ export class EslClient {
     }
   }
 
-  /** Ends a session for good: its waiting commands fail, and a new one is scheduled unless stopped. */
-  private drop(session: Session, reason: string): void {
+  /**
+   * Ends a session for good: its waiting commands fail, and a new one is scheduled unless stopped
+   * (`refused`: FreeSWITCH said no, which retrying soon will not change).
+   */
+  private drop(session: Session, reason: string, refused = false): void {
     if (session.dropped) return;
     session.dropped = true;
     session.authed = false;
+    session.subscribed = false;
     clearTimeout(session.connectTimer);
     if (this.session === session) this.session = null;
     session.socket?.terminate();
@@ -336,9 +352,9 @@ export class EslClient {
     session.jobs.clear();
     if (!this.running) return;
     this.report(reason);
-    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.attempt, 30));
+    const delay = reconnectDelayMs(this.backoff, this.attempt, refused);
     this.attempt++;
-    this.retryTimer = setTimeout(() => this.connect(), Math.round(delay * (0.75 + Math.random() * 0.5)));
+    this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
   private report(state: string): void {
@@ -347,48 +363,4 @@ export class EslClient {
     if (state === "connected") this.o.log.info("ESL connected", { esl: this.address });
     else this.o.log.warn(state, { esl: this.address });
   }
-}
-
-/** One-shot check for `doctor`: connect, authenticate, say how it went and how long it took. */
-export function checkEslAuth(o: { host: string; port: number; password: string; timeoutMs: number }): Promise<{ ok: boolean; message: string; ms: number }> {
-  const address = `${o.host}:${o.port}`;
-  const started = performance.now();
-  return new Promise((resolve) => {
-    let socket: Socket<undefined> | null = null;
-    let finished = false;
-    const finish = (ok: boolean, message: string): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      socket?.end(ok ? "exit\n\n" : undefined);
-      resolve({ ok, message, ms: Math.round(performance.now() - started) });
-    };
-    const timer = setTimeout(() => finish(false, `FreeSWITCH ESL at ${address} did not answer within ${o.timeoutMs} ms`), o.timeoutMs);
-    if (badPassword(o.password)) return finish(false, "ESL password is empty or holds a line break");
-    const decoder = new EslDecoder((message) => {
-      if (message.contentType === "auth/request") socket?.write(`auth ${o.password}\n\n`);
-      else if (message.contentType === "text/rude-rejection") finish(false, aclRejected(address, socket?.localAddress ?? ""));
-      else if (message.contentType === "command/reply") {
-        const accepted = (message.headers.get("Reply-Text") ?? "").startsWith("+OK");
-        finish(accepted, accepted ? `authenticated to FreeSWITCH ESL at ${address}` : passwordRejected(address));
-      }
-    });
-    Bun.connect({
-      hostname: o.host,
-      port: o.port,
-      socket: {
-        binaryType: "uint8array",
-        open: (s) => void (finished ? s.terminate() : (socket = s)),
-        data: (_s, chunk) => {
-          try {
-            decoder.push(chunk);
-          } catch (error) {
-            finish(false, `FreeSWITCH ESL at ${address} sent a malformed message: ${describe(error)}`);
-          }
-        },
-        close: () => finish(false, `FreeSWITCH ESL at ${address} closed the connection before authentication`),
-        connectError: (_s, error) => finish(false, `cannot connect to FreeSWITCH ESL at ${address}: ${error.message}`),
-      },
-    }).catch(() => {});
-  });
 }

@@ -11,10 +11,15 @@ export interface ChannelListener {
   onPlay(file: string): void;
   /** `CHANNEL_HANGUP` for this channel. */
   onHangup(): void;
+  /**
+   * ESL is (back) up and subscribed: what waited for it may go. Events fired while it was down
+   * (a `::play`) were lost: FreeSWITCH does not keep them for a client that comes back.
+   */
+  onControlUp(): void;
 }
 
 export interface FreeswitchMediaControl {
-  /** The ESL connection is up and authenticated (commands sent while down are dropped). */
+  /** The ESL connection is up, authenticated and subscribed (commands sent while down are dropped). */
   readonly connected: boolean;
   /** Route this channel's events (by `Unique-ID`) to `listener` until the returned function is called. */
   watch(uuid: string, listener: ChannelListener): () => void;

@@ -91,8 +91,15 @@ export interface TransportStats {
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** mod_audio_stream file mode: chunks of the bot's audio that waited for ESL to come back. */
+  playbackDeferred: number;
+  /** mod_audio_stream file mode: chunks that waited for ESL and were never played (it stayed down, or the call ended). */
+  playbackDropped: number;
 }
 
 export function newTransportStats(): TransportStats {
-  return { connectionsAccepted: 0, connectionsRejected: 0, protocolErrors: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
+  return {
+    connectionsAccepted: 0, connectionsRejected: 0, protocolErrors: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0,
+    playbackDeferred: 0, playbackDropped: 0,
+  };
 }

@@ -19,6 +19,10 @@ export interface FakeEsl {
   misbehave(m: { rejectAuth?: boolean; rude?: boolean; stallCommands?: boolean }): void;
   /** Closes every client (to test reconnects), after a `text/disconnect-notice` when `notice` is set. */
   dropClients(options?: { notice?: boolean }): void;
+  /** FreeSWITCH stops (or has not started yet): every client is cut off and the port refuses connections. */
+  stopListening(): void;
+  /** FreeSWITCH is back on the same port. */
+  listenAgain(): void;
   /** The first command starting with `prefix` not yet returned by an earlier call, waiting for it if needed. */
   waitForCommand(prefix: string, timeoutMs?: number): Promise<{ line: string; at: number }>;
   /** Authenticated clients now. */
@@ -205,9 +209,9 @@ export async function startFakeEsl(o: { password?: string; port?: number } = {})
     if (client.text.length > MAX_COMMAND_CHARS) hangUp(client, true);
   };
 
-  const listener = Bun.listen<Client>({
+  const listen = (port: number) => Bun.listen<Client>({
     hostname: "127.0.0.1",
-    port: o.port ?? 0,
+    port,
     socket: {
       binaryType: "uint8array",
       open(socket) {
@@ -239,10 +243,18 @@ export async function startFakeEsl(o: { password?: string; port?: number } = {})
       error: () => {},
     },
   });
+  let listener: ReturnType<typeof listen> | null = listen(o.port ?? 0);
+  const port = listener.port;
+  const cutOff = (): void => {
+    for (const client of clients) client.socket.terminate();
+    clients.clear();
+    listener?.stop(true);
+    listener = null;
+  };
 
   return {
     host: "127.0.0.1",
-    port: listener.port,
+    port,
     commands,
     onCommand: (next) => void (handler = next),
     emit,
@@ -254,6 +266,8 @@ export async function startFakeEsl(o: { password?: string; port?: number } = {})
     dropClients: (options) => {
       for (const client of clients) hangUp(client, options?.notice === true);
     },
+    stopListening: cutOff,
+    listenAgain: () => void (listener ??= listen(port)),
     waitForCommand(prefix, timeoutMs = 2000) {
       const index = commands.findIndex((c, i) => !claimed.has(i) && c.line.startsWith(prefix));
       if (index >= 0) {
@@ -284,9 +298,7 @@ export async function startFakeEsl(o: { password?: string; port?: number } = {})
       return authed;
     },
     async stop() {
-      for (const client of clients) client.socket.terminate();
-      clients.clear();
-      listener.stop(true);
+      cutOff();
     },
   };
 }

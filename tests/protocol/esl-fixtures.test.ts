@@ -145,6 +145,7 @@ describe("captured events replayed over TCP to EslClient + EslMediaControl", () 
       onDtmf: (digit) => calls.push(`dtmf ${digit}`),
       onPlay: (file) => calls.push(`play ${file}`),
       onHangup: () => calls.push("hangup"),
+      onControlUp: () => {},
     });
     client.start();
     const deadline = performance.now() + 5000;

@@ -152,7 +152,7 @@ describe("AMI client against the fake Asterisk", () => {
       username: "voicebot",
       secret: SECRET,
       log: captureLogger(lines),
-      reconnect: { initialMs: 10, maxMs: 40 },
+      reconnect: { initialMs: 10, maxMs: 40, refusedMaxMs: 80 },
       ...options,
     });
     cleanups.push(() => client.stop());
@@ -180,9 +180,10 @@ describe("AMI client against the fake Asterisk", () => {
     const warnings = lines.filter((line) => line.startsWith("WARN"));
     expect(warnings.length).toBe(1);
     expect(warnings[0]).toContain('refused the login of user \\"voicebot\\": Authentication failed');
-    // Each wait is the current step with jitter (half to all of it); steps double from 10 ms up to 40 ms.
+    // Each wait is the current step with jitter (half to all of it); after a refusal steps double
+    // from 10 ms up to refusedMaxMs (80 ms), past the 40 ms cap of connection failures.
     const waits = lines.filter((line) => line.includes("AMI")).map((line) => JSON.parse(line.slice(line.indexOf("{"))).retryMs as number);
-    [10, 20, 40, 40].forEach((step, i) => {
+    [10, 20, 40, 80].forEach((step, i) => {
       expect(waits[i]).toBeGreaterThanOrEqual(step / 2);
       expect(waits[i]).toBeLessThanOrEqual(step);
     });
