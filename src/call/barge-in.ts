@@ -1,7 +1,8 @@
 /**
  * Deciding that the caller is talking over the bot. Fed every inbound and outbound frame of a call,
  * it counts a run of caller speech (VAD says speech and the energy gates pass) and decides barge-in
- * once the run reaches minSpeechMs, or earlier when the STT provider also heard speech start.
+ * once the run reaches minSpeechMs, or earlier when the STT provider also heard speech start. From
+ * HOLD_AFTER_MS of it, the run is `tentative`: the bot pauses until it is decided or ends.
  *
  * The echo gate: while the bot talks, the line returns an attenuated copy of it 0-200 ms later, which
  * any VAD calls speech. How attenuated depends on the line (6 dB on the worst analogue hybrid, none
@@ -48,6 +49,12 @@ export const MAX_GAP_MS = 40;
 
 /** Gated local speech that, with the provider's SpeechStarted, is enough to decide at once. */
 export const SPEECH_STARTED_MIN_MS = 60;
+
+/**
+ * Gated local speech after which the bot holds its breath (`tentative`): the caller hears it stop
+ * this soon, before barge-in is decided; a run that ends short lets it go on where it stopped.
+ */
+export const HOLD_AFTER_MS = 40;
 
 const MIN_SPEECH_MS_RANGE = [20, 2000] as const;
 
@@ -123,6 +130,11 @@ export class BargeInDetector {
     this.onVadFailure = onVadFailure;
     this.floor = amplitudeOf(vad ? FLOOR_DBFS : ENERGY_ONLY_FLOOR_DBFS);
     this.outboundRms = new Float64Array(Math.ceil(ECHO_WINDOW_MS / SHORTEST_FRAME_MS));
+  }
+
+  /** A run long enough to hold the bot, not yet a barge-in: the bot should pause until it is one or ends. */
+  get tentative(): boolean {
+    return this.speaking && !this.decided && this.runMs >= HOLD_AFTER_MS;
   }
 
   /** Caller speech counted in the current run, in ms (0 while the bot is silent). */

@@ -62,6 +62,8 @@ export interface ConversationHost {
   expedite(): void;
   /** Barge-in: drop what is queued here and what the PBX still holds. */
   stopPlayback(): void;
+  /** The caller may be cutting in: pause the bot's audio (true) or let it go on (false). */
+  holdPlayback(on: boolean): void;
   /** The PBX is still playing audio our clock has already sent (mod_audio_stream file mode). */
   readonly pbxStillPlaying: boolean;
 }
@@ -108,6 +110,8 @@ export class Conversation {
   private lastLoudAt = 0;
   private vad: Vad | null = null;
   private bargeIn: BargeInDetector;
+  /** The bot is paused for a tentative barge-in. */
+  private held = false;
   private gate: SttGate;
   private rate: number;
   /** Per frame: the cached action and no closure, so the path to the recognizer allocates nothing. */
@@ -155,6 +159,14 @@ export class Conversation {
     this.gate.push(frame, this.botSpeaking(), loud, this.sendToStt);
     if (loud) this.lastLoudAt = Date.now();
     if (this.bargeIn.inbound(frame)) this.interrupt("voice");
+    // After a barge-in the detector hears of the silence with the next bot frame: hold only a bot still speaking.
+    else this.hold(this.bargeIn.tentative && this.botSpeaking());
+  }
+
+  private hold(on: boolean): void {
+    if (on === this.held) return;
+    this.held = on;
+    this.host.holdPlayback(on);
   }
 
   /**
@@ -201,6 +213,7 @@ export class Conversation {
     for (const { turnId } of this.replies.values()) if (turnId !== null) this.host.store.setTurnTimings(turnId, { bargeInAt: at });
     this.host.store.addEvent(this.host.callId, { kind: "barge-in", detail: signal, at });
     this.host.stopPlayback();
+    this.held = false;
     this.abortReplies();
     this.bargeIn.reset();
   }

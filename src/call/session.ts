@@ -109,6 +109,10 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.recorder?.dropUnplayed();
   }
 
+  holdPlayback(on: boolean): void {
+    this.playout.hold(on);
+  }
+
   /** A reply or prompt finished and nothing else is queued: the caller's turn, timers on. */
   armSilence(): void {
     if (this.waitingForCaller()) this.silence.arm();

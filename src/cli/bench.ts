@@ -48,9 +48,9 @@ Options:
   --stt-delay MS           the fake recognizer's delay, speech end → final (default 150)
   --llm-ttft MS            the fake model's time to first token (default 250)
   --tts-ttfb MS            the fake speech API's time to first byte (default 150)
-  --llm-tps N              the fake model's tokens per second (default 100; the real vendors: 50
-                           to 200); it answers as real models do: tool calls first with no words,
-                           token-sized deltas, tool arguments in many pieces
+  --llm-tps N              the fake model's tokens per second (default 150; the real vendors: 50
+                           to 200, Groq's 70b above); it answers as real models do: tool calls
+                           first with no words, token-sized deltas, tool arguments in many pieces
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
                            stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
@@ -98,7 +98,7 @@ function delayMs(flag: string, value: string | undefined, fallback: number): num
 }
 
 function tokensPerSecond(value: string | undefined): number {
-  if (value === undefined) return 100;
+  if (value === undefined) return 150;
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= 10 && n <= 2000)) throw new UsageError(`--llm-tps "${value}" is not allowed; give whole tokens per second from 10 to 2000`);
   return n;

@@ -36,6 +36,8 @@ export class Playout {
   private fadeLeft = 0;
   private fadeFrom: Int16Array | null = null;
   private fadeOffset = 0;
+  /** Held: silence goes out and the cursor waits (the caller may be cutting in; see hold()). */
+  private held = false;
 
   constructor(private sampleRate: number) {
     this.frame = new Int16Array(sampleRate / 50);
@@ -86,19 +88,39 @@ export class Playout {
 
   /**
    * Stop at once (a key was pressed): what was playing fades out over FADE_MS at the start of
-   * the next frame, and everything queued is dropped; each dropped utterance's onEnd(true) runs.
+   * the next frame (unless held: silent already), and everything queued is dropped; each dropped
+   * utterance's onEnd(true) runs.
    */
   flush(): void {
     const current = this.queue[0];
-    const seg = current && this.started ? current.segments[this.segment] : undefined;
+    // Held, the bot is silent already: no fade brings its words back for a moment.
+    const seg = current && this.started && !this.held ? current.segments[this.segment] : undefined;
     if (seg) {
       this.fadeFrom = seg;
       this.fadeOffset = this.offset;
       this.fadeLeft = this.fadeSamples;
     }
+    this.held = false;
     this.resetCursor();
     const dropped = this.queue.splice(0);
     for (const u of dropped) u.onEnd(true);
+  }
+
+  /**
+   * The caller may be starting to speak over the bot: from the next frame, silence (what was
+   * playing fades out over FADE_MS), the cursor kept where it was. Released, the utterance plays
+   * on from there, as if nothing happened: a cough costs the caller a short pause, not the reply.
+   */
+  hold(on: boolean): void {
+    if (on === this.held) return;
+    this.held = on;
+    const current = this.queue[0];
+    const seg = on && current && this.started ? current.segments[this.segment] : undefined;
+    if (seg) {
+      this.fadeFrom = seg;
+      this.fadeOffset = this.offset;
+      this.fadeLeft = this.fadeSamples;
+    }
   }
 
   /**
@@ -111,6 +133,7 @@ export class Playout {
     this.fadeSamples = Math.round((rate * FADE_MS) / 1000);
     this.fadeLeft = 0;
     this.fadeFrom = null;
+    this.held = false;
     this.resetCursor();
     return this.queue.splice(0);
   }
@@ -124,7 +147,7 @@ export class Playout {
     let filled = 0;
     this.starved = false;
     if (this.fadeLeft > 0) filled = this.fadeOut(frame);
-    while (filled < frame.length && this.queue.length > 0) {
+    while (!this.held && filled < frame.length && this.queue.length > 0) {
       const u = this.queue[0] as Utterance;
       const seg = u.segments[this.segment];
       if (!seg && u.open) {
@@ -162,7 +185,7 @@ export class Playout {
    * `sink` returning false stops it too.
    */
   drainReady(max: number, sink: (frame: Int16Array) => boolean): void {
-    for (let n = 0; n < max && this.fadeLeft === 0 && this.readyNow(); n++) if (!sink(this.nextFrame())) return;
+    for (let n = 0; n < max && this.fadeLeft === 0 && !this.held && this.readyNow(); n++) if (!sink(this.nextFrame())) return;
   }
 
   /** A whole frame can be filled now: a streamed utterance is never padded mid-speech. */

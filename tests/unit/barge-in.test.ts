@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createEspeakTts } from "../../src/ai/tts/espeak.ts";
-import { BargeInDetector, FLOOR_DBFS } from "../../src/call/barge-in.ts";
+import { BargeInDetector, FLOOR_DBFS, HOLD_AFTER_MS } from "../../src/call/barge-in.ts";
 import { rootLogger } from "../../src/log.ts";
 import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { loadVadModule, type Vad, type VadModule } from "../../src/media/vad.ts";
@@ -170,6 +170,34 @@ describe("caller speech while the bot is silent on the line", () => {
       expect(decisions).toEqual([]);
       expect(Math.max(...speechMs)).toBeLessThanOrEqual(120);
     }
+  });
+
+  test("a cough holds the bot from its second speech frame and lets it go when the run ends; real speech holds until decided", () => {
+    const loudest = loudestFrame(caller);
+    const cough = caller.subarray((loudest - 2) * FRAME, (loudest + 3) * FRAME);
+    const tentative = (inbound: Int16Array): boolean[] => {
+      const target = detector();
+      target.botSpeaking(true);
+      const out: boolean[] = [];
+      for (let k = 0; (k + 1) * FRAME <= inbound.length; k++) {
+        target.outbound(silence(20));
+        target.inbound(inbound.subarray(k * FRAME, (k + 1) * FRAME));
+        out.push(target.tentative);
+      }
+      return out;
+    };
+    const coughed = tentative(line(concat([silence(LEAD_MS), cough, silence(500)])));
+    const first = coughed.indexOf(true);
+    expect(first).toBeGreaterThanOrEqual(LEAD_FRAMES + 1);
+    expect(first).toBeLessThanOrEqual(LEAD_FRAMES + 3);
+    expect(coughed.lastIndexOf(true)).toBeLessThan(LEAD_FRAMES + 5 + 3);
+    expect(coughed.at(-1)).toBe(false);
+    const spoken = tentative(line(concat([silence(LEAD_MS), caller])));
+    const held = spoken.indexOf(true);
+    expect(held).toBeLessThanOrEqual(LEAD_FRAMES + 3);
+    // From then on held without a break, until the decision (tentative is false once decided).
+    const released = spoken.indexOf(false, held);
+    expect(released - held).toBeGreaterThanOrEqual((MIN_SPEECH_MS - HOLD_AFTER_MS) / 20);
   });
 
   test("a run survives gaps of up to 40 ms (stop consonants), not 60 ms", () => {

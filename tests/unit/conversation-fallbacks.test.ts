@@ -53,7 +53,7 @@ function rig(extra: Partial<ConversationParts> = {}) {
       events.push(event);
       if (event.type === "callerSaid") conversation.think({ type: "think", replyId: ++replyId, messages: [], tools: [] });
     },
-    pauseSilence: () => undefined, armSilence: () => undefined, expedite: () => undefined, stopPlayback: () => undefined,
+    pauseSilence: () => undefined, armSilence: () => undefined, expedite: () => undefined, stopPlayback: () => undefined, holdPlayback: () => undefined,
     pbxStillPlaying: false,
   };
   const parts: ConversationParts = {

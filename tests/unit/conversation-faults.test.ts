@@ -62,6 +62,7 @@ function host(fed: DialogEvent[], stopped: string[]): ConversationHost {
       stopped.push("stop");
       playout.playing = false;
     },
+    holdPlayback: (on: boolean) => void stopped.push(on ? "hold" : "release"),
   };
   return partial as unknown as ConversationHost;
 }
@@ -84,7 +85,8 @@ describe("a failing part of an AI call", () => {
     expect(warnings[0]).toContain("call=faulty-call");
     expect(warnings[0]).toContain("WARN");
     expect(warnings[0]).toContain("barge-in goes on with the energy gate alone");
-    expect(stopped).toEqual(["stop"]);
+    // Held from the second loud frame, then cut off once the run is long enough.
+    expect(stopped).toEqual(["hold", "stop"]);
     expect(() => conversation.stop()).not.toThrow();
   });
 

@@ -93,6 +93,31 @@ describe("Playout", () => {
     expect(p.busy).toBe(false);
   });
 
+  test("hold: silence (after a fade) with the cursor kept; released, the utterance plays on from where it was", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    p.enqueue(utterance(1, [ramp(640)], log));
+    expect(p.nextFrame()[0]).toBe(1);
+    p.hold(true);
+    const faded = p.nextFrame();
+    expect(faded[0]).toBe(161);
+    expect(faded.subarray(64).every((s) => s === 0)).toBe(true);
+    expect(p.nextFrame().every((s) => s === 0)).toBe(true);
+    expect(p.playing).toBe(true);
+    let drained = 0;
+    p.drainReady(5, () => ++drained > 0);
+    expect(drained).toBe(0);
+    p.hold(false);
+    expect(p.nextFrame()[0]).toBe(161);
+    expect(log).toEqual(["start 1"]);
+    p.hold(true);
+    p.nextFrame();
+    p.flush();
+    p.enqueue(utterance(2, [ramp(160, 7)], log));
+    // A flush while held brings back nothing of the held words, and ends the hold: the next reply plays.
+    expect(p.nextFrame()[0]).toBe(7);
+  });
+
   test("retune hands the queue back and switches the frame size", () => {
     const log: string[] = [];
     const p = new Playout(8000);
