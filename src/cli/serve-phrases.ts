@@ -1,0 +1,69 @@
+/**
+ * The phrase cache at start-up: every tenant's phrases load or render behind the listeners, the
+ * greetings first, while calls are already answered (a phrase not ready yet is spoken by the live
+ * voice; after a voice change the previous voice's files stand in). What /healthz and /metrics say
+ * about it comes from here.
+ */
+import type { Logger } from "../log.ts";
+import { COMMON_RATES } from "../media/pcm.ts";
+import type { TenantProfiles } from "./serve-tenants.ts";
+
+export interface PhraseStartup {
+  /** Resolves when every tenant's phrases are in memory at the common rates; rejects if one cannot be rendered. */
+  readonly done: Promise<void>;
+  readonly ready: boolean;
+  /** Why the render failed (calls then keep hearing the live voice), or null. */
+  readonly error: string | null;
+  /** Phrase × rate pairs in memory now, over every tenant, out of `total`. */
+  progress(): { ready: number; total: number };
+  /** Every tenant's greetings are in memory at the common rates, in this voice or the previous one (else calls hear them from the live voice). */
+  greetingsCached(): boolean;
+}
+
+export function startPhrases(profiles: TenantProfiles, log: Logger, startedAt: number): PhraseStartup {
+  let ready = false;
+  let error: string | null = null;
+  const done = Promise.all(profiles.all.map((profile) => prepareTenant(profile, log))).then(() => {
+    ready = true;
+    log.info("phrases ready", { tenants: profiles.all.length, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
+  });
+  done.catch((err: unknown) => {
+    error = err instanceof Error ? err.message : String(err);
+    log.error("phrases could not be rendered: calls hear every prompt from the live voice", { error });
+  });
+  return {
+    done,
+    get ready() {
+      return ready;
+    },
+    get error() {
+      return error;
+    },
+    progress: () => {
+      let sum = 0;
+      let total = 0;
+      for (const { phrases } of profiles.all) {
+        const one = phrases.readiness(COMMON_RATES);
+        sum += one.ready;
+        total += one.total;
+      }
+      return { ready: sum, total };
+    },
+    greetingsCached: () => profiles.all.every(({ phrases, greetings }) => COMMON_RATES.every((rate) => phrases.audioFor(greetings, rate) !== null)),
+  };
+}
+
+async function prepareTenant({ phrases, tenant }: TenantProfiles["all"][number], log: Logger): Promise<void> {
+  const disk = await phrases.diskState(COMMON_RATES);
+  if (disk.state === "fresh") {
+    await phrases.prepare(COMMON_RATES);
+    return;
+  }
+  const standIn = await phrases.loadPreviousVoice(COMMON_RATES);
+  const meanwhile = standIn
+    ? `calls hear ${standIn.voiceId}'s phrases (${standIn.loaded} found) or the live voice until then`
+    : "calls hear the live voice for each phrase not ready yet";
+  if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): rendering it now, the greetings first; ${meanwhile} (\`voicebot cache build\` does it ahead of time)`, { tenant: tenant.id });
+  else log.info(`phrase cache not built for this voice: rendering it now, the greetings first; ${meanwhile} (\`voicebot cache build\` does it ahead of time)`, { tenant: tenant.id, reason: disk.reason });
+  await phrases.prepare(COMMON_RATES);
+}
