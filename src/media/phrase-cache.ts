@@ -289,7 +289,8 @@ export class PhraseCache {
 
   private async renderRate(rate: number): Promise<PrepareReport> {
     const started = performance.now();
-    const ids = [...this.texts.keys()];
+    // Asked in priority order: the first to ask takes a free synthesis slot without queueing.
+    const ids = [...this.texts.keys()].sort((a, b) => (this.priority.get(a) as number) - (this.priority.get(b) as number));
     const abort = new AbortController();
     let here = this.ready.get(rate);
     if (!here) this.ready.set(rate, (here = new Map()));
