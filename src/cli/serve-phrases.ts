@@ -54,16 +54,17 @@ export function startPhrases(profiles: TenantProfiles, log: Logger, startedAt: n
 }
 
 async function prepareTenant({ phrases, tenant }: TenantProfiles["all"][number], log: Logger): Promise<void> {
+  // Started before anything else: a call arriving now hears the greeting's render as it comes.
+  const render = phrases.prepare(COMMON_RATES);
+  render.catch(() => undefined);
   const disk = await phrases.diskState(COMMON_RATES);
-  if (disk.state === "fresh") {
-    await phrases.prepare(COMMON_RATES);
-    return;
+  if (disk.state !== "fresh") {
+    const standIn = await phrases.loadPreviousVoice(COMMON_RATES);
+    const meanwhile = standIn
+      ? `calls hear ${standIn.voiceId}'s phrases (${standIn.loaded} found) or the live voice until then`
+      : "calls hear the live voice for each phrase not ready yet";
+    if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): rendering it now, the greetings first; ${meanwhile} (\`voicebot cache build\` does it ahead of time)`, { tenant: tenant.id });
+    else log.info(`phrase cache not built for this voice: rendering it now, the greetings first; ${meanwhile} (\`voicebot cache build\` does it ahead of time)`, { tenant: tenant.id, reason: disk.reason });
   }
-  const standIn = await phrases.loadPreviousVoice(COMMON_RATES);
-  const meanwhile = standIn
-    ? `calls hear ${standIn.voiceId}'s phrases (${standIn.loaded} found) or the live voice until then`
-    : "calls hear the live voice for each phrase not ready yet";
-  if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): rendering it now, the greetings first; ${meanwhile} (\`voicebot cache build\` does it ahead of time)`, { tenant: tenant.id });
-  else log.info(`phrase cache not built for this voice: rendering it now, the greetings first; ${meanwhile} (\`voicebot cache build\` does it ahead of time)`, { tenant: tenant.id, reason: disk.reason });
-  await phrases.prepare(COMMON_RATES);
+  await render;
 }
