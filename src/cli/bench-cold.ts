@@ -13,6 +13,7 @@ import { startFakeHttp, type FakeHttpServer } from "../../tests/fakes/http.ts";
 import { describeArrival, type Arrival } from "../simulate/arrival.ts";
 import type { CallResult } from "../simulate/caller.ts";
 import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
+import { hostCpuUse, readHostCpu } from "../simulate/host-cpu.ts";
 import { ServerProcess } from "../simulate/server-process.ts";
 import { roundMs, summarize } from "../simulate/stats.ts";
 import { printJson } from "./command.ts";
@@ -71,6 +72,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
       dataDir: join(tempDir, "data"), maxCalls: o.calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env, listeningOnly: true,
     });
     const target = server.audiosocket;
+    const hostBefore = readHostCpu();
     // Watched from now, so the time is when the render ended, not when the calls did.
     const rendered = server.waitForPhrases(RENDER_WAIT_MS);
     rendered.catch(() => undefined);
@@ -86,6 +88,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
     if (unreachable !== null) throw new Error(unreachable);
     say(`calls done: ${greetings.map((g) => Math.round(g)).join(", ")} ms; waiting for the rest of the phrases...`);
     await rendered;
+    const host = hostCpuUse(hostBefore, readHostCpu());
     const listeningMs = server.listeningAfterMs;
     const phrasesMs = server.phrasesReadyAfterMs;
     const greeting = summarize(greetings);
@@ -97,6 +100,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
       failed, failures: Object.fromEntries(outcomes.failures),
       listeningAfterSpawnMs: roundMs(listeningMs),
       phrasesReadyAfterListeningMs: roundMs(phrasesMs - listeningMs),
+      host,
     };
     if (o.json) printJson(report);
     else {
@@ -104,6 +108,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
       const lines = [
         `cold start       ${o.voice}: listening ${ms(report.listeningAfterSpawnMs)} after spawn; every phrase in memory ${ms(report.phrasesReadyAfterListeningMs)} after that`,
         `connect → greeting  p50 ${ms(report.greetingMs.p50)}, p99 ${ms(report.greetingMs.p99)}, max ${ms(report.greetingMs.max)} (${greeting.count} of ${o.calls} calls, ${describeArrival(o.arrival)} from the moment it listened)`,
+        ...(host ? [`host CPU         ${host.busyPercent} % busy, ${host.stealPercent} % stolen by the hypervisor (all cores), from the first call to the last phrase`] : []),
         ...[...outcomes.failures].map(([reason, count]) => `failed ×${count}: ${reason}`),
       ];
       process.stdout.write(`${lines.join("\n")}\n`);
