@@ -1,15 +1,20 @@
 /**
  * `voicebot bench --cold-cache`: the first start after install, a voice change or an upgrade.
- * serve starts on an empty data dir (no phrase cache) and N keypad calls dial in as soon as it
- * listens, while its phrases render; the figure is each call's connect → first greeting audio.
+ * serve starts on an empty data dir (no phrase cache) and N calls dial in as soon as it listens,
+ * while its phrases render; the figure is each call's connect → first greeting audio.
  * With `--voice openai` the voice is a local fake of OpenAI's speech API with a realistic first
- * byte and streaming pace (no key, no internet); with `espeak` the embedded offline voice.
+ * byte and streaming pace (no key, no internet); with `espeak` the embedded offline voice. The
+ * calls use the keypad dialog, or with `--dialog ai` the AI dialog (its own greeting) against
+ * local fakes of Deepgram and Groq.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFakeSpeech } from "../../tests/fakes/speech.ts";
+import { createFakeChat } from "../../tests/fakes/chat.ts";
+import { startFakeDeepgram, type FakeDeepgram } from "../../tests/fakes/deepgram.ts";
 import { startFakeHttp, type FakeHttpServer } from "../../tests/fakes/http.ts";
+import { savBrain } from "../../tests/fakes/sav-brain.ts";
 import { describeArrival, type Arrival } from "../simulate/arrival.ts";
 import type { CallResult } from "../simulate/caller.ts";
 import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
@@ -19,10 +24,12 @@ import { roundMs, summarize } from "../simulate/stats.ts";
 import { printJson } from "./command.ts";
 
 export type ColdVoice = "espeak" | "openai";
+export type ColdDialog = "keypad" | "ai";
 
 export interface ColdBenchOptions {
   calls: number;
   voice: ColdVoice;
+  dialog: ColdDialog;
   arrival: Arrival;
   rate: number;
   /** The fake speech API's first byte (openai only). */
@@ -33,6 +40,8 @@ export interface ColdBenchOptions {
 /** The fake's pace between ~70 ms chunks: about 4.7× real time, as OpenAI's speech API streams. */
 const FAKE_CHUNK_INTERVAL_MS = 15;
 const FAKE_KEY = "cold-bench-key";
+/** The AI dialog's model is not asked during a greeting; it gets the bench's usual delay all the same. */
+const FAKE_LLM_TTFT_MS = 250;
 /** Each call hangs up this long after it dialed: the greeting has started well before. */
 const CALL_SECONDS = 3;
 const GREETING_TIMEOUT_MS = 2500;
@@ -53,6 +62,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
   };
   const tempDir = mkdtempSync(join(tmpdir(), "voicebot-cold-"));
   let fake: FakeHttpServer | null = null;
+  let deepgram: FakeDeepgram | null = null;
   let server: ServerProcess | null = null;
   const stop = new AbortController();
   const onSigint = (): void => stop.abort();
@@ -60,14 +70,22 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
   try {
     const configFile = join(tempDir, "bench.env");
     writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
-    let env: Record<string, string> = NO_KEYS;
-    if (o.voice === "openai") {
-      const speech = createFakeSpeech({ apiKey: FAKE_KEY, ttfbMs: o.ttsTtfbMs, chunkIntervalMs: FAKE_CHUNK_INTERVAL_MS });
-      fake = startFakeHttp([speech]);
-      env = { ...NO_KEYS, VOICEBOT_OPENAI_API_KEY: FAKE_KEY, VOICEBOT_OPENAI_BASE_URL: `${fake.url}/v1` };
+    const routes = [
+      ...(o.voice === "openai" ? [createFakeSpeech({ apiKey: FAKE_KEY, ttfbMs: o.ttsTtfbMs, chunkIntervalMs: FAKE_CHUNK_INTERVAL_MS })] : []),
+      ...(o.dialog === "ai" ? [createFakeChat({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: FAKE_LLM_TTFT_MS })] : []),
+    ];
+    fake = routes.length > 0 ? startFakeHttp(routes) : null;
+    const env: Record<string, string> = { ...NO_KEYS };
+    if (fake !== null && o.voice === "openai") Object.assign(env, { VOICEBOT_OPENAI_API_KEY: FAKE_KEY, VOICEBOT_OPENAI_BASE_URL: `${fake.url}/v1` });
+    if (fake !== null && o.dialog === "ai") {
+      deepgram = startFakeDeepgram({ apiKey: FAKE_KEY });
+      Object.assign(env, {
+        VOICEBOT_DEEPGRAM_API_KEY: FAKE_KEY, VOICEBOT_DEEPGRAM_BASE_URL: deepgram.url,
+        VOICEBOT_GROQ_API_KEY: FAKE_KEY, VOICEBOT_GROQ_BASE_URL: fake.url, VOICEBOT_LLM_PROVIDER: "groq",
+      });
     }
     const voice = o.voice === "openai" ? `the fake OpenAI voice (first byte ${o.ttsTtfbMs} ms, ~4.7× real time)` : "eSpeak-NG";
-    say(`starting voicebot serve on an empty data dir with ${voice}; ${o.calls} calls dial in ${describeArrival(o.arrival)} as soon as it listens...`);
+    say(`starting voicebot serve on an empty data dir with ${voice}${o.dialog === "ai" ? " and the AI dialog (fake Deepgram and Groq)" : ""}; ${o.calls} calls dial in ${describeArrival(o.arrival)} as soon as it listens...`);
     server = await ServerProcess.start({
       dataDir: join(tempDir, "data"), maxCalls: o.calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env, listeningOnly: true,
     });
@@ -94,7 +112,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
     const greeting = summarize(greetings);
     const failed = failedCount(outcomes);
     const report = {
-      voice: o.voice, calls: o.calls, arrival: o.arrival, rate: o.rate,
+      voice: o.voice, dialog: o.dialog, calls: o.calls, arrival: o.arrival, rate: o.rate,
       ttsFirstByteMs: o.voice === "openai" ? o.ttsTtfbMs : null,
       greetingMs: { count: greeting.count, p50: roundMs(greeting.p50), p99: roundMs(greeting.p99), max: roundMs(greeting.max) },
       failed, failures: Object.fromEntries(outcomes.failures),
@@ -106,7 +124,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
     else {
       const ms = (v: number | null): string => (v === null ? "-" : `${v} ms`);
       const lines = [
-        `cold start       ${o.voice}: listening ${ms(report.listeningAfterSpawnMs)} after spawn; every phrase in memory ${ms(report.phrasesReadyAfterListeningMs)} after that`,
+        `cold start       ${o.voice}, ${o.dialog} dialog: listening ${ms(report.listeningAfterSpawnMs)} after spawn; every phrase in memory ${ms(report.phrasesReadyAfterListeningMs)} after that`,
         `connect → greeting  p50 ${ms(report.greetingMs.p50)}, p99 ${ms(report.greetingMs.p99)}, max ${ms(report.greetingMs.max)} (${greeting.count} of ${o.calls} calls, ${describeArrival(o.arrival)} from the moment it listened)`,
         ...(host ? [`host CPU         ${host.busyPercent} % busy, ${host.stealPercent} % stolen by the hypervisor (all cores), from the first call to the last phrase`] : []),
         ...[...outcomes.failures].map(([reason, count]) => `failed ×${count}: ${reason}`),
@@ -122,6 +140,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
     stop.abort();
     await server?.stop();
     await fake?.stop();
+    await deepgram?.stop();
     rmSync(tempDir, { recursive: true, force: true });
   }
 }

@@ -63,6 +63,8 @@ Options:
                            phrase was in memory
   --voice VOICE            with --cold-cache: espeak (the offline voice, default) or openai (a local
                            fake of OpenAI's speech API, first byte --tts-ttfb, ~4.7× real time)
+  --dialog DIALOG          with --cold-cache: keypad (default) or ai (the AI dialog's greeting,
+                           against local fakes of Deepgram and Groq)
   --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
                            (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
@@ -90,6 +92,7 @@ const OPTIONS = {
   mp3: { type: "boolean" },
   "cold-cache": { type: "boolean" },
   voice: { type: "string" },
+  dialog: { type: "string" },
   arrival: { type: "string" },
   once: { type: "boolean" },
   "call-seconds": { type: "string" },
@@ -121,15 +124,17 @@ export const benchCommand: Command = {
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message : String(err));
     }
-    if (v.voice !== undefined && v["cold-cache"] !== true) throw new UsageError("--voice only goes with --cold-cache");
+    if ((v.voice ?? v.dialog) !== undefined && v["cold-cache"] !== true) throw new UsageError("--voice and --dialog only go with --cold-cache");
     if (v["cold-cache"] === true) {
       const voice = v.voice ?? "espeak";
       if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
+      const dialog = v.dialog ?? "keypad";
+      if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
       const others = (["audiosocket", "audiostream", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
       if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short keypad calls: it does not go with --${others.join(", --")}`);
       if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
       return runColdBench({
-        calls: v.calls === undefined ? 20 : calls, voice, arrival, rate: parseRate(v.rate), json: v.json === true,
+        calls: v.calls === undefined ? 20 : calls, voice, dialog, arrival, rate: parseRate(v.rate), json: v.json === true,
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
       });
     }

@@ -52,10 +52,13 @@ export class SynthesisTap {
       }
       if (this.failedWith) throw this.failedWith;
       if (this.ended) return;
+      let onAbort = (): void => {};
       await new Promise<void>((resolve) => {
         this.wakers.push(resolve);
-        signal?.addEventListener("abort", () => resolve(), { once: true });
+        onAbort = resolve;
+        signal?.addEventListener("abort", onAbort, { once: true });
       });
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
