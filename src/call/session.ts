@@ -332,7 +332,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.playout.enqueue(utterance);
     feedTextPrompt(utterance, action.parts, { ...this.deps, callUuid: this.id, rate, signal: this.abort.signal, log: this.log });
     // This call's next prompts (and other calls at an unusual rate) then come from the cache; a failure is start-up's to report.
-    if (keys.length > 0) this.deps.phrases.ensureRate(rate).catch((err: unknown) => this.log.debug("phrases not rendered at this rate yet", { rate, error: String(err) }));
+    if (keys.length > 0 && !this.deps.phrases.hasRate(rate)) this.deps.phrases.ensureRate(rate).catch((err: unknown) => this.log.debug("phrases not rendered at this rate yet", { rate, error: String(err) }));
   }
 
   /** An utterance whose start and end are stored as a bot turn and reported to the dialog. */

@@ -130,8 +130,8 @@ export const benchCommand: Command = {
       if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
       const dialog = v.dialog ?? "keypad";
       if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
-      const others = (["audiosocket", "audiostream", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
-      if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short keypad calls: it does not go with --${others.join(", --")}`);
+      const others = (["audiosocket", "http", "audiostream", "playback", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
+      if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short calls: it does not go with --${others.join(", --")}`);
       if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
       return runColdBench({
         calls: v.calls === undefined ? 20 : calls, voice, dialog, arrival, rate: parseRate(v.rate), json: v.json === true,
