@@ -20,10 +20,17 @@ export interface PhraseStartup {
   greetingsCached(): boolean;
 }
 
+/**
+ * Starts every tenant's render; call it before the listeners open: a previous voice's phrases (a
+ * voice change) are read at once, so even the first call finds them.
+ */
 export function startPhrases(profiles: TenantProfiles, log: Logger, startedAt: number): PhraseStartup {
   let ready = false;
   let error: string | null = null;
-  const done = Promise.all(profiles.all.map((profile) => prepareTenant(profile, log))).then(() => {
+  const done = Promise.all(profiles.all.map((profile) => {
+    const standIn = profile.phrases.loadPreviousVoice(COMMON_RATES);
+    return prepareTenant(profile, standIn, log);
+  })).then(() => {
     ready = true;
     log.info("phrases ready", { tenants: profiles.all.length, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
   });
@@ -53,13 +60,12 @@ export function startPhrases(profiles: TenantProfiles, log: Logger, startedAt: n
   };
 }
 
-async function prepareTenant({ phrases, tenant }: TenantProfiles["all"][number], log: Logger): Promise<void> {
+async function prepareTenant({ phrases, tenant }: TenantProfiles["all"][number], standIn: { voiceId: string; loaded: number } | null, log: Logger): Promise<void> {
   // Started before anything else: a call arriving now hears the greeting's render as it comes.
   const render = phrases.prepare(COMMON_RATES);
   render.catch(() => undefined);
   const disk = await phrases.diskState(COMMON_RATES);
   if (disk.state !== "fresh") {
-    const standIn = await phrases.loadPreviousVoice(COMMON_RATES);
     const meanwhile = standIn
       ? `calls hear ${standIn.voiceId}'s phrases (${standIn.loaded} found) or the live voice until then`
       : "calls hear the live voice for each phrase not ready yet";

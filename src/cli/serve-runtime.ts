@@ -77,6 +77,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     maxDurationMs: config.maxCallDurationSeconds * 1000,
   });
 
+  // Before the listeners: a previous voice's phrases are then in memory for the very first call.
+  const phrases = startPhrases(profiles, log, startedAt);
+
   const allow = parseAllowList(config.audiosocketAllow);
   if (allow.empty) log.warn("AUDIOSOCKET_ALLOW is empty: any host that can reach the AudioSocket port can place calls");
   const audiosocketStats = newTransportStats();
@@ -93,7 +96,6 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
-  const phrases = startPhrases(profiles, log, startedAt);
 
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),

@@ -201,17 +201,18 @@ export class PhraseCache {
   /**
    * Loads, for the texts this cache speaks, what the disk holds in the voice of its last build
    * when that is another voice (the configured voice changed): calls use it while this voice
-   * renders. Returns that voice's id and the phrase × rate pairs loaded; null when there is none.
+   * renders. Reads at once (tens of ms at most), so start-up can do it before the listeners open.
+   * Returns that voice's id and the phrase × rate pairs loaded; null when there is none.
    */
-  async loadPreviousVoice(rates: readonly number[]): Promise<{ voiceId: string; loaded: number } | null> {
-    const manifest = await this.store?.readManifest();
+  loadPreviousVoice(rates: readonly number[]): { voiceId: string; loaded: number } | null {
+    const manifest = this.store?.readManifestNow();
     if (!this.store || !manifest || manifest.format !== PHRASE_FORMAT_VERSION || manifest.voiceId === this.tts.voiceId) return null;
     let loaded = 0;
     for (const rate of new Set(rates)) {
       checkRate(rate);
       const phrases = new Map<string, Int16Array>();
       for (const [id, text] of this.texts) {
-        const audio = await this.store.load(this.store.fileFor(manifest.voiceId, rate, id, text), rate);
+        const audio = this.store.loadNow(this.store.fileFor(manifest.voiceId, rate, id, text), rate);
         if (audio) phrases.set(id, audio);
       }
       if (phrases.size > 0 && !this.hasRate(rate)) this.previous.set(rate, phrases);

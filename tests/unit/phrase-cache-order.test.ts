@@ -125,7 +125,7 @@ describe("PhraseCache while it renders", () => {
     await new PhraseCache({ texts: TEXTS, tts: old, resampler, cacheDir: dir, log: rootLogger }).prepare([RATE]);
     const voice = new HeldVoice("test:new", true, 480);
     const cache = new PhraseCache({ texts: TEXTS, tts: voice, resampler, cacheDir: dir, log: rootLogger, first: ["welcome"], parallel: 1 });
-    expect(await cache.loadPreviousVoice([RATE])).toEqual({ voiceId: "test:old", loaded: 5 });
+    expect(cache.loadPreviousVoice([RATE])).toEqual({ voiceId: "test:old", loaded: 5 });
     const done = cache.prepare([RATE]);
     await until(() => voice.asked.length === 1);
     const before = cache.audioFor(["welcome", "goodbye"], RATE) as Int16Array[];
@@ -145,6 +145,6 @@ describe("PhraseCache while it renders", () => {
     expect(after[1]).toBe(cache.get("goodbye", RATE) as Int16Array);
     expect(after[1]).not.toEqual(before[1] as Int16Array);
     // The same voice as the disk's last build has nothing to stand in.
-    expect(await new PhraseCache({ texts: TEXTS, tts: voice, resampler, cacheDir: dir, log: rootLogger }).loadPreviousVoice([RATE])).toBeNull();
+    expect(new PhraseCache({ texts: TEXTS, tts: voice, resampler, cacheDir: dir, log: rootLogger }).loadPreviousVoice([RATE])).toBeNull();
   });
 });
