@@ -12,12 +12,13 @@ export interface PhraseStartup {
   /** Resolves when every tenant's phrases are in memory at the common rates; rejects if one cannot be rendered. */
   readonly done: Promise<void>;
   readonly ready: boolean;
-  /** Why the render failed (calls then keep hearing the live voice), or null. */
-  readonly error: string | null;
   /** Phrase × rate pairs in memory now, over every tenant, out of `total`. */
   progress(): { ready: number; total: number };
-  /** Every tenant's greetings are in memory at the common rates, in this voice or the previous one (else calls hear them from the live voice). */
-  greetingsCached(): boolean;
+  /**
+   * What /healthz adds to `phrases` (ready|loading): how far the render is, how calls are greeted
+   * meanwhile, and why the render failed if it did (calls then keep hearing the live voice).
+   */
+  health(): Record<string, unknown>;
 }
 
 /**
@@ -38,25 +39,33 @@ export function startPhrases(profiles: TenantProfiles, log: Logger, startedAt: n
     error = err instanceof Error ? err.message : String(err);
     log.error("phrases could not be rendered: calls hear every prompt from the live voice", { error });
   });
+  const progress = (): { ready: number; total: number } => {
+    let sum = 0;
+    let total = 0;
+    for (const { phrases } of profiles.all) {
+      const one = phrases.readiness(COMMON_RATES);
+      sum += one.ready;
+      total += one.total;
+    }
+    return { ready: sum, total };
+  };
+  // Greetings in memory for every tenant at the common rates, in this voice or the previous one.
+  const greetingsCached = (): boolean => profiles.all.every(({ phrases, greetings }) => COMMON_RATES.every((rate) => phrases.audioFor(greetings, rate) !== null));
   return {
     done,
     get ready() {
       return ready;
     },
-    get error() {
-      return error;
+    progress,
+    health: () => {
+      const { ready: inMemory, total } = progress();
+      return {
+        phrasesInMemory: inMemory,
+        phrasesTotal: total,
+        greetings: greetingsCached() ? "cached" : "live voice",
+        ...(error === null ? {} : { phrasesError: error }),
+      };
     },
-    progress: () => {
-      let sum = 0;
-      let total = 0;
-      for (const { phrases } of profiles.all) {
-        const one = phrases.readiness(COMMON_RATES);
-        sum += one.ready;
-        total += one.total;
-      }
-      return { ready: sum, total };
-    },
-    greetingsCached: () => profiles.all.every(({ phrases, greetings }) => COMMON_RATES.every((rate) => phrases.audioFor(greetings, rate) !== null)),
   };
 }
 

@@ -18,7 +18,7 @@ import { startAudioStreamServer, type AudioStreamServer } from "../transports/au
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
 import { setupAi } from "./serve-ai.ts";
-import { startPhrases, type PhraseStartup } from "./serve-phrases.ts";
+import { startPhrases } from "./serve-phrases.ts";
 import { startPbxControl } from "./serve-pbx.ts";
 import { buildProfiles } from "./serve-tenants.ts";
 import { version } from "../version.ts";
@@ -96,7 +96,6 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
-
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
     calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
@@ -108,7 +107,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         activeCalls: admission.activeCalls,
         maxCalls: config.maxCalls,
         phrases: phrases.ready ? "ready" : "loading",
-        ...phraseHealth(phrases),
+        ...phrases.health(),
         modes: ai.modes,
         providers: ai.breakers.snapshot(),
         listeners: {
@@ -153,16 +152,5 @@ export function startRuntime(config: Config, log: Logger): Runtime {
       })();
       return stopping;
     },
-  };
-}
-
-/** What /healthz adds to `phrases` (ready|loading): how far the render is, and how calls are greeted meanwhile. */
-function phraseHealth(phrases: PhraseStartup): Record<string, unknown> {
-  const { ready, total } = phrases.progress();
-  return {
-    phrasesInMemory: ready,
-    phrasesTotal: total,
-    greetings: phrases.greetingsCached() ? "cached" : "live voice",
-    ...(phrases.error === null ? {} : { phrasesError: phrases.error }),
   };
 }
