@@ -13,7 +13,7 @@ import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { Logger } from "../log.ts";
 import { normalisePeak, peakOf, trimSilence } from "./phrase-audio.ts";
 import { PriorityGate } from "./priority-gate.ts";
-import { SynthesisTap } from "./synthesis-tap.ts";
+import { SynthesisTaps, type SynthesisTap } from "./synthesis-tap.ts";
 import { MAX_RATE, MIN_RATE, type ResamplerPool } from "./resampler.ts";
 import { readDiskState, type PhraseDiskState } from "./phrase-disk-state.ts";
 import { PHRASE_FORMAT_VERSION, PhraseStore, phraseSetHashOf, textHashOf, voicebotVersion } from "./phrase-store.ts";
@@ -84,7 +84,7 @@ export class PhraseCache {
   /** One synthesis at a time: live speech of a queued phrase waits for its render rather than behind it. */
   private readonly serial: boolean;
   /** Syntheses queued or running, by text: live speech of the same text listens to them. */
-  private readonly taps = new Map<string, SynthesisTap>();
+  private readonly taps = new SynthesisTaps();
   private readonly rendering = new Map<number, Promise<PrepareReport>>();
   /** Trimmed TTS output per phrase, shared by every rate (one synthesis serves 8k, 16k and 48k). */
   private readonly sources = new Map<string, Promise<Int16Array>>();
@@ -245,21 +245,7 @@ export class PhraseCache {
    * since a new request would only wait behind it. Only for the same voice at the same rate.
    */
   liveVoice(live: TextToSpeech): TextToSpeech {
-    const sameVoice = (): boolean => live.voiceId === this.tts.voiceId && live.sampleRate === this.tts.sampleRate;
-    return {
-      get voiceId() {
-        return live.voiceId;
-      },
-      get sampleRate() {
-        return live.sampleRate;
-      },
-      synthesize: (text, signal) => {
-        const tap = this.taps.get(text);
-        if (!tap || tap.failed || !sameVoice() || (!tap.started && !(this.serial && this.gate.promote(text)))) return live.synthesize(text, signal);
-        return tap.listen(signal);
-      },
-      close: () => live.close(),
-    };
+    return this.taps.voice(live, this.tts, (text) => this.serial && this.gate.promote(text));
   }
 
   private pick(phrases: ReadonlyMap<string, Int16Array> | undefined, ids: readonly string[]): Int16Array[] | null {
@@ -373,11 +359,10 @@ export class PhraseCache {
     const key = `${id}\n${text}`;
     let source = this.sources.get(key);
     if (!source) {
-      const tap = new SynthesisTap();
-      this.taps.set(text, tap);
+      const tap = this.taps.add(text);
       source = this.gate.run(this.priority.get(id) ?? this.texts.size, signal, () => this.synthesize(id, text, signal, tap), text);
       source.catch(() => this.sources.delete(key)).finally(() => {
-        if (this.taps.get(text) === tap) this.taps.delete(text);
+        this.taps.remove(text, tap);
       });
       this.sources.set(key, source);
     }

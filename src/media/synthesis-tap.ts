@@ -3,6 +3,8 @@
  * needs a phrase being rendered right now hears that render from its first chunk (even chunks that
  * arrived before the call did) instead of asking the voice a second time and queueing behind it.
  */
+import type { TextToSpeech } from "../ai/tts/types.ts";
+
 export class SynthesisTap {
   private readonly chunks: Int16Array[] = [];
   private wakers: (() => void)[] = [];
@@ -66,5 +68,43 @@ export class SynthesisTap {
     const wakers = this.wakers;
     this.wakers = [];
     for (const wake of wakers) wake();
+  }
+}
+
+/** The syntheses a phrase cache has queued or running, by text, and the live voice that listens to them. */
+export class SynthesisTaps {
+  private readonly byText = new Map<string, SynthesisTap>();
+
+  add(text: string): SynthesisTap {
+    const tap = new SynthesisTap();
+    this.byText.set(text, tap);
+    return tap;
+  }
+
+  remove(text: string, tap: SynthesisTap): void {
+    if (this.byText.get(text) === tap) this.byText.delete(text);
+  }
+
+  /**
+   * `live`, except that a text `render` (the same voice at the same rate) is synthesizing right now
+   * is heard from that synthesis; one still queued is heard too when `promote` moved it to the front.
+   */
+  voice(live: TextToSpeech, render: TextToSpeech, promote: (text: string) => boolean): TextToSpeech {
+    const sameVoice = (): boolean => live.voiceId === render.voiceId && live.sampleRate === render.sampleRate;
+    const taps = this.byText;
+    return {
+      get voiceId() {
+        return live.voiceId;
+      },
+      get sampleRate() {
+        return live.sampleRate;
+      },
+      synthesize(text, signal) {
+        const tap = taps.get(text);
+        if (!tap || tap.failed || !sameVoice() || (!tap.started && !promote(text))) return live.synthesize(text, signal);
+        return tap.listen(signal);
+      },
+      close: () => live.close(),
+    };
   }
 }
