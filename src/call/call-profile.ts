@@ -9,6 +9,8 @@ export interface CallProfile {
   readonly tenant: Tenant;
   readonly texts: Readonly<Record<PhraseId, string>>;
   readonly phrases: PhraseCache;
+  /** What a call hears first (its dialog's greeting): rendered before the other phrases. */
+  readonly greetings: readonly PhraseId[];
   readonly tts: TextToSpeech;
   /** AI mode's parts in this tenant's language; null = keypad mode. */
   readonly conversation: ConversationParts | null;

@@ -62,8 +62,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private leadSlots = 0;
   /** Stops the call's TTS downloads when it ends. */
   private readonly abort = new AbortController();
-  /** Utterances waiting for their audio to be rendered at this call's rate. */
-  private pending: { utterance: Utterance }[] = [];
   private readonly maxTimer: ReturnType<typeof setTimeout>;
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -132,7 +130,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
     if (!this.leg.playsAhead || !this.playout.busy) {
       const frame = this.playout.nextFrame();
-      if (((!this.playout.busy && this.pending.length > 0) || this.playout.starved) && this.leg.playbackPendingMs === 0) this.deps.metrics.playoutUnderruns++;
+      if (this.playout.starved && this.leg.playbackPendingMs === 0) this.deps.metrics.playoutUnderruns++;
       if (!this.sendFrame(frame)) return;
       if (this.leadSlots > 0 && !this.playout.busy) {
         // Quiet again: give back the lead the expedite took, as one slightly longer gap of silence.
@@ -141,7 +139,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       }
       if (!this.leg.reportsPlayedAudio) this.conversation?.onBotFrame(frame);
     }
-    if (this.hangupReason === null || this.playout.busy || this.pending.length > 0 || this.transfer.state === "sent") return;
+    if (this.hangupReason === null || this.playout.busy || this.transfer.state === "sent") return;
     this.hangupTail++;
     if (this.transfer.state === "pending") {
       if (this.hangupTail >= TRANSFER_TAIL_TICKS) this.handOver();
@@ -183,11 +181,16 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       this.recorder.setSampleRate(sampleRate);
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }
-    const queued = this.playout.retune(sampleRate);
-    for (const u of [...queued, ...this.pending.splice(0).map((p) => p.utterance)]) {
-      // Streamed speech (a reply, synthesized text) was resampled for the old rate: it is cut.
-      if (u.keys.length === 0) u.onEnd(true);
-      else this.enqueue(u);
+    for (const u of this.playout.retune(sampleRate)) {
+      // Streamed speech (a reply, synthesized text) was resampled for the old rate: it is cut, and so
+      // are phrases not ready at the new one.
+      const audio = u.keys.length === 0 ? null : this.deps.phrases.audioFor(u.keys, sampleRate);
+      if (audio === null) {
+        u.onEnd(true);
+        continue;
+      }
+      u.segments = audio;
+      this.playout.enqueue(u);
     }
   }
 
@@ -204,7 +207,6 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     clearTimeout(this.maxTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.playout.flush();
-    for (const p of this.pending.splice(0)) p.utterance.onEnd(true);
     const endReason = endReasonOf({ leg: reason, dialog: this.hangupReason, transferSent: this.transfer.state === "sent", failed: this.failure !== null });
     this.deps.store.endCall(this.callId, { endedAt: Date.now(), reason: endReason, detail: detail ?? this.failure });
     countEnd(this.deps.metrics, endReason, this.deps.caller.tenant);
@@ -254,7 +256,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   }
 
   private waitingForCaller(): boolean {
-    return !this.closed && this.hangupReason === null && !this.playout.busy && this.pending.length === 0;
+    return !this.closed && this.hangupReason === null && !this.playout.busy;
   }
 
   private run(actions: DialogAction[]): void {
@@ -267,8 +269,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     switch (action.type) {
       case "say":
         if (this.closed) return;
-        if (action.parts.some((part) => "text" in part)) this.sayText(action);
-        else this.say(action.utteranceId, phraseKeys(action.parts), speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0, action.interruptible);
+        this.say(action);
         return;
       case "think":
         this.conversation?.think(action);
@@ -319,8 +320,26 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     });
   }
 
-  private say(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number, interruptible: boolean): void {
-    this.enqueue(this.spoken(id, keys, text, awaitInput, patienceMs, interruptible));
+  /**
+   * Fixed phrases play from the phrase cache when all are ready at this call's rate; otherwise (the
+   * cache is still rendering: first start, new voice, an unusual rate) the live voice says them at
+   * once, like a prompt with free text, instead of the caller waiting for the render.
+   */
+  private say(action: Extract<DialogAction, { type: "say" }>): void {
+    const rate = this.playout.rate;
+    const keys = phraseKeys(action.parts);
+    const text = speechText(action.parts, this.deps.texts);
+    const audio = action.parts.some((part) => "text" in part) ? null : this.deps.phrases.audioFor(keys, rate);
+    const utterance = this.spoken(action.utteranceId, audio === null ? [] : keys, text, action.awaitInput, action.patienceMs ?? 0, action.interruptible);
+    if (audio !== null) {
+      utterance.segments = audio;
+      this.playout.enqueue(utterance);
+      return;
+    }
+    this.playout.enqueue(utterance);
+    feedTextPrompt(utterance, action.parts, { ...this.deps, callUuid: this.id, rate, signal: this.abort.signal, log: this.log });
+    // This call's next prompts (and other calls at an unusual rate) then come from the cache; a failure is start-up's to report.
+    if (keys.length > 0 && !this.deps.phrases.hasRate(rate)) this.deps.phrases.ensureRate(rate).catch((err: unknown) => this.log.debug("phrases not rendered at this rate yet", { rate, error: String(err) }));
   }
 
   /** An utterance whose start and end are stored as a bot turn and reported to the dialog. */
@@ -343,37 +362,5 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
         if (awaitInput && this.waitingForCaller()) this.silence.arm(patienceMs + this.leg.playbackPendingMs);
       },
     };
-  }
-
-  /** A prompt with free text in it: cached phrases and synthesized text, streamed in order. */
-  private sayText(action: Extract<DialogAction, { type: "say" }>): void {
-    const utterance = this.spoken(action.utteranceId, [], speechText(action.parts, this.deps.texts), action.awaitInput, action.patienceMs ?? 0, action.interruptible);
-    this.playout.enqueue(utterance);
-    feedTextPrompt(utterance, action.parts, { ...this.deps, callUuid: this.id, rate: this.playout.rate, signal: this.abort.signal, log: this.log });
-  }
-
-  /** Plays at once if the phrases exist at this rate; otherwise renders them first (in order). */
-  private enqueue(utterance: Utterance): void {
-    const rate = this.playout.rate;
-    if (this.pending.length === 0 && this.deps.phrases.hasRate(rate)) {
-      utterance.segments = utterance.keys.map((k) => this.deps.phrases.get(k, rate) as Int16Array);
-      this.playout.enqueue(utterance);
-      return;
-    }
-    this.pending.push({ utterance });
-    this.deps.phrases.ensureRate(rate).then(
-      () => {
-        if (this.closed || this.playout.rate !== rate) return;
-        for (const p of this.pending.splice(0)) {
-          p.utterance.segments = p.utterance.keys.map((k) => this.deps.phrases.get(k, rate) as Int16Array);
-          this.playout.enqueue(p.utterance);
-        }
-      },
-      (err: unknown) => {
-        this.log.error("phrases could not be rendered; ending the call", { rate, error: String(err) });
-        this.hangupReason = "audio-unavailable";
-        this.pending.splice(0);
-      },
-    );
   }
 }

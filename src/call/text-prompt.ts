@@ -1,6 +1,8 @@
 /**
  * A prompt with free text in it (a callback time, a name): its cached phrases and its synthesized
- * text are fed to one streamed utterance in the order the dialog wrote them.
+ * text are fed to one streamed utterance in the order the dialog wrote them. A phrase not rendered
+ * at the call's rate yet (the cache is still rendering) is said by the live voice, so the utterance
+ * never waits for the cache and is all one voice.
  */
 import { forCall } from "../ai/call-context.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
@@ -19,7 +21,7 @@ export interface TextPromptDeps {
   texts: Readonly<Record<PhraseId, string>>;
   /** The call's UUID: the voice's warnings (deadline, offline fallback) name it. */
   callUuid: string;
-  /** The call's rate, which the phrases are rendered at first if needed. */
+  /** The call's rate. */
   rate: number;
   /** The call's end: stops the downloads. */
   signal: AbortSignal;
@@ -33,14 +35,19 @@ export function feedTextPrompt(utterance: Utterance, parts: readonly SpeechPart[
 
 function feed(utterance: Utterance, parts: readonly SpeechPart[], deps: TextPromptDeps): void {
   const { phrases, texts, rate, signal } = deps;
-  const feeder = new UtteranceFeeder(utterance, { tts: deps.tts, resampler: deps.resampler, rate, signal });
-  phrases.ensureRate(rate).then(() => {
-    for (const part of parts) {
-      if ("text" in part) feeder.addText(part.text);
-      else for (const key of phraseKeys([part])) feeder.addAudio(texts[key], phrases.get(key, rate) as Int16Array);
+  // A phrase the cache is rendering right now is heard from that render, not asked of the voice again.
+  const tts = phrases.liveVoice(deps.tts);
+  const feeder = new UtteranceFeeder(utterance, { tts, resampler: deps.resampler, rate, signal });
+  for (const part of parts) {
+    if ("text" in part) feeder.addText(part.text);
+    else for (const key of phraseKeys([part])) {
+      // Only this voice's phrases (never a previous voice's) beside its live speech.
+      const audio = phrases.get(key, rate);
+      if (audio) feeder.addAudio(texts[key], audio);
+      else feeder.addText(texts[key]);
     }
-    feeder.finish();
-  }, () => feeder.finish());
+  }
+  feeder.finish();
   feeder.done.catch((err: unknown) => {
     if (!signal.aborted) deps.log.warn("a prompt's synthesized text could not be spoken", { error: String(err) });
   });

@@ -2,6 +2,7 @@ import { parseArrival, type Arrival } from "../simulate/arrival.ts";
 import { benchMp3 } from "./bench-mp3.ts";
 import { parseCommandArgs, UsageError, type Command } from "./command.ts";
 import { runAiBench } from "./bench-ai.ts";
+import { runColdBench } from "./bench-cold.ts";
 import { parseFault } from "./bench-faults.ts";
 import { RAMP_MS, runOfflineBench } from "./bench-offline.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
@@ -58,6 +59,15 @@ Options:
                            after --seconds), speaking or using the keypad as the fallback asks, and
                            the report gives per call the longest silence the caller did not cause,
                            speech end → bot audio and the ticket's status (checked)
+  --cold-cache             the first start after install, a voice change or an upgrade: serve
+                           starts with no phrase cache and --calls N (default 20) keypad calls dial
+                           in as soon as it listens (--arrival, default over 2 s), each hanging up
+                           after 3 s; the report gives connect → greeting p50/p99 and when every
+                           phrase was in memory
+  --voice VOICE            with --cold-cache: espeak (the offline voice, default) or openai (a local
+                           fake of OpenAI's speech API, first byte --tts-ttfb, ~4.7× real time)
+  --dialog DIALOG          with --cold-cache: keypad (default) or ai (the AI dialog's greeting,
+                           against local fakes of Deepgram and Groq)
   --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
                            (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
@@ -84,6 +94,9 @@ const OPTIONS = {
   audiostream: { type: "boolean" },
   playback: { type: "string" },
   mp3: { type: "boolean" },
+  "cold-cache": { type: "boolean" },
+  voice: { type: "string" },
+  dialog: { type: "string" },
   arrival: { type: "string" },
   once: { type: "boolean" },
   "call-seconds": { type: "string" },
@@ -121,6 +134,20 @@ export const benchCommand: Command = {
       arrival = parseArrival(v.arrival, RAMP_MS);
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+    if ((v.voice ?? v.dialog) !== undefined && v["cold-cache"] !== true) throw new UsageError("--voice and --dialog only go with --cold-cache");
+    if (v["cold-cache"] === true) {
+      const voice = v.voice ?? "espeak";
+      if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
+      const dialog = v.dialog ?? "keypad";
+      if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
+      const others = (["audiosocket", "http", "audiostream", "playback", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
+      if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short calls: it does not go with --${others.join(", --")}`);
+      if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
+      return runColdBench({
+        calls: v.calls === undefined ? 20 : calls, voice, dialog, arrival, rate: parseRate(v.rate), json: v.json === true,
+        ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
+      });
     }
     const soakSeconds = v.soak === undefined ? null : parsePositiveSeconds("--soak", v.soak, 0);
     const callSeconds = v["call-seconds"] === undefined ? null : parsePositiveSeconds("--call-seconds", v["call-seconds"], 0);

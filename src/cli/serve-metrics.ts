@@ -15,6 +15,8 @@ export interface MetricsSnapshot {
   admission?: { waiting: number; stats: AdmissionStats };
   transports: Record<string, TransportStats>;
   phrasesReady: boolean;
+  /** Phrase × rate pairs in memory while the set renders (absent: not shown). */
+  phrasesInMemory?: { ready: number; total: number };
   /** The LLM's failover counters (AI mode only). */
   llm: { switches: number; retries: number; failures: number } | null;
   /** Each provider's circuit breaker, by provider id. */
@@ -119,6 +121,10 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       samples: Object.entries(s.providers).map(([provider, b]) => ({ labels: { provider }, value: b.opens })),
     },
     { name: "voicebot_phrases_ready", help: "1 once the phrase cache is in memory.", type: "gauge", samples: [{ value: s.phrasesReady ? 1 : 0 }] },
+    ...(s.phrasesInMemory === undefined ? [] : [
+      { name: "voicebot_phrases_in_memory", help: "Fixed phrases ready to play (phrase × rate × tenant); until all are, the live voice speaks the others.", type: "gauge" as const, samples: [{ value: s.phrasesInMemory.ready }] },
+      { name: "voicebot_phrases_total", help: "Fixed phrases to render (phrase × rate × tenant).", type: "gauge" as const, samples: [{ value: s.phrasesInMemory.total }] },
+    ]),
     { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
   ];
 }

@@ -8,7 +8,6 @@ import type { CallSession } from "../call/session.ts";
 import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Logger } from "../log.ts";
-import { COMMON_RATES } from "../media/pcm.ts";
 import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
@@ -19,15 +18,16 @@ import { startAudioStreamServer, type AudioStreamServer } from "../transports/au
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
 import { setupAi } from "./serve-ai.ts";
+import { startPhrases } from "./serve-phrases.ts";
 import { startPbxControl } from "./serve-pbx.ts";
-import { buildProfiles, type TenantProfiles } from "./serve-tenants.ts";
+import { buildProfiles } from "./serve-tenants.ts";
 import { version } from "../version.ts";
 
 export interface Runtime {
   readonly audiosocket: AudioSocketServer;
   readonly audiostream: AudioStreamServer;
   readonly admin: AdminServer;
-  /** Resolves when every tenant's phrase cache is in memory (calls before that wait for their greeting). */
+  /** Resolves when every tenant's phrase cache is in memory (calls before that hear the live voice for what is missing). */
   readonly phrasesReady: Promise<void>;
   stop(): Promise<void>;
   /** Stop taking calls and let the live ones end by themselves for up to `ms`; true when all did. */
@@ -77,6 +77,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     maxDurationMs: config.maxCallDurationSeconds * 1000,
   });
 
+  // Before the listeners: a previous voice's phrases are then in memory for the very first call.
+  const phrases = startPhrases(profiles, log, startedAt);
+
   const allow = parseAllowList(config.audiosocketAllow);
   if (allow.empty) log.warn("AUDIOSOCKET_ALLOW is empty: any host that can reach the AudioSocket port can place calls");
   const audiosocketStats = newTransportStats();
@@ -93,13 +96,6 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
-  let ready = false;
-  const phrasesReady = preparePhrases(profiles, log).then(() => {
-    ready = true;
-    log.info("phrases ready", { tenants: profiles.all.length, rates: COMMON_RATES.join(","), ms: Date.now() - startedAt });
-  });
-  phrasesReady.catch((err: unknown) => log.error("phrases could not be rendered: calls will get no greeting", { error: String(err) }));
-
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
     calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
@@ -110,7 +106,8 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         version,
         activeCalls: admission.activeCalls,
         maxCalls: config.maxCalls,
-        phrases: ready ? "ready" : "loading",
+        phrases: phrases.ready ? "ready" : "loading",
+        ...phrases.health(),
         modes: ai.modes,
         providers: ai.breakers.snapshot(),
         listeners: {
@@ -125,7 +122,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     metrics: () => metricFamilies({
       activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
       admission: { waiting: queue.length, stats: queue.stats },
-      transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: ready, llm: ai.llmStats,
+      transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
       providers: ai.breakers.snapshot(), control: pbx.status(),
     }),
   });
@@ -135,7 +132,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     audiosocket,
     audiostream,
     admin,
-    phrasesReady,
+    phrasesReady: phrases.done,
     drain: (ms) => admission.drain(ms),
     get activeCalls() {
       return admission.activeCalls;
@@ -156,14 +153,4 @@ export function startRuntime(config: Config, log: Logger): Runtime {
       return stopping;
     },
   };
-}
-
-/** Each tenant's phrases, one tenant after another (they share the voice and the resampler pool). */
-async function preparePhrases(profiles: TenantProfiles, log: Logger): Promise<void> {
-  for (const { phrases, tenant } of profiles.all) {
-    const disk = await phrases.diskState(COMMON_RATES);
-    if (disk.state === "stale") log.warn(`phrase cache is stale (${disk.reason}): run \`voicebot cache build\`; rendering what is missing now`, { tenant: tenant.id });
-    else if (disk.state === "missing") log.info("phrase cache not built for this voice: rendering it now (`voicebot cache build` does it ahead of time)", { tenant: tenant.id, reason: disk.reason });
-    await phrases.prepare(COMMON_RATES);
-  }
 }

@@ -12,6 +12,7 @@ import type { Config } from "../config/schema.ts";
 import { DEFAULT_TENANT_ID, phraseCacheDir, type Tenant, type Tenants } from "../config/tenant.ts";
 import { parseTechHours } from "../dialog/business-hours.ts";
 import { phraseTexts } from "../dialog/phrases.ts";
+import type { PhraseId } from "../dialog/types.ts";
 import { createSavDialog } from "../dialog/sav.ts";
 import { createAiSavDialog } from "../dialog/sav-ai.ts";
 import type { Logger } from "../log.ts";
@@ -37,6 +38,9 @@ export interface ProfileDeps {
   events: ProviderEvents;
 }
 
+/** The first words of each dialog (dialog/sav.ts, dialog/sav-ai.ts start with them). */
+const KEYPAD_GREETING: readonly PhraseId[] = ["welcome", "problemMenu"];
+const AI_GREETING: readonly PhraseId[] = ["welcomeAi"];
 
 export function buildProfiles(deps: ProfileDeps): TenantProfiles {
   const { config } = deps;
@@ -55,14 +59,19 @@ export function buildProfiles(deps: ProfileDeps): TenantProfiles {
   for (const tenant of deps.tenants.all) {
     const texts = { ...phraseTexts(tenant.language), ...tenant.phrases };
     const { tts, render } = voiceFor(tenant);
+    const conversation = deps.conversation === null ? null : conversationFor(deps.conversation, tenant, config);
+    const greetings = conversation ? AI_GREETING : KEYPAD_GREETING;
     const phrases = new PhraseCache({
       texts, tts: render, resampler: deps.resampler, language: tenant.language,
       cacheDir: phraseCacheDir(config.dataDir, tenant.id), log: deps.log.child("phrases", { tenant: tenant.id }),
+      // The other dialog's greeting next: an AI call whose recognizer fails goes on with the keypad.
+      first: [...greetings, ...(conversation ? KEYPAD_GREETING : AI_GREETING), "busy"],
+      // eSpeak's one worker says one thing at a time: with one render in flight, a call's live speech waits behind one phrase, not four.
+      parallel: config.openaiApiKey ? undefined : 1,
     });
-    const conversation = deps.conversation === null ? null : conversationFor(deps.conversation, tenant, config);
     const techHours = parseTechHours(tenant.techHours);
     const profile: CallProfile = {
-      tenant, texts, phrases, tts, conversation,
+      tenant, texts, phrases, greetings, tts, conversation,
       newDialog: conversation
         ? (canTransfer) => createAiSavDialog({ language: tenant.language, companyName: tenant.companyName, techHours, timezone: tenant.timezone, canTransfer })
         : (canTransfer) => createSavDialog({ technicians: { hours: techHours, timezone: tenant.timezone, language: tenant.language, canTransfer } }),

@@ -128,7 +128,7 @@ const phraseCacheCheck: Check = {
           cacheDir: phraseCacheDir(config.dataDir, tenant.id), log: rootLogger.child("doctor"), language: tenant.language,
         });
         const disk = await cache.diskState(COMMON_RATES);
-        const fix = `sudo -u voicebot voicebot cache build${tenant.id === "default" ? "" : ` --tenant ${tenant.id}`} (else serve renders them at start, and the first calls wait)`;
+        const fix = `sudo -u voicebot voicebot cache build${tenant.id === "default" ? "" : ` --tenant ${tenant.id}`} (else serve renders them at start, the greetings first; until then calls hear the live voice for what is missing)`;
         results.push(disk.state === "fresh" ? pass(id, disk.reason) : warn(id, `${disk.state}: ${disk.reason}`, fix));
       }
     } finally {

@@ -5,15 +5,18 @@
  * With a cache directory, rendered phrases are kept on disk and load instantly next start, and
  * diskState() tells whether the disk already holds them (fresh), holds another voice's or
  * language's (stale), or lacks them (missing).
+ * While the set renders (first start, new voice, upgrade) each phrase is usable as soon as it is
+ * ready, the `first` ones (the greetings) are synthesized before the rest, and after a voice change
+ * the previous voice's files stand in; an utterance is only ever played from one voice's phrases.
  */
 import type { TextToSpeech } from "../ai/tts/types.ts";
-import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
 import type { Logger } from "../log.ts";
+import { normalisePeak, peakOf, trimSilence } from "./phrase-audio.ts";
+import { PriorityGate } from "./priority-gate.ts";
+import { SynthesisTaps, type SynthesisTap } from "./synthesis-tap.ts";
 import { MAX_RATE, MIN_RATE, type ResamplerPool } from "./resampler.ts";
-import {
-  PHRASE_FORMAT_VERSION, PhraseStore, manifestDifferences, phraseSetHashOf, textHashOf, voicebotVersion,
-  type PhraseManifest,
-} from "./phrase-store.ts";
+import { readDiskState, type PhraseDiskState } from "./phrase-disk-state.ts";
+import { PHRASE_FORMAT_VERSION, PhraseStore, phraseSetHashOf, textHashOf, voicebotVersion } from "./phrase-store.ts";
 
 export interface PhraseCacheOptions {
   texts: Readonly<Record<string, string>>;
@@ -24,6 +27,10 @@ export interface PhraseCacheOptions {
   log: Logger;
   /** LANGUAGE the texts are in: recorded in the manifest so a language change reads as "stale". */
   language?: string;
+  /** Phrase ids rendered before the others, in this order: what a call says first (the greetings). */
+  first?: readonly string[];
+  /** Syntheses at once (default 4): 1 for a voice that runs one request at a time anyway (eSpeak's worker). */
+  parallel?: number;
 }
 
 export interface PrepareOptions {
@@ -37,28 +44,8 @@ export interface PrepareReport {
   reused: number;
 }
 
-export type PhraseDiskStateName = "fresh" | "stale" | "missing";
+export type { PhraseDiskState, PhraseDiskStateName } from "./phrase-disk-state.ts";
 
-export interface PhraseDiskState {
-  state: PhraseDiskStateName;
-  /** Why, in a few words: what differs (stale), what is absent (missing), or what is there (fresh). */
-  reason: string;
-  /** Phrase files on disk for this voice, these texts and the asked rates, out of `expected`. */
-  present: number;
-  expected: number;
-  /** Total size of the `present` files. */
-  bytes: number;
-  /** What the last successful render was for, if anything is recorded. */
-  manifest: PhraseManifest | null;
-}
-
-/** Kept before the first and after the last audible sample, so joined phrases and digits sound natural. */
-const LEAD_IN_MS = 30;
-const TAIL_MS = 150;
-/** Comfortable telephone loudness: peaks at −3 dBFS. */
-const TARGET_PEAK = Math.round(32767 * 10 ** (-3 / 20));
-/** Below this fraction of the peak (−40 dB) a sample counts as silence when trimming. */
-const SILENCE_FRACTION = 0.01;
 const PHRASE_ID = /^[A-Za-z0-9_-]+$/;
 /** A cloud TTS gets a few requests at a time, not all forty phrases at once (rate limits, fast failure). */
 const MAX_PARALLEL_SYNTHESES = 4;
@@ -67,40 +54,6 @@ interface Rendered {
   audio: Int16Array;
   file: string | null;
   fromDisk: boolean;
-}
-
-function peakOf(samples: Int16Array): number {
-  let peak = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const v = Math.abs(samples[i] as number);
-    if (v > peak) peak = v;
-  }
-  return peak;
-}
-
-/** The speech with exactly LEAD_IN_MS before and TAIL_MS after it (zero-padded where the TTS gave less). */
-function trimSilence(samples: Int16Array, sampleRate: number): Int16Array {
-  const threshold = Math.max(1, peakOf(samples) * SILENCE_FRACTION);
-  let first = 0;
-  while (first < samples.length && Math.abs(samples[first] as number) <= threshold) first++;
-  if (first === samples.length) return samples;
-  let last = samples.length - 1;
-  while (Math.abs(samples[last] as number) <= threshold) last--;
-  const lead = Math.round((sampleRate * LEAD_IN_MS) / 1000);
-  const tail = Math.round((sampleRate * TAIL_MS) / 1000);
-  const trimmed = new Int16Array(lead + (last - first + 1) + tail);
-  const from = Math.max(0, first - lead);
-  const to = Math.min(samples.length, last + 1 + tail);
-  trimmed.set(samples.subarray(from, to), lead - (first - from));
-  return trimmed;
-}
-
-/** Scales in place so the peak sits at −3 dBFS; silence is left alone. */
-function normalisePeak(samples: Int16Array): void {
-  const peak = peakOf(samples);
-  if (peak === 0) return;
-  const gain = TARGET_PEAK / peak;
-  for (let i = 0; i < samples.length; i++) samples[i] = Math.round((samples[i] as number) * gain);
 }
 
 function checkRate(rate: number): void {
@@ -118,14 +71,25 @@ export class PhraseCache {
   private readonly resampler: ResamplerPool;
   private readonly store: PhraseStore | null;
   private readonly log: Logger;
-  private readonly ready = new Map<number, ReadonlyMap<string, Int16Array>>();
+  /** Per rate, each phrase as soon as it is ready: a call never waits for the whole set. */
+  private readonly ready = new Map<number, Map<string, Int16Array>>();
+  /**
+   * Per rate, the same texts in the voice the disk was last built with, while this voice renders
+   * (a voice change); dropped once this voice has the whole rate.
+   */
+  private readonly previous = new Map<number, ReadonlyMap<string, Int16Array>>();
+  /** Synthesis order: `first` ids, then the others in the order given. */
+  private readonly priority: ReadonlyMap<string, number>;
+  private readonly gate: PriorityGate;
+  /** One synthesis at a time: live speech of a queued phrase waits for its render rather than behind it. */
+  private readonly serial: boolean;
+  /** Syntheses queued or running, by text: live speech of the same text listens to them. */
+  private readonly taps = new SynthesisTaps();
   private readonly rendering = new Map<number, Promise<PrepareReport>>();
   /** Trimmed TTS output per phrase, shared by every rate (one synthesis serves 8k, 16k and 48k). */
   private readonly sources = new Map<string, Promise<Int16Array>>();
   /** Told the rate each time one phrase is ready there: how prepare() reports progress. */
   private readonly phraseListeners = new Set<(rate: number) => void>();
-  private synthesizing = 0;
-  private readonly slotWaiters: (() => void)[] = [];
   /** Manifest writes one after another: two rates finishing together must not lose one's rate. */
   private manifestWrites: Promise<void> = Promise.resolve();
 
@@ -139,6 +103,13 @@ export class PhraseCache {
       }
     }
     this.texts = new Map(entries);
+    const first = options.first ?? [];
+    for (const id of first) if (!this.texts.has(id)) throw new Error(`phrase cache: phrase "${id}" is to be rendered first but has no text`);
+    const order = [...first, ...[...this.texts.keys()].filter((id) => !first.includes(id))];
+    this.priority = new Map(order.map((id, i) => [id, i]));
+    const parallel = options.parallel ?? MAX_PARALLEL_SYNTHESES;
+    this.gate = new PriorityGate(parallel);
+    this.serial = parallel === 1;
     this.textHashes = Object.fromEntries(entries.map(([id, text]) => [id, textHashOf(text)]));
     this.setHash = phraseSetHashOf(this.texts);
     this.language = options.language ?? null;
@@ -193,17 +164,61 @@ export class PhraseCache {
     await this.reportFor(rate);
   }
 
+  /** Every phrase is in memory at `rate`. */
   hasRate(rate: number): boolean {
-    return this.ready.has(rate);
+    return this.ready.get(rate)?.size === this.texts.size;
   }
 
-  /** Rendered audio, or undefined if that rate is not ready. Never copies: do not modify or transfer it. */
+  /** Phrase × rate pairs in memory now, out of `total` (for /healthz while the set renders). */
+  readiness(rates: readonly number[]): { ready: number; total: number } {
+    const unique = new Set(rates);
+    let ready = 0;
+    for (const rate of unique) ready += this.ready.get(rate)?.size ?? 0;
+    return { ready, total: this.texts.size * unique.size };
+  }
+
+  /** This voice's audio of one phrase, or undefined while it is not ready at `rate`. Never copies: do not modify or transfer it. */
   get(id: string, rate: number): Int16Array | undefined {
-    const phrases = this.ready.get(rate);
-    if (!phrases) return undefined;
-    const audio = phrases.get(id);
-    if (!audio) throw new Error(`phrase cache: unknown phrase id "${id}"`);
-    return audio;
+    this.text(id);
+    return this.ready.get(rate)?.get(id);
+  }
+
+  /**
+   * The audio of an utterance made of `ids`, every piece from one voice: this voice's phrases when
+   * all are ready, else the previous voice's (a voice change, while this one renders), else null:
+   * then the caller should hear the text through the live voice rather than wait.
+   */
+  audioFor(ids: readonly string[], rate: number): Int16Array[] | null {
+    return this.currentAudioFor(ids, rate) ?? this.pick(this.previous.get(rate), ids);
+  }
+
+  /** Same from this voice only: for an utterance that also has live speech in it. */
+  currentAudioFor(ids: readonly string[], rate: number): Int16Array[] | null {
+    for (const id of ids) this.text(id);
+    return this.pick(this.ready.get(rate), ids);
+  }
+
+  /**
+   * Loads, for the texts this cache speaks, what the disk holds in the voice of its last build
+   * when that is another voice (the configured voice changed): calls use it while this voice
+   * renders. Reads at once (tens of ms at most), so start-up can do it before the listeners open.
+   * Returns that voice's id and the phrase × rate pairs loaded; null when there is none.
+   */
+  loadPreviousVoice(rates: readonly number[]): { voiceId: string; loaded: number } | null {
+    const manifest = this.store?.readManifestNow();
+    if (!this.store || !manifest || manifest.format !== PHRASE_FORMAT_VERSION || manifest.voiceId === this.tts.voiceId) return null;
+    let loaded = 0;
+    for (const rate of new Set(rates)) {
+      checkRate(rate);
+      const phrases = new Map<string, Int16Array>();
+      for (const [id, text] of this.texts) {
+        const audio = this.store.loadNow(this.store.fileFor(manifest.voiceId, rate, id, text), rate);
+        if (audio) phrases.set(id, audio);
+      }
+      if (phrases.size > 0 && !this.hasRate(rate)) this.previous.set(rate, phrases);
+      loaded += phrases.size;
+    }
+    return loaded > 0 ? { voiceId: manifest.voiceId, loaded } : null;
   }
 
   text(id: string): string {
@@ -215,40 +230,33 @@ export class PhraseCache {
   /** Whether the disk holds every phrase for this voice and these texts at `rates`, without rendering anything. */
   async diskState(rates: readonly number[]): Promise<PhraseDiskState> {
     for (const rate of rates) checkRate(rate);
-    const unique = [...new Set(rates)].sort((a, b) => a - b);
-    const expected = this.texts.size * unique.length;
-    if (!this.store) return { state: "missing", reason: "no cache directory (memory only)", present: 0, expected, bytes: 0, manifest: null };
-    let present = 0;
-    let bytes = 0;
-    const gaps: string[] = [];
-    for (const rate of unique) {
-      let here = 0;
-      for (const [id, text] of this.texts) {
-        const size = await this.store.sizeOf(this.store.fileFor(this.tts.voiceId, rate, id, text));
-        if (size === null) continue;
-        here++;
-        bytes += size;
-      }
-      present += here;
-      if (here === 0) gaps.push(`nothing at ${rate} Hz`);
-      else if (here < this.texts.size) gaps.push(`${this.texts.size - here} of ${this.texts.size} phrases absent at ${rate} Hz`);
-    }
-    const manifest = await this.store.readManifest();
-    const base = { present, expected, bytes, manifest };
-    if (gaps.length === 0) {
-      return { ...base, state: "fresh", reason: `all ${expected} phrases on disk for ${this.tts.voiceId} at ${unique.join(", ")} Hz` };
-    }
-    const differences = manifest
-      ? manifestDifferences(manifest, { voiceId: this.tts.voiceId, language: this.language, phrases: this.textHashes })
-      : [];
-    if (differences.length > 0) return { ...base, state: "stale", reason: differences.join("; ") };
-    const reason = present === 0 && !manifest ? "never built" : `${gaps.join("; ")} for ${this.tts.voiceId}`;
-    return { ...base, state: "missing", reason };
+    return readDiskState(this.store, { voiceId: this.tts.voiceId, language: this.language, phrases: this.textHashes }, this.texts, rates);
   }
 
   /** Deletes the cache directories of every other voice; returns their directory names. */
   async pruneOtherVoices(): Promise<string[]> {
     return this.store ? this.store.pruneOtherVoices(this.tts.voiceId) : [];
+  }
+
+  /**
+   * `live` (the call's voice), except that a phrase text this cache is synthesizing right now is
+   * heard from that synthesis, from its first chunk, rather than asked again. With a voice that
+   * says one thing at a time (parallel 1) a queued synthesis is moved to the front and heard too,
+   * since a new request would only wait behind it. Only for the same voice at the same rate.
+   */
+  liveVoice(live: TextToSpeech): TextToSpeech {
+    return this.taps.voice(live, this.tts, (text) => this.serial && this.gate.promote(text));
+  }
+
+  private pick(phrases: ReadonlyMap<string, Int16Array> | undefined, ids: readonly string[]): Int16Array[] | null {
+    if (!phrases) return null;
+    const audio: Int16Array[] = [];
+    for (const id of ids) {
+      const one = phrases.get(id);
+      if (!one) return null;
+      audio.push(one);
+    }
+    return audio;
   }
 
   private reportFor(rate: number): Promise<PrepareReport> {
@@ -257,7 +265,7 @@ export class PhraseCache {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.ready.has(rate)) return Promise.resolve({ rendered: 0, reused: this.texts.size });
+    if (this.hasRate(rate)) return Promise.resolve({ rendered: 0, reused: this.texts.size });
     let pending = this.rendering.get(rate);
     if (!pending) {
       pending = this.renderRate(rate).finally(() => this.rendering.delete(rate));
@@ -268,11 +276,16 @@ export class PhraseCache {
 
   private async renderRate(rate: number): Promise<PrepareReport> {
     const started = performance.now();
-    const ids = [...this.texts.keys()];
+    // Asked in priority order: the first to ask takes a free synthesis slot without queueing.
+    const ids = [...this.texts.keys()].sort((a, b) => (this.priority.get(a) as number) - (this.priority.get(b) as number));
     const abort = new AbortController();
+    let here = this.ready.get(rate);
+    if (!here) this.ready.set(rate, (here = new Map()));
+    const phrases = here;
     const settled = await Promise.allSettled(ids.map(async (id) => {
       try {
         const result = await this.phraseAt(id, this.texts.get(id) as string, rate, abort.signal);
+        phrases.set(id, result.audio);
         for (const listener of this.phraseListeners) listener(rate);
         return result;
       } catch (error) {
@@ -283,13 +296,11 @@ export class PhraseCache {
     }));
     if (abort.signal.aborted) throw abort.signal.reason;
     const results = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-    const phrases = new Map<string, Int16Array>();
-    results.forEach((result, i) => phrases.set(ids[i] as string, result.audio));
+    this.previous.delete(rate);
     if (this.store) {
       const keep = new Set(results.flatMap((result) => (result.file ? [result.file] : [])));
       await this.store.prune(this.store.dirFor(this.tts.voiceId, rate), new Set(ids), keep);
     }
-    this.ready.set(rate, phrases);
     if (this.store) await this.recordManifest(this.store);
     const loaded = results.filter((result) => result.fromDisk).length;
     this.log.info("phrases ready at rate", {
@@ -306,7 +317,7 @@ export class PhraseCache {
   private recordManifest(store: PhraseStore): Promise<void> {
     const write = this.manifestWrites.then(async () => {
       const previous = await store.readManifest();
-      const rates = new Set(this.ready.keys());
+      const rates = new Set([...this.ready.keys()].filter((rate) => this.hasRate(rate)));
       const sameBuild = previous !== null && previous.format === PHRASE_FORMAT_VERSION
         && previous.voiceId === this.tts.voiceId && previous.phraseSetHash === this.setHash;
       if (sameBuild) for (const rate of previous.rates) rates.add(rate);
@@ -327,6 +338,9 @@ export class PhraseCache {
 
   private async phraseAt(id: string, text: string, rate: number, signal: AbortSignal): Promise<Rendered> {
     const file = this.store ? this.store.fileFor(this.tts.voiceId, rate, id, text) : null;
+    // Ready since an earlier attempt at this rate that failed on another phrase.
+    const kept = this.ready.get(rate)?.get(id);
+    if (kept) return { audio: kept, file, fromDisk: true };
     if (this.store && file) {
       const audio = await this.store.load(file, rate);
       if (audio) return { audio, file, fromDisk: true };
@@ -335,6 +349,8 @@ export class PhraseCache {
     // The pool takes ownership of what it is given: the shared source stays ours.
     const audio = await this.resampler.resample(source.slice(), this.tts.sampleRate, rate);
     normalisePeak(audio);
+    // Playable before it is on disk: a call arriving now must not wait for the write.
+    if (!signal.aborted) this.ready.get(rate)?.set(id, audio);
     if (this.store && file) await this.store.save(file, rate, audio);
     return { audio, file, fromDisk: false };
   }
@@ -343,42 +359,36 @@ export class PhraseCache {
     const key = `${id}\n${text}`;
     let source = this.sources.get(key);
     if (!source) {
-      source = this.withSynthesisSlot(signal, () => this.synthesize(id, text, signal));
-      source.catch(() => this.sources.delete(key));
+      const tap = this.taps.add(text);
+      source = this.gate.run(this.priority.get(id) ?? this.texts.size, signal, () => this.synthesize(id, text, signal, tap), text);
+      source.catch(() => this.sources.delete(key)).finally(() => {
+        this.taps.remove(text, tap);
+      });
       this.sources.set(key, source);
     }
     return source;
   }
 
-  private async withSynthesisSlot<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-    while (this.synthesizing >= MAX_PARALLEL_SYNTHESES) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    if (signal.aborted) {
-      // This waiter was woken for a free slot it will not use: pass the slot on.
-      this.slotWaiters.shift()?.();
-      throw signal.reason;
-    }
-    this.synthesizing++;
+  private async synthesize(id: string, text: string, signal: AbortSignal, tap: SynthesisTap): Promise<Int16Array> {
+    tap.started = true;
     try {
-      return await work();
-    } finally {
-      this.synthesizing--;
-      this.slotWaiters.shift()?.();
-    }
-  }
-
-  private async synthesize(id: string, text: string, signal: AbortSignal): Promise<Int16Array> {
-    let joined: Int16Array;
-    try {
-      joined = await synthesizeAll(this.tts, text, signal);
+      for await (const chunk of this.tts.synthesize(text, signal)) tap.push(chunk);
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
       const message = error instanceof Error ? error.message : String(error);
       // Provider errors usually name the voice already; say it once.
       const voice = message.includes(this.tts.voiceId) ? "" : ` with voice ${this.tts.voiceId}`;
-      throw new Error(`cannot synthesize phrase "${id}"${voice}: ${message}`, { cause: error });
+      const failure = new Error(`cannot synthesize phrase "${id}"${voice}: ${message}`, { cause: error });
+      tap.end(failure);
+      if (signal.aborted) throw signal.reason;
+      throw failure;
     }
     // An aborted TTS may end its stream quietly: a cut-off phrase must never be kept.
-    if (signal.aborted) throw signal.reason;
+    if (signal.aborted) {
+      tap.end(new Error(`phrase "${id}" was cut off: its render was cancelled`));
+      throw signal.reason;
+    }
+    tap.end(null);
+    const joined = tap.joined();
     if (peakOf(joined) === 0) this.log.warn("phrase renders as silence", { phrase: id, voice: this.tts.voiceId });
     return trimSilence(joined, this.tts.sampleRate);
   }

@@ -7,6 +7,7 @@
  * <cacheDir>/manifest.json says what the last successful render was for (voice, language, texts,
  * rates), so start-up can tell "built for another voice" apart from "never built".
  */
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -79,6 +80,14 @@ function manifestFault(value: unknown): string | null {
   return null;
 }
 
+function readOrNull(file: string): Buffer | null {
+  try {
+    return readFileSync(file);
+  } catch {
+    return null;
+  }
+}
+
 export class PhraseStore {
   constructor(
     private readonly root: string,
@@ -143,9 +152,33 @@ export class PhraseStore {
     const file = join(this.root, MANIFEST_FILE);
     const handle = Bun.file(file);
     if (!(await handle.exists())) return null;
+    return this.manifestFrom(await handle.text(), file);
+  }
+
+  /** readManifest() without waiting: for start-up, before the listeners open. */
+  readManifestNow(): PhraseManifest | null {
+    const file = join(this.root, MANIFEST_FILE);
+    const bytes = readOrNull(file);
+    return bytes === null ? null : this.manifestFrom(bytes.toString("utf8"), file);
+  }
+
+  /** load() without waiting: for start-up, before the listeners open, so the first call finds the samples. */
+  loadNow(file: string, rate: number): Int16Array | null {
+    const bytes = readOrNull(file);
+    if (bytes === null) return null;
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const fault = this.check(buffer, rate);
+    if (fault) {
+      this.log.warn("phrase cache file is corrupt; not using it", { file, fault });
+      return null;
+    }
+    return new Int16Array(buffer, HEADER_BYTES, (buffer.byteLength - HEADER_BYTES) / 2);
+  }
+
+  private manifestFrom(text: string, file: string): PhraseManifest | null {
     let value: unknown;
     try {
-      value = JSON.parse(await handle.text());
+      value = JSON.parse(text);
     } catch (error) {
       this.log.warn("phrase cache manifest is not valid JSON; ignoring it", { file, error: String(error) });
       return null;

@@ -27,6 +27,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** Settings that must win over the caller's environment (VOICEBOT_ names come first). */
   env?: Readonly<Record<string, string>>;
+  /** Resolve once it listens, without waiting for its phrases (a cold-start bench calls at once). */
+  listeningOnly?: boolean;
 }
 
 /** Linux reports /proc times in USER_HZ, fixed at 100 on every mainstream architecture. */
@@ -110,7 +112,7 @@ export class ServerProcess {
     const proc = Bun.spawn({ cmd, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, ...options.env, VOICEBOT_LOG_LEVEL: "info" } });
     const server = new ServerProcess(proc, options.readyTimeoutMs ?? 120_000, options.signal, spawnedAt);
     try {
-      await server.waitUntilReady();
+      await server.waitUntilReady(options.listeningOnly === true);
     } catch (err) {
       await server.stop();
       throw err;
@@ -150,7 +152,22 @@ export class ServerProcess {
     this.proc.kill("SIGKILL");
   }
 
-  private async waitUntilReady(): Promise<void> {
+  /** Resolves once /healthz reports every phrase in memory (or `timeoutMs` after now: rejects). */
+  async waitForPhrases(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const health = await this.race(this.health(), deadline, "report its phrases ready");
+      if (health.phrases === "ready") {
+        this.phrasesReadyAfterMs = performance.now() - this.spawnedAt;
+        const listeners = health.listeners as { audiostream?: unknown } | undefined;
+        this.audiostream = typeof listeners?.audiostream === "string" ? endpointFrom(listeners.audiostream, HOST_PORT) : null;
+        return;
+      }
+      await this.race(Bun.sleep(100), deadline, "report its phrases ready");
+    }
+  }
+
+  private async waitUntilReady(listeningOnly: boolean): Promise<void> {
     const deadline = performance.now() + this.readyTimeoutMs;
     const line = await this.race(
       new Promise<string>((resolveLine) => (this.listening = resolveLine)),
@@ -163,16 +180,7 @@ export class ServerProcess {
     this.audiosocket = audiosocket;
     this.http = http;
     this.listeningAfterMs = performance.now() - this.spawnedAt;
-    for (;;) {
-      const health = await this.race(this.health(), deadline, "report its phrases ready");
-      if (health.phrases === "ready") {
-        this.phrasesReadyAfterMs = performance.now() - this.spawnedAt;
-        const listeners = health.listeners as { audiostream?: unknown } | undefined;
-        this.audiostream = typeof listeners?.audiostream === "string" ? endpointFrom(listeners.audiostream, HOST_PORT) : null;
-        return;
-      }
-      await this.race(Bun.sleep(100), deadline, "report its phrases ready");
-    }
+    if (!listeningOnly) await this.waitForPhrases(Math.max(0, deadline - performance.now()));
   }
 
   /** The /healthz body, or an empty one while it cannot be read. */

@@ -27,8 +27,11 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", ...extra };
 }
 
-/** The compiled binary serving on free ports, from another working directory. */
-export async function startServer(env: Record<string, string> = {}, args: string[] = []): Promise<RunningServer> {
+/**
+ * The compiled binary serving on free ports, from another working directory; resolves once its
+ * phrases are ready, or with `waitForPhrases: false` as soon as it listens (a cold start).
+ */
+export async function startServer(env: Record<string, string> = {}, args: string[] = [], options: { waitForPhrases?: boolean } = {}): Promise<RunningServer> {
   requireBinary();
   const dataDir = mkdtempSync(join(tmpdir(), "voicebot-e2e-"));
   const proc = Bun.spawn([BINARY, "serve", "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", dataDir, ...args], {
@@ -55,7 +58,7 @@ export async function startServer(env: Record<string, string> = {}, args: string
     }),
   ]);
   const http = `http://${m[3]}`;
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 600 && options.waitForPhrases !== false; i++) {
     const health = (await (await fetch(`${http}/healthz`)).json()) as { phrases: string };
     if (health.phrases === "ready") break;
     await Bun.sleep(100);

@@ -30,7 +30,7 @@ describe("a prompt with free text", () => {
       close: async () => undefined,
     };
     const phrase = new Int16Array(80).fill(3);
-    const phrases = { ensureRate: async () => undefined, get: () => phrase } as unknown as PhraseCache;
+    const phrases = { get: () => phrase, liveVoice: (live: TextToSpeech) => live } as unknown as PhraseCache;
     const utterance: Utterance = { id: 1, keys: [], segments: [], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
     const texts = { goodbye: "Au revoir." } as Readonly<Record<PhraseId, string>>;
 
@@ -45,5 +45,36 @@ describe("a prompt with free text", () => {
     expect(samples.slice(0, 80).every((v) => v === 3)).toBe(true);
     expect(samples.length).toBeGreaterThan(80);
     expect(callFields()).toEqual({});
+  });
+
+  test("a phrase not rendered yet is said by the live voice in its place, in order, without waiting", async () => {
+    const asked: string[] = [];
+    const tts: TextToSpeech = {
+      voiceId: "test:voice",
+      sampleRate: RATE,
+      async *synthesize(text) {
+        asked.push(text);
+        yield new Int16Array(160).fill(7);
+      },
+      close: async () => undefined,
+    };
+    const ready = new Int16Array(80).fill(3);
+    const phrases = {
+      get: (id: string) => (id === "ticketNumberIs" ? ready : undefined),
+      liveVoice: (live: TextToSpeech) => live,
+    } as unknown as PhraseCache;
+    const utterance: Utterance = { id: 1, keys: [], segments: [], interruptible: true, onStart: () => undefined, onEnd: () => undefined };
+    const texts = { ticketNumberIs: "Votre numéro de dossier est le", goodbye: "Au revoir.", digit4: "quatre" } as Readonly<Record<PhraseId, string>>;
+
+    feedTextPrompt(utterance, [{ phrase: "ticketNumberIs" }, { digits: "4" }, { phrase: "goodbye" }], {
+      tts, resampler, phrases, texts, callUuid: "call-43", rate: RATE, signal: new AbortController().signal, log: rootLogger,
+    });
+    for (let i = 0; i < 200 && utterance.open !== false; i++) await Bun.sleep(5);
+
+    expect(utterance.open).toBe(false);
+    expect(asked).toEqual(["quatre", "Au revoir."]);
+    const samples = utterance.segments.flatMap((s) => [...s]);
+    expect(samples.slice(0, 80).every((v) => v === 3)).toBe(true);
+    expect(samples.length).toBeGreaterThan(80 + 160);
   });
 });
