@@ -4,8 +4,8 @@ import { BargeInDetector, FLOOR_DBFS, HOLD_AFTER_MS } from "../../src/call/barge
 import { rootLogger } from "../../src/log.ts";
 import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { loadVadModule, type Vad, type VadModule } from "../../src/media/vad.ts";
+import { RATE, concat, delayed, gain, hiss, mix, normalized, silence } from "../support/pcm-8k.ts";
 
-const RATE = 8000;
 const FRAME = RATE / 50;
 const MIN_SPEECH_MS = 200;
 const BOT_TEXT = "Très bien. Je vais vérifier votre ligne, cela peut prendre quelques instants, merci de patienter.";
@@ -15,13 +15,6 @@ let vads: VadModule;
 let bot: Int16Array;
 let caller: Int16Array;
 const detectors: Vad[] = [];
-
-/** Speech at RATE with its peak at `peak`, so every test knows its levels. */
-function normalized(pcm: Int16Array, peak: number): Int16Array {
-  let max = 1;
-  for (const v of pcm) max = Math.max(max, Math.abs(v));
-  return pcm.map((v) => Math.round((v * peak) / max));
-}
 
 beforeAll(async () => {
   vads = await loadVadModule();
@@ -44,49 +37,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const vad of detectors) vad.free();
 });
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-const silence = (ms: number): Int16Array => new Int16Array((RATE * ms) / 1000);
-
-function gain(pcm: Int16Array, db: number): Int16Array {
-  const factor = 10 ** (db / 20);
-  return pcm.map((v) => Math.round(v * factor));
-}
-
-/** `pcm` as it comes back `ms` later (the head is silence), same length. */
-function delayed(pcm: Int16Array, ms: number): Int16Array {
-  const out = new Int16Array(pcm.length);
-  out.set(pcm.subarray(0, pcm.length - (RATE * ms) / 1000), (RATE * ms) / 1000);
-  return out;
-}
-
-/** Sample-wise sum, clipped, as long as the longer input. */
-function mix(a: Int16Array, b: Int16Array): Int16Array {
-  const out = new Int16Array(Math.max(a.length, b.length));
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-32768, Math.min(32767, (a[i] ?? 0) + (b[i] ?? 0)));
-  return out;
-}
-
-/** Deterministic white noise at `dbfs` RMS: the line's own hiss. */
-function hiss(samples: number, dbfs: number): Int16Array {
-  const out = new Int16Array(samples);
-  const amplitude = 32768 * 10 ** (dbfs / 20) * Math.sqrt(3);
-  let state = 12345;
-  for (let i = 0; i < samples; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = Math.round(((state / 2 ** 32) * 2 - 1) * amplitude);
-  }
-  return out;
-}
 
 /** What the caller's side sends: `pcm` plus line hiss at −65 dBFS. */
 const line = (pcm: Int16Array): Int16Array => mix(pcm, hiss(pcm.length, -65));
