@@ -5,7 +5,8 @@
 import type { ChatMessage, ToolCall } from "../../src/ai/llm/types.ts";
 import { parseTechHours } from "../../src/dialog/business-hours.ts";
 import { createAiSavDialog, type AiSavDialogOptions } from "../../src/dialog/sav-ai.ts";
-import type { Dialog, DialogAction, DialogEvent, SpeechPart } from "../../src/dialog/types.ts";
+import type { DialogAction } from "../../src/dialog/types.ts";
+import { DialogDriver, partNames } from "./dialog-driver.ts";
 import type { FakeChatMessage } from "../fakes/chat.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 
@@ -20,8 +21,7 @@ export type Say = Extract<DialogAction, { type: "say" }>;
 export type Think = Extract<DialogAction, { type: "think" }>;
 export type Scribe = Extract<DialogAction, { type: "scribe" }>;
 
-export const partNames = (parts: readonly SpeechPart[]): string[] =>
-  parts.map((p) => ("phrase" in p ? p.phrase : "digits" in p ? `#${p.digits}` : `"${p.text}"`));
+export { partNames };
 export const says = (actions: readonly DialogAction[]): Say[] => actions.filter((a): a is Say => a.type === "say");
 export const spoken = (actions: readonly DialogAction[]): string[][] => says(actions).map((s) => partNames(s.parts));
 export const thinks = (actions: readonly DialogAction[]): Think[] => actions.filter((a): a is Think => a.type === "think");
@@ -39,25 +39,13 @@ function toVendor(messages: readonly ChatMessage[]): FakeChatMessage[] {
 }
 
 /** Plays the call layer: answers openTicket, reports prompts as played, and runs the model. */
-export class AiCall {
-  readonly dialog: Dialog;
-  readonly actions: DialogAction[] = [];
+export class AiCall extends DialogDriver {
   at: number;
   #callIds = 0;
 
   constructor(at = MONDAY_10H, options: Partial<AiSavDialogOptions> = {}) {
+    super(createAiSavDialog({ language: "fr-FR", companyName: "Acme", techHours: HOURS, timezone: "Europe/Paris", ...options }), TICKET);
     this.at = at;
-    this.dialog = createAiSavDialog({ language: "fr-FR", companyName: "Acme", techHours: HOURS, timezone: "Europe/Paris", ...options });
-  }
-
-  send(event: DialogEvent): DialogAction[] {
-    const out = this.dialog.handle(event);
-    this.actions.push(...out);
-    for (const action of out) {
-      if (action.type === "openTicket") this.dialog.handle({ type: "ticketOpened", ticketNumber: TICKET });
-      if (action.type === "say") this.dialog.handle({ type: "spoken", utteranceId: action.utteranceId });
-    }
-    return out;
   }
 
   call(name: string, args: object | string): ToolCall {
@@ -97,14 +85,5 @@ export class AiCall {
     const facts = savBrain({ model: "fake", messages: toVendor(scribe.messages), tools: [scribe.tool.name], toolChoice: scribe.tool.name }).toolCalls?.[0];
     const call = facts === undefined ? null : this.call(facts.name, facts.arguments);
     return this.send({ type: "scribeDone", scribeId: scribe.scribeId, call });
-  }
-
-  ticket(): Record<string, string> {
-    const fields: Record<string, string> = {};
-    for (const a of this.actions) {
-      if (a.type !== "updateTicket") continue;
-      for (const [k, v] of Object.entries(a)) if (k !== "type" && v !== undefined) fields[k] = String(v);
-    }
-    return fields;
   }
 }

@@ -1,31 +1,20 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createSavDialog, type SavDialogOptions } from "../../src/dialog/sav.ts";
-import type { Dialog, DialogAction, DialogEvent, SpeechPart } from "../../src/dialog/types.ts";
+import type { DialogAction, DialogEvent } from "../../src/dialog/types.ts";
+import { DialogDriver, partNames } from "../support/dialog-driver.ts";
 
 const TICKET = 42;
 
 type Say = Extract<DialogAction, { type: "say" }>;
 
 /** Plays the call layer's part: answers openTicket, and reports every prompt as played unless told not to. */
-class Call {
-  readonly dialog: Dialog;
-  readonly actions: DialogAction[] = [];
+class Call extends DialogDriver {
   /** When the caller presses keys (epoch ms): the hour the dialog checks TECH_HOURS against. */
   at = 0;
 
   constructor(options?: SavDialogOptions) {
-    this.dialog = createSavDialog(options);
-  }
-
-  send(event: DialogEvent, played = true): DialogAction[] {
-    const out = this.dialog.handle(event);
-    this.actions.push(...out);
-    for (const action of out) {
-      if (action.type === "openTicket") this.dialog.handle({ type: "ticketOpened", ticketNumber: TICKET });
-      if (action.type === "say" && played) this.dialog.handle({ type: "spoken", utteranceId: action.utteranceId });
-    }
-    return out;
+    super(createSavDialog(options), TICKET);
   }
 
   start = (callerNumber: string | null): DialogAction[] => this.send({ type: "start", callerNumber });
@@ -36,21 +25,9 @@ class Call {
     return out;
   }
 
-  /** The ticket as the store would hold it after applying every updateTicket. */
-  ticket(): Record<string, string> {
-    const fields: Record<string, string> = {};
-    for (const a of this.actions) {
-      if (a.type !== "updateTicket") continue;
-      for (const [k, v] of Object.entries(a)) if (k !== "type" && v !== undefined) fields[k] = String(v);
-    }
-    return fields;
-  }
-
   hangups = (): string[] => this.actions.flatMap((a) => (a.type === "hangup" ? [a.reason] : []));
 }
 
-const partNames = (parts: readonly SpeechPart[]): string[] =>
-  parts.map((p) => ("phrase" in p ? p.phrase : "digits" in p ? `#${p.digits}` : `"${p.text}"`));
 
 const says = (actions: readonly DialogAction[]): Say[] => actions.filter((a): a is Say => a.type === "say");
 const spoken = (actions: readonly DialogAction[]): string[][] => says(actions).map((s) => partNames(s.parts));

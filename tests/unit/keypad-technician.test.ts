@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { parseTechHours } from "../../src/dialog/business-hours.ts";
 import { createSavDialog } from "../../src/dialog/sav.ts";
 import type { Technicians } from "../../src/dialog/technician.ts";
-import type { Dialog, DialogAction, DialogEvent, SpeechPart } from "../../src/dialog/types.ts";
+import type { DialogAction } from "../../src/dialog/types.ts";
+import { DialogDriver, partNames } from "../support/dialog-driver.ts";
 
 /** The keypad dialog follows the AI dialog's technician rule (src/dialog/technician.ts). */
 const HOURS = parseTechHours("mon-fri 09:00-18:00; sat 09:00-12:00");
@@ -10,29 +11,15 @@ const MONDAY_10H = Date.UTC(2026, 2, 30, 8, 0); // 10:00 CEST
 const SATURDAY_13H = Date.UTC(2026, 2, 28, 12, 0); // 13:00 CET
 const TICKET = 7;
 
-const partNames = (parts: readonly SpeechPart[]): string[] =>
-  parts.map((p) => ("phrase" in p ? p.phrase : "digits" in p ? `#${p.digits}` : `"${p.text}"`));
 const spoken = (actions: readonly DialogAction[]): string[][] =>
   actions.flatMap((a) => (a.type === "say" ? [partNames(a.parts)] : []));
 
-class KeypadCall {
-  readonly dialog: Dialog;
-  readonly actions: DialogAction[] = [];
-
+class KeypadCall extends DialogDriver {
   constructor(readonly at: number, technicians: Partial<Technicians> | null = {}) {
-    this.dialog = createSavDialog(
-      technicians === null ? {} : { technicians: { hours: HOURS, timezone: "Europe/Paris", language: "fr-FR", canTransfer: true, ...technicians } },
+    super(
+      createSavDialog(technicians === null ? {} : { technicians: { hours: HOURS, timezone: "Europe/Paris", language: "fr-FR", canTransfer: true, ...technicians } }),
+      TICKET,
     );
-  }
-
-  send(event: DialogEvent): DialogAction[] {
-    const out = this.dialog.handle(event);
-    this.actions.push(...out);
-    for (const action of out) {
-      if (action.type === "openTicket") this.dialog.handle({ type: "ticketOpened", ticketNumber: TICKET });
-      if (action.type === "say") this.dialog.handle({ type: "spoken", utteranceId: action.utteranceId });
-    }
-    return out;
   }
 
   press(keys: string): DialogAction[] {

@@ -5,6 +5,7 @@ import type { TextToSpeech } from "../../src/ai/tts/types.ts";
 import { rootLogger } from "../../src/log.ts";
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { createFakeSpeech, type FakeSpeech, type FakeSpeechOptions } from "../fakes/speech.ts";
+import { concat } from "../support/pcm-8k.ts";
 
 const log = rootLogger.child("openai-tts-test");
 const SENTENCE = "Bonjour, je vais vous aider à rétablir votre connexion internet.";
@@ -42,16 +43,6 @@ async function collect(stream: AsyncIterable<Int16Array>): Promise<Int16Array[]>
   const chunks: Int16Array[] = [];
   for await (const chunk of stream) chunks.push(chunk);
   return chunks;
-}
-
-function join(chunks: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 async function failure(stream: AsyncIterable<Int16Array>): Promise<unknown> {
@@ -134,7 +125,7 @@ describe("OpenAI TTS provider", () => {
   test("yields the exact samples, across odd byte splits, each chunk owning its buffer", async () => {
     const chunks = await collect(shared.tts().synthesize(SENTENCE));
     expect(chunks.length).toBeGreaterThan(5);
-    expect(join(chunks)).toEqual(shared.fake.pcmFor(SENTENCE));
+    expect(concat(chunks)).toEqual(shared.fake.pcmFor(SENTENCE));
     for (const chunk of chunks) {
       expect(chunk.byteOffset).toBe(0);
       expect(chunk.buffer.byteLength).toBe(chunk.byteLength);
@@ -180,7 +171,7 @@ describe("OpenAI TTS provider", () => {
       expect(input.endsWith(".")).toBe(true);
     }
     expect(inputs.join(" ")).toBe(text);
-    expect(join(chunks)).toEqual(join(inputs.map((input) => fast.fake.pcmFor(input))));
+    expect(concat(chunks)).toEqual(concat(inputs.map((input) => fast.fake.pcmFor(input))));
   });
 
   test("401 is a non-retryable TtsError naming the status and the vendor message", async () => {
@@ -213,7 +204,7 @@ describe("OpenAI TTS provider", () => {
     } catch (error) {
       caught = error;
     }
-    expect(join(chunks).length).toBe(2400);
+    expect(concat(chunks).length).toBe(2400);
     expect(caught).toBeInstanceOf(TtsError);
     expect((caught as TtsError).retryable).toBe(true);
     expect((caught as TtsError).message).toContain("no audio for 150 ms after 4801 bytes (stalled)");
@@ -286,7 +277,7 @@ describe("TTS retries", () => {
     fake.failNext({ kind: "status", status: 500 });
     const retrying = withTtsRetries(tts(), { attempts: 2, backoffMs: 1, log });
     expect(retrying.voiceId).toBe("openai:gpt-4o-mini-tts:nova");
-    expect(join(await collect(retrying.synthesize(SENTENCE)))).toEqual(fake.pcmFor(SENTENCE));
+    expect(concat(await collect(retrying.synthesize(SENTENCE)))).toEqual(fake.pcmFor(SENTENCE));
     expect(fake.counts.requests).toBe(2);
     expect(retrying.stats).toEqual({ retries: 1, failures: 0 });
   });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createResamplerPool, defaultPoolSize } from "../../src/media/resampler-pool.ts";
+import { concat } from "../support/pcm-8k.ts";
 
 const pool = createResamplerPool({ size: 2 });
 afterAll(() => pool.close());
@@ -10,16 +11,6 @@ afterAll(() => pool.close());
 function sine(rate: number, seconds: number, hz: number, amplitude: number): Int16Array {
   const out = new Int16Array(Math.round(rate * seconds));
   for (let i = 0; i < out.length; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
-  return out;
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 
