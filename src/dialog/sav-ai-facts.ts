@@ -33,6 +33,11 @@ export class SavFacts {
     return facts.phone !== null ? "DIAGNOSTIC" : "IDENTIFICATION";
   }
 
+  /** A decision to end or transfer the call is waiting for the pending scribe. */
+  get deferring(): boolean {
+    return this.#deferred !== null;
+  }
+
   /** Whether a scribe failed during the call: facts the ticket lacks may have been said. */
   get incomplete(): boolean {
     return this.#failures > 0;

@@ -72,6 +72,8 @@ class AiSavDialog implements Dialog {
   #keypad: Dialog | null = null;
   #ticketRequested = false;
   #ticketNumber: number | null = null;
+  /** The ticket number was said ahead of a goodbye or hand-off still waiting for its scribe. */
+  #numberSaid = false;
   #ticketStatus: TicketStatus = "open";
   /** What the ticket holds so far, and the caller's number: told to the model with every think. */
   readonly #facts: SavFacts;
@@ -149,7 +151,7 @@ class AiSavDialog implements Dialog {
   #onTransferFailed(reason: string): DialogAction[] {
     const out: DialogAction[] = [{ type: "record", kind: "transfer-failed", detail: reason }];
     const ticket = { status: "escalated" as const, ...this.#facts.callbackPhone() };
-    this.#finish(out, [phrase("transferFailed"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
+    this.#finish(out, [phrase("transferFailed"), ...this.#number(), phrase("goodbye")], "escalated", ticket);
     return out;
   }
 
@@ -181,7 +183,8 @@ class AiSavDialog implements Dialog {
   #onCallerSaid(text: string, at: number): DialogAction[] {
     this.#now = at;
     const said = text.trim();
-    if (said === "") return [];
+    // Once the model decided to end or transfer the call, later words do not reopen the conversation.
+    if (said === "" || this.#facts.deferring) return [];
     return this.#whileActive((out) => {
       this.#history.addUser(said);
       this.#rounds = 0;
@@ -200,7 +203,11 @@ class AiSavDialog implements Dialog {
     } else {
       const parsed = parseToolCall(call);
       if (!parsed.ok) result = { ok: false, error: parsed.error };
-      else if (this.#facts.defer(parsed.call)) result = { ok: true };
+      else if (this.#facts.defer(parsed.call)) {
+        // The goodbye or hand-off waits for the scribe; the ticket number, said first in both, need not.
+        this.#sayNumberNow(out);
+        result = { ok: true };
+      }
       else result = this.#apply(out, parsed.call);
     }
     if (result.ok === false) out.push({ type: "record", kind: "tool-error", detail: `${call.name}: ${String(result.error)}` });
@@ -233,11 +240,11 @@ class AiSavDialog implements Dialog {
       this.#ticketStatus = "escalated";
       out.push({ type: "updateTicket", ...ticket });
       this.#goTo(out, "TRANSFER");
-      this.#utterances.say(out, [...ticketNumberParts(this.#ticketNumber), phrase("transferring")], FAREWELL);
+      this.#utterances.say(out, [...this.#number(), phrase("transferring")], FAREWELL);
       out.push({ type: "transfer", reason });
       return { ok: true, availableNow: true };
     }
-    this.#finish(out, [answer.lead, ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], "escalated", ticket);
+    this.#finish(out, [answer.lead, ...this.#number(), phrase("goodbye")], "escalated", ticket);
     return { ok: true, availableNow: false, callbackAt: answer.callbackAt };
   }
 
@@ -247,7 +254,7 @@ class AiSavDialog implements Dialog {
    * then the problem may have been said and lost: the ticket is incomplete, for a person to check.
    */
   #endCall(out: DialogAction[]): void {
-    const tail = ticketNumberParts(this.#ticketNumber);
+    const tail = this.#number();
     if (this.#facts.known.solved === true) {
       this.#finish(out, [...tail, phrase("goodbyeResolved")], "resolved", { status: "resolved" });
     } else if (this.#facts.known.problemType !== null) {
@@ -284,7 +291,7 @@ class AiSavDialog implements Dialog {
         this.#utterances.say(out, [phrase("sorryRepeat")], QUESTION);
         return;
       }
-      const parts = [phrase("aiErrorGoodbye"), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")];
+      const parts = [phrase("aiErrorGoodbye"), ...this.#number(), phrase("goodbye")];
       this.#finish(out, parts, "ai-error", { status: "incomplete" });
     });
   }
@@ -304,7 +311,7 @@ class AiSavDialog implements Dialog {
   #onTimeout(timer: string, farewell: PhraseId, reason: DialogEndReason): DialogAction[] {
     return this.#whileActive((out) => {
       out.push({ type: "record", kind: "timer", detail: timer });
-      this.#finish(out, [phrase(farewell), ...ticketNumberParts(this.#ticketNumber), phrase("goodbye")], reason, { status: "abandoned" });
+      this.#finish(out, [phrase(farewell), ...this.#number(), phrase("goodbye")], reason, { status: "abandoned" });
     });
   }
 
@@ -354,6 +361,18 @@ class AiSavDialog implements Dialog {
     this.#history.startReply(replyId);
     this.#currentReplyId = replyId;
     this.#rounds++;
+  }
+
+  /** The ticket number's parts for a farewell, unless it was said already. */
+  #number(): SpeechPart[] {
+    return this.#numberSaid ? [] : ticketNumberParts(this.#ticketNumber);
+  }
+
+  #sayNumberNow(out: DialogAction[]): void {
+    const parts = this.#number();
+    if (parts.length === 0) return;
+    this.#numberSaid = true;
+    this.#utterances.say(out, parts, FAREWELL);
   }
 
   #checkReplyId(replyId: number): void {

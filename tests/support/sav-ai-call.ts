@@ -54,9 +54,10 @@ export class AiCall extends DialogDriver {
 
   /**
    * The caller speaks; the fake brain answers every think that follows (tool calls first), and the
-   * turn's scribe after the reply (as when the talking model is the faster), before it, or not at all.
+   * turn's scribe before the reply's tool calls (as when the scribe is the faster), after them (a
+   * decision then waits for it), or not at all.
    */
-  talk(text: string, scribe: "after" | "before" | "fails" = "after"): DialogAction[] {
+  talk(text: string, scribe: "after" | "before" | "fails" = "before"): DialogAction[] {
     const out = this.send({ type: "callerSaid", text, at: this.at });
     const scribes = out.filter((a): a is Scribe => a.type === "scribe");
     if (scribe === "before") for (const s of scribes) out.push(...this.answerScribe(s));

@@ -26,17 +26,20 @@ describe("AI SAV dialog with a scribe: no tool round trip before the answer", ()
     expect(thinks(out)).toHaveLength(1);
   });
 
-  test("tool first, no words: end_call waits for the turn's scribe, whose facts decide the ticket", () => {
+  test("tool first, no words: the ticket number is said at once, the rest of the goodbye waits for the turn's scribe, whose facts decide the ticket", () => {
     const call = callWithProblem();
     const said = call.send({ type: "callerSaid", text: "Ça marche maintenant", at: MONDAY_10H });
     const [think] = thinks(said);
     const [scribe] = scribes(said);
     const decided = call.send({ type: "toolCall", replyId: think?.replyId ?? 0, call: call.call("end_call", { reason: "résolu" }), at: MONDAY_10H });
-    expect(decided.filter((a) => a.type !== "record")).toEqual([]);
+    expect(spoken(decided)).toEqual([["ticketNumberIs", "#42"]]);
+    expect(decided.some((a) => a.type === "updateTicket" || a.type === "hangup")).toBe(false);
     expect(call.send({ type: "replyDone", replyId: think?.replyId ?? 0, text: "" })).toEqual([]);
+    // Words after the decision do not reopen the conversation.
+    expect(call.send({ type: "callerSaid", text: "Merci beaucoup", at: MONDAY_10H })).toEqual([]);
     const written = call.answerScribe(scribe as Scribe);
     expect(records(written, "state")).toEqual(["SOLUTION->VERIFICATION", "VERIFICATION->GOODBYE"]);
-    expect(spoken(written)).toEqual([["ticketNumberIs", "#42", "goodbyeResolved"]]);
+    expect(spoken(written)).toEqual([["goodbyeResolved"]]);
     expect(written.at(-1)).toEqual({ type: "hangup", reason: "resolved" });
     expect(call.ticket().status).toBe("resolved");
   });
@@ -56,6 +59,7 @@ describe("AI SAV dialog with a scribe: no tool round trip before the answer", ()
     const call = callWithProblem();
     const failed = call.talk("Ça marche maintenant", "fails");
     expect(records(failed, "scribe-error")).toEqual(["HTTP 503"]);
+    expect(spoken(failed)).toEqual([["ticketNumberIs", "#42"], ["escalated", "goodbye"]]);
     // The fix was never confirmed to work: a known problem left unsolved is escalated.
     expect(failed.at(-1)).toEqual({ type: "hangup", reason: "escalated" });
     expect(call.ticket()).toMatchObject({ problemType: "internet", status: "escalated", phone: "0611223344" });
@@ -78,9 +82,10 @@ describe("AI SAV dialog with a scribe: no tool round trip before the answer", ()
     const [think] = thinks(said);
     const waiting = call.send({ type: "toolCall", replyId: think?.replyId ?? 0, call: call.call("request_technician", { reason: "demande du client" }), at: MONDAY_10H });
     expect(waiting.some((a) => a.type === "transfer")).toBe(false);
+    expect(spoken(waiting)).toEqual([["ticketNumberIs", "#42"]]);
     const handed = call.answerScribe(scribes(said)[0] as Scribe);
     expect(handed).toContainEqual({ type: "updateTicket", phone: "0699887766" });
-    expect(spoken(handed)).toEqual([["ticketNumberIs", "#42", "transferring"]]);
+    expect(spoken(handed)).toEqual([["transferring"]]);
     expect(handed.at(-1)).toEqual({ type: "transfer", reason: "demande du client" });
   });
 
