@@ -1,5 +1,7 @@
 import type { Logger } from "../log.ts";
-import { handleApi, refuseApi, type ApiTokens, type CallsApi } from "./api.ts";
+import { handleApi, type ApiTokens, type CallsApi } from "./api.ts";
+import { AdminAuth } from "./auth.ts";
+import { handleConsole, type ConsoleDeps } from "./console-api.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 
 export interface AdminServerOptions {
@@ -12,6 +14,12 @@ export interface AdminServerOptions {
   /** The dialplan's call API under /api/ (ADMIN_TOKEN / PBX_TOKEN-protected when set). */
   calls?: CallsApi;
   tokens?: ApiTokens;
+  /** The console's token (ADMIN_TOKEN or the first-run one); null/absent = tokens.admin. */
+  consoleToken?: string | null;
+  /** Sign-in state, given by tests that drive the clock; else made from the tokens. */
+  auth?: AdminAuth;
+  /** The console's JSON API; absent = only the dialplan's routes under /api/. */
+  console?: ConsoleDeps;
 }
 
 export interface AdminServer {
@@ -25,18 +33,26 @@ export interface AdminServer {
  * Asterisk on another host needs HTTP_HOST opened to it, with ADMIN_TOKEN).
  */
 export function startAdminServer(options: AdminServerOptions): AdminServer {
+  const auth = options.auth ?? new AdminAuth(options.tokens ?? { admin: null, pbx: null }, options.consoleToken ?? null);
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
-    async fetch(req) {
+    async fetch(req, srv) {
       const url = new URL(req.url);
-      if (url.pathname.startsWith("/api/")) {
-        const refused = refuseApi(req, url, options.tokens ?? { admin: null, pbx: null });
+      if (url.pathname === "/api/session") return auth.session(req, srv.requestIP(req)?.address ?? "unknown");
+      if (AdminAuth.isDialplanRoute(req, url)) {
+        const refused = auth.refuseDialplan(req, url);
         if (refused) return refused;
-        if (options.calls) {
-          const answer = await handleApi(req, url, options.calls);
-          if (answer) return answer;
-        }
+        const answer = options.calls ? await handleApi(req, url, options.calls) : null;
+        return answer ?? new Response("not found\n", { status: 404 });
+      }
+      if (url.pathname.startsWith("/api/")) {
+        const access = auth.check(req, url);
+        if (access instanceof Response) return access;
+        if (!options.console) return new Response("not found\n", { status: 404 });
+        // The live stream is quiet between calls: no idle cut-off for it.
+        if (url.pathname === "/api/live/events") srv.timeout(req, 0);
+        return handleConsole(req, url, options.console, access);
       }
       if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
       switch (url.pathname) {
@@ -61,6 +77,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     hostname: server.hostname ?? options.host,
     port: server.port ?? options.port,
     stop: async () => {
+      options.console?.live.close();
       await server.stop(true);
     },
   };
