@@ -1,5 +1,6 @@
 /** GET /api/calls (the history: filters, text search, keyset pages) and GET /api/calls/{id|uuid}. */
 import { existsSync, statSync } from "node:fs";
+import type { HistoryReader } from "../store/history-reader.ts";
 import type { CallCursor, CallDetail, CallSummary, Store } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam, timeParam } from "./api-params.ts";
@@ -12,9 +13,9 @@ export interface RecordingInfo {
   download: string | null;
 }
 
-export function listCalls(store: Store, url: URL): Response {
+export async function listCalls(history: HistoryReader, url: URL): Promise<Response> {
   const limit = pageLimit(url);
-  const page = store.pageCalls({
+  const page = await history.page({
     from: timeParam(url, "from"),
     to: timeParam(url, "to"),
     tenant: textParam(url, "tenant"),

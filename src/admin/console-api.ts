@@ -3,6 +3,7 @@
  * is already authorized (auth.ts); this only routes. Bad query values are 400 with what is wrong.
  */
 import type { Tenant } from "../config/tenant.ts";
+import type { HistoryReader } from "../store/history-reader.ts";
 import type { Store } from "../store/store.ts";
 import { listCalls, showCall } from "./api-calls.ts";
 import type { LiveFeed } from "./api-live.ts";
@@ -15,6 +16,8 @@ import { recordingResponse } from "./recording-stream.ts";
 
 export interface ConsoleDeps {
   store: Store;
+  /** The history list and its search, read off the event loop. */
+  history: HistoryReader;
   live: LiveFeed;
   tenants: () => readonly Tenant[];
   /** Each part's mode: keypad/offline or the cloud provider. */
@@ -40,7 +43,7 @@ export async function handleConsole(req: Request, url: URL, deps: ConsoleDeps, a
 async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access): Promise<Response> {
   const path = url.pathname;
   const read = req.method === "GET" || req.method === "HEAD";
-  if (path === "/api/calls") return read ? listCalls(deps.store, url) : notAllowed("GET");
+  if (path === "/api/calls") return read ? listCalls(deps.history, url) : notAllowed("GET");
   const call = CALL.exec(path);
   if (call) {
     if (!read) return notAllowed("GET");

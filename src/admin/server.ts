@@ -78,6 +78,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     port: server.port ?? options.port,
     stop: async () => {
       options.console?.live.close();
+      options.console?.history.close();
       await server.stop(true);
     },
   };

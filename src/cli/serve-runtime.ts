@@ -14,6 +14,7 @@ import type { Logger } from "../log.ts";
 import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
+import { HistoryReader } from "../store/history-reader.ts";
 import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
@@ -129,7 +130,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     health: () => ({ ready: true, body: healthBody() }),
     metrics: metricsNow,
     console: {
-      store, live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
+      store, history: new HistoryReader(config.dataDir), live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
       tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,
     },
   });

@@ -7,6 +7,8 @@ import type { AdminAuth } from "../../src/admin/auth.ts";
 import { startAdminServer, type AdminServer } from "../../src/admin/server.ts";
 import type { Tenant } from "../../src/config/tenant.ts";
 import { rootLogger } from "../../src/log.ts";
+import { dirname } from "node:path";
+import { HistoryReader } from "../../src/store/history-reader.ts";
 import type { Store } from "../../src/store/store.ts";
 
 export const CONSOLE_TOKEN = "console-t0ken";
@@ -34,7 +36,7 @@ export function startConsoleServer(store: Store, options: { auth?: AdminAuth; he
     health: () => ({ ready: true, body: health() }),
     metrics: () => [{ name: "voicebot_active_calls", help: "Calls.", type: "gauge", samples: [{ value: 1 }] }],
     console: {
-      store,
+      store, history: new HistoryReader(dirname(store.path)),
       live: new LiveFeed(store, (uuid) => (uuid === "live-1" ? (hungUp.push(uuid), true) : false)),
       tenants: () => [TENANT], modes: () => ({ stt: "deepgram", llm: "groq", tts: "keypad" }), health, metrics: () => [],
     },
