@@ -13,6 +13,8 @@ export type HangupCall = (uuid: string) => boolean;
 
 const HEARTBEAT_MS = 15_000;
 const MAX_STREAMS = 50;
+/** Frames a stream may hold unread before it is dropped. */
+const MAX_QUEUED = 2000;
 
 export class LiveFeed {
   private readonly streams = new Set<ReadableStreamDefaultController<string>>();
@@ -29,7 +31,7 @@ export class LiveFeed {
     return json({
       calls: this.store.liveCalls().map((c) => ({
         id: c.id, uuid: c.uuid, caller: c.caller, dnis: c.dnis ?? null, tenant: c.tenant, transport: c.transport,
-        state: c.answeredAt === null ? "ringing" : c.ticketId !== null ? "ticket" : "talking",
+        state: c.answeredAt === null ? "ringing" : "talking", ticketId: c.ticketId,
         startedAt: c.startedAt, durationMs: now - c.startedAt,
       })),
     });
@@ -74,13 +76,22 @@ export class LiveFeed {
     }
   }
 
-  /** A stream whose client has gone throws on enqueue: it is dropped, never the store's write. */
+  /**
+   * A stream whose client has gone throws on enqueue, and one that stopped reading piles frames
+   * up: either is dropped (the page reconnects), never the store's write.
+   */
   private send(frame: string): void {
     for (const s of this.streams) {
       try {
+        if ((s.desiredSize ?? 0) < -MAX_QUEUED) throw new Error("the client stopped reading");
         s.enqueue(frame);
       } catch {
         this.streams.delete(s);
+        try {
+          s.close();
+        } catch {
+          // Already closed by the client going away.
+        }
       }
     }
   }

@@ -11,7 +11,7 @@ export interface AdminServerOptions {
   /** The /healthz body; `ready` false answers 503 (a listener is not up yet). */
   health: () => { ready: boolean; body: Record<string, unknown> };
   metrics: () => MetricFamily[];
-  /** The dialplan's call API under /api/ (ADMIN_TOKEN / PBX_TOKEN-protected when set). */
+  /** The dialplan's call API under /api/ (ADMIN_TOKEN / PBX_TOKEN-protected when set, else open). */
   calls?: CallsApi;
   tokens?: ApiTokens;
   /** The console's token (ADMIN_TOKEN or the first-run one); null/absent = tokens.admin. */
@@ -29,8 +29,9 @@ export interface AdminServer {
 }
 
 /**
- * /healthz, /metrics and the dialplan's /api/calls on the admin port (localhost by default; an
- * Asterisk on another host needs HTTP_HOST opened to it, with ADMIN_TOKEN).
+ * /healthz, /metrics, the dialplan's /api/calls and the console's JSON API on the admin port
+ * (localhost by default; an Asterisk on another host needs HTTP_HOST opened to it, with
+ * ADMIN_TOKEN). Who may use which /api/ route is auth.ts's call.
  */
 export function startAdminServer(options: AdminServerOptions): AdminServer {
   const auth = options.auth ?? new AdminAuth(options.tokens ?? { admin: null, pbx: null }, options.consoleToken ?? null);
