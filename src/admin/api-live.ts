@@ -31,7 +31,7 @@ export class LiveFeed {
     return json({
       calls: this.store.liveCalls().map((c) => ({
         id: c.id, uuid: c.uuid, caller: c.caller, dnis: c.dnis ?? null, tenant: c.tenant, transport: c.transport,
-        state: c.answeredAt === null ? "ringing" : "talking", ticketId: c.ticketId,
+        state: c.state ?? (c.answeredAt === null ? "ringing" : "talking"), ticketId: c.ticketId,
         startedAt: c.startedAt, durationMs: now - c.startedAt,
       })),
     });

@@ -44,15 +44,18 @@ export class AdminAuth {
     return refuseApi(req, url, this.tokens);
   }
 
-  /** The console's rule: an Access, or the refusal. */
-  check(req: Request, url: URL): Access | Response {
+  /** The console's rule: an Access, or the refusal. Wrong bearer tokens count as failed sign-ins of `client`. */
+  check(req: Request, url: URL, client: string): Access | Response {
     if (this.consoleToken === null) return { who: "admin", via: "open" };
     const given = bearer(req, url);
     if (given !== null) {
+      const wait = this.limiter.retryAfter(client);
+      if (wait > 0) return tooMany(client, wait);
       if (same(given, this.consoleToken)) return { who: "token", via: "token" };
       if (this.tokens.pbx !== null && same(given, this.tokens.pbx)) {
         return text("forbidden: PBX_TOKEN may only register calls (POST /api/calls/{uuid}) and ask /api/calls/{uuid}/next; use ADMIN_TOKEN\n", 403);
       }
+      this.limiter.failed(client);
       return text("unauthorized: the token is wrong; give ADMIN_TOKEN (or the first-run token) as a Bearer header, or sign in\n", 401);
     }
     const id = sessionIdOf(req);
@@ -65,7 +68,7 @@ export class AdminAuth {
   /** POST /api/session {token, name?} signs in; GET says who is signed in; DELETE signs out. */
   async session(req: Request, client: string): Promise<Response> {
     if (req.method === "GET") {
-      const access = this.check(req, new URL(req.url));
+      const access = this.check(req, new URL(req.url), client);
       if (access instanceof Response) return access;
       return Response.json({ signedIn: true, who: access.who, via: access.via, idleMinutes: Math.round(this.sessions.idleMs / 60_000) }, { headers: { "cache-control": "no-store" } });
     }
@@ -78,7 +81,7 @@ export class AdminAuth {
     if (req.method !== "POST") return text("method not allowed: GET, POST or DELETE /api/session\n", 405, { allow: "GET, POST, DELETE" });
     if (crossSiteBrowser(req)) return crossSite();
     const wait = this.limiter.retryAfter(client);
-    if (wait > 0) return text(`too many failed sign-ins from ${client}: try again in ${wait} s\n`, 429, { "retry-after": String(wait) });
+    if (wait > 0) return tooMany(client, wait);
     const body = await readJson(req);
     if (typeof body === "string") return text(`${body}\n`, 400);
     const token = typeof body.token === "string" ? body.token : "";
@@ -130,6 +133,10 @@ export function sameOrigin(req: Request): boolean {
 /** Sign-in and sign-out need no cookie, so a client that is no browser (curl) may; a browser must be on this origin. */
 function crossSiteBrowser(req: Request): boolean {
   return (req.headers.has("sec-fetch-site") || req.headers.has("origin")) && !sameOrigin(req);
+}
+
+function tooMany(client: string, wait: number): Response {
+  return text(`too many failed sign-ins from ${client}: try again in ${wait} s\n`, 429, { "retry-after": String(wait) });
 }
 
 function crossSite(): Response {

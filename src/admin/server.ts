@@ -40,7 +40,8 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     port: options.port,
     async fetch(req, srv) {
       const url = new URL(req.url);
-      if (url.pathname === "/api/session") return auth.session(req, srv.requestIP(req)?.address ?? "unknown");
+      const client = srv.requestIP(req)?.address ?? "unknown";
+      if (url.pathname === "/api/session") return auth.session(req, client);
       if (AdminAuth.isDialplanRoute(req, url)) {
         const refused = auth.refuseDialplan(req, url);
         if (refused) return refused;
@@ -48,7 +49,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
         return answer ?? new Response("not found\n", { status: 404 });
       }
       if (url.pathname.startsWith("/api/")) {
-        const access = auth.check(req, url);
+        const access = auth.check(req, url, client);
         if (access instanceof Response) return access;
         if (!options.console) return new Response("not found\n", { status: 404 });
         // The live stream is quiet between calls: no idle cut-off for it.

@@ -92,6 +92,7 @@ export class CallsTable {
   private readonly byUuidStmt: Statement<CallRow, [string]>;
   private readonly countStmt: Statement<{ n: number }, []>;
   private readonly liveStmt: Statement<CallRow, []>;
+  private readonly stateStmt: Statement<{ detail: string | null }, [number]>;
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.prepare(
@@ -115,6 +116,7 @@ export class CallsTable {
     this.byUuidStmt = db.prepare(`${SUMMARY} WHERE c.uuid = ? ORDER BY c.started_at DESC, c.id DESC LIMIT 1`);
     this.countStmt = db.prepare("SELECT COUNT(*) AS n FROM calls");
     this.liveStmt = db.prepare(`${SUMMARY} WHERE c.id IN (SELECT id FROM calls WHERE ended_at IS NULL) ORDER BY c.started_at, c.id`);
+    this.stateStmt = db.prepare("SELECT detail FROM events WHERE call_id = ? AND kind = 'state' ORDER BY at DESC, id DESC LIMIT 1");
   }
 
   insert(c: NewCall): number {
@@ -173,8 +175,12 @@ export class CallsTable {
     return row ? toSummary(row) : null;
   }
 
-  unfinished(): CallSummary[] {
-    return this.liveStmt.all().map(toSummary);
+  /** With each call's dialog state: the end of its last "state" event ("MENU->DIAGNOSTIC" → "DIAGNOSTIC"). */
+  unfinished(): (CallSummary & { state: string | null })[] {
+    return this.liveStmt.all().map((row) => {
+      const detail = this.stateStmt.get(row.id)?.detail ?? null;
+      return { ...toSummary(row), state: detail === null ? null : (detail.split("->").at(-1) ?? detail) };
+    });
   }
 
   count(): number {

@@ -258,7 +258,7 @@ export class Store {
   }
 
   /** Calls without an end: the ones in progress (start-up closes those a crash left). */
-  liveCalls(): CallSummary[] {
+  liveCalls(): (CallSummary & { state: string | null })[] {
     return this.calls.unfinished();
   }
 

@@ -68,15 +68,18 @@ describe("the console's sign-in", () => {
     expect((await fetch(`${s.base}/api/calls`, { headers: { cookie } })).status).toBe(401);
   });
 
-  test("five wrong tokens a minute from one address: then 429 with Retry-After, even for the right one", async () => {
+  test("five wrong tokens a minute from one address (sign-in or Bearer): then 429 with Retry-After, even for the right one", async () => {
     let now = 0;
     const s = start(new AdminAuth({ admin: CONSOLE_TOKEN, pbx: null }, null, { limiter: new LoginLimiter(5, 60_000, () => now) }));
     for (let i = 0; i < 5; i++) expect((await signIn(s, "wrong")).status).toBe(401);
     const limited = await signIn(s);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await s.get("/api/calls")).status).toBe(429);
     now = 60_001;
     expect((await signIn(s)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await fetch(`${s.base}/api/calls`, { headers: { authorization: "Bearer guess" } })).status).toBe(401);
+    expect((await signIn(s)).status).toBe(429);
   });
 
   test("a write with the cookie must come from the console's origin (Origin or Sec-Fetch-Site)", async () => {

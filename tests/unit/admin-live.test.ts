@@ -46,12 +46,15 @@ describe("live calls", () => {
     expect(await until(reader, "call-started", seen)).toMatchObject({ callId: id, uuid: "live-1", tenant: "acme", caller: "0612345678", transport: "audiostream" });
     const live = (await (await server.get("/api/live")).json()) as { calls: Record<string, unknown>[] };
     expect(live.calls).toEqual([expect.objectContaining({ uuid: "live-1", state: "ringing", transport: "audiostream" })]);
+    store.addEvent(id, { kind: "state", detail: "WELCOME->IDENTIFICATION", at: Date.now() });
+    expect(await until(reader, "event", seen)).toMatchObject({ callId: id, event: "state", detail: "WELCOME->IDENTIFICATION" });
+    expect(((await (await server.get("/api/live")).json()) as { calls: { state: string }[] }).calls[0]?.state).toBe("IDENTIFICATION");
     const turn = store.addTurn(id, { speaker: "bot", text: "", startedAt: Date.now() });
     store.setTurnText(turn, "Bonjour !");
     store.addTurn(id, { speaker: "caller", text: "Ma box", startedAt: Date.now() });
     store.endCall(id, { endedAt: Date.now(), reason: "resolved" });
     expect(await until(reader, "call-ended", seen)).toMatchObject({ callId: id, reason: "resolved" });
-    expect(seen).toEqual(["call-started", "turn", "turn", "call-ended"]);
+    expect(seen).toEqual(["call-started", "event", "turn", "turn", "call-ended"]);
     expect(((await (await server.get("/api/live")).json()) as { calls: unknown[] }).calls).toEqual([]);
     await reader.cancel();
   });
