@@ -26,7 +26,10 @@ function text(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
 }
 
-/** ADMIN_TOKEN opens every /api/ route; PBX_TOKEN only the dialplan's two (CALL_ROUTES). Both null: open. */
+/**
+ * The configured tokens: on the dialplan's two routes (CALL_ROUTES) either opens them, and with
+ * both null they are open. The console's routes have their own rule (auth.ts).
+ */
 export interface ApiTokens {
   admin: string | null;
   pbx: string | null;

@@ -1,5 +1,7 @@
 import type { Logger } from "../log.ts";
-import { handleApi, refuseApi, type ApiTokens, type CallsApi } from "./api.ts";
+import { handleApi, type ApiTokens, type CallsApi } from "./api.ts";
+import { AdminAuth } from "./auth.ts";
+import { handleConsole, type ConsoleDeps } from "./console-api.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 
 export interface AdminServerOptions {
@@ -9,9 +11,15 @@ export interface AdminServerOptions {
   /** The /healthz body; `ready` false answers 503 (a listener is not up yet). */
   health: () => { ready: boolean; body: Record<string, unknown> };
   metrics: () => MetricFamily[];
-  /** The dialplan's call API under /api/ (ADMIN_TOKEN / PBX_TOKEN-protected when set). */
+  /** The dialplan's call API under /api/ (ADMIN_TOKEN / PBX_TOKEN-protected when set, else open). */
   calls?: CallsApi;
   tokens?: ApiTokens;
+  /** The console's token (ADMIN_TOKEN or the first-run one); null/absent = tokens.admin. */
+  consoleToken?: string | null;
+  /** Sign-in state, given by tests that drive the clock; else made from the tokens. */
+  auth?: AdminAuth;
+  /** The console's JSON API; absent = only the dialplan's routes under /api/. */
+  console?: ConsoleDeps;
 }
 
 export interface AdminServer {
@@ -21,22 +29,32 @@ export interface AdminServer {
 }
 
 /**
- * /healthz, /metrics and the dialplan's /api/calls on the admin port (localhost by default; an
- * Asterisk on another host needs HTTP_HOST opened to it, with ADMIN_TOKEN).
+ * /healthz, /metrics, the dialplan's /api/calls and the console's JSON API on the admin port
+ * (localhost by default; an Asterisk on another host needs HTTP_HOST opened to it, with
+ * ADMIN_TOKEN). Who may use which /api/ route is auth.ts's call.
  */
 export function startAdminServer(options: AdminServerOptions): AdminServer {
+  const auth = options.auth ?? new AdminAuth(options.tokens ?? { admin: null, pbx: null }, options.consoleToken ?? null);
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
-    async fetch(req) {
+    async fetch(req, srv) {
       const url = new URL(req.url);
-      if (url.pathname.startsWith("/api/")) {
-        const refused = refuseApi(req, url, options.tokens ?? { admin: null, pbx: null });
+      const client = srv.requestIP(req)?.address ?? "unknown";
+      if (url.pathname === "/api/session") return auth.session(req, client);
+      if (AdminAuth.isDialplanRoute(req, url)) {
+        const refused = auth.refuseDialplan(req, url);
         if (refused) return refused;
-        if (options.calls) {
-          const answer = await handleApi(req, url, options.calls);
-          if (answer) return answer;
-        }
+        const answer = options.calls ? await handleApi(req, url, options.calls) : null;
+        return answer ?? new Response("not found\n", { status: 404 });
+      }
+      if (url.pathname.startsWith("/api/")) {
+        const access = auth.check(req, url, client);
+        if (access instanceof Response) return access;
+        if (!options.console) return new Response("not found\n", { status: 404 });
+        // The live stream is quiet between calls: no idle cut-off for it.
+        if (url.pathname === "/api/live/events") srv.timeout(req, 0);
+        return handleConsole(req, url, options.console, access);
       }
       if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
       switch (url.pathname) {
@@ -61,6 +79,8 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     hostname: server.hostname ?? options.host,
     port: server.port ?? options.port,
     stop: async () => {
+      options.console?.live.close();
+      options.console?.history.close();
       await server.stop(true);
     },
   };

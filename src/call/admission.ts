@@ -121,6 +121,17 @@ export class Admission {
     return done;
   }
 
+  /** Hang up one live call (the console's button); false when no live call has that UUID. */
+  hangup(callUuid: string): boolean {
+    const id = callUuid.toLowerCase();
+    for (const c of this.calls) {
+      if (c.callUuid.toLowerCase() !== id) continue;
+      c.hangupNow();
+      return true;
+    }
+    return false;
+  }
+
   /** Hang up every call (server stopping) and wait until each has ended. */
   async hangupAll(): Promise<void> {
     if (this.calls.size === 0 && this.busy.size === 0) return;

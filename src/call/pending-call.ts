@@ -31,6 +31,11 @@ export class PendingCall implements CallLegEvents {
     this.job = queue.enqueue(() => this.start());
   }
 
+  /** The call's UUID (the leg's id), as stored. */
+  get callUuid(): string {
+    return this.leg.id;
+  }
+
   onAudio(samples: Int16Array): void {
     if (this.session) this.session.onAudio(samples);
     else this.audioSeen = true;

@@ -1,5 +1,8 @@
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
+import { LiveFeed } from "../admin/api-live.ts";
+import { consoleToken } from "../admin/first-run-token.ts";
+import type { MetricFamily } from "../admin/prometheus.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
 import { AdmissionQueue } from "../call/admission-queue.ts";
@@ -11,6 +14,7 @@ import type { Logger } from "../log.ts";
 import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
+import { HistoryReader } from "../store/history-reader.ts";
 import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
@@ -96,35 +100,39 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
+  const healthBody = (): Record<string, unknown> => ({
+    status: "ok",
+    version,
+    activeCalls: admission.activeCalls,
+    maxCalls: config.maxCalls,
+    phrases: phrases.ready ? "ready" : "loading",
+    ...phrases.health(),
+    modes: ai.modes,
+    providers: ai.breakers.snapshot(),
+    listeners: {
+      audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
+      audiostream: `${audiostream.hostname}:${audiostream.port}`,
+    },
+    control: pbx.status(),
+    tenants: tenants.all.map((t) => t.id),
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+  });
+  const metricsNow = (): MetricFamily[] => metricFamilies({
+    activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
+    admission: { waiting: queue.length, stats: queue.stats },
+    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
+    providers: ai.breakers.snapshot(), control: pbx.status(),
+  });
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
     calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
-    health: () => ({
-      ready: true,
-      body: {
-        status: "ok",
-        version,
-        activeCalls: admission.activeCalls,
-        maxCalls: config.maxCalls,
-        phrases: phrases.ready ? "ready" : "loading",
-        ...phrases.health(),
-        modes: ai.modes,
-        providers: ai.breakers.snapshot(),
-        listeners: {
-          audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
-          audiostream: `${audiostream.hostname}:${audiostream.port}`,
-        },
-        control: pbx.status(),
-        tenants: tenants.all.map((t) => t.id),
-        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-      },
-    }),
-    metrics: () => metricFamilies({
-      activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
-      admission: { waiting: queue.length, stats: queue.stats },
-      transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
-      providers: ai.breakers.snapshot(), control: pbx.status(),
-    }),
+    consoleToken: consoleToken(config.adminToken, config.dataDir, log.child("admin")),
+    health: () => ({ ready: true, body: healthBody() }),
+    metrics: metricsNow,
+    console: {
+      store, history: new HistoryReader(config.dataDir), live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
+      tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,
+    },
   });
 
   let stopping: Promise<void> | null = null;

@@ -1,4 +1,5 @@
 /** Every check `voicebot doctor` runs, in the order its report lists them. */
+import { adminTokenCheck } from "./doctor-admin.ts";
 import type { Check } from "./doctor-check.ts";
 import { callCheck } from "./doctor-call.ts";
 import { circuitsCheck } from "./doctor-circuits.ts";
@@ -14,6 +15,7 @@ export function allChecks(o: { syntheticCall: boolean }): Check[] {
   return [
     ...systemChecks(),
     ...configChecks(),
+    adminTokenCheck,
     ...serviceChecks(),
     firewallCheck,
     providersCheck,

@@ -43,7 +43,7 @@ export interface CallSummary extends NewCall {
   ticketStatus: string | null;
 }
 
-interface CallRow {
+export interface CallRow {
   id: number;
   uuid: string;
   transport: string;
@@ -62,7 +62,7 @@ interface CallRow {
   ticket_status: string | null;
 }
 
-const SUMMARY = `
+export const SUMMARY = `
 SELECT c.*, t.id AS ticket_id, t.status AS ticket_status
 FROM calls c LEFT JOIN tickets t ON t.id = (SELECT MIN(id) FROM tickets WHERE call_id = c.id)`;
 
@@ -91,6 +91,8 @@ export class CallsTable {
   private readonly byIdStmt: Statement<CallRow, [number]>;
   private readonly byUuidStmt: Statement<CallRow, [string]>;
   private readonly countStmt: Statement<{ n: number }, []>;
+  private readonly liveStmt: Statement<CallRow, []>;
+  private readonly stateStmt: Statement<{ detail: string | null }, [number]>;
 
   constructor(private readonly db: Database) {
     this.insertStmt = db.prepare(
@@ -113,6 +115,8 @@ export class CallsTable {
     this.byIdStmt = db.prepare(`${SUMMARY} WHERE c.id = ?`);
     this.byUuidStmt = db.prepare(`${SUMMARY} WHERE c.uuid = ? ORDER BY c.started_at DESC, c.id DESC LIMIT 1`);
     this.countStmt = db.prepare("SELECT COUNT(*) AS n FROM calls");
+    this.liveStmt = db.prepare(`${SUMMARY} WHERE c.id IN (SELECT id FROM calls WHERE ended_at IS NULL) ORDER BY c.started_at, c.id`);
+    this.stateStmt = db.prepare("SELECT detail FROM events WHERE call_id = ? AND kind = 'state' ORDER BY at DESC, id DESC LIMIT 1");
   }
 
   insert(c: NewCall): number {
@@ -171,6 +175,14 @@ export class CallsTable {
     return row ? toSummary(row) : null;
   }
 
+  /** With each call's dialog state: the end of its last "state" event ("MENU->DIAGNOSTIC" → "DIAGNOSTIC"). */
+  unfinished(): (CallSummary & { state: string | null })[] {
+    return this.liveStmt.all().map((row) => {
+      const detail = this.stateStmt.get(row.id)?.detail ?? null;
+      return { ...toSummary(row), state: detail === null ? null : (detail.split("->").at(-1) ?? detail) };
+    });
+  }
+
   count(): number {
     return this.countStmt.get()?.n ?? 0;
   }
@@ -184,7 +196,7 @@ function expectOne(changes: number, callId: number): void {
   if (changes !== 1) throw new Error(`no call with id ${callId} in the store`);
 }
 
-function toSummary(r: CallRow): CallSummary {
+export function toSummary(r: CallRow): CallSummary {
   return {
     id: r.id,
     uuid: r.uuid,

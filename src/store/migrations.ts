@@ -97,4 +97,43 @@ UPDATE tickets SET tenant = (SELECT tenant FROM calls WHERE calls.id = tickets.c
 CREATE INDEX tickets_tenant ON tickets(tenant, id DESC);
 `,
   },
+  {
+    // The web console (issue #13): history filters by tenant, caller and end reason stay index
+    // scans in date order; "what was said" is searched through FTS5 over turn texts (kept in step
+    // by triggers, only when a text changes, never on the per-turn timing updates); and every edit
+    // of a ticket from the console is kept with who made it and when.
+    version: 4,
+    sql: `
+CREATE INDEX calls_tenant_started ON calls(tenant, started_at DESC, id DESC);
+CREATE INDEX calls_caller_started ON calls(caller, started_at DESC, id DESC);
+CREATE INDEX calls_reason_started ON calls(end_reason, started_at DESC, id DESC);
+CREATE INDEX tickets_problem ON tickets(problem_type, id DESC);
+
+CREATE VIRTUAL TABLE turns_fts USING fts5(text, content='turns', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+INSERT INTO turns_fts(turns_fts) VALUES ('rebuild');
+CREATE TRIGGER turns_fts_insert AFTER INSERT ON turns BEGIN
+  INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER turns_fts_text AFTER UPDATE OF text ON turns BEGIN
+  INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER turns_fts_delete AFTER DELETE ON turns BEGIN
+  INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+
+ALTER TABLE tickets ADD COLUMN notes TEXT;
+ALTER TABLE tickets ADD COLUMN assignee TEXT;
+CREATE TABLE ticket_changes (
+  id         INTEGER PRIMARY KEY,
+  ticket_id  INTEGER NOT NULL REFERENCES tickets(id),
+  field      TEXT    NOT NULL,
+  old_value  TEXT,
+  new_value  TEXT,
+  by         TEXT    NOT NULL,
+  at         INTEGER NOT NULL
+);
+CREATE INDEX ticket_changes_ticket ON ticket_changes(ticket_id, id);
+`,
+  },
 ];

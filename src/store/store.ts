@@ -3,10 +3,14 @@ import { BackgroundCheckpointer } from "./checkpointer.ts";
 import type { Database } from "bun:sqlite";
 import { CallsTable, type CallEnd, type CallSummary, type NewCall, type RecordingFile } from "./calls.ts";
 import { databasePath, openDatabase } from "./db.ts";
+import { pageCalls, type CallCursor, type CallFilter, type CallPage } from "./call-query.ts";
+import { TicketEdits, type TicketChange, type TicketEdit, type TicketFilter, type TicketPage } from "./ticket-edits.ts";
 import { TicketsTable, type TicketFields, type TicketRow } from "./tickets.ts";
-import { TurnsEventsTables, type EventRow, type NewEvent, type NewTurn, type TurnReply, type TurnRow, type TurnTimings } from "./turns-events.ts";
+import { TurnsEventsTables, type EventRow, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnRow, type TurnTimings } from "./turns-events.ts";
 
 export type { CallSummary, RecordingFile } from "./calls.ts";
+export type { CallCursor, CallFilter, CallPage } from "./call-query.ts";
+export type { TicketChange, TicketEdit, TicketFilter, TicketPage } from "./ticket-edits.ts";
 export type { StoredTicketStatus, TicketRow } from "./tickets.ts";
 export { TICKET_STATUSES, isTicketStatus } from "./tickets.ts";
 export type { EventRow, NewTurn, Speaker, TurnReply, TurnRow, TurnTimings } from "./turns-events.ts";
@@ -17,8 +21,16 @@ export interface CallDetail extends CallSummary {
   tickets: TicketRow[];
 }
 
+/** What the live view hears of, as it is stored (never per frame: a few per turn). */
+export type StoreChange =
+  | { kind: "call-started"; callId: number; uuid: string; tenant: string; caller: string | null; transport: string; at: number }
+  | { kind: "call-ended"; callId: number; reason: string; at: number }
+  | { kind: "turn"; callId: number; turnId: number; speaker: Speaker; text: string; at: number }
+  | { kind: "event"; callId: number; event: string; detail: string | null; at: number };
+
 export interface TicketDetail extends TicketRow {
   call: CallSummary | null;
+  changes: TicketChange[];
 }
 
 /**
@@ -31,17 +43,21 @@ export class Store {
   private readonly calls: CallsTable;
   private readonly tickets: TicketsTable;
   private readonly timeline: TurnsEventsTables;
+  private readonly ticketEdits: TicketEdits;
   private checkpointer: BackgroundCheckpointer | null = null;
   /** Writes of one event-loop turn share one transaction (serve); null = each write commits alone. */
   private batchLog: Logger | null = null;
   private inBatch = false;
   private readonly commitBatch = (): void => this.commit();
+  /** The live feed (admin), when someone may be watching; null costs one check per write. */
+  private observer: ((change: StoreChange) => void) | null = null;
 
   private constructor(private readonly db: Database, path: string) {
     this.path = path;
     this.calls = new CallsTable(db);
     this.tickets = new TicketsTable(db);
     this.timeline = new TurnsEventsTables(db);
+    this.ticketEdits = new TicketEdits(db);
   }
 
   /** The writer (serve) migrates; readonly opens (the CLI) never write and need an existing database. */
@@ -71,6 +87,11 @@ export class Store {
    */
   batchWritesPerTurn(log: Logger): void {
     this.batchLog = log;
+  }
+
+  /** One observer of writes (the console's live feed); it must be cheap and must not throw. */
+  observe(observer: ((change: StoreChange) => void) | null): void {
+    this.observer = observer;
   }
 
   close(): void {
@@ -106,7 +127,9 @@ export class Store {
 
   insertCall(c: NewCall): number {
     this.write();
-    return this.calls.insert(c);
+    const id = this.calls.insert(c);
+    this.observer?.({ kind: "call-started", callId: id, uuid: c.uuid, tenant: c.tenant, caller: c.caller, transport: c.transport, at: c.startedAt });
+    return id;
   }
 
   setCallAnswered(callId: number, at: number): void {
@@ -133,11 +156,14 @@ export class Store {
   endCall(callId: number, end: CallEnd): void {
     this.write();
     this.calls.end(callId, end);
+    this.observer?.({ kind: "call-ended", callId, reason: end.reason, at: end.endedAt });
   }
 
   addTurn(callId: number, turn: NewTurn): number {
     this.write();
-    return this.timeline.addTurn(callId, turn);
+    const id = this.timeline.addTurn(callId, turn);
+    if (turn.text !== "") this.observer?.({ kind: "turn", callId, turnId: id, speaker: turn.speaker, text: turn.text, at: turn.startedAt });
+    return id;
   }
 
   finishTurn(turnId: number, end: { endedAt: number; interrupted: boolean }): void {
@@ -164,11 +190,15 @@ export class Store {
   setTurnText(turnId: number, text: string): void {
     this.write();
     this.timeline.setText(turnId, text);
+    if (this.observer === null) return;
+    const turn = this.db.query<{ call_id: number; speaker: Speaker }, [number]>("SELECT call_id, speaker FROM turns WHERE id = ?").get(turnId);
+    if (turn) this.observer({ kind: "turn", callId: turn.call_id, turnId, speaker: turn.speaker, text, at: Date.now() });
   }
 
   addEvent(callId: number | null, event: NewEvent): void {
     this.write();
     this.timeline.addEvent(callId, event);
+    if (callId !== null) this.observer?.({ kind: "event", callId, event: event.kind, detail: event.detail ?? null, at: event.at });
   }
 
   /** Returns the ticket number (its id, from 1). */
@@ -208,7 +238,28 @@ export class Store {
 
   getTicket(id: number): TicketDetail | null {
     const ticket = this.tickets.byId(id);
-    return ticket ? { ...ticket, call: this.calls.byId(ticket.callId) } : null;
+    return ticket ? { ...ticket, call: this.calls.byId(ticket.callId), changes: this.ticketEdits.history(id) } : null;
+  }
+
+  /** The console's history: newest first, filtered, keyset-paged. */
+  pageCalls(filter: CallFilter, limit: number, after: CallCursor | null = null): CallPage {
+    return pageCalls(this.db, filter, checkLimit(limit), after);
+  }
+
+  /** The console's ticket list: newest first, filtered, paged by id. */
+  pageTickets(filter: TicketFilter, limit: number, before: number | null = null): TicketPage {
+    return this.ticketEdits.page(filter, checkLimit(limit), before);
+  }
+
+  /** A console edit, kept with who and when; null when there is no such ticket. Commits at once. */
+  editTicket(ticketId: number, edit: TicketEdit, by: string, at: number): TicketRow | null {
+    this.commit();
+    return this.ticketEdits.edit(ticketId, edit, by, at);
+  }
+
+  /** Calls without an end: the ones in progress (start-up closes those a crash left). */
+  liveCalls(): (CallSummary & { state: string | null })[] {
+    return this.calls.unfinished();
   }
 
   countCalls(): number {

@@ -25,9 +25,12 @@ export interface TicketRow {
   updatedAt: number;
   /** The call's tenant, copied when the ticket is opened. */
   tenant: string;
+  /** Set from the console (ticket_changes keeps every edit). */
+  notes: string | null;
+  assignee: string | null;
 }
 
-interface Row {
+export interface Row {
   id: number;
   call_id: number;
   customer: string | null;
@@ -38,6 +41,8 @@ interface Row {
   created_at: number;
   updated_at: number;
   tenant: string;
+  notes: string | null;
+  assignee: string | null;
 }
 
 type Value = string | number | null;
@@ -120,7 +125,7 @@ function flag(v: string | null | undefined): number {
   return v === undefined ? 0 : 1;
 }
 
-function toTicket(r: Row): TicketRow {
+export function toTicket(r: Row): TicketRow {
   return {
     id: r.id,
     callId: r.call_id,
@@ -132,5 +137,7 @@ function toTicket(r: Row): TicketRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     tenant: r.tenant,
+    notes: r.notes,
+    assignee: r.assignee,
   };
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import type { Check, CheckResult, DoctorContext } from "../../src/install/doctor-check.ts";
+import { adminTokenCheck } from "../../src/install/doctor-admin.ts";
 import { dataDirCheck, databaseCheck, envFileCheck, configCheck } from "../../src/install/doctor-config.ts";
 import { doctorExitCode, formatResults, runDoctor } from "../../src/install/doctor.ts";
 import { firewallCheck } from "../../src/install/doctor-firewall.ts";
@@ -208,5 +209,19 @@ describe("provider circuit breakers of the running service", () => {
   test("no running service: nothing to read, a PASS", async () => {
     const config = configIn(temp(), { HTTP_HOST: "127.0.0.1", HTTP_PORT: "1" });
     expect((await one(circuitsCheck, ctx(config)))[0]?.status).toBe("PASS");
+  });
+});
+
+describe("admin-token", () => {
+  test("ADMIN_TOKEN set; else the first-run token, which must be 0600", async () => {
+    const dir = temp();
+    expect(await adminTokenCheck.run(ctx(configIn(dir, { ADMIN_TOKEN: "x" })))).toMatchObject({ status: "PASS", detail: expect.stringContaining("ADMIN_TOKEN opens") });
+    const config = configIn(dir);
+    expect(await adminTokenCheck.run(ctx(config))).toMatchObject({ status: "PASS", detail: expect.stringContaining("next start") });
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(join(config.dataDir, "admin-token"), "tok\n", { mode: 0o644 });
+    expect(await adminTokenCheck.run(ctx(config))).toMatchObject({ status: "FAIL", fix: expect.stringContaining("chmod 0600") });
+    chmodSync(join(config.dataDir, "admin-token"), 0o600);
+    expect(await adminTokenCheck.run(ctx(config))).toMatchObject({ status: "PASS", detail: expect.stringContaining("(0600)") });
   });
 });

@@ -119,7 +119,7 @@ describe("calls, turns, events and tickets", () => {
     expect(call?.events).toEqual([{ id: 1, callId: id, kind: "dtmf", detail: "1", at: T0 + 1500 }]);
     expect(call?.tickets).toEqual([{
       id: 1, callId: id, customer: null, phone: "0612345678", problemType: "internet", description: null,
-      status: "escalated", createdAt: T0 + 1600, updatedAt: T0 + 9000, tenant: "default",
+      status: "escalated", createdAt: T0 + 1600, updatedAt: T0 + 9000, tenant: "default", notes: null, assignee: null,
     }]);
     expect(store.getTicket(1)?.call?.id).toBe(id);
     expect(store.getTicket(2)).toBeNull();

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, schemaVersion } from "../../src/store/db.ts";
+import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { createSystem } from "../../src/install/system-host.ts";
 import { upgrade, UpgradeError } from "../../src/install/upgrade.ts";
 import { createStandins } from "../support/standins.ts";
@@ -56,7 +57,7 @@ describe("voicebot upgrade", () => {
     expect(report.outcome).toBe("rolled back");
     expect(report.reason).toContain("no healthy /healthz");
     expect(readFileSync(t.binary, "utf8")).toBe(before);
-    expect(schema(t.dataDir)).toBe(3);
+    expect(schema(t.dataDir)).toBe(MIGRATIONS.length);
     expect(t.say.join("\n")).toContain("database restored from");
   }, 20_000);
 

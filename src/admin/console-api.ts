@@ -1,0 +1,73 @@
+/**
+ * The console's JSON API: every /api/ route but the dialplan's two and /api/session. The caller
+ * is already authorized (auth.ts); this only routes. Bad query values are 400 with what is wrong.
+ */
+import type { Tenant } from "../config/tenant.ts";
+import type { HistoryReader } from "../store/history-reader.ts";
+import type { Store } from "../store/store.ts";
+import { listCalls, showCall } from "./api-calls.ts";
+import type { LiveFeed } from "./api-live.ts";
+import { healthView, tenantsView } from "./api-overview.ts";
+import { BadQuery, problem } from "./api-params.ts";
+import { editTicket, listTickets, showTicket } from "./api-tickets.ts";
+import type { Access } from "./auth.ts";
+import type { MetricFamily } from "./prometheus.ts";
+import { recordingResponse } from "./recording-stream.ts";
+
+export interface ConsoleDeps {
+  store: Store;
+  /** The history list and its search, read off the event loop. */
+  history: HistoryReader;
+  live: LiveFeed;
+  tenants: () => readonly Tenant[];
+  /** Each part's mode: keypad/offline or the cloud provider. */
+  modes: () => Record<string, string>;
+  /** What /healthz says (listeners, ESL/AMI, providers' circuits). */
+  health: () => Record<string, unknown>;
+  metrics: () => MetricFamily[];
+}
+
+const CALL = /^\/api\/calls\/([^/]+)(\/recording)?$/;
+const TICKET = /^\/api\/tickets\/(\d+)$/;
+const HANGUP = /^\/api\/live\/([^/]+)\/hangup$/;
+
+export async function handleConsole(req: Request, url: URL, deps: ConsoleDeps, access: Access): Promise<Response> {
+  try {
+    return await route(req, url, deps, access);
+  } catch (err) {
+    if (err instanceof BadQuery) return problem(400, err.message);
+    throw err;
+  }
+}
+
+async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access): Promise<Response> {
+  const path = url.pathname;
+  const read = req.method === "GET" || req.method === "HEAD";
+  if (path === "/api/calls") return read ? listCalls(deps.history, url) : notAllowed("GET");
+  const call = CALL.exec(path);
+  if (call) {
+    if (!read) return notAllowed("GET");
+    const id = decodeURIComponent(call[1] as string);
+    if (call[2] === undefined) return showCall(deps.store, id);
+    const found = deps.store.getCall(id);
+    return found === null ? problem(404, `no call ${JSON.stringify(id.slice(0, 64))} in the store`) : recordingResponse(found, req, url);
+  }
+  if (path === "/api/tickets") return read ? listTickets(deps.store, url) : notAllowed("GET");
+  const ticket = TICKET.exec(path);
+  if (ticket) {
+    const id = Number(ticket[1]);
+    if (read) return showTicket(deps.store, id);
+    return req.method === "PATCH" ? editTicket(deps.store, id, req, access) : notAllowed("GET, PATCH");
+  }
+  if (path === "/api/live") return read ? deps.live.list() : notAllowed("GET");
+  if (path === "/api/live/events") return read ? deps.live.events() : notAllowed("GET");
+  const hangup = HANGUP.exec(path);
+  if (hangup) return req.method === "POST" ? deps.live.hangup(decodeURIComponent(hangup[1] as string)) : notAllowed("POST");
+  if (path === "/api/tenants") return read ? tenantsView(deps.tenants(), deps.modes()) : notAllowed("GET");
+  if (path === "/api/health") return read ? healthView(deps.health(), deps.metrics()) : notAllowed("GET");
+  return problem(404, `not found: ${path.slice(0, 100)} (see README, "Admin API")`);
+}
+
+function notAllowed(allow: string): Response {
+  return new Response(JSON.stringify({ error: `method not allowed: ${allow}` }), { status: 405, headers: { allow, "content-type": "application/json" } });
+}
