@@ -2,7 +2,8 @@
 import type { Store, TicketEdit } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam } from "./api-params.ts";
-import { readJson, type Access } from "./auth.ts";
+import type { Access } from "./auth.ts";
+import { readJson } from "./json-body.ts";
 
 const MAX_NOTES = 10_000;
 const MAX_ASSIGNEE = 64;

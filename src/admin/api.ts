@@ -4,6 +4,7 @@
  * Answers are short plain text, since a dialplan reads them into a variable.
  */
 import { callableNumber } from "../transports/caller-id.ts";
+import { parseJsonObject } from "./json-body.ts";
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Caller IDs hold digits and + * #, sometimes "anonymous" or a SIP user: printable, short. */
 const NUMBER = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
@@ -93,13 +94,8 @@ async function readFields(req: Request): Promise<Map<string, string> | string> {
   const body = await req.text();
   if (body.length > MAX_BODY) return `body too large: at most ${MAX_BODY} bytes`;
   if ((req.headers.get("content-type") ?? "").includes("application/json")) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return "body is not valid JSON";
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "JSON body must be an object";
+    const parsed = parseJsonObject(body);
+    if (typeof parsed === "string") return parsed;
     const out = new Map<string, string>();
     for (const [k, v] of Object.entries(parsed)) if (typeof v === "string" || typeof v === "number") out.set(k, String(v));
     return out;

@@ -7,6 +7,7 @@
 import { refuseApi, type ApiTokens } from "./api.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { clearedCookie, sessionCookie, sessionIdOf, Sessions } from "./sessions.ts";
+import { readJson } from "./json-body.ts";
 
 export interface Access {
   /** Signs ticket changes. */
@@ -141,18 +142,4 @@ function tooMany(client: string, wait: number): Response {
 
 function crossSite(): Response {
   return text("forbidden: a console write must come from the console's own page (Origin / Sec-Fetch-Site), or carry ADMIN_TOKEN as a Bearer header\n", 403);
-}
-
-/** A JSON object body of at most 4 KiB, or what is wrong with it. */
-export async function readJson(req: Request, max = 4096): Promise<Record<string, unknown> | string> {
-  const body = await req.text();
-  if (body.length > max) return `body too large: at most ${max} bytes`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return "body is not valid JSON";
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "JSON body must be an object";
-  return parsed as Record<string, unknown>;
 }
