@@ -4,11 +4,11 @@
  * built on the fly from the raw pair, block by block, never whole in memory. `?download=1` adds
  * Content-Disposition.
  */
+import { WAV_HEADER_BYTES, writeWavHeader } from "../media/wav-header.ts";
 import type { CallSummary } from "../store/store.ts";
 import { rawPair } from "./api-calls.ts";
 import { problem } from "./api-params.ts";
 
-const HEADER_BYTES = 44;
 const BLOCK_FRAMES = 8192;
 
 interface ByteRange {
@@ -28,7 +28,7 @@ export async function recordingResponse(call: CallSummary, req: Request, url: UR
   if (pair === null) return problem(404, `call ${call.id} has no recording on disk`);
   const frames = Math.max(Bun.file(pair.caller).size, Bun.file(pair.bot).size) >> 1;
   const header = wavHeader(frames, pair.sampleRate);
-  return ranged(req, HEADER_BYTES + frames * 4, "audio/wav", download ? `${name}.wav` : null, (r) => stereoWav(pair, header, r));
+  return ranged(req, WAV_HEADER_BYTES + frames * 4, "audio/wav", download ? `${name}.wav` : null, (r) => stereoWav(pair, header, r));
 }
 
 function ranged(req: Request, size: number, type: string, filename: string | null, body: (r: ByteRange) => ReadableStream<Uint8Array>): Response {
@@ -59,23 +59,10 @@ export function parseRange(header: string, size: number): ByteRange | null {
   return start > end || start >= size ? null : { start, end };
 }
 
-export function wavHeader(frames: number, rate: number): Uint8Array {
-  const h = new DataView(new ArrayBuffer(HEADER_BYTES));
-  const ascii = (at: number, s: string): void => [...s].forEach((c, i) => h.setUint8(at + i, c.charCodeAt(0)));
-  ascii(0, "RIFF");
-  h.setUint32(4, 36 + frames * 4, true);
-  ascii(8, "WAVE");
-  ascii(12, "fmt ");
-  h.setUint32(16, 16, true);
-  h.setUint16(20, 1, true);
-  h.setUint16(22, 2, true);
-  h.setUint32(24, rate, true);
-  h.setUint32(28, rate * 4, true);
-  h.setUint16(32, 4, true);
-  h.setUint16(34, 16, true);
-  ascii(36, "data");
-  h.setUint32(40, frames * 4, true);
-  return new Uint8Array(h.buffer);
+function wavHeader(frames: number, rate: number): Uint8Array {
+  const header = new Uint8Array(WAV_HEADER_BYTES);
+  writeWavHeader(new DataView(header.buffer), rate, frames * 4, 2);
+  return header;
 }
 
 /** The bytes [start, end] of the stereo WAV, a block of frames at a time (the shorter side padded with silence). */
@@ -84,15 +71,15 @@ function stereoWav(pair: { caller: string; bot: string }, header: Uint8Array, ra
   return new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       if (at > range.end) return controller.close();
-      if (at < HEADER_BYTES) {
-        const part = header.subarray(at, Math.min(HEADER_BYTES, range.end + 1));
+      if (at < WAV_HEADER_BYTES) {
+        const part = header.subarray(at, Math.min(WAV_HEADER_BYTES, range.end + 1));
         at += part.length;
         return controller.enqueue(part);
       }
-      const firstFrame = Math.floor((at - HEADER_BYTES) / 4);
+      const firstFrame = Math.floor((at - WAV_HEADER_BYTES) / 4);
       const [caller, bot] = await Promise.all([pair.caller, pair.bot].map((path) => Bun.file(path).slice(firstFrame * 2, (firstFrame + BLOCK_FRAMES) * 2).arrayBuffer()));
       const block = interleave(new Uint16Array(caller as ArrayBuffer, 0, (caller as ArrayBuffer).byteLength >> 1), new Uint16Array(bot as ArrayBuffer, 0, (bot as ArrayBuffer).byteLength >> 1), BLOCK_FRAMES);
-      const blockStart = HEADER_BYTES + firstFrame * 4;
+      const blockStart = WAV_HEADER_BYTES + firstFrame * 4;
       const part = block.subarray(at - blockStart, Math.min(block.length, range.end + 1 - blockStart));
       at += part.length;
       controller.enqueue(part);
