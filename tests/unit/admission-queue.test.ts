@@ -129,15 +129,20 @@ function fakeSession(events: string[]): CallSession {
 
 const leg = { hangup: () => undefined } as unknown as CallLeg;
 
+/** A pending call on a hand-turned loop; `events` logs its session's creation and calls. */
+function pendingCall(): { loop: ManualLoop; events: string[]; pending: PendingCall } {
+  const loop = new ManualLoop();
+  const events: string[] = [];
+  const pending = new PendingCall(leg, () => {
+    events.push("create");
+    return fakeSession(events);
+  }, queueWith(loop), () => events.push("failed"));
+  return { loop, events, pending };
+}
+
 describe("PendingCall", () => {
   test("audio before the start is not kept; digits reach the session in order, through the queue", () => {
-    const loop = new ManualLoop();
-    const queue = queueWith(loop);
-    const events: string[] = [];
-    const pending = new PendingCall(leg, () => {
-      events.push("create");
-      return fakeSession(events);
-    }, queue, () => events.push("failed"));
+    const { loop, events, pending } = pendingCall();
     pending.onAudio(new Int16Array(160));
     pending.onRateChange(16000);
     pending.onDtmf("1");
@@ -166,13 +171,7 @@ describe("PendingCall", () => {
   });
 
   test("a call whose audio has not come yet is built in its slice but begins only later (a UUID then junk never reaches the dialog)", () => {
-    const loop = new ManualLoop();
-    const queue = queueWith(loop);
-    const events: string[] = [];
-    const pending = new PendingCall(leg, () => {
-      events.push("create");
-      return fakeSession(events);
-    }, queue, () => events.push("failed"));
+    const { loop, events, pending } = pendingCall();
     while (loop.turn());
     expect(events).toEqual(["create"]);
     pending.onAudio(new Int16Array(160));
@@ -180,13 +179,7 @@ describe("PendingCall", () => {
   });
 
   test("a leg that closes before its turn gets its session, closed, never started", () => {
-    const loop = new ManualLoop();
-    const queue = queueWith(loop);
-    const events: string[] = [];
-    const pending = new PendingCall(leg, () => {
-      events.push("create");
-      return fakeSession(events);
-    }, queue, () => events.push("failed"));
+    const { loop, events, pending } = pendingCall();
     pending.onClose("protocol-error");
     while (loop.turn());
     expect(events).toEqual(["create", "close protocol-error"]);
