@@ -42,15 +42,16 @@ export class Scribes {
     this.running.add(controller);
     this.host.metrics.scribes++;
     const timer = setTimeout(() => controller.abort(new Error(`no facts within ${this.deadlineMs} ms (timed out)`)), this.deadlineMs);
-    const settle = (event: DialogEvent): void => {
+    /** `event` null: the call is over, nothing is told. */
+    const settle = (event: DialogEvent | null): void => {
       clearTimeout(timer);
       this.running.delete(controller);
-      if (!this.stopped) this.host.feed(event);
+      if (event !== null && !this.stopped) this.host.feed(event);
     };
     forCall(this.host.id, () => this.write(action, controller.signal)).then(
       (call) => settle({ type: "scribeDone", scribeId: action.scribeId, call }),
       (error: unknown) => {
-        if (this.stopped) return settle({ type: "scribeFailed", scribeId: action.scribeId, error: "" });
+        if (this.stopped) return settle(null);
         const message = error instanceof Error ? error.message : String(error);
         this.host.metrics.scribeFailures++;
         this.host.log.warn("scribe failed: the ticket keeps the facts it had", { scribe: action.scribeId, error: message });

@@ -19,7 +19,8 @@ export class SavFacts {
   #pending: number | null = null;
   #applied = 0;
   #deferred: SavToolCall | null = null;
-  #failures = 0;
+  /** A scribe failed during the call: facts the ticket lacks may have been said. */
+  #scribeFailed = false;
 
   constructor(companyName: string) {
     this.known = { companyName, callerNumber: null, customer: null, phone: null, problemType: null, description: null, solved: null };
@@ -38,9 +39,8 @@ export class SavFacts {
     return this.#deferred !== null;
   }
 
-  /** Whether a scribe failed during the call: facts the ticket lacks may have been said. */
   get incomplete(): boolean {
-    return this.#failures > 0;
+    return this.#scribeFailed;
   }
 
   /** The number a technician calls back, when the ticket lacks one: the caller's own. */
@@ -75,7 +75,7 @@ export class SavFacts {
       this.#applied = scribeId;
       if (parsed.ok) this.#learn(out, parsed.facts);
       else {
-        this.#failures++;
+        this.#scribeFailed = true;
         out.push({ type: "record", kind: "scribe-error", detail: parsed.error });
       }
     }
