@@ -1,3 +1,4 @@
+import consolePage from "../console/index.html";
 import type { Logger } from "../log.ts";
 import { handleApi, type ApiTokens, type CallsApi } from "./api.ts";
 import { AdminAuth } from "./auth.ts";
@@ -29,7 +30,7 @@ export interface AdminServer {
 }
 
 /**
- * /healthz, /metrics, the dialplan's /api/calls and the console's JSON API on the admin port
+ * The console page at /, /healthz, /metrics, the dialplan's /api/calls and the console's JSON API on the admin port
  * (localhost by default; an Asterisk on another host needs HTTP_HOST opened to it, with
  * ADMIN_TOKEN). Who may use which /api/ route is auth.ts's call.
  */
@@ -38,6 +39,10 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
   const server = Bun.serve({
     hostname: options.host,
     port: options.port,
+    // The page and its bundled assets (built into the executable; in development bundled on first
+    // request, never with the dev server's hot reload).
+    development: false,
+    routes: { "/": consolePage },
     async fetch(req, srv) {
       const url = new URL(req.url);
       const client = srv.requestIP(req)?.address ?? "unknown";

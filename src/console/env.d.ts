@@ -1,0 +1,5 @@
+/** Files the bundler inlines as text (`with { type: "text" }`): audio worklets, loaded from a Blob URL. */
+declare module "*.worklet.js" {
+  const source: string;
+  export default source;
+}
