@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import type { HistoryReader } from "../store/history-reader.ts";
 import type { CallCursor, CallDetail, CallSummary, Store } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
+import { buildWaterfall } from "../store/turn-exchanges.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam, timeParam } from "./api-params.ts";
 
 export interface RecordingInfo {
@@ -38,7 +39,12 @@ export function showCall(store: Store, idOrUuid: string): Response {
 
 function callView(call: CallDetail): Record<string, unknown> {
   const { recordings: _files, ...rest } = call;
-  return { ...rest, dtmf: call.events.filter((e) => e.kind === "dtmf").map((e) => ({ digit: e.detail, at: e.at })), recording: recordingInfo(call) };
+  return {
+    ...rest,
+    dtmf: call.events.filter((e) => e.kind === "dtmf").map((e) => ({ digit: e.detail, at: e.at })),
+    recording: recordingInfo(call),
+    waterfall: buildWaterfall(call.turns),
+  };
 }
 
 /** What the player can have: the MP3 when it exists, else the raw pair when both halves do. */

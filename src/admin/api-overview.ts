@@ -1,5 +1,6 @@
 /** GET /api/tenants (settings as loaded, secrets never) and GET /api/health (/healthz's and /metrics' figures as JSON). */
 import type { Tenant } from "../config/tenant.ts";
+import type { TrendPoint } from "./metrics-trend.ts";
 import type { MetricFamily } from "./prometheus.ts";
 import { json } from "./api-params.ts";
 
@@ -16,10 +17,11 @@ export function tenantsView(tenants: readonly Tenant[], modes: Record<string, st
   return json({ tenants: tenants.map((t) => redact({ ...t, modes })) });
 }
 
-/** Each family as {help, type, samples}: the same numbers as /metrics, for charts. */
-export function healthView(health: Record<string, unknown>, metrics: readonly MetricFamily[]): Response {
+/** Each family as {help, type, samples}: the same numbers as /metrics; `history`: the last hour, for charts. */
+export function healthView(health: Record<string, unknown>, metrics: readonly MetricFamily[], history: readonly TrendPoint[]): Response {
   return json({
     ...(redact(health) as Record<string, unknown>),
+    history,
     metrics: Object.fromEntries(metrics.map((m) => [m.name, { help: m.help, type: m.type, samples: m.samples }])),
   });
 }

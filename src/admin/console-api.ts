@@ -11,6 +11,7 @@ import { healthView, tenantsView } from "./api-overview.ts";
 import { BadQuery, problem } from "./api-params.ts";
 import { editTicket, listTickets, showTicket } from "./api-tickets.ts";
 import type { Access } from "./auth.ts";
+import type { MetricsTrend } from "./metrics-trend.ts";
 import type { MetricFamily } from "./prometheus.ts";
 import { recordingResponse } from "./recording-stream.ts";
 
@@ -25,6 +26,8 @@ export interface ConsoleDeps {
   /** What /healthz says (listeners, ESL/AMI, providers' circuits). */
   health: () => Record<string, unknown>;
   metrics: () => MetricFamily[];
+  /** The last hour of the charted figures (made by the admin server from `metrics`). */
+  trend?: MetricsTrend;
 }
 
 const CALL = /^\/api\/calls\/([^/]+)(\/recording)?$/;
@@ -64,7 +67,7 @@ async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access):
   const hangup = HANGUP.exec(path);
   if (hangup) return req.method === "POST" ? deps.live.hangup(decodeURIComponent(hangup[1] as string)) : notAllowed("POST");
   if (path === "/api/tenants") return read ? tenantsView(deps.tenants(), deps.modes()) : notAllowed("GET");
-  if (path === "/api/health") return read ? healthView(deps.health(), deps.metrics()) : notAllowed("GET");
+  if (path === "/api/health") return read ? healthView(deps.health(), deps.metrics(), deps.trend?.history ?? []) : notAllowed("GET");
   return problem(404, `not found: ${path.slice(0, 100)} (see README, "Admin API")`);
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import { handleApi, type ApiTokens, type CallsApi } from "./api.ts";
 import { AdminAuth } from "./auth.ts";
 import { handleConsole, type ConsoleDeps } from "./console-api.ts";
+import { MetricsTrend } from "./metrics-trend.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 
 export interface AdminServerOptions {
@@ -35,6 +36,8 @@ export interface AdminServer {
  * ADMIN_TOKEN). Who may use which /api/ route is auth.ts's call.
  */
 export function startAdminServer(options: AdminServerOptions): AdminServer {
+  const trend = options.console ? new MetricsTrend(options.console.metrics) : null;
+  const consoleDeps = options.console && trend ? { ...options.console, trend } : undefined;
   const auth = options.auth ?? new AdminAuth(options.tokens ?? { admin: null, pbx: null }, options.consoleToken ?? null);
   const server = Bun.serve({
     hostname: options.host,
@@ -56,10 +59,10 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
       if (url.pathname.startsWith("/api/")) {
         const access = auth.check(req, url, client);
         if (access instanceof Response) return access;
-        if (!options.console) return new Response("not found\n", { status: 404 });
+        if (!consoleDeps) return new Response("not found\n", { status: 404 });
         // The live stream is quiet between calls: no idle cut-off for it.
         if (url.pathname === "/api/live/events") srv.timeout(req, 0);
-        return handleConsole(req, url, options.console, access);
+        return handleConsole(req, url, consoleDeps, access);
       }
       if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
       switch (url.pathname) {
@@ -84,6 +87,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     hostname: server.hostname ?? options.host,
     port: server.port ?? options.port,
     stop: async () => {
+      trend?.stop();
       options.console?.live.close();
       options.console?.history.close();
       await server.stop(true);

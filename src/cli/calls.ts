@@ -2,7 +2,8 @@ import { statSync } from "node:fs";
 import type { CallDetail, CallSummary, RecordingFile, Store } from "../store/store.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { cell, columns, facts, formatBytes, formatDuration, formatLocalTime, formatOffset, shortUuid, table, ticketLines } from "./format.ts";
-import { buildWaterfall, renderWaterfall } from "./waterfall.ts";
+import { buildWaterfall } from "../store/turn-exchanges.ts";
+import { renderWaterfall } from "./waterfall.ts";
 import { STORE_READER_HELP, STORE_READER_OPTIONS, openStoreReadonly, parseLimit } from "./readonly-store.ts";
 
 const DEFAULT_LIMIT = 20;

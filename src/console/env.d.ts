@@ -3,3 +3,6 @@ declare module "*.worklet.js" {
   const source: string;
   export default source;
 }
+
+/** Style sheets a module pulls in (uPlot's); the bundler adds them to the page's CSS. */
+declare module "*.css";

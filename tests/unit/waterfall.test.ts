@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { callsCommand } from "../../src/cli/calls.ts";
-import { buildWaterfall, renderWaterfall } from "../../src/cli/waterfall.ts";
+import { renderWaterfall } from "../../src/cli/waterfall.ts";
+import { buildWaterfall } from "../../src/store/turn-exchanges.ts";
 import { Store, type TurnRow, type TurnTimings } from "../../src/store/store.ts";
 
 const T0 = Date.UTC(2026, 0, 15, 9, 30, 0);

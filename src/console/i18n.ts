@@ -1,0 +1,79 @@
+/**
+ * French and English. The language is the one picked on the page (kept in this browser), else the
+ * browser's when it is French or English, else the tenant's.
+ */
+import { EN } from "./strings-en.ts";
+import { FR } from "./strings-fr.ts";
+
+export type Lang = "fr" | "en";
+export type Key = keyof typeof EN;
+
+const PICKED = "voicebot.lang";
+let current: Lang = initial();
+const listeners = new Set<() => void>();
+
+function initial(): Lang {
+  const picked = localStorage.getItem(PICKED);
+  if (picked === "fr" || picked === "en") return picked;
+  const browser = navigator.language.slice(0, 2).toLowerCase();
+  return browser === "fr" ? "fr" : "en";
+}
+
+export function lang(): Lang {
+  return current;
+}
+
+/** The tenant's language decides only when the browser's is neither French nor English and none was picked. */
+export function followTenant(tenantLanguage: string): void {
+  if (localStorage.getItem(PICKED) !== null) return;
+  const browser = navigator.language.slice(0, 2).toLowerCase();
+  if (browser === "fr" || browser === "en") return;
+  const tenant = tenantLanguage.slice(0, 2).toLowerCase();
+  if (tenant === "fr" || tenant === "en") set(tenant);
+}
+
+export function pickLang(l: Lang): void {
+  localStorage.setItem(PICKED, l);
+  set(l);
+}
+
+function set(l: Lang): void {
+  if (l === current) return;
+  current = l;
+  document.documentElement.lang = l;
+  for (const listener of listeners) listener();
+}
+
+export function onLangChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const text: string = current === "fr" ? FR[key] : EN[key];
+  return text.replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? `{${name}}`));
+}
+
+const locale = (): string => (current === "fr" ? "fr-FR" : "en-GB");
+
+export function formatTime(ms: number): string {
+  return new Date(ms).toLocaleString(locale(), { dateStyle: "short", timeStyle: "medium" });
+}
+
+export function formatClock(ms: number): string {
+  return new Date(ms).toLocaleTimeString(locale());
+}
+
+/** 75_000 → "1:15"; 3_725_000 → "1:02:05". */
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return "—";
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+export function formatNumber(n: number, digits = 0): string {
+  return n.toLocaleString(locale(), { maximumFractionDigits: digits });
+}

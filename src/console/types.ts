@@ -1,0 +1,180 @@
+/** What the console's JSON API answers (README, "The console's JSON API"); times are epoch ms. */
+export type TicketStatus = "open" | "resolved" | "escalated" | "abandoned" | "incomplete";
+export const TICKET_STATUSES: readonly TicketStatus[] = ["open", "resolved", "escalated", "abandoned", "incomplete"];
+
+export interface CallSummary {
+  id: number;
+  uuid: string;
+  transport: string;
+  tenant: string;
+  caller: string | null;
+  dnis: string | null;
+  peer: string;
+  sampleRate: number;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  endReason: string | null;
+  endDetail: string | null;
+  durationMs: number | null;
+  ticketId: number | null;
+  ticketStatus: TicketStatus | null;
+}
+
+export interface TurnTimings {
+  speechEndAt: number | null;
+  sttFinalAt: number | null;
+  llmFirstTokenAt: number | null;
+  ttsFirstByteAt: number | null;
+  firstFrameAt: number | null;
+  lastFrameAt: number | null;
+  bargeInAt: number | null;
+}
+
+export interface Turn {
+  id: number;
+  speaker: "caller" | "bot";
+  text: string;
+  startedAt: number;
+  endedAt: number | null;
+  interrupted: boolean;
+  llmProvider: string | null;
+  timings: TurnTimings;
+}
+
+export interface CallEvent {
+  id: number;
+  kind: string;
+  detail: string | null;
+  at: number;
+}
+
+export interface Ticket {
+  id: number;
+  callId: number;
+  customer: string | null;
+  phone: string | null;
+  problemType: string | null;
+  description: string | null;
+  status: TicketStatus;
+  createdAt: number;
+  updatedAt: number;
+  tenant: string;
+  notes: string | null;
+  assignee: string | null;
+}
+
+export interface TicketChange {
+  field: "status" | "notes" | "assignee";
+  oldValue: string | null;
+  newValue: string | null;
+  by: string;
+  at: number;
+}
+
+export interface TicketDetail extends Ticket {
+  call: CallSummary | null;
+  changes: TicketChange[];
+}
+
+export interface Recording {
+  format: "mp3" | "raw" | null;
+  bytes: number | null;
+  url: string | null;
+  download: string | null;
+}
+
+export interface CallDetail extends CallSummary {
+  turns: Turn[];
+  events: CallEvent[];
+  tickets: Ticket[];
+  dtmf: { digit: string; at: number }[];
+  recording: Recording;
+  waterfall: Waterfall;
+}
+
+export interface LiveCall {
+  id: number;
+  uuid: string;
+  caller: string | null;
+  dnis: string | null;
+  tenant: string;
+  transport: string;
+  state: string;
+  ticketId: number | null;
+  startedAt: number;
+  durationMs: number;
+}
+
+/** One Server-Sent Event of /api/live/events, as the store wrote it. */
+export type LiveChange =
+  | { kind: "call-started"; callId: number; uuid: string; tenant: string; caller: string | null; transport: string; at: number }
+  | { kind: "call-ended"; callId: number; reason: string; at: number }
+  | { kind: "turn"; callId: number; turnId: number; speaker: "caller" | "bot"; text: string; at: number }
+  | { kind: "event"; callId: number; event: string; detail: string | null; at: number };
+
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface MetricSample {
+  name?: string;
+  labels?: Record<string, string>;
+  value: number;
+}
+
+export interface MetricFamily {
+  help: string;
+  type: string;
+  samples: MetricSample[];
+}
+
+export interface Health {
+  status: string;
+  version: string;
+  activeCalls: number;
+  maxCalls: number;
+  uptimeSeconds?: number;
+  modes?: Record<string, string>;
+  listeners?: Record<string, unknown>;
+  control?: Record<string, boolean | null>;
+  providers?: unknown;
+  metrics: Record<string, MetricFamily>;
+  history?: HealthPoint[];
+  [key: string]: unknown;
+}
+
+/** One sample of the server's figures (GET /api/health `history`, every 10 s for the last hour). */
+export interface HealthPoint {
+  at: number;
+  activeCalls: number;
+  callsStarted: number;
+  underruns: number;
+  firstAudioP50: number | null;
+  firstAudioP95: number | null;
+}
+
+export interface TenantView {
+  id: string;
+  companyName?: string;
+  language: string;
+  modes: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export type StageName = "speechEnd" | "sttFinal" | "llmFirstToken" | "ttsFirstByte" | "firstFrame" | "lastFrame" | "bargeIn";
+
+/** One caller turn and the reply to it; offsets are ms after the caller stopped speaking. */
+export interface Exchange {
+  turn: number;
+  said: string;
+  llmProvider: string | null;
+  interrupted: boolean;
+  offsets: Record<StageName, number | null>;
+}
+
+export interface Waterfall {
+  exchanges: Exchange[];
+  firstFrame: { count: number; medianMs: number | null; maxMs: number | null };
+}

@@ -1,0 +1,147 @@
+/**
+ * The console in a real headless Chromium against dist/voicebot (AI mode, local provider fakes):
+ * sign in, watch a live call appear and end, filter the history, open the call and play its
+ * recording to the end, change its ticket's status, at desktop and phone sizes.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, Page } from "puppeteer-core";
+import { SimulatedCaller, type CallResult } from "../../src/simulate/caller.ts";
+import { DESKTOP, PHONE, launchChromium, screenshot, texts } from "../support/chromium.ts";
+import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
+import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+
+const TOKEN = "console-e2e-token";
+const CALLER = "0611223344";
+const SAID = "Bonjour, je m'appelle Jean Dupont, ma box internet ne marche plus.";
+
+let fakes: AiFakes;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  fakes = await startAiFakes([SAID]);
+  fakes.words = [SAID];
+  server = await startServer({ ...fakes.env, ADMIN_TOKEN: TOKEN });
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.setViewport(DESKTOP);
+}, E2E_TIMEOUT_MS);
+
+afterAll(async () => {
+  await browser?.close();
+  expect(await server.stop()).toBe(0);
+  await fakes.stop();
+}, E2E_TIMEOUT_MS);
+
+async function registerCaller(uuid: string): Promise<void> {
+  const res = await fetch(`${server.http}/api/calls/${uuid}`, {
+    method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ caller: CALLER }),
+  });
+  expect(res.status).toBe(200);
+}
+
+let callId = 0;
+
+describe("the console in Chromium", () => {
+  test("sign-in: a wrong token is refused with a message, the right one opens the live view", async () => {
+    await page.goto(server.http, { waitUntil: "networkidle0" });
+    await page.waitForSelector("input[name=token]");
+    await screenshot(page, "sign-in");
+    await page.type("input[name=token]", "not-the-token");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("[role=alert]");
+    await page.$eval("input[name=token]", (el) => ((el as unknown as { value: string }).value = ""));
+    await page.type("input[name=token]", TOKEN);
+    await page.type("input[name=name]", "Léa");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("[data-live-count]");
+    expect((await texts(page, ".account span"))[0]).toBe("Léa");
+  }, E2E_TIMEOUT_MS);
+
+  test("live: a call appears with its transcript as it is spoken, then ends", async () => {
+    const uuid = crypto.randomUUID();
+    await registerCaller(uuid);
+    const call: Promise<CallResult> = new SimulatedCaller({
+      ...server.audiosocket, uuid, greetingTimeoutMs: 10_000,
+      script: [{ say: fakes.audio.get(SAID) as Int16Array }, { hangupAfter: 14 }],
+    }).run();
+    await page.waitForSelector(".live-call[data-call-id]", { timeout: 15_000 });
+    callId = Number(await page.$eval(".live-call", (el) => el.getAttribute("data-call-id")));
+    await page.waitForFunction(`[...document.querySelectorAll(".live-call .transcript li.caller")].some((li) => li.textContent.includes(${JSON.stringify(SAID.slice(0, 20))}))`, { timeout: 20_000 });
+    await screenshot(page, "live");
+    const result = await call;
+    expect(result.connected).toBe(true);
+    await page.waitForSelector(`[data-ended] li[data-call-id="${callId}"]`, { timeout: 15_000 });
+    expect(await page.$$(".live-call")).toHaveLength(0);
+  }, E2E_TIMEOUT_MS);
+
+  test("calls: the history filters by caller number and by words said", async () => {
+    await page.goto(`${server.http}/#/calls`, { waitUntil: "networkidle0" });
+    await page.waitForSelector(`[data-calls] tr[data-call-id="${callId}"]`);
+    await page.type("input[name=caller]", "0699999999");
+    await page.click("[data-filters] button[type=submit]");
+    await page.waitForSelector("[data-empty]");
+    await page.$eval("input[name=caller]", (el) => ((el as unknown as { value: string }).value = ""));
+    await page.type("input[name=caller]", CALLER);
+    await page.type("input[name=q]", "box marche");
+    await page.click("[data-filters] button[type=submit]");
+    await page.waitForFunction('location.hash.includes("q=box")');
+    await page.waitForSelector(`[data-calls] tr[data-call-id="${callId}"]`);
+    expect(await page.$$("[data-calls] tbody tr")).toHaveLength(1);
+    await screenshot(page, "calls");
+  }, E2E_TIMEOUT_MS);
+
+  test("call: facts, waterfall, timeline, and the recording plays to its end", async () => {
+    await page.click(`[data-calls] tr[data-call-id="${callId}"] a`);
+    await page.waitForSelector("[data-call] audio[data-recording]", { timeout: 20_000 });
+    expect((await texts(page, "[data-timeline] li.caller .text")).join(" ")).toContain("Jean Dupont");
+    expect(await page.$$("[data-waterfall] g[data-turn]")).not.toHaveLength(0);
+    await screenshot(page, "call");
+    const ended = await page.$eval("audio[data-recording]", (audio) => new Promise<string>((resolve) => {
+      const a = audio as unknown as { playbackRate: number; error: { code: number } | null; play(): Promise<void>; addEventListener(type: string, listener: () => void): void };
+      a.addEventListener("ended", () => resolve("ended"));
+      a.addEventListener("error", () => resolve(`error ${a.error?.code}`));
+      a.playbackRate = 8;
+      void a.play().catch((err: unknown) => resolve(`play failed: ${String(err)}`));
+    }));
+    expect(ended).toBe("ended");
+  }, E2E_TIMEOUT_MS);
+
+  test("ticket: the status is changed and the change is kept with who and when", async () => {
+    const link = await page.$eval("[data-call] .facts a[href^='#/tickets/']", (a) => a.getAttribute("href"));
+    await page.goto(`${server.http}/${link}`, { waitUntil: "networkidle0" });
+    await page.waitForSelector("[data-ticket-edit]");
+    await page.select("[data-ticket-edit] select[name=status]", "resolved");
+    await page.type("[data-ticket-edit] input[name=assignee]", "Marc");
+    await page.click("[data-ticket-edit] button[type=submit]");
+    await page.waitForSelector("[data-changes] li");
+    const changes = await texts(page, "[data-changes] li");
+    expect(changes.some((c) => c.includes("Léa") && c.includes("resolved"))).toBe(true);
+    await screenshot(page, "ticket");
+    await page.goto(`${server.http}/#/tickets?status=resolved`, { waitUntil: "networkidle0" });
+    await page.waitForSelector("[data-tickets] tbody tr");
+    await screenshot(page, "tickets");
+  }, E2E_TIMEOUT_MS);
+
+  test("health: tenants, links and charts render", async () => {
+    await page.goto(`${server.http}/#/health`, { waitUntil: "networkidle0" });
+    await page.waitForSelector("[data-health] [data-tenant]");
+    expect(await page.$$("[data-charts] .uplot")).toHaveLength(4);
+    await screenshot(page, "health");
+  }, E2E_TIMEOUT_MS);
+
+  test("phone-sized screen: every view fits without sideways scrolling of the page", async () => {
+    const phone = await browser.newPage();
+    await phone.setViewport(PHONE);
+    for (const view of ["live", "calls", `calls/${callId}`, "tickets", "health"]) {
+      await phone.goto(`${server.http}/#/${view}`, { waitUntil: "load" });
+      await phone.waitForSelector("main h1");
+      await phone.waitForNetworkIdle({ idleTime: 300, concurrency: 1 });
+      const overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth");
+      expect({ view, overflow }).toEqual({ view, overflow: 0 });
+      await screenshot(phone, `phone-${view.replace("/", "-")}`);
+    }
+    await phone.close();
+  }, E2E_TIMEOUT_MS);
+});
