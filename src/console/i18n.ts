@@ -10,6 +10,7 @@ export type Key = keyof typeof EN;
 
 const PICKED = "voicebot.lang";
 let current: Lang = initial();
+document.documentElement.lang = current;
 const listeners = new Set<() => void>();
 
 function initial(): Lang {

@@ -127,8 +127,23 @@ describe("the console in Chromium", () => {
   test("health: tenants, links and charts render", async () => {
     await page.goto(`${server.http}/#/health`, { waitUntil: "networkidle0" });
     await page.waitForSelector("[data-health] [data-tenant]");
-    expect(await page.$$("[data-charts] .uplot")).toHaveLength(4);
+    await page.waitForFunction('document.querySelectorAll("[data-charts] .uplot").length === 4');
+    expect(await texts(page, "[data-active-calls]")).toEqual(["0 / 20"]);
     await screenshot(page, "health");
+  }, E2E_TIMEOUT_MS);
+
+  test("French: the switch translates the page and is kept across reloads", async () => {
+    await page.goto(`${server.http}/#/calls`, { waitUntil: "load" });
+    await page.waitForSelector("[data-nav=calls]");
+    await page.click("[data-lang]");
+    await page.waitForFunction('document.querySelector("[data-nav=calls]").textContent === "Appels"');
+    await page.reload({ waitUntil: "load" });
+    await page.waitForSelector(`[data-calls] tr[data-call-id="${callId}"]`);
+    expect(await texts(page, "[data-calls] th")).toContain("Appelant");
+    expect(await page.evaluate("document.documentElement.lang")).toBe("fr");
+    await screenshot(page, "calls-fr");
+    await page.click("[data-lang]");
+    await page.waitForFunction('document.querySelector("[data-nav=calls]").textContent === "Calls"');
   }, E2E_TIMEOUT_MS);
 
   test("phone-sized screen: every view fits without sideways scrolling of the page", async () => {
