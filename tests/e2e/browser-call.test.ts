@@ -53,4 +53,7 @@ test("a keypad test call from the console: greeting, digits, hung up on, stored 
   expect(detail.sampleRate).toBe(16000);
   const metadata = detail.events.find((e) => e.kind === "metadata");
   expect(JSON.parse(metadata?.detail ?? "{}")).toEqual({ source: "console", who: "desk-lead", via: "session" });
+  const metrics = await (await fetch(`${server.http}/metrics`)).text();
+  expect(Number(/^voicebot_frames_in_total\{transport="browser"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(100);
+  expect(metrics).toMatch(/^voicebot_connections_rejected_total\{transport="browser"\} 1$/m);
 }, E2E_TIMEOUT_MS);
