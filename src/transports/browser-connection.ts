@@ -130,7 +130,7 @@ export class BrowserConnection implements CallLeg {
   hangup(reason?: string): void {
     if (this.phase !== "in-call") return;
     this.sendText(endMessage(reason ?? "hangup"));
-    this.log.info("the bot ended the test call", { reason: reason ?? undefined });
+    this.log.info("the bot ended the test call", { reason });
     this.closeSocket(1000, "call ended");
     this.finishLeg("server-hangup");
   }
