@@ -58,6 +58,8 @@ export class BrowserWire implements CallWire {
       ws.binaryType = "arraybuffer";
       this.ws = ws;
       let named = false;
+      let failure = "";
+      ws.addEventListener("error", (event) => (failure = (event as ErrorEvent).message ?? ""));
       ws.addEventListener("message", (event: MessageEvent<string | ArrayBuffer>) => {
         if (typeof event.data !== "string") return this.onAudio(event.data);
         if (!named && this.onFirstText(event.data, reject)) {
@@ -66,7 +68,7 @@ export class BrowserWire implements CallWire {
         } else if (named) this.onText(event.data);
       });
       ws.addEventListener("close", (event) => {
-        if (!named) reject(new Error(`the server closed the test call before naming it (${event.code}${event.reason ? ` ${event.reason}` : ""}; 1002/1006 = the upgrade was refused: sign in or give the token)`));
+        if (!named) reject(new Error(notNamed(failure, event.code, event.reason)));
         else this.onClose(event.code, event.reason);
       });
     });
@@ -134,6 +136,16 @@ export class BrowserWire implements CallWire {
     else if (code === 1000 || code === 1001) this.events?.serverEnded(false);
     else this.events?.failed(`the server closed the test call: ${code}${reason ? ` ${reason}` : ""}`);
   }
+}
+
+/** Why the call never started: the upgrade's HTTP refusal, no listener, or the server's close. */
+function notNamed(failure: string, code: number, reason: string): string {
+  const status = /Expected 101 status code: (\d+)/.exec(failure)?.[1];
+  if (status === "401") return "the upgrade was refused with HTTP 401: sign in (POST /api/session) or give the console token";
+  if (status === "403") return "the upgrade was refused with HTTP 403: a foreign Origin, or PBX_TOKEN instead of the console token";
+  if (status !== undefined) return `the upgrade was refused with HTTP ${status}`;
+  if (/Failed to connect|ECONNREFUSED/.test(failure)) return "connection refused (is that voicebot's admin port, HTTP_HOST/HTTP_PORT?)";
+  return `the server closed the test call before naming it (${code}${reason ? ` ${reason}` : ""})`;
 }
 
 function parse(text: string): { type?: unknown; id?: unknown; sampleRate?: unknown } | null {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 
 const ADMIN_TOKEN = "e2e-console-token";
 let server: RunningServer;
@@ -29,6 +29,7 @@ test("a keypad test call from the console: greeting, digits, hung up on, stored 
   const refused = new SimulatedCaller({ browser: { admin: server.http, token: null } });
   const unsigned = await refused.run();
   expect(unsigned.connected).toBe(false);
+  expect(unsigned.error).toContain("HTTP 401");
 
   const cookie = await signIn();
   const caller = new SimulatedCaller({
@@ -56,4 +57,19 @@ test("a keypad test call from the console: greeting, digits, hung up on, stored 
   const metrics = await (await fetch(`${server.http}/metrics`)).text();
   expect(Number(/^voicebot_frames_in_total\{transport="browser"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(100);
   expect(metrics).toMatch(/^voicebot_connections_rejected_total\{transport="browser"\} 1$/m);
+}, E2E_TIMEOUT_MS);
+
+test("voicebot simulate --browser places the same test call from a shell, with the token from the environment", async () => {
+  const admin = server.http.replace("http://", "");
+  const noToken = await runCli(["simulate", "--browser", admin]);
+  expect(noToken.code).toBe(2);
+  expect(noToken.stderr).toContain("ADMIN_TOKEN");
+  const r = await runCli(["simulate", "--browser", admin, "--dtmf", "1", "--dtmf", "1", "--seconds", "60"], { ADMIN_TOKEN });
+  expect(r.code).toBe(0);
+  const first = r.stdout.split("\n")[0] as string;
+  expect(first).toMatch(new RegExp(`^call [0-9a-f-]{36} to ${admin} at 16000 Hz \\(the console's test call\\)$`));
+  const uuid = first.split(" ")[1] as string;
+  const call = (await (await fetch(`${server.http}/api/calls/${uuid}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { transport: string; endReason: string; events: { kind: string; detail: string | null }[] };
+  expect(call).toMatchObject({ transport: "browser", endReason: "resolved" });
+  expect(JSON.parse(call.events.find((e) => e.kind === "metadata")?.detail ?? "{}")).toEqual({ source: "console", who: "token", via: "token" });
 }, E2E_TIMEOUT_MS);
