@@ -3,11 +3,9 @@
  * caller, DNIS and tenant before AudioSocket(), and ask what to do once voicebot has ended it.
  * Answers are short plain text, since a dialplan reads them into a variable.
  */
-import { callableNumber } from "../transports/caller-id.ts";
+import { CALLER_ID_TEXT, callableNumber } from "../transports/caller-id.ts";
 import { parseJsonObject } from "./json-body.ts";
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** Caller IDs hold digits and + * #, sometimes "anonymous" or a SIP user: printable, short. */
-const NUMBER = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
 const MAX_BODY = 4096;
 
 export interface CallRegistration {
@@ -79,7 +77,7 @@ export async function handleApi(req: Request, url: URL, api: CallsApi): Promise<
   for (const [key, target] of [["caller", "callerNumber"], ["dnis", "dnis"], ["tenant", "tenant"]] as const) {
     const v = fields.get(key)?.trim() ?? "";
     if (v === "") continue;
-    if (!NUMBER.test(v)) return text(`${key} ${JSON.stringify(v.slice(0, 80))} is not allowed: 1 to 64 letters, digits, + * # @ . _ - or spaces\n`, 400);
+    if (!CALLER_ID_TEXT.test(v)) return text(`${key} ${JSON.stringify(v.slice(0, 80))} is not allowed: 1 to 64 letters, digits, + * # @ . _ - or spaces\n`, 400);
     registration[target] = target === "callerNumber" ? callableNumber(v) : v;
   }
   const outcome = api.register(id, registration);

@@ -66,6 +66,19 @@ export class AdminAuth {
     return { who: session.who, via: "session" };
   }
 
+  /**
+   * A WebSocket upgrade (the console's test call): the console's rule, and first the Origin, since
+   * browsers apply neither SameSite nor CORS to WebSockets: any page could otherwise open one with
+   * the admin's cookie (cross-site WebSocket hijacking). Clients that are no browser send no Origin.
+   */
+  checkSocket(req: Request, url: URL, client: string): Access | Response {
+    const origin = req.headers.get("origin");
+    if (origin !== null && !sameHost(origin, req.headers.get("host"))) {
+      return text(`forbidden: a WebSocket from ${JSON.stringify(origin.slice(0, 100))} is not from the console's own page\n`, 403);
+    }
+    return this.check(req, url, client);
+  }
+
   /** POST /api/session {token, name?} signs in; GET says who is signed in; DELETE signs out. */
   async session(req: Request, client: string): Promise<Response> {
     if (req.method === "GET") {
@@ -122,8 +135,11 @@ export function sameOrigin(req: Request): boolean {
   const site = req.headers.get("sec-fetch-site");
   if (site !== null) return site === "same-origin";
   const origin = req.headers.get("origin");
-  const host = req.headers.get("host");
-  if (origin === null || host === null) return false;
+  return origin !== null && sameHost(origin, req.headers.get("host"));
+}
+
+function sameHost(origin: string, host: string | null): boolean {
+  if (host === null) return false;
   try {
     return new URL(origin).host === host;
   } catch {

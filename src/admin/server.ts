@@ -1,10 +1,13 @@
 import consolePage from "../console/index.html";
 import type { Logger } from "../log.ts";
+import { TRY_CALL_PATH } from "../transports/browser-protocol.ts";
+import type { BrowserCalls, TryCallSocketData } from "../transports/browser-call.ts";
 import { handleApi, type ApiTokens, type CallsApi } from "./api.ts";
 import { AdminAuth } from "./auth.ts";
 import { handleConsole, type ConsoleDeps } from "./console-api.ts";
 import { MetricsTrend } from "./metrics-trend.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
+import { upgradeTryCall } from "./try-call.ts";
 
 export interface AdminServerOptions {
   host: string;
@@ -22,6 +25,8 @@ export interface AdminServerOptions {
   auth?: AdminAuth;
   /** The console's JSON API; absent = only the dialplan's routes under /api/. */
   console?: ConsoleDeps;
+  /** The console's test calls (WebSocket at /api/try-call); absent = 404 there. */
+  tryCall?: BrowserCalls;
 }
 
 export interface AdminServer {
@@ -39,7 +44,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
   const trend = options.console ? new MetricsTrend(options.console.metrics) : null;
   const consoleDeps = options.console && trend ? { ...options.console, trend } : undefined;
   const auth = options.auth ?? new AdminAuth(options.tokens ?? { admin: null, pbx: null }, options.consoleToken ?? null);
-  const server = Bun.serve({
+  const server = Bun.serve<TryCallSocketData>({
     hostname: options.host,
     port: options.port,
     // The page and its bundled assets (built into the executable; in development bundled on first
@@ -56,6 +61,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
         const answer = options.calls ? await handleApi(req, url, options.calls) : null;
         return answer ?? new Response("not found\n", { status: 404 });
       }
+      if (url.pathname === TRY_CALL_PATH) return upgradeTryCall(req, url, srv, auth, options.tryCall);
       if (url.pathname.startsWith("/api/")) {
         const access = auth.check(req, url, client);
         if (access instanceof Response) return access;
@@ -78,6 +84,8 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
           return new Response("not found\n", { status: 404 });
       }
     },
+    // Bun wants handlers whenever it is typed for sockets; without tryCall nothing is upgraded.
+    websocket: options.tryCall?.websocket ?? { message: () => undefined },
     error(err) {
       options.log.error("admin request failed", { error: err.message });
       return new Response("internal error\n", { status: 500 });
@@ -88,6 +96,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
     port: server.port ?? options.port,
     stop: async () => {
       trend?.stop();
+      options.tryCall?.shutdown();
       options.console?.live.close();
       options.console?.history.close();
       await server.stop(true);

@@ -45,7 +45,8 @@ export class PbxHandOff implements HandOff {
   constructor(private readonly o: PbxHandOffOptions) {}
 
   available(transport: TransportName): boolean {
-    return transport === "audiosocket" || this.o.esl !== null;
+    // The console's test call has no PBX behind it to take the caller.
+    return transport === "audiosocket" || (transport === "audiostream" && this.o.esl !== null);
   }
 
   async transfer(leg: CallLeg, target: string): Promise<HandOffResult> {

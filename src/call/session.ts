@@ -144,7 +144,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (this.transfer.state === "pending") {
       if (this.hangupTail >= TRANSFER_TAIL_TICKS) this.handOver();
     } else if (this.hangupTail >= HANGUP_TAIL_TICKS) {
-      this.leg.hangup();
+      this.leg.hangup(this.hangupReason);
     }
   }
 
@@ -235,7 +235,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       this.feed({ type: "serverHangup" });
       this.hangupReason ??= "shutdown";
     }
-    this.leg.hangup();
+    this.leg.hangup(error !== undefined ? "error" : this.hangupReason ?? undefined);
   }
 
   /**
@@ -303,7 +303,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       case "hangup":
         this.hangupReason = action.reason;
         this.silence.stop();
-        this.graceTimer = setTimeout(() => this.leg.hangup(), HANGUP_GRACE_MS);
+        this.graceTimer = setTimeout(() => this.leg.hangup(action.reason), HANGUP_GRACE_MS);
         return;
     }
   }

@@ -7,6 +7,7 @@
  * up on, and redials. Every resolved ticket must carry the name, number and problem said.
  */
 import { Database } from "bun:sqlite";
+import { readStoredToken } from "../admin/first-run-token.ts";
 import { DATABASE_FILE } from "../store/db.ts";
 import { join } from "node:path";
 import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
@@ -29,6 +30,8 @@ export interface AiBenchOptions {
   rate: number;
   /** mod_audio_stream calls in this playback mode, through a fake FreeSWITCH; null = AudioSocket. */
   playback: Playback | null;
+  /** The console's test call instead (WebSocket on the admin port, 16 kHz), the bench acting as the page. */
+  browser: boolean;
   sttDelayMs: number;
   llmTtftMs: number;
   ttsTtfbMs: number;
@@ -174,8 +177,11 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const listener = server.audiostream;
     if (o.playback !== null && listener === null) throw new Error("voicebot serve does not report its audiostream listener in /healthz (listeners.audiostream)");
     await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
+    // The server was started without ADMIN_TOKEN: the console's first-run token opens the test call.
+    const token = o.browser ? readStoredToken(stack.dataDir) : null;
     const target = (common: { script: ScriptStep[]; greetingTimeoutMs: number; quietMs?: number }): CallSetup => {
       const base = { ...common, sampleRate: o.rate };
+      if (o.browser) return { ...base, browser: { admin: `http://${server.http.host}:${server.http.port}`, token } };
       if (o.playback === null || listener === null) return { ...server.audiosocket, ...base };
       const uuid = crypto.randomUUID();
       return { ...base, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
@@ -217,7 +223,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const breakAfterOnset = summarize(concatSamples(tally.breakAfterOnsetMs));
     const report = {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
-      transport: o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+      transport: o.browser ? "browser (the console's test call)" : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
       llmTokensPerSecond: o.llmTokensPerSecond,
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
@@ -250,6 +256,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       // File mode sends a file per sentence: there is no frame pacing to judge.
       if (o.playback !== "file") lines.splice(lines.length - 1, 0, `${o.playback === null ? "frame jitter    " : "streamAudio jitter"} p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}; pacing lead max ${ms(tally.maxLeadMs)}`);
       if (o.playback !== null) lines.unshift(`transport        mod_audio_stream, ${o.playback} playback, over a fake FreeSWITCH Event Socket`);
+      if (o.browser) lines.unshift("transport        the console's test call: WebSocket on the admin port, the bench as the page (bot audio timed on arrival, before the page's 40 ms jitter buffer)");
       if (o.playback === "file") lines.push(`uuid_break       p50 ${ms(breakAfterOnset.p50)}, p99 ${ms(breakAfterOnset.p99)} after the caller's speech onset (${breakAfterOnset.count} barge-ins)`);
       for (const [reason, count] of tally.failures) lines.push(`failed ×${count}: ${reason}`);
       process.stdout.write(`${lines.join("\n")}\n`);

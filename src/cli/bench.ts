@@ -52,6 +52,9 @@ Options:
   --llm-tps N              the fake model's tokens per second (default 150; the real vendors: 50
                            to 200, Groq's 70b above); it answers as real models do: tool calls
                            first with no words, token-sized deltas, tool arguments in many pieces
+  --browser                with --fake-providers: the calls are the console's test call instead of
+                           AudioSocket (WebSocket /api/try-call on the admin port, 16 kHz, the bench
+                           acting as the page), same fakes and conversation
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
                            stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
@@ -93,6 +96,7 @@ const OPTIONS = {
   fault: { type: "string" },
   audiostream: { type: "boolean" },
   playback: { type: "string" },
+  browser: { type: "boolean" },
   mp3: { type: "boolean" },
   "cold-cache": { type: "boolean" },
   voice: { type: "string" },
@@ -141,7 +145,7 @@ export const benchCommand: Command = {
       if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
       const dialog = v.dialog ?? "keypad";
       if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
-      const others = (["audiosocket", "http", "audiostream", "playback", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
+      const others = (["audiosocket", "http", "audiostream", "playback", "browser", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
       if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short calls: it does not go with --${others.join(", --")}`);
       if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
       return runColdBench({
@@ -168,13 +172,17 @@ export const benchCommand: Command = {
     if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v["llm-tps"] ?? v.resampler ?? v.fault) !== undefined) {
       throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --llm-tps, --resampler and --fault only go with --fake-providers");
     }
+    const browser = v.browser === true;
+    if (browser && !fakes) throw new UsageError("--browser only goes with --fake-providers");
+    if (browser && (playback !== null || v.fault !== undefined)) throw new UsageError("--browser does not go with --audiostream or --fault");
+    if (browser && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
     const fault = parseFault(v.fault);
     if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
       throw new UsageError(`--resampler "${v.resampler}" is not allowed; use speex or libsamplerate`);
     }
     if (fakes) {
       const options = {
-        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate, playback, json: v.json === true, fault,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, json: v.json === true, fault,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),

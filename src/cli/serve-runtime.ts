@@ -19,6 +19,7 @@ import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
 import { startAudioStreamServer, type AudioStreamServer } from "../transports/audiostream.ts";
+import { BrowserCalls } from "../transports/browser-call.ts";
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
 import { setupAi } from "./serve-ai.ts";
@@ -100,6 +101,13 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
+  const browserStats = newTransportStats();
+  // The console lists the tenants: an id it does not know is refused whatever UNKNOWN_TENANT says.
+  const tryCall = new BrowserCalls({
+    admit: admission.admit, log: log.child("browser"), stats: browserStats,
+    resolveTenant: (id) => (id === null ? tenants.default.id : tenants.find(id)?.id ?? null),
+  });
+
   const healthBody = (): Record<string, unknown> => ({
     status: "ok",
     version,
@@ -120,7 +128,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const metricsNow = (): MetricFamily[] => metricFamilies({
     activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
     admission: { waiting: queue.length, stats: queue.stats },
-    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
+    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, browser: browserStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
     providers: ai.breakers.snapshot(), control: pbx.status(),
   });
   const admin = startAdminServer({
@@ -129,6 +137,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     consoleToken: consoleToken(config.adminToken, config.dataDir, log.child("admin")),
     health: () => ({ ready: true, body: healthBody() }),
     metrics: metricsNow,
+    tryCall,
     console: {
       store, history: new HistoryReader(config.dataDir), live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
       tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,

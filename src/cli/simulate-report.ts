@@ -9,8 +9,10 @@ export interface ReportContext {
   rate: number;
   /** The --seconds the caller hangs up after. */
   hangupAfterS: number;
-  /** The emulated mod_audio_stream build, or null over AudioSocket. */
+  /** The emulated mod_audio_stream build, or null over AudioSocket (and the browser). */
   playback: "stream" | "file" | null;
+  /** The console's test call (--browser). */
+  browser?: boolean;
 }
 
 const stamp = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
@@ -76,7 +78,7 @@ function figures(result: CallResult): string[] {
 }
 
 export function formatTimeline(result: CallResult, c: ReportContext): string {
-  const how = c.playback === null ? `kind ${hexByte(kindForRate(c.rate) as number)}` : `mod_audio_stream, ${c.playback} playback`;
+  const how = c.browser ? "the console's test call" : c.playback === null ? `kind ${hexByte(kindForRate(c.rate) as number)}` : `mod_audio_stream, ${c.playback} playback`;
   const lines = [`call ${result.uuid} to ${c.target} at ${c.rate} Hz (${how})`];
   if (!result.connected) return [...lines, `call failed: ${result.error}`].join("\n");
   return [...lines, ...timeline(result, c.hangupAfterS), "", ...figures(result)].join("\n");

@@ -24,6 +24,7 @@ const RATES = "8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000, 192000";
 const USAGE = `Usage: voicebot simulate --audiosocket HOST:PORT [options]
        voicebot simulate --audiostream ws://HOST:PORT/stream/TENANT/CALL [--playback stream|file] [--esl-port N] [options]
        voicebot simulate --fake-providers [--audiostream /stream/TENANT] --say "TEXT" [--say "TEXT" ...] [options]
+       voicebot simulate --browser HOST:PORT [options]   (ADMIN_TOKEN in the environment)
 
 A PBX in a box: dials voicebot, then prints a timeline of what it heard.
 - Over AudioSocket it behaves as Asterisk does: UUID first, a 20 ms frame every 20 ms for the whole
@@ -32,11 +33,15 @@ A PBX in a box: dials voicebot, then prints a timeline of what it heard.
   the metadata {"caller","dnis","uuid"} as the first text frame, a binary 20 ms frame every 20 ms,
   close 1000 "Normal closure" to hang up. DTMF never goes on the socket: it is an ESL DTMF event from
   a fake FreeSWITCH Event Socket that voicebot must be logged in to (--esl-port).
+- With --browser it is the console's test call, as the page places it: a WebSocket to the admin
+  port's /api/try-call with the console token (ADMIN_TOKEN, or the first-run token, from the
+  environment), 16 kHz frames every 20 ms, digits as {"type":"dtmf"} text, a close to hang up.
 
 Options:
   --audiosocket HOST:PORT  where voicebot listens for Asterisk
   --audiostream URL        where voicebot listens for FreeSWITCH; CALL (FreeSWITCH's \${uuid}) is the
                            call id; with --fake-providers give only the path
+  --browser HOST:PORT      voicebot's admin port: place the console's test call (16 kHz)
   --playback MODE          how the bot's streamAudio is played (default stream):
                            stream  the voxcom-us fork: raw audio is played as it arrives
                            file    the community module: each message becomes a temp file and a
@@ -82,6 +87,7 @@ const OPTIONS = {
   audiostream: { type: "string" },
   playback: { type: "string" },
   "esl-port": { type: "string" },
+  browser: { type: "string" },
 } as const;
 
 /** HOST:PORT (or [IPv6]:PORT) for a flag; the error names the flag, the value and the form. */
@@ -171,10 +177,20 @@ function checked(flag: string, validate: () => unknown): void {
 /** The PBX link asked for on the command line, checked before anything starts. */
 type Link =
   | { kind: "audiosocket"; endpoint: { host: string; port: number } | null }
-  | { kind: "audiostream"; flag: StreamFlag; playback: Playback; eslPort: number | null };
+  | { kind: "audiostream"; flag: StreamFlag; playback: Playback; eslPort: number | null }
+  | { kind: "browser"; endpoint: { host: string; port: number }; token: string };
 
-function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string }, fakes: boolean): Link {
-  if (v.audiosocket !== undefined && v.audiostream !== undefined) throw new UsageError("--audiosocket (Asterisk) and --audiostream (FreeSWITCH) are two PBXes: give one");
+function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string; browser?: string; uuid?: string }, fakes: boolean): Link {
+  if ([v.audiosocket, v.audiostream, v.browser].filter((t) => t !== undefined).length > 1) {
+    throw new UsageError("--audiosocket (Asterisk), --audiostream (FreeSWITCH) and --browser (the console's test call) are three ways in: give one");
+  }
+  if (v.browser !== undefined) {
+    if (fakes) throw new UsageError("--browser calls a running voicebot; against the local fakes use bench --fake-providers --browser");
+    if (v.uuid !== undefined) throw new UsageError("--uuid does not go with --browser: voicebot names the console's test call");
+    const token = process.env.VOICEBOT_ADMIN_TOKEN ?? process.env.ADMIN_TOKEN;
+    if (token === undefined || token === "") throw new UsageError("--browser needs the console token in ADMIN_TOKEN (environment): voicebot's ADMIN_TOKEN, or the first-run token in <data-dir>/admin-token");
+    return { kind: "browser", endpoint: parseTarget("--browser", v.browser), token };
+  }
   if (v.audiostream !== undefined) {
     return { kind: "audiostream", flag: parseStreamFlag(v.audiostream, fakes), playback: parsePlayback(v.playback), eslPort: parseEslPort(v["esl-port"]) };
   }
@@ -186,7 +202,7 @@ function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: s
 
 /** The call id: FreeSWITCH's uuid from the stream URL, else --uuid, else random. */
 function callUuid(link: Link, given: string | undefined): string {
-  if (link.kind === "audiosocket") {
+  if (link.kind !== "audiostream") {
     if (given !== undefined) checked("--uuid", () => uuidFromString(given));
     return given ?? crypto.randomUUID();
   }
@@ -206,7 +222,8 @@ export const simulateCommand: Command = {
     const fakes = v["fake-providers"] === true;
     const link = parseLink(v, fakes);
     const stream = link.kind === "audiostream" ? link : null;
-    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : parseRate(v.rate);
+    if (link.kind === "browser" && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
+    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : link.kind === "browser" ? 16000 : parseRate(v.rate);
     const uuid = callUuid(link, v.uuid);
     const hangupAfter = parsePositiveSeconds("--seconds", v.seconds, 30);
     const language = v.language ?? "fr-FR";
@@ -254,6 +271,9 @@ export const simulateCommand: Command = {
         if (stack !== null && listener === null) throw new Error("the voicebot started does not report its audiostream listener in /healthz");
         target = listener === null ? `${link.flag.origin}${link.flag.path}` : streamUrlAt(listener, link.flag.path);
         callTarget = { audiostream: { url: target, playback: link.playback, freeswitch } };
+      } else if (link.kind === "browser") {
+        target = `${link.endpoint.host}:${link.endpoint.port}`;
+        callTarget = { browser: { admin: `http://${target}`, token: link.token } };
       } else {
         const endpoint = stack?.server.audiosocket ?? link.endpoint;
         if (endpoint === null) throw new Error("no AudioSocket address: give --audiosocket HOST:PORT");
@@ -277,7 +297,7 @@ export const simulateCommand: Command = {
     if (v.json) {
       printJson({ ...result, jitterMs: result.jitterMs.map((j) => Math.round(j * 100) / 100) });
     } else {
-      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null }) + "\n");
+      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser" }) + "\n");
       if (v.record !== undefined && result.connected) process.stdout.write(`recording       ${v.record}\n`);
     }
     if (!result.connected || result.hungUpBy === "error") {

@@ -1,12 +1,14 @@
 /**
  * One simulated PBX call on the shared 20 ms clock: the caller's script (digits, speech, barge-in,
  * hang-up), what it heard and how fast the bot answered. The link itself is a CallWire: Asterisk
- * AudioSocket (audiosocket-wire.ts) or FreeSWITCH mod_audio_stream (audiostream-wire.ts).
+ * AudioSocket (audiosocket-wire.ts), FreeSWITCH mod_audio_stream (audiostream-wire.ts) or the
+ * console's test call (browser-wire.ts).
  */
 import { PlayoutClock, type ClockTarget } from "../media/playout-clock.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import { AudioSocketWire, type AudioSocketTarget } from "./audiosocket-wire.ts";
 import { AudiostreamWire, type AudiostreamFigures, type AudiostreamTarget } from "./audiostream-wire.ts";
+import { BrowserWire, type BrowserTarget } from "./browser-wire.ts";
 import { CallListener, type HeardSummary } from "./listener.ts";
 import { TurnTimer } from "./turn-timer.ts";
 import type { CallWire, WireEvents } from "./wire.ts";
@@ -22,7 +24,7 @@ export type ScriptStep =
   | { hangupAfter: number };
 
 export interface CallSettings {
-  /** 8000 for AudioSocket (kind 0x10) and 16000 for mod_audio_stream unless given. */
+  /** 8000 for AudioSocket (kind 0x10) and 16000 for mod_audio_stream unless given; always 16000 for the browser. */
   sampleRate?: number;
   uuid?: string;
   script?: readonly ScriptStep[];
@@ -43,8 +45,8 @@ export interface CallSettings {
   signal?: AbortSignal;
 }
 
-/** Asterisk over AudioSocket at host:port, or FreeSWITCH mod_audio_stream. */
-export type CallTarget = AudioSocketTarget | { audiostream: AudiostreamTarget };
+/** Asterisk over AudioSocket at host:port, FreeSWITCH mod_audio_stream, or the console's test call. */
+export type CallTarget = AudioSocketTarget | { audiostream: AudiostreamTarget } | { browser: BrowserTarget };
 export type CallOptions = CallSettings & CallTarget;
 /** A call's options before the shared clock and stop signal are added (the bench's redial). */
 export type CallSetup = Omit<CallSettings, "clock" | "signal"> & CallTarget;
@@ -88,7 +90,7 @@ function checkDigits(digits: string): void {
 }
 
 export class SimulatedCaller implements ClockTarget {
-  readonly uuid: string;
+  private readonly ownUuid: string;
   private readonly rate: number;
   private readonly clock: PlayoutClock<SimulatedCaller>;
   private readonly quietMs: number;
@@ -98,6 +100,7 @@ export class SimulatedCaller implements ClockTarget {
   private hangupAtMs = Infinity;
   private readonly wire: CallWire;
   private readonly streamWire: AudiostreamWire | null;
+  private readonly browserWire: BrowserWire | null;
 
   private listener: CallListener;
   private callStartMs = 0;
@@ -123,10 +126,12 @@ export class SimulatedCaller implements ClockTarget {
 
   constructor(private readonly options: CallOptions) {
     const audiostream = "audiostream" in options ? options.audiostream : null;
-    this.rate = options.sampleRate ?? (audiostream ? 16000 : 8000);
-    this.uuid = options.uuid ?? crypto.randomUUID();
-    this.streamWire = audiostream ? new AudiostreamWire(audiostream, this.uuid, this.rate) : null;
-    this.wire = this.streamWire ?? new AudioSocketWire(options as AudioSocketTarget, this.uuid, this.rate);
+    const browser = "browser" in options ? options.browser : null;
+    this.rate = options.sampleRate ?? (audiostream || browser ? 16000 : 8000);
+    this.ownUuid = options.uuid ?? crypto.randomUUID();
+    this.streamWire = audiostream ? new AudiostreamWire(audiostream, this.ownUuid, this.rate) : null;
+    this.browserWire = browser ? new BrowserWire(browser, this.rate) : null;
+    this.wire = this.streamWire ?? this.browserWire ?? new AudioSocketWire(options as AudioSocketTarget, this.ownUuid, this.rate);
     this.clock = options.clock ?? simulatedPbxClock();
     this.quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? this.wire.idleTimeoutMs;
@@ -142,6 +147,11 @@ export class SimulatedCaller implements ClockTarget {
     this.timed.sort((a, b) => a.atMs - b.atMs);
     this.frame = new Int16Array(frameSamplesFor(this.rate));
     this.listener = new CallListener(0, null);
+  }
+
+  /** The call's UUID: the one we dialled with, or the one the server named (the console's test call). */
+  get uuid(): string {
+    return this.browserWire?.serverCallId ?? this.ownUuid;
   }
 
   /** Dials, runs the script, and settles when the call is over (it never rejects). */

@@ -10,6 +10,9 @@
 /** The caller id `voicebot doctor` registers its synthetic calls with: they leave no ticket behind. */
 export const PROBE_CALLER = "voicebot-doctor";
 
+/** What a caller id field may hold at all (digits and + * #, sometimes "anonymous" or a SIP user): printable, short. */
+export const CALLER_ID_TEXT = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
+
 const CALLABLE = /^\+?[0-9][0-9 ().-]*$/;
 // All zeros is no one's number: FreeSWITCH's "no caller id", however many digits it is set to.
 const SOME_NONZERO_DIGIT = /[1-9]/;

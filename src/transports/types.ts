@@ -2,7 +2,7 @@
  * What a transport hands to the call layer. Transports speak one wire protocol each and know
  * nothing about AI or dialogs: they turn a connection into a CallLeg and feed it CallLegEvents.
  */
-export type TransportName = "audiosocket" | "audiostream";
+export type TransportName = "audiosocket" | "audiostream" | "browser";
 
 /** Why a leg ended, as stored in `calls.end_reason` and counted in metrics. */
 export type LegCloseReason =
@@ -63,8 +63,11 @@ export interface CallLeg {
    * file after another): frames go as soon as they are ready, not one per tick.
    */
   readonly playsAhead: boolean;
-  /** End the call from our side (AudioSocket: send 0x00, then close). Idempotent. */
-  hangup(): void;
+  /**
+   * End the call from our side (AudioSocket: send 0x00, then close). Idempotent. `reason` is the
+   * dialog's end reason when there is one: the console's test call shows it; PBX wires have no room for it.
+   */
+  hangup(reason?: string): void;
 }
 
 export interface CallLegEvents {
@@ -85,7 +88,7 @@ export type AdmitCall = (leg: CallLeg) => CallLegEvents;
 /** Plain counters a transport keeps; the admin server turns them into metrics. */
 export interface TransportStats {
   connectionsAccepted: number;
-  connectionsRejected: number; // refused by AUDIOSOCKET_ALLOW (or token, for audiostream)
+  connectionsRejected: number; // refused by AUDIOSOCKET_ALLOW (or token, for audiostream; sign-in, origin or query, for browser)
   protocolErrors: number;
   framesIn: number;
   framesOut: number;

@@ -91,6 +91,8 @@ describe("FreeSWITCH: ESL uuid_transfer, then the stream is stopped", () => {
   test("success: transfer to the target's extension in the XML dialplan, then stop the stream", async () => {
     const handOff = new PbxHandOff({ ami: null, esl: client, directory: new CallDirectory(), log: rootLogger });
     expect(handOff.available("audiostream")).toBe(true);
+    // The console's test call has no PBX behind it, with ESL or AMI up or not.
+    expect(handOff.available("browser")).toBe(false);
     expect(await handOff.transfer(leg("audiostream"), "1000@default")).toEqual({ ok: true, via: "esl" });
     expect((await esl.waitForCommand("api uuid_transfer")).line).toBe(`api uuid_transfer ${UUID} 1000 XML default`);
     expect((await esl.waitForCommand("api uuid_audio_stream")).line).toBe(`api uuid_audio_stream ${UUID} stop`);
