@@ -14,6 +14,7 @@ import { LivePage } from "./pages/live.tsx";
 import { SignIn } from "./pages/sign-in.tsx";
 import { TicketPage } from "./pages/ticket.tsx";
 import { TicketsPage } from "./pages/tickets.tsx";
+import { TryPage } from "./pages/try.tsx";
 import { useRoute, type Route } from "./router.ts";
 import type { TenantView } from "./types.ts";
 
@@ -30,6 +31,8 @@ function View({ route }: { route: Route }) {
       return id === undefined ? <TicketsPage params={route.params} /> : <TicketPage id={id} />;
     case "health":
       return <HealthPage />;
+    case "try":
+      return <TryPage />;
     default:
       return <LivePage />;
   }

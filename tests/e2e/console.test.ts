@@ -1,11 +1,16 @@
 /**
  * The console in a real headless Chromium against dist/voicebot (AI mode, local provider fakes):
  * sign in, watch a live call appear and end, filter the history, open the call and play its
- * recording to the end, change its ticket's status, at desktop and phone sizes.
+ * recording to the end, change its ticket's status, place a test call from the page with
+ * Chromium's fake microphone and see its transcript, at desktop and phone sizes.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { SimulatedCaller, type CallResult } from "../../src/simulate/caller.ts";
+import { writeWav } from "../../src/simulate/wav.ts";
 import { DESKTOP, PHONE, launchChromium, screenshot, texts } from "../support/chromium.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
@@ -13,23 +18,40 @@ import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
 const TOKEN = "console-e2e-token";
 const CALLER = "0611223344";
 const SAID = "Bonjour, je m'appelle Jean Dupont, ma box internet ne marche plus.";
+/** What the fake microphone says: one word, no pause in it, so the recognizer hears one utterance (which it transcribes as SAID). */
+const MIC = "Bonjour";
 
 let fakes: AiFakes;
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
+let micDir = "";
+
+/**
+ * What Chromium's fake microphone loops: quiet while the greeting plays, the words, then quiet long
+ * enough for the bot's reply to be heard before the loop speaks again.
+ */
+function micWav(speech: Int16Array): string {
+  micDir = mkdtempSync(join(tmpdir(), "voicebot-console-mic-"));
+  const path = join(micDir, "mic.wav");
+  const samples = new Int16Array(7 * 8000 + speech.length + 12 * 8000);
+  samples.set(speech, 7 * 8000);
+  writeWav(path, samples, 8000);
+  return path;
+}
 
 beforeAll(async () => {
-  fakes = await startAiFakes([SAID]);
+  fakes = await startAiFakes([SAID, MIC]);
   fakes.words = [SAID];
   server = await startServer({ ...fakes.env, ADMIN_TOKEN: TOKEN });
-  browser = await launchChromium();
+  browser = await launchChromium({ fakeMic: micWav(fakes.audio.get(MIC) as Int16Array) });
   page = await browser.newPage();
   await page.setViewport(DESKTOP);
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();
+  rmSync(micDir, { recursive: true, force: true });
   expect(await server.stop()).toBe(0);
   await fakes.stop();
 }, E2E_TIMEOUT_MS);
@@ -130,6 +152,23 @@ describe("the console in Chromium", () => {
     await page.waitForFunction('document.querySelectorAll("[data-charts] .uplot").length === 4');
     expect(await texts(page, "[data-active-calls]")).toEqual(["0 / 20"]);
     await screenshot(page, "health");
+  }, E2E_TIMEOUT_MS);
+
+  test("try it: a test call from the page with the fake microphone, its transcript, the keypad, hang-up", async () => {
+    await page.goto(`${server.http}/#/try`, { waitUntil: "load" });
+    await page.waitForSelector("[data-try-start]:not([disabled])");
+    await page.click("[data-try-start]");
+    await page.waitForSelector("[data-try-phase=in-call]", { timeout: 15_000 });
+    await page.waitForFunction(`[...document.querySelectorAll("[data-try-transcript] li.caller")].some((li) => li.textContent.includes("Jean Dupont"))`, { timeout: 30_000 });
+    await page.waitForFunction(`(() => { const items = [...document.querySelectorAll("[data-try-transcript] li")]; const said = items.findIndex((li) => li.classList.contains("caller")); return items.slice(said + 1).some((li) => li.classList.contains("bot") && !li.textContent.includes("toujours là")); })()`, { timeout: 30_000 });
+    await page.click("[data-keypad] button:nth-child(5)");
+    await page.waitForFunction(`[...document.querySelectorAll("[data-try-transcript] li.event")].some((li) => li.textContent.includes("5"))`, { timeout: 10_000 });
+    await screenshot(page, "try");
+    await page.click("[data-try-hangup]");
+    await page.waitForSelector("[data-try-phase=ended]", { timeout: 10_000 });
+    await page.click("[data-try-call]");
+    await page.waitForSelector("[data-call] .facts");
+    expect((await texts(page, "[data-call] .facts dd")).some((v) => v.startsWith("browser · 16 kHz"))).toBe(true);
   }, E2E_TIMEOUT_MS);
 
   test("French: the switch translates the page and is kept across reloads", async () => {

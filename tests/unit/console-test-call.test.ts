@@ -10,15 +10,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
 import { rootLogger } from "../../src/log.ts";
+import { launchChromium } from "../support/chromium.ts";
 import { writeWav } from "../../src/simulate/wav.ts";
 import { BrowserCalls, type TryCallSocketData } from "../../src/transports/browser-call.ts";
 import { TRY_CALL_PATH } from "../../src/transports/browser-protocol.ts";
 import { newTransportStats, type CallLeg, type CallLegEvents } from "../../src/transports/types.ts";
 import page from "../support/try-call-page/index.html";
 
-const CHROMIUM = "/usr/bin/chromium";
 const RATE = 16000;
 
 let dir = "";
@@ -39,12 +39,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "voicebot-chromium-"));
   const wav = join(dir, "mic.wav");
   writeWav(wav, burstyTone(3), RATE);
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: join(dir, "profile"),
-    args: ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}`, "--autoplay-policy=no-user-gesture-required"],
-  });
+  browser = await launchChromium({ fakeMic: wav });
 });
 
 afterAll(async () => {

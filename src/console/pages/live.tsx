@@ -8,13 +8,8 @@ import { get, request } from "../api.ts";
 import { formatClock, formatDuration, t } from "../i18n.ts";
 import { subscribeLive } from "../live-events.ts";
 import { href } from "../router.ts";
+import { withTurn, type Line } from "../parts/transcript-lines.ts";
 import type { CallDetail, LiveCall, LiveChange } from "../types.ts";
-
-interface Line {
-  speaker: "caller" | "bot" | "event";
-  text: string;
-  at: number;
-}
 
 interface Ended {
   id: number;
@@ -38,7 +33,7 @@ export function LivePage() {
   useEffect(() => {
     const loadTranscript = (id: number): void => {
       get<CallDetail>(`/api/calls/${id}`).then((call) => {
-        const said: Line[] = call.turns.map((turn) => ({ speaker: turn.speaker, text: turn.text, at: turn.startedAt }));
+        const said: Line[] = call.turns.filter((turn) => turn.text !== "").map((turn) => ({ speaker: turn.speaker, text: turn.text, at: turn.startedAt, turnId: turn.id }));
         setLines((all) => ({ ...all, [id]: said.slice(-MAX_LINES) }));
       }, () => null);
     };
@@ -62,7 +57,7 @@ export function LivePage() {
           return;
         }
         case "turn":
-          add(change.callId, { speaker: change.speaker, text: change.text, at: change.at });
+          setLines((all) => ({ ...all, [change.callId]: withTurn(all[change.callId] ?? [], change.turnId, change.speaker, change.text, change.at, MAX_LINES) }));
           return;
         case "event":
           if (change.event === "state" && change.detail !== null) {
@@ -130,7 +125,7 @@ function LiveCard({ call, lines }: { call: LiveCall; lines: Line[] }) {
       </header>
       <p class="muted">{call.tenant} · {call.transport}{call.ticketId !== null ? ` · ${t("ticket")} ${call.ticketId}` : ""}</p>
       <ol class="transcript">
-        {lines.map((line, i) => (
+        {[...lines].sort((a, b) => a.at - b.at).map((line, i) => (
           <li key={i} class={line.speaker}>
             <span class="who">{line.speaker === "caller" ? t("speaker.caller") : line.speaker === "bot" ? t("speaker.bot") : "·"}</span> {line.text}
           </li>
