@@ -126,7 +126,7 @@ export class Admission {
     const id = callUuid.toLowerCase();
     for (const c of this.calls) {
       if (c.callUuid.toLowerCase() !== id) continue;
-      c.hangupNow();
+      c.hangUpFromConsole();
       return true;
     }
     return false;

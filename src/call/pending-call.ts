@@ -72,6 +72,12 @@ export class PendingCall implements CallLegEvents {
     else this.leg.hangup();
   }
 
+  /** The console's hang-up button: ended at once, started or not, stored as "console-hangup". */
+  hangUpFromConsole(): void {
+    if (this.session) this.session.hangUpFromConsole();
+    else this.leg.hangup();
+  }
+
   private start(): void {
     let session: CallSession;
     try {

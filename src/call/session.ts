@@ -228,14 +228,26 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
    * or `error` from a part it cannot go on without (playout, a timer).
    */
   hangupNow(error?: unknown): void {
-    if (error !== undefined) {
-      this.failure ??= error instanceof Error ? error.message : String(error);
-      this.log.error("a part of the call failed; ending the call", { error: error instanceof Error ? error.stack ?? error.message : String(error) });
-    } else if (this.hangupReason === null) {
-      this.feed({ type: "serverHangup" });
-      this.hangupReason ??= "shutdown";
+    if (error === undefined) {
+      this.endFromOurSide("shutdown");
+      return;
     }
-    this.leg.hangup(error !== undefined ? "error" : this.hangupReason ?? undefined);
+    this.failure ??= error instanceof Error ? error.message : String(error);
+    this.log.error("a part of the call failed; ending the call", { error: error instanceof Error ? error.stack ?? error.message : String(error) });
+    this.leg.hangup("error");
+  }
+
+  /** The console's hang-up button: as a shutdown does, but stored as "console-hangup". */
+  hangUpFromConsole(): void {
+    this.endFromOurSide("console-hangup");
+  }
+
+  private endFromOurSide(reason: string): void {
+    if (this.hangupReason === null) {
+      this.feed({ type: "serverHangup" });
+      this.hangupReason ??= reason;
+    }
+    this.leg.hangup(this.hangupReason ?? undefined);
   }
 
   /**

@@ -81,20 +81,24 @@ describe("the console in Chromium", () => {
     expect((await texts(page, ".account span"))[0]).toBe("Léa");
   }, E2E_TIMEOUT_MS);
 
-  test("live: a call appears with its transcript as it is spoken, then ends", async () => {
+  test("live: a call appears with its transcript as it is spoken; the hang-up button ends it", async () => {
     const uuid = crypto.randomUUID();
     await registerCaller(uuid);
     const call: Promise<CallResult> = new SimulatedCaller({
       ...server.audiosocket, uuid, greetingTimeoutMs: 10_000,
-      script: [{ say: fakes.audio.get(SAID) as Int16Array }, { hangupAfter: 14 }],
+      script: [{ say: fakes.audio.get(SAID) as Int16Array }, { hangupAfter: 60 }],
     }).run();
     await page.waitForSelector(".live-call[data-call-id]", { timeout: 15_000 });
     callId = Number(await page.$eval(".live-call", (el) => el.getAttribute("data-call-id")));
     await page.waitForFunction(`[...document.querySelectorAll(".live-call .transcript li.caller")].some((li) => li.textContent.includes(${JSON.stringify(SAID.slice(0, 20))}))`, { timeout: 20_000 });
     await screenshot(page, "live");
+    await page.click(`.live-call[data-call-id="${callId}"] [data-hangup]`);
+    await page.waitForSelector(`.live-call[data-call-id="${callId}"] [data-hangup].danger`);
+    await page.click(`.live-call[data-call-id="${callId}"] [data-hangup]`);
     const result = await call;
-    expect(result.connected).toBe(true);
+    expect(result).toMatchObject({ connected: true, hungUpBy: "server" });
     await page.waitForSelector(`[data-ended] li[data-call-id="${callId}"]`, { timeout: 15_000 });
+    expect(await texts(page, `[data-ended] li[data-call-id="${callId}"] .tag`)).toEqual(["console-hangup"]);
     expect(await page.$$(".live-call")).toHaveLength(0);
   }, E2E_TIMEOUT_MS);
 

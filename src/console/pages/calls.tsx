@@ -12,7 +12,7 @@ import type { TenantView } from "../types.ts";
 
 const FILTERS = ["from", "to", "tenant", "caller", "reason", "ticket", "q"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
-const END_REASONS = ["resolved", "escalated", "transferred", "caller-hangup", "silence", "too-many-invalid", "max-duration", "busy", "ai-error", "server-hangup", "protocol-error", "write-error", "internal-error", "shutdown"];
+const END_REASONS = ["resolved", "escalated", "transferred", "caller-hangup", "silence", "too-many-invalid", "max-duration", "busy", "ai-error", "console-hangup", "server-hangup", "protocol-error", "write-error", "internal-error", "shutdown"];
 
 function filtersOf(params: URLSearchParams): Filters {
   return Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ""])) as Filters;
