@@ -1,9 +1,11 @@
 /**
  * The console's history at scale: fills a store in a temp dir with N synthetic calls (4 turns
  * each, a ticket on every third), starts the admin server on it, and times GET /api/calls?limit=50
- * with and without filters and text search (over HTTP, JSON parsed, as the page will).
+ * with and without filters and text search (over HTTP, JSON parsed, as the page will). With
+ * --browser it then opens the console's history in headless Chromium and times each filter from
+ * the address change to the page of 50 rows painted.
  *
- *   ./node_modules/.bin/bun scripts/console-api-bench.ts [--calls 100000] [--runs 30]
+ *   ./node_modules/.bin/bun scripts/console-api-bench.ts [--calls 100000] [--runs 30] [--browser]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,8 +16,9 @@ import { startAdminServer } from "../src/admin/server.ts";
 import { rootLogger } from "../src/log.ts";
 import { HistoryReader } from "../src/store/history-reader.ts";
 import { Store } from "../src/store/store.ts";
+import { timePageRenders } from "./console-render-bench.ts";
 
-const { values } = parseArgs({ options: { calls: { type: "string", default: "100000" }, runs: { type: "string", default: "30" } } });
+const { values } = parseArgs({ options: { calls: { type: "string", default: "100000" }, runs: { type: "string", default: "30" }, browser: { type: "boolean", default: false } } });
 const calls = Number(values.calls);
 const runs = Number(values.runs);
 const WORDS = ["box", "internet", "téléphone", "facture", "coupure", "wifi", "fibre", "routeur", "lent", "rappel", "technicien", "panne", "mot", "passe", "télévision", "décodeur"];
@@ -90,6 +93,7 @@ for (const q of QUERIES) {
   const at = (p: number): string => (times[Math.min(times.length - 1, Math.floor(p * times.length))] as number).toFixed(1);
   console.log(`${q} | ${count} | ${at(0.5)} | ${at(0.95)} | ${at(1)}`);
 }
+if (values.browser) await timePageRenders(base, "bench", QUERIES.map((q) => q.replace(/^limit=50&?/, "")), runs);
 await admin.stop();
 store.close();
 rmSync(dir, { recursive: true, force: true });

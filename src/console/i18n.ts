@@ -57,12 +57,25 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
 
 const locale = (): string => (current === "fr" ? "fr-FR" : "en-GB");
 
+/** Formatters are costly to make: one of each per language, reused for every row. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(kind: "time" | "clock"): Intl.DateTimeFormat {
+  const key = `${current}:${kind}`;
+  let f = formatters.get(key);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(locale(), kind === "time" ? { dateStyle: "short", timeStyle: "medium" } : { timeStyle: "medium" });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 export function formatTime(ms: number): string {
-  return new Date(ms).toLocaleString(locale(), { dateStyle: "short", timeStyle: "medium" });
+  return formatter("time").format(ms);
 }
 
 export function formatClock(ms: number): string {
-  return new Date(ms).toLocaleTimeString(locale());
+  return formatter("clock").format(ms);
 }
 
 /** 75_000 → "1:15"; 3_725_000 → "1:02:05". */
@@ -75,6 +88,6 @@ export function formatDuration(ms: number | null): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
-export function formatNumber(n: number, digits = 0): string {
-  return n.toLocaleString(locale(), { maximumFractionDigits: digits });
+export function formatNumber(n: number): string {
+  return n.toLocaleString(locale(), { maximumFractionDigits: 0 });
 }

@@ -33,6 +33,8 @@ export function CallsPage({ params }: { params: URLSearchParams }) {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
+  /** Pages shown so far: lets a benchmark (or a test) tell the new page from the old. */
+  const [loads, setLoads] = useState(0);
   const tenants = useApi<{ tenants: TenantView[] }>("/api/tenants");
   const key = FILTERS.map((f) => applied[f]).join("\u0000");
 
@@ -46,6 +48,7 @@ export function CallsPage({ params }: { params: URLSearchParams }) {
       setCalls((old) => (cursor === null ? page.calls : [...old, ...page.calls]));
       setNext(page.next);
       setError(null);
+      setLoads((n) => n + 1);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
@@ -95,7 +98,7 @@ export function CallsPage({ params }: { params: URLSearchParams }) {
       </form>
       {error !== null && <p class="error" role="alert">{error}</p>}
       <div class="table-wrap">
-        <table class="list" data-calls>
+        <table class="list" data-calls data-loads={loads}>
           <thead>
             <tr>
               <th>{t("col.started")}</th><th>{t("col.caller")}</th><th>{t("col.tenant")}</th><th class="narrow-hide">{t("col.transport")}</th>
