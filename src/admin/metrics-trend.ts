@@ -4,18 +4,9 @@
  * page opened now shows the hour before it. The percentiles are of each interval's turns alone.
  */
 import type { MetricFamily } from "./prometheus.ts";
+import type { TrendPoint } from "./trend-point.ts";
 
-export interface TrendPoint {
-  at: number;
-  activeCalls: number;
-  /** Calls started during the interval. */
-  callsStarted: number;
-  /** Playout underruns during the interval. */
-  underruns: number;
-  /** Seconds; null when no turn ended in the interval. */
-  firstAudioP50: number | null;
-  firstAudioP95: number | null;
-}
+export type { TrendPoint } from "./trend-point.ts";
 
 const INTERVAL_MS = 10_000;
 const KEPT = 360;

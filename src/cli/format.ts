@@ -1,4 +1,4 @@
-import type { TicketRow } from "../store/store.ts";
+import type { TicketRow } from "../store/shapes.ts";
 
 /** Text output shared by `voicebot calls` and `voicebot tickets`: tables, times, sizes. */
 

@@ -2,6 +2,7 @@
  * French and English. The language is the one picked on the page (kept in this browser), else the
  * browser's when it is French or English, else the tenant's.
  */
+import { formatDuration as formatClockDuration } from "../cli/format.ts";
 import { EN } from "./strings-en.ts";
 import { FR } from "./strings-fr.ts";
 
@@ -78,14 +79,9 @@ export function formatClock(ms: number): string {
   return formatter("clock").format(ms);
 }
 
-/** 75_000 → "1:15"; 3_725_000 → "1:02:05". */
+/** 75_000 → "1:15"; 3_725_000 → "1:02:05"; null (still going, or unknown) → "—". */
 export function formatDuration(ms: number | null): string {
-  if (ms === null) return "—";
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+  return ms === null ? "—" : formatClockDuration(ms);
 }
 
 export function formatNumber(n: number): string {

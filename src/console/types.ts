@@ -1,35 +1,15 @@
-/** What the console's JSON API answers (README, "The console's JSON API"); times are epoch ms. */
-export type TicketStatus = "open" | "resolved" | "escalated" | "abandoned" | "incomplete";
-export const TICKET_STATUSES: readonly TicketStatus[] = ["open", "resolved", "escalated", "abandoned", "incomplete"];
+/**
+ * What the console's JSON API answers (README, "The console's JSON API"); times are epoch ms. The
+ * store's own shapes where the API sends them as they are.
+ */
+import type { TrendPoint } from "../admin/trend-point.ts";
+import type { CallSummary as StoredCall, StoredTicketStatus, TicketChange, TicketRow, TurnTimings } from "../store/shapes.ts";
 
-export interface CallSummary {
-  id: number;
-  uuid: string;
-  transport: string;
-  tenant: string;
-  caller: string | null;
-  dnis: string | null;
-  peer: string;
-  sampleRate: number;
-  startedAt: number;
-  answeredAt: number | null;
-  endedAt: number | null;
-  endReason: string | null;
-  endDetail: string | null;
-  durationMs: number | null;
-  ticketId: number | null;
-  ticketStatus: TicketStatus | null;
-}
+export { TICKET_STATUSES } from "../store/shapes.ts";
+export type TicketStatus = StoredTicketStatus;
+export type Ticket = TicketRow;
 
-export interface TurnTimings {
-  speechEndAt: number | null;
-  sttFinalAt: number | null;
-  llmFirstTokenAt: number | null;
-  ttsFirstByteAt: number | null;
-  firstFrameAt: number | null;
-  lastFrameAt: number | null;
-  bargeInAt: number | null;
-}
+export type CallSummary = Omit<StoredCall, "recordings" | "ticketStatus" | "dnis"> & { dnis: string | null; ticketStatus: TicketStatus | null };
 
 export interface Turn {
   id: number;
@@ -46,29 +26,6 @@ export interface CallEvent {
   id: number;
   kind: string;
   detail: string | null;
-  at: number;
-}
-
-export interface Ticket {
-  id: number;
-  callId: number;
-  customer: string | null;
-  phone: string | null;
-  problemType: string | null;
-  description: string | null;
-  status: TicketStatus;
-  createdAt: number;
-  updatedAt: number;
-  tenant: string;
-  notes: string | null;
-  assignee: string | null;
-}
-
-export interface TicketChange {
-  field: "status" | "notes" | "assignee";
-  oldValue: string | null;
-  newValue: string | null;
-  by: string;
   at: number;
 }
 
@@ -141,18 +98,8 @@ export interface Health {
   control?: Record<string, boolean | null>;
   providers?: unknown;
   metrics: Record<string, MetricFamily>;
-  history?: HealthPoint[];
+  history?: TrendPoint[];
   [key: string]: unknown;
-}
-
-/** One sample of the server's figures (GET /api/health `history`, every 10 s for the last hour). */
-export interface HealthPoint {
-  at: number;
-  activeCalls: number;
-  callsStarted: number;
-  underruns: number;
-  firstAudioP50: number | null;
-  firstAudioP95: number | null;
 }
 
 export interface TenantView {

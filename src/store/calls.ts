@@ -1,46 +1,13 @@
 import type { Database, Statement } from "bun:sqlite";
 import { recordedMs } from "./recorded-length.ts";
+import type { CallSummary, NewCall, RecordingFile } from "./shapes.ts";
 
-/**
- * One recording file of a call: raw s16le mono at `sampleRate` ("caller", "bot"), or once
- * `voicebot recordings convert` has run, one stereo MP3 (caller left, bot right).
- */
-export interface RecordingFile {
-  channel: "caller" | "bot" | "stereo";
-  path: string;
-  sampleRate: number;
-}
-
-export interface NewCall {
-  uuid: string;
-  transport: string;
-  tenant: string;
-  caller: string | null;
-  /** The number dialled, when the PBX said. */
-  dnis?: string | null;
-  peer: string;
-  sampleRate: number;
-  startedAt: number;
-}
+export type { CallSummary, NewCall, RecordingFile } from "./shapes.ts";
 
 export interface CallEnd {
   endedAt: number;
   reason: string;
   detail?: string | null;
-}
-
-/** A call as lists show it; times are epoch ms. `ticketId` is the call's first ticket, if any. */
-export interface CallSummary extends NewCall {
-  id: number;
-  answeredAt: number | null;
-  endedAt: number | null;
-  endReason: string | null;
-  endDetail: string | null;
-  recordings: RecordingFile[];
-  /** null while the call is still going. */
-  durationMs: number | null;
-  ticketId: number | null;
-  ticketStatus: string | null;
 }
 
 export interface CallRow {

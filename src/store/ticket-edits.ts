@@ -1,20 +1,14 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { TicketChange } from "./shapes.ts";
 import { isTicketStatus, TICKET_STATUSES, toTicket, type Row, type TicketRow } from "./tickets.ts";
+
+export type { TicketChange } from "./shapes.ts";
 
 /** What the console may change on a ticket: undefined keeps, null clears (notes, assignee). */
 export interface TicketEdit {
   status?: string;
   notes?: string | null;
   assignee?: string | null;
-}
-
-export interface TicketChange {
-  field: "status" | "notes" | "assignee";
-  oldValue: string | null;
-  newValue: string | null;
-  /** Who made it: the console session's or the bearer's name. */
-  by: string;
-  at: number;
 }
 
 export interface TicketFilter {

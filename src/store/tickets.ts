@@ -1,33 +1,14 @@
 import type { Database, Statement } from "bun:sqlite";
 import { explainWriteError } from "./db.ts";
+import { TICKET_STATUSES, type StoredTicketStatus, type TicketRow } from "./shapes.ts";
 
-/** The dialog's statuses, plus "incomplete": the ticket of a call cut off by a voicebot stop. */
-export const TICKET_STATUSES = ["open", "resolved", "escalated", "abandoned", "incomplete"] as const;
-export type StoredTicketStatus = (typeof TICKET_STATUSES)[number];
+export { TICKET_STATUSES, type StoredTicketStatus, type TicketRow } from "./shapes.ts";
 
 export interface TicketFields {
   customer?: string | null;
   phone?: string | null;
   problemType?: string | null;
   description?: string | null;
-}
-
-export interface TicketRow {
-  /** Also the ticket number read to the caller. */
-  id: number;
-  callId: number;
-  customer: string | null;
-  phone: string | null;
-  problemType: string | null;
-  description: string | null;
-  status: StoredTicketStatus;
-  createdAt: number;
-  updatedAt: number;
-  /** The call's tenant, copied when the ticket is opened. */
-  tenant: string;
-  /** Set from the console (ticket_changes keeps every edit). */
-  notes: string | null;
-  assignee: string | null;
 }
 
 export interface Row {

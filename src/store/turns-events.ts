@@ -1,21 +1,8 @@
 import type { Database, Statement } from "bun:sqlite";
 import { explainWriteError } from "./db.ts";
+import type { Speaker, TurnTimings } from "./shapes.ts";
 
-export type Speaker = "bot" | "caller";
-
-/**
- * When each stage of a turn happened, epoch ms; null until reached. A caller turn carries the
- * first two (speech end by local VAD, final transcript); the bot reply answering it the rest.
- */
-export interface TurnTimings {
-  speechEndAt: number | null;
-  sttFinalAt: number | null;
-  llmFirstTokenAt: number | null;
-  ttsFirstByteAt: number | null;
-  firstFrameAt: number | null;
-  lastFrameAt: number | null;
-  bargeInAt: number | null;
-}
+export type { Speaker, TurnTimings } from "./shapes.ts";
 
 /** Which reply a turn belongs to, and which model wrote it ("groq:llama-3.3-70b-versatile"). */
 export interface TurnReply {
