@@ -63,7 +63,8 @@ export function CallsPage({ params }: { params: URLSearchParams }) {
   const set = (name: keyof Filters) => (e: Event): void => setForm({ ...form, [name]: (e.currentTarget as HTMLInputElement).value });
   const submit = (e: Event): void => {
     e.preventDefault();
-    go("calls", form);
+    // Numbers are stored as dialled digits: "06 11 22 33 44" and "06.11.22.33.44" find 0611223344.
+    go("calls", { ...form, caller: form.caller.replace(/[\s.\-()]/g, "") });
   };
   return (
     <section>
