@@ -21,6 +21,7 @@ import { metricValue } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { toCallRate } from "../simulate/wav.ts";
 import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
+import { ConsoleWatch, consoleEnv, formatConsoleFigures, newConsoleToken } from "./bench-console.ts";
 import { runFaultBench, type FaultKind } from "./bench-faults.ts";
 import { STARTED_ESL_WAIT_MS, defaultStreamPath, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
 
@@ -43,6 +44,8 @@ export interface AiBenchOptions {
   env: Readonly<Record<string, string>>;
   /** Every request to one provider fails this way: each caller calls once (bench-faults.ts). */
   fault: FaultKind | null;
+  /** A console page open on the live view during the calls (bench-console.ts). */
+  console: boolean;
 }
 
 /**
@@ -161,13 +164,15 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
   const audio = await callerAudio(o.rate, conversation);
   let stack: FakeStack | null = null;
   let freeswitch: FakeFreeswitch | null = null;
+  let watch: ConsoleWatch | null = null;
   const tally: AiTally = { ...newOutcomes(), responseMs: [], bargeInStopMs: [], breakAfterOnsetMs: [], jitter: [], maxLeadMs: 0, heardUnderruns: 0 };
   try {
-    let env = o.env;
+    const token = newConsoleToken();
+    let env = o.console ? { ...o.env, ...consoleEnv(token) } : o.env;
     if (o.playback !== null) {
       const started = await startFreeswitch(o.playback);
       freeswitch = started.freeswitch;
-      env = { ...o.env, ...started.env };
+      env = { ...env, ...started.env };
     }
     stack = await startFakeStack({
       sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs, llmTokensPerSecond: o.llmTokensPerSecond,
@@ -177,11 +182,11 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const listener = server.audiostream;
     if (o.playback !== null && listener === null) throw new Error("voicebot serve does not report its audiostream listener in /healthz (listeners.audiostream)");
     await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
-    // The server was started without ADMIN_TOKEN: the console's first-run token opens the test call.
-    const token = o.browser ? readStoredToken(stack.dataDir) : null;
+    // Without --console the server has no ADMIN_TOKEN: the console's first-run token opens the test call.
+    const browserToken = !o.browser ? null : o.console ? token : readStoredToken(stack.dataDir);
     const target = (common: { script: ScriptStep[]; greetingTimeoutMs: number; quietMs?: number }): CallSetup => {
       const base = { ...common, sampleRate: o.rate };
-      if (o.browser) return { ...base, browser: { admin: `http://${server.http.host}:${server.http.port}`, token } };
+      if (o.browser) return { ...base, browser: { admin: `http://${server.http.host}:${server.http.port}`, token: browserToken } };
       if (o.playback === null || listener === null) return { ...server.audiosocket, ...base };
       const uuid = crypto.randomUUID();
       return { ...base, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
@@ -191,6 +196,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const before = metricValue(await metrics(), "voicebot_playout_underruns_total");
     const idle = server.sample();
     say(`${o.calls} conversations at a time for ${o.seconds} s (STT ${o.sttDelayMs} ms, LLM first token ${o.llmTtftMs} ms, TTS first byte ${o.ttsTtfbMs} ms)...`);
+    if (o.console) watch = await ConsoleWatch.start(server.http, token);
     const started = performance.now();
     const stop = AbortSignal.any([o.signal, AbortSignal.timeout(o.seconds * 1000)]);
     const script: ScriptStep[] = audio.map((say, i) => (conversation[i] === OVER_THE_FIX ? { say, overBotAfterMs: BARGE_IN_AFTER_MS } : { say }));
@@ -207,6 +213,8 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
         tally.heardUnderruns += r.audiostream?.underruns ?? 0;
       },
     }, tally);
+    const consoleFigures = (await watch?.stop()) ?? null;
+    watch = null;
     const wallMs = performance.now() - started;
     const end = server.sample();
     const after = metricValue(await metrics(), "voicebot_playout_underruns_total");
@@ -240,6 +248,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       maxLeadMs: roundMs(tally.maxLeadMs),
       serverCpuPercent: Math.round(((end.cpuSeconds - idle.cpuSeconds) / (wallMs / 1000)) * 1000) / 10,
       serverRssPeakBytes: end.rssBytes,
+      console: consoleFigures,
     };
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
@@ -258,11 +267,13 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       if (o.playback !== null) lines.unshift(`transport        mod_audio_stream, ${o.playback} playback, over a fake FreeSWITCH Event Socket`);
       if (o.browser) lines.unshift("transport        the console's test call: WebSocket on the admin port, the bench as the page (bot audio timed on arrival, before the page's 40 ms jitter buffer)");
       if (o.playback === "file") lines.push(`uuid_break       p50 ${ms(breakAfterOnset.p50)}, p99 ${ms(breakAfterOnset.p99)} after the caller's speech onset (${breakAfterOnset.count} barge-ins)`);
+      if (consoleFigures) lines.push(...formatConsoleFigures(consoleFigures));
       for (const [reason, count] of tally.failures) lines.push(`failed ×${count}: ${reason}`);
       process.stdout.write(`${lines.join("\n")}\n`);
     }
-    return failed > 0 ? 1 : 0;
+    return failed > 0 || (consoleFigures?.failed ?? 0) > 0 ? 1 : 0;
   } finally {
+    await watch?.stop();
     await stack?.stop();
     await freeswitch?.stop();
   }

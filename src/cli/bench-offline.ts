@@ -15,6 +15,7 @@ import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
 import { RssWatch } from "../simulate/rss-watch.ts";
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { roundMs } from "../simulate/stats.ts";
+import { ConsoleWatch, consoleEnv, newConsoleToken, type ConsoleFigures } from "./bench-console.ts";
 import { callerFigures, formatReport, type AdmissionFigures, newTally, record, type ServerFigures, type SoakFigures } from "./bench-report.ts";
 import { printJson } from "./command.ts";
 import { STARTED_ESL_WAIT_MS, defaultStreamPath, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
@@ -35,6 +36,8 @@ export interface OfflineBenchOptions {
   external: Endpoint | null;
   http: Endpoint | null;
   json: boolean;
+  /** A console page open on the live view during the calls (bench-console.ts). */
+  console: boolean;
 }
 
 /** The SAV flow's resolved path: internet problem, the fix works. */
@@ -123,14 +126,16 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
   let serverDied: string | null = null;
   let freeswitch: FakeFreeswitch | null = null;
   let rss: RssWatch | null = null;
+  let watch: ConsoleWatch | null = null;
   let http = o.http;
   try {
     let target: Endpoint;
-    let env: Record<string, string> = OFFLINE;
+    const token = newConsoleToken();
+    let env: Record<string, string> = o.console ? { ...OFFLINE, ...consoleEnv(token) } : OFFLINE;
     if (o.playback !== null) {
       const started = await startFreeswitch(o.playback);
       freeswitch = started.freeswitch;
-      env = { ...OFFLINE, ...started.env };
+      env = { ...env, ...started.env };
     }
     if (tempDir !== null) {
       const configFile = join(tempDir, "bench.env");
@@ -166,6 +171,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
     const runSeconds = o.soakSeconds ?? o.seconds;
     const how = o.soakSeconds !== null ? `a soak of ${o.soakSeconds} s` : o.once ? `once each (at most ${o.seconds} s)` : `for ${o.seconds} s`;
     if (!o.json) process.stderr.write(`bench: ${o.calls} calls arriving ${describeArrival(o.arrival)}, ${how}, against ${target.host}:${target.port}...\n`);
+    if (o.console && http !== null) watch = await ConsoleWatch.start(http, token);
     const hostBefore = readHostCpu();
     const clientCpu = process.cpuUsage();
     const wallStart = performance.now();
@@ -183,6 +189,8 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
       },
     }, outcomes);
     clearTimeout(timer);
+    const consoleFigures: ConsoleFigures | null = (await watch?.stop()) ?? null;
+    watch = null;
     const wallMs = performance.now() - wallStart;
     const clientUsage = process.cpuUsage(clientCpu);
     const host = hostCpuUse(hostBefore, readHostCpu());
@@ -228,7 +236,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
         completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, failures: Object.fromEntries(outcomes.failures),
         ...figures, underruns, heardUnderruns, clockLateness: lateness, admission,
         server: serverFigures, soak,
-        client: { cpuPercent: clientCpuPercent },
+        client: { cpuPercent: clientCpuPercent }, console: consoleFigures,
         host,
         serverError: serverDied,
       });
@@ -236,16 +244,17 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
       process.stdout.write(formatReport({
         calls: o.calls, arrival: describeArrival(o.arrival), once: o.once, playback: o.playback,
         completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, interrupted, figures, underruns, heardUnderruns, lateness, admission,
-        server: serverFigures, soak, wallMs, clientCpuPercent, host, failures: outcomes.failures, serverError: serverDied,
+        server: serverFigures, soak, console: consoleFigures, wallMs, clientCpuPercent, host, failures: outcomes.failures, serverError: serverDied,
       }));
     }
     if (interrupted) return 130;
-    return failed > 0 || serverDied !== null ? 1 : 0;
+    return failed > 0 || serverDied !== null || (consoleFigures?.failed ?? 0) > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(`voicebot bench: ${interrupted ? "interrupted before the calls started" : err instanceof Error ? err.message : String(err)}\n`);
     return interrupted ? 130 : 1;
   } finally {
     rss?.stop();
+    await watch?.stop();
     stop.abort();
     await server?.stop();
     await freeswitch?.stop();

@@ -1,5 +1,6 @@
 /** The offline bench's figures: built from the tally, printed as text or JSON. */
 import type { CallResult } from "../simulate/caller.ts";
+import { formatConsoleFigures, type ConsoleFigures } from "./bench-console.ts";
 import type { Lateness } from "../simulate/clock-figures.ts";
 import type { HostCpuUse } from "../simulate/host-cpu.ts";
 import type { Outcomes } from "../simulate/redial.ts";
@@ -100,6 +101,8 @@ export interface TextReport {
   admission: AdmissionFigures | null;
   server: ServerFigures | null;
   soak: SoakFigures | null;
+  /** What the console page open during the run did; null without --console. */
+  console: ConsoleFigures | null;
   wallMs: number;
   clientCpuPercent: number;
   host: HostCpuUse | null;
@@ -144,6 +147,7 @@ export function formatReport(r: TextReport): string {
     const s = r.soak;
     lines.push(`soak RSS         start ${mb(s.rssStartBytes)}, peak ${mb(s.rssPeakBytes)}, after ${mb(s.rssAfterBytes)} (${s.rssGrowthPercent >= 0 ? "+" : ""}${s.rssGrowthPercent} % over ${s.seconds} s)`);
   }
+  if (r.console) lines.push(...formatConsoleFigures(r.console));
   lines.push(`bench client CPU ${r.clientCpuPercent} % of one core`);
   if (r.host) lines.push(`host CPU         ${r.host.busyPercent} % busy, ${r.host.stealPercent} % stolen by the hypervisor (all cores)`);
   for (const [reason, count] of r.failures) lines.push(`failed ×${count}: ${reason}`);

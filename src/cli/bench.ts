@@ -71,6 +71,11 @@ Options:
                            fake of OpenAI's speech API, first byte --tts-ttfb, ~4.7× real time)
   --dialog DIALOG          with --cold-cache: keypad (default) or ai (the AI dialog's greeting,
                            against local fakes of Deepgram and Groq)
+  --console                during the calls, do what a console page open on the live view does:
+                           serve gets an ADMIN_TOKEN, the bench signs in, reads every event of
+                           /api/live/events and GETs /api/live, /api/health and /api/calls?limit=50
+                           each second (a finished call's /api/calls/{id} every 5 s); the report
+                           adds the events read and the requests' p50/p99 latency
   --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
                            (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
@@ -105,6 +110,7 @@ const OPTIONS = {
   once: { type: "boolean" },
   "call-seconds": { type: "string" },
   soak: { type: "string" },
+  console: { type: "boolean" },
 } as const;
 
 function delayMs(flag: string, value: string | undefined, fallback: number): number {
@@ -130,6 +136,11 @@ export const benchCommand: Command = {
     const v = args.values;
     const calls = v.calls === undefined ? 200 : /^\d+$/.test(v.calls) ? Number(v.calls) : NaN;
     if (!(calls >= 1 && calls <= 5000)) throw new UsageError(`--calls "${v.calls}" is not allowed; give a whole number from 1 to 5000`);
+    const consoleOpen = v.console === true;
+    const notWithConsole = (["mp3", "cold-cache", "audiosocket", "fault"] as const).filter((flag) => v[flag] !== undefined);
+    if (consoleOpen && notWithConsole.length > 0) {
+      throw new UsageError(`--console opens the console of the server the bench starts, while its calls run: it does not go with --${notWithConsole.join(", --")}`);
+    }
     const once = v.once === true;
     const seconds = parsePositiveSeconds("--seconds", v.seconds, once ? 120 : 60);
     if (v.mp3) return benchMp3({ seconds: Math.ceil(seconds), json: v.json === true });
@@ -182,7 +193,7 @@ export const benchCommand: Command = {
     }
     if (fakes) {
       const options = {
-        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, json: v.json === true, fault,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, json: v.json === true, fault, console: consoleOpen,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
@@ -202,6 +213,6 @@ export const benchCommand: Command = {
       }
     }
 
-    return runOfflineBench({ calls, seconds, rate, arrival, once, soakSeconds, callSeconds, playback, external, http, json: v.json === true });
+    return runOfflineBench({ calls, seconds, rate, arrival, once, soakSeconds, callSeconds, playback, external, http, json: v.json === true, console: consoleOpen });
   },
 };

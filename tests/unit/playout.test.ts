@@ -159,7 +159,12 @@ describe("PlayoutClock: expedite and delay", () => {
 
   const gaps = (slots: number[]): number[] => slots.slice(1).map((s, i) => s - (slots[i] as number));
 
-  test("expedite brings the next tick to the next slot once; delay gives the lead back", async () => {
+  /**
+   * Expedite, then delay, on a live clock. A wake-up over 40 ms late (the test process stalled on a
+   * loaded machine) makes the clock skip slots by design, which changes the gaps whatever expedite
+   * and delay do: such a run says nothing, and is run again (the clock counts its skipped slots).
+   */
+  async function expediteThenDelay(): Promise<{ target: number[]; other: number[]; gained: number; expeditedAt: number; delayedAt: number; skipped: number }> {
     const clock = new PlayoutClock(() => undefined);
     const other = recorder(clock);
     const target = recorder(clock);
@@ -174,8 +179,15 @@ describe("PlayoutClock: expedite and delay", () => {
     while (target.slots.length < delayedAt + 3) await Bun.sleep(5);
     clock.remove(target);
     clock.remove(other);
+    return { target: target.slots, other: other.slots, gained, expeditedAt, delayedAt, skipped: clock.stats.skippedTicks };
+  }
 
-    const g = gaps(target.slots);
+  test("expedite brings the next tick to the next slot once; delay gives the lead back", async () => {
+    let run = await expediteThenDelay();
+    for (let attempt = 1; attempt < 5 && run.skipped > 0; attempt++) run = await expediteThenDelay();
+    expect(run.skipped).toBe(0);
+    const { gained, expeditedAt, delayedAt } = run;
+    const g = gaps(run.target);
     expect(g.slice(0, expeditedAt - 1).every((x) => x === 4)).toBe(true);
     expect(gained).toBeGreaterThanOrEqual(0);
     expect(gained).toBeLessThanOrEqual(3);
@@ -184,7 +196,7 @@ describe("PlayoutClock: expedite and delay", () => {
     expect(g[delayedAt - 1]).toBe(4 + gained);
     expect(g.filter((x) => x !== 4)).toHaveLength(gained === 0 ? 0 : 2);
     // The other call's cadence is untouched.
-    expect(gaps(other.slots).every((x) => x === 4)).toBe(true);
+    expect(gaps(run.other).every((x) => x === 4)).toBe(true);
   });
 
   test("a removed target that was moving never ticks again", async () => {
