@@ -7,14 +7,17 @@ import puppeteer from "puppeteer-core";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Runs in the page: change the hash, wait until the table shows a new page, then for a frame. */
+/**
+ * Runs in the page: change the hash, then look once a frame (after its paint: a timer set in the
+ * frame's callback runs once it is drawn) until the table shows the new page.
+ */
 const RENDER = `async (hash) => {
   const table = () => document.querySelector("[data-calls]");
   const before = Number(table()?.dataset.loads ?? -1);
   const t0 = performance.now();
   location.hash = hash;
-  while (Number(table()?.dataset.loads ?? -1) === before) await new Promise((r) => requestAnimationFrame(r));
-  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  do await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  while (Number(table()?.dataset.loads ?? -1) === before);
   return { ms: performance.now() - t0, rows: document.querySelectorAll("[data-calls] tbody tr").length };
 }`;
 

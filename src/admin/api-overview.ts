@@ -1,7 +1,7 @@
 /** GET /api/tenants (settings as loaded, secrets never) and GET /api/health (/healthz's and /metrics' figures as JSON). */
 import type { Tenant } from "../config/tenant.ts";
-import type { TrendPoint } from "./metrics-trend.ts";
 import type { MetricFamily } from "./prometheus.ts";
+import type { ProviderCheckRun, TrendPoint } from "./health-shapes.ts";
 import { json } from "./api-params.ts";
 
 /** A field whose name says it holds a secret is shown as set or not, never its value. */
@@ -17,11 +17,15 @@ export function tenantsView(tenants: readonly Tenant[], modes: Record<string, st
   return json({ tenants: tenants.map((t) => redact({ ...t, modes })) });
 }
 
-/** Each family as {help, type, samples}: the same numbers as /metrics; `history`: the last hour, for charts. */
-export function healthView(health: Record<string, unknown>, metrics: readonly MetricFamily[], history: readonly TrendPoint[]): Response {
+/**
+ * Each family as {help, type, samples}: the same numbers as /metrics; `history`: the last hour, for
+ * charts; `providerChecks`: the last on-demand probe of the providers (null before the first).
+ */
+export function healthView(health: Record<string, unknown>, metrics: readonly MetricFamily[], history: readonly TrendPoint[], providerChecks: ProviderCheckRun | null): Response {
   return json({
     ...(redact(health) as Record<string, unknown>),
     history,
+    providerChecks,
     metrics: Object.fromEntries(metrics.map((m) => [m.name, { help: m.help, type: m.type, samples: m.samples }])),
   });
 }

@@ -13,6 +13,7 @@ import { editTicket, listTickets, showTicket } from "./api-tickets.ts";
 import type { Access } from "./auth.ts";
 import type { MetricsTrend } from "./metrics-trend.ts";
 import type { MetricFamily } from "./prometheus.ts";
+import type { ProviderChecks } from "./provider-checks.ts";
 import { recordingResponse } from "./recording-stream.ts";
 
 export interface ConsoleDeps {
@@ -28,6 +29,8 @@ export interface ConsoleDeps {
   metrics: () => MetricFamily[];
   /** The last hour of the charted figures (made by the admin server from `metrics`). */
   trend?: MetricsTrend;
+  /** The providers' probes, run on demand; absent = not offered (tests, tools). */
+  providerChecks?: ProviderChecks;
 }
 
 const CALL = /^\/api\/calls\/([^/]+)(\/recording)?$/;
@@ -67,7 +70,11 @@ async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access):
   const hangup = HANGUP.exec(path);
   if (hangup) return req.method === "POST" ? deps.live.hangup(decodeURIComponent(hangup[1] as string)) : notAllowed("POST");
   if (path === "/api/tenants") return read ? tenantsView(deps.tenants(), deps.modes()) : notAllowed("GET");
-  if (path === "/api/health") return read ? healthView(deps.health(), deps.metrics(), deps.trend?.history ?? []) : notAllowed("GET");
+  if (path === "/api/health") return read ? healthView(deps.health(), deps.metrics(), deps.trend?.history ?? [], deps.providerChecks?.last ?? null) : notAllowed("GET");
+  if (path === "/api/health/providers") {
+    if (req.method !== "POST") return notAllowed("POST");
+    return deps.providerChecks ? deps.providerChecks.check() : problem(404, "provider checks are not offered by this server");
+  }
   return problem(404, `not found: ${path.slice(0, 100)} (see README, "Admin API")`);
 }
 

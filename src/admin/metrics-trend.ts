@@ -4,9 +4,7 @@
  * page opened now shows the hour before it. The percentiles are of each interval's turns alone.
  */
 import type { MetricFamily } from "./prometheus.ts";
-import type { TrendPoint } from "./trend-point.ts";
-
-export type { TrendPoint } from "./trend-point.ts";
+import type { TrendPoint } from "./health-shapes.ts";
 
 const INTERVAL_MS = 10_000;
 const KEPT = 360;

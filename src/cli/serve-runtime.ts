@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { LiveFeed } from "../admin/api-live.ts";
 import { consoleToken } from "../admin/first-run-token.ts";
 import type { MetricFamily } from "../admin/prometheus.ts";
+import { ProviderChecks } from "../admin/provider-checks.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
 import { AdmissionQueue } from "../call/admission-queue.ts";
@@ -15,6 +16,7 @@ import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
 import { HistoryReader } from "../store/history-reader.ts";
+import { providersCheck } from "../install/doctor-providers.ts";
 import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
@@ -141,6 +143,10 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     console: {
       store, history: new HistoryReader(config.dataDir), live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
       tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,
+      providerChecks: new ProviderChecks(async (signal) => {
+        const results = await providersCheck.run({ config, configError: null, root: "/", env: process.env, signal });
+        return Array.isArray(results) ? results : [results];
+      }),
     },
   });
 

@@ -2,12 +2,13 @@
  * What the console's JSON API answers (README, "The console's JSON API"); times are epoch ms. The
  * store's own shapes where the API sends them as they are.
  */
-import type { TrendPoint } from "../admin/trend-point.ts";
+import type { ProviderCheckRun, TrendPoint } from "../admin/health-shapes.ts";
 import type { CallSummary as StoredCall, StoredTicketStatus, TicketChange, TicketRow, TurnTimings } from "../store/shapes.ts";
 
 export { TICKET_STATUSES } from "../store/shapes.ts";
 export type TicketStatus = StoredTicketStatus;
 export type Ticket = TicketRow;
+export type { ProviderCheckRun };
 
 export type CallSummary = Omit<StoredCall, "recordings" | "ticketStatus" | "dnis"> & { dnis: string | null; ticketStatus: TicketStatus | null };
 
@@ -99,6 +100,7 @@ export interface Health {
   providers?: unknown;
   metrics: Record<string, MetricFamily>;
   history?: TrendPoint[];
+  providerChecks?: ProviderCheckRun | null;
   [key: string]: unknown;
 }
 

@@ -150,11 +150,15 @@ describe("the console in Chromium", () => {
     await screenshot(page, "tickets");
   }, E2E_TIMEOUT_MS);
 
-  test("health: tenants, links and charts render", async () => {
+  test("health: tenants, links, charts, and the providers checked on demand", async () => {
     await page.goto(`${server.http}/#/health`, { waitUntil: "networkidle0" });
     await page.waitForSelector("[data-health] [data-tenant]");
     await page.waitForFunction('document.querySelectorAll("[data-charts] .uplot").length === 4');
     expect(await texts(page, "[data-active-calls]")).toEqual(["0 / 20"]);
+    await page.click("[data-check-providers]");
+    await page.waitForSelector("[data-provider-check] tr[data-check='provider.deepgram']", { timeout: 15_000 });
+    const checks = await texts(page, "[data-provider-check] tr");
+    for (const id of ["deepgram", "llm.groq", "llm.openai", "tts"]) expect(checks.find((c) => c.startsWith(id)) ?? `${id}: no line`).toContain("PASS");
     await screenshot(page, "health");
   }, E2E_TIMEOUT_MS);
 

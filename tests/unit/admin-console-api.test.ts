@@ -67,6 +67,8 @@ describe("GET /api/calls", () => {
     expect(await ids("q=servi")).toEqual([8]);
     expect((await ids("q=telephone")).length).toBe(29);
     expect(await ids(`q=${encodeURIComponent('"box" (*')}`)).toEqual([8]);
+    expect(await ids("caller=0600000002&q=box")).toEqual([8]);
+    expect(await ids("caller=0600000002&q=telephone")).toEqual([28, 23, 18, 13, 3]);
     expect((await server.get("/api/calls?ticket=lost")).status).toBe(400);
     expect((await server.get("/api/calls?from=yesterday")).status).toBe(400);
   });

@@ -6,6 +6,7 @@
 import { useEffect, useMemo } from "preact/hooks";
 import { formatDuration, formatNumber, t, type Key } from "../i18n.ts";
 import { percentile, total } from "../parts/histogram.ts";
+import { ProviderCheck } from "../parts/provider-check.tsx";
 import { TrendChart, type Series } from "../parts/trend-chart.tsx";
 import { useApi } from "../parts/use-api.ts";
 import type { Health, TenantView } from "../types.ts";
@@ -83,6 +84,7 @@ export function HealthPage() {
         </dl>
         <div class="card">
           <h2>{t("health.providers")}</h2>
+          <ProviderCheck last={h.providerChecks ?? null} />
           <table class="list compact">
             <thead><tr><th>{t("health.stage")}</th><th>p50</th><th>p95</th></tr></thead>
             <tbody>
