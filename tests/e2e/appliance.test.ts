@@ -82,7 +82,10 @@ describe("the appliance, with the compiled binary", () => {
     const report = JSON.parse(r.stdout) as { started: boolean; doctor: { id: string; status: string; detail: string }[] };
     expect(report.started).toBe(true);
     const call = report.doctor.find((d) => d.id === "call.audiosocket");
-    expect(call?.status).toBe("PASS");
+    // A loaded test host (npm test runs e2e files side by side) may starve the 1.5 s pacing window:
+    // doctor then says WARN "too slow" by design; anything else must be a PASS.
+    if (call?.status === "WARN") expect(call.detail).toContain("(too slow)");
+    else expect(call?.status).toBe("PASS");
     expect(report.doctor.find((d) => d.id === "phrase-cache")?.status).toBe("PASS");
     expect(report.doctor.filter((d) => d.status === "FAIL")).toEqual([]);
     expect(s.calls()).toContainEqual(["systemctl", "enable", "--now", "voicebot.service", "voicebot-recordings.timer"]);
