@@ -51,6 +51,9 @@ interface CallRecord {
   leg: CallLeg;
   frames: number;
   loudFrames: number;
+  /** When the first and the last microphone frame came (ms). */
+  firstAt: number;
+  lastAt: number;
   dtmf: string;
   closed: string | null;
 }
@@ -69,7 +72,7 @@ let server: Server<TryCallSocketData> | null = null;
 
 /** The bot stand-in: a 440 Hz tone, one frame per 20 ms as the playout clock sends; a digit, then it hangs up. */
 function admitToneCall(leg: CallLeg): CallLegEvents {
-  const record: CallRecord = { leg, frames: 0, loudFrames: 0, dtmf: "", closed: null };
+  const record: CallRecord = { leg, frames: 0, loudFrames: 0, firstAt: 0, lastAt: 0, dtmf: "", closed: null };
   records.push(record);
   const tone = new Int16Array(320);
   let n = 0;
@@ -79,6 +82,8 @@ function admitToneCall(leg: CallLeg): CallLegEvents {
   }, 20);
   return {
     onAudio(samples) {
+      record.lastAt = performance.now();
+      if (record.frames === 0) record.firstAt = record.lastAt;
       record.frames++;
       if (samples.some((s) => Math.abs(s) > 300)) record.loudFrames++;
     },
@@ -113,14 +118,14 @@ afterAll(async () => {
 });
 
 /** Runs window.runCall in a fresh tab; page errors fail the test. */
-async function runCall(digits: string, path?: string): Promise<Seen> {
+async function runCall(digits: string, path = "/api/try-call", captureAtDeviceRate = false): Promise<Seen> {
   const tab = await (browser as Browser).newPage();
   const errors: string[] = [];
   tab.on("pageerror", (err) => errors.push(String(err)));
   try {
     await tab.goto(`http://127.0.0.1:${server?.port}/`);
     await tab.waitForFunction("typeof window.runCall === 'function'");
-    const seen = (await tab.evaluate(`window.runCall(${JSON.stringify(digits)}${path === undefined ? "" : `, ${JSON.stringify(path)}`})`)) as Seen;
+    const seen = (await tab.evaluate(`window.runCall(${JSON.stringify(digits)}, ${JSON.stringify(path)}, ${captureAtDeviceRate})`)) as Seen;
     expect(errors).toEqual([]);
     return seen;
   } finally {
@@ -144,6 +149,22 @@ test("the module places a call: microphone frames out, the bot's audio played, a
   expect(seen.maxInDb).toBeGreaterThan(-40);
   // The tone is at −12 dBFS RMS: well above silence once the jitter buffer plays.
   expect(seen.maxOutDb).toBeGreaterThan(-30);
+}, 30_000);
+
+test("Firefox's path: the microphone at the device's rate, resampled to 16 kHz in the page", async () => {
+  records.length = 0;
+  const seen = await runCall("7", "/api/try-call", true);
+  expect(seen.error).toBeNull();
+  expect(seen.ended).toBe("resolved");
+  const record = records[0] as CallRecord;
+  expect(record.dtmf).toBe("7");
+  expect(record.frames).toBeGreaterThan(25);
+  // 20 ms of audio per frame, as spoken: a device-rate stream not resampled would be 2.8-3x as many.
+  const perFrameMs = (record.lastAt - record.firstAt) / (record.frames - 1);
+  expect(perFrameMs).toBeGreaterThan(12);
+  expect(perFrameMs).toBeLessThan(30);
+  expect(record.loudFrames).toBeGreaterThan(0);
+  expect(seen.maxInDb).toBeGreaterThan(-40);
 }, 30_000);
 
 test("a refused upgrade is reported once through onError, and no call is placed", async () => {

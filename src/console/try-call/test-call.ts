@@ -5,6 +5,7 @@
  */
 import captureSource from "./capture.worklet.js" with { type: "text" };
 import playbackSource from "./playback.worklet.js" with { type: "text" };
+import resamplerUrl from "@alexanderolsen/libsamplerate-js/dist/libsamplerate.worklet.js" with { type: "file" };
 
 export interface TestCallOptions {
   /** The socket's URL: `/api/try-call` (relative to the page, or absolute; http(s) becomes ws(s)), with `?tenant=`/`?caller=` if wanted. */
@@ -17,6 +18,8 @@ export interface TestCallOptions {
   onError(message: string): void;
   /** About 10 times a second: the microphone's and the bot's levels, in dBFS. */
   onLevel?(inDb: number, outDb: number): void;
+  /** Capture at the device's rate and resample in the page, as Firefox needs; tests force it in Chromium. */
+  captureAtDeviceRate?: boolean;
 }
 
 export interface TestCall {
@@ -78,6 +81,8 @@ class BrowserTestCall implements TestCall {
   underruns = 0;
   private stream: MediaStream | null = null;
   private context: AudioContext | null = null;
+  /** Firefox's microphone path: a context at the device's rate (null where the call's context takes the microphone). */
+  private deviceContext: AudioContext | null = null;
   private playback: AudioWorkletNode | null = null;
   private socket: WebSocket | null = null;
   private done = false;
@@ -94,9 +99,7 @@ class BrowserTestCall implements TestCall {
       this.context = context;
       await Promise.all([addWorklet(context, captureSource), addWorklet(context, playbackSource)]);
       await context.resume();
-      const capture = new AudioWorkletNode(context, "voicebot-capture", { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: "explicit" });
-      capture.port.onmessage = (event: MessageEvent<{ frame: ArrayBuffer; db: number }>) => this.onCaptured(event.data.frame, event.data.db);
-      context.createMediaStreamSource(this.stream).connect(capture);
+      await this.startCapture(context, this.stream);
       const playback = new AudioWorkletNode(context, "voicebot-playback", { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
       playback.port.onmessage = (event: MessageEvent<PlaybackReport>) => this.onPlaybackReport(event.data);
       playback.connect(context.destination);
@@ -105,6 +108,33 @@ class BrowserTestCall implements TestCall {
     } catch (error) {
       this.fail(messageOf(error));
     }
+  }
+
+  /**
+   * The microphone into the 16 kHz context; where the browser refuses that (Firefox: "different
+   * sample-rate is currently not supported"), into a context of its own at the device's rate.
+   */
+  private async startCapture(context: AudioContext, stream: MediaStream): Promise<void> {
+    if (this.options.captureAtDeviceRate !== true) {
+      try {
+        this.capture(context, context.createMediaStreamSource(stream), false);
+        return;
+      } catch (error) {
+        if (!(error instanceof DOMException && error.name === "NotSupportedError")) throw error;
+      }
+    }
+    const device = new AudioContext({ latencyHint: "interactive" });
+    this.deviceContext = device;
+    await device.audioWorklet.addModule(resamplerUrl);
+    await addWorklet(device, captureSource);
+    await device.resume();
+    this.capture(device, device.createMediaStreamSource(stream), device.sampleRate !== RATE);
+  }
+
+  private capture(context: AudioContext, source: MediaStreamAudioSourceNode, resample: boolean): void {
+    const node = new AudioWorkletNode(context, "voicebot-capture", { numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: "explicit", processorOptions: { resample } });
+    node.port.onmessage = (event: MessageEvent<{ frame: ArrayBuffer; db: number }>) => this.onCaptured(event.data.frame, event.data.db);
+    source.connect(node);
   }
 
   sendDtmf(digit: string): void {
@@ -206,5 +236,6 @@ class BrowserTestCall implements TestCall {
     }
     if (this.playback !== null) this.playback.port.onmessage = null;
     void this.context?.close().catch(() => undefined);
+    void this.deviceContext?.close().catch(() => undefined);
   }
 }
