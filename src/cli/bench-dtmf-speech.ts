@@ -81,14 +81,13 @@ export async function speechCorpus(o: { texts: () => string; targetSeconds: numb
     while (seconds < o.targetSeconds && sentences < (o.maxSentences ?? Infinity)) {
       const text = o.texts();
       const voice = await synthesizeAll(tts, text);
+      const pitch = PITCHES[sentences++ % PITCHES.length]!;
       if (voice.length === 0) continue;
-      const pitch = PITCHES[sentences % PITCHES.length]!;
       for (const rate of o.rates) {
         const pcm = await pool.resample(voice.slice(), Math.round(tts.sampleRate * pitch), rate);
         chunks.get(rate)!.push(pcm, new Int16Array(rate / 5));
       }
       seconds += voice.length / (tts.sampleRate * pitch) + 0.2;
-      sentences++;
     }
   } finally {
     await tts.close();
