@@ -63,7 +63,7 @@ export class DtmfDetector {
   private agreeing = 0;
   private missing = 0;
 
-  /** `onDigit` is called once per key press, as soon as the digit is certain (about 25–40 ms into the tone). */
+  /** `onDigit` is called once per key press, as soon as the digit is certain (32–38 ms into the tone). */
   constructor(sampleRate: number, private readonly onDigit: (digit: string) => void) {
     this.setSampleRate(sampleRate);
   }
