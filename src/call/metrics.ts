@@ -30,6 +30,8 @@ export interface CallMetrics {
   playoutUnderruns: number;
   framesSent: number;
   dtmfReceived: number;
+  /** Of those, digits heard as tones in the caller's audio (in-band DTMF). */
+  dtmfInband: number;
   ticketsOpened: number;
   /** AI mode: replies asked of the model, those that failed, and barge-ins. */
   replies: number;
@@ -63,6 +65,7 @@ export function newCallMetrics(): CallMetrics {
     playoutUnderruns: 0,
     framesSent: 0,
     dtmfReceived: 0,
+    dtmfInband: 0,
     ticketsOpened: 0,
     replies: 0,
     replyFailures: 0,

@@ -9,6 +9,7 @@ import type { ResamplerPool } from "../media/resampler.ts";
 import type { Store } from "../store/store.ts";
 import type { ConversationParts } from "./conversation.ts";
 import type { HandOff } from "./hand-off.ts";
+import type { InbandMode } from "./inband-dtmf.ts";
 import type { CallMetrics } from "./metrics.ts";
 import type { CallSession } from "./session.ts";
 
@@ -39,6 +40,8 @@ export interface SessionDeps {
   /** AI mode: recognizer, model and barge-in; null = keypad mode. */
   conversation: ConversationParts | null;
   caller: CallerInfo;
+  /** DTMF_INBAND: listen for keypad tones in the caller's audio when the wire has no DTMF events (auto), always, or never. */
+  dtmfInband: InbandMode;
   /** Where the dialog's `transfer` sends the caller; null = this call cannot be transferred. */
   transfer: { handOff: HandOff; target: string } | null;
 }

@@ -8,6 +8,7 @@ import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/type
 import { speechText } from "../dialog/phrases.ts";
 import type { Logger } from "../log.ts";
 import { CallerAudio } from "./caller-audio.ts";
+import { InbandDtmf } from "./inband-dtmf.ts";
 import { endReasonOf } from "./end-reason.ts";
 import { guarded } from "./guarded.ts";
 import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
@@ -48,6 +49,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private readonly conversation: Conversation | null;
   private readonly silence: SilenceTimers;
   private readonly callerAudio: CallerAudio;
+  private readonly inband: InbandDtmf | null;
   private recorder: Recorder | null = null;
   private ticketId: number | null = null;
   private started = false;
@@ -74,6 +76,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
       guarded(() => this.feed({ type: "silenceWarning" }), this.timerFailed), guarded(() => this.feed({ type: "silenceTimeout" }), this.timerFailed));
     this.callerAudio = new CallerAudio(leg.sampleRate, this.conversation, this.silence, () => this.waitingForCaller());
+    this.inband = deps.dtmfInband === "off" ? null : new InbandDtmf(deps.dtmfInband, leg, (digit) => this.keypad(digit, true));
     const now = Date.now();
     this.callId = deps.store.insertCall({
       uuid: leg.id, transport: leg.transport, tenant: deps.caller.tenant, caller: deps.caller.callerNumber,
@@ -162,11 +165,21 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   onAudio(samples: Int16Array): void {
     this.recorder?.caller(samples);
+    this.inband?.push(samples);
     this.callerAudio.push(samples);
   }
 
   onDtmf(digit: string): void {
+    if (this.inband === null || this.inband.fromWire(digit)) this.keypad(digit, false);
+  }
+
+  /** One key press, from the wire or heard in the audio. */
+  private keypad(digit: string, inband: boolean): void {
     this.deps.metrics.dtmfReceived++;
+    if (inband) {
+      this.deps.metrics.dtmfInband++;
+      this.log.info("keypad digit heard in the audio (in-band DTMF)", { digit });
+    }
     this.silence.reset();
     this.feed({ type: "dtmf", digit, at: Date.now() });
     if (this.waitingForCaller()) this.silence.arm();
@@ -176,6 +189,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.log.info("sample rate", { rate: sampleRate });
     this.deps.store.setCallSampleRate(this.callId, sampleRate);
     this.callerAudio.setSampleRate(sampleRate);
+    this.inband?.setSampleRate(sampleRate);
     this.conversation?.setSampleRate(sampleRate);
     if (this.recorder) {
       this.recorder.setSampleRate(sampleRate);

@@ -1,5 +1,6 @@
 import { parseArrival, type Arrival } from "../simulate/arrival.ts";
 import { benchMp3 } from "./bench-mp3.ts";
+import { runDtmfBench } from "./bench-dtmf.ts";
 import { parseCommandArgs, UsageError, type Command } from "./command.ts";
 import { runAiBench } from "./bench-ai.ts";
 import { runColdBench } from "./bench-cold.ts";
@@ -76,6 +77,12 @@ Options:
                            /api/live/events and GETs /api/live, /api/health and /api/calls?limit=50
                            each second (a finished call's /api/calls/{id} every 5 s); the report
                            adds the events read and the requests' p50/p99 latency
+  --dtmf                   the in-band DTMF detector instead, offline: the generated digit set at 8
+                           and 16 kHz (every digit, 40-100 ms, -25..-5 dBm0, twist ±6 dB, 15 dB
+                           SNR, μ-law; alone and under the bot's phrases as echo), --seconds of
+                           French speech from the embedded voice (default 1800) and the bot's
+                           phrases, which must give no digit, and the cost per 20 ms frame;
+                           exit status 1 on any missed, extra or false digit
   --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
                            (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
@@ -103,6 +110,7 @@ const OPTIONS = {
   playback: { type: "string" },
   browser: { type: "boolean" },
   mp3: { type: "boolean" },
+  dtmf: { type: "boolean" },
   "cold-cache": { type: "boolean" },
   voice: { type: "string" },
   dialog: { type: "string" },
@@ -144,6 +152,11 @@ export const benchCommand: Command = {
     const once = v.once === true;
     const seconds = parsePositiveSeconds("--seconds", v.seconds, once ? 120 : 60);
     if (v.mp3) return benchMp3({ seconds: Math.ceil(seconds), json: v.json === true });
+    if (v.dtmf) {
+      const others = Object.keys(v).filter((flag) => flag !== "dtmf" && flag !== "seconds" && flag !== "json");
+      if (others.length > 0) throw new UsageError(`--dtmf benches the in-band DTMF detector offline: it does not go with --${others.join(", --")}`);
+      return runDtmfBench({ speechSeconds: v.seconds === undefined ? 1800 : seconds, json: v.json === true });
+    }
     let arrival: Arrival;
     try {
       arrival = parseArrival(v.arrival, RAMP_MS);

@@ -78,6 +78,7 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       samples: histogramSamples("voicebot_clock_tick_duration_seconds", seconds, s.clock.durationBuckets, s.clock.durationSumMs / 1000),
     },
     { name: "voicebot_dtmf_total", help: "Keypad digits received.", type: "counter", samples: [{ value: s.calls.dtmfReceived }] },
+    { name: "voicebot_dtmf_inband_total", help: "Keypad digits heard as tones in the caller's audio (in-band DTMF), counted in voicebot_dtmf_total too.", type: "counter", samples: [{ value: s.calls.dtmfInband }] },
     { name: "voicebot_tickets_opened_total", help: "Tickets opened.", type: "counter", samples: [{ value: s.calls.ticketsOpened }] },
     { name: "voicebot_replies_total", help: "Replies asked of the language model.", type: "counter", samples: [{ value: s.calls.replies }] },
     { name: "voicebot_reply_failures_total", help: "Replies that failed after their retries (LLM or TTS).", type: "counter", samples: [{ value: s.calls.replyFailures }] },

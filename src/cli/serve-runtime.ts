@@ -81,6 +81,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     recordingsDir: join(config.dataDir, "recordings"),
     silenceWarningMs: config.silenceWarningSeconds * 1000,
     silenceHangupMs: config.silenceHangupSeconds * 1000,
+    dtmfInband: config.dtmfInband,
     maxDurationMs: config.maxCallDurationSeconds * 1000,
   });
 
@@ -94,7 +95,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     host: config.audiosocket.host, port: config.audiosocket.port, allow,
     admit: admission.admit, log: log.child("audiosocket"), stats: audiosocketStats,
   });
-  if (config.esl === null) log.info("ESL_HOST is not set: FreeSWITCH calls get no DTMF, no hang-up from the bot, no transfer and, with AUDIOSTREAM_PLAYBACK=file, no audio");
+  if (config.esl === null) log.info(`ESL_HOST is not set: FreeSWITCH calls get no DTMF events (${config.dtmfInband === "off" ? "and DTMF_INBAND=off: no digits at all" : "digits are heard in the audio instead"}), no hang-up from the bot, no transfer and, with AUDIOSTREAM_PLAYBACK=file, no audio`);
   const audiostreamStats = newTransportStats();
   const audiostream = startAudioStreamServer({
     host: config.audiostream.host, port: config.audiostream.port, token: config.audiostreamToken,

@@ -62,6 +62,9 @@ Options:
                            --audiostream it also runs the fake FreeSWITCH and points serve at it
   --language LANG          voice for --say: fr-FR (default), en-US, pt-BR
   --dtmf DIGITS[@SECONDS]  keypad digits (0-9 * # A-D), sent 250 ms apart; repeatable
+  --inband-dtmf            play the digits as keypad tones (100 ms) in the caller's audio instead
+                           of the wire's DTMF (AudioSocket 0x03, ESL DTMF events): what a PBX that
+                           leaves digits in-band sends; with --audiostream it needs no --esl-port
   --seconds S              hang up after S seconds (default 30)
   --record FILE.wav        save what the caller heard (at the call rate)
   --json                   print the result as one JSON document
@@ -81,6 +84,7 @@ const OPTIONS = {
   "fake-providers": { type: "boolean" },
   language: { type: "string" },
   dtmf: { type: "string", multiple: true },
+  "inband-dtmf": { type: "boolean" },
   seconds: { type: "string" },
   record: { type: "string" },
   json: { type: "boolean" },
@@ -230,12 +234,13 @@ export const simulateCommand: Command = {
     checked("--language", () => espeakVoiceFor(language));
     for (const d of v.dtmf ?? []) parseDtmf(d);
     const runsEsl = stream !== null && (fakes || stream.eslPort !== null);
-    if (stream && !runsEsl && (stream.playback === "file" || v.dtmf !== undefined)) {
+    const inbandDigits = v["inband-dtmf"] === true;
+    if (stream && !runsEsl && (stream.playback === "file" || (v.dtmf !== undefined && !inbandDigits))) {
       throw new UsageError(
         `${stream.playback === "file" ? "--playback file" : "--dtmf"} needs --esl-port N (and voicebot run with ESL_HOST=127.0.0.1 ESL_PORT=N): ` +
         (stream.playback === "file"
           ? "the community module only writes temp files, and voicebot plays them with uuid_broadcast over ESL"
-          : "mod_audio_stream carries no DTMF, FreeSWITCH sends it as ESL DTMF events"),
+          : "mod_audio_stream carries no DTMF, FreeSWITCH sends it as ESL DTMF events (or use --inband-dtmf)"),
       );
     }
 
@@ -284,7 +289,7 @@ export const simulateCommand: Command = {
         note(`waiting for voicebot to log in to the fake FreeSWITCH Event Socket at ${freeswitch.host}:${freeswitch.port}...`);
         await freeswitch.waitForVoicebot(fakes ? STARTED_ESL_WAIT_MS : EXTERNAL_ESL_WAIT_MS);
       }
-      call = new SimulatedCaller({ ...callTarget, sampleRate: rate, uuid, script, record: v.record !== undefined });
+      call = new SimulatedCaller({ ...callTarget, sampleRate: rate, uuid, script, record: v.record !== undefined, inbandDigits });
       result = await call.run();
     } catch (err) {
       process.stderr.write(`voicebot simulate: ${err instanceof Error ? err.message : String(err)}\n`);

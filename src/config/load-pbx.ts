@@ -14,7 +14,7 @@ export interface RawValue {
 export type Lookup = (name: string) => RawValue | undefined;
 
 type PbxConfig = Pick<Config,
-  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost" | "pbxToken">;
+  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "dtmfInband" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost" | "pbxToken">;
 
 export const DEFAULT_TENANTS_FILES = ["/etc/voicebot/tenants.toml", "/etc/voicebot/tenants.json"];
 export const AUDIOSTREAM_RATES = [8000, 16000, 24000, 32000, 48000] as const;
@@ -51,6 +51,7 @@ export function loadPbxSettings(lookup: Lookup): PbxConfig {
     audiostreamPlayback: oneOf(lookup("AUDIOSTREAM_PLAYBACK"), ["file", "stream"] as const, "file"),
     audiostreamRate,
     audiostreamMix: oneOf(lookup("AUDIOSTREAM_MIX"), ["mono", "stereo", "mixed"] as const, "mono"),
+    dtmfInband: oneOf(lookup("DTMF_INBAND"), ["auto", "on", "off"] as const, "auto"),
     unknownTenant: oneOf(lookup("UNKNOWN_TENANT"), ["default", "reject"] as const, "default"),
     tenantsFile: tenantsFile(lookup("TENANTS_FILE")),
     transferTarget,

@@ -78,6 +78,8 @@ export interface Config {
   audiostreamRate: number;
   /** AUDIOSTREAM_MIX: the mix type of a stream whose URL has no ?mix=. */
   audiostreamMix: "mono" | "stereo" | "mixed";
+  /** DTMF_INBAND: keypad tones heard in the caller's audio: `auto` where the wire has no DTMF events, `on` always, `off` never. */
+  dtmfInband: "auto" | "on" | "off";
   /** UNKNOWN_TENANT: a call for a tenant not in tenants.toml goes to the default tenant, or is refused. */
   unknownTenant: "default" | "reject";
   /** TENANTS_FILE, else /etc/voicebot/tenants.toml (or .json) when present; null = default tenant only. */

@@ -4,6 +4,7 @@
  * AudioSocket (audiosocket-wire.ts), FreeSWITCH mod_audio_stream (audiostream-wire.ts) or the
  * console's test call (browser-wire.ts).
  */
+import { dtmfTone } from "../media/dtmf-tones.ts";
 import { PlayoutClock, type ClockTarget } from "../media/playout-clock.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import { AudioSocketWire, type AudioSocketTarget } from "./audiosocket-wire.ts";
@@ -43,6 +44,8 @@ export interface CallSettings {
   idleTimeoutMs?: number;
   /** Aborting hangs up from the caller's side. */
   signal?: AbortSignal;
+  /** Digits as keypad tones in the caller's audio (in-band DTMF) instead of the wire's own DTMF. */
+  inbandDigits?: boolean;
 }
 
 /** Asterisk over AudioSocket at host:port, FreeSWITCH mod_audio_stream, or the console's test call. */
@@ -80,6 +83,8 @@ export interface CallResult extends HeardSummary {
 
 const DEFAULT_QUIET_MS = 600;
 const DIGIT_GAP_MS = 250;
+/** An in-band key press: long enough for any receiver (Q.24 asks ≥ 40 ms), shorter than the gap. */
+const INBAND_TONE_MS = 100;
 const DTMF_PATTERN = /^[0-9*#A-D]+$/;
 /** A caller frame is speech above −45 dBFS (the listener's threshold for the bot). */
 const LOUD_SQUARED = (32768 * 10 ** (-45 / 20)) ** 2;
@@ -115,6 +120,10 @@ export class SimulatedCaller implements ClockTarget {
   private playing: Int16Array | null = null;
   private playPos = 0;
   private digitQueue = "";
+  /** The keypad tone being played (in-band digits), and how far. */
+  private tone: Int16Array | null = null;
+  private tonePos = 0;
+  private readonly tones = new Map<string, Int16Array>();
   private nextDigitMs = 0;
   private digitsSent = "";
   private readonly actions: CallerAction[] = [];
@@ -138,7 +147,7 @@ export class SimulatedCaller implements ClockTarget {
     for (const step of options.script ?? []) {
       if ("dtmf" in step) {
         checkDigits(step.dtmf);
-        if (this.wire.digitsUnsupported !== null) throw new Error(this.wire.digitsUnsupported);
+        if (this.wire.digitsUnsupported !== null && options.inbandDigits !== true) throw new Error(`${this.wire.digitsUnsupported}; or play them in-band`);
       }
       if ("hangupAfter" in step) this.hangupAtMs = Math.min(this.hangupAtMs, step.hangupAfter * 1000);
       else if (step.at !== undefined) this.timed.push({ atMs: step.at * 1000, step });
@@ -260,7 +269,8 @@ export class SimulatedCaller implements ClockTarget {
   private sendDigit(nowMs: number): void {
     const digit = this.digitQueue[0] as string;
     this.digitQueue = this.digitQueue.slice(1);
-    this.wire.sendDigit(digit, nowMs);
+    if (this.options.inbandDigits === true) this.playTone(digit);
+    else this.wire.sendDigit(digit, nowMs);
     this.turns.callerKey(nowMs);
     this.digitsSent += digit;
     this.actions.push({ atMs: nowMs - this.callStartMs, dtmf: digit });
@@ -268,8 +278,32 @@ export class SimulatedCaller implements ClockTarget {
     this.armedMs = nowMs;
   }
 
+  /** A keypad press as a phone makes it: the two tones for INBAND_TONE_MS (a cached buffer per digit). */
+  private playTone(digit: string): void {
+    let tone = this.tones.get(digit);
+    if (tone === undefined) {
+      tone = dtmfTone(digit, this.rate, INBAND_TONE_MS, { levelDbm0: -10, twistDb: 2 });
+      this.tones.set(digit, tone);
+    }
+    this.tone = tone;
+    this.tonePos = 0;
+  }
+
+  /** The next 20 ms of the keypad tone, which the caller's voice waits for. Allocates nothing. */
+  private nextToneFrame(tone: Int16Array): Int16Array {
+    const frame = this.frame;
+    const start = this.tonePos;
+    const available = Math.min(frame.length, tone.length - start);
+    for (let i = 0; i < available; i++) frame[i] = tone[start + i]!;
+    if (available < frame.length) frame.fill(0, available);
+    this.tonePos = start + frame.length;
+    if (this.tonePos >= tone.length) this.tone = null;
+    return frame;
+  }
+
   /** The next 20 ms of the caller's voice, or null for silence. Allocates nothing. */
   private nextFrame(nowMs: number): Int16Array | null {
+    if (this.tone !== null) return this.nextToneFrame(this.tone);
     const audio = this.playing;
     if (audio === null) return null;
     const frame = this.frame;

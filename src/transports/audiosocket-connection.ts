@@ -60,6 +60,7 @@ export class AudioSocketConnection implements CallLeg {
   readonly dnis = null;
   readonly metadata = null;
   readonly reportsPlayedAudio = false;
+  readonly dtmfEvents = true;
   readonly playbackPendingMs = 0;
   readonly playsAhead = false;
   sampleRate = 8000;

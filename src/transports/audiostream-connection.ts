@@ -71,6 +71,8 @@ export class AudioStreamConnection implements CallLeg {
   private timer: ReturnType<typeof setTimeout> | null;
   private awaitingAudio = false;
   private warnedText = false;
+  /** The dialplan forwards digits as `{"type":"dtmf"}` text: the wire has DTMF events after all. */
+  private textDigits = false;
   private readonly bytesPerSample: number;
   private readonly bufferedLimit: number;
   /** The frame being filled (caller side, and FreeSWITCH's own output in stereo); reused. */
@@ -104,6 +106,10 @@ export class AudioStreamConnection implements CallLeg {
 
   flushPlayback(): void {
     if (this.phase === "in-call") this.playback!.flush();
+  }
+
+  get dtmfEvents(): boolean {
+    return this.textDigits || (this.control?.connected ?? false);
   }
 
   get playbackPendingMs(): number {
@@ -247,6 +253,7 @@ export class AudioStreamConnection implements CallLeg {
   private onText(text: string): void {
     const digit = parseDtmfMessage(text);
     if (digit !== null) {
+      this.textDigits = true;
       if (this.phase === "in-call") this.events!.onDtmf(digit);
       return;
     }

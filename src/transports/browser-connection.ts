@@ -51,6 +51,7 @@ export class BrowserConnection implements CallLeg {
   readonly dnis = null;
   readonly metadata: string;
   readonly reportsPlayedAudio = false;
+  readonly dtmfEvents = true;
   readonly playsAhead = false;
   readonly playbackPendingMs = 0;
   readonly sampleRate = BROWSER_RATE;

@@ -76,3 +76,13 @@ export class MulawDetector {
     return frames;
   }
 }
+
+/** G.711 μ-law byte for one 16-bit linear sample (the inverse of MULAW_TO_LINEAR, rounding toward zero). */
+export function linearToMulaw(sample: number): number {
+  const sign = sample < 0 ? 0x80 : 0;
+  const magnitude = Math.min(32635, sign ? -sample : sample) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}

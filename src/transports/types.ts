@@ -36,6 +36,12 @@ export interface CallLeg {
    */
   readonly reportsPlayedAudio: boolean;
   /**
+   * The wire delivers keypad digits as events (`onDtmf`) right now: AudioSocket and the console's
+   * test call always; mod_audio_stream only while ESL is connected (digits come over ESL) or once
+   * the dialplan forwarded one as text. Where false, DTMF_INBAND=auto listens for tones in the audio.
+   */
+  readonly dtmfEvents: boolean;
+  /**
    * Sample rate of the audio both ways. AudioSocket learns it from the first audio frame's kind
    * (8 kHz until then); `onRateChange` tells the call when it changes.
    */

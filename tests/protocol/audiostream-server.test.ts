@@ -252,6 +252,19 @@ describe("frames from FreeSWITCH", () => {
     expect(logged("ignored a text message")).toHaveLength(1);
     expect(record.closes).toEqual([]);
   });
+
+  test("dtmfEvents: true while ESL is connected, false while it is down or absent, true once digits came as text", async () => {
+    const h = start();
+    const { peer, leg, record } = await call(h, "/stream/acme/c1", '{"caller":"1"}');
+    expect(leg.dtmfEvents).toBe(true);
+    h.control.connected = false;
+    expect(leg.dtmfEvents).toBe(false);
+    peer.ws.send('{"type":"dtmf","digit":"7"}');
+    await waitFor("dtmf", () => record.dtmf === "7");
+    expect(leg.dtmfEvents).toBe(true);
+    const { leg: noEsl } = await call(start({}, null), "/stream/acme/c2", '{"caller":"1"}');
+    expect(noEsl.dtmfEvents).toBe(false);
+  });
 });
 
 describe("playback, stream mode", () => {

@@ -13,7 +13,7 @@ const UUID = "0b5f7c3e-1d2a-4c8e-9f00-123456789abc";
 /** The leg's side of a hand-off is its id, its transport and hangup(); audio plays no part. */
 function leg(transport: TransportName, id = UUID): CallLeg & { hungUp: number } {
   return {
-    id, transport, peer: "127.0.0.1:1", tenant: "default", callerNumber: null, dnis: null, reportsPlayedAudio: false,
+    id, transport, peer: "127.0.0.1:1", tenant: "default", callerNumber: null, dnis: null, reportsPlayedAudio: false, dtmfEvents: true,
     sampleRate: 8000, frameSamples: 160, hungUp: 0,
     playbackPendingMs: 0, playsAhead: false, metadata: null, sendAudio: () => true, flushPlayback: () => {}, hangup() { this.hungUp++; },
   };
