@@ -33,6 +33,8 @@ export interface AiBenchOptions {
   playback: Playback | null;
   /** The console's test call instead (WebSocket on the admin port, 16 kHz), the bench acting as the page. */
   browser: boolean;
+  /** ASP calls instead, the bench acting as the PABX Docker media server. */
+  asp: boolean;
   sttDelayMs: number;
   llmTtftMs: number;
   ttsTtfbMs: number;
@@ -187,6 +189,10 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const target = (common: { script: ScriptStep[]; greetingTimeoutMs: number; quietMs?: number }): CallSetup => {
       const base = { ...common, sampleRate: o.rate };
       if (o.browser) return { ...base, browser: { admin: `http://${server.http.host}:${server.http.port}`, token: browserToken } };
+      if (o.asp) {
+        if (server.asp === null) throw new Error("voicebot serve does not report its ASP listener in /healthz (listeners.asp)");
+        return { ...base, asp: { url: `ws://${server.asp.host}:${server.asp.port}/` } };
+      }
       if (o.playback === null || listener === null) return { ...server.audiosocket, ...base };
       const uuid = crypto.randomUUID();
       return { ...base, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
@@ -231,7 +237,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const breakAfterOnset = summarize(concatSamples(tally.breakAfterOnsetMs));
     const report = {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
-      transport: o.browser ? "browser (the console's test call)" : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+      transport: o.browser ? "browser (the console's test call)" : o.asp ? "asp (the bench as the PABX Docker media server)" : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
       llmTokensPerSecond: o.llmTokensPerSecond,
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),

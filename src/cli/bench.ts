@@ -1,6 +1,7 @@
 import { parseArrival, type Arrival } from "../simulate/arrival.ts";
 import { benchMp3 } from "./bench-mp3.ts";
 import { parseCommandArgs, UsageError, type Command } from "./command.ts";
+import { ASP_RATES } from "../transports/asp-negotiate.ts";
 import { runAiBench } from "./bench-ai.ts";
 import { runColdBench } from "./bench-cold.ts";
 import { parseFault } from "./bench-faults.ts";
@@ -55,6 +56,8 @@ Options:
   --browser                with --fake-providers: the calls are the console's test call instead of
                            AudioSocket (WebSocket /api/try-call on the admin port, 16 kHz, the bench
                            acting as the page), same fakes and conversation
+  --asp                    with --fake-providers: the calls come over ASP, the bench acting as the
+                           PABX Docker media server (one connection per call; --rate 8000 default)
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
                            stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
@@ -102,6 +105,7 @@ const OPTIONS = {
   audiostream: { type: "boolean" },
   playback: { type: "string" },
   browser: { type: "boolean" },
+  asp: { type: "boolean" },
   mp3: { type: "boolean" },
   "cold-cache": { type: "boolean" },
   voice: { type: "string" },
@@ -156,7 +160,7 @@ export const benchCommand: Command = {
       if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
       const dialog = v.dialog ?? "keypad";
       if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
-      const others = (["audiosocket", "http", "audiostream", "playback", "browser", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
+      const others = (["audiosocket", "http", "audiostream", "playback", "browser", "asp", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
       if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short calls: it does not go with --${others.join(", --")}`);
       if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
       return runColdBench({
@@ -187,13 +191,16 @@ export const benchCommand: Command = {
     if (browser && !fakes) throw new UsageError("--browser only goes with --fake-providers");
     if (browser && (playback !== null || v.fault !== undefined)) throw new UsageError("--browser does not go with --audiostream or --fault");
     if (browser && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
+    const asp = v.asp === true;
+    if (asp && (!fakes || browser || playback !== null || v.fault !== undefined)) throw new UsageError("--asp only goes with --fake-providers, and not with --browser, --audiostream or --fault");
+    if (asp && !(ASP_RATES as readonly number[]).includes(rate)) throw new UsageError(`--rate ${rate} is not an ASP rate; allowed: ${ASP_RATES.join(", ")}`);
     const fault = parseFault(v.fault);
     if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
       throw new UsageError(`--resampler "${v.resampler}" is not allowed; use speex or libsamplerate`);
     }
     if (fakes) {
       const options = {
-        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, json: v.json === true, fault, console: consoleOpen,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, asp, json: v.json === true, fault, console: consoleOpen,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
