@@ -171,8 +171,10 @@ export class AspConnection {
     }
     const session = this.byHash.get(hashKey(bytes, 2));
     if (session === undefined) {
-      // Frames in flight when a session ends, or before session.started reached the client: dropped.
-      if (this.strayFrames++ === 0) this.log.debug("audio for no live session dropped (first of its kind on this connection)");
+      // Frames in flight when a session ends are normal; with calls live and none matching, say what it looks like.
+      if (this.strayFrames++ === 0) {
+        this.log.warn("audio for no live session dropped (first on this connection; later ones are not logged): its header's bytes 2-9 are not md5(session_id)[0..8], as a client using the spec draft's 14-byte header would send", { calls: this.sessions.size });
+      }
       return;
     }
     session.onAudio(bytes);
