@@ -332,7 +332,7 @@ export const simulateCommand: Command = {
     if (v.json) {
       printJson({ ...result, jitterMs: result.jitterMs.map((j) => Math.round(j * 100) / 100) });
     } else {
-      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser" }) + "\n");
+      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser", asp: link.kind === "asp" }) + "\n");
       if (v.record !== undefined && result.connected) process.stdout.write(`recording       ${v.record}\n`);
     }
     if (!result.connected || result.hungUpBy === "error") {
