@@ -6,9 +6,10 @@
  * - sends no caller audio until the first response.end (the greeting), then streams everything the
  *   caller says or not in 1600-byte chunks with the 12-byte header, flushing early with `audio.end`
  *   when its VAD hears 500 ms of silence after speech;
- * - between response.start and response.end it only watches for speech (its barge-in): speech then
- *   drops what it holds of the bot and resumes the stream;
- * - plays the bot's audio at real time (heard on arrival here: voicebot sends at real time);
+ * - between response.start and response.end it only watches for speech (its barge-in): 2 loud
+ *   frames among the last 5 drop what it holds of the bot and resume the stream;
+ * - plays the bot's audio at real time (heard on arrival here: voicebot sends at real time), and
+ *   silence of its own when it has none;
  * - on `call.action` hangup ends the SIP call: session.end, then (one session per connection here)
  *   the socket closes. The real media server keeps one connection for all its calls.
  */
@@ -26,6 +27,8 @@ export interface AspTarget {
 const SEND_BUFFER_BYTES = 1600;
 /** Its VAD's silence_threshold_ms: this much quiet after speech sends `audio.end`. */
 const SPEECH_END_MS = 500;
+/** No bot audio for this long: the media server's playback buffer is empty and it plays silence. */
+const QUIET_AFTER_MS = 40;
 /** Speech above −45 dBFS, the simulated caller's own threshold. */
 const LOUD_SQUARED = (32768 * 10 ** (-45 / 20)) ** 2;
 
@@ -44,6 +47,9 @@ export class AspWire implements CallWire {
   private responding = false;
   private speaking = false;
   private quietMs = 0;
+  private lastHeardMs = 0;
+  /** The caller's last five frames, loud or not (bit 0 the newest): the client's VAD ring buffer. */
+  private loudRing = 0;
 
   constructor(private readonly asp: AspTarget, private readonly sessionId: string, private readonly rate: number) {
     this.target = asp.url.replace(/([?&]token=)[^&]*/, "$1…");
@@ -89,13 +95,17 @@ export class AspWire implements CallWire {
 
   tick(frame: Int16Array | null): void {
     const ws = this.ws;
-    if (ws === null || this.closing || !this.greetingDone) return;
+    if (ws === null || this.closing) return;
+    const now = performance.now();
+    if (now - this.lastHeardMs > QUIET_AFTER_MS) this.events?.quiet?.(now);
+    if (!this.greetingDone) return;
     const loud = frame !== null && isLoud(frame);
+    this.loudRing = ((this.loudRing << 1) | (loud ? 1 : 0)) & 0b11111;
     if (this.responding) {
-      // Monitor mode: the caller's speech is a barge-in (playback dropped, stream resumed); else nothing is sent.
-      if (!loud) return;
+      // Monitor mode: nothing is sent; its VAD (2 of the last 5 frames loud) is a barge-in: playback dropped, stream resumed.
+      if (popcount5(this.loudRing) < 2) return;
       this.responding = false;
-      this.events?.playbackBroken(performance.now());
+      this.events?.playbackBroken(now);
     }
     const samples = frame?.length ?? (this.rate / 50);
     for (let i = 0; i < samples; i++) {
@@ -178,7 +188,8 @@ export class AspWire implements CallWire {
     for (let i = 0; i < 8; i++) {
       if (bytes[2 + i] !== this.header[2 + i]) return this.events.failed("the server sent audio for another session");
     }
-    this.events.heard(bytes, AUDIO_HEADER_BYTES, bytes.length, this.rate, performance.now());
+    this.lastHeardMs = performance.now();
+    this.events.heard(bytes, AUDIO_HEADER_BYTES, bytes.length, this.rate, this.lastHeardMs);
   }
 
   private onClose(code: number, reason: string): void {
@@ -198,6 +209,10 @@ function isLoud(frame: Int16Array): boolean {
   let sum = 0;
   for (let i = 0; i < frame.length; i++) sum += frame[i]! * frame[i]!;
   return sum / frame.length > LOUD_SQUARED;
+}
+
+function popcount5(bits: number): number {
+  return (bits & 1) + ((bits >> 1) & 1) + ((bits >> 2) & 1) + ((bits >> 3) & 1) + ((bits >> 4) & 1);
 }
 
 function parse(text: string): Record<string, unknown> | null {

@@ -193,6 +193,9 @@ export class SimulatedCaller implements ClockTarget {
       heard.onAudio(bytes, sampleRate, atMs, start, end);
       this.turns.botFrame(heard.lastSpeechAtMs === atMs, heard.lastSoundAtMs === atMs, atMs, ((end - start) * 500) / sampleRate);
     },
+    quiet: (atMs) => {
+      if (!this.ended) this.turns.botFrame(false, false, atMs, 20);
+    },
     playbackBroken: (atMs) => {
       const onset = this.turns.bargeInOnsetMs;
       if (onset === null || onset === this.lastBrokenOnsetMs) return;

@@ -160,7 +160,8 @@ export class AspSession implements CallLeg {
   hangup(reason?: string): void {
     if (this.phase !== "live") return;
     // Before response.end: the client runs the action once that response has played out.
-    this.init.wire.sendText(hangupActionMessage(this.id, reason));
+    // A failed write has closed the connection, and this leg with it.
+    if (!this.init.wire.sendText(hangupActionMessage(this.id, reason))) return;
     if (this.responseOpen) this.closeResponse(false);
     this.log.info("the bot hung up; waiting for the media server's session.end", { reason });
     this.phase = "ending";
