@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import { CALLER_ID_TEXT, callableNumber } from "./caller-id.ts";
 import { capabilitiesMessage, negotiateStart, negotiateUpdate } from "./asp-negotiate.ts";
 import {
-  ERR, audioFault, hashKey, protocolError, protocolErrorMessage, sessionStartedMessage, sessionUpdatedMessage,
+  ERR, audioFault, hashHead, protocolError, protocolErrorMessage, sessionStartedMessage, sessionUpdatedMessage,
   parseClientText, type ProtocolError, type SessionStart,
 } from "./asp-protocol.ts";
 import { AspSession, type AspWire } from "./asp-session.ts";
@@ -45,7 +45,8 @@ export class AspConnection {
   private open = true;
   private readonly log: Logger;
   private readonly sessions = new Map<string, AspSession>();
-  private readonly byHash = new Map<string, AspSession>();
+  /** Sessions by the first 4 bytes of their hash (a list: two live sessions may share them). */
+  private readonly byHash = new Map<number, AspSession[]>();
   private strayFrames = 0;
   private readonly wire: AspWire = {
     sendText: (text) => this.send(text),
@@ -155,7 +156,9 @@ export class AspConnection {
       onGone: (gone) => this.forget(gone),
     });
     this.sessions.set(id, session);
-    this.byHash.set(session.hashKey, session);
+    const sharing = this.byHash.get(session.hashHead);
+    if (sharing === undefined) this.byHash.set(session.hashHead, [session]);
+    else sharing.push(session);
     this.log.info("session started", {
       call: id, status: result.status, rate: session.sampleRate, tenant, caller: session.callerNumber ?? undefined,
       sip_call: start.callId ?? undefined, legacy: start.legacy || undefined,
@@ -166,10 +169,10 @@ export class AspConnection {
   private onBinary(bytes: Uint8Array): void {
     const fault = audioFault(bytes);
     if (fault !== null) {
-      const named = bytes.length >= 10 ? this.byHash.get(hashKey(bytes, 2)) : undefined;
+      const named = bytes.length >= 10 ? this.sessionFor(bytes) : undefined;
       return this.onFault(fault, named?.id ?? null);
     }
-    const session = this.byHash.get(hashKey(bytes, 2));
+    const session = this.sessionFor(bytes);
     if (session === undefined) {
       // Frames in flight when a session ends are normal; with calls live and none matching, say what it looks like.
       if (this.strayFrames++ === 0) {
@@ -178,6 +181,13 @@ export class AspConnection {
       return;
     }
     session.onAudio(bytes);
+  }
+
+  private sessionFor(bytes: Uint8Array): AspSession | undefined {
+    const sharing = this.byHash.get(hashHead(bytes, 2));
+    if (sharing === undefined) return undefined;
+    for (const session of sharing) if (session.owns(bytes)) return session;
+    return undefined;
   }
 
   private sessionNotFound(sessionId: string, what: string): void {
@@ -215,7 +225,11 @@ export class AspConnection {
 
   private forget(session: AspSession): void {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
-    if (this.byHash.get(session.hashKey) === session) this.byHash.delete(session.hashKey);
+    const sharing = this.byHash.get(session.hashHead);
+    if (sharing === undefined) return;
+    const left = sharing.filter((other) => other !== session);
+    if (left.length === 0) this.byHash.delete(session.hashHead);
+    else this.byHash.set(session.hashHead, left);
   }
 
   /** Bun may run the close handler inside close(), so the state is set first. */

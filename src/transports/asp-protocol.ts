@@ -142,10 +142,15 @@ export function sessionHash(sessionId: string): Uint8Array {
   return new Uint8Array(createHash("md5").update(sessionId).digest().subarray(0, 8));
 }
 
-export function hashKey(bytes: Uint8Array, offset = 0): string {
-  let key = "";
-  for (let i = offset; i < offset + 8; i++) key += (bytes[i]! < 16 ? "0" : "") + bytes[i]!.toString(16);
-  return key;
+/** The first 4 bytes of a session hash at `offset`, as a number: the lookup key (no allocation per frame). */
+export function hashHead(bytes: Uint8Array, offset = 0): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+}
+
+/** Whether `bytes[offset, offset + 8)` is `hash`. */
+export function sameHash(bytes: Uint8Array, offset: number, hash: Uint8Array): boolean {
+  for (let i = 0; i < 8; i++) if (bytes[offset + i] !== hash[i]) return false;
+  return true;
 }
 
 /** A binary message's fault (magic, direction, length), or null when it is an inbound audio frame. */

@@ -18,7 +18,7 @@ import { frameSamplesFor } from "../media/pcm.ts";
 import { LegClose } from "./leg-close.ts";
 import type { Negotiated } from "./asp-negotiate.ts";
 import {
-  AUDIO_HEADER_BYTES, hangupActionMessage, hashKey, responseEndMessage, responseStartMessage, sessionEndedMessage, sessionHash,
+  AUDIO_HEADER_BYTES, hangupActionMessage, hashHead, responseEndMessage, responseStartMessage, sameHash, sessionEndedMessage, sessionHash,
   writeOutboundHeader, type SessionStatistics,
 } from "./asp-protocol.ts";
 import type { AdmitCall, CallLeg, CallLegEvents, LegCloseReason, TransportStats } from "./types.ts";
@@ -66,7 +66,8 @@ export class AspSession implements CallLeg {
   readonly metadata: string;
   readonly sampleRate: number;
   readonly frameSamples: number;
-  readonly hashKey: string;
+  /** The first 4 bytes of md5(session_id): how the connection finds this session for an audio frame. */
+  readonly hashHead: number;
   negotiated: Negotiated;
 
   private phase: Phase = "live";
@@ -101,12 +102,17 @@ export class AspSession implements CallLeg {
     this.sampleRate = init.negotiated.audio.sample_rate;
     this.frameSamples = frameSamplesFor(this.sampleRate);
     this.hash = sessionHash(init.sessionId);
-    this.hashKey = hashKey(this.hash);
+    this.hashHead = hashHead(this.hash);
     this.log = init.log.child("asp", { peer: init.peer, call: init.sessionId });
     this.frame = new Int16Array(this.frameSamples);
     this.out = new Uint8Array(AUDIO_HEADER_BYTES + this.frameSamples * 2);
     writeOutboundHeader(this.out, this.hash);
     this.outSamples = new Int16Array(this.out.buffer, AUDIO_HEADER_BYTES, this.frameSamples);
+  }
+
+  /** Whether an audio frame's header names this session (all 8 bytes of the hash). */
+  owns(bytes: Uint8Array): boolean {
+    return sameHash(bytes, 2, this.hash);
   }
 
   get live(): boolean {
@@ -115,11 +121,13 @@ export class AspSession implements CallLeg {
 
   /** Hands the leg to the call layer, then starts it: the client sends no audio before our greeting. */
   admit(admit: AdmitCall): void {
-    this.guard(() => {
+    try {
       this.events = admit(this);
       if (this.legClose.admitted(this.events, this.log)) return;
       this.events.onAudio(new Int16Array(this.frameSamples));
-    });
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   sendAudio(samples: Int16Array): boolean {
@@ -179,17 +187,23 @@ export class AspSession implements CallLeg {
       this.counts.bargeIns++;
       this.log.info("the media server cut the bot off (its barge-in): the rest of this response is dropped");
     }
+    try {
+      this.deliver(bytes);
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  private deliver(bytes: Uint8Array): void {
     const frame = this.frame;
-    this.guard(() => {
-      for (let b = AUDIO_HEADER_BYTES; b < bytes.length; b += 2) {
-        frame[this.fill] = ((bytes[b]! | (bytes[b + 1]! << 8)) << 16) >> 16;
-        if (++this.fill < frame.length) continue;
-        this.fill = 0;
-        this.init.stats.framesIn++;
-        this.events?.onAudio(frame);
-        if (this.phase !== "live") return;
-      }
-    });
+    for (let b = AUDIO_HEADER_BYTES; b < bytes.length; b += 2) {
+      frame[this.fill] = ((bytes[b]! | (bytes[b + 1]! << 8)) << 16) >> 16;
+      if (++this.fill < frame.length) continue;
+      this.fill = 0;
+      this.init.stats.framesIn++;
+      this.events?.onAudio(frame);
+      if (this.phase !== "live") return;
+    }
   }
 
   /** The client's VAD: hints, kept for the statistics (the call runs its own VAD). */
@@ -262,18 +276,14 @@ export class AspSession implements CallLeg {
   }
 
   /** A call handler threw: the call cannot go on. */
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.log.error(`call handler failed: ${message}; hanging up`);
-      if (this.phase !== "live") return;
-      this.init.wire.sendText(hangupActionMessage(this.id, "internal error"));
-      this.phase = "ending";
-      this.endTimer = setTimeout(() => this.forget(), this.init.endWaitMs);
-      this.finishLeg("internal-error", message);
-    }
+  private failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.error(`call handler failed: ${message}; hanging up`);
+    if (this.phase !== "live") return;
+    this.init.wire.sendText(hangupActionMessage(this.id, "internal error"));
+    this.phase = "ending";
+    this.endTimer = setTimeout(() => this.forget(), this.init.endWaitMs);
+    this.finishLeg("internal-error", message);
   }
 
   private forget(): void {
