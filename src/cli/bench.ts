@@ -1,6 +1,7 @@
 import { parseArrival, type Arrival } from "../simulate/arrival.ts";
 import { benchMp3 } from "./bench-mp3.ts";
 import { parseCommandArgs, UsageError, type Command } from "./command.ts";
+import { DEFAULT_CHUNK_BYTES } from "../simulate/asp-wire.ts";
 import { ASP_RATES } from "../transports/asp-negotiate.ts";
 import { runAiBench } from "./bench-ai.ts";
 import { runColdBench } from "./bench-cold.ts";
@@ -58,6 +59,8 @@ Options:
                            acting as the page), same fakes and conversation
   --asp                    with --fake-providers: the calls come over ASP, the bench acting as the
                            PABX Docker media server (one connection per call; --rate 8000 default)
+  --asp-chunk BYTES        with --asp: the media server's AUDIO_SEND_BUFFER_MAX, the size of its
+                           caller audio messages (default 1600: 100 ms at 8 kHz; 320 = 20 ms)
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
                            stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
@@ -106,6 +109,7 @@ const OPTIONS = {
   playback: { type: "string" },
   browser: { type: "boolean" },
   asp: { type: "boolean" },
+  "asp-chunk": { type: "string" },
   mp3: { type: "boolean" },
   "cold-cache": { type: "boolean" },
   voice: { type: "string" },
@@ -194,13 +198,16 @@ export const benchCommand: Command = {
     const asp = v.asp === true;
     if (asp && (!fakes || browser || playback !== null || v.fault !== undefined)) throw new UsageError("--asp only goes with --fake-providers, and not with --browser, --audiostream or --fault");
     if (asp && !(ASP_RATES as readonly number[]).includes(rate)) throw new UsageError(`--rate ${rate} is not an ASP rate; allowed: ${ASP_RATES.join(", ")}`);
+    if (v["asp-chunk"] !== undefined && !asp) throw new UsageError("--asp-chunk only goes with --asp");
+    const aspChunk = v["asp-chunk"] === undefined ? DEFAULT_CHUNK_BYTES : Number(v["asp-chunk"]);
+    if (!(Number.isInteger(aspChunk) && aspChunk >= 2 && aspChunk <= 96000 && aspChunk % 2 === 0)) throw new UsageError(`--asp-chunk "${v["asp-chunk"]}" is not allowed; give an even number of bytes from 2 to 96000`);
     const fault = parseFault(v.fault);
     if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
       throw new UsageError(`--resampler "${v.resampler}" is not allowed; use speex or libsamplerate`);
     }
     if (fakes) {
       const options = {
-        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, asp, json: v.json === true, fault, console: consoleOpen,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, asp, aspChunk, json: v.json === true, fault, console: consoleOpen,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),

@@ -4,7 +4,7 @@
  * protocol.capabilities, sends session.start (8 kHz pcm_s16le by default, its VAD settings,
  * metadata), and once accepted:
  * - sends no caller audio until the first response.end (the greeting), then streams everything the
- *   caller says or not in 1600-byte chunks with the 12-byte header, flushing early with `audio.end`
+ *   caller says or not in 1600-byte chunks (its AUDIO_SEND_BUFFER_MAX) with the 12-byte header, flushing early with `audio.end`
  *   when its VAD hears 500 ms of silence after speech;
  * - between response.start and response.end it only watches for speech (its barge-in): 2 loud
  *   frames among the last 5 drop what it holds of the bot and resume the stream;
@@ -21,10 +21,12 @@ export interface AspTarget {
   url: string;
   /** metadata.caller_number in session.start (the real client sends none). */
   caller?: string;
+  /** The media server's AUDIO_SEND_BUFFER_MAX: caller audio goes in chunks of this many bytes (default 1600). */
+  chunkBytes?: number;
 }
 
-/** The client's AUDIO_SEND_BUFFER_MAX: caller audio goes in chunks of this many bytes. */
-const SEND_BUFFER_BYTES = 1600;
+/** The client's default AUDIO_SEND_BUFFER_MAX. */
+export const DEFAULT_CHUNK_BYTES = 1600;
 /** Its VAD's silence_threshold_ms: this much quiet after speech sends `audio.end`. */
 const SPEECH_END_MS = 500;
 /** No bot audio for this long: the media server's playback buffer is empty and it plays silence. */
@@ -57,7 +59,9 @@ export class AspWire implements CallWire {
     this.header[0] = AUDIO_MAGIC;
     this.header[1] = DIRECTION_INBOUND;
     this.header.set(sessionHash(sessionId), 2);
-    this.chunk = new Uint8Array(AUDIO_HEADER_BYTES + SEND_BUFFER_BYTES);
+    const chunkBytes = asp.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (!(Number.isInteger(chunkBytes) && chunkBytes >= 2 && chunkBytes % 2 === 0)) throw new Error(`chunk of ${chunkBytes} bytes: give an even number of bytes, at least 2`);
+    this.chunk = new Uint8Array(AUDIO_HEADER_BYTES + chunkBytes);
     this.chunk.set(this.header);
   }
 
