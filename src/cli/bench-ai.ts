@@ -33,6 +33,10 @@ export interface AiBenchOptions {
   playback: Playback | null;
   /** The console's test call instead (WebSocket on the admin port, 16 kHz), the bench acting as the page. */
   browser: boolean;
+  /** ASP calls instead, the bench acting as the PABX Docker media server. */
+  asp: boolean;
+  /** With `asp`: the media server's AUDIO_SEND_BUFFER_MAX. */
+  aspChunk: number;
   sttDelayMs: number;
   llmTtftMs: number;
   ttsTtfbMs: number;
@@ -187,6 +191,10 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const target = (common: { script: ScriptStep[]; greetingTimeoutMs: number; quietMs?: number }): CallSetup => {
       const base = { ...common, sampleRate: o.rate };
       if (o.browser) return { ...base, browser: { admin: `http://${server.http.host}:${server.http.port}`, token: browserToken } };
+      if (o.asp) {
+        if (server.asp === null) throw new Error("voicebot serve does not report its ASP listener in /healthz (listeners.asp)");
+        return { ...base, asp: { url: `ws://${server.asp.host}:${server.asp.port}/`, chunkBytes: o.aspChunk } };
+      }
       if (o.playback === null || listener === null) return { ...server.audiosocket, ...base };
       const uuid = crypto.randomUUID();
       return { ...base, uuid, audiostream: { url: streamUrlAt(listener, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
@@ -231,7 +239,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const breakAfterOnset = summarize(concatSamples(tally.breakAfterOnsetMs));
     const report = {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
-      transport: o.browser ? "browser (the console's test call)" : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+      transport: o.browser ? "browser (the console's test call)" : o.asp ? `asp (the bench as the PABX Docker media server, ${o.aspChunk}-byte caller chunks)` : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
       llmTokensPerSecond: o.llmTokensPerSecond,
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
@@ -265,6 +273,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       // File mode sends a file per sentence: there is no frame pacing to judge.
       if (o.playback !== "file") lines.splice(lines.length - 1, 0, `${o.playback === null ? "frame jitter    " : "streamAudio jitter"} p50 ${ms(jitter.p50)}, p99 ${ms(jitter.p99)}; pacing lead max ${ms(tally.maxLeadMs)}`);
       if (o.playback !== null) lines.unshift(`transport        mod_audio_stream, ${o.playback} playback, over a fake FreeSWITCH Event Socket`);
+      if (o.asp) lines.unshift(`transport        ASP, the bench as the PABX Docker media server (caller audio in ${o.aspChunk}-byte messages; bot audio timed on arrival)`);
       if (o.browser) lines.unshift("transport        the console's test call: WebSocket on the admin port, the bench as the page (bot audio timed on arrival, before the page's 40 ms jitter buffer)");
       if (o.playback === "file") lines.push(`uuid_break       p50 ${ms(breakAfterOnset.p50)}, p99 ${ms(breakAfterOnset.p99)} after the caller's speech onset (${breakAfterOnset.count} barge-ins)`);
       if (consoleFigures) lines.push(...formatConsoleFigures(consoleFigures));

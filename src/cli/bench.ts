@@ -2,6 +2,8 @@ import { parseArrival, type Arrival } from "../simulate/arrival.ts";
 import { benchMp3 } from "./bench-mp3.ts";
 import { runDtmfBench } from "./bench-dtmf.ts";
 import { parseCommandArgs, UsageError, type Command } from "./command.ts";
+import { DEFAULT_CHUNK_BYTES } from "../simulate/asp-wire.ts";
+import { ASP_RATES } from "../transports/asp-negotiate.ts";
 import { runAiBench } from "./bench-ai.ts";
 import { runColdBench } from "./bench-cold.ts";
 import { parseFault } from "./bench-faults.ts";
@@ -56,6 +58,10 @@ Options:
   --browser                with --fake-providers: the calls are the console's test call instead of
                            AudioSocket (WebSocket /api/try-call on the admin port, 16 kHz, the bench
                            acting as the page), same fakes and conversation
+  --asp                    with --fake-providers: the calls come over ASP, the bench acting as the
+                           PABX Docker media server (one connection per call; --rate 8000 default)
+  --asp-chunk BYTES        with --asp: the media server's AUDIO_SEND_BUFFER_MAX, the size of its
+                           caller audio messages (default 1600: 100 ms at 8 kHz; 320 = 20 ms)
   --resampler ENGINE       with --fake-providers: the server's RESAMPLER, speex or libsamplerate
   --fault KIND             with --fake-providers: every request to one provider fails, KIND one of
                            stt-stall, stt-500, stt-drop, tts-stall, tts-500, llm-stall (both
@@ -109,6 +115,8 @@ const OPTIONS = {
   audiostream: { type: "boolean" },
   playback: { type: "string" },
   browser: { type: "boolean" },
+  asp: { type: "boolean" },
+  "asp-chunk": { type: "string" },
   mp3: { type: "boolean" },
   dtmf: { type: "boolean" },
   "cold-cache": { type: "boolean" },
@@ -169,7 +177,7 @@ export const benchCommand: Command = {
       if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
       const dialog = v.dialog ?? "keypad";
       if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
-      const others = (["audiosocket", "http", "audiostream", "playback", "browser", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
+      const others = (["audiosocket", "http", "audiostream", "playback", "browser", "asp", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
       if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short calls: it does not go with --${others.join(", --")}`);
       if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
       return runColdBench({
@@ -200,13 +208,19 @@ export const benchCommand: Command = {
     if (browser && !fakes) throw new UsageError("--browser only goes with --fake-providers");
     if (browser && (playback !== null || v.fault !== undefined)) throw new UsageError("--browser does not go with --audiostream or --fault");
     if (browser && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
+    const asp = v.asp === true;
+    if (asp && (!fakes || browser || playback !== null || v.fault !== undefined)) throw new UsageError("--asp only goes with --fake-providers, and not with --browser, --audiostream or --fault");
+    if (asp && !(ASP_RATES as readonly number[]).includes(rate)) throw new UsageError(`--rate ${rate} is not an ASP rate; allowed: ${ASP_RATES.join(", ")}`);
+    if (v["asp-chunk"] !== undefined && !asp) throw new UsageError("--asp-chunk only goes with --asp");
+    const aspChunk = v["asp-chunk"] === undefined ? DEFAULT_CHUNK_BYTES : Number(v["asp-chunk"]);
+    if (!(Number.isInteger(aspChunk) && aspChunk >= 2 && aspChunk <= 96000 && aspChunk % 2 === 0)) throw new UsageError(`--asp-chunk "${v["asp-chunk"]}" is not allowed; give an even number of bytes from 2 to 96000`);
     const fault = parseFault(v.fault);
     if (v.resampler !== undefined && v.resampler !== "speex" && v.resampler !== "libsamplerate") {
       throw new UsageError(`--resampler "${v.resampler}" is not allowed; use speex or libsamplerate`);
     }
     if (fakes) {
       const options = {
-        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, json: v.json === true, fault, console: consoleOpen,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, asp, aspChunk, json: v.json === true, fault, console: consoleOpen,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),

@@ -21,6 +21,7 @@ import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
 import { startAudioStreamServer, type AudioStreamServer } from "../transports/audiostream.ts";
+import { startAspServer, type AspServer } from "../transports/asp.ts";
 import { BrowserCalls } from "../transports/browser-call.ts";
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
@@ -33,6 +34,7 @@ import { version } from "../version.ts";
 export interface Runtime {
   readonly audiosocket: AudioSocketServer;
   readonly audiostream: AudioStreamServer;
+  readonly asp: AspServer;
   readonly admin: AdminServer;
   /** Resolves when every tenant's phrase cache is in memory (calls before that hear the live voice for what is missing). */
   readonly phrasesReady: Promise<void>;
@@ -104,6 +106,12 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
+  const aspStats = newTransportStats();
+  const asp = startAspServer({
+    host: config.asp.host, port: config.asp.port, token: config.aspToken, resolveTenant: pbx.resolveTenant,
+    maxSessionSeconds: config.maxCallDurationSeconds, admit: admission.admit, log: log.child("asp"), stats: aspStats,
+  });
+
   const browserStats = newTransportStats();
   // The console lists the tenants: an id it does not know is refused whatever UNKNOWN_TENANT says.
   const tryCall = new BrowserCalls({
@@ -123,6 +131,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     listeners: {
       audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
       audiostream: `${audiostream.hostname}:${audiostream.port}`,
+      asp: `${asp.hostname}:${asp.port}`,
     },
     control: pbx.status(),
     tenants: tenants.all.map((t) => t.id),
@@ -131,7 +140,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const metricsNow = (): MetricFamily[] => metricFamilies({
     activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
     admission: { waiting: queue.length, stats: queue.stats },
-    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, browser: browserStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
+    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, asp: aspStats, browser: browserStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
     providers: ai.breakers.snapshot(), control: pbx.status(),
   });
   const admin = startAdminServer({
@@ -155,6 +164,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   return {
     audiosocket,
     audiostream,
+    asp,
     admin,
     phrasesReady: phrases.done,
     drain: (ms) => admission.drain(ms),
@@ -164,7 +174,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     stop: () => {
       stopping ??= (async () => {
         await admission.hangupAll();
-        await Promise.all([audiosocket.stop(), audiostream.stop()]);
+        await Promise.all([audiosocket.stop(), audiostream.stop(), asp.stop()]);
         await pbx.stop();
         await flusher.stop();
         await admin.stop();

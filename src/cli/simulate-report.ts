@@ -13,6 +13,8 @@ export interface ReportContext {
   playback: "stream" | "file" | null;
   /** The console's test call (--browser). */
   browser?: boolean;
+  /** The PABX Docker media server over ASP (--asp). */
+  asp?: boolean;
 }
 
 const stamp = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
@@ -31,9 +33,9 @@ function ending(result: CallResult, hangupAfterS: number): string {
   return `server ${how} without uuid_kill or uuid_transfer: FreeSWITCH keeps the call parked in silence`;
 }
 
-function timeline(result: CallResult, hangupAfterS: number): string[] {
+function timeline(result: CallResult, hangupAfterS: number, asp: boolean): string[] {
   const stream = result.audiostream;
-  const events: { atMs: number; text: string }[] = [{ atMs: 0, text: stream ? "FreeSWITCH opened the stream and sent its metadata" : "caller sent its UUID" }];
+  const events: { atMs: number; text: string }[] = [{ atMs: 0, text: stream ? "FreeSWITCH opened the stream and sent its metadata" : asp ? "the media server's session.start was accepted" : "caller sent its UUID" }];
   for (const u of result.utterances) events.push({ atMs: u.startMs, text: `bot speaks ${(u.durationMs / 1000).toFixed(2)}s` });
   for (const a of result.actions) {
     events.push({ atMs: a.atMs, text: "dtmf" in a ? `caller presses ${a.dtmf}` : `caller speaks ${(a.sayMs / 1000).toFixed(2)}s` });
@@ -78,8 +80,8 @@ function figures(result: CallResult): string[] {
 }
 
 export function formatTimeline(result: CallResult, c: ReportContext): string {
-  const how = c.browser ? "the console's test call" : c.playback === null ? `kind ${hexByte(kindForRate(c.rate) as number)}` : `mod_audio_stream, ${c.playback} playback`;
+  const how = c.browser ? "the console's test call" : c.asp ? "ASP, as the PABX Docker media server" : c.playback === null ? `kind ${hexByte(kindForRate(c.rate) as number)}` : `mod_audio_stream, ${c.playback} playback`;
   const lines = [`call ${result.uuid} to ${c.target} at ${c.rate} Hz (${how})`];
   if (!result.connected) return [...lines, `call failed: ${result.error}`].join("\n");
-  return [...lines, ...timeline(result, c.hangupAfterS), "", ...figures(result)].join("\n");
+  return [...lines, ...timeline(result, c.hangupAfterS, c.asp === true), "", ...figures(result)].join("\n");
 }

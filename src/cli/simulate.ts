@@ -6,6 +6,7 @@ import { SimulatedCaller, type CallResult, type CallTarget, type ScriptStep } fr
 import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";
 import { readWav, toCallRate, WavFormatError, writeWav } from "../simulate/wav.ts";
+import { ASP_RATES } from "../transports/asp-negotiate.ts";
 import { isStreamId } from "../transports/audiostream-url.ts";
 import { kindForRate, uuidFromString } from "../transports/audiosocket-codec.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
@@ -25,6 +26,7 @@ const USAGE = `Usage: voicebot simulate --audiosocket HOST:PORT [options]
        voicebot simulate --audiostream ws://HOST:PORT/stream/TENANT/CALL [--playback stream|file] [--esl-port N] [options]
        voicebot simulate --fake-providers [--audiostream /stream/TENANT] --say "TEXT" [--say "TEXT" ...] [options]
        voicebot simulate --browser HOST:PORT [options]   (ADMIN_TOKEN in the environment)
+       voicebot simulate --asp HOST:PORT[/TENANT] [options]   (ASP_TOKEN in the environment if set)
 
 A PBX in a box: dials voicebot, then prints a timeline of what it heard.
 - Over AudioSocket it behaves as Asterisk does: UUID first, a 20 ms frame every 20 ms for the whole
@@ -36,12 +38,17 @@ A PBX in a box: dials voicebot, then prints a timeline of what it heard.
 - With --browser it is the console's test call, as the page places it: a WebSocket to the admin
   port's /api/try-call with the console token (ADMIN_TOKEN, or the first-run token, from the
   environment), 16 kHz frames every 20 ms, digits as {"type":"dtmf"} text, a close to hang up.
+- With --asp it is the PABX Docker media server: protocol.capabilities awaited, session.start, no
+  caller audio before the greeting's response.end, then 1600-byte chunks with the 12-byte ASP header
+  (none while the bot speaks unless the caller barges in), audio.end after 500 ms of quiet, and
+  session.end to hang up. ASP carries no DTMF.
 
 Options:
   --audiosocket HOST:PORT  where voicebot listens for Asterisk
   --audiostream URL        where voicebot listens for FreeSWITCH; CALL (FreeSWITCH's \${uuid}) is the
                            call id; with --fake-providers give only the path
   --browser HOST:PORT      voicebot's admin port: place the console's test call (16 kHz)
+  --asp HOST:PORT[/TENANT] voicebot's ASP listener (ASP_HOST/ASP_PORT): call as the media server
   --playback MODE          how the bot's streamAudio is played (default stream):
                            stream  the voxcom-us fork: raw audio is played as it arrives
                            file    the community module: each message becomes a temp file and a
@@ -52,7 +59,8 @@ Options:
                            file playback, uuid_kill and uuid_transfer
   --rate HZ                call rate. AudioSocket: 8000 (kind 0x10, default), 16000 (0x12), or
                            ${RATES.replace("8000, ", "").replace("16000, ", "")};
-                           mod_audio_stream: 16000 (default), 8000, 24000, 32000, 48000
+                           mod_audio_stream: 16000 (default), 8000, 24000, 32000, 48000;
+                           ASP: 8000 (default, the media server's own), 16000, 24000, 48000
   --uuid UUID              call id (default: the URL's CALL, else random)
   --wav FILE               caller audio, a 16-bit PCM WAV (stereo is averaged to mono); repeatable
   --say "TEXT"             caller audio synthesized with eSpeak-NG; repeatable
@@ -92,6 +100,7 @@ const OPTIONS = {
   playback: { type: "string" },
   "esl-port": { type: "string" },
   browser: { type: "string" },
+  asp: { type: "string" },
 } as const;
 
 /** HOST:PORT (or [IPv6]:PORT) for a flag; the error names the flag, the value and the form. */
@@ -182,11 +191,16 @@ function checked(flag: string, validate: () => unknown): void {
 type Link =
   | { kind: "audiosocket"; endpoint: { host: string; port: number } | null }
   | { kind: "audiostream"; flag: StreamFlag; playback: Playback; eslPort: number | null }
-  | { kind: "browser"; endpoint: { host: string; port: number }; token: string };
+  | { kind: "browser"; endpoint: { host: string; port: number }; token: string }
+  | { kind: "asp"; url: string };
 
-function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string; browser?: string; uuid?: string }, fakes: boolean): Link {
-  if ([v.audiosocket, v.audiostream, v.browser].filter((t) => t !== undefined).length > 1) {
-    throw new UsageError("--audiosocket (Asterisk), --audiostream (FreeSWITCH) and --browser (the console's test call) are three ways in: give one");
+function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string; browser?: string; asp?: string; uuid?: string }, fakes: boolean): Link {
+  if ([v.audiosocket, v.audiostream, v.browser, v.asp].filter((t) => t !== undefined).length > 1) {
+    throw new UsageError("--audiosocket (Asterisk), --audiostream (FreeSWITCH), --browser (the console's test call) and --asp (the PABX Docker media server) are four ways in: give one");
+  }
+  if (v.asp !== undefined) {
+    if (fakes) throw new UsageError("--asp calls a running voicebot; against the local fakes use bench --fake-providers --asp");
+    return { kind: "asp", url: aspUrl(v.asp) };
   }
   if (v.browser !== undefined) {
     if (fakes) throw new UsageError("--browser calls a running voicebot; against the local fakes use bench --fake-providers --browser");
@@ -202,6 +216,24 @@ function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: s
   if (fakes && v.audiosocket !== undefined) throw new UsageError("--fake-providers starts its own voicebot: it does not go with --audiosocket");
   if (!fakes && v.audiosocket === undefined) throw new UsageError("give --audiosocket HOST:PORT (Asterisk) or --audiostream ws://HOST:PORT/stream/TENANT/CALL (FreeSWITCH)");
   return { kind: "audiosocket", endpoint: fakes ? null : parseTarget("--audiosocket", v.audiosocket) };
+}
+
+/** ws://HOST:PORT[/TENANT], with ?token= from ASP_TOKEN in the environment when set. */
+function aspUrl(value: string): string {
+  const m = /^([^/]+)(\/[A-Za-z0-9_-]{1,64})?$/.exec(value.trim());
+  if (m === null) throw new UsageError(`--asp "${value}" is not HOST:PORT or HOST:PORT/TENANT`);
+  const { host, port } = parseTarget("--asp", m[1]);
+  const url = new URL(`ws://${host.includes(":") ? `[${host}]` : host}:${port}${m[2] ?? "/"}`);
+  const token = process.env.VOICEBOT_ASP_TOKEN ?? process.env.ASP_TOKEN;
+  if (token) url.searchParams.set("token", token);
+  return url.href;
+}
+
+function parseAspRate(value: string | undefined): number {
+  if (value === undefined) return 8000;
+  const rate = Number(value);
+  if (!(ASP_RATES as readonly number[]).includes(rate)) throw new UsageError(`--rate "${value}" is not an ASP rate; allowed: ${ASP_RATES.join(", ")}`);
+  return rate;
 }
 
 /** The call id: FreeSWITCH's uuid from the stream URL, else --uuid, else random. */
@@ -227,7 +259,7 @@ export const simulateCommand: Command = {
     const link = parseLink(v, fakes);
     const stream = link.kind === "audiostream" ? link : null;
     if (link.kind === "browser" && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
-    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : link.kind === "browser" ? 16000 : parseRate(v.rate);
+    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : link.kind === "browser" ? 16000 : link.kind === "asp" ? parseAspRate(v.rate) : parseRate(v.rate);
     const uuid = callUuid(link, v.uuid);
     const hangupAfter = parsePositiveSeconds("--seconds", v.seconds, 30);
     const language = v.language ?? "fr-FR";
@@ -276,6 +308,9 @@ export const simulateCommand: Command = {
         if (stack !== null && listener === null) throw new Error("the voicebot started does not report its audiostream listener in /healthz");
         target = listener === null ? `${link.flag.origin}${link.flag.path}` : streamUrlAt(listener, link.flag.path);
         callTarget = { audiostream: { url: target, playback: link.playback, freeswitch } };
+      } else if (link.kind === "asp") {
+        target = link.url.replace(/([?&]token=)[^&]*/, "$1…");
+        callTarget = { asp: { url: link.url } };
       } else if (link.kind === "browser") {
         target = `${link.endpoint.host}:${link.endpoint.port}`;
         callTarget = { browser: { admin: `http://${target}`, token: link.token } };
@@ -302,7 +337,7 @@ export const simulateCommand: Command = {
     if (v.json) {
       printJson({ ...result, jitterMs: result.jitterMs.map((j) => Math.round(j * 100) / 100) });
     } else {
-      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser" }) + "\n");
+      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser", asp: link.kind === "asp" }) + "\n");
       if (v.record !== undefined && result.connected) process.stdout.write(`recording       ${v.record}\n`);
     }
     if (!result.connected || result.hungUpBy === "error") {

@@ -14,6 +14,7 @@ export interface ConfigFlags {
   dataDir?: string;
   audiosocket?: string;
   audiostream?: string;
+  asp?: string;
   http?: string;
   maxCalls?: string;
 }
@@ -57,6 +58,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
 
   const audiosocket = endpoint(flags.audiosocket, "--audiosocket", lookup("AUDIOSOCKET_HOST"), lookup("AUDIOSOCKET_PORT"), { host: "0.0.0.0", port: 9090 });
   const audiostream = endpoint(flags.audiostream, "--audiostream", lookup("AUDIOSTREAM_HOST"), lookup("AUDIOSTREAM_PORT"), { host: "127.0.0.1", port: 8085 });
+  const asp = endpoint(flags.asp, "--asp", lookup("ASP_HOST"), lookup("ASP_PORT"), { host: "127.0.0.1", port: 8765 });
   const http = endpoint(flags.http, "--http", lookup("HTTP_HOST"), lookup("HTTP_PORT"), { host: "127.0.0.1", port: 9091 });
 
   const maxCalls = flags.maxCalls !== undefined
@@ -140,6 +142,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     audiosocket,
     audiosocketAllow,
     audiostream,
+    asp,
     http,
     maxCalls,
     language,
@@ -147,6 +150,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     silenceHangupSeconds,
     maxCallDurationSeconds,
     audiostreamToken: optional("AUDIOSTREAM_TOKEN"),
+    aspToken: optional("ASP_TOKEN"),
     adminToken: optional("ADMIN_TOKEN"),
     deepgramApiKey: optional("DEEPGRAM_API_KEY"),
     groqApiKey,

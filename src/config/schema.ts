@@ -14,6 +14,8 @@ export interface Config {
   /** Empty string = allow every peer (start-up warns). */
   audiosocketAllow: string;
   audiostream: HostPort;
+  /** The ASP listener the PABX Docker media server connects to (ASP_HOST, ASP_PORT). */
+  asp: HostPort;
   http: HostPort;
   maxCalls: number;
   language: string;
@@ -21,6 +23,8 @@ export interface Config {
   silenceHangupSeconds: number;
   maxCallDurationSeconds: number;
   audiostreamToken: string | null;
+  /** ASP_TOKEN: required as `?token=` in the media server's WEBSOCKET_URL when set. */
+  aspToken: string | null;
   adminToken: string | null;
   /** PBX_TOKEN: accepted by the admin API only to register calls and answer /next (the dialplan carries it); null = ADMIN_TOKEN. */
   pbxToken: string | null;

@@ -7,6 +7,7 @@
 import { dtmfTone } from "../media/dtmf-tones.ts";
 import { PlayoutClock, type ClockTarget } from "../media/playout-clock.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
+import { AspWire, type AspTarget } from "./asp-wire.ts";
 import { AudioSocketWire, type AudioSocketTarget } from "./audiosocket-wire.ts";
 import { AudiostreamWire, type AudiostreamFigures, type AudiostreamTarget } from "./audiostream-wire.ts";
 import { BrowserWire, type BrowserTarget } from "./browser-wire.ts";
@@ -48,8 +49,8 @@ export interface CallSettings {
   inbandDigits?: boolean;
 }
 
-/** Asterisk over AudioSocket at host:port, FreeSWITCH mod_audio_stream, or the console's test call. */
-export type CallTarget = AudioSocketTarget | { audiostream: AudiostreamTarget } | { browser: BrowserTarget };
+/** Asterisk over AudioSocket at host:port, FreeSWITCH mod_audio_stream, the console's test call, or the ASP media server. */
+export type CallTarget = AudioSocketTarget | { audiostream: AudiostreamTarget } | { browser: BrowserTarget } | { asp: AspTarget };
 export type CallOptions = CallSettings & CallTarget;
 /** A call's options before the shared clock and stop signal are added (the bench's redial). */
 export type CallSetup = Omit<CallSettings, "clock" | "signal"> & CallTarget;
@@ -140,7 +141,8 @@ export class SimulatedCaller implements ClockTarget {
     this.ownUuid = options.uuid ?? crypto.randomUUID();
     this.streamWire = audiostream ? new AudiostreamWire(audiostream, this.ownUuid, this.rate) : null;
     this.browserWire = browser ? new BrowserWire(browser, this.rate) : null;
-    this.wire = this.streamWire ?? this.browserWire ?? new AudioSocketWire(options as AudioSocketTarget, this.ownUuid, this.rate);
+    const asp = "asp" in options ? new AspWire(options.asp, this.ownUuid, this.rate) : null;
+    this.wire = this.streamWire ?? this.browserWire ?? asp ?? new AudioSocketWire(options as AudioSocketTarget, this.ownUuid, this.rate);
     this.clock = options.clock ?? simulatedPbxClock();
     this.quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? this.wire.idleTimeoutMs;
@@ -199,6 +201,9 @@ export class SimulatedCaller implements ClockTarget {
       const heard = this.listener;
       heard.onAudio(bytes, sampleRate, atMs, start, end);
       this.turns.botFrame(heard.lastSpeechAtMs === atMs, heard.lastSoundAtMs === atMs, atMs, ((end - start) * 500) / sampleRate);
+    },
+    quiet: (atMs) => {
+      if (!this.ended) this.turns.botFrame(false, false, atMs, 20);
     },
     playbackBroken: (atMs) => {
       const onset = this.turns.bargeInOnsetMs;

@@ -11,6 +11,11 @@ export interface WireEvents {
    * The bytes are only read during the call (they may be a reused buffer).
    */
   heard(bytes: Uint8Array, start: number, end: number, sampleRate: number, atMs: number): void;
+  /**
+   * The PBX plays silence of its own at `atMs`: nothing of the bot's is left to play (the ASP media
+   * server, which is sent nothing while the bot is quiet). Optional: other wires hear silence frames.
+   */
+  quiet?(atMs: number): void;
   /** The PBX was told to stop playing the bot's audio (FreeSWITCH `uuid_break`), at `atMs`. */
   playbackBroken(atMs: number): void;
   /** The server ended the call; `properly` when it hung up the PBX's way (0x00, `uuid_kill`, a transfer). */

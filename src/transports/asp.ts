@@ -1,0 +1,150 @@
+/**
+ * ASP server: the WebSocket listener the PABX Docker media server connects to as its AI agent
+ * (its WEBSOCKET_URL, e.g. ws://voicebot:8765/ or ws://voicebot:8765/<tenant>?token=…). It checks
+ * each upgrade's path and token, then runs one AspConnection per socket; the calls are the
+ * sessions inside (asp-connection.ts).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Logger } from "../log.ts";
+import { AspConnection, type AspConnectionContext } from "./asp-connection.ts";
+import { MAX_PAYLOAD_BYTES } from "./asp-protocol.ts";
+import type { AdmitCall, TransportStats } from "./types.ts";
+
+export interface AspServerOptions {
+  host: string;
+  port: number;
+  /** ASP_TOKEN: required as `?token=` in the media server's WEBSOCKET_URL (or a Bearer header) when set. */
+  token: string | null;
+  /** Canonical tenant id for the one in the path or metadata (null = none given → default); null = unknown. */
+  resolveTenant: (id: string | null) => string | null;
+  /** Announced in protocol.capabilities (MAX_CALL_DURATION). */
+  maxSessionSeconds: number;
+  admit: AdmitCall;
+  log: Logger;
+  stats: TransportStats;
+  /** After our hang-up, how long a session waits for the client's session.end (default 10 s). */
+  endWaitMs?: number;
+}
+
+export interface AspServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Sessions (calls) live on every connection. */
+  readonly activeSessions: number;
+  /** Closes the listener and every connection; each call ends with onClose("shutdown"). */
+  stop(): Promise<void>;
+}
+
+interface SocketData {
+  peer: string;
+  tenant: string | null;
+  connection: AspConnection | null;
+}
+
+const UPGRADE_HINT = "voicebot ASP endpoint: expects a WebSocket, as the media server opens with WEBSOCKET_URL=ws://HOST:PORT/[tenant]\n";
+const PATH = /^\/([A-Za-z0-9_-]{1,64})?\/?$/;
+
+function formatPeer(address: { address: string; port: number } | null): string {
+  if (address === null) return "unknown";
+  return address.address.includes(":") ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
+
+function bearer(req: Request): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
+  return match?.[1] ?? null;
+}
+
+export function startAspServer(options: AspServerOptions): AspServer {
+  const { log, stats } = options;
+  const tokenDigest = options.token === null ? null : digest(options.token);
+  const connections = new Set<AspConnection>();
+  const context: AspConnectionContext = {
+    admit: options.admit,
+    log,
+    stats,
+    resolveTenant: options.resolveTenant,
+    maxSessionSeconds: options.maxSessionSeconds,
+    endWaitMs: options.endWaitMs ?? 10_000,
+    onGone: (connection) => connections.delete(connection),
+  };
+
+  const refuse = (peer: string, status: number, reason: string): Response => {
+    stats.connectionsRejected++;
+    log.warn("upgrade refused", { peer, status, reason });
+    return new Response(`${reason}\n`, { status });
+  };
+
+  let server;
+  try {
+    server = Bun.serve<SocketData>({
+      hostname: options.host,
+      port: options.port,
+      fetch(req, srv) {
+        const peer = formatPeer(srv.requestIP(req));
+        if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+          return new Response(UPGRADE_HINT, { status: 426, headers: { upgrade: "websocket", connection: "upgrade" } });
+        }
+        const url = new URL(req.url);
+        const path = PATH.exec(url.pathname);
+        if (path === null) return refuse(peer, 404, `path ${JSON.stringify(url.pathname.slice(0, 80))} is not / or /<tenant>`);
+        if (tokenDigest !== null) {
+          const given = url.searchParams.get("token") ?? bearer(req);
+          if (given === null) return refuse(peer, 401, "missing token: add ?token=<ASP_TOKEN> to the media server's WEBSOCKET_URL");
+          if (!timingSafeEqual(digest(given), tokenDigest)) return refuse(peer, 401, "wrong token: ?token= does not match ASP_TOKEN");
+        }
+        if (srv.upgrade(req, { data: { peer, tenant: path[1] ?? null, connection: null } })) return undefined;
+        return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
+      },
+      websocket: {
+        // The media server's client (Python websockets) offers permessage-deflate; audio does not compress.
+        perMessageDeflate: false,
+        maxPayloadLength: MAX_PAYLOAD_BYTES,
+        open(ws) {
+          stats.connectionsAccepted++;
+          const connection = new AspConnection(ws, ws.data.peer, ws.data.tenant, context);
+          connections.add(connection);
+          ws.data.connection = connection;
+        },
+        message(ws, message) {
+          ws.data.connection?.onMessage(message);
+        },
+        close(ws, code, reason) {
+          ws.data.connection?.onSocketClosed(code, reason);
+        },
+        error(error, ws) {
+          log.error("websocket handler failed", { peer: ws.data.peer, error: describe(error) });
+        },
+      },
+      error(error) {
+        log.error("asp request failed", { error: error.message });
+        return new Response("internal error\n", { status: 500 });
+      },
+    });
+  } catch (error) {
+    throw new Error(`ASP server cannot listen on ${options.host}:${options.port}: ${describe(error)}`);
+  }
+  const listener = server;
+
+  return {
+    hostname: listener.hostname ?? options.host,
+    port: listener.port ?? options.port,
+    get activeSessions(): number {
+      let n = 0;
+      for (const connection of connections) n += connection.activeSessions;
+      return n;
+    },
+    async stop(): Promise<void> {
+      for (const connection of [...connections]) connection.shutdown();
+      connections.clear();
+      await listener.stop(true);
+    },
+  };
+}
