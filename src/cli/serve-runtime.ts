@@ -21,6 +21,7 @@ import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
 import { startAudioStreamServer, type AudioStreamServer } from "../transports/audiostream.ts";
+import { startChanWebsocketServer, type ChanWebsocketServer } from "../transports/chan-websocket.ts";
 import { BrowserCalls } from "../transports/browser-call.ts";
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
@@ -33,6 +34,7 @@ import { version } from "../version.ts";
 export interface Runtime {
   readonly audiosocket: AudioSocketServer;
   readonly audiostream: AudioStreamServer;
+  readonly websocket: ChanWebsocketServer;
   readonly admin: AdminServer;
   /** Resolves when every tenant's phrase cache is in memory (calls before that hear the live voice for what is missing). */
   readonly phrasesReady: Promise<void>;
@@ -103,6 +105,13 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
+  if (config.websocketToken === null) log.warn("WEBSOCKET_TOKEN is empty: any host that can reach the chan_websocket port can place calls");
+  const websocketStats = newTransportStats();
+  const websocket = startChanWebsocketServer({
+    host: config.websocket.host, port: config.websocket.port, token: config.websocketToken, resolveTenant: pbx.resolveTenant,
+    admit: admission.admit, log: log.child("websocket"), stats: websocketStats,
+  });
+
   const browserStats = newTransportStats();
   // The console lists the tenants: an id it does not know is refused whatever UNKNOWN_TENANT says.
   const tryCall = new BrowserCalls({
@@ -122,6 +131,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     listeners: {
       audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
       audiostream: `${audiostream.hostname}:${audiostream.port}`,
+      websocket: `${websocket.hostname}:${websocket.port}`,
     },
     control: pbx.status(),
     tenants: tenants.all.map((t) => t.id),
@@ -130,7 +140,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const metricsNow = (): MetricFamily[] => metricFamilies({
     activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
     admission: { waiting: queue.length, stats: queue.stats },
-    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, browser: browserStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
+    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, browser: browserStats, websocket: websocketStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
     providers: ai.breakers.snapshot(), control: pbx.status(),
   });
   const admin = startAdminServer({
@@ -154,6 +164,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   return {
     audiosocket,
     audiostream,
+    websocket,
     admin,
     phrasesReady: phrases.done,
     drain: (ms) => admission.drain(ms),
@@ -163,7 +174,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     stop: () => {
       stopping ??= (async () => {
         await admission.hangupAll();
-        await Promise.all([audiosocket.stop(), audiostream.stop()]);
+        await Promise.all([audiosocket.stop(), audiostream.stop(), websocket.stop()]);
         await pbx.stop();
         await flusher.stop();
         await admin.stop();

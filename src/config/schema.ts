@@ -14,6 +14,10 @@ export interface Config {
   /** Empty string = allow every peer (start-up warns). */
   audiosocketAllow: string;
   audiostream: HostPort;
+  /** WEBSOCKET_HOST/PORT: the Asterisk chan_websocket listener. */
+  websocket: HostPort;
+  /** WEBSOCKET_TOKEN: required from Asterisk (websocket_client.conf password, or ?token=); null = none. */
+  websocketToken: string | null;
   http: HostPort;
   maxCalls: number;
   language: string;

@@ -84,6 +84,8 @@ export class ServerProcess {
   http: Endpoint = { host: "", port: 0 };
   /** The mod_audio_stream WebSocket listener, from /healthz `listeners.audiostream`; null = not reported. */
   audiostream: Endpoint | null = null;
+  /** The chan_websocket listener, from /healthz `listeners.websocket`; null = not reported. */
+  websocket: Endpoint | null = null;
   /** From spawn to the "listening" line: the service start-up time an admin sees. */
   listeningAfterMs = 0;
   /** From spawn to /healthz reporting the phrase cache in memory. */
@@ -103,7 +105,7 @@ export class ServerProcess {
   static async start(options: StartOptions): Promise<ServerProcess> {
     const cmd = [
       ...voicebotCommand(), "serve",
-      "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--http", "127.0.0.1:0",
+      "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--websocket", "127.0.0.1:0", "--http", "127.0.0.1:0",
       "--data-dir", options.dataDir, "--max-calls", String(options.maxCalls),
       ...(options.extraArgs ?? []),
     ];
@@ -159,8 +161,9 @@ export class ServerProcess {
       const health = await this.race(this.health(), deadline, "report its phrases ready");
       if (health.phrases === "ready") {
         this.phrasesReadyAfterMs = performance.now() - this.spawnedAt;
-        const listeners = health.listeners as { audiostream?: unknown } | undefined;
+        const listeners = health.listeners as { audiostream?: unknown; websocket?: unknown } | undefined;
         this.audiostream = typeof listeners?.audiostream === "string" ? endpointFrom(listeners.audiostream, HOST_PORT) : null;
+        this.websocket = typeof listeners?.websocket === "string" ? endpointFrom(listeners.websocket, HOST_PORT) : null;
         return;
       }
       await this.race(Bun.sleep(100), deadline, "report its phrases ready");

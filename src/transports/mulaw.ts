@@ -76,3 +76,21 @@ export class MulawDetector {
     return frames;
   }
 }
+
+function encodeSample(sample: number): number {
+  // G.711: bias 0x84 on the magnitude clipped to 32635, then segment and 4 mantissa bits.
+  const sign = sample < 0 ? 0x80 : 0;
+  let magnitude = Math.min(sample < 0 ? -sample : sample, 32635) + 0x84;
+  let exponent = 7;
+  for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  magnitude = (magnitude >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | magnitude) & 0xff;
+}
+
+/** μ-law byte of every 16-bit sample, indexed by the sample's unsigned 16-bit value (64 KiB, built once). */
+const LINEAR_TO_MULAW: Uint8Array = Uint8Array.from({ length: 65536 }, (_, u) => encodeSample((u << 16) >> 16));
+
+/** Encodes `src` into the first `src.length` bytes of `dst` from `offset`. Allocation-free. */
+export function encodeMulaw(src: Int16Array, dst: Uint8Array, offset = 0): void {
+  for (let i = 0; i < src.length; i++) dst[offset + i] = LINEAR_TO_MULAW[src[i]! & 0xffff]!;
+}
