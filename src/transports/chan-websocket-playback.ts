@@ -3,8 +3,8 @@
  * each binary message into `optimal_frame_size` frames and drops the remainder, queues them, and
  * plays one per 20 ms from its own timer, silence when the queue is empty. So: the call clock's
  * frames go one per tick (the lead stays at one or two frames, and a barge-in never waits on
- * Asterisk's queue), every message is a whole number of frames, quiet frames are not sent (Asterisk
- * plays its own silence), each talk spurt starts with one frame of silence (a frame landing just
+ * Asterisk's queue), every message is a whole number of frames, quiet frames are not sent once a
+ * pause lasts (Asterisk plays its own silence), each talk spurt starts with one frame of silence (a frame landing just
  * after Asterisk's tick would otherwise leave a hole), and MEDIA_XOFF stops the sending until MEDIA_XON.
  */
 import { encodeCommand, MAX_MESSAGE_BYTES, type WsFormat } from "./chan-websocket-codec.ts";
@@ -19,6 +19,8 @@ export interface PlaybackWire {
 
 /** Frames of silence ahead of each talk spurt. */
 const PREROLL_FRAMES = 1;
+/** Quiet frames inside speech that are still sent (a pause between words keeps the preroll's margin). */
+const QUIET_FRAMES_SENT = 3;
 /** The mark that tells us the goodbye has really played. */
 export const END_MARK = "voicebot-end";
 
@@ -34,6 +36,7 @@ export class ChanWebsocketPlayback {
   private readonly oneFrame: Uint8Array;
   private filled = 0;
   private talking = false;
+  private quietRun = 0;
   private blocked = false;
   /** When Asterisk's queue runs dry if nothing more is sent (performance.now() ms). */
   private queuedUntil = 0;
@@ -66,7 +69,9 @@ export class ChanWebsocketPlayback {
 
   /** One 20 ms frame from the call clock; false when the socket failed. Allocation-free. */
   push(frame: Int16Array): boolean {
-    if (isSilent(frame)) return this.endSpurt();
+    if (isSilent(frame)) {
+      if (!this.talking || ++this.quietRun > QUIET_FRAMES_SENT) return this.endSpurt();
+    } else this.quietRun = 0;
     if (this.blocked) {
       this.wire.dropped();
       return true;
