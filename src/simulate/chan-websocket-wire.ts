@@ -29,8 +29,15 @@ export interface ChanWebsocketFigures extends QueueFigures {
   stopAfterFlushMs: number[];
   /** Audio still queued when HANGUP came, in ms (the goodbye cut short). */
   queuedAtHangupMs: number;
-  /** Ticks where the queue had run dry mid-sentence and audio came back within one frame (a hole). */
+  /** Ticks where the queue ran dry between two frames of the bot's voice (a 20 ms hole). */
   holes: number;
+}
+
+type Tick = "audio" | "silence" | "dry";
+
+function isSilent(frame: Uint8Array): boolean {
+  for (let i = 0; i < frame.length; i++) if (frame[i] !== 0) return false;
+  return true;
 }
 
 const FORMAT_BY_RATE: Record<number, string> = { 8000: "slin", 16000: "slin16", 24000: "slin24", 32000: "slin32", 48000: "slin48" };
@@ -53,7 +60,9 @@ export class ChanWebsocketWire implements CallWire {
   private closing = false;
   private flushAtMs: number | null = null;
   private playedLastTick = false;
-  private dryAtMs: number | null = null;
+  /** The last two ticks: what played (a dry tick between two of audio is a hole). */
+  private last: Tick = "silence";
+  private beforeLast: Tick = "silence";
   private readonly counts = { flushes: 0, stopAfterFlushMs: [] as number[], queuedAtHangupMs: 0, holes: 0 };
 
   constructor(private readonly options: ChanWebsocketTarget, private readonly channelId: string, private readonly rate: number) {
@@ -134,19 +143,19 @@ export class ChanWebsocketWire implements CallWire {
   private play(nowMs: number): void {
     const frame = this.queue.next();
     const events = this.events!;
+    const now: Tick = frame === null ? "dry" : isSilent(frame) ? "silence" : "audio";
+    if (now === "audio" && this.last === "dry" && this.beforeLast === "audio") this.counts.holes++;
+    this.beforeLast = this.last;
+    this.last = now;
+    this.playedLastTick = frame !== null;
     if (frame === null) {
       if (this.flushAtMs !== null) {
         this.counts.stopAfterFlushMs.push(nowMs - this.flushAtMs);
         this.flushAtMs = null;
       }
-      if (this.playedLastTick) this.dryAtMs = nowMs;
-      this.playedLastTick = false;
       events.heard(this.silence, 0, this.frameBytes, this.rate, nowMs);
       return;
     }
-    if (!this.playedLastTick && this.dryAtMs !== null && nowMs - this.dryAtMs <= 20 + 5) this.counts.holes++;
-    this.dryAtMs = null;
-    this.playedLastTick = true;
     events.heard(frame, 0, this.frameBytes, this.rate, nowMs);
   }
 
