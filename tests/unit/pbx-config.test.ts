@@ -12,6 +12,7 @@ import { detectHostAddress } from "../../src/install/host-address.ts";
 import { fillTemplate, PbxConfigError, renderPbxConfig, type PbxKind, type PbxRendering } from "../../src/install/pbx-render.ts";
 import { rootLogger } from "../../src/log.ts";
 import { parseStreamUrl } from "../../src/transports/audiostream-url.ts";
+import { parseChanWebsocketUrl } from "../../src/transports/chan-websocket.ts";
 import { ASTERISK_APPLICATIONS, ASTERISK_FUNCTIONS, CURLOPT_KEYS, functionsIn, parseExtensions, type Priority } from "../support/asterisk-apps.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -142,7 +143,10 @@ describe("asterisk", () => {
             expect((await runDialplan(priorities)).outcome).toBe("goto techs,200,1");
           }
           expect(file(rendering, "asterisk/manager_voicebot.conf")).toContain("permit = 127.0.0.1/255.255.255.255\nread = call,dialplan\nwrite = call\n");
-          expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640]]);
+          expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([
+            ["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640],
+            ["asterisk/websocket_client_voicebot.conf", 0o644], ["asterisk/extensions_voicebot_websocket.conf", 0o644],
+          ]);
           expect(rendering.warnings.some((w) => w.startsWith("ADMIN_TOKEN is not set"))).toBe(!tokens);
           expect(rendering.warnings.some((w) => w.startsWith("PBX_TOKEN is not set"))).toBe(false);
           if (tokens) {
@@ -167,6 +171,39 @@ describe("asterisk", () => {
     const placeholder = renderPbxConfig("asterisk", { host: HOST, config: { ...config, ami: null }, tenants });
     expect(file(placeholder, "asterisk/manager_voicebot.conf")).toContain("[voicebot]\nsecret = CHANGE-ME\n");
     expect(placeholder.warnings.join("\n")).toContain("AMI is not configured");
+  });
+
+  test("chan_websocket: websocket_client.conf dials WEBSOCKET_PORT with the token as password; each tenant's Dial passes tenant, caller and DNIS in v()", () => {
+    const { config, tenants } = setup(3, true, { WEBSOCKET_HOST: "0.0.0.0", WEBSOCKET_PORT: "8099", WEBSOCKET_TOKEN: "ws-t0ken" });
+    const rendering = renderPbxConfig("asterisk", { host: HOST, config, tenants });
+    const client = file(rendering, "asterisk/websocket_client_voicebot.conf").split("\n").filter((l) => l !== "" && !l.startsWith(";"));
+    expect(client).toEqual([
+      "[voicebot]", "type = websocket_client", "connection_type = per_call_config", `uri = ws://${HOST}:8099/asterisk`, "protocols = media",
+      "username = asterisk", "password = ws-t0ken", "connection_timeout = 500", "reconnect_interval = 500", "reconnect_attempts = 2", "tls_enabled = no",
+    ]);
+    expect(rendering.files.find((f) => f.path === "asterisk/websocket_client_voicebot.conf")?.mode).toBe(0o640);
+    const contexts = parseExtensions(file(rendering, "asterisk/extensions_voicebot_websocket.conf"));
+    expect([...contexts.keys()]).toEqual(["voicebot-websocket", "voicebot-websocket-acme", "voicebot-websocket-globex"]);
+    for (const [context, priorities] of contexts) {
+      for (const p of priorities) {
+        expect(ASTERISK_APPLICATIONS.map((a) => a.name)).toContain(p.app);
+        for (const f of functionsIn(p)) expect(ASTERISK_FUNCTIONS.map((a) => a.name)).toContain(f);
+      }
+      const dial = priorities[0]!;
+      expect(dial).toMatchObject({ exten: "777", app: "Dial" });
+      // As Asterisk expands it: URIENCODE(CALLERID(num)), then v()'s commas become the query's &.
+      const m = /^WebSocket\/voicebot\/c\(slin16\)v\((.*)\),,g$/.exec(dial.args.replace("${URIENCODE(${CALLERID(num)})}", encodeURIComponent("+33 6 12")).replace("${URIENCODE(${EXTEN})}", "777"));
+      expect(m).not.toBeNull();
+      const url = new URL(`${client[3]!.slice("uri = ".length)}?${m![1]!.replaceAll(",", "&")}`);
+      const tenant = context === "voicebot-websocket" ? "default" : context.slice("voicebot-websocket-".length);
+      expect(parseChanWebsocketUrl(url)).toEqual({ tenantId: null, tenantParam: tenant, caller: "+33 6 12", dnis: "777", token: null });
+    }
+    expect(rendering.steps.join("\n")).toContain("module reload res_websocket_client");
+    const open = setup(1, false, { WEBSOCKET_HOST: "127.0.0.1" });
+    const warnings = renderPbxConfig("asterisk", { host: HOST, ...open }).warnings.join("\n");
+    expect(warnings).toContain("WEBSOCKET_TOKEN is not set");
+    expect(warnings).toContain("WEBSOCKET_HOST=127.0.0.1: the chan_websocket listener");
+    expect(file(renderPbxConfig("asterisk", { host: HOST, ...open }), "asterisk/websocket_client_voicebot.conf")).not.toContain("password");
   });
 
   test("warns when the admin port is on loopback and the PBX is elsewhere, not when both are local", () => {
