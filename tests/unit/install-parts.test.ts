@@ -121,6 +121,8 @@ describe("firewall", () => {
     ]);
     expect(firewallRules(configFrom({ ...base, PBX: "freeswitch", AUDIOSTREAM_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiostream"]);
     expect(firewallRules(configFrom({ ...base, PBX: "both", HTTP_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiosocket", "admin"]);
+    expect(firewallRules(configFrom({ ...base, PBX: "asterisk", WEBSOCKET_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiosocket", "websocket"]);
+    expect(firewallRules(configFrom({ ...base, PBX: "freeswitch", WEBSOCKET_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual([]);
     expect(firewallRules(configFrom({ AUDIOSOCKET_ALLOW: "127.0.0.1", PBX: "asterisk" }))).toEqual([]);
     expect(firewallRules(configFrom({ PBX: "asterisk" }))[0]?.sources).toEqual([]);
   });
