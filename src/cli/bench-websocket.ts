@@ -12,7 +12,8 @@ export interface WebsocketTally {
   framesDropped: number;
   xoffs: number;
   flushes: number;
-  /** FLUSH_MEDIA received → the first tick that played silence, per flush. */
+  audioSoonAfterFlush: number;
+  /** FLUSH_MEDIA received → the next tick (nothing queued before it plays), per flush. */
   stopAfterFlushMs: number[][];
   /** Caller speech onset → FLUSH_MEDIA received, per barge-in. */
   flushAfterOnsetMs: number[][];
@@ -21,7 +22,7 @@ export interface WebsocketTally {
 }
 
 export function newWebsocketTally(): WebsocketTally {
-  return { maxFrames: 0, holes: 0, remainderBytes: 0, framesDropped: 0, xoffs: 0, flushes: 0, stopAfterFlushMs: [], flushAfterOnsetMs: [], cutGoodbyes: 0 };
+  return { maxFrames: 0, holes: 0, remainderBytes: 0, framesDropped: 0, xoffs: 0, flushes: 0, audioSoonAfterFlush: 0, stopAfterFlushMs: [], flushAfterOnsetMs: [], cutGoodbyes: 0 };
 }
 
 export function recordWebsocket(t: WebsocketTally, r: CallResult): void {
@@ -33,6 +34,7 @@ export function recordWebsocket(t: WebsocketTally, r: CallResult): void {
   t.framesDropped += w.framesDropped;
   t.xoffs += w.xoffs;
   t.flushes += w.flushes;
+  t.audioSoonAfterFlush += w.audioSoonAfterFlush;
   t.stopAfterFlushMs.push(w.stopAfterFlushMs);
   t.flushAfterOnsetMs.push(r.breakAfterOnsetMs);
   if (w.queuedAtHangupMs > 0) t.cutGoodbyes++;
@@ -44,7 +46,7 @@ export function websocketFigures(t: WebsocketTally) {
   const r = (s: typeof stop) => ({ count: s.count, p50: roundMs(s.p50), p99: roundMs(s.p99), max: roundMs(s.max) });
   return {
     maxQueueMs: t.maxFrames * 20, holes: t.holes, remainderBytes: t.remainderBytes, framesDropped: t.framesDropped, xoffs: t.xoffs,
-    flushes: t.flushes, stopAfterFlushMs: r(stop), flushAfterOnsetMs: r(onset), cutGoodbyes: t.cutGoodbyes,
+    flushes: t.flushes, audioSoonAfterFlush: t.audioSoonAfterFlush, stopAfterFlushMs: r(stop), flushAfterOnsetMs: r(onset), cutGoodbyes: t.cutGoodbyes,
   };
 }
 
@@ -56,7 +58,7 @@ export function formatWebsocket(f: ReturnType<typeof websocketFigures>): string[
   ];
   if (f.flushes > 0) {
     lines.push(
-      `FLUSH_MEDIA      ${f.flushes} sent; audio stopped p50 ${ms(f.stopAfterFlushMs.p50)}, p99 ${ms(f.stopAfterFlushMs.p99)}, max ${ms(f.stopAfterFlushMs.max)} after it (${f.stopAfterFlushMs.count} that found audio playing)`,
+      `FLUSH_MEDIA      ${f.flushes} sent; audio stopped p50 ${ms(f.stopAfterFlushMs.p50)}, p99 ${ms(f.stopAfterFlushMs.p99)}, max ${ms(f.stopAfterFlushMs.max)} after it (${f.stopAfterFlushMs.count} that found audio playing); ${f.audioSoonAfterFlush} followed by new bot audio within 100 ms`,
       `                 sent p50 ${ms(f.flushAfterOnsetMs.p50)}, p99 ${ms(f.flushAfterOnsetMs.p99)} after the caller's speech onset (includes BARGE_IN_MIN_SPEECH)`,
     );
   }

@@ -81,7 +81,7 @@ function figures(result: CallResult): string[] {
   if (ws !== null) {
     lines.push(
       `Asterisk queue  at most ${ws.maxFrames} frames (${ws.maxFrames * 20} ms); ${ws.holes} holes; ${ws.remainderBytes} remainder bytes dropped; ${ws.framesDropped} frames dropped (${ws.xoffs} XOFF)`,
-      `FLUSH_MEDIA     ${ws.flushes} sent; audio stopped ${ws.stopAfterFlushMs.map((v) => ms(v)).join(", ") || "-"} after it; ${ms(ws.queuedAtHangupMs)} still queued at HANGUP`,
+      `FLUSH_MEDIA     ${ws.flushes} sent; audio stopped ${ws.stopAfterFlushMs.map((v) => ms(v)).join(", ") || "-"} after it (${ws.audioSoonAfterFlush} followed by new bot audio within 100 ms); ${ms(ws.queuedAtHangupMs)} still queued at HANGUP`,
     );
   }
   if (result.breakAfterOnsetMs.length > 0 && ws === null) lines.push(`uuid_break      ${result.breakAfterOnsetMs.map((v) => ms(v)).join(", ")} after the caller started`);

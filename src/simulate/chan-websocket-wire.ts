@@ -25,8 +25,10 @@ export interface ChanWebsocketTarget {
 
 export interface ChanWebsocketFigures extends QueueFigures {
   flushes: number;
-  /** FLUSH_MEDIA received → the first tick that played silence, per flush that found audio playing. */
+  /** FLUSH_MEDIA received → the next tick, which plays nothing queued before it, per flush that found audio playing. */
   stopAfterFlushMs: number[];
+  /** Flushes after which the server sent new audio that played within 100 ms (the bot went on talking). */
+  audioSoonAfterFlush: number;
   /** Audio still queued when HANGUP came, in ms (the goodbye cut short). */
   queuedAtHangupMs: number;
   /** Ticks where the queue ran dry between two frames of the bot's voice (a 20 ms hole). */
@@ -63,7 +65,9 @@ export class ChanWebsocketWire implements CallWire {
   /** The last two ticks: what played (a dry tick between two of audio is a hole). */
   private last: Tick = "silence";
   private beforeLast: Tick = "silence";
-  private readonly counts = { flushes: 0, stopAfterFlushMs: [] as number[], queuedAtHangupMs: 0, holes: 0 };
+  /** The last flush's stop time, while new audio within 100 ms of it is watched for. */
+  private stoppedAtMs: number | null = null;
+  private readonly counts = { flushes: 0, stopAfterFlushMs: [] as number[], audioSoonAfterFlush: 0, queuedAtHangupMs: 0, holes: 0 };
 
   constructor(private readonly options: ChanWebsocketTarget, private readonly channelId: string, private readonly rate: number) {
     if (FORMAT_BY_RATE[rate] === undefined) throw new Error(`chan_websocket carries slin at ${Object.keys(FORMAT_BY_RATE).join(", ")} Hz, not ${rate} Hz`);
@@ -148,11 +152,16 @@ export class ChanWebsocketWire implements CallWire {
     this.beforeLast = this.last;
     this.last = now;
     this.playedLastTick = frame !== null;
+    if (this.flushAtMs !== null) {
+      this.counts.stopAfterFlushMs.push(nowMs - this.flushAtMs);
+      this.stoppedAtMs = nowMs;
+      this.flushAtMs = null;
+    }
+    if (this.stoppedAtMs !== null && now === "audio") {
+      if (nowMs - this.stoppedAtMs <= 100) this.counts.audioSoonAfterFlush++;
+      this.stoppedAtMs = null;
+    }
     if (frame === null) {
-      if (this.flushAtMs !== null) {
-        this.counts.stopAfterFlushMs.push(nowMs - this.flushAtMs);
-        this.flushAtMs = null;
-      }
       events.heard(this.silence, 0, this.frameBytes, this.rate, nowMs);
       return;
     }
