@@ -38,6 +38,8 @@ export interface ChanWebsocketContext {
   readonly stats: TransportStats;
   readonly resolveTenant: (id: string | null) => string | null;
   readonly firstMessageTimeoutMs: number;
+  /** No caller frame this long: silence is fed in at real time until frames come again (default 100 ms). */
+  readonly silenceFillAfterMs?: number;
   /** How long Asterisk gets to close after our HANGUP, and the last words to play out (default 2000 ms). */
   readonly closeWaitMs?: number;
   onGone(connection: ChanWebsocketConnection): void;
@@ -79,6 +81,8 @@ export class ChanWebsocketConnection implements CallLeg {
   private timer: ReturnType<typeof setTimeout> | null;
   /** Decoded caller audio, reused; views by length so a frame allocates nothing. */
   private decoded = new Int16Array(0);
+  /** The caller's timeline (performance.now() ms): the last frame received, or silence fed in for it. */
+  private callerAt = 0;
   private readonly views = new Map<number, Int16Array>();
   private bufferedLimit = 0;
   private warnedXoff = false;
@@ -226,6 +230,7 @@ export class ChanWebsocketConnection implements CallLeg {
     this.events = this.ctx.admit(this);
     if (this.legClose.admitted(this.events, this.log) || this.phase !== "in-call") return;
     // chan_websocket sends nothing while the caller sends nothing (fixture s4): this starts the call.
+    this.callerAt = performance.now();
     this.events.onAudio(this.view(this.frameSamples).fill(0));
   }
 
@@ -250,10 +255,27 @@ export class ChanWebsocketConnection implements CallLeg {
       return;
     }
     if (samples === 0) return;
+    this.callerAt = performance.now();
     const out = this.view(samples);
     if (format.encoding === "ulaw") decodeMulaw(bytes, out);
     else for (let i = 0, b = 0; i < samples; i++, b += 2) out[i] = ((bytes[b]! | (bytes[b + 1]! << 8)) << 16) >> 16;
     this.events!.onAudio(out);
+  }
+
+  /**
+   * The server's 20 ms sweep. Asterisk sends nothing while the caller sends nothing (a Local
+   * channel, a phone with silence suppression: fixture s4), but the call's speech detection and
+   * recognizer only see a sentence end in audio: after a gap of `silenceFillAfterMs`, silence is
+   * fed in at real time, one frame per 20 ms, until the caller's frames come back.
+   */
+  fillSilence(now: number): void {
+    if (this.phase !== "in-call" || now - this.callerAt < (this.ctx.silenceFillAfterMs ?? 100)) return;
+    this.callerAt += 20;
+    try {
+      this.events!.onAudio(this.view(this.frameSamples).fill(0));
+    } catch (error) {
+      this.onHandlerFailure(error);
+    }
   }
 
   private view(samples: number): Int16Array {

@@ -21,6 +21,8 @@ export interface ChanWebsocketServerOptions {
   stats: TransportStats;
   /** No MEDIA_START this long after the upgrade → close (default 5000 ms). */
   firstMessageTimeoutMs?: number;
+  /** A gap in the caller's frames this long is filled with silence (default 100 ms). */
+  silenceFillAfterMs?: number;
 }
 
 export interface ChanWebsocketServer {
@@ -131,6 +133,7 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
     stats,
     resolveTenant: options.resolveTenant,
     firstMessageTimeoutMs: options.firstMessageTimeoutMs ?? 5000,
+    silenceFillAfterMs: options.silenceFillAfterMs,
     onGone: (connection) => connections.delete(connection),
   };
 
@@ -194,6 +197,11 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
     throw new Error(`chan_websocket server cannot listen on ${options.host}:${options.port}: ${describe(error)}`);
   }
   const listener = server;
+  // One sweep for every call, not a timer each.
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.fillSilence(now);
+  }, 20);
 
   return {
     hostname: listener.hostname ?? options.host,
@@ -202,6 +210,7 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
       return connections.size;
     },
     async stop(): Promise<void> {
+      clearInterval(sweep);
       for (const connection of [...connections]) connection.shutdown();
       connections.clear();
       await listener.stop(true);

@@ -71,6 +71,29 @@ describe("who may place calls", () => {
   });
 });
 
+describe("the caller's silence", () => {
+  test("Asterisk sends nothing while the caller is silent (s4): after 100 ms of nothing, silence is fed in at real time until frames return", async () => {
+    replay = startReplayServer(null, (id) => id ?? "default", 100);
+    const side = await AsteriskSide.connect(replay.server.port, "/asterisk");
+    side.ws.send(START("3.1"));
+    await waitFor("the call", () => replay!.legs.length === 1);
+    const call = replay.legs[0]!;
+    await Bun.sleep(500);
+    // 20 ms frames of zeros: the first at MEDIA_START, then about one per 20 ms after the first 100 ms.
+    const frames = call.audio.length / 320;
+    expect(Number.isInteger(frames)).toBe(true);
+    expect(frames).toBeGreaterThanOrEqual(5);
+    expect(frames).toBeLessThanOrEqual(22);
+    expect(call.audio.every((s) => s === 0)).toBe(true);
+    const tone = new Uint8Array(640).fill(1);
+    for (let i = 0; i < 10; i++) side.ws.send(tone);
+    await waitFor("the caller's frames", () => call.audio.filter((s) => s === 257).length === 3200);
+    // The caller's frames go in as they come, after the silence.
+    expect(call.audio.slice(-3200).every((s) => s === 257)).toBe(true);
+    side.ws.close();
+  });
+});
+
 describe("bad input closes that one connection, with the call and the fault in the log", () => {
   const cases: { name: string; send: (side: AsteriskSide) => void; code: number; fault: string; call: string | null }[] = [
     { name: "binary before MEDIA_START", send: (s) => s.ws.send(new Uint8Array(640)), code: 1003, fault: "binary message of 640 bytes before MEDIA_START", call: null },

@@ -88,11 +88,12 @@ export interface ReplayServer {
   stop(): Promise<void>;
 }
 
-export function startReplayServer(token: string | null = null, resolveTenant: (id: string | null) => string | null = (id) => id ?? "default"): ReplayServer {
+/** `silenceFillAfterMs`: off by default, so a replay hears exactly the captured frames. */
+export function startReplayServer(token: string | null = null, resolveTenant: (id: string | null) => string | null = (id) => id ?? "default", silenceFillAfterMs = 600_000): ReplayServer {
   const legs: RecordedLeg[] = [];
   const stats = newTransportStats();
   const server = startChanWebsocketServer({
-    host: "127.0.0.1", port: 0, token, resolveTenant, stats, log: rootLogger.child("test"), firstMessageTimeoutMs: 2000,
+    host: "127.0.0.1", port: 0, token, resolveTenant, stats, log: rootLogger.child("test"), firstMessageTimeoutMs: 2000, silenceFillAfterMs,
     admit: (leg) => {
       const record: RecordedLeg = { leg, audio: [], digits: "", closed: null };
       legs.push(record);
