@@ -78,6 +78,7 @@ describe("answers and the env file", () => {
     const a = mergeAnswers([existing, new Map([["COMPANY_NAME", "ACME"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10");
     expect(a.get("ADMIN_TOKEN")).toBe("keep-me");
     expect(a.get("AUDIOSTREAM_TOKEN")?.length).toBeGreaterThan(30);
+    expect(a.get("WEBSOCKET_TOKEN")?.length).toBeGreaterThan(30);
     expect(a.get("COMPANY_NAME")).toBe("ACME");
     expect(a.get("AUDIOSOCKET_ALLOW")).toBe("192.0.2.20,127.0.0.1");
     expect(a.get("PUBLIC_HOST")).toBe("192.0.2.10");
