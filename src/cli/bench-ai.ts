@@ -21,6 +21,7 @@ import { metricValue } from "../simulate/server-process.ts";
 import { concatSamples, roundMs, summarize, type Summary } from "../simulate/stats.ts";
 import { toCallRate } from "../simulate/wav.ts";
 import { synthesizeAll } from "../ai/tts/synthesize-all.ts";
+import { formatWebsocket, newWebsocketTally, recordWebsocket, websocketFigures } from "./bench-websocket.ts";
 import { ConsoleWatch, consoleEnv, formatConsoleFigures, newConsoleToken } from "./bench-console.ts";
 import { runFaultBench, type FaultKind } from "./bench-faults.ts";
 import { STARTED_ESL_WAIT_MS, defaultStreamPath, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
@@ -37,6 +38,8 @@ export interface AiBenchOptions {
   asp: boolean;
   /** With `asp`: the media server's AUDIO_SEND_BUFFER_MAX. */
   aspChunk: number;
+  /** Asterisk chan_websocket calls instead (through a model of Asterisk's queue). */
+  websocket: boolean;
   sttDelayMs: number;
   llmTtftMs: number;
   ttsTtfbMs: number;
@@ -114,7 +117,7 @@ async function callerAudio(rate: number, utterances: readonly Utterance[]): Prom
 function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "server") return "the caller hung up (the conversation did not finish in time)";
-  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : "the server closed the connection without 00 00 00";
+  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : r.websocket ? "the server closed the connection without HANGUP" : "the server closed the connection without 00 00 00";
   if (r.actions.length < CONVERSATION.length) return `the server hung up after ${r.actions.length} of ${CONVERSATION.length} caller utterances`;
   if (r.bargeInStopMs.length === 0) return "the bot was not cut off when the caller spoke over it";
   return null;
@@ -169,6 +172,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
   let stack: FakeStack | null = null;
   let freeswitch: FakeFreeswitch | null = null;
   let watch: ConsoleWatch | null = null;
+  const wsTally = newWebsocketTally();
   const tally: AiTally = { ...newOutcomes(), responseMs: [], bargeInStopMs: [], breakAfterOnsetMs: [], jitter: [], maxLeadMs: 0, heardUnderruns: 0 };
   try {
     const token = newConsoleToken();
@@ -184,12 +188,15 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     });
     const server = stack.server;
     const listener = server.audiostream;
+    const websocket = server.websocket;
+    if (o.websocket && websocket === null) throw new Error("voicebot serve does not report its chan_websocket listener in /healthz (listeners.websocket)");
     if (o.playback !== null && listener === null) throw new Error("voicebot serve does not report its audiostream listener in /healthz (listeners.audiostream)");
     await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
     // Without --console the server has no ADMIN_TOKEN: the console's first-run token opens the test call.
     const browserToken = !o.browser ? null : o.console ? token : readStoredToken(stack.dataDir);
     const target = (common: { script: ScriptStep[]; greetingTimeoutMs: number; quietMs?: number }): CallSetup => {
       const base = { ...common, sampleRate: o.rate };
+      if (o.websocket && websocket !== null) return { ...base, websocket: { url: `ws://${websocket.host}:${websocket.port}/asterisk` } };
       if (o.browser) return { ...base, browser: { admin: `http://${server.http.host}:${server.http.port}`, token: browserToken } };
       if (o.asp) {
         if (server.asp === null) throw new Error("voicebot serve does not report its ASP listener in /healthz (listeners.asp)");
@@ -219,6 +226,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
         tally.jitter.push(r.audiostream?.arrivalJitterMs ?? r.jitterMs);
         tally.maxLeadMs = Math.max(tally.maxLeadMs, (r.audiostream ?? r).maxLeadMs);
         tally.heardUnderruns += r.audiostream?.underruns ?? 0;
+        recordWebsocket(wsTally, r);
       },
     }, tally);
     const consoleFigures = (await watch?.stop()) ?? null;
@@ -239,7 +247,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const breakAfterOnset = summarize(concatSamples(tally.breakAfterOnsetMs));
     const report = {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
-      transport: o.browser ? "browser (the console's test call)" : o.asp ? `asp (the bench as the PABX Docker media server, ${o.aspChunk}-byte caller chunks)` : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+      transport: o.websocket ? "websocket" : o.browser ? "browser (the console's test call)" : o.asp ? `asp (the bench as the PABX Docker media server, ${o.aspChunk}-byte caller chunks)` : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
       llmTokensPerSecond: o.llmTokensPerSecond,
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
@@ -257,6 +265,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       serverCpuPercent: Math.round(((end.cpuSeconds - idle.cpuSeconds) / (wallMs / 1000)) * 1000) / 10,
       serverRssPeakBytes: end.rssBytes,
       console: consoleFigures,
+      websocket: o.websocket ? websocketFigures(wsTally) : null,
     };
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
@@ -276,6 +285,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       if (o.asp) lines.unshift(`transport        ASP, the bench as the PABX Docker media server (caller audio in ${o.aspChunk}-byte messages; bot audio timed on arrival)`);
       if (o.browser) lines.unshift("transport        the console's test call: WebSocket on the admin port, the bench as the page (bot audio timed on arrival, before the page's 40 ms jitter buffer)");
       if (o.playback === "file") lines.push(`uuid_break       p50 ${ms(breakAfterOnset.p50)}, p99 ${ms(breakAfterOnset.p99)} after the caller's speech onset (${breakAfterOnset.count} barge-ins)`);
+      if (report.websocket !== null) lines.unshift(...formatWebsocket(report.websocket));
       if (consoleFigures) lines.push(...formatConsoleFigures(consoleFigures));
       for (const [reason, count] of tally.failures) lines.push(`failed ×${count}: ${reason}`);
       process.stdout.write(`${lines.join("\n")}\n`);

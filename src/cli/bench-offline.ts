@@ -15,6 +15,7 @@ import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
 import { RssWatch } from "../simulate/rss-watch.ts";
 import { metricValue, ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { roundMs } from "../simulate/stats.ts";
+import { formatWebsocket, newWebsocketTally, recordWebsocket, websocketFigures } from "./bench-websocket.ts";
 import { ConsoleWatch, consoleEnv, newConsoleToken, type ConsoleFigures } from "./bench-console.ts";
 import { callerFigures, formatReport, type AdmissionFigures, newTally, record, type ServerFigures, type SoakFigures } from "./bench-report.ts";
 import { printJson } from "./command.ts";
@@ -30,6 +31,8 @@ export interface OfflineBenchOptions {
   /** A soak of this many seconds: RSS before the first call, at its peak, and after the last. */
   soakSeconds: number | null;
   playback: Playback | null;
+  /** Asterisk chan_websocket calls instead (through a model of Asterisk's queue). */
+  websocket: boolean;
   /** Each caller hangs up this long into the call (short calls); null = the script runs to the server's goodbye. */
   callSeconds: number | null;
   /** A running server's AudioSocket listener (no CPU/RSS figures), or null to start one. */
@@ -64,7 +67,8 @@ function shortCallFailureOf(r: CallResult): string | null {
 function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "server") return "the caller hung up";
-  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : "the server closed the connection without 00 00 00";
+  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : r.websocket ? "the server closed the connection without HANGUP" : "the server closed the connection without 00 00 00";
+  if ((r.websocket?.queuedAtHangupMs ?? 0) > 0) return `HANGUP came with ${r.websocket!.queuedAtHangupMs} ms of the goodbye still queued`;
   const lastDigit = r.actions.findLast((a) => "dtmf" in a);
   if (r.digitsSent !== "11" || lastDigit === undefined) return `the server hung up before the goodbye (digits sent: "${r.digitsSent}")`;
   if (!r.utterances.some((u) => u.startMs > lastDigit.atMs)) return "the server hung up without speaking after the last digit";
@@ -73,6 +77,12 @@ function failureOf(r: CallResult): string | null {
 
 function percent(cpuSeconds: number, wallMs: number): number {
   return Math.round((cpuSeconds / (wallMs / 1000)) * 1000) / 10;
+}
+
+/** The started server's chan_websocket listener, which /healthz must report. */
+function websocketListener(server: ServerProcess): Endpoint {
+  if (server.websocket === null) throw new Error("voicebot serve does not report its chan_websocket listener in /healthz (listeners.websocket)");
+  return server.websocket;
 }
 
 /** The started server's mod_audio_stream listener, which /healthz must report. */
@@ -123,6 +133,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
   const tempDir = o.external === null ? mkdtempSync(join(tmpdir(), "voicebot-bench-")) : null;
   const outcomes = newOutcomes();
   const tally = newTally(outcomes);
+  const wsTally = newWebsocketTally();
   let serverDied: string | null = null;
   let freeswitch: FakeFreeswitch | null = null;
   let rss: RssWatch | null = null;
@@ -142,7 +153,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
       writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
       if (!o.json) process.stderr.write("bench: starting voicebot serve and waiting for its phrases...\n");
       server = await ServerProcess.start({ dataDir: join(tempDir, "data"), maxCalls: o.calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env });
-      target = o.playback === null ? server.audiosocket : streamListener(server);
+      target = o.websocket ? websocketListener(server) : o.playback === null ? server.audiosocket : streamListener(server);
       await freeswitch?.waitForVoicebot(STARTED_ESL_WAIT_MS);
       http = server.http;
       const started = server;
@@ -180,9 +191,14 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
     const script: readonly ScriptStep[] = o.callSeconds === null ? SCRIPT : [...SCRIPT, { hangupAfter: o.callSeconds }];
     const unreachable = await redialCallers({
       calls: o.calls, rampMs: RAMP_MS, arrival: o.arrival, once: o.once, clock: clientClock, signal: stop.signal,
-      failureOf: o.callSeconds === null ? failureOf : shortCallFailureOf, onResult: (r) => record(tally, r),
+      failureOf: o.callSeconds === null ? failureOf : shortCallFailureOf,
+      onResult: (r) => {
+        record(tally, r);
+        recordWebsocket(wsTally, r);
+      },
       call: (): CallSetup => {
         const common = { sampleRate: o.rate, script, greetingTimeoutMs: GREETING_TIMEOUT_MS };
+        if (o.websocket) return { ...common, websocket: { url: `ws://${target.host}:${target.port}/asterisk` } };
         if (o.playback === null) return { ...target, ...common };
         const uuid = crypto.randomUUID();
         return { ...common, uuid, audiostream: { url: streamUrlAt(target, defaultStreamPath(uuid)), playback: o.playback, freeswitch } };
@@ -231,7 +247,8 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
     if (o.json) {
       printJson({
         calls: o.calls, seconds: runSeconds, rate: o.rate, arrival: o.arrival, once: o.once,
-        transport: o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+        transport: o.websocket ? "websocket" : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+        websocket: o.websocket ? websocketFigures(wsTally) : null,
         target: `${target.host}:${target.port}`, serverStartedByBench: server !== null, interrupted,
         completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, failures: Object.fromEntries(outcomes.failures),
         ...figures, underruns, heardUnderruns, clockLateness: lateness, admission,
@@ -241,6 +258,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
         serverError: serverDied,
       });
     } else {
+      if (o.websocket) process.stdout.write(`${formatWebsocket(websocketFigures(wsTally)).join("\n")}\n`);
       process.stdout.write(formatReport({
         calls: o.calls, arrival: describeArrival(o.arrival), once: o.once, playback: o.playback,
         completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, interrupted, figures, underruns, heardUnderruns, lateness, admission,

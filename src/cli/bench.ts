@@ -55,6 +55,11 @@ Options:
   --llm-tps N              the fake model's tokens per second (default 150; the real vendors: 50
                            to 200, Groq's 70b above); it answers as real models do: tool calls
                            first with no words, token-sized deltas, tool arguments in many pieces
+  --websocket              Asterisk chan_websocket calls instead: each caller dials /asterisk on the
+                           server's WEBSOCKET_PORT as Dial(WebSocket/…/c(slin16)) does, and hears the
+                           bot through a model of Asterisk's queue (whole frames, one per 20 ms, XOFF,
+                           FLUSH_MEDIA); the report adds the queue depth, dropped bytes and frames and,
+                           with --fake-providers, FLUSH_MEDIA → silence
   --browser                with --fake-providers: the calls are the console's test call instead of
                            AudioSocket (WebSocket /api/try-call on the admin port, 16 kHz, the bench
                            acting as the page), same fakes and conversation
@@ -117,6 +122,7 @@ const OPTIONS = {
   browser: { type: "boolean" },
   asp: { type: "boolean" },
   "asp-chunk": { type: "string" },
+  websocket: { type: "boolean" },
   mp3: { type: "boolean" },
   dtmf: { type: "boolean" },
   "cold-cache": { type: "boolean" },
@@ -177,7 +183,7 @@ export const benchCommand: Command = {
       if (voice !== "espeak" && voice !== "openai") throw new UsageError(`--voice "${voice}" is not allowed; use espeak or openai`);
       const dialog = v.dialog ?? "keypad";
       if (dialog !== "keypad" && dialog !== "ai") throw new UsageError(`--dialog "${dialog}" is not allowed; use keypad or ai`);
-      const others = (["audiosocket", "http", "audiostream", "playback", "browser", "asp", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
+      const others = (["audiosocket", "http", "audiostream", "websocket", "playback", "browser", "asp", "fake-providers", "fault", "soak", "once", "call-seconds", "seconds", "stt-delay", "llm-ttft", "resampler"] as const).filter((flag) => v[flag] !== undefined);
       if (others.length > 0) throw new UsageError(`--cold-cache starts its own server for short calls: it does not go with --${others.join(", --")}`);
       if (voice === "espeak" && v["tts-ttfb"] !== undefined) throw new UsageError("--tts-ttfb only goes with --voice openai");
       return runColdBench({
@@ -190,8 +196,11 @@ export const benchCommand: Command = {
     if (soakSeconds !== null && (v.seconds !== undefined || once)) throw new UsageError("--soak sets the length of the run and redials: it does not go with --seconds or --once");
     if (v.playback !== undefined && v.audiostream !== true) throw new UsageError("--playback only goes with --audiostream");
     const playback: Playback | null = v.audiostream === true ? parsePlayback(v.playback) : null;
-    const rate = playback === null ? parseRate(v.rate) : parseStreamRate(v.rate, null);
+    const websocket = v.websocket === true;
+    if (websocket && (playback !== null || v.browser === true)) throw new UsageError("--websocket, --audiostream and --browser are different ways in: give one");
+    const rate = playback === null && !websocket ? parseRate(v.rate) : parseStreamRate(v.rate, null);
     const external = v.audiosocket === undefined ? null : parseTarget("--audiosocket", v.audiosocket);
+    if (websocket && external !== null) throw new UsageError("--websocket benches a server the bench starts: it does not go with --audiosocket");
     if (playback !== null && external !== null) throw new UsageError("--audiostream benches a server the bench starts (it runs the fake FreeSWITCH that server uses): it does not go with --audiosocket");
     let http = v.http === undefined ? null : parseTarget("--http", v.http);
     if (http !== null && external === null) throw new UsageError("--http only goes with --audiosocket (a server the bench starts is watched already)");
@@ -220,7 +229,7 @@ export const benchCommand: Command = {
     }
     if (fakes) {
       const options = {
-        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, asp, aspChunk, json: v.json === true, fault, console: consoleOpen,
+        calls: fault !== null && v.calls === undefined ? 10 : calls, seconds, rate: browser ? 16000 : rate, playback, browser, asp, aspChunk, websocket, json: v.json === true, fault, console: consoleOpen,
         sttDelayMs: delayMs("--stt-delay", v["stt-delay"], 150),
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
@@ -240,6 +249,6 @@ export const benchCommand: Command = {
       }
     }
 
-    return runOfflineBench({ calls, seconds, rate, arrival, once, soakSeconds, callSeconds, playback, external, http, json: v.json === true, console: consoleOpen });
+    return runOfflineBench({ calls, seconds, rate, arrival, once, soakSeconds, callSeconds, playback, websocket, external, http, json: v.json === true, console: consoleOpen });
   },
 };

@@ -102,6 +102,10 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       samples: [{ value: s.transports.audiostream?.playbackDropped ?? 0 }],
     },
     {
+      name: "voicebot_websocket_playback_dropped_total", help: "Asterisk chan_websocket: frames of the bot's audio not sent because Asterisk's queue was full (MEDIA_XOFF).", type: "counter",
+      samples: [{ value: s.transports.websocket?.playbackDropped ?? 0 }],
+    },
+    {
       name: "voicebot_pbx_control_up", help: "1 when the PBX control connection (AMI, ESL) is logged in.", type: "gauge",
       samples: (["ami", "esl"] as const).flatMap((link) => s.control[link] === null ? [] : [{ labels: { link }, value: s.control[link] ? 1 : 0 }]),
     },

@@ -22,6 +22,7 @@ import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
 import { startAudioStreamServer, type AudioStreamServer } from "../transports/audiostream.ts";
 import { startAspServer, type AspServer } from "../transports/asp.ts";
+import { startChanWebsocketServer, type ChanWebsocketServer } from "../transports/chan-websocket.ts";
 import { BrowserCalls } from "../transports/browser-call.ts";
 import { newTransportStats } from "../transports/types.ts";
 import { metricFamilies } from "./serve-metrics.ts";
@@ -35,6 +36,7 @@ export interface Runtime {
   readonly audiosocket: AudioSocketServer;
   readonly audiostream: AudioStreamServer;
   readonly asp: AspServer;
+  readonly websocket: ChanWebsocketServer;
   readonly admin: AdminServer;
   /** Resolves when every tenant's phrase cache is in memory (calls before that hear the live voice for what is missing). */
   readonly phrasesReady: Promise<void>;
@@ -111,6 +113,12 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     host: config.asp.host, port: config.asp.port, token: config.aspToken, resolveTenant: pbx.resolveTenant,
     maxSessionSeconds: config.maxCallDurationSeconds, admit: admission.admit, log: log.child("asp"), stats: aspStats,
   });
+  if (config.websocketToken === null) log.warn("WEBSOCKET_TOKEN is empty: any host that can reach the chan_websocket port can place calls");
+  const websocketStats = newTransportStats();
+  const websocket = startChanWebsocketServer({
+    host: config.websocket.host, port: config.websocket.port, token: config.websocketToken, resolveTenant: pbx.resolveTenant,
+    admit: admission.admit, log: log.child("websocket"), stats: websocketStats,
+  });
 
   const browserStats = newTransportStats();
   // The console lists the tenants: an id it does not know is refused whatever UNKNOWN_TENANT says.
@@ -132,6 +140,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
       audiosocket: `${audiosocket.hostname}:${audiosocket.port}`,
       audiostream: `${audiostream.hostname}:${audiostream.port}`,
       asp: `${asp.hostname}:${asp.port}`,
+      websocket: `${websocket.hostname}:${websocket.port}`,
     },
     control: pbx.status(),
     tenants: tenants.all.map((t) => t.id),
@@ -140,7 +149,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   const metricsNow = (): MetricFamily[] => metricFamilies({
     activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
     admission: { waiting: queue.length, stats: queue.stats },
-    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, asp: aspStats, browser: browserStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
+    transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, asp: aspStats, browser: browserStats, websocket: websocketStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
     providers: ai.breakers.snapshot(), control: pbx.status(),
   });
   const admin = startAdminServer({
@@ -165,6 +174,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     audiosocket,
     audiostream,
     asp,
+    websocket,
     admin,
     phrasesReady: phrases.done,
     drain: (ms) => admission.drain(ms),
@@ -174,7 +184,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     stop: () => {
       stopping ??= (async () => {
         await admission.hangupAll();
-        await Promise.all([audiosocket.stop(), audiostream.stop(), asp.stop()]);
+        await Promise.all([audiosocket.stop(), audiostream.stop(), asp.stop(), websocket.stop()]);
         await pbx.stop();
         await flusher.stop();
         await admin.stop();

@@ -19,6 +19,8 @@ Options (each overrides its environment variable, which overrides the config fil
                                                  AUDIOSTREAM_HOST, AUDIOSTREAM_PORT (default 127.0.0.1:8085)
   --asp HOST:PORT          ASP WebSocket listener (PABX Docker media server)
                                                  ASP_HOST, ASP_PORT (default 127.0.0.1:8765)
+  --websocket HOST:PORT    Asterisk chan_websocket listener
+                                                 WEBSOCKET_HOST, WEBSOCKET_PORT (default 127.0.0.1:8086)
   --http HOST:PORT         admin HTTP listener   HTTP_HOST, HTTP_PORT (default 127.0.0.1:9091)
   --max-calls N            concurrent calls      MAX_CONCURRENT_CALLS (default 20)
   --help                   this text
@@ -29,7 +31,7 @@ DEEPGRAM_API_KEY, GROQ_API_KEY, OPENAI_API_KEY (each missing key keeps its part 
 *_BASE_URL, DEEPGRAM_MODEL, LLM_PROVIDER, GROQ_MODEL, OPENAI_MODEL, LLM_TTFT_TIMEOUT,
 OPENAI_TTS_MODEL, OPENAI_TTS_VOICE, API_RETRY_ATTEMPTS, API_TIMEOUT, TECH_HOURS, TZ,
 COMPANY_NAME, DEEPGRAM_KEYTERMS, BARGE_IN_MIN_SPEECH, RESAMPLER; for the PBX side
-AUDIOSTREAM_TOKEN, ASP_TOKEN, AUDIOSTREAM_PLAYBACK (file, stream), AUDIOSTREAM_RATE, AUDIOSTREAM_MIX,
+WEBSOCKET_TOKEN, AUDIOSTREAM_TOKEN, ASP_TOKEN, AUDIOSTREAM_PLAYBACK (file, stream), AUDIOSTREAM_RATE, AUDIOSTREAM_MIX,
 ESL_HOST, ESL_PORT, ESL_PASSWORD, AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET, TRANSFER_TARGET,
 TENANTS_FILE, UNKNOWN_TENANT, ADMIN_TOKEN, PBX_TOKEN. See README.md.`;
 
@@ -43,6 +45,7 @@ export const serveCommand: Command = {
       audiosocket: { type: "string" },
       audiostream: { type: "string" },
       asp: { type: "string" },
+      websocket: { type: "string" },
       http: { type: "string" },
       "max-calls": { type: "string" },
     }, USAGE);
@@ -50,7 +53,7 @@ export const serveCommand: Command = {
     const v = args.values;
     const config = loadConfig({
       config: v.config, dataDir: v["data-dir"], audiosocket: v.audiosocket,
-      audiostream: v.audiostream, asp: v.asp, http: v.http, maxCalls: v["max-calls"],
+      audiostream: v.audiostream, asp: v.asp, websocket: v.websocket, http: v.http, maxCalls: v["max-calls"],
     });
     setLogLevel(config.logLevel);
     batchLogWrites();
@@ -68,6 +71,7 @@ export const serveCommand: Command = {
       audiosocket: `${runtime.audiosocket.hostname}:${runtime.audiosocket.port}`,
       audiostream: `${runtime.audiostream.hostname}:${runtime.audiostream.port}`,
       asp: `${runtime.asp.hostname}:${runtime.asp.port}`,
+      websocket: `${runtime.websocket.hostname}:${runtime.websocket.port}`,
       http: `${runtime.admin.hostname}:${runtime.admin.port}`,
       dataDir: config.dataDir,
       config: config.configFile,

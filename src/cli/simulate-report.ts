@@ -15,6 +15,8 @@ export interface ReportContext {
   browser?: boolean;
   /** The PABX Docker media server over ASP (--asp). */
   asp?: boolean;
+  /** Asterisk chan_websocket (--websocket). */
+  websocket?: boolean;
 }
 
 const stamp = (ms: number): string => `+${(ms / 1000).toFixed(3)}s`;
@@ -25,6 +27,7 @@ function ending(result: CallResult, hangupAfterS: number): string {
   if (result.hungUpBy === "caller") return `caller hung up (--seconds ${hangupAfterS})`;
   if (result.hungUpBy === "error") return `call failed: ${result.error}`;
   const stream = result.audiostream;
+  if (result.websocket !== null) return result.serverSentHangup ? "server hung up (HANGUP)" : "server closed the connection without HANGUP";
   if (stream === null) return result.serverSentHangup ? "server hung up (00 00 00)" : "server closed the connection (without 00 00 00)";
   if (stream.endedBy === "uuid_kill") return "server hung up (uuid_kill)";
   if (stream.endedBy === "uuid_transfer") return `server transferred the call (uuid_transfer ${stream.transfer?.destination ?? ""})`;
@@ -35,7 +38,8 @@ function ending(result: CallResult, hangupAfterS: number): string {
 
 function timeline(result: CallResult, hangupAfterS: number, asp: boolean): string[] {
   const stream = result.audiostream;
-  const events: { atMs: number; text: string }[] = [{ atMs: 0, text: stream ? "FreeSWITCH opened the stream and sent its metadata" : asp ? "the media server's session.start was accepted" : "caller sent its UUID" }];
+  const first = stream ? "FreeSWITCH opened the stream and sent its metadata" : result.websocket ? "Asterisk connected and sent MEDIA_START" : asp ? "the media server's session.start was accepted" : "caller sent its UUID";
+  const events: { atMs: number; text: string }[] = [{ atMs: 0, text: first }];
   for (const u of result.utterances) events.push({ atMs: u.startMs, text: `bot speaks ${(u.durationMs / 1000).toFixed(2)}s` });
   for (const a of result.actions) {
     events.push({ atMs: a.atMs, text: "dtmf" in a ? `caller presses ${a.dtmf}` : `caller speaks ${(a.sayMs / 1000).toFixed(2)}s` });
@@ -75,12 +79,19 @@ function figures(result: CallResult): string[] {
   }
   if (result.responseMs.length > 0) lines.push(`bot answered    ${result.responseMs.map((v) => ms(v)).join(", ")} after the caller stopped speaking`);
   if (result.bargeInStopMs.length > 0) lines.push(`barge-in        bot silent ${result.bargeInStopMs.map((v) => ms(v)).join(", ")} after the caller started`);
-  if (result.breakAfterOnsetMs.length > 0) lines.push(`uuid_break      ${result.breakAfterOnsetMs.map((v) => ms(v)).join(", ")} after the caller started`);
+  const ws = result.websocket;
+  if (ws !== null) {
+    lines.push(
+      `Asterisk queue  at most ${ws.maxFrames} frames (${ws.maxFrames * 20} ms); ${ws.holes} holes; ${ws.remainderBytes} remainder bytes dropped; ${ws.framesDropped} frames dropped (${ws.xoffs} XOFF)`,
+      `FLUSH_MEDIA     ${ws.flushes} sent; audio stopped ${ws.stopAfterFlushMs.map((v) => ms(v)).join(", ") || "-"} after it (${ws.audioSoonAfterFlush} followed by new bot audio within 100 ms); ${ms(ws.queuedAtHangupMs)} still queued at HANGUP`,
+    );
+  }
+  if (result.breakAfterOnsetMs.length > 0 && ws === null) lines.push(`uuid_break      ${result.breakAfterOnsetMs.map((v) => ms(v)).join(", ")} after the caller started`);
   return lines;
 }
 
 export function formatTimeline(result: CallResult, c: ReportContext): string {
-  const how = c.browser ? "the console's test call" : c.asp ? "ASP, as the PABX Docker media server" : c.playback === null ? `kind ${hexByte(kindForRate(c.rate) as number)}` : `mod_audio_stream, ${c.playback} playback`;
+  const how = c.browser ? "the console's test call" : c.websocket ? "Asterisk chan_websocket, slin" : c.asp ? "ASP, as the PABX Docker media server" : c.playback === null ? `kind ${hexByte(kindForRate(c.rate) as number)}` : `mod_audio_stream, ${c.playback} playback`;
   const lines = [`call ${result.uuid} to ${c.target} at ${c.rate} Hz (${how})`];
   if (!result.connected) return [...lines, `call failed: ${result.error}`].join("\n");
   return [...lines, ...timeline(result, c.hangupAfterS, c.asp === true), "", ...figures(result)].join("\n");

@@ -27,6 +27,7 @@ const USAGE = `Usage: voicebot simulate --audiosocket HOST:PORT [options]
        voicebot simulate --fake-providers [--audiostream /stream/TENANT] --say "TEXT" [--say "TEXT" ...] [options]
        voicebot simulate --browser HOST:PORT [options]   (ADMIN_TOKEN in the environment)
        voicebot simulate --asp HOST:PORT[/TENANT] [options]   (ASP_TOKEN in the environment if set)
+       voicebot simulate --websocket HOST:PORT [options]  (WEBSOCKET_TOKEN in the environment, if set)
 
 A PBX in a box: dials voicebot, then prints a timeline of what it heard.
 - Over AudioSocket it behaves as Asterisk does: UUID first, a 20 ms frame every 20 ms for the whole
@@ -42,6 +43,10 @@ A PBX in a box: dials voicebot, then prints a timeline of what it heard.
   caller audio before the greeting's response.end, then 1600-byte chunks with the 12-byte ASP header
   (none while the bot speaks unless the caller barges in), audio.end after 500 ms of quiet, and
   session.end to hang up. ASP carries no DTMF.
+- With --websocket it is Asterisk's chan_websocket (Dial(WebSocket/voicebot/c(slin16))): a WebSocket
+  to /asterisk with subprotocol media, MEDIA_START first, 20 ms frames, DTMF_END per digit, a bare
+  close to hang up; the bot's audio goes through a model of Asterisk's queue (whole frames only, played
+  one per 20 ms, XOFF at 900 frames, FLUSH_MEDIA stops it within a frame).
 
 Options:
   --audiosocket HOST:PORT  where voicebot listens for Asterisk
@@ -49,6 +54,7 @@ Options:
                            call id; with --fake-providers give only the path
   --browser HOST:PORT      voicebot's admin port: place the console's test call (16 kHz)
   --asp HOST:PORT[/TENANT] voicebot's ASP listener (ASP_HOST/ASP_PORT): call as the media server
+  --websocket HOST:PORT    where voicebot listens for Asterisk chan_websocket (WEBSOCKET_PORT)
   --playback MODE          how the bot's streamAudio is played (default stream):
                            stream  the voxcom-us fork: raw audio is played as it arrives
                            file    the community module: each message becomes a temp file and a
@@ -59,7 +65,7 @@ Options:
                            file playback, uuid_kill and uuid_transfer
   --rate HZ                call rate. AudioSocket: 8000 (kind 0x10, default), 16000 (0x12), or
                            ${RATES.replace("8000, ", "").replace("16000, ", "")};
-                           mod_audio_stream: 16000 (default), 8000, 24000, 32000, 48000;
+                           mod_audio_stream and chan_websocket: 16000 (default), 8000, 24000, 32000, 48000;
                            ASP: 8000 (default, the media server's own), 16000, 24000, 48000
   --uuid UUID              call id (default: the URL's CALL, else random)
   --wav FILE               caller audio, a 16-bit PCM WAV (stereo is averaged to mono); repeatable
@@ -101,6 +107,7 @@ const OPTIONS = {
   "esl-port": { type: "string" },
   browser: { type: "string" },
   asp: { type: "string" },
+  websocket: { type: "string" },
 } as const;
 
 /** HOST:PORT (or [IPv6]:PORT) for a flag; the error names the flag, the value and the form. */
@@ -192,15 +199,21 @@ type Link =
   | { kind: "audiosocket"; endpoint: { host: string; port: number } | null }
   | { kind: "audiostream"; flag: StreamFlag; playback: Playback; eslPort: number | null }
   | { kind: "browser"; endpoint: { host: string; port: number }; token: string }
-  | { kind: "asp"; url: string };
+  | { kind: "asp"; url: string }
+  | { kind: "websocket"; endpoint: { host: string; port: number }; token: string | undefined };
 
-function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string; browser?: string; asp?: string; uuid?: string }, fakes: boolean): Link {
-  if ([v.audiosocket, v.audiostream, v.browser, v.asp].filter((t) => t !== undefined).length > 1) {
-    throw new UsageError("--audiosocket (Asterisk), --audiostream (FreeSWITCH), --browser (the console's test call) and --asp (the PABX Docker media server) are four ways in: give one");
+function parseLink(v: { audiosocket?: string; audiostream?: string; playback?: string; "esl-port"?: string; browser?: string; asp?: string; websocket?: string; uuid?: string }, fakes: boolean): Link {
+  if ([v.audiosocket, v.audiostream, v.browser, v.asp, v.websocket].filter((t) => t !== undefined).length > 1) {
+    throw new UsageError("--audiosocket (Asterisk), --audiostream (FreeSWITCH), --websocket (Asterisk chan_websocket), --browser (the console's test call) and --asp (the PABX Docker media server) are five ways in: give one");
   }
   if (v.asp !== undefined) {
     if (fakes) throw new UsageError("--asp calls a running voicebot; against the local fakes use bench --fake-providers --asp");
     return { kind: "asp", url: aspUrl(v.asp) };
+  }
+  if (v.websocket !== undefined) {
+    if (fakes) throw new UsageError("--websocket calls a running voicebot; against the local fakes use bench --fake-providers --websocket");
+    const token = process.env.VOICEBOT_WEBSOCKET_TOKEN ?? process.env.WEBSOCKET_TOKEN;
+    return { kind: "websocket", endpoint: parseTarget("--websocket", v.websocket), token: token === "" ? undefined : token };
   }
   if (v.browser !== undefined) {
     if (fakes) throw new UsageError("--browser calls a running voicebot; against the local fakes use bench --fake-providers --browser");
@@ -238,12 +251,12 @@ function parseAspRate(value: string | undefined): number {
 
 /** The call id: FreeSWITCH's uuid from the stream URL, else --uuid, else random. */
 function callUuid(link: Link, given: string | undefined): string {
-  if (link.kind !== "audiostream") {
+  if (link.kind !== "audiostream" && link.kind !== "websocket") {
     if (given !== undefined) checked("--uuid", () => uuidFromString(given));
     return given ?? crypto.randomUUID();
   }
   if (given !== undefined && !isStreamId(given)) throw new UsageError(`--uuid "${given}" is not allowed: 1-128 of A-Z a-z 0-9 . _ -`);
-  const inUrl = link.flag.callId;
+  const inUrl = link.kind === "audiostream" ? link.flag.callId : null;
   if (inUrl !== null && given !== undefined && given !== inUrl) throw new UsageError(`--uuid ${given} disagrees with the call ${inUrl} in the --audiostream URL; give one`);
   return inUrl ?? given ?? crypto.randomUUID();
 }
@@ -259,7 +272,7 @@ export const simulateCommand: Command = {
     const link = parseLink(v, fakes);
     const stream = link.kind === "audiostream" ? link : null;
     if (link.kind === "browser" && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
-    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : link.kind === "browser" ? 16000 : link.kind === "asp" ? parseAspRate(v.rate) : parseRate(v.rate);
+    const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : link.kind === "websocket" ? parseStreamRate(v.rate, null) : link.kind === "browser" ? 16000 : link.kind === "asp" ? parseAspRate(v.rate) : parseRate(v.rate);
     const uuid = callUuid(link, v.uuid);
     const hangupAfter = parsePositiveSeconds("--seconds", v.seconds, 30);
     const language = v.language ?? "fr-FR";
@@ -311,6 +324,9 @@ export const simulateCommand: Command = {
       } else if (link.kind === "asp") {
         target = link.url.replace(/([?&]token=)[^&]*/, "$1…");
         callTarget = { asp: { url: link.url } };
+      } else if (link.kind === "websocket") {
+        target = `${link.endpoint.host}:${link.endpoint.port}`;
+        callTarget = { websocket: { url: `ws://${target}/asterisk`, token: link.token } };
       } else if (link.kind === "browser") {
         target = `${link.endpoint.host}:${link.endpoint.port}`;
         callTarget = { browser: { admin: `http://${target}`, token: link.token } };
@@ -337,7 +353,7 @@ export const simulateCommand: Command = {
     if (v.json) {
       printJson({ ...result, jitterMs: result.jitterMs.map((j) => Math.round(j * 100) / 100) });
     } else {
-      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser", asp: link.kind === "asp" }) + "\n");
+      process.stdout.write(formatTimeline(result, { target, rate, hangupAfterS: hangupAfter, playback: stream?.playback ?? null, browser: link.kind === "browser", asp: link.kind === "asp", websocket: link.kind === "websocket" }) + "\n");
       if (v.record !== undefined && result.connected) process.stdout.write(`recording       ${v.record}\n`);
     }
     if (!result.connected || result.hungUpBy === "error") {

@@ -15,6 +15,7 @@ export interface ConfigFlags {
   audiosocket?: string;
   audiostream?: string;
   asp?: string;
+  websocket?: string;
   http?: string;
   maxCalls?: string;
 }
@@ -59,6 +60,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   const audiosocket = endpoint(flags.audiosocket, "--audiosocket", lookup("AUDIOSOCKET_HOST"), lookup("AUDIOSOCKET_PORT"), { host: "0.0.0.0", port: 9090 });
   const audiostream = endpoint(flags.audiostream, "--audiostream", lookup("AUDIOSTREAM_HOST"), lookup("AUDIOSTREAM_PORT"), { host: "127.0.0.1", port: 8085 });
   const asp = endpoint(flags.asp, "--asp", lookup("ASP_HOST"), lookup("ASP_PORT"), { host: "127.0.0.1", port: 8765 });
+  const websocket = endpoint(flags.websocket, "--websocket", lookup("WEBSOCKET_HOST"), lookup("WEBSOCKET_PORT"), { host: "127.0.0.1", port: 8086 });
   const http = endpoint(flags.http, "--http", lookup("HTTP_HOST"), lookup("HTTP_PORT"), { host: "127.0.0.1", port: 9091 });
 
   const maxCalls = flags.maxCalls !== undefined
@@ -143,6 +145,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     audiosocketAllow,
     audiostream,
     asp,
+    websocket,
+    websocketToken: token(lookup("WEBSOCKET_TOKEN")),
     http,
     maxCalls,
     language,
@@ -181,6 +185,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     stopDrainSeconds: intOr(lookup("STOP_DRAIN_TIMEOUT"), 0, 0, 3600),
     ...loadPbxSettings(lookup),
   };
+}
+
+/** A token Asterisk sends from websocket_client.conf: printable, no spaces and no ';' (a comment there). */
+function token(raw: Raw | undefined): string | null {
+  const v = raw?.value.trim();
+  if (!raw || !v) return null;
+  if (!/^[\x21-\x3a\x3c-\x7e]{1,200}$/.test(v)) throw new ConfigError(raw.variable, raw.value, raw.source, "must be 1-200 printable ASCII characters without spaces or ';'");
+  return v;
 }
 
 /** A model or voice name: letters, digits and . _ - / : (what vendors use), else the default. */

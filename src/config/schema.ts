@@ -16,6 +16,10 @@ export interface Config {
   audiostream: HostPort;
   /** The ASP listener the PABX Docker media server connects to (ASP_HOST, ASP_PORT). */
   asp: HostPort;
+  /** WEBSOCKET_HOST/PORT: the Asterisk chan_websocket listener. */
+  websocket: HostPort;
+  /** WEBSOCKET_TOKEN: required from Asterisk (websocket_client.conf password, or ?token=); null = none. */
+  websocketToken: string | null;
   http: HostPort;
   maxCalls: number;
   language: string;

@@ -37,7 +37,7 @@ const ANSWER_DEFAULTS: Readonly<Record<string, string>> = {
   STOP_DRAIN_TIMEOUT: "300",
 };
 
-/** 32 random bytes, base64url: what the PBX must present (mod_audio_stream ?token=, the dialplan's API calls) and the admin's API token. */
+/** 32 random bytes, base64url: what the PBX must present (mod_audio_stream ?token=, chan_websocket's password, the dialplan's API calls) and the admin's API token. */
 function newToken(): string {
   return randomBytes(32).toString("base64url");
 }
@@ -66,7 +66,7 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
     const remoteAsterisk = pbx !== "freeswitch" && allow.some((s) => !isLoopbackHost(s));
     a.set("HTTP_HOST", remoteAsterisk ? "0.0.0.0" : "127.0.0.1");
   }
-  for (const key of ["AUDIOSTREAM_TOKEN", "ADMIN_TOKEN", "PBX_TOKEN"]) if (!a.get(key)) a.set(key, newToken());
+  for (const key of ["AUDIOSTREAM_TOKEN", "WEBSOCKET_TOKEN", "ADMIN_TOKEN", "PBX_TOKEN"]) if (!a.get(key)) a.set(key, newToken());
   for (const [k, v] of a) if (v === "" && !(k in ANSWER_DEFAULTS)) a.delete(k);
   return a;
 }

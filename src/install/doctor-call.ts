@@ -132,6 +132,46 @@ async function audiostreamCall(config: Config, signal: AbortSignal, rate = 16000
   return meter.figures();
 }
 
+/** The doctor as Asterisk chan_websocket: MEDIA_START, then slin16 frames; the bot's frames are what the caller would hear. */
+async function websocketCall(config: Config, signal: AbortSignal, rate = 16000): Promise<GreetingFigures> {
+  const host = localHost(config.websocket.host);
+  const headers: Record<string, string> = config.websocketToken ? { Authorization: `Basic ${Buffer.from(`asterisk:${config.websocketToken}`).toString("base64")}` } : {};
+  const url = `ws://${host.includes(":") ? `[${host}]` : host}:${config.websocket.port}/asterisk?caller=${DOCTOR_CALLER}&dnis=doctor`;
+  const ws = new WebSocket(url, { protocols: ["media"], headers } as unknown as string[]);
+  ws.binaryType = "arraybuffer";
+  const meter = new GreetingMeter();
+  const ended = Promise.withResolvers<void>();
+  let failure: string | null = null;
+  ws.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+    if (typeof event.data === "string") {
+      if (/HANGUP/.test(event.data)) ended.resolve();
+      return;
+    }
+    // Asterisk cuts each message into 640-byte frames and drops a remainder: so does the meter's view.
+    if (event.data.byteLength % ((rate / 50) * 2) !== 0) failure = `the service sent a ${event.data.byteLength}-byte message: not whole 20 ms frames, Asterisk would drop the remainder`;
+    meter.heard(new Int16Array(event.data), rate);
+  };
+  ws.onclose = (event) => {
+    if (event.code !== 1000) failure ??= `the service closed the call (${event.code} ${event.reason})`;
+    ended.resolve();
+  };
+  ws.onerror = () => {
+    failure ??= "the WebSocket upgrade failed (wrong WEBSOCKET_TOKEN, or not voicebot on that port)";
+    ended.resolve();
+  };
+  const opened = await new Promise<boolean>((resolve) => {
+    ws.onopen = () => resolve(true);
+    setTimeout(() => resolve(false), 2000);
+  });
+  if (!opened) throw new Error(failure ?? "the WebSocket did not open within 2 s");
+  ws.send(`MEDIA_START connection_id:doctor channel:WebSocket/doctor/0x1 channel_id:doctor-${randomUUID()} format:slin16 optimal_frame_size:${(rate / 50) * 2} ptime:20`);
+  const frame = new Uint8Array((rate / 50) * 2);
+  await listen(meter, signal, ended, () => ws.readyState === WebSocket.OPEN && ws.send(frame));
+  ws.close(1000);
+  if (failure !== null) throw new Error(failure);
+  return meter.figures();
+}
+
 export const callCheck: Check = {
   id: "call",
   timeoutMs: 8000,
@@ -147,6 +187,12 @@ export const callCheck: Check = {
       } catch (err) {
         results.push(fail("call.audiosocket", `AudioSocket call to ${localHost(c.audiosocket.host)}:${c.audiosocket.port} failed: ${err instanceof Error ? err.message : String(err)}`,
           "AUDIOSOCKET_ALLOW must include 127.0.0.1 for the doctor's call; check the service's log"));
+      }
+      try {
+        results.push(judge("call.websocket", "chan_websocket", await websocketCall(c, ctx.signal), 16000, false));
+      } catch (err) {
+        results.push(fail("call.websocket", `chan_websocket call to ${localHost(c.websocket.host)}:${c.websocket.port} failed: ${err instanceof Error ? err.message : String(err)}`,
+          "check WEBSOCKET_TOKEN and the service's log"));
       }
     }
     if (c.pbx !== "asterisk") {

@@ -15,7 +15,7 @@ interface Listener {
 
 function listeners(c: Config): Listener[] {
   const out: Listener[] = [];
-  if (c.pbx !== "freeswitch") out.push({ name: "audiosocket", ...c.audiosocket });
+  if (c.pbx !== "freeswitch") out.push({ name: "audiosocket", ...c.audiosocket }, { name: "websocket", ...c.websocket });
   if (c.pbx !== "asterisk") out.push({ name: "audiostream", ...c.audiostream });
   out.push({ name: "admin", ...c.http });
   return out;
@@ -34,7 +34,7 @@ function tryBind(host: string, port: number): string | null {
 function heldByUs(health: Health | null, l: Listener): boolean {
   if (!health) return false;
   if (l.name === "admin") return true;
-  const bound = l.name === "audiosocket" ? health.listeners?.audiosocket : health.listeners?.audiostream;
+  const bound = l.name === "audiosocket" ? health.listeners?.audiosocket : l.name === "websocket" ? health.listeners?.websocket : health.listeners?.audiostream;
   return bound !== undefined && bound.endsWith(`:${l.port}`);
 }
 

@@ -44,6 +44,9 @@ export function firewallRules(config: Config): FirewallRule[] {
   if (config.pbx !== "freeswitch" && !isLoopbackHost(config.audiosocket.host)) {
     rules.push({ port: config.audiosocket.port, proto: "tcp", sources, label: "audiosocket" });
   }
+  if (config.pbx !== "freeswitch" && !isLoopbackHost(config.websocket.host)) {
+    rules.push({ port: config.websocket.port, proto: "tcp", sources, label: "websocket" });
+  }
   if (config.pbx !== "asterisk" && !isLoopbackHost(config.audiostream.host)) {
     rules.push({ port: config.audiostream.port, proto: "tcp", sources, label: "audiostream" });
   }

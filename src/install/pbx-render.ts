@@ -10,6 +10,7 @@ import managerTemplate from "../../asterisk/manager.conf.tmpl" with { type: "tex
 import type { Config, HostPort } from "../config/schema.ts";
 import type { Tenant, Tenants } from "../config/tenant.ts";
 import { renderFreeswitch, type FreeswitchValues } from "./pbx-render-freeswitch.ts";
+import { renderWebsocket } from "./pbx-render-websocket.ts";
 
 export type PbxKind = "asterisk" | "freeswitch" | "3cx";
 
@@ -189,6 +190,8 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
     { path: "asterisk/manager_voicebot.conf", content: manager, mode: SECRET_MODE },
   ];
   const routes = contexts.map((c) => `${c.tenant} → ${c.context},777,1`).join("; ");
+  const websocket = renderWebsocket(host, checkPort("WEBSOCKET_PORT", config.websocket.port), config, tenants, fillTemplate, { secret: SECRET_MODE, plain: PLAIN_MODE });
+  files.push(...websocket.files);
   const steps = [
     "Check the PBX: Asterisk 20.14+, 21.9+, 22.4+ or 23+ (`asterisk -rx 'core show version'`; older releases have no UUID() "
       + "or hang up when voicebot ends the call), and `asterisk -rx 'module show like audiosocket'` and "
@@ -203,10 +206,13 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
       + `enabled = yes and a bindaddr/port voicebot reaches (AMI_PORT, default 5038), then \`asterisk -rx 'manager reload'\` and `
       + `\`asterisk -rx 'manager show user ${user}'\`.`,
     `Call 777 (or a DID routed to it): \`voicebot calls\` lists the call with its caller and tenant.`,
+    ...websocket.steps,
   ];
   const warnings = [
     ...reachWarning("HTTP_HOST", config.http, host, "the admin port the dialplan's CURL() registers calls with", ` and ${tokenVariable}`),
     ...reachWarning("AUDIOSOCKET_HOST", config.audiosocket, host, "the AudioSocket listener", ""),
+    ...reachWarning("WEBSOCKET_HOST", config.websocket, host, "the chan_websocket listener", ""),
+    ...websocket.warnings,
   ];
   if (config.adminToken === null) {
     warnings.push(`ADMIN_TOKEN is not set: anyone who reaches ${adminUrl}/api/calls can register calls and read what comes next; `

@@ -1,8 +1,9 @@
 /**
  * One simulated PBX call on the shared 20 ms clock: the caller's script (digits, speech, barge-in,
  * hang-up), what it heard and how fast the bot answered. The link itself is a CallWire: Asterisk
- * AudioSocket (audiosocket-wire.ts), FreeSWITCH mod_audio_stream (audiostream-wire.ts) or the
- * console's test call (browser-wire.ts).
+ * AudioSocket (audiosocket-wire.ts), FreeSWITCH mod_audio_stream (audiostream-wire.ts), Asterisk
+ * chan_websocket (chan-websocket-wire.ts), the console's test call (browser-wire.ts) or the PABX
+ * Docker media server over ASP (asp-wire.ts).
  */
 import { dtmfTone } from "../media/dtmf-tones.ts";
 import { PlayoutClock, type ClockTarget } from "../media/playout-clock.ts";
@@ -11,6 +12,7 @@ import { AspWire, type AspTarget } from "./asp-wire.ts";
 import { AudioSocketWire, type AudioSocketTarget } from "./audiosocket-wire.ts";
 import { AudiostreamWire, type AudiostreamFigures, type AudiostreamTarget } from "./audiostream-wire.ts";
 import { BrowserWire, type BrowserTarget } from "./browser-wire.ts";
+import { ChanWebsocketWire, type ChanWebsocketFigures, type ChanWebsocketTarget } from "./chan-websocket-wire.ts";
 import { CallListener, type HeardSummary } from "./listener.ts";
 import { TurnTimer } from "./turn-timer.ts";
 import type { CallWire, WireEvents } from "./wire.ts";
@@ -49,8 +51,8 @@ export interface CallSettings {
   inbandDigits?: boolean;
 }
 
-/** Asterisk over AudioSocket at host:port, FreeSWITCH mod_audio_stream, the console's test call, or the ASP media server. */
-export type CallTarget = AudioSocketTarget | { audiostream: AudiostreamTarget } | { browser: BrowserTarget } | { asp: AspTarget };
+/** Asterisk over AudioSocket at host:port or chan_websocket, FreeSWITCH mod_audio_stream, the console's test call, or the ASP media server. */
+export type CallTarget = AudioSocketTarget | { audiostream: AudiostreamTarget } | { browser: BrowserTarget } | { asp: AspTarget } | { websocket: ChanWebsocketTarget };
 export type CallOptions = CallSettings & CallTarget;
 /** A call's options before the shared clock and stop signal are added (the bench's redial). */
 export type CallSetup = Omit<CallSettings, "clock" | "signal"> & CallTarget;
@@ -80,6 +82,8 @@ export interface CallResult extends HeardSummary {
   breakAfterOnsetMs: number[];
   /** The mod_audio_stream figures; null over AudioSocket. */
   audiostream: AudiostreamFigures | null;
+  /** The chan_websocket figures (Asterisk's queue model); null over the other wires. */
+  websocket: ChanWebsocketFigures | null;
 }
 
 const DEFAULT_QUIET_MS = 600;
@@ -107,6 +111,7 @@ export class SimulatedCaller implements ClockTarget {
   private readonly wire: CallWire;
   private readonly streamWire: AudiostreamWire | null;
   private readonly browserWire: BrowserWire | null;
+  private readonly websocketWire: ChanWebsocketWire | null;
 
   private listener: CallListener;
   private callStartMs = 0;
@@ -137,12 +142,14 @@ export class SimulatedCaller implements ClockTarget {
   constructor(private readonly options: CallOptions) {
     const audiostream = "audiostream" in options ? options.audiostream : null;
     const browser = "browser" in options ? options.browser : null;
-    this.rate = options.sampleRate ?? (audiostream || browser ? 16000 : 8000);
+    const websocket = "websocket" in options ? options.websocket : null;
+    this.rate = options.sampleRate ?? (audiostream || browser || websocket ? 16000 : 8000);
     this.ownUuid = options.uuid ?? crypto.randomUUID();
     this.streamWire = audiostream ? new AudiostreamWire(audiostream, this.ownUuid, this.rate) : null;
     this.browserWire = browser ? new BrowserWire(browser, this.rate) : null;
     const asp = "asp" in options ? new AspWire(options.asp, this.ownUuid, this.rate) : null;
-    this.wire = this.streamWire ?? this.browserWire ?? asp ?? new AudioSocketWire(options as AudioSocketTarget, this.ownUuid, this.rate);
+    this.websocketWire = websocket ? new ChanWebsocketWire(websocket, this.ownUuid, this.rate) : null;
+    this.wire = this.streamWire ?? this.browserWire ?? this.websocketWire ?? asp ?? new AudioSocketWire(options as AudioSocketTarget, this.ownUuid, this.rate);
     this.clock = options.clock ?? simulatedPbxClock();
     this.quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? this.wire.idleTimeoutMs;
@@ -367,6 +374,7 @@ export class SimulatedCaller implements ClockTarget {
       bargeInStopMs: this.turns.bargeInStopMs,
       breakAfterOnsetMs: this.breakAfterOnsetMs,
       audiostream: this.streamWire?.figures(this.callStartMs) ?? null,
+      websocket: this.websocketWire?.figures() ?? null,
     };
   }
 
@@ -380,15 +388,8 @@ export class SimulatedCaller implements ClockTarget {
       hungUpBy: "error",
       serverSentHangup: false,
       error: `cannot connect to ${this.wire.target}: ${err instanceof Error ? err.message : String(err)}`,
-      durationMs: 0,
-      digitsSent: "",
-      actions: [],
-      framesSkipped: 0,
-      responseMs: [],
-      longestSilenceMs: 0,
-      bargeInStopMs: [],
-      breakAfterOnsetMs: [],
-      audiostream: null,
+      durationMs: 0, digitsSent: "", actions: [], framesSkipped: 0,
+      responseMs: [], longestSilenceMs: 0, bargeInStopMs: [], breakAfterOnsetMs: [], audiostream: null, websocket: null,
     };
   }
 }

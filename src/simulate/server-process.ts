@@ -86,6 +86,8 @@ export class ServerProcess {
   audiostream: Endpoint | null = null;
   /** The ASP listener, from /healthz `listeners.asp`; null = not reported. */
   asp: Endpoint | null = null;
+  /** The chan_websocket listener, from /healthz `listeners.websocket`; null = not reported. */
+  websocket: Endpoint | null = null;
   /** From spawn to the "listening" line: the service start-up time an admin sees. */
   listeningAfterMs = 0;
   /** From spawn to /healthz reporting the phrase cache in memory. */
@@ -105,7 +107,7 @@ export class ServerProcess {
   static async start(options: StartOptions): Promise<ServerProcess> {
     const cmd = [
       ...voicebotCommand(), "serve",
-      "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--asp", "127.0.0.1:0", "--http", "127.0.0.1:0",
+      "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--asp", "127.0.0.1:0", "--websocket", "127.0.0.1:0", "--http", "127.0.0.1:0",
       "--data-dir", options.dataDir, "--max-calls", String(options.maxCalls),
       ...(options.extraArgs ?? []),
     ];
@@ -161,9 +163,10 @@ export class ServerProcess {
       const health = await this.race(this.health(), deadline, "report its phrases ready");
       if (health.phrases === "ready") {
         this.phrasesReadyAfterMs = performance.now() - this.spawnedAt;
-        const listeners = health.listeners as { audiostream?: unknown; asp?: unknown } | undefined;
+        const listeners = health.listeners as { audiostream?: unknown; asp?: unknown; websocket?: unknown } | undefined;
         this.audiostream = typeof listeners?.audiostream === "string" ? endpointFrom(listeners.audiostream, HOST_PORT) : null;
         this.asp = typeof listeners?.asp === "string" ? endpointFrom(listeners.asp, HOST_PORT) : null;
+        this.websocket = typeof listeners?.websocket === "string" ? endpointFrom(listeners.websocket, HOST_PORT) : null;
         return;
       }
       await this.race(Bun.sleep(100), deadline, "report its phrases ready");

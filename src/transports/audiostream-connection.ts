@@ -231,15 +231,9 @@ export class AudioStreamConnection implements CallLeg {
   }
 
   private warnAboutSetup(randomId: boolean): void {
-    if (randomId) {
-      this.log.warn("no call id in the URL or metadata: using a random one, so DTMF, file playback and hang-up cannot reach this call over ESL; put ${uuid} in the URL (/stream/<tenant>/${uuid})");
-    }
-    if (this.ctx.playback === "file" && this.control === null && !randomId) {
-      this.log.warn("AUDIOSTREAM_PLAYBACK=file without ESL: the caller hears nothing (the community module only writes files; ESL must uuid_broadcast them)");
-    }
-    if (this.mix === "mixed") {
-      this.log.warn("mix=mixed: the bot hears itself in the caller's audio (use mono)");
-    }
+    if (randomId) this.log.warn("no call id in the URL or metadata: using a random one, so DTMF, file playback and hang-up cannot reach this call over ESL; put ${uuid} in the URL (/stream/<tenant>/${uuid})");
+    if (this.ctx.playback === "file" && this.control === null && !randomId) this.log.warn("AUDIOSTREAM_PLAYBACK=file without ESL: the caller hears nothing (the community module only writes files; ESL must uuid_broadcast them)");
+    if (this.mix === "mixed") this.log.warn("mix=mixed: the bot hears itself in the caller's audio (use mono)");
     if (this.mix !== "mono") {
       this.setTimer(NO_AUDIO_WARN_MS, () => this.log.warn(`no audio ${NO_AUDIO_WARN_MS} ms into the call${this.parkedHint()}`));
       this.awaitingAudio = true;

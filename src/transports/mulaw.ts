@@ -79,10 +79,19 @@ export class MulawDetector {
 
 /** G.711 μ-law byte for one 16-bit linear sample (the inverse of MULAW_TO_LINEAR, rounding toward zero). */
 export function linearToMulaw(sample: number): number {
+  // Bias 0x84 on the magnitude clipped to 32635, then segment and 4 mantissa bits.
   const sign = sample < 0 ? 0x80 : 0;
   const magnitude = Math.min(32635, sign ? -sample : sample) + 0x84;
   let exponent = 7;
   for (let mask = 0x4000; (magnitude & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
   const mantissa = (magnitude >> (exponent + 3)) & 0x0f;
   return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+/** μ-law byte of every 16-bit sample, indexed by the sample's unsigned 16-bit value (64 KiB, built once). */
+const LINEAR_TO_MULAW: Uint8Array = Uint8Array.from({ length: 65536 }, (_, u) => linearToMulaw((u << 16) >> 16));
+
+/** Encodes `src` into the first `src.length` bytes of `dst` from `offset`. Allocation-free. */
+export function encodeMulaw(src: Int16Array, dst: Uint8Array, offset = 0): void {
+  for (let i = 0; i < src.length; i++) dst[offset + i] = LINEAR_TO_MULAW[src[i]! & 0xffff]!;
 }

@@ -2,7 +2,7 @@
  * What a transport hands to the call layer. Transports speak one wire protocol each and know
  * nothing about AI or dialogs: they turn a connection into a CallLeg and feed it CallLegEvents.
  */
-export type TransportName = "audiosocket" | "audiostream" | "browser" | "asp";
+export type TransportName = "audiosocket" | "audiostream" | "browser" | "asp" | "websocket";
 
 /** Why a leg ended, as stored in `calls.end_reason` and counted in metrics. */
 export type LegCloseReason =

@@ -22,7 +22,7 @@ function freePort(): number {
 let root = "";
 let work = "";
 let s: Standins;
-const ports = { audiosocket: 0, audiostream: 0, asp: 0, http: 0 };
+const ports = { audiosocket: 0, audiostream: 0, asp: 0, websocket: 0, http: 0 };
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
@@ -50,6 +50,7 @@ beforeAll(() => {
   ports.audiosocket = freePort();
   ports.audiostream = freePort();
   ports.asp = freePort();
+  ports.websocket = freePort();
   ports.http = freePort();
   // What systemd does: a stop waits for the service to exit; a start runs the installed binary.
   const pidFile = join(work, "serve.pid");
@@ -58,7 +59,7 @@ beforeAll(() => {
   s = createStandins({ ufw: "inactive", onStart, onStop });
   writeFileSync(join(work, "answers.env"), [
     "PBX=asterisk", "AUDIOSOCKET_ALLOW=192.0.2.20", "COMPANY_NAME=ACME Fibre", "AUDIOSOCKET_HOST=127.0.0.1",
-    `AUDIOSOCKET_PORT=${ports.audiosocket}`, `AUDIOSTREAM_PORT=${ports.audiostream}`, `ASP_PORT=${ports.asp}`, `HTTP_PORT=${ports.http}`, "STOP_DRAIN_TIMEOUT=5",
+    `AUDIOSOCKET_PORT=${ports.audiosocket}`, `AUDIOSTREAM_PORT=${ports.audiostream}`, `ASP_PORT=${ports.asp}`, `WEBSOCKET_PORT=${ports.websocket}`, `HTTP_PORT=${ports.http}`, "STOP_DRAIN_TIMEOUT=5",
   ].join("\n"));
 });
 

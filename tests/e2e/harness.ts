@@ -34,7 +34,7 @@ function baseEnv(extra: Record<string, string>): Record<string, string> {
 export async function startServer(env: Record<string, string> = {}, args: string[] = [], options: { waitForPhrases?: boolean } = {}): Promise<RunningServer> {
   requireBinary();
   const dataDir = mkdtempSync(join(tmpdir(), "voicebot-e2e-"));
-  const proc = Bun.spawn([BINARY, "serve", "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--asp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", dataDir, ...args], {
+  const proc = Bun.spawn([BINARY, "serve", "--audiosocket", "127.0.0.1:0", "--audiostream", "127.0.0.1:0", "--asp", "127.0.0.1:0", "--websocket", "127.0.0.1:0", "--http", "127.0.0.1:0", "--data-dir", dataDir, ...args], {
     cwd: tmpdir(), env: baseEnv(env), stdout: "pipe", stderr: "pipe",
   });
   let logs = "";

@@ -1,141 +1,16 @@
 /**
  * The mod_audio_stream server over real WebSockets on 127.0.0.1, a WebSocket client standing in for
  * FreeSWITCH and a recording FreeswitchMediaControl for ESL: upgrade checks, admission, bad frames,
- * control text, both playback modes, hang-up and shutdown. Real captures: audiostream-fixtures.test.ts.
+ * control text, both playback modes (hang-up and shutdown: audiostream-hangup.test.ts). Real captures: audiostream-fixtures.test.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { captureLogLines, waitFor } from "../support/log-capture.ts";
-import { connect as tcpConnect } from "node:net";
-import { rootLogger } from "../../src/log.ts";
-import { startAudioStreamServer, type AudioStreamServer, type AudioStreamServerOptions } from "../../src/transports/audiostream.ts";
 import { AudioStreamConnection } from "../../src/transports/audiostream-connection.ts";
-import type { ChannelListener, FreeswitchMediaControl } from "../../src/transports/freeswitch-control.ts";
-import { newTransportStats, type CallLeg, type LegCloseReason, type TransportStats } from "../../src/transports/types.ts";
+import { bytesOf, call, closeAll, frames, fromBase64, open, start, tone, upgradeStatus } from "../support/audiostream-harness.ts";
 
 const lines = captureLogLines();
 const logged = (text: string): string[] => lines.filter((line) => line.includes(text));
-
-/** An ESL stand-in: records every command, and lets the test fire channel events. */
-class RecordingControl implements FreeswitchMediaControl {
-  connected = true;
-  calls: string[] = [];
-  listeners = new Map<string, ChannelListener>();
-  watch(uuid: string, listener: ChannelListener): () => void {
-    this.calls.push(`watch ${uuid}`);
-    this.listeners.set(uuid, listener);
-    return () => this.calls.push(`unwatch ${uuid}`) && this.listeners.delete(uuid);
-  }
-  broadcast = (uuid: string, file: string): number => this.calls.push(`broadcast ${uuid} ${file}`);
-  breakPlayback = (uuid: string): number => this.calls.push(`break ${uuid}`);
-  hangup = (uuid: string): number => this.calls.push(`hangup ${uuid}`);
-}
-
-interface LegRecord {
-  leg: CallLeg;
-  audio: Int16Array[];
-  played: Int16Array[];
-  dtmf: string;
-  closes: Array<{ reason: LegCloseReason; detail: string | undefined }>;
-}
-
-interface Harness {
-  server: AudioStreamServer;
-  stats: TransportStats;
-  legs: LegRecord[];
-  control: RecordingControl;
-  url(path: string): string;
-}
-
-const servers: AudioStreamServer[] = [];
-const clients: WebSocket[] = [];
-afterEach(async () => {
-  for (const ws of clients.splice(0)) ws.close();
-  for (const server of servers.splice(0)) await server.stop();
-});
-
-const TENANTS: Record<string, string> = { acme: "acme", "acme.example.com": "acme" };
-
-function start(options: Partial<AudioStreamServerOptions> = {}, control: RecordingControl | null = new RecordingControl()): Harness {
-  const stats = newTransportStats();
-  const legs: LegRecord[] = [];
-  const server = startAudioStreamServer({
-    host: "127.0.0.1", port: 0, token: null, defaultRate: 16000, defaultMix: "mono", playback: "stream",
-    resolveTenant: (id) => (id === null ? "default" : (TENANTS[id] ?? null)),
-    control, log: rootLogger.child("audiostream"), stats,
-    admit(leg) {
-      const record: LegRecord = { leg, audio: [], played: [], dtmf: "", closes: [] };
-      legs.push(record);
-      return {
-        onAudio: (samples) => record.audio.push(samples.slice()),
-        onPlayedAudio: (samples) => record.played.push(samples.slice()),
-        onDtmf: (digit) => (record.dtmf += digit),
-        onRateChange: () => {},
-        onClose: (reason, detail) => record.closes.push({ reason, detail }),
-      };
-    },
-    ...options,
-  });
-  servers.push(server);
-  return { server, stats, legs, control: control ?? new RecordingControl(), url: (path) => `ws://127.0.0.1:${server.port}${path}` };
-}
-
-/** FreeSWITCH's side of one stream: what it received, and how it was closed. */
-interface Peer {
-  ws: WebSocket;
-  texts: string[];
-  closed: { code: number; reason: string } | null;
-}
-
-async function open(url: string, headers?: Record<string, string>): Promise<Peer> {
-  const ws = new WebSocket(url, headers ? { headers } : undefined);
-  clients.push(ws);
-  const peer: Peer = { ws, texts: [], closed: null };
-  ws.onmessage = (event) => {
-    if (typeof event.data === "string") peer.texts.push(event.data);
-  };
-  ws.onclose = (event) => (peer.closed = { code: event.code, reason: event.reason });
-  await waitFor(`open ${url}`, () => ws.readyState === WebSocket.OPEN || peer.closed !== null);
-  return peer;
-}
-
-/** The HTTP answer to an upgrade request, read off a raw socket (a refused WebSocket hides it). */
-function upgradeStatus(port: number, path: string, extra = ""): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = tcpConnect(port, "127.0.0.1", () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
-    });
-    let text = "";
-    socket.on("data", (chunk) => {
-      text += chunk.toString();
-      if (text.includes("\r\n\r\n")) {
-        socket.destroy();
-        resolve({ status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) });
-      }
-    });
-    socket.on("error", reject);
-  });
-}
-
-/** s16le bytes of a sine (amplitude in full scale), `ms` long at `rate`. */
-function tone(ms: number, rate: number, amplitude: number, hz = 440): Int16Array {
-  const out = new Int16Array((rate * ms) / 1000);
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(32767 * amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
-  return out;
-}
-const bytesOf = (samples: Int16Array): Uint8Array => new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
-const fromBase64 = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, "base64"));
-const frames = (samples: Int16Array, size: number): Int16Array[] =>
-  Array.from({ length: samples.length / size }, (_, i) => samples.subarray(i * size, (i + 1) * size));
-
-/** Opens a stream as FreeSWITCH does (metadata first, unless given audio) and waits for its leg. */
-async function call(h: Harness, path: string, first: string | Uint8Array = "{}"): Promise<{ peer: Peer; record: LegRecord; leg: CallLeg }> {
-  const count = h.legs.length + 1;
-  const peer = await open(h.url(path));
-  peer.ws.send(first);
-  await waitFor(`leg ${count}`, () => h.legs.length >= count);
-  return { peer, record: h.legs[count - 1]!, leg: h.legs[count - 1]!.leg };
-}
+afterEach(closeAll);
 
 describe("upgrade", () => {
   test("plain HTTP gets 426 with a one-line hint; a bad rate, mix or path char gets 400 naming the value", async () => {
@@ -350,64 +225,5 @@ describe("playback, file mode", () => {
   test("without ESL: one warning per call that the caller hears nothing", async () => {
     await call(start({ playback: "file" }, null), "/stream/acme/c1");
     expect(logged("the caller hears nothing")).toHaveLength(1);
-  });
-});
-
-describe("hang-up and shutdown", () => {
-  test("with ESL: uuid_kill, then FreeSWITCH's close → server-hangup", async () => {
-    const h = start();
-    const { peer, record, leg } = await call(h, "/stream/acme/c1");
-    leg.hangup();
-    await waitFor("uuid_kill", () => h.control.calls.includes("hangup c1"));
-    expect(record.closes).toEqual([]);
-    expect(leg.sendAudio(tone(20, 16000, 0.2))).toBe(false);
-    peer.ws.close(1000, "Normal closure");
-    await waitFor("close", () => record.closes.length === 1);
-    expect(record.closes[0]!.reason).toBe("server-hangup");
-  });
-
-  test("with ESL but no close from FreeSWITCH within 2 s (voxcom deadlock) → we close it; same after CHANNEL_HANGUP", async () => {
-    const h = start();
-    const [killed, hungUp] = [await call(h, "/stream/acme/c1"), await call(h, "/stream/acme/c2")];
-    killed.leg.hangup();
-    h.control.listeners.get("c2")!.onHangup();
-    await waitFor("both closed", () => killed.peer.closed !== null && hungUp.peer.closed !== null, 4000);
-    expect(killed.record.closes).toEqual([{ reason: "server-hangup", detail: expect.stringContaining("uuid_kill") }]);
-    expect(hungUp.record.closes).toEqual([{ reason: "caller-hangup", detail: expect.stringContaining("CHANNEL_HANGUP") }]);
-  });
-
-  test("without ESL: close 1000 at once, and a warning that FreeSWITCH keeps the call parked", async () => {
-    const { peer, record, leg } = await call(start({}, null), "/stream/acme/c1");
-    leg.hangup();
-    expect(record.closes[0]!.reason).toBe("server-hangup");
-    await waitFor("close", () => peer.closed !== null);
-    expect(peer.closed!.code).toBe(1000);
-    expect(logged("keeps the call parked")).toHaveLength(1);
-  });
-
-  test("a call handler that throws: internal-error (not server-hangup), its FreeSWITCH call killed, close 1011", async () => {
-    const closes: unknown[] = [];
-    const exploding = (): never => {
-      throw new Error("dialog exploded");
-    };
-    const h = start({ admit: () => ({ onAudio: exploding, onDtmf: () => {}, onRateChange: () => {}, onClose: (reason, detail) => void closes.push({ reason, detail }) }) });
-    const peer = await open(h.url("/stream/acme/c9"));
-    peer.ws.send("{}");
-    peer.ws.send(bytesOf(new Int16Array(320)));
-    await waitFor("close", () => peer.closed !== null);
-    expect([peer.closed!.code, closes, h.control.calls.includes("hangup c9")]).toEqual([1011, [{ reason: "internal-error", detail: "dialog exploded" }], true]);
-  });
-
-  test("stop(): every leg ends with shutdown, its FreeSWITCH call is killed, and the streams close 1001", async () => {
-    const h = start();
-    const peers = [(await call(h, "/stream/acme/c1")).peer, (await call(h, "/stream/acme/c2")).peer, (await call(h, "/stream/acme/c3")).peer];
-    expect(h.server.activeConnections).toBe(3);
-    await h.server.stop();
-    servers.length = 0;
-    expect(h.legs.map((r) => r.closes.map((c) => c.reason))).toEqual([["shutdown"], ["shutdown"], ["shutdown"]]);
-    expect(h.control.calls.filter((c) => c.startsWith("hangup"))).toEqual(["hangup c1", "hangup c2", "hangup c3"]);
-    await waitFor("closed", () => peers.every((p) => p.closed !== null));
-    expect(peers.map((p) => p.closed!.code)).toEqual([1001, 1001, 1001]);
-    expect(h.server.activeConnections).toBe(0);
   });
 });

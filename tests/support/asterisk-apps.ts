@@ -17,6 +17,7 @@ export interface AsteriskName {
 export const ASTERISK_APPLICATIONS: readonly AsteriskName[] = [
   { name: "Answer", source: "main/pbx_builtins.c" },
   { name: "AudioSocket", source: "apps/app_audiosocket.c" },
+  { name: "Dial", source: "apps/app_dial.c" },
   { name: "Goto", source: "main/pbx_builtins.c" },
   { name: "GotoIf", source: "main/pbx_builtins.c" },
   { name: "Hangup", source: "main/pbx_builtins.c" },

@@ -19,6 +19,8 @@ describe("loadConfig", () => {
     expect(c.audiosocket).toEqual({ host: "0.0.0.0", port: 9090 });
     expect(c.audiostream).toEqual({ host: "127.0.0.1", port: 8085 });
     expect(c.http).toEqual({ host: "127.0.0.1", port: 9091 });
+    expect(c.websocket).toEqual({ host: "127.0.0.1", port: 8086 });
+    expect(c.websocketToken).toBeNull();
     expect(c.maxCalls).toBe(20);
     expect(c.language).toBe("fr-FR");
     expect([c.silenceWarningSeconds, c.silenceHangupSeconds, c.maxCallDurationSeconds]).toEqual([8, 15, 600]);
@@ -96,6 +98,10 @@ describe("parseEnvFile", () => {
     expect(loadConfig({}, { OPENAI_API_KEY: "k", GROQ_API_KEY: "g" }).llmProvider).toBe("groq");
     expect(loadConfig({}, { OPENAI_API_KEY: "k", GROQ_API_KEY: "g", LLM_PROVIDER: "OpenAI" }).llmProvider).toBe("openai");
     expect(loadConfig({}, { COMPANY_NAME: "Acme Box", DEEPGRAM_KEYTERMS: "fibre, , livebox" }).keyterms).toEqual(["Acme Box", "fibre", "livebox"]);
+    expect(loadConfig({ websocket: "0.0.0.0:9100" }, { WEBSOCKET_PORT: "9200", WEBSOCKET_TOKEN: " t0k:en " })).toMatchObject({ websocket: { host: "0.0.0.0", port: 9100 }, websocketToken: "t0k:en" });
+    expect(error(() => loadConfig({}, { WEBSOCKET_PORT: "http" })).message).toBe('invalid configuration: WEBSOCKET_PORT="http" (environment): must be a whole number from 0 to 65535');
+    expect(error(() => loadConfig({}, { WEBSOCKET_TOKEN: "a b" })).message).toBe(`invalid configuration: WEBSOCKET_TOKEN="a b" (environment): must be 1-200 printable ASCII characters without spaces or ';'`);
+    expect(error(() => loadConfig({}, { WEBSOCKET_TOKEN: "a;b" })).message).toContain("without spaces or ';'");
     expect(error(() => loadConfig({}, { LLM_PROVIDER: "mistral" })).message).toBe('invalid configuration: LLM_PROVIDER="mistral" (environment): must be groq or openai');
     expect(error(() => loadConfig({}, { LLM_TTFT_TIMEOUT: "0" })).variable).toBe("LLM_TTFT_TIMEOUT");
     expect(error(() => loadConfig({}, { API_RETRY_ATTEMPTS: "11" })).allowed).toBe("must be a whole number from 0 to 10");

@@ -78,6 +78,7 @@ describe("answers and the env file", () => {
     const a = mergeAnswers([existing, new Map([["COMPANY_NAME", "ACME"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10");
     expect(a.get("ADMIN_TOKEN")).toBe("keep-me");
     expect(a.get("AUDIOSTREAM_TOKEN")?.length).toBeGreaterThan(30);
+    expect(a.get("WEBSOCKET_TOKEN")?.length).toBeGreaterThan(30);
     expect(a.get("COMPANY_NAME")).toBe("ACME");
     expect(a.get("AUDIOSOCKET_ALLOW")).toBe("192.0.2.20,127.0.0.1");
     expect(a.get("PUBLIC_HOST")).toBe("192.0.2.10");
@@ -121,6 +122,8 @@ describe("firewall", () => {
     ]);
     expect(firewallRules(configFrom({ ...base, PBX: "freeswitch", AUDIOSTREAM_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiostream"]);
     expect(firewallRules(configFrom({ ...base, PBX: "both", HTTP_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiosocket", "admin"]);
+    expect(firewallRules(configFrom({ ...base, PBX: "asterisk", WEBSOCKET_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiosocket", "websocket"]);
+    expect(firewallRules(configFrom({ ...base, PBX: "freeswitch", WEBSOCKET_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual([]);
     expect(firewallRules(configFrom({ AUDIOSOCKET_ALLOW: "127.0.0.1", PBX: "asterisk" }))).toEqual([]);
     expect(firewallRules(configFrom({ PBX: "asterisk" }))[0]?.sources).toEqual([]);
   });

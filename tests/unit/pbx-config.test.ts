@@ -1,55 +1,18 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { CallDirectory, formatNextStep } from "../../src/call/call-directory.ts";
-import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import type { Tenants } from "../../src/config/tenant.ts";
-import { loadTenants } from "../../src/config/tenants.ts";
 import { detectHostAddress } from "../../src/install/host-address.ts";
 import { fillTemplate, PbxConfigError, renderPbxConfig, type PbxKind, type PbxRendering } from "../../src/install/pbx-render.ts";
 import { rootLogger } from "../../src/log.ts";
-import { parseStreamUrl } from "../../src/transports/audiostream-url.ts";
+import { parseChanWebsocketUrl } from "../../src/transports/chan-websocket.ts";
+import { REPO, HOST, CALL, ADMIN_TOKEN, PBX_TOKEN, STREAM_TOKEN, TENANTS_TOML, file, pbxFiles } from "../support/pbx-config-files.ts";
 import { ASTERISK_APPLICATIONS, ASTERISK_FUNCTIONS, CURLOPT_KEYS, functionsIn, parseExtensions, type Priority } from "../support/asterisk-apps.ts";
 
-const REPO = resolve(import.meta.dir, "../..");
-const HOST = "192.0.2.10";
-const CALL = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
-const FUSION_DOMAIN = "3f1c2b9a-1234-4abc-9def-0123456789ab";
-const ADMIN_TOKEN = "adm:in/t%k&=";
-const PBX_TOKEN = "pbx:on/ly%&=";
-const STREAM_TOKEN = "st&re=am?x";
-const root = mkdtempSync(join(tmpdir(), "voicebot-pbx-config-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let serial = 0;
-function tempFile(name: string, text: string): string {
-  const path = join(root, `${++serial}-${name}`);
-  writeFileSync(path, text);
-  return path;
-}
-
-function envFile(values: Record<string, string>): string {
-  return tempFile("voicebot.env", Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
-}
-
-const TENANTS_TOML = `[tenants.acme]\ncompany_name = "ACME"\naliases = ["acme.example.com", "${FUSION_DOMAIN}"]\n\n`
-  + `[tenants.globex]\ncompany_name = "Globex"\n`;
-
-function setup(tenantCount: 1 | 3, tokens: boolean, extra: Record<string, string> = {}): { config: Config; tenants: Tenants } {
-  const env: Record<string, string> = { HTTP_HOST: "0.0.0.0", AUDIOSTREAM_HOST: "0.0.0.0", TENANTS_FILE: tempFile("tenants.toml", tenantCount === 3 ? TENANTS_TOML : ""), ...extra };
-  if (tokens) Object.assign(env, { ADMIN_TOKEN, PBX_TOKEN, AUDIOSTREAM_TOKEN: STREAM_TOKEN });
-  const config = loadConfig({ config: envFile(env) }, {});
-  return { config, tenants: loadTenants(config) };
-}
-
-function file(rendering: PbxRendering, path: string): string {
-  const found = rendering.files.find((f) => f.path === path);
-  if (!found) throw new Error(`${path} not rendered; got ${rendering.files.map((f) => f.path).join(", ")}`);
-  return found.content;
-}
+const { root, tempFile, envFile, setup } = pbxFiles();
 
 /**
  * Runs one context's 777 the way Asterisk would, innermost ${…} first, then $[…]: CURL() really
@@ -142,7 +105,10 @@ describe("asterisk", () => {
             expect((await runDialplan(priorities)).outcome).toBe("goto techs,200,1");
           }
           expect(file(rendering, "asterisk/manager_voicebot.conf")).toContain("permit = 127.0.0.1/255.255.255.255\nread = call,dialplan\nwrite = call\n");
-          expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640]]);
+          expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([
+            ["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640],
+            ["asterisk/websocket_client_voicebot.conf", 0o644], ["asterisk/extensions_voicebot_websocket.conf", 0o644],
+          ]);
           expect(rendering.warnings.some((w) => w.startsWith("ADMIN_TOKEN is not set"))).toBe(!tokens);
           expect(rendering.warnings.some((w) => w.startsWith("PBX_TOKEN is not set"))).toBe(false);
           if (tokens) {
@@ -169,129 +135,43 @@ describe("asterisk", () => {
     expect(placeholder.warnings.join("\n")).toContain("AMI is not configured");
   });
 
+  test("chan_websocket: websocket_client.conf dials WEBSOCKET_PORT with the token as password; each tenant's Dial passes tenant, caller and DNIS in v()", () => {
+    const { config, tenants } = setup(3, true, { WEBSOCKET_HOST: "0.0.0.0", WEBSOCKET_PORT: "8099", WEBSOCKET_TOKEN: "ws-t0ken" });
+    const rendering = renderPbxConfig("asterisk", { host: HOST, config, tenants });
+    const client = file(rendering, "asterisk/websocket_client_voicebot.conf").split("\n").filter((l) => l !== "" && !l.startsWith(";"));
+    expect(client).toEqual([
+      "[voicebot]", "type = websocket_client", "connection_type = per_call_config", `uri = ws://${HOST}:8099/asterisk`, "protocols = media",
+      "username = asterisk", "password = ws-t0ken", "connection_timeout = 500", "reconnect_interval = 500", "reconnect_attempts = 2", "tls_enabled = no",
+    ]);
+    expect(rendering.files.find((f) => f.path === "asterisk/websocket_client_voicebot.conf")?.mode).toBe(0o640);
+    const contexts = parseExtensions(file(rendering, "asterisk/extensions_voicebot_websocket.conf"));
+    expect([...contexts.keys()]).toEqual(["voicebot-websocket", "voicebot-websocket-acme", "voicebot-websocket-globex"]);
+    for (const [context, priorities] of contexts) {
+      for (const p of priorities) {
+        expect(ASTERISK_APPLICATIONS.map((a) => a.name)).toContain(p.app);
+        for (const f of functionsIn(p)) expect(ASTERISK_FUNCTIONS.map((a) => a.name)).toContain(f);
+      }
+      const dial = priorities[0]!;
+      expect(dial).toMatchObject({ exten: "777", app: "Dial" });
+      // As Asterisk expands it: URIENCODE(CALLERID(num)), then v()'s commas become the query's &.
+      const m = /^WebSocket\/voicebot\/c\(slin16\)v\((.*)\),,g$/.exec(dial.args.replace("${URIENCODE(${CALLERID(num)})}", encodeURIComponent("+33 6 12")).replace("${URIENCODE(${EXTEN})}", "777"));
+      expect(m).not.toBeNull();
+      const url = new URL(`${client[3]!.slice("uri = ".length)}?${m![1]!.replaceAll(",", "&")}`);
+      const tenant = context === "voicebot-websocket" ? "default" : context.slice("voicebot-websocket-".length);
+      expect(parseChanWebsocketUrl(url)).toEqual({ tenantId: null, tenantParam: tenant, caller: "+33 6 12", dnis: "777", token: null });
+    }
+    expect(rendering.steps.join("\n")).toContain("module reload res_websocket_client");
+    const open = setup(1, false, { WEBSOCKET_HOST: "127.0.0.1" });
+    const warnings = renderPbxConfig("asterisk", { host: HOST, ...open }).warnings.join("\n");
+    expect(warnings).toContain("WEBSOCKET_TOKEN is not set");
+    expect(warnings).toContain("WEBSOCKET_HOST=127.0.0.1: the chan_websocket listener");
+    expect(file(renderPbxConfig("asterisk", { host: HOST, ...open }), "asterisk/websocket_client_voicebot.conf")).not.toContain("password");
+  });
+
   test("warns when the admin port is on loopback and the PBX is elsewhere, not when both are local", () => {
     const { config, tenants } = setup(1, false, { HTTP_HOST: "127.0.0.1" });
     expect(renderPbxConfig("asterisk", { host: HOST, config, tenants }).warnings.join("\n")).toContain("HTTP_HOST=127.0.0.1: the admin port");
     expect(renderPbxConfig("asterisk", { host: "127.0.0.1", config, tenants }).warnings.join("\n")).not.toContain("HTTP_HOST");
-  });
-});
-
-const XMLLINT = Bun.which("xmllint");
-const LUAC = Bun.which("luac5.4") ?? Bun.which("luac");
-const LUA = Bun.which("lua5.4");
-/** Debian's libxml2-utils and lua5.4 (.ci/run installs them). */
-const TOOLS = XMLLINT && LUAC && LUA ? { xmllint: XMLLINT, luac: LUAC, lua: LUA } : null;
-
-function run(cmd: string[]): { code: number; out: string } {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  return { code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() };
-}
-
-/** FreeSWITCH's Lua API as voicebot.lua uses it; prints every call made. argv: script, domain_uuid, API reply. */
-const LUA_HARNESS = `local calls, script, domain, reply = {}, arg[1], arg[2], arg[3]
-local vars = { domain_uuid = domain, caller_id_number = "O'Brien \\"x\\"", destination_number = "8000", domain_name = "acme.example.com" }
-session = {
-  ready = function(self) return true end,
-  answer = function(self) calls[#calls + 1] = "answer" end,
-  get_uuid = function(self) return "${CALL}" end,
-  getVariable = function(self, name) return vars[name] end,
-  execute = function(self, app) calls[#calls + 1] = "execute " .. app end,
-  hangup = function(self, cause) calls[#calls + 1] = "hangup " .. cause end,
-}
-freeswitch = {
-  API = function() return { executeString = function(self, cmd) calls[#calls + 1] = "api " .. cmd; return reply end } end,
-  consoleLog = function(level, text) if level == "ERR" then calls[#calls + 1] = "log " .. level end end,
-}
-dofile(script)
-print(table.concat(calls, "\\n"))
-`;
-
-/** The set action's data, as FreeSWITCH reads it (xmllint unescapes the attribute). */
-function streamAction(path: string, extension: string): string {
-  return run([TOOLS?.xmllint ?? "xmllint", "--xpath", `string(//extension[@name="${extension}"]//action[@application="set"]/@data)`, path]).out.replace(/\n$/, "");
-}
-
-/** `uuid_audio_stream <uuid> start <url> <mix> <rate> <metadata>`, checked against what the module and voicebot accept. */
-function checkStreamCommand(command: string, tenant: string, tokens: boolean): Record<string, string> {
-  const m = /^uuid_audio_stream (\S+) start (\S+) (\S+) (\S+) (.*)$/.exec(command);
-  if (!m) throw new Error(`not a uuid_audio_stream start: ${command}`);
-  expect([m[1], m[3], m[4]]).toEqual([CALL, "mono", "16k"]);
-  expect(m[2]).toStartWith(`ws://${HOST}:8085/stream/`);
-  expect(parseStreamUrl(new URL(m[2] as string))).toEqual({ tenantId: tenant, callId: CALL, token: tokens ? STREAM_TOKEN : null, rate: 16000, mix: "mono" });
-  expect(m[5]).not.toContain("'");
-  return JSON.parse(m[5] as string) as Record<string, string>;
-}
-
-describe("freeswitch", () => {
-  if (TOOLS === null) {
-    test.skip("xmllint (Debian libxml2-utils) and lua5.4 with luac5.4 (Debian lua5.4) are missing: the rendered XML and Lua are not checked", () => {});
-  }
-  for (const tenantCount of TOOLS === null ? [] : [1, 3] as const) {
-    for (const tokens of [true, false]) {
-      test(`${tenantCount} tenant(s), tokens ${tokens ? "set" : "unset"}: well-formed XML, valid Lua, mono 16k over ws://, none of the seeds' mistakes`, () => {
-        if (TOOLS === null) return;
-        const { config, tenants } = setup(tenantCount, tokens, { ESL_HOST: "192.0.2.20", ESL_PASSWORD: "p<a&s>s" });
-        const rendering = renderPbxConfig("freeswitch", { host: HOST, config, tenants });
-        const paths = rendering.files.map((f) => f.path);
-        expect(paths).toEqual(["freeswitch/voicebot_dialplan.xml", "freeswitch/voicebot.lua", "freeswitch/event_socket.conf.xml", "freeswitch/acl_voicebot.xml"]);
-        for (const f of rendering.files.filter((f) => f.path.endsWith(".xml"))) {
-          const path = tempFile(f.path.replace("/", "-"), f.content);
-          expect(run([TOOLS.xmllint, "--noout", path])).toEqual({ code: 0, out: "" });
-          expect(f.content).not.toMatch(/application="(uuid_)?audio_stream"/);
-        }
-        const dialplan = tempFile("dialplan.xml", file(rendering, "freeswitch/voicebot_dialplan.xml"));
-        const extensions = tenantCount === 3 ? [["voicebot-acme", "acme"], ["voicebot-globex", "globex"], ["voicebot", "default"]] : [["voicebot", "default"]];
-        for (const [extension, tenant] of extensions) {
-          const data = streamAction(dialplan, extension as string);
-          const api = /^vb_stream=\$\{(uuid_audio_stream)\((.*)\)\}$/.exec(data);
-          expect(api?.[1]).toBe("uuid_audio_stream");
-          const command = `uuid_audio_stream ${(api?.[2] ?? "").replaceAll("${uuid}", CALL).replace("${caller_id_number}", "0612").replace("${destination_number}", "8000").replace("${domain_name}", "acme.example.com")}`;
-          expect(checkStreamCommand(command, tenant as string, tokens)).toMatchObject({ caller: "0612", dnis: "8000" });
-        }
-        if (tenantCount === 3) expect(file(rendering, "freeswitch/voicebot_dialplan.xml")).toContain(`expression="^(acme|acme\\.example\\.com|${FUSION_DOMAIN})$"`);
-
-        const lua = tempFile("voicebot.lua", file(rendering, "freeswitch/voicebot.lua"));
-        expect(run([TOOLS.luac, "-p", lua])).toEqual({ code: 0, out: "" });
-        const harness = tempFile("harness.lua", LUA_HARNESS);
-        const ok = run([TOOLS.lua, harness, lua, FUSION_DOMAIN, "+OK Success\n"]).out.trim().split("\n");
-        expect(ok[0]).toBe("answer");
-        expect(checkStreamCommand((ok[1] as string).replace(/^api /, ""), FUSION_DOMAIN, tokens)).toEqual({ caller: "OBrien x", dnis: "8000", domain: "acme.example.com" });
-        expect(ok.at(-1)).toBe("execute park");
-        const failed = run([TOOLS.lua, harness, lua, "", "-ERR Operation Failed"]).out.trim().split("\n");
-        expect(failed[1]).toContain("/stream/default/");
-        expect(failed.slice(2)).toEqual(["log ERR", "hangup DESTINATION_OUT_OF_ORDER"]);
-
-        const esl = file(rendering, "freeswitch/event_socket.conf.xml");
-        expect(esl).toContain(`<param name="password" value="p&lt;a&amp;s&gt;s"/>`);
-        expect(esl).toContain(`<param name="apply-inbound-acl" value="voicebot"/>`);
-        expect(file(rendering, "freeswitch/acl_voicebot.xml")).toContain(`<list name="voicebot" default="deny">\n  <node type="allow" cidr="${HOST}/32"/>\n  <node type="allow" cidr="127.0.0.1/32"/>\n</list>`);
-        expect(rendering.files.map((f) => f.mode)).toEqual([tokens ? 0o640 : 0o644, tokens ? 0o640 : 0o644, 0o640, 0o644]);
-        expect(rendering.warnings.some((w) => w.startsWith("AUDIOSTREAM_TOKEN is not set"))).toBe(!tokens);
-        expect(rendering.warnings.some((w) => w.startsWith("FusionPBX"))).toBe(false);
-      });
-    }
-  }
-
-  test("warnings: no ESL, the module build each playback mode needs, tenants without a FusionPBX domain uuid", () => {
-    const { config, tenants } = setup(1, true);
-    const plain = renderPbxConfig("freeswitch", { host: HOST, config, tenants }).warnings.join("\n");
-    expect(plain).toContain("ESL is not configured");
-    expect(plain).toContain("AUDIOSTREAM_PLAYBACK=file: for amigniter's community mod_audio_stream");
-    const stream = renderPbxConfig("freeswitch", { host: HOST, config: { ...config, audiostreamPlayback: "stream", audiostreamMix: "stereo" }, tenants }).warnings.join("\n");
-    expect(stream).toContain("needs the voxcom-us fork of mod_audio_stream or amigniter's commercial build");
-    expect(stream).toContain("AUDIOSTREAM_MIX=stereo does not apply");
-    const named = setup(3, true);
-    const globexOnly: Tenants = { ...named.tenants, all: named.tenants.all.filter((t) => t.id !== "acme") };
-    expect(renderPbxConfig("freeswitch", { host: HOST, config: named.config, tenants: globexOnly }).warnings.join("\n")).toContain("add each FusionPBX domain's uuid");
-  });
-
-  test("3cx: the checklist, with the FreeSWITCH files for the public context", () => {
-    const { config, tenants } = setup(1, true, { ESL_HOST: "192.0.2.20" });
-    const rendering = renderPbxConfig("3cx", { host: HOST, config, tenants });
-    expect(rendering.files.map((f) => f.path)).toEqual(["3cx/checklist.md", "freeswitch/voicebot_dialplan.xml", "freeswitch/event_socket.conf.xml", "freeswitch/acl_voicebot.xml"]);
-    const checklist = file(rendering, "3cx/checklist.md");
-    for (const needle of ["IP-based", "G.711 A-law", "DID → 8000", "<3CX IP>/32", "RTP", "Test call", `ws://${HOST}:8085`]) expect(checklist).toContain(needle);
-    expect(rendering.steps.join("\n")).toContain("dialplan/public/00_voicebot.xml");
   });
 });
 
