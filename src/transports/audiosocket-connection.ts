@@ -8,9 +8,7 @@ import { LegClose } from "./leg-close.ts";
 import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import type { AdmitCall, CallLeg, CallLegEvents, LegCloseReason, TransportStats } from "./types.ts";
-import {
-  AudioSocketParser, AudioSocketProtocolError, HANGUP_MESSAGE, Kind, hexByte, rateForKind, uuidToString,
-} from "./audiosocket-codec.ts";
+import { AudioSocketParser, AudioSocketProtocolError, HANGUP_MESSAGE, Kind, hexByte, rateForKind, uuidToString } from "./audiosocket-codec.ts";
 import { AudioFrameOut } from "./audiosocket-frame-out.ts";
 import { MULAW_FRAME_BYTES, MulawDetector, decodeMulaw, type MulawVerdict } from "./mulaw.ts";
 
