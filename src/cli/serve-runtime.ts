@@ -17,6 +17,7 @@ import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
 import { HistoryReader } from "../store/history-reader.ts";
 import { providersCheck } from "../install/doctor-providers.ts";
+import { isLoopbackHost } from "../install/firewall.ts";
 import { Store } from "../store/store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
@@ -113,7 +114,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     host: config.asp.host, port: config.asp.port, token: config.aspToken, resolveTenant: pbx.resolveTenant,
     maxSessionSeconds: config.maxCallDurationSeconds, admit: admission.admit, log: log.child("asp"), stats: aspStats,
   });
-  if (config.websocketToken === null) log.warn("WEBSOCKET_TOKEN is empty: any host that can reach the chan_websocket port can place calls");
+  if (config.websocketToken === null && !isLoopbackHost(config.websocket.host)) {
+    log.warn("WEBSOCKET_TOKEN is empty: any host that can reach the chan_websocket port can place calls");
+  }
   const websocketStats = newTransportStats();
   const websocket = startChanWebsocketServer({
     host: config.websocket.host, port: config.websocket.port, token: config.websocketToken, resolveTenant: pbx.resolveTenant,
