@@ -8,7 +8,7 @@ import { INSTALL_PATHS, UNIT } from "./layout.ts";
 import { hasSystemd, serviceState } from "./systemd.ts";
 
 interface Listener {
-  name: string;
+  name: "audiosocket" | "websocket" | "audiostream" | "asp" | "admin";
   host: string;
   port: number;
 }
@@ -17,7 +17,7 @@ function listeners(c: Config): Listener[] {
   const out: Listener[] = [];
   if (c.pbx !== "freeswitch") out.push({ name: "audiosocket", ...c.audiosocket }, { name: "websocket", ...c.websocket });
   if (c.pbx !== "asterisk") out.push({ name: "audiostream", ...c.audiostream });
-  out.push({ name: "admin", ...c.http });
+  out.push({ name: "asp", ...c.asp }, { name: "admin", ...c.http });
   return out;
 }
 
@@ -34,7 +34,7 @@ function tryBind(host: string, port: number): string | null {
 function heldByUs(health: Health | null, l: Listener): boolean {
   if (!health) return false;
   if (l.name === "admin") return true;
-  const bound = l.name === "audiosocket" ? health.listeners?.audiosocket : l.name === "websocket" ? health.listeners?.websocket : health.listeners?.audiostream;
+  const bound = health.listeners?.[l.name];
   return bound !== undefined && bound.endsWith(`:${l.port}`);
 }
 

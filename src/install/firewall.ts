@@ -50,6 +50,10 @@ export function firewallRules(config: Config): FirewallRule[] {
   if (config.pbx !== "asterisk" && !isLoopbackHost(config.audiostream.host)) {
     rules.push({ port: config.audiostream.port, proto: "tcp", sources, label: "audiostream" });
   }
+  // The PABX Docker media server (ASP) runs beside either PBX, from the same addresses.
+  if (!isLoopbackHost(config.asp.host)) {
+    rules.push({ port: config.asp.port, proto: "tcp", sources, label: "asp" });
+  }
   // A remote Asterisk without AMI asks /api/calls/{uuid}/next here: only the PBX may.
   if (!isLoopbackHost(config.http.host)) {
     rules.push({ port: config.http.port, proto: "tcp", sources, label: "admin" });

@@ -5,7 +5,7 @@ export interface Health {
   status: string;
   version?: string;
   activeCalls?: number;
-  listeners?: { audiosocket?: string; audiostream?: string; websocket?: string };
+  listeners?: { audiosocket?: string; audiostream?: string; websocket?: string; asp?: string };
   modes?: Record<string, string>;
   /** Each provider's circuit breaker (ms since the epoch for the times). */
   providers?: Record<string, { state: string; failures: number; openSince: number | null; openUntil: number | null }>;

@@ -124,6 +124,9 @@ describe("firewall", () => {
     expect(firewallRules(configFrom({ ...base, PBX: "both", HTTP_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiosocket", "admin"]);
     expect(firewallRules(configFrom({ ...base, PBX: "asterisk", WEBSOCKET_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual(["audiosocket", "websocket"]);
     expect(firewallRules(configFrom({ ...base, PBX: "freeswitch", WEBSOCKET_HOST: "0.0.0.0" })).map((r) => r.label)).toEqual([]);
+    expect(firewallRules(configFrom({ ...base, PBX: "freeswitch", ASP_HOST: "0.0.0.0" }))).toEqual([
+      { port: 8765, proto: "tcp", sources: ["192.0.2.20", "2001:db8::20"], label: "asp" },
+    ]);
     expect(firewallRules(configFrom({ AUDIOSOCKET_ALLOW: "127.0.0.1", PBX: "asterisk" }))).toEqual([]);
     expect(firewallRules(configFrom({ PBX: "asterisk" }))[0]?.sources).toEqual([]);
   });
