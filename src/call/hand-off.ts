@@ -1,7 +1,8 @@
 /**
  * Handing a caller to a technician, outside the media stream (PROTOCOLS.md §3): Asterisk by AMI
- * Redirect, or without AMI by ending the AudioSocket and letting the shipped dialplan ask
- * `/api/calls/{uuid}/next`; FreeSWITCH by ESL `uuid_transfer`, then stopping the stream.
+ * Redirect, or without AMI by ending the AudioSocket (or chan_websocket's Dial) and letting the
+ * shipped dialplan ask `/api/calls/{uuid}/next`; FreeSWITCH by ESL `uuid_transfer`, then stopping
+ * the stream.
  * The control clients are seen through the few methods used here.
  */
 import type { Logger } from "../log.ts";
@@ -45,8 +46,9 @@ export class PbxHandOff implements HandOff {
   constructor(private readonly o: PbxHandOffOptions) {}
 
   available(transport: TransportName): boolean {
-    // The console's test call has no PBX behind it to take the caller.
-    return transport === "audiosocket" || (transport === "audiostream" && this.o.esl !== null);
+    // Asterisk's two ways in share the AMI / dialplan paths (chan_websocket: the caller's channel,
+    // named by the dialplan's VB_UUID). The console's test call and ASP have no PBX here to take the caller.
+    return transport === "audiosocket" || transport === "websocket" || (transport === "audiostream" && this.o.esl !== null);
   }
 
   async transfer(leg: CallLeg, target: string): Promise<HandOffResult> {

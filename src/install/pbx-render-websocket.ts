@@ -1,7 +1,8 @@
 /**
  * The Asterisk chan_websocket part of `voicebot pbx-config asterisk`: websocket_client.conf's
  * connection to voicebot's WEBSOCKET_PORT (the token as Basic auth's password, which voicebot
- * takes as WEBSOCKET_TOKEN) and a dialplan context per tenant that dials it.
+ * takes as WEBSOCKET_TOKEN) and a dialplan context per tenant that dials it, then asks voicebot's
+ * admin port what comes next (a transfer, as the AudioSocket dialplan does).
  */
 import extensionsTemplate from "../../asterisk/extensions_websocket.conf.tmpl" with { type: "text" };
 import clientTemplate from "../../asterisk/websocket_client.conf.tmpl" with { type: "text" };
@@ -19,7 +20,15 @@ function context(tenants: Tenants, tenant: Tenant): string {
   return tenant === tenants.default ? "voicebot-websocket" : `voicebot-websocket-${tenant.id}`;
 }
 
-export function renderWebsocket(host: string, port: number, config: Config, tenants: Tenants, fill: TemplateFill, modes: { secret: number; plain: number }): WebsocketRendering {
+/** How the dialplan asks voicebot's admin port what comes next (the AudioSocket dialplan's `/next`). */
+export interface DialplanApi {
+  adminUrl: string;
+  tokenQuery: string;
+  /** The query carries a token: the file is then readable by Asterisk only. */
+  secret: boolean;
+}
+
+export function renderWebsocket(host: string, port: number, config: Config, tenants: Tenants, fill: TemplateFill, modes: { secret: number; plain: number }, api: DialplanApi): WebsocketRendering {
   // Tenant ids were checked against Asterisk's context syntax, which needs no percent-encoding in v() either.
   const contexts = tenants.all.map((tenant) => ({ tenant: tenant.id, context: context(tenants, tenant) }));
   const token = config.websocketToken;
@@ -27,7 +36,11 @@ export function renderWebsocket(host: string, port: number, config: Config, tena
   const credentials = token === null ? "" : `username = asterisk\npassword = ${token}\n`;
   const files: RenderedFile[] = [
     { path: "asterisk/websocket_client_voicebot.conf", content: fill("websocket_client.conf.tmpl", clientTemplate, { host, port: String(port), credentials }), mode: token === null ? modes.plain : modes.secret },
-    { path: "asterisk/extensions_voicebot_websocket.conf", content: fill("extensions_websocket.conf.tmpl", extensionsTemplate, { host }, { tenants: contexts }), mode: modes.plain },
+    {
+      path: "asterisk/extensions_voicebot_websocket.conf",
+      content: fill("extensions_websocket.conf.tmpl", extensionsTemplate, { host, adminUrl: api.adminUrl, tokenQuery: api.tokenQuery }, { tenants: contexts }),
+      mode: api.secret ? modes.secret : modes.plain,
+    },
   ];
   const routes = contexts.map((c) => `${c.tenant} → ${c.context},777,1`).join("; ");
   const steps = [
@@ -35,7 +48,8 @@ export function renderWebsocket(host: string, port: number, config: Config, tena
       + "lists chan_websocket and res_websocket_client as running.",
     "Append asterisk/websocket_client_voicebot.conf to /etc/asterisk/websocket_client.conf (owner asterisk, mode "
       + `${token === null ? "0644" : "0640: it holds WEBSOCKET_TOKEN"}), then \`asterisk -rx 'module reload res_websocket_client'\`.`,
-    "Copy asterisk/extensions_voicebot_websocket.conf to /etc/asterisk/, add `#include extensions_voicebot_websocket.conf` at the end of "
+    `Copy asterisk/extensions_voicebot_websocket.conf to /etc/asterisk/ (owner asterisk, mode ${api.secret ? "0640: it holds the dialplan's API token" : "0644"}), `
+      + "add `#include extensions_voicebot_websocket.conf` at the end of "
       + `/etc/asterisk/extensions.conf, \`asterisk -rx 'dialplan reload'\`, and send each company's calls to its context: ${routes}.`,
   ];
   const warnings: string[] = [];

@@ -190,7 +190,8 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
     { path: "asterisk/manager_voicebot.conf", content: manager, mode: SECRET_MODE },
   ];
   const routes = contexts.map((c) => `${c.tenant} → ${c.context},777,1`).join("; ");
-  const websocket = renderWebsocket(host, checkPort("WEBSOCKET_PORT", config.websocket.port), config, tenants, fillTemplate, { secret: SECRET_MODE, plain: PLAIN_MODE });
+  const dialplanApi = { adminUrl, tokenQuery: tokenQuery(tokenVariable, token, "?"), secret: token !== null };
+  const websocket = renderWebsocket(host, checkPort("WEBSOCKET_PORT", config.websocket.port), config, tenants, fillTemplate, { secret: SECRET_MODE, plain: PLAIN_MODE }, dialplanApi);
   files.push(...websocket.files);
   const steps = [
     "Check the PBX: Asterisk 20.14+, 21.9+, 22.4+ or 23+ (`asterisk -rx 'core show version'`; older releases have no UUID() "

@@ -30,6 +30,11 @@ export interface ChanWebsocketRequest {
   caller: string | null;
   dnis: string | null;
   tenantParam: string | null;
+  /**
+   * The caller channel's VB_UUID (the rendered dialplan passes it): the call's id then, so a
+   * transfer finds that channel (AMI) or is read back by the dialplan (`/next`) after Dial().
+   */
+  uuid: string | null;
 }
 
 export interface ChanWebsocketContext {
@@ -203,8 +208,8 @@ export class ChanWebsocketConnection implements CallLeg {
     const tenantHint = this.request.tenantId ?? this.request.tenantParam ?? vars.VOICEBOT_TENANT ?? null;
     const tenant = this.ctx.resolveTenant(tenantHint);
     this.start = start;
-    this.id = start.channelId;
-    this.log = this.ctx.log.child("websocket", { peer: this.peer, call: this.id });
+    this.id = this.request.uuid ?? start.channelId;
+    this.log = this.ctx.log.child("websocket", { peer: this.peer, call: this.id, ...(this.id === start.channelId ? {} : { channel: start.channelId }) });
     if (tenant === null) {
       this.ctx.stats.connectionsRejected++;
       this.log.warn("call refused: unknown tenant", { tenant: tenantHint });

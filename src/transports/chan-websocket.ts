@@ -75,6 +75,9 @@ function queryParams(search: string): Map<string, string> {
   return params;
 }
 
+/** The dialplan's ${UUID()} (VB_UUID), as the AudioSocket dialplan uses it. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function parseChanWebsocketUrl(url: URL): ChanWebsocketRequest & { token: string | null } {
   const segments = url.pathname.split("/").filter((s) => s !== "");
   let tenantId: string | null = null;
@@ -94,7 +97,12 @@ export function parseChanWebsocketUrl(url: URL): ChanWebsocketRequest & { token:
     }
   }
   const query = queryParams(url.search);
-  return { tenantId, caller: query.get("caller") ?? null, dnis: query.get("dnis") ?? null, tenantParam: query.get("tenant") ?? null, token: query.get("token") ?? null };
+  const uuid = query.get("uuid") ?? null;
+  if (uuid !== null && !UUID.test(uuid)) throw new ChanWebsocketUrlError(400, `uuid ${JSON.stringify(uuid.slice(0, 60))} in the dial string is not a UUID (8-4-4-4-12 hex)`);
+  return {
+    tenantId, caller: query.get("caller") ?? null, dnis: query.get("dnis") ?? null, tenantParam: query.get("tenant") ?? null,
+    uuid: uuid?.toLowerCase() ?? null, token: query.get("token") ?? null,
+  };
 }
 
 function digest(secret: string): Buffer {

@@ -69,6 +69,20 @@ describe("who may place calls", () => {
     expect([gamma.callerNumber, gamma.dnis, gamma.sampleRate]).toEqual(["0612345678", "3000", 8000]);
     expect(lines.some((l) => l.includes("unknown tenant") && l.includes("zeta"))).toBe(true);
   });
+
+  test("the call's id: the dialplan's VB_UUID from v(uuid=) (what /next and AMI know), else MEDIA_START's channel_id", async () => {
+    replay = startReplayServer(null);
+    const port = replay.server.port;
+    const withUuid = await AsteriskSide.connect(port, "/asterisk?uuid=1B4E28BA-2FA1-41D2-883F-0016D3CCA427");
+    withUuid.ws.send(START("2.1"));
+    const plain = await AsteriskSide.connect(port, "/asterisk");
+    plain.ws.send(START("2.2"));
+    await waitFor("both calls", () => replay!.legs.length === 2);
+    expect(replay.legs.map((l) => l.leg.id).sort()).toEqual(["1b4e28ba-2fa1-41d2-883f-0016d3cca427", "2.2"]);
+    expect(await refusedStatus(port, "/asterisk?uuid=42")).toBe(400);
+    withUuid.ws.close();
+    plain.ws.close();
+  });
 });
 
 describe("the caller's silence", () => {

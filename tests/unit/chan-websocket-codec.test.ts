@@ -68,8 +68,10 @@ describe("the upgrade URL", () => {
 
   test("tenant from the path, caller/DNIS/tenant/token from v()'s query, + kept as +", () => {
     expect(parseChanWebsocketUrl(url("/asterisk/acme?caller=%2B33612345678&dnis=3000&token=t+k"))).toEqual({
-      tenantId: "acme", caller: "+33612345678", dnis: "3000", tenantParam: null, token: "t+k",
+      tenantId: "acme", caller: "+33612345678", dnis: "3000", tenantParam: null, uuid: null, token: "t+k",
     });
+    expect(parseChanWebsocketUrl(url("/asterisk?uuid=1B4E28BA-2FA1-41D2-883F-0016D3CCA427")).uuid).toBe("1b4e28ba-2fa1-41d2-883f-0016d3cca427");
+    expect(() => parseChanWebsocketUrl(url("/asterisk?uuid=not-a-uuid"))).toThrow("is not a UUID");
     expect(parseChanWebsocketUrl(url("/"))).toMatchObject({ tenantId: null, caller: null });
     expect(parseChanWebsocketUrl(url("/asterisk?tenant=beta"))).toMatchObject({ tenantId: null, tenantParam: "beta" });
   });

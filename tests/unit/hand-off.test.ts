@@ -30,6 +30,17 @@ describe("Asterisk without AMI: the dialplan asks /next", () => {
     expect(call.hungUp).toBe(1);
     expect(formatNextStep(directory.next(UUID))).toBe("transfer techs,200,1");
   });
+
+  test("chan_websocket: the same path, under the VB_UUID its dialplan passed in v()", async () => {
+    const directory = new CallDirectory();
+    const handOff = new PbxHandOff({ ami: null, esl: null, directory, log: rootLogger });
+    const call = leg("websocket");
+    expect(handOff.available("websocket")).toBe(true);
+    expect(handOff.available("asp")).toBe(false);
+    expect(await handOff.transfer(call, "200@techs")).toEqual({ ok: true, via: "dialplan" });
+    expect(call.hungUp).toBe(1);
+    expect(formatNextStep(directory.next(UUID))).toBe("transfer techs,200,1");
+  });
 });
 
 describe("Asterisk with AMI: Redirect of the caller's channel", () => {

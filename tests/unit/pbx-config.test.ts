@@ -107,7 +107,7 @@ describe("asterisk", () => {
           expect(file(rendering, "asterisk/manager_voicebot.conf")).toContain("permit = 127.0.0.1/255.255.255.255\nread = call,dialplan\nwrite = call\n");
           expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([
             ["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640],
-            ["asterisk/websocket_client_voicebot.conf", 0o644], ["asterisk/extensions_voicebot_websocket.conf", 0o644],
+            ["asterisk/websocket_client_voicebot.conf", 0o644], ["asterisk/extensions_voicebot_websocket.conf", tokens ? 0o640 : 0o644],
           ]);
           expect(rendering.warnings.some((w) => w.startsWith("ADMIN_TOKEN is not set"))).toBe(!tokens);
           expect(rendering.warnings.some((w) => w.startsWith("PBX_TOKEN is not set"))).toBe(false);
@@ -151,14 +151,16 @@ describe("asterisk", () => {
         expect(ASTERISK_APPLICATIONS.map((a) => a.name)).toContain(p.app);
         for (const f of functionsIn(p)) expect(ASTERISK_FUNCTIONS.map((a) => a.name)).toContain(f);
       }
-      const dial = priorities[0]!;
-      expect(dial).toMatchObject({ exten: "777", app: "Dial" });
-      // As Asterisk expands it: URIENCODE(CALLERID(num)), then v()'s commas become the query's &.
-      const m = /^WebSocket\/voicebot\/c\(slin16\)v\((.*)\),,g$/.exec(dial.args.replace("${URIENCODE(${CALLERID(num)})}", encodeURIComponent("+33 6 12")).replace("${URIENCODE(${EXTEN})}", "777"));
+      expect(priorities.map((p) => p.app)).toEqual(["Set", "Set", "Set", "Dial", "Set", "GotoIf", "Hangup", "Goto"]);
+      const dial = priorities[3]!;
+      // As Asterisk expands it: VB_UUID, URIENCODE(CALLERID(num)), then v()'s commas become the query's &.
+      const m = /^WebSocket\/voicebot\/c\(slin16\)v\((.*)\),,g$/.exec(dial.args.replace("${VB_UUID}", CALL).replace("${URIENCODE(${CALLERID(num)})}", encodeURIComponent("+33 6 12")).replace("${URIENCODE(${EXTEN})}", "777"));
       expect(m).not.toBeNull();
       const url = new URL(`${client[3]!.slice("uri = ".length)}?${m![1]!.replaceAll(",", "&")}`);
       const tenant = context === "voicebot-websocket" ? "default" : context.slice("voicebot-websocket-".length);
-      expect(parseChanWebsocketUrl(url)).toEqual({ tenantId: null, tenantParam: tenant, caller: "+33 6 12", dnis: "777", token: null });
+      expect(parseChanWebsocketUrl(url)).toEqual({ tenantId: null, tenantParam: tenant, caller: "+33 6 12", dnis: "777", uuid: CALL, token: null });
+      // After Dial() the call asks /next under the same VB_UUID, as the AudioSocket dialplan does.
+      expect(priorities[4]!.args).toContain("/api/calls/${VB_UUID}/next");
     }
     expect(rendering.steps.join("\n")).toContain("module reload res_websocket_client");
     const open = setup(1, false, { WEBSOCKET_HOST: "127.0.0.1" });
