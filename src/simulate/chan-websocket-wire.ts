@@ -21,6 +21,8 @@ export interface ChanWebsocketTarget {
   /** v(caller=…,dnis=…): what the dialplan passes. */
   caller?: string;
   dnis?: string;
+  /** v(uuid=${VB_UUID}): the rendered dialplan's call id, which /next answers for. */
+  uuid?: string;
 }
 
 export interface ChanWebsocketFigures extends QueueFigures {
@@ -72,7 +74,7 @@ export class ChanWebsocketWire implements CallWire {
   constructor(private readonly options: ChanWebsocketTarget, private readonly channelId: string, private readonly rate: number) {
     if (FORMAT_BY_RATE[rate] === undefined) throw new Error(`chan_websocket carries slin at ${Object.keys(FORMAT_BY_RATE).join(", ")} Hz, not ${rate} Hz`);
     const url = new URL(options.url);
-    url.search = `caller=${encodeURIComponent(options.caller ?? "0612345678")}&dnis=${encodeURIComponent(options.dnis ?? "3000")}`;
+    url.search = `caller=${encodeURIComponent(options.caller ?? "0612345678")}&dnis=${encodeURIComponent(options.dnis ?? "3000")}${options.uuid === undefined ? "" : `&uuid=${options.uuid}`}`;
     this.url = url.href;
     this.target = url.host + url.pathname;
     this.json = options.json === true;

@@ -184,6 +184,20 @@ describe("keypad hand-off through the shipped dialplan (no AMI)", () => {
     const next = await fetch(`${withDialplan.http}/api/calls/${uuid}/next?token=tok`);
     expect(await next.text()).toBe("transfer techs,200,1");
   }, E2E_TIMEOUT_MS);
+
+  test("over chan_websocket: HANGUP after the transfer phrase, and /next under the VB_UUID passed in v(uuid=)", async () => {
+    const uuid = crypto.randomUUID();
+    const health = (await (await fetch(`${withDialplan.http}/healthz`)).json()) as { listeners: { websocket: string } };
+    const r = await new SimulatedCaller({
+      websocket: { url: `ws://${health.listeners.websocket}/asterisk`, uuid },
+      greetingTimeoutMs: 10_000, script: [...PRESS_3],
+    }).run();
+    expect(r.error).toBeNull();
+    expect(r.serverSentHangup).toBe(true);
+    expectTransferred(await outcome(withDialplan, uuid));
+    const next = await fetch(`${withDialplan.http}/api/calls/${uuid}/next?token=tok`);
+    expect(await next.text()).toBe("transfer techs,200,1");
+  }, E2E_TIMEOUT_MS);
 });
 
 describe("keypad hand-off on FreeSWITCH (ESL), community module playing files", () => {
