@@ -196,7 +196,7 @@ describe("the console in Chromium", () => {
   test("phone-sized screen: every view fits without sideways scrolling of the page", async () => {
     const phone = await browser.newPage();
     await phone.setViewport(PHONE);
-    for (const view of ["live", "calls", `calls/${callId}`, "tickets", "health"]) {
+    for (const view of ["live", "calls", `calls/${callId}`, "tickets", "health", "try"]) {
       await phone.goto(`${server.http}/#/${view}`, { waitUntil: "load" });
       await phone.waitForSelector("main h1");
       await phone.waitForNetworkIdle({ idleTime: 300, concurrency: 1 });
