@@ -71,11 +71,6 @@ export type LiveChange =
   | { kind: "turn"; callId: number; turnId: number; speaker: "caller" | "bot"; text: string; at: number }
   | { kind: "event"; callId: number; event: string; detail: string | null; at: number };
 
-export interface Page<T> {
-  items: T[];
-  next: string | null;
-}
-
 export interface MetricSample {
   name?: string;
   labels?: Record<string, string>;

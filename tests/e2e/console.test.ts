@@ -202,7 +202,7 @@ describe("the console in Chromium", () => {
       await phone.waitForNetworkIdle({ idleTime: 300, concurrency: 1 });
       const overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth");
       expect({ view, overflow }).toEqual({ view, overflow: 0 });
-      await screenshot(phone, `phone-${view.replace("/", "-")}`);
+      await screenshot(phone, `phone-${view.replaceAll("/", "-")}`);
     }
     await phone.close();
   }, E2E_TIMEOUT_MS);
