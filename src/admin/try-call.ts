@@ -4,12 +4,8 @@
  */
 import type { Server } from "bun";
 import type { BrowserCalls, TryCallSocketData } from "../transports/browser-call.ts";
+import { formatPeer } from "../transports/ws-listener.ts";
 import type { AdminAuth } from "./auth.ts";
-
-function formatPeer(address: { address: string; port: number } | null): string {
-  if (address === null) return "unknown";
-  return address.address.includes(":") ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-}
 
 /** undefined once upgraded (Bun answers 101 itself); else the refusal. */
 export function upgradeTryCall(req: Request, url: URL, srv: Server<TryCallSocketData>, auth: AdminAuth, calls: BrowserCalls | undefined): Response | undefined {

@@ -4,8 +4,8 @@
  * each upgrade's path and token, then runs one AspConnection per socket; the calls are the
  * sessions inside (asp-connection.ts).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../log.ts";
+import { SharedSecret, bearer, describe, formatPeer, refuser, upgradeRequired, wantsUpgrade } from "./ws-listener.ts";
 import { AspConnection, type AspConnectionContext } from "./asp-connection.ts";
 import { MAX_PAYLOAD_BYTES } from "./asp-protocol.ts";
 import type { AdmitCall, TransportStats } from "./types.ts";
@@ -44,27 +44,9 @@ interface SocketData {
 const UPGRADE_HINT = "voicebot ASP endpoint: expects a WebSocket, as the media server opens with WEBSOCKET_URL=ws://HOST:PORT/[tenant]\n";
 const PATH = /^\/([A-Za-z0-9_-]{1,64})?\/?$/;
 
-function formatPeer(address: { address: string; port: number } | null): string {
-  if (address === null) return "unknown";
-  return address.address.includes(":") ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function digest(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
-}
-
-function bearer(req: Request): string | null {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
-  return match?.[1] ?? null;
-}
-
 export function startAspServer(options: AspServerOptions): AspServer {
   const { log, stats } = options;
-  const tokenDigest = options.token === null ? null : digest(options.token);
+  const secret = options.token === null ? null : new SharedSecret(options.token);
   const connections = new Set<AspConnection>();
   const context: AspConnectionContext = {
     admit: options.admit,
@@ -76,11 +58,7 @@ export function startAspServer(options: AspServerOptions): AspServer {
     onGone: (connection) => connections.delete(connection),
   };
 
-  const refuse = (peer: string, status: number, reason: string): Response => {
-    stats.connectionsRejected++;
-    log.warn("upgrade refused", { peer, status, reason });
-    return new Response(`${reason}\n`, { status });
-  };
+  const refuse = refuser(stats, log);
 
   let server;
   try {
@@ -89,16 +67,14 @@ export function startAspServer(options: AspServerOptions): AspServer {
       port: options.port,
       fetch(req, srv) {
         const peer = formatPeer(srv.requestIP(req));
-        if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-          return new Response(UPGRADE_HINT, { status: 426, headers: { upgrade: "websocket", connection: "upgrade" } });
-        }
+        if (!wantsUpgrade(req)) return upgradeRequired(UPGRADE_HINT);
         const url = new URL(req.url);
         const path = PATH.exec(url.pathname);
         if (path === null) return refuse(peer, 404, `path ${JSON.stringify(url.pathname.slice(0, 80))} is not / or /<tenant>`);
-        if (tokenDigest !== null) {
+        if (secret !== null) {
           const given = url.searchParams.get("token") ?? bearer(req);
           if (given === null) return refuse(peer, 401, "missing token: add ?token=<ASP_TOKEN> to the media server's WEBSOCKET_URL");
-          if (!timingSafeEqual(digest(given), tokenDigest)) return refuse(peer, 401, "wrong token: ?token= does not match ASP_TOKEN");
+          if (!secret.matches(given)) return refuse(peer, 401, "wrong token: ?token= does not match ASP_TOKEN");
         }
         if (srv.upgrade(req, { data: { peer, tenant: path[1] ?? null, connection: null } })) return undefined;
         return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");

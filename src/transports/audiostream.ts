@@ -3,8 +3,8 @@
  * checks each upgrade's path, token and audio layout, then runs one AudioStreamConnection per
  * stream (PROTOCOLS.md §2).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../log.ts";
+import { SharedSecret, bearer, describe, formatPeer, refuser, upgradeRequired, wantsUpgrade } from "./ws-listener.ts";
 import { AudioStreamConnection, type StreamConnectionContext } from "./audiostream-connection.ts";
 import type { PlaybackMode } from "./audiostream-playback.ts";
 import { STREAM_RATES, StreamUrlError, parseStreamUrl, type MixType, type StreamRequest } from "./audiostream-url.ts";
@@ -50,31 +50,12 @@ const UPGRADE_HINT =
   "voicebot mod_audio_stream endpoint: expects a WebSocket, as FreeSWITCH opens with " +
   "uuid_audio_stream <uuid> start ws://HOST:PORT/stream/<tenant>/<uuid>?rate=16000 mono 16k\n";
 
-function formatPeer(address: { address: string; port: number } | null): string {
-  if (address === null) return "unknown";
-  return address.address.includes(":") ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function digest(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
-}
-
-function bearer(req: Request): string | null {
-  const header = req.headers.get("authorization");
-  const match = header === null ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1] ?? null;
-}
-
 export function startAudioStreamServer(options: AudioStreamServerOptions): AudioStreamServer {
   const { log, stats } = options;
   if (!STREAM_RATES.includes(options.defaultRate)) {
     throw new Error(`audiostream default rate ${options.defaultRate} is not supported: use ${STREAM_RATES.join(", ")}`);
   }
-  const tokenDigest = options.token === null ? null : digest(options.token);
+  const secret = options.token === null ? null : new SharedSecret(options.token);
   const connections = new Set<AudioStreamConnection>();
   const context: StreamConnectionContext = {
     admit: options.admit,
@@ -87,11 +68,7 @@ export function startAudioStreamServer(options: AudioStreamServerOptions): Audio
     onGone: (connection) => connections.delete(connection),
   };
 
-  const refuse = (peer: string, status: number, reason: string): Response => {
-    stats.connectionsRejected++;
-    log.warn("upgrade refused", { peer, status, reason });
-    return new Response(`${reason}\n`, { status });
-  };
+  const refuse = refuser(stats, log);
 
   let server;
   try {
@@ -100,9 +77,7 @@ export function startAudioStreamServer(options: AudioStreamServerOptions): Audio
       port: options.port,
       fetch(req, srv) {
         const peer = formatPeer(srv.requestIP(req));
-        if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-          return new Response(UPGRADE_HINT, { status: 426, headers: { upgrade: "websocket", connection: "upgrade" } });
-        }
+        if (!wantsUpgrade(req)) return upgradeRequired(UPGRADE_HINT);
         let request: StreamRequest;
         try {
           request = parseStreamUrl(new URL(req.url));
@@ -110,10 +85,10 @@ export function startAudioStreamServer(options: AudioStreamServerOptions): Audio
           if (error instanceof StreamUrlError) return refuse(peer, 400, error.message);
           throw error;
         }
-        if (tokenDigest !== null) {
+        if (secret !== null) {
           const given = request.token ?? bearer(req);
           if (given === null) return refuse(peer, 401, "missing token: give AUDIOSTREAM_TOKEN as ?token= in the stream URL");
-          if (!timingSafeEqual(digest(given), tokenDigest)) return refuse(peer, 401, "wrong token: ?token= does not match AUDIOSTREAM_TOKEN");
+          if (!secret.matches(given)) return refuse(peer, 401, "wrong token: ?token= does not match AUDIOSTREAM_TOKEN");
         }
         if (srv.upgrade(req, { data: { peer, request, connection: null } })) return undefined;
         return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");

@@ -3,8 +3,8 @@
  * websocket_client.conf's `uri` pointing here, subprotocol `media`) and this checks each upgrade's
  * path and token, then runs one ChanWebsocketConnection per call (PROTOCOLS.md §6).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../log.ts";
+import { SharedSecret, bearer, describe, formatPeer, refuser, upgradeRequired, wantsUpgrade } from "./ws-listener.ts";
 import { MAX_MESSAGE_BYTES } from "./chan-websocket-codec.ts";
 import { ChanWebsocketConnection, type ChanWebsocketContext, type ChanWebsocketRequest } from "./chan-websocket-connection.ts";
 import type { AdmitCall, TransportStats } from "./types.ts";
@@ -105,16 +105,12 @@ export function parseChanWebsocketUrl(url: URL): ChanWebsocketRequest & { token:
   };
 }
 
-function digest(secret: string): Buffer {
-  return createHash("sha256").update(secret).digest();
-}
-
 /** `Authorization: Bearer <token>`, or Basic with the token as password (websocket_client.conf `username`/`password`). */
 function headerToken(req: Request): string | null {
   const header = req.headers.get("authorization");
   if (header === null) return null;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return bearer[1]!;
+  const token = bearer(req);
+  if (token !== null) return token;
   const basic = /^Basic\s+(\S+)\s*$/i.exec(header);
   if (!basic) return null;
   const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
@@ -122,18 +118,9 @@ function headerToken(req: Request): string | null {
   return colon < 0 ? null : decoded.slice(colon + 1);
 }
 
-function formatPeer(address: { address: string; port: number } | null): string {
-  if (address === null) return "unknown";
-  return address.address.includes(":") ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export function startChanWebsocketServer(options: ChanWebsocketServerOptions): ChanWebsocketServer {
   const { log, stats } = options;
-  const tokenDigest = options.token === null ? null : digest(options.token);
+  const secret = options.token === null ? null : new SharedSecret(options.token);
   const connections = new Set<ChanWebsocketConnection>();
   const context: ChanWebsocketContext = {
     admit: options.admit,
@@ -145,11 +132,7 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
     onGone: (connection) => connections.delete(connection),
   };
 
-  const refuse = (peer: string, status: number, reason: string): Response => {
-    stats.connectionsRejected++;
-    log.warn("upgrade refused", { peer, status, reason });
-    return new Response(`${reason}\n`, { status });
-  };
+  const refuse = refuser(stats, log);
 
   let server;
   try {
@@ -158,9 +141,7 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
       port: options.port,
       fetch(req, srv) {
         const peer = formatPeer(srv.requestIP(req));
-        if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-          return new Response(UPGRADE_HINT, { status: 426, headers: { upgrade: "websocket", connection: "upgrade" } });
-        }
+        if (!wantsUpgrade(req)) return upgradeRequired(UPGRADE_HINT);
         let request;
         try {
           request = parseChanWebsocketUrl(new URL(req.url));
@@ -168,10 +149,10 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
           if (error instanceof ChanWebsocketUrlError) return refuse(peer, error.status, error.message);
           throw error;
         }
-        if (tokenDigest !== null) {
+        if (secret !== null) {
           const given = request.token ?? headerToken(req);
           if (given === null) return refuse(peer, 401, "missing token: give WEBSOCKET_TOKEN as websocket_client.conf password (or ?token= in the uri)");
-          if (!timingSafeEqual(digest(given), tokenDigest)) return refuse(peer, 401, "wrong token: it does not match WEBSOCKET_TOKEN");
+          if (!secret.matches(given)) return refuse(peer, 401, "wrong token: it does not match WEBSOCKET_TOKEN");
         }
         const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
         const headers = offered.includes("media") ? { "Sec-WebSocket-Protocol": "media" } : undefined;
