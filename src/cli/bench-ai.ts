@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
 import { rootLogger } from "../log.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
-import type { CallResult, CallSetup, ScriptStep } from "../simulate/caller.ts";
+import type { CallResult, CallSetup, ScriptStep } from "../simulate/call-types.ts";
 import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { failedCount, newOutcomes, redialCallers, type Outcomes } from "../simulate/redial.ts";
 import { startFakeStack, type FakeStack } from "../simulate/fake-stack.ts";

@@ -16,7 +16,7 @@ import { startFakeDeepgram, type FakeDeepgram } from "../../tests/fakes/deepgram
 import { startFakeHttp, type FakeHttpServer } from "../../tests/fakes/http.ts";
 import { savBrain } from "../../tests/fakes/sav-brain.ts";
 import { describeArrival, type Arrival } from "../simulate/arrival.ts";
-import type { CallResult } from "../simulate/caller.ts";
+import type { CallResult } from "../simulate/call-types.ts";
 import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
 import { hostCpuUse, readHostCpu } from "../simulate/host-cpu.ts";
 import { ServerProcess } from "../simulate/server-process.ts";

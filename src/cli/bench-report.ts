@@ -1,5 +1,5 @@
 /** The offline bench's figures: built from the tally, printed as text or JSON. */
-import type { CallResult } from "../simulate/caller.ts";
+import type { CallResult } from "../simulate/call-types.ts";
 import { formatConsoleFigures, type ConsoleFigures } from "./bench-console.ts";
 import type { Lateness } from "../simulate/clock-figures.ts";
 import type { HostCpuUse } from "../simulate/host-cpu.ts";

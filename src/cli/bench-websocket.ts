@@ -2,7 +2,7 @@
  * The chan_websocket figures of a bench run (--websocket): what the simulated Asterisk's queue saw
  * over all calls, and how fast FLUSH_MEDIA silenced the bot.
  */
-import type { CallResult } from "../simulate/caller.ts";
+import type { CallResult } from "../simulate/call-types.ts";
 import { concatSamples, roundMs, summarize } from "../simulate/stats.ts";
 
 export interface WebsocketTally {

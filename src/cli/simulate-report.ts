@@ -1,5 +1,5 @@
 /** The human report of one simulated call: a timeline of what happened, then the timing figures. */
-import type { CallResult } from "../simulate/caller.ts";
+import type { CallResult } from "../simulate/call-types.ts";
 import { roundMs, summarize } from "../simulate/stats.ts";
 import { hexByte, kindForRate } from "../transports/audiosocket-codec.ts";
 

@@ -5,7 +5,8 @@
  */
 import type { PlayoutClock } from "../media/playout-clock.ts";
 import { arrivalOffsetMs, type Arrival } from "./arrival.ts";
-import { SimulatedCaller, simulatedPbxClock, type CallResult, type CallSetup } from "./caller.ts";
+import { SimulatedCaller, simulatedPbxClock } from "./caller.ts";
+import type { CallResult, CallSetup } from "./call-types.ts";
 
 export interface Outcomes {
   completed: number;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { SimulatedCaller, type CallResult } from "../../src/simulate/caller.ts";
+import { SimulatedCaller } from "../../src/simulate/caller.ts";
+import type { CallResult } from "../../src/simulate/call-types.ts";
 import { AudioSocketParser, encodeMessage, isAudioKind, Kind, uuidFromString } from "../../src/transports/audiosocket-codec.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";

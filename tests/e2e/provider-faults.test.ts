@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { SimulatedCaller, type CallResult, type ScriptStep } from "../../src/simulate/caller.ts";
+import { SimulatedCaller } from "../../src/simulate/caller.ts";
+import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import type { FakeChatBrainRequest, FakeChatFault, FakeChatFaultChooser } from "../fakes/chat.ts";
 import type { FakeDeepgramFault } from "../fakes/deepgram.ts";
 import { savBrain } from "../fakes/sav-brain.ts";

@@ -4,7 +4,8 @@
  * with bounds loose enough for a loaded 2-core machine).
  */
 import { expect, test } from "bun:test";
-import { SimulatedCaller, simulatedPbxClock, type CallResult } from "../../src/simulate/caller.ts";
+import { SimulatedCaller, simulatedPbxClock } from "../../src/simulate/caller.ts";
+import type { CallResult } from "../../src/simulate/call-types.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer } from "./harness.ts";
 
 const STORM = 100;

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server, ServerWebSocket } from "bun";
 import { rootLogger, setLogSink } from "../../src/log.ts";
-import { SimulatedCaller, type CallResult, type ScriptStep } from "../../src/simulate/caller.ts";
+import { SimulatedCaller } from "../../src/simulate/caller.ts";
+import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { encodeWav } from "../../src/simulate/wav.ts";
 import type { EslEvent } from "../../src/transports/esl-codec.ts";
