@@ -119,16 +119,28 @@ async function audiostreamCall(config: Config, signal: AbortSignal, rate = 16000
     failure ??= "the WebSocket upgrade failed (wrong AUDIOSTREAM_TOKEN, or not voicebot on that port)";
     ended.resolve();
   };
+  return runWebSocketCall(ws, JSON.stringify({ caller: DOCTOR_CALLER, dnis: "doctor", uuid }), rate, meter, signal, ended, () => failure);
+}
+
+/**
+ * A WebSocket doctor call once its handlers are set: open within 2 s, say who is calling, send
+ * silent frames until the greeting is measured or the call ends, hang up; `failure` is what the
+ * handlers saw go wrong.
+ */
+async function runWebSocketCall(
+  ws: WebSocket, first: string, rate: number, meter: GreetingMeter, signal: AbortSignal, ended: PromiseWithResolvers<void>, failure: () => string | null,
+): Promise<GreetingFigures> {
   const opened = await new Promise<boolean>((resolve) => {
     ws.onopen = () => resolve(true);
     setTimeout(() => resolve(false), 2000);
   });
-  if (!opened) throw new Error(failure ?? "the WebSocket did not open within 2 s");
-  ws.send(JSON.stringify({ caller: DOCTOR_CALLER, dnis: "doctor", uuid }));
+  if (!opened) throw new Error(failure() ?? "the WebSocket did not open within 2 s");
+  ws.send(first);
   const frame = new Uint8Array((rate / 50) * 2);
   await listen(meter, signal, ended, () => ws.readyState === WebSocket.OPEN && ws.send(frame));
   ws.close(1000, "doctor done");
-  if (failure !== null) throw new Error(failure);
+  const failed = failure();
+  if (failed !== null) throw new Error(failed);
   return meter.figures();
 }
 
@@ -159,17 +171,8 @@ async function websocketCall(config: Config, signal: AbortSignal, rate = 16000):
     failure ??= "the WebSocket upgrade failed (wrong WEBSOCKET_TOKEN, or not voicebot on that port)";
     ended.resolve();
   };
-  const opened = await new Promise<boolean>((resolve) => {
-    ws.onopen = () => resolve(true);
-    setTimeout(() => resolve(false), 2000);
-  });
-  if (!opened) throw new Error(failure ?? "the WebSocket did not open within 2 s");
-  ws.send(`MEDIA_START connection_id:doctor channel:WebSocket/doctor/0x1 channel_id:doctor-${randomUUID()} format:slin16 optimal_frame_size:${(rate / 50) * 2} ptime:20`);
-  const frame = new Uint8Array((rate / 50) * 2);
-  await listen(meter, signal, ended, () => ws.readyState === WebSocket.OPEN && ws.send(frame));
-  ws.close(1000);
-  if (failure !== null) throw new Error(failure);
-  return meter.figures();
+  const start = `MEDIA_START connection_id:doctor channel:WebSocket/doctor/0x1 channel_id:doctor-${randomUUID()} format:slin16 optimal_frame_size:${(rate / 50) * 2} ptime:20`;
+  return runWebSocketCall(ws, start, rate, meter, signal, ended, () => failure);
 }
 
 export const callCheck: Check = {
