@@ -5,7 +5,7 @@
  * sessions inside (asp-connection.ts).
  */
 import type { Logger } from "../log.ts";
-import { SharedSecret, bearer, describe, formatPeer, refuser, upgradeRequired, wantsUpgrade } from "./ws-listener.ts";
+import { SharedSecret, bearer, listenWebSocket, refuser, type SocketSlot } from "./ws-listener.ts";
 import { AspConnection, type AspConnectionContext } from "./asp-connection.ts";
 import { MAX_PAYLOAD_BYTES } from "./asp-protocol.ts";
 import type { AdmitCall, TransportStats } from "./types.ts";
@@ -35,10 +35,8 @@ export interface AspServer {
   stop(): Promise<void>;
 }
 
-interface SocketData {
-  peer: string;
+interface SocketData extends SocketSlot<AspConnection> {
   tenant: string | null;
-  connection: AspConnection | null;
 }
 
 const UPGRADE_HINT = "voicebot ASP endpoint: expects a WebSocket, as the media server opens with WEBSOCKET_URL=ws://HOST:PORT/[tenant]\n";
@@ -59,68 +57,33 @@ export function startAspServer(options: AspServerOptions): AspServer {
   };
 
   const refuse = refuser(stats, log);
-
-  let server;
-  try {
-    server = Bun.serve<SocketData>({
-      hostname: options.host,
-      port: options.port,
-      fetch(req, srv) {
-        const peer = formatPeer(srv.requestIP(req));
-        if (!wantsUpgrade(req)) return upgradeRequired(UPGRADE_HINT);
-        const url = new URL(req.url);
-        const path = PATH.exec(url.pathname);
-        if (path === null) return refuse(peer, 404, `path ${JSON.stringify(url.pathname.slice(0, 80))} is not / or /<tenant>`);
-        if (secret !== null) {
-          const given = url.searchParams.get("token") ?? bearer(req);
-          if (given === null) return refuse(peer, 401, "missing token: add ?token=<ASP_TOKEN> to the media server's WEBSOCKET_URL");
-          if (!secret.matches(given)) return refuse(peer, 401, "wrong token: ?token= does not match ASP_TOKEN");
-        }
-        if (srv.upgrade(req, { data: { peer, tenant: path[1] ?? null, connection: null } })) return undefined;
-        return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
-      },
-      websocket: {
-        // The media server's client (Python websockets) offers permessage-deflate; audio does not compress.
-        perMessageDeflate: false,
-        maxPayloadLength: MAX_PAYLOAD_BYTES,
-        open(ws) {
-          stats.connectionsAccepted++;
-          const connection = new AspConnection(ws, ws.data.peer, ws.data.tenant, context);
-          connections.add(connection);
-          ws.data.connection = connection;
-        },
-        message(ws, message) {
-          ws.data.connection?.onMessage(message);
-        },
-        close(ws, code, reason) {
-          ws.data.connection?.onSocketClosed(code, reason);
-        },
-        error(error, ws) {
-          log.error("websocket handler failed", { peer: ws.data.peer, error: describe(error) });
-        },
-      },
-      error(error) {
-        log.error("asp request failed", { error: error.message });
-        return new Response("internal error\n", { status: 500 });
-      },
-    });
-  } catch (error) {
-    throw new Error(`ASP server cannot listen on ${options.host}:${options.port}: ${describe(error)}`);
-  }
-  const listener = server;
+  const listener = listenWebSocket<SocketData, AspConnection>({
+    name: "ASP", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT,
+    maxPayloadLength: MAX_PAYLOAD_BYTES,
+    upgrade(req, srv, peer) {
+      const url = new URL(req.url);
+      const path = PATH.exec(url.pathname);
+      if (path === null) return refuse(peer, 404, `path ${JSON.stringify(url.pathname.slice(0, 80))} is not / or /<tenant>`);
+      if (secret !== null) {
+        const given = url.searchParams.get("token") ?? bearer(req);
+        if (given === null) return refuse(peer, 401, "missing token: add ?token=<ASP_TOKEN> to the media server's WEBSOCKET_URL");
+        if (!secret.matches(given)) return refuse(peer, 401, "wrong token: ?token= does not match ASP_TOKEN");
+      }
+      if (srv.upgrade(req, { data: { peer, tenant: path[1] ?? null, connection: null } })) return undefined;
+      return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
+    },
+    // The media server's client (Python websockets) offers permessage-deflate; the listener declines it.
+    connect: (ws) => new AspConnection(ws, ws.data.peer, ws.data.tenant, context),
+  });
 
   return {
-    hostname: listener.hostname ?? options.host,
-    port: listener.port ?? options.port,
+    hostname: listener.hostname,
+    port: listener.port,
     get activeSessions(): number {
       let n = 0;
       for (const connection of connections) n += connection.activeSessions;
       return n;
     },
-    async stop(): Promise<void> {
-      for (const connection of [...connections]) connection.shutdown();
-      connections.clear();
-      await listener.stop(true);
-    },
+    stop: () => listener.stop(),
   };
 }

@@ -4,7 +4,7 @@
  * stream (PROTOCOLS.md §2).
  */
 import type { Logger } from "../log.ts";
-import { SharedSecret, bearer, describe, formatPeer, refuser, upgradeRequired, wantsUpgrade } from "./ws-listener.ts";
+import { SharedSecret, bearer, listenWebSocket, refuser, type SocketSlot } from "./ws-listener.ts";
 import { AudioStreamConnection, type StreamConnectionContext } from "./audiostream-connection.ts";
 import type { PlaybackMode } from "./audiostream-playback.ts";
 import { STREAM_RATES, StreamUrlError, parseStreamUrl, type MixType, type StreamRequest } from "./audiostream-url.ts";
@@ -40,10 +40,8 @@ export interface AudioStreamServer {
   stop(): Promise<void>;
 }
 
-interface SocketData {
-  peer: string;
+interface SocketData extends SocketSlot<AudioStreamConnection> {
   request: StreamRequest;
-  connection: AudioStreamConnection | null;
 }
 
 const UPGRADE_HINT =
@@ -69,72 +67,34 @@ export function startAudioStreamServer(options: AudioStreamServerOptions): Audio
   };
 
   const refuse = refuser(stats, log);
-
-  let server;
-  try {
-    server = Bun.serve<SocketData>({
-      hostname: options.host,
-      port: options.port,
-      fetch(req, srv) {
-        const peer = formatPeer(srv.requestIP(req));
-        if (!wantsUpgrade(req)) return upgradeRequired(UPGRADE_HINT);
-        let request: StreamRequest;
-        try {
-          request = parseStreamUrl(new URL(req.url));
-        } catch (error) {
-          if (error instanceof StreamUrlError) return refuse(peer, 400, error.message);
-          throw error;
-        }
-        if (secret !== null) {
-          const given = request.token ?? bearer(req);
-          if (given === null) return refuse(peer, 401, "missing token: give AUDIOSTREAM_TOKEN as ?token= in the stream URL");
-          if (!secret.matches(given)) return refuse(peer, 401, "wrong token: ?token= does not match AUDIOSTREAM_TOKEN");
-        }
-        if (srv.upgrade(req, { data: { peer, request, connection: null } })) return undefined;
-        return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
-      },
-      websocket: {
-        // FreeSWITCH never offers it (fixtures README 0.2), and audio does not compress.
-        perMessageDeflate: false,
-        open(ws) {
-          stats.connectionsAccepted++;
-          const { request } = ws.data;
-          const connection = new AudioStreamConnection(
-            ws, ws.data.peer, request, request.rate ?? options.defaultRate, request.mix ?? options.defaultMix, context,
-          );
-          connections.add(connection);
-          ws.data.connection = connection;
-        },
-        message(ws, message) {
-          ws.data.connection?.onMessage(message);
-        },
-        close(ws, code, reason) {
-          ws.data.connection?.onSocketClosed(code, reason);
-        },
-        error(error, ws) {
-          log.error("websocket handler failed", { peer: ws.data.peer, error: describe(error) });
-        },
-      },
-      error(error) {
-        log.error("audiostream request failed", { error: error.message });
-        return new Response("internal error\n", { status: 500 });
-      },
-    });
-  } catch (error) {
-    throw new Error(`audiostream server cannot listen on ${options.host}:${options.port}: ${describe(error)}`);
-  }
-  const listener = server;
+  const listener = listenWebSocket<SocketData, AudioStreamConnection>({
+    name: "audiostream", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT,
+    upgrade(req, srv, peer) {
+      let request: StreamRequest;
+      try {
+        request = parseStreamUrl(new URL(req.url));
+      } catch (error) {
+        if (error instanceof StreamUrlError) return refuse(peer, 400, error.message);
+        throw error;
+      }
+      if (secret !== null) {
+        const given = request.token ?? bearer(req);
+        if (given === null) return refuse(peer, 401, "missing token: give AUDIOSTREAM_TOKEN as ?token= in the stream URL");
+        if (!secret.matches(given)) return refuse(peer, 401, "wrong token: ?token= does not match AUDIOSTREAM_TOKEN");
+      }
+      if (srv.upgrade(req, { data: { peer, request, connection: null } })) return undefined;
+      return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
+    },
+    // FreeSWITCH never offers permessage-deflate (fixtures README 0.2).
+    connect: (ws) => new AudioStreamConnection(ws, ws.data.peer, ws.data.request, ws.data.request.rate ?? options.defaultRate, ws.data.request.mix ?? options.defaultMix, context),
+  });
 
   return {
-    hostname: listener.hostname ?? options.host,
-    port: listener.port ?? options.port,
+    hostname: listener.hostname,
+    port: listener.port,
     get activeConnections(): number {
       return connections.size;
     },
-    async stop(): Promise<void> {
-      for (const connection of [...connections]) connection.shutdown();
-      connections.clear();
-      await listener.stop(true);
-    },
+    stop: () => listener.stop(),
   };
 }

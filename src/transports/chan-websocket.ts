@@ -4,7 +4,7 @@
  * path and token, then runs one ChanWebsocketConnection per call (PROTOCOLS.md §6).
  */
 import type { Logger } from "../log.ts";
-import { SharedSecret, bearer, describe, formatPeer, refuser, upgradeRequired, wantsUpgrade } from "./ws-listener.ts";
+import { SharedSecret, bearer, listenWebSocket, refuser, type SocketSlot } from "./ws-listener.ts";
 import { MAX_MESSAGE_BYTES } from "./chan-websocket-codec.ts";
 import { ChanWebsocketConnection, type ChanWebsocketContext, type ChanWebsocketRequest } from "./chan-websocket-connection.ts";
 import type { AdmitCall, TransportStats } from "./types.ts";
@@ -33,10 +33,8 @@ export interface ChanWebsocketServer {
   stop(): Promise<void>;
 }
 
-interface SocketData {
-  peer: string;
+interface SocketData extends SocketSlot<ChanWebsocketConnection> {
   request: ChanWebsocketRequest;
-  connection: ChanWebsocketConnection | null;
 }
 
 /** The path websocket_client.conf's `uri` names: `/asterisk` or `/asterisk/<tenant>` (or `/`). */
@@ -133,59 +131,30 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
   };
 
   const refuse = refuser(stats, log);
-
-  let server;
-  try {
-    server = Bun.serve<SocketData>({
-      hostname: options.host,
-      port: options.port,
-      fetch(req, srv) {
-        const peer = formatPeer(srv.requestIP(req));
-        if (!wantsUpgrade(req)) return upgradeRequired(UPGRADE_HINT);
-        let request;
-        try {
-          request = parseChanWebsocketUrl(new URL(req.url));
-        } catch (error) {
-          if (error instanceof ChanWebsocketUrlError) return refuse(peer, error.status, error.message);
-          throw error;
-        }
-        if (secret !== null) {
-          const given = request.token ?? headerToken(req);
-          if (given === null) return refuse(peer, 401, "missing token: give WEBSOCKET_TOKEN as websocket_client.conf password (or ?token= in the uri)");
-          if (!secret.matches(given)) return refuse(peer, 401, "wrong token: it does not match WEBSOCKET_TOKEN");
-        }
-        const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
-        const headers = offered.includes("media") ? { "Sec-WebSocket-Protocol": "media" } : undefined;
-        if (srv.upgrade(req, { data: { peer, request, connection: null }, headers })) return undefined;
-        return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
-      },
-      websocket: {
-        // Asterisk never offers it, and audio does not compress.
-        perMessageDeflate: false,
-        // Asterisk's own limit: larger is never a frame (Bun closes with 1009).
-        maxPayloadLength: MAX_MESSAGE_BYTES,
-        open(ws) {
-          stats.connectionsAccepted++;
-          const connection = new ChanWebsocketConnection(ws, ws.data.peer, ws.data.request, context);
-          connections.add(connection);
-          ws.data.connection = connection;
-        },
-        message(ws, message) {
-          ws.data.connection?.onMessage(message);
-        },
-        close(ws, code, reason) {
-          ws.data.connection?.onSocketClosed(code, reason);
-        },
-      },
-      error(error) {
-        log.error("chan_websocket request failed", { error: error.message });
-        return new Response("internal error\n", { status: 500 });
-      },
-    });
-  } catch (error) {
-    throw new Error(`chan_websocket server cannot listen on ${options.host}:${options.port}: ${describe(error)}`);
-  }
-  const listener = server;
+  const listener = listenWebSocket<SocketData, ChanWebsocketConnection>({
+    name: "chan_websocket", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT,
+    // Asterisk's own limit: larger is never a frame (Bun closes with 1009).
+    maxPayloadLength: MAX_MESSAGE_BYTES,
+    upgrade(req, srv, peer) {
+      let request;
+      try {
+        request = parseChanWebsocketUrl(new URL(req.url));
+      } catch (error) {
+        if (error instanceof ChanWebsocketUrlError) return refuse(peer, error.status, error.message);
+        throw error;
+      }
+      if (secret !== null) {
+        const given = request.token ?? headerToken(req);
+        if (given === null) return refuse(peer, 401, "missing token: give WEBSOCKET_TOKEN as websocket_client.conf password (or ?token= in the uri)");
+        if (!secret.matches(given)) return refuse(peer, 401, "wrong token: it does not match WEBSOCKET_TOKEN");
+      }
+      const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+      const headers = offered.includes("media") ? { "Sec-WebSocket-Protocol": "media" } : undefined;
+      if (srv.upgrade(req, { data: { peer, request, connection: null }, headers })) return undefined;
+      return refuse(peer, 400, "WebSocket upgrade failed: not a valid WebSocket handshake");
+    },
+    connect: (ws) => new ChanWebsocketConnection(ws, ws.data.peer, ws.data.request, context),
+  });
   // One sweep for every call, not a timer each.
   const sweep = setInterval(() => {
     const now = performance.now();
@@ -193,16 +162,14 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
   }, 20);
 
   return {
-    hostname: listener.hostname ?? options.host,
-    port: listener.port ?? options.port,
+    hostname: listener.hostname,
+    port: listener.port,
     get activeConnections(): number {
       return connections.size;
     },
     async stop(): Promise<void> {
       clearInterval(sweep);
-      for (const connection of [...connections]) connection.shutdown();
-      connections.clear();
-      await listener.stop(true);
+      await listener.stop();
     },
   };
 }
