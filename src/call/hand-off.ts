@@ -2,7 +2,7 @@
  * Handing a caller to a technician, outside the media stream (PROTOCOLS.md §3): Asterisk by AMI
  * Redirect, or without AMI by ending the AudioSocket (or chan_websocket's Dial) and letting the
  * shipped dialplan ask `/api/calls/{uuid}/next`; FreeSWITCH by ESL `uuid_transfer`, then stopping
- * the stream; the ASP media server by its own `call.action transfer`.
+ * the stream.
  * The control clients are seen through the few methods used here.
  */
 import type { Logger } from "../log.ts";
@@ -47,16 +47,15 @@ export class PbxHandOff implements HandOff {
 
   available(transport: TransportName): boolean {
     // Asterisk's two ways in share the AMI / dialplan paths (chan_websocket: the caller's channel,
-    // named by the dialplan's VB_UUID); the ASP media server transfers by itself. The console's
-    // test call has no PBX behind it to take the caller.
-    return transport === "audiosocket" || transport === "websocket" || transport === "asp" || (transport === "audiostream" && this.o.esl !== null);
+    // named by the dialplan's VB_UUID). The console's test call has no PBX behind it; the ASP media
+    // server's own transfer fails without telling voicebot, which would leave the caller in silence.
+    return transport === "audiosocket" || transport === "websocket" || (transport === "audiostream" && this.o.esl !== null);
   }
 
   async transfer(leg: CallLeg, target: string): Promise<HandOffResult> {
     // Validated by the config loader: this cannot throw.
     const where = parseDialplanTarget(target);
     if (leg.transport === "audiostream") return this.freeswitch(leg, where);
-    if (leg.transport === "asp") return mediaServer(leg, where.exten);
     const ami = this.o.ami;
     if (ami === null) {
       this.o.directory.setNext(leg.id, { kind: "transfer", ...where });
@@ -90,15 +89,6 @@ export class PbxHandOff implements HandOff {
     });
     return { ok: true, via: "esl" };
   }
-}
-
-/** The PABX Docker media server redirects its caller to an extension of its own transfer context: digits only. */
-function mediaServer(leg: CallLeg, extension: string): HandOffResult {
-  if (!/^[0-9*#]+$/.test(extension)) {
-    return { ok: false, reason: `the ASP media server transfers to numeric extensions only; TRANSFER_TARGET's ${JSON.stringify(extension)} is not one` };
-  }
-  if (leg.transferTo === undefined || !leg.transferTo(extension)) return { ok: false, reason: "the ASP session is no longer live" };
-  return { ok: true, via: "asp" };
 }
 
 /** The longest a transfer waits for the PBX to finish playing the goodbye. */

@@ -225,8 +225,3 @@ export function responseEndMessage(sessionId: string, interrupted: boolean): str
 export function hangupActionMessage(sessionId: string, reason: string | undefined): string {
   return JSON.stringify({ type: "call.action", session_id: sessionId, action: "hangup", ...(reason ? { reason } : {}), timestamp: timestamp() });
 }
-
-/** The bot hands the caller over: the media server redirects its caller channel (AMI) to `target`, an extension of its transfer context. */
-export function transferActionMessage(sessionId: string, target: string): string {
-  return JSON.stringify({ type: "call.action", session_id: sessionId, action: "transfer", target, timestamp: timestamp() });
-}

@@ -13,12 +13,12 @@
  * - its own barge-in clears its buffer and resumes its capture: caller audio arriving mid-response
  *   is that, and the rest of the response is dropped like the reference agent's would be.
  */
-import type { LogFields, Logger } from "../log.ts";
+import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import { LegClose } from "./leg-close.ts";
 import type { Negotiated } from "./asp-negotiate.ts";
 import {
-  AUDIO_HEADER_BYTES, hangupActionMessage, transferActionMessage, hashHead, responseEndMessage, responseStartMessage, sameHash, sessionEndedMessage, sessionHash,
+  AUDIO_HEADER_BYTES, hangupActionMessage, hashHead, responseEndMessage, responseStartMessage, sameHash, sessionEndedMessage, sessionHash,
   writeOutboundHeader, type SessionStatistics,
 } from "./asp-protocol.ts";
 import type { AdmitCall, CallLeg, CallLegEvents, LegCloseReason, TransportStats } from "./types.ts";
@@ -169,25 +169,14 @@ export class AspSession implements CallLeg {
   /** The bot hangs up: the client ends the SIP call after playing what it holds, then sends session.end. */
   hangup(reason?: string): void {
     if (this.phase !== "live") return;
-    this.endWith(hangupActionMessage(this.id, reason), "the bot hung up", { reason });
-  }
-
-  /** The hand-off: the client redirects its caller to `extension` (its transfer context) once what it holds has played. */
-  transferTo(extension: string): boolean {
-    if (this.phase !== "live") return false;
-    return this.endWith(transferActionMessage(this.id, extension), "the bot handed the caller over", { extension });
-  }
-
-  private endWith(action: string, what: string, fields: LogFields): boolean {
     // Before response.end: the client runs the action once that response has played out.
     // A failed write has closed the connection, and this leg with it.
-    if (!this.init.wire.sendText(action)) return false;
+    if (!this.init.wire.sendText(hangupActionMessage(this.id, reason))) return;
     if (this.responseOpen) this.closeResponse(false);
-    this.log.info(`${what}; waiting for the media server's session.end`, fields);
+    this.log.info("the bot hung up; waiting for the media server's session.end", { reason });
     this.phase = "ending";
     this.endTimer = setTimeout(() => this.forget(), this.init.endWaitMs);
     this.finishLeg("server-hangup");
-    return true;
   }
 
   /** Caller audio at offset AUDIO_HEADER_BYTES of `bytes`, any whole number of samples. */

@@ -70,12 +70,6 @@ export interface CallLeg {
    */
   readonly playsAhead: boolean;
   /**
-   * Where the PBX side transfers the caller itself, given an extension (ASP: `call.action
-   * transfer`, the media server redirecting its caller by AMI): ask it; false when the call is
-   * no longer live. Absent where the transfer goes through AMI, ESL or the dialplan instead.
-   */
-  transferTo?(extension: string): boolean;
-  /**
    * End the call from our side (AudioSocket: send 0x00, then close). Idempotent. `reason` is the
    * dialog's end reason when there is one: the console's test call shows it; PBX wires have no room for it.
    */

@@ -237,19 +237,4 @@ describe("barge-in, update, end", () => {
     client.send(JSON.stringify({ type: "session.end", session_id: id, reason: "hangup" }));
     expect((await client.next("session.ended")).session_id).toBe(id);
   });
-
-  test("the hand-off: call.action transfer with the extension, before the open response's end; once ended, no second action", async () => {
-    const h = startServer();
-    const { client, record, id } = await startCall(h);
-    record.leg.sendAudio(tone(160));
-    expect(record.leg.transferTo?.("200")).toBe(true);
-    const end = await client.next("response.end");
-    const action = client.ofType("call.action")[0] as Record<string, unknown>;
-    expect(action).toMatchObject({ type: "call.action", session_id: id, action: "transfer", target: "200" });
-    expect(client.texts.indexOf(action)).toBeLessThan(client.texts.indexOf(end));
-    expect(record.closes).toEqual([{ reason: "server-hangup", detail: undefined }]);
-    expect(record.leg.transferTo?.("200")).toBe(false);
-    client.send(JSON.stringify({ type: "session.end", session_id: id, reason: "transfer" }));
-    expect((await client.next("session.ended")).session_id).toBe(id);
-  });
 });

@@ -36,23 +36,10 @@ describe("Asterisk without AMI: the dialplan asks /next", () => {
     const handOff = new PbxHandOff({ ami: null, esl: null, directory, log: rootLogger });
     const call = leg("websocket");
     expect(handOff.available("websocket")).toBe(true);
-    expect(handOff.available("browser")).toBe(false);
+    expect(handOff.available("asp")).toBe(false);
     expect(await handOff.transfer(call, "200@techs")).toEqual({ ok: true, via: "dialplan" });
     expect(call.hungUp).toBe(1);
     expect(formatNextStep(directory.next(UUID))).toBe("transfer techs,200,1");
-  });
-});
-
-describe("the ASP media server transfers by itself", () => {
-  test("call.action transfer with TRANSFER_TARGET's extension; a non-numeric one or a session already over fails", async () => {
-    const handOff = new PbxHandOff({ ami: null, esl: null, directory: new CallDirectory(), log: rootLogger });
-    const asked: string[] = [];
-    const call = { ...leg("asp"), transferTo: (extension: string) => (asked.push(extension), asked.length === 1) };
-    expect(handOff.available("asp")).toBe(true);
-    expect(await handOff.transfer(call, "200@techs")).toEqual({ ok: true, via: "asp" });
-    expect(asked).toEqual(["200"]);
-    expect(await handOff.transfer(call, "200@techs")).toEqual({ ok: false, reason: "the ASP session is no longer live" });
-    expect(await handOff.transfer(call, "tech@techs")).toMatchObject({ ok: false, reason: expect.stringContaining("numeric extensions only") });
   });
 });
 
