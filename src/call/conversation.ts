@@ -19,6 +19,7 @@ import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
 import type { Store } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
+import { EarlyFinalize } from "./early-finalize.ts";
 import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
 import type { Reply } from "./reply.ts";
@@ -108,6 +109,7 @@ export class Conversation {
   private lastSpeechEndAt: number | null = null;
   /** The last inbound frame loud enough to be speech: the caller's speech end, once they stop. */
   private lastLoudAt = 0;
+  private readonly earlyFinalize = new EarlyFinalize();
   private vad: Vad | null = null;
   private bargeIn: BargeInDetector;
   /** The bot is paused for a tentative barge-in. */
@@ -156,8 +158,10 @@ export class Conversation {
   /** Per inbound 20 ms frame: to the recognizer, and to the barge-in detector. Allocation-free. */
   onCallerFrame(frame: Int16Array, loud: boolean): void {
     if (this.stopped) return;
-    this.gate.push(frame, this.botSpeaking(), loud, this.sendToStt);
+    const botSpeaking = this.botSpeaking();
+    this.gate.push(frame, botSpeaking, loud, this.sendToStt);
     if (loud) this.lastLoudAt = Date.now();
+    if (this.earlyFinalize.push(loud, botSpeaking)) this.toStt(FINALIZE);
     if (this.bargeIn.inbound(frame)) this.interrupt("voice");
     // After a barge-in the detector hears of the silence with the next bot frame: hold only a bot still speaking.
     else this.hold(this.bargeIn.tentative && this.botSpeaking());

@@ -12,6 +12,7 @@ import { DATABASE_FILE } from "../store/db.ts";
 import { join } from "node:path";
 import { createEspeakTts, espeakVoiceFor } from "../ai/tts/espeak.ts";
 import { rootLogger } from "../log.ts";
+import { EARLY_FINALIZE_MS } from "../call/early-finalize.ts";
 import { createResamplerPool } from "../media/resampler-pool.ts";
 import type { CallResult, CallSetup, ScriptStep } from "../simulate/call-types.ts";
 import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
@@ -271,7 +272,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     else {
       const lines = [
         `conversations    ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run`,
-        `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns answered by the model's words; providers alone take ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms)`,
+        `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns answered by the model's words; the providers' delays add up to ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms; the final is asked for after ${EARLY_FINALIZE_MS} ms of quiet)`,
         `per turn         ${perTurn.map((t, i) => `${i + 1}: p50 ${t.p50} / p99 ${t.p99}`).join(", ")} ms (turn ${WORDED_TURNS + 1}: end_call, then the fixed goodbye)`,
         `tickets          ${tickets.complete} of ${tickets.resolved} resolved tickets carry the caller's name, number and problem`,
         `server-added     p50 ${ms(added.p50)}, p99 ${ms(added.p99)}, max ${ms(added.max)} (first TTS bytes → first frame out)`,
