@@ -103,6 +103,10 @@ export class BargeInDetector {
   private gapMs = 0;
   /** The provider heard speech start during the current run. */
   private providerHeard = false;
+  /** The caller's current run of speech while the bot is silent, and its gap (see trackBeforeBot). */
+  private beforeRunMs = 0;
+  private beforeGapMs = 0;
+  private readonly energyFloor = amplitudeOf(ENERGY_ONLY_FLOOR_DBFS);
   /** Amplitude ratio of the echo to the bot's speech, as learned (INITIAL_ECHO_RATIO before). */
   private echoRatio = INITIAL_ECHO_RATIO;
   private readonly learnFloor = amplitudeOf(LEARN_FLOOR_DBFS);
@@ -142,11 +146,21 @@ export class BargeInDetector {
     return this.runMs;
   }
 
-  /** Whether the bot is playing audio; a change starts afresh (see reset()). */
+  /**
+   * Whether the bot is playing audio; a change starts afresh (see reset()), except that a caller
+   * already talking when the bot starts (they went on after a pause that ended their turn) is
+   * counted from their run's start: the bot holds at once instead of talking over them.
+   */
   botSpeaking(speaking: boolean): void {
     if (speaking === this.speaking) return;
     this.speaking = speaking;
     this.reset();
+    if (speaking) {
+      this.runMs = this.beforeRunMs;
+      this.gapMs = this.beforeGapMs;
+    }
+    this.beforeRunMs = 0;
+    this.beforeGapMs = 0;
   }
 
   /** The bot's frame just sent (silence included): its level bounds the echo to expect. */
@@ -159,10 +173,14 @@ export class BargeInDetector {
 
   /** The caller's frame just received; true exactly once, when barge-in is decided. */
   inbound(frame: Int16Array): boolean {
-    if (!this.speaking || this.decided) return false;
+    if (this.decided) return false;
     const rms = rmsOf(frame);
-    const voiced = this.voiced(frame);
     const frameMs = (frame.length * 1000) / this.sampleRate;
+    if (!this.speaking) {
+      this.trackBeforeBot(rms, frameMs);
+      return false;
+    }
+    const voiced = this.voiced(frame);
     const loudest = this.loudestOutbound();
     if (loudest >= this.learnFloor) this.learnEcho(rms, frameMs);
     if (voiced && rms >= this.floor && rms > this.echoRatio * ECHO_MARGIN * loudest) {
@@ -214,6 +232,19 @@ export class BargeInDetector {
       this.floor = amplitudeOf(ENERGY_ONLY_FLOOR_DBFS);
       this.onVadFailure(error);
       return true;
+    }
+  }
+
+  /** While the bot is silent there is no echo: energy alone (the VAD's cost saved) keeps the caller's current run. */
+  private trackBeforeBot(rms: number, frameMs: number): void {
+    if (rms >= this.energyFloor) {
+      this.beforeRunMs += frameMs;
+      this.beforeGapMs = 0;
+    } else if (this.beforeRunMs > 0 && this.beforeGapMs + frameMs <= MAX_GAP_MS) {
+      this.beforeGapMs += frameMs;
+    } else {
+      this.beforeRunMs = 0;
+      this.beforeGapMs = 0;
     }
   }
 

@@ -189,6 +189,8 @@ export class Conversation {
     if (this.stopped) return;
     const speaking = this.botSpeaking();
     this.bargeIn.botSpeaking(speaking);
+    // A caller already talking when the bot starts holds it from its next frame.
+    this.hold(this.bargeIn.tentative && speaking);
     this.bargeIn.outbound(frame);
     if (this.gate.needsKeepAlive()) this.toStt(KEEP_ALIVE);
   }
@@ -239,6 +241,21 @@ export class Conversation {
   private forget(reply: Reply): void {
     this.replies.delete(reply);
     if (this.latest === reply) this.latest = null;
+  }
+
+  /**
+   * The caller went on before the reply to their last words played (a pause that ended their turn
+   * was not the end of it): that reply is dropped unheard, and the model answers both parts.
+   */
+  private dropUnheardReplies(at: number): void {
+    for (const [reply, state] of this.replies) {
+      if (state.turnId !== null || (this.host.playout.head === reply.utterance && this.host.playout.playing)) continue;
+      this.host.playout.remove(reply.utterance);
+      reply.abort();
+      this.forget(reply);
+      this.host.log.info("the caller went on before the reply was heard: it is dropped, the next one answers both", { reply: reply.id });
+      this.host.store.addEvent(this.host.callId, { kind: "reply-dropped", detail: "the caller went on", at });
+    }
   }
 
   private abortReplies(): void {
@@ -371,6 +388,7 @@ export class Conversation {
     const at = Date.now();
     const speechEndAt = this.lastLoudAt || at;
     if (this.botSpeaking() && text.split(/\s+/).length >= 2) this.interrupt("transcript");
+    else this.dropUnheardReplies(at);
     const turnId = this.host.store.addTurn(this.host.callId, { speaker: "caller", text, startedAt: speechEndAt, endedAt: speechEndAt });
     this.host.store.setTurnTimings(turnId, { speechEndAt, sttFinalAt: at });
     this.host.metrics.turnLatency.stt.observe(at - speechEndAt);

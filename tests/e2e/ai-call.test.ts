@@ -11,6 +11,7 @@ import { startFakeDeepgram, type FakeDeepgram } from "../fakes/deepgram.ts";
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import { createFakeSpeech, type FakeSpeech } from "../fakes/speech.ts";
+import { concat } from "../support/pcm-8k.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
 
@@ -26,6 +27,7 @@ const WORKS = "Voilà ça marche maintenant merci.";
 const HUH = "Euh je ne sais pas trop quoi dire.";
 const NAME = "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.";
 const YES = "Oui c'est bien ça.";
+const OUI = "Oui.";
 /** What the callers' audio says where the recognizer's words would make eSpeak pause (commas, digits). */
 const SPOKEN: Readonly<Record<string, string>> = { [NAME]: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
 
@@ -43,7 +45,7 @@ let words: string[] = [];
 beforeAll(async () => {
   const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
   const pool = createResamplerPool({ size: 1 });
-  for (const text of [BOX, WAIT, WORKS, HUH, NAME, YES]) {
+  for (const text of [BOX, WAIT, WORKS, HUH, NAME, YES, OUI]) {
     audio.set(text, await pool.resample(await synthesizeAll(tts, SPOKEN[text] ?? text), tts.sampleRate, 8000));
   }
   await tts.close();
@@ -192,6 +194,28 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     const after = groq.requests.find((q) => q.messages.some((m) => m.role === "user" && m.content === WAIT));
     const assistant = after?.messages.filter((m) => m.role === "assistant").map((m) => m.content ?? "") ?? [];
     expect(assistant.some((text) => text === String(cut?.text))).toBe(true);
+  }, E2E_TIMEOUT_MS);
+
+  test("a caller who goes on after a short pause: the reply to their first words is dropped unheard, the next answers both", async () => {
+    // Slow enough that the caller's second part ends before the first reply has any audio.
+    groq.ttftMs = 900;
+    const pause = new Int16Array(8000 * 0.15);
+    const said = [HUH, OUI];
+    words = said;
+    const before = groq.requests.length;
+    const r = await new SimulatedCaller({
+      ...server.audiosocket, greetingTimeoutMs: 10_000,
+      script: [{ say: concat([audio.get(HUH) as Int16Array, pause, audio.get(OUI) as Int16Array]) }, { hangupAfter: 20 }],
+    }).run();
+    expect(r.error).toBeNull();
+    const c = await callRow(r.uuid);
+    expect(turnsOf(c.id).filter((t) => t.speaker === "caller").map((t) => t.text)).toEqual(said);
+    expect(eventsOf(c.id, "reply-dropped")).toEqual(["the caller went on"]);
+    expect(eventsOf(c.id, "barge-in")).toEqual([]);
+    // The reply the caller hears was asked with both parts, one after the other, nothing between.
+    const talks = groq.requests.slice(before).filter((q) => q.toolChoice === null);
+    expect(talks.at(-1)?.messages.slice(-2)).toEqual([{ role: "user", content: HUH }, { role: "user", content: OUI }]);
+    expect(r.responseMs.length).toBeGreaterThanOrEqual(1);
   }, E2E_TIMEOUT_MS);
 
   test("a slow first token moves the turn to the other provider", async () => {

@@ -156,6 +156,10 @@ export class FakeListenSession {
       u.finalized = true;
       this.sendResults(u, u.words.length, true, false, true);
       answered = true;
+      // Deepgram's words after a Finalize are new ones: speech that goes on starts the next utterance.
+      this.current = null;
+      this.silenceRun = 0;
+      this.speechRun = 0;
     }
     if (!answered) {
       const now = this.framesSeen * FRAME_S;

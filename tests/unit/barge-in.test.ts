@@ -173,6 +173,30 @@ describe("caller speech while the bot is silent on the line", () => {
     expect(Math.max(...speechMs)).toBe(0);
   });
 
+  test("a caller already talking when the bot starts holds it at the first frame and cuts it once their whole run reaches minSpeechMs", () => {
+    const inbound = line(concat([silence(LEAD_MS), caller]));
+    const target = detector();
+    const before = LEAD_FRAMES + 6;
+    for (let k = 0; k < before; k++) expect(target.inbound(inbound.subarray(k * FRAME, (k + 1) * FRAME))).toBe(false);
+    expect(target.speechMs).toBe(0);
+    target.botSpeaking(true);
+    expect(target.tentative).toBe(true);
+    const rest = play(target, silence(1000), inbound.subarray(before * FRAME));
+    expect(rest.decisions.length).toBe(1);
+    // 120 ms were spoken before the bot started: the other 80 of MIN_SPEECH_MS (200) decide, give or take a consonant's gap.
+    expect(rest.decisions[0]).toBeLessThanOrEqual((MIN_SPEECH_MS - 120) / 20 + 3);
+  });
+
+  test("a caller who stopped before the bot started is not counted", () => {
+    const inbound = line(concat([silence(LEAD_MS), caller.subarray(0, RATE * 0.3), silence(200)]));
+    const target = detector();
+    const frames = Math.floor(inbound.length / FRAME);
+    for (let k = 0; k < frames; k++) target.inbound(inbound.subarray(k * FRAME, (k + 1) * FRAME));
+    target.botSpeaking(true);
+    expect(target.tentative).toBe(false);
+    expect(target.speechMs).toBe(0);
+  });
+
   test("true only once, until reset() or the bot's next reply", () => {
     const inbound = line(concat([silence(LEAD_MS), caller]));
     const target = detector();
