@@ -5,7 +5,9 @@
  * again at the end. `npm test -- FILES…` runs just those, in one process, its output as it comes.
  * Ends with the plain "N passed, N failed" line CI reads, and a non-zero status on any failure.
  */
+import { installCommand, missingPackages } from "../tests/support/system-tools.ts";
 import { jobCount, planJobs, testFiles, type TestJob } from "./test-jobs.ts";
+import { MARKER_VARIABLE, killLeftovers, newMarker } from "./test-processes.ts";
 
 const bun = process.execPath;
 
@@ -15,8 +17,8 @@ interface Outcome {
 }
 
 /** Runs a command; its output is streamed to ours when `live`, kept whole in any case. */
-function run(cmd: string[], live: boolean): { done: Promise<Outcome>; output: () => string; kill: (signal: NodeJS.Signals) => void } {
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env: process.env });
+function run(cmd: string[], live: boolean, env: Record<string, string | undefined> = process.env): { done: Promise<Outcome>; output: () => string; kill: (signal: NodeJS.Signals) => void } {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", env });
   let output = "";
   const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream): Promise<void> => {
     const decoder = new TextDecoder();
@@ -60,6 +62,7 @@ async function runJobs(jobs: TestJob[], width: number): Promise<Counts> {
     for (const [job, proc] of running) {
       process.stdout.write(`\n== ${job.name}: interrupted; its output so far:\n${proc.output()}`);
       proc.kill(signal);
+      killLeftovers(newMarker(job.name));
     }
     process.exit(signal === "SIGINT" ? 130 : 143);
   };
@@ -74,10 +77,16 @@ async function runJobs(jobs: TestJob[], width: number): Promise<Counts> {
       const started = performance.now();
       process.stdout.write(`-- started ${job.name}\n`);
       // "./": a path, not a name filter that could match other files too.
-      const proc = run([bun, "test", ...job.files.map((f) => `./${f}`)], false);
+      const marker = newMarker(job.name);
+      const proc = run([bun, "test", ...job.files.map((f) => `./${f}`)], false, { ...process.env, [MARKER_VARIABLE]: marker });
       running.set(job, proc);
       const outcome = await proc.done;
       running.delete(job);
+      const leftovers = killLeftovers(marker);
+      if (leftovers.length > 0) {
+        outcome.output += `\n${job.name} left ${leftovers.length} process(es) running after it ended; killed:\n${leftovers.join("\n")}\n`;
+        process.stdout.write(`-- ${job.name} left processes running; killed ${leftovers.length}\n`);
+      }
       const counts = countsOf(outcome);
       const line = `${job.name}: ${counts.passed} pass, ${counts.failed} fail, ${((performance.now() - started) / 1000).toFixed(1)} s`;
       process.stdout.write(`\n== ${line}\n${outcome.output.trimEnd()}\n\n`);
@@ -97,6 +106,28 @@ async function runJobs(jobs: TestJob[], width: number): Promise<Counts> {
   return total;
 }
 
+/**
+ * The Debian tools some tests check with (tests/support/system-tools.ts): installed here when
+ * missing and this runs as root with apt, as on a fresh CI machine; otherwise the tests that need
+ * them fail, and this says now which command fixes it.
+ */
+async function provideSystemTools(): Promise<void> {
+  const missing = missingPackages();
+  if (missing.length === 0) return;
+  const apt = Bun.which("apt-get");
+  if (process.getuid?.() === 0 && apt !== null) {
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = [apt, "install", "-y", "--no-install-recommends", ...missing];
+    process.stdout.write(`\n== system tools the tests need: installing ${missing.join(" ")}\n`);
+    if ((await run(install, true, env).done).code !== 0) {
+      await run([apt, "update"], true, env).done;
+      await run(install, true, env).done;
+    }
+  }
+  const still = missingPackages();
+  if (still.length > 0) process.stdout.write(`\n== MISSING system tools: the tests that need them will fail. Install them with:\n   ${installCommand(still)}\n`);
+}
+
 let width: number;
 try {
   width = jobCount(process.env.TEST_JOBS);
@@ -104,6 +135,7 @@ try {
   process.stderr.write(`npm test: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);
 }
+await provideSystemTools();
 const typecheck = await step("typecheck", [bun, "x", "tsc", "--noEmit", "-p", "."]);
 // The console page is browser code: its own settings (DOM, no Bun).
 const typecheckPage = await step("typecheck the console page", [bun, "x", "tsc", "--noEmit", "-p", "src/console"]);

@@ -55,7 +55,7 @@ beforeAll(() => {
   // What systemd does: a stop waits for the service to exit; a start runs the installed binary.
   const pidFile = join(work, "serve.pid");
   const onStop = `[ -f ${pidFile} ] || exit 0; p=$(cat ${pidFile}); rm -f ${pidFile}; kill $p 2>/dev/null; while kill -0 $p 2>/dev/null; do sleep 0.1; done`;
-  const onStart = `echo $$ > ${pidFile}; exec ${root}/usr/local/bin/voicebot serve --config ${root}/etc/voicebot/voicebot.env --data-dir ${root}/var/lib/voicebot >> ${work}/serve.log 2>&1`;
+  const onStart = `echo $$ > ${pidFile}; echo $$ >> ${join(work, "serve.pids")}; exec ${root}/usr/local/bin/voicebot serve --config ${root}/etc/voicebot/voicebot.env --data-dir ${root}/var/lib/voicebot >> ${work}/serve.log 2>&1`;
   s = createStandins({ ufw: "inactive", onStart, onStop });
   writeFileSync(join(work, "answers.env"), [
     "PBX=asterisk", "AUDIOSOCKET_ALLOW=192.0.2.20", "COMPANY_NAME=ACME Fibre", "AUDIOSOCKET_HOST=127.0.0.1",
@@ -63,15 +63,34 @@ beforeAll(() => {
   ].join("\n"));
 });
 
-afterAll(() => {
-  const pid = join(work, "serve.pid");
-  if (existsSync(pid)) {
+/**
+ * Stops every service process the stand-in systemctl started and that is still running (a start
+ * while one runs leaves the first out of serve.pid), as systemd would: SIGTERM, then SIGKILL after 10 s.
+ */
+async function stopServices(): Promise<void> {
+  const file = join(work, "serve.pids");
+  if (!existsSync(file)) return;
+  const pids = readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map(Number);
+  await Promise.all(pids.map(stopProcess));
+}
+
+async function stopProcess(pid: number): Promise<void> {
+  // Still this test's binary (not a pid reused since it ended).
+  const alive = (): boolean => {
     try {
-      process.kill(Number(readFileSync(pid, "utf8")), "SIGTERM");
+      return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(root);
     } catch {
-      // already gone
+      return false;
     }
-  }
+  };
+  if (!alive()) return;
+  process.kill(pid, "SIGTERM");
+  for (let waited = 0; alive() && waited < 10_000; waited += 100) await Bun.sleep(100);
+  if (alive()) process.kill(pid, "SIGKILL");
+}
+
+afterAll(async () => {
+  await stopServices();
   s.cleanup();
   rmSync(work, { recursive: true, force: true });
 });

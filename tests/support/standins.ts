@@ -103,6 +103,8 @@ export function createStandins(options: StandinOptions = {}): Standins {
       STANDIN_FAIL: (options.failOn ?? []).map((f) => f.replace(" ", ":")).join(" "),
       STANDIN_ON_START: options.onStart ?? "",
       STANDIN_ON_STOP: options.onStop ?? "true",
+      // npm test's marker: a service the stand-in systemctl started is found and stopped with its test.
+      ...(process.env.VOICEBOT_TEST_JOB === undefined ? {} : { VOICEBOT_TEST_JOB: process.env.VOICEBOT_TEST_JOB }),
     },
     calls() {
       let text = "";

@@ -6,6 +6,7 @@ import { StereoMp3Encoder, mp3SettingsProblem } from "../../src/media/mp3-encode
 import { Mp3Pool } from "../../src/media/mp3-pool.ts";
 import { scanRecordings } from "../../src/media/recordings-scan.ts";
 import { Store } from "../../src/store/store.ts";
+import { requireTool } from "../support/system-tools.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -35,7 +36,7 @@ function rms(samples: Int16Array, from = 0, to = samples.length): number {
 
 /** mpg123 decodes back: interleaved s16 stereo at the file's rate. */
 function decode(mp3: string): { left: Int16Array; right: Int16Array } {
-  const r = Bun.spawnSync(["mpg123", "-q", "-s", mp3], { stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([requireTool("mpg123"), "-q", "-s", mp3], { stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`mpg123 failed: ${r.stderr.toString()}`);
   const pcm = new Int16Array(r.stdout.buffer.slice(r.stdout.byteOffset, r.stdout.byteOffset + r.stdout.byteLength));
   const left = new Int16Array(pcm.length / 2);
