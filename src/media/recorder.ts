@@ -35,12 +35,17 @@ class PcmBuffer {
     this.data = data;
   }
 
-  /** `samples[start..end)`; a loop, not data.set(): one 20 ms frame copies faster than the native call costs. */
+  /**
+   * `samples[start..end)`. A whole array goes in with one native copy (at 1000 calls the JS loop
+   * took an eighth of the server's time: the buffers outgrow the CPU caches); a range, which only
+   * the played-later bot channel appends, by a loop, since a view would be an allocation.
+   */
   append(samples: Int16Array, start = 0, end = samples.length): void {
     const count = end - start;
     this.reserve(count);
     const data = this.data;
-    for (let i = start, o = this.length; i < end; i++, o++) data[o] = samples[i] as number;
+    if (start === 0 && end === samples.length) data.set(samples, this.length);
+    else for (let i = start, o = this.length; i < end; i++, o++) data[o] = samples[i] as number;
     this.length += count;
   }
 
