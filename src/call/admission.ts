@@ -1,10 +1,11 @@
 import type { AdmitCall, CallLeg, CallLegEvents } from "../transports/types.ts";
 import type { Dialog, DialogAction } from "../dialog/types.ts";
 import type { AdmissionQueue } from "./admission-queue.ts";
-import type { CallDirectory } from "./call-directory.ts";
+import type { CallDirectory, CallInfo } from "./call-directory.ts";
 import type { CallProfile } from "./call-profile.ts";
 import type { HandOff } from "./hand-off.ts";
 import { PendingCall } from "./pending-call.ts";
+import type { Opening, PreRoll } from "./pre-roll.ts";
 import { CallSession } from "./session.ts";
 import type { SessionDeps } from "./session-deps.ts";
 
@@ -18,6 +19,7 @@ function busyDialog(): Dialog {
     get state() {
       return "GOODBYE" as const;
     },
+    opening: ["busy"],
     handle(event): DialogAction[] {
       if (event.type !== "start" || done) return [];
       done = true;
@@ -29,7 +31,15 @@ function busyDialog(): Dialog {
   };
 }
 
-type PerCall = "onEnded" | "recordingsDir" | "caller" | "transfer" | "phrases" | "texts" | "tts" | "conversation";
+type PerCall = "onEnded" | "recordingsDir" | "caller" | "transfer" | "phrases" | "texts" | "tts" | "conversation" | "preRoll";
+
+/** A call's registration (AudioSocket), tenant profile, hand-off and dialog. */
+interface Chosen {
+  registered: CallInfo | null;
+  profile: CallProfile;
+  transfer: SessionDeps["transfer"];
+  dialog: Dialog;
+}
 
 export type AdmissionDeps = Omit<SessionDeps, PerCall> & {
   maxCalls: number;
@@ -73,20 +83,26 @@ export class Admission {
       if (pending !== null) set.delete(pending);
       if (this.drained && this.calls.size === 0 && this.busy.size === 0) this.drained();
     };
-    const create = (): CallSession => {
-      const registered = leg.transport === "audiosocket" ? this.deps.directory.take(leg.id) : null;
-      const profile = this.deps.profile(registered?.tenant ?? leg.tenant);
-      const target = profile.tenant.transferTarget;
-      const handOff = this.deps.handOff;
-      const transfer = !isBusy && target !== null && handOff?.available(leg.transport) ? { handOff, target } : null;
+    // Who called and the dialog, chosen once: at the caller's first audio for the greeting, else at the session's build.
+    let chosen: Chosen | null = null;
+    const choose = (): Chosen => (chosen ??= this.choose(leg, isBusy));
+    const opening = (rate: number): Opening | null => {
+      const { profile, dialog } = choose();
+      const keys = dialog.opening;
+      const audio = keys === undefined ? null : profile.phrases.audioFor(keys, rate);
+      return keys === undefined || audio === null ? null : { keys, audio };
+    };
+    const create = (preRoll: PreRoll | null): CallSession => {
+      const { registered, profile, transfer, dialog } = choose();
       let cancelLate = (): void => {};
-      const session = new CallSession(leg, isBusy ? busyDialog() : profile.newDialog(transfer !== null), {
+      const session = new CallSession(leg, dialog, {
         ...this.deps,
         phrases: profile.phrases,
         texts: profile.texts,
         tts: profile.tts,
         caller: { callerNumber: leg.callerNumber ?? registered?.callerNumber ?? null, dnis: leg.dnis ?? registered?.dnis ?? null, tenant: profile.tenant.id },
         transfer,
+        preRoll,
         recordingsDir: isBusy ? null : this.deps.recordingsDir,
         conversation: isBusy ? null : profile.conversation,
         onEnded: () => {
@@ -102,10 +118,19 @@ export class Admission {
       }
       return session;
     };
-    pending = new PendingCall(leg, create, this.deps.queue, gone);
+    pending = new PendingCall(leg, create, this.deps.queue, gone, { clock: this.deps.clock, metrics: this.deps.metrics, opening });
     set.add(pending);
     return pending;
   };
+
+  private choose(leg: CallLeg, isBusy: boolean): Chosen {
+    const registered = leg.transport === "audiosocket" ? this.deps.directory.take(leg.id) : null;
+    const profile = this.deps.profile(registered?.tenant ?? leg.tenant);
+    const target = profile.tenant.transferTarget;
+    const handOff = this.deps.handOff;
+    const transfer = !isBusy && target !== null && handOff?.available(leg.transport) ? { handOff, target } : null;
+    return { registered, profile, transfer, dialog: isBusy ? busyDialog() : profile.newDialog(transfer !== null) };
+  }
 
   /**
    * Stop taking calls and wait up to `ms` for the live ones to end by themselves (a service stop

@@ -3,7 +3,7 @@ import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { PhraseId } from "../dialog/types.ts";
 import type { Logger } from "../log.ts";
 import type { PhraseCache } from "../media/phrase-cache.ts";
-import type { PlayoutClock } from "../media/playout-clock.ts";
+import type { ClockTarget, PlayoutClock } from "../media/playout-clock.ts";
 import type { RecorderFlusher } from "../media/recorder.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import type { Store } from "../store/store.ts";
@@ -11,7 +11,14 @@ import type { ConversationParts } from "./conversation.ts";
 import type { HandOff } from "./hand-off.ts";
 import type { InbandMode } from "./inband-dtmf.ts";
 import type { CallMetrics } from "./metrics.ts";
+import type { PreRoll } from "./pre-roll.ts";
 import type { CallSession } from "./session.ts";
+
+/** What the shared clock ticks: a session, or a call whose greeting plays before its session is built. */
+export interface CallClockTarget extends ClockTarget {
+  /** A tick threw: the call ends (`error` says why). */
+  hangupNow(error?: unknown): void;
+}
 
 /** Who called and for which company: from the leg, or the dialplan's registration (AudioSocket). */
 export interface CallerInfo {
@@ -24,7 +31,7 @@ export interface SessionDeps {
   store: Store;
   phrases: PhraseCache;
   texts: Readonly<Record<PhraseId, string>>;
-  clock: PlayoutClock<CallSession>;
+  clock: PlayoutClock<CallClockTarget>;
   flusher: RecorderFlusher;
   /** Where recordings go; null = do not record this call (busy calls). */
   recordingsDir: string | null;
@@ -44,4 +51,6 @@ export interface SessionDeps {
   dtmfInband: InbandMode;
   /** Where the dialog's `transfer` sends the caller; null = this call cannot be transferred. */
   transfer: { handOff: HandOff; target: string } | null;
+  /** The greeting already playing (pre-roll.ts): its playout and clock slot become the session's. */
+  preRoll: PreRoll | null;
 }

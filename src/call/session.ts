@@ -71,7 +71,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.id = leg.id;
     ({ store: this.store, phrases: this.phrases, metrics: this.metrics, tts: this.tts, resampler: this.resampler } = deps);
     this.log = deps.log.child("call", { call: leg.id });
-    this.playout = new Playout(leg.sampleRate);
+    this.playout = deps.preRoll?.playout ?? new Playout(leg.sampleRate);
     this.conversation = deps.conversation ? new Conversation(this, deps.conversation, leg.sampleRate) : null;
     this.silence = new SilenceTimers(deps.silenceWarningMs, deps.silenceHangupMs,
       guarded(() => this.feed({ type: "silenceWarning" }), this.timerFailed), guarded(() => this.feed({ type: "silenceTimeout" }), this.timerFailed));
@@ -88,7 +88,8 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
       record: (detail) => deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
     this.maxTimer = setTimeout(guarded(() => this.feed({ type: "maxDuration" }), this.timerFailed), deps.maxDurationMs);
-    deps.clock.add(this);
+    if (deps.preRoll) deps.clock.replace(deps.preRoll.clockTarget, this);
+    else deps.clock.add(this);
     this.log.info("call started", { peer: leg.peer, rate: leg.sampleRate, tenant: deps.caller.tenant, caller: deps.caller.callerNumber ?? undefined });
   }
 
@@ -358,6 +359,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     const audio = action.parts.some((part) => "text" in part) ? null : this.deps.phrases.audioFor(keys, rate);
     const utterance = this.spoken(action.utteranceId, audio === null ? [] : keys, text, action.awaitInput, action.patienceMs ?? 0, action.interruptible);
     if (audio !== null) {
+      if (this.deps.preRoll?.adopt(keys, utterance)) return;
       utterance.segments = audio;
       this.playout.enqueue(utterance);
       return;

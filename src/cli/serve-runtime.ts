@@ -8,7 +8,7 @@ import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
 import { AdmissionQueue } from "../call/admission-queue.ts";
 import { newCallMetrics, providerEventsFor } from "../call/metrics.ts";
-import type { CallSession } from "../call/session.ts";
+import type { CallClockTarget } from "../call/session-deps.ts";
 import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Logger } from "../log.ts";
@@ -49,12 +49,12 @@ export interface Runtime {
 
 /**
  * New-call work per turn of the event loop: a storm of calls is started a slice at a time, so no
- * call in progress waits for it longer than this (under the 20 ms frame period). Once a new call
- * has waited 60 ms the slices grow to 12 ms: still under a frame period, and a thousand calls
- * arriving together are greeted in about a quarter of a second instead of half to a full one
- * (the calls in progress then meet one late frame per slice, not a run of them).
+ * call in progress waits for it longer than this. The greeting does not wait for it (it plays
+ * from the caller's first audio: call/pre-roll.ts), so the slices are small; they grow once a
+ * call has waited half a second, for calls with no greeting to play before their session (a
+ * phrase cache still rendering), so none nears the PBX's 2 s no-audio limit.
  */
-const ADMISSION_BUDGET = { budgetMs: 4, urgentBudgetMs: 12, urgentAfterMs: 60 };
+const ADMISSION_BUDGET = { budgetMs: 2, urgentBudgetMs: 8, urgentAfterMs: 500 };
 
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
 export function startRuntime(config: Config, log: Logger): Runtime {
@@ -76,7 +76,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
   const pbx = startPbxControl(config, tenants, log);
 
-  const clock = new PlayoutClock<CallSession>((session, err) => session.hangupNow(err));
+  const clock = new PlayoutClock<CallClockTarget>((target, err) => target.hangupNow(err));
   const flusher = new RecorderFlusher();
   const queue = new AdmissionQueue(ADMISSION_BUDGET, (err) => log.error("a call could not be started", { error: err instanceof Error ? err.stack ?? err.message : String(err) }));
   const admission = new Admission({

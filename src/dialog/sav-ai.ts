@@ -67,6 +67,7 @@ const MAX_ROUNDS = 4;
 const ACTIVE: ReadonlySet<DialogState> = new Set(["IDENTIFICATION", "DIAGNOSTIC", "SOLUTION", "VERIFICATION"]);
 
 class AiSavDialog implements Dialog {
+  readonly opening: readonly PhraseId[] = ["welcomeAi"];
   readonly #options: Resolved;
   #state: DialogState = "WELCOME";
   #keypad: Dialog | null = null;
@@ -163,7 +164,7 @@ class AiSavDialog implements Dialog {
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "IDENTIFICATION");
-    this.#utterances.say(out, [phrase("welcomeAi")], QUESTION);
+    this.#utterances.say(out, this.opening.map((id) => phrase(id)), QUESTION);
     return out;
   }
 

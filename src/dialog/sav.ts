@@ -65,6 +65,7 @@ const FIXES: Readonly<Record<string, { problem: ProblemType; fix: PhraseId }>> =
 const AFTER_FIX: Prompt = { ...QUESTION, patienceMs: 90_000 };
 
 class SavDialog implements Dialog {
+  readonly opening: readonly PhraseId[] = ["welcome", "problemMenu"];
   readonly #options: ResolvedSavDialogOptions;
   #state: DialogState = "WELCOME";
   #callerNumber: string | null = null;
@@ -130,7 +131,7 @@ class SavDialog implements Dialog {
     this.#ticketRequested = true;
     const out: DialogAction[] = [{ type: "openTicket" }];
     this.#goTo(out, "MENU");
-    this.#utterances.say(out, [phrase("welcome"), phrase("problemMenu")], QUESTION);
+    this.#utterances.say(out, this.opening.map((id) => phrase(id)), QUESTION);
     return out;
   }
 

@@ -185,4 +185,9 @@ export type DialogState =
 export interface Dialog {
   readonly state: DialogState;
   handle(event: DialogEvent): DialogAction[];
+  /**
+   * The phrases its start event says first, in that order: a call's greeting can begin from the
+   * phrase cache before its session is built (a storm of calls), and the start's `say` adopts it.
+   */
+  readonly opening?: readonly PhraseId[];
 }

@@ -71,6 +71,28 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     if (this.timer === null) this.start();
   }
 
+  /**
+   * `next` takes `old`'s place: the same phase (or the same pending slot), so the call's frames keep
+   * their rhythm when another object starts writing them. Without `old` registered, `next` is added.
+   */
+  replace(old: T, next: T): void {
+    const phase = this.phaseOf.get(old);
+    const slot = this.moving.get(old);
+    if (phase === undefined && slot === undefined) {
+      this.add(next);
+      return;
+    }
+    this.phaseOf.delete(old);
+    this.moving.delete(old);
+    if (phase !== undefined) this.phaseOf.set(next, phase);
+    // A moving target is out of its phase's set until its slot comes (see moveTo).
+    if (slot !== undefined) this.moving.set(next, slot);
+    else if (phase !== undefined) {
+      phase.delete(old);
+      phase.add(next);
+    }
+  }
+
   remove(target: T): void {
     this.phaseOf.get(target)?.delete(target);
     this.phaseOf.delete(target);

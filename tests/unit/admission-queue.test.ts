@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { AdmissionQueue, type Scheduler } from "../../src/call/admission-queue.ts";
-import { PendingCall } from "../../src/call/pending-call.ts";
+import { PendingCall, type GreetingDeps } from "../../src/call/pending-call.ts";
 import type { CallSession } from "../../src/call/session.ts";
 import type { CallLeg, LegCloseReason } from "../../src/transports/types.ts";
 
@@ -129,6 +129,9 @@ function fakeSession(events: string[]): CallSession {
 
 const leg = { hangup: () => undefined } as unknown as CallLeg;
 
+/** No greeting before the session (the phrase cache does not have it): the session says it. */
+const NO_GREETING = { opening: () => null } as unknown as GreetingDeps;
+
 /** A pending call on a hand-turned loop; `events` logs its session's creation and calls. */
 function pendingCall(): { loop: ManualLoop; events: string[]; pending: PendingCall } {
   const loop = new ManualLoop();
@@ -136,7 +139,7 @@ function pendingCall(): { loop: ManualLoop; events: string[]; pending: PendingCa
   const pending = new PendingCall(leg, () => {
     events.push("create");
     return fakeSession(events);
-  }, queueWith(loop), () => events.push("failed"));
+  }, queueWith(loop), () => events.push("failed"), NO_GREETING);
   return { loop, events, pending };
 }
 
@@ -160,7 +163,7 @@ describe("PendingCall", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
     const events: string[] = [];
-    const pending = new PendingCall(leg, () => fakeSession(events), queue, () => events.push("failed"));
+    const pending = new PendingCall(leg, () => fakeSession(events), queue, () => events.push("failed"), NO_GREETING);
     pending.onAudio(new Int16Array(160));
     loop.turn();
     pending.onClose("caller-hangup");
@@ -193,7 +196,7 @@ describe("PendingCall", () => {
     const hungUp = { hangup: () => events.push("hangup") } as unknown as CallLeg;
     const pending = new PendingCall(hungUp, () => {
       throw new Error("disk full");
-    }, queue, () => events.push("gone"));
+    }, queue, () => events.push("gone"), NO_GREETING);
     loop.turn();
     pending.onClose("server-hangup");
     expect(events).toEqual(["gone", "hangup"]);
