@@ -45,7 +45,7 @@ async function checkKey(kind: KeyKind, key: string, answers: Answers): Promise<K
   return { ok: p.ok, detail: p.detail };
 }
 
-function summary(r: InstallReport): string {
+export function installSummary(r: InstallReport): string {
   const lines = [
     "",
     r.dryRun ? `Dry run: ${r.changes.length} changes listed above, nothing was changed.` : `Installed (${r.changes.length} changes).`,
@@ -55,6 +55,10 @@ function summary(r: InstallReport): string {
   ];
   if (r.pbxFiles.length > 0) lines.push(`  PBX configuration in /etc/voicebot/pbx/ — what to paste where:`, ...r.pbxSteps.map((s, i) => `    ${i + 1}. ${s}`));
   lines.push(`  test call: ${r.testCall}`);
+  const blocking = r.doctor.filter((d) => d.status === "FAIL");
+  if (blocking.length > 0) {
+    lines.push(`  still blocking calls (doctor FAIL; fix, then run voicebot doctor):`, ...blocking.map((d) => `    - ${d.id}: ${d.detail}${d.fix ? ` — ${d.fix}` : ""}`));
+  }
   return lines.join("\n");
 }
 
@@ -89,9 +93,10 @@ export const installCommand: Command = {
         buildCache: v["skip-cache"] === true ? null : buildTenantCache, force: v.force === true, env: process.env, say, prompts: interactive ? io : undefined,
       });
       if (v.json) printJson(report);
-      else process.stdout.write(`${summary(report)}\n`);
-      if (interactive) sayDone(io, "voicebot is installed");
-      return report.doctor.some((d) => d.status === "FAIL") ? 1 : 0;
+      else process.stdout.write(`${installSummary(report)}\n`);
+      const blocked = report.doctor.some((d) => d.status === "FAIL");
+      if (interactive) sayDone(io, blocked ? "voicebot is installed, but calls are blocked: see \"still blocking calls\" above" : report.dryRun ? "dry run: nothing was changed" : "voicebot is installed");
+      return blocked ? 1 : 0;
     } catch (err) {
       if (err instanceof InstallCancelled) {
         sayCancelled(io, err.message);
