@@ -3,13 +3,12 @@
  * caller's right to interrupt. The session owns the playout, the dialog and the store rows; this
  * part turns transcripts into `callerSaid`, runs each `think` as a streamed Reply and each
  * `scribe` beside it, detects
- * barge-in, plays the filler when a reply is late, and keeps the recognizer alive (reconnecting
- * once when its socket fails; handing the call to the keypad when that fails too, or when it
- * misses a turn's deadline).
+ * barge-in, plays the filler when a reply is late, and hands the call to the keypad when the
+ * recognizer is lost (recognizer-link.ts) or misses a turn's deadline.
  */
 import type { CircuitBreaker } from "../ai/circuit-breaker.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
-import type { SpeechToText, SttEvent, SttStream } from "../ai/stt/types.ts";
+import type { SpeechToText, SttEvent } from "../ai/stt/types.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { DialogAction, DialogEvent } from "../dialog/types.ts";
 import type { Logger } from "../log.ts";
@@ -22,6 +21,7 @@ import { BargeInDetector } from "./barge-in.ts";
 import { EarlyFinalize } from "./early-finalize.ts";
 import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
 import { countFallback, countProviderError, type CallMetrics } from "./metrics.ts";
+import { RecognizerLink } from "./recognizer-link.ts";
 import type { Reply } from "./reply.ts";
 import { startReplyTurn, type ReplyTurnState } from "./reply-turn.ts";
 import { Scribes } from "./scribes.ts";
@@ -82,18 +82,11 @@ function describeError(error: unknown): string {
  * reconnect first: the turn's words went to the stalled socket and are lost either way.
  */
 export const STT_FINAL_DEADLINE_MS = 2500;
-/** The recognizer's uses, made once: the per-frame send must not allocate a closure. */
-type SttUse = (stt: SttStream, pcm: Int16Array) => void;
-const SEND: SttUse = (stt, pcm) => stt.send(pcm);
-const FINALIZE: SttUse = (stt) => stt.finalize();
-const KEEP_ALIVE: SttUse = (stt) => stt.keepAlive();
-const NO_AUDIO = new Int16Array(0);
 // Mode 3 (most aggressive): in modes 0–1 steady line noise counts as speech.
 const VAD_MODE = 3;
 
 export class Conversation {
-  private stt: SttStream | null = null;
-  private reconnected = false;
+  private readonly recognizer: RecognizerLink;
   private stopped = false;
   /** The interruptible flag of what was last played, for audio the PBX is still playing. */
   private lastInterruptible = false;
@@ -116,8 +109,6 @@ export class Conversation {
   private held = false;
   private gate: SttGate;
   private rate: number;
-  /** Per frame: the cached action and no closure, so the path to the recognizer allocates nothing. */
-  private readonly sendToStt = (pcm: Int16Array): void => this.toStt(SEND, pcm);
 
   constructor(
     private readonly host: ConversationHost,
@@ -125,6 +116,7 @@ export class Conversation {
     sampleRate: number,
   ) {
     this.rate = sampleRate;
+    this.recognizer = new RecognizerLink(host, parts, (e) => this.onSttEvent(e), () => this.toKeypad("stt-lost"));
     this.scribes = new Scribes(host, parts.llm);
     this.fillers = new Fillers(host, parts.fillerDelayMs ?? FILLER_AFTER_MS, (u) => !this.stopped && this.latest?.utterance === u);
     this.bargeIn = this.newDetector(sampleRate);
@@ -138,7 +130,7 @@ export class Conversation {
       this.toKeypad("circuit-open");
       return;
     }
-    void this.openStt(false);
+    this.recognizer.open(this.rate);
   }
 
   setSampleRate(rate: number): void {
@@ -149,19 +141,16 @@ export class Conversation {
     this.vad = null;
     this.bargeIn = this.newDetector(rate);
     this.gate = new SttGate(rate);
-    const old = this.stt;
-    this.stt = null;
-    void old?.close();
-    void this.openStt(false);
+    this.recognizer.open(rate);
   }
 
   /** Per inbound 20 ms frame: to the recognizer, and to the barge-in detector. Allocation-free. */
   onCallerFrame(frame: Int16Array, loud: boolean): void {
     if (this.stopped) return;
     const botSpeaking = this.botSpeaking();
-    this.gate.push(frame, botSpeaking, loud, this.sendToStt);
+    this.gate.push(frame, botSpeaking, loud, this.recognizer.send);
     if (loud) this.lastLoudAt = Date.now();
-    if (this.earlyFinalize.push(loud, botSpeaking)) this.toStt(FINALIZE);
+    if (this.earlyFinalize.push(loud, botSpeaking)) this.recognizer.finalize();
     if (this.bargeIn.inbound(frame)) this.interrupt("voice");
     // After a barge-in the detector hears of the silence with the next bot frame: hold only a bot still speaking.
     else this.hold(this.bargeIn.tentative && this.botSpeaking());
@@ -179,7 +168,7 @@ export class Conversation {
    */
   onCallerSpeechEnd(): void {
     if (this.stopped) return;
-    this.toStt(FINALIZE);
+    this.recognizer.finalize();
     const speechEndAt = this.lastLoudAt || Date.now();
     if (this.sttDeadline.watch(speechEndAt) && this.latest === null) this.fillers.armAlone(speechEndAt, () => !this.stopped && this.sttDeadline.pending);
   }
@@ -192,7 +181,7 @@ export class Conversation {
     // A caller already talking when the bot starts holds it from its next frame.
     this.hold(this.bargeIn.tentative && speaking);
     this.bargeIn.outbound(frame);
-    if (this.gate.needsKeepAlive()) this.toStt(KEEP_ALIVE);
+    if (this.gate.needsKeepAlive()) this.recognizer.keepAlive();
   }
 
   think(action: ThinkAction): void {
@@ -231,9 +220,7 @@ export class Conversation {
     this.scribes.stop();
     this.sttDeadline.stop();
     this.abortReplies();
-    const stt = this.stt;
-    this.stt = null;
-    void stt?.close();
+    this.recognizer.stop();
     this.vad?.free();
     this.vad = null;
   }
@@ -284,56 +271,6 @@ export class Conversation {
       }
     };
     return new BargeInDetector({ sampleRate: rate, minSpeechMs: this.parts.bargeInMinSpeechMs, vad: this.vad, onVadFailure });
-  }
-
-  /** One use of the recognizer; one that throws is as good as lost. */
-  private toStt(use: SttUse, pcm: Int16Array = NO_AUDIO): void {
-    const stt = this.stt;
-    if (stt === null) return;
-    try {
-      use(stt, pcm);
-    } catch (error) {
-      this.sttThrew(stt, error);
-    }
-  }
-
-  /** A recognizer that throws when given audio is as good as lost: the same reconnect, then keypad. */
-  private sttThrew(stt: SttStream, error: unknown): void {
-    this.onSttClosed(stt, new Error(`the recognizer threw: ${describeError(error)}`));
-    void Promise.resolve().then(() => stt.close()).catch(() => undefined);
-  }
-
-  private async openStt(retry: boolean): Promise<void> {
-    try {
-      const stream = await this.parts.stt.open(
-        { sampleRate: this.rate, language: this.parts.language, keyterms: this.parts.keyterms },
-        { onEvent: (e) => this.onSttEvent(e), onClosed: (error) => this.onSttClosed(stream, error) },
-      );
-      if (this.stopped) {
-        void stream.close();
-        return;
-      }
-      this.stt = stream;
-      if (retry) this.host.log.info("speech recognition reconnected");
-    } catch (err) {
-      this.onSttClosed(null, err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  private onSttClosed(stream: SttStream | null, error: Error | null): void {
-    if (this.stopped || error === null) return;
-    if (stream !== null && this.stt !== stream) return;
-    this.stt = null;
-    this.host.log.warn("speech recognition lost", { provider: this.parts.stt.id, error: error.message, reconnecting: !this.reconnected });
-    countProviderError(this.host.metrics, this.parts.stt.id, error);
-    this.parts.sttBreaker?.failure(error.message);
-    if (!this.reconnected) {
-      this.reconnected = true;
-      this.host.metrics.sttReconnects++;
-      void this.openStt(true);
-      return;
-    }
-    this.toKeypad("stt-lost");
   }
 
   /** Recognition is gone for this call: the rest is the keypad dialog, on the same ticket. */
