@@ -5,6 +5,7 @@
  * DTMF, file playback and hang-up (PROTOCOLS.md §2). Nothing here throws into Bun's handlers: every
  * fault ends this connection only, with one log line.
  */
+import { CallTimer } from "./call-timer.ts";
 import { LegClose } from "./leg-close.ts";
 import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
@@ -68,7 +69,7 @@ export class AudioStreamConnection implements CallLeg {
   private playback: PlaybackSender | null = null;
   private readonly legClose = new LegClose();
   /** One timer at a time: first message, no audio (stereo/mixed), close wait, drain before uuid_kill. */
-  private timer: ReturnType<typeof setTimeout> | null;
+  private readonly timer = new CallTimer((error) => this.onHandlerFailure(error));
   private awaitingAudio = false;
   private warnedText = false;
   /** The dialplan forwards digits as `{"type":"dtmf"}` text: the wire has DTMF events after all. */
@@ -96,7 +97,7 @@ export class AudioStreamConnection implements CallLeg {
     this.bufferedLimit = Math.ceil(((sampleRate * 2 * 4) / 3) * BUFFERED_LIMIT_S[ctx.playback]);
     this.caller = new Int16Array(this.frameSamples);
     this.played = new Int16Array(mix === "stereo" ? this.frameSamples : 0);
-    this.timer = setTimeout(() => this.onFirstMessageTimeout(), ctx.firstMessageTimeoutMs);
+    this.timer.set(ctx.firstMessageTimeoutMs, () => this.onFirstMessageTimeout());
   }
 
   sendAudio(samples: Int16Array): boolean {
@@ -128,9 +129,9 @@ export class AudioStreamConnection implements CallLeg {
     }
     const drainMs = Math.min(DRAIN_CAP_MS, this.playback!.pendingMs());
     this.log.info("hanging up over ESL (uuid_kill)", { after_ms: Math.round(drainMs) });
-    this.setTimer(drainMs, () => {
+    this.timer.set(drainMs, () => {
       control.hangup(this.id);
-      this.setTimer(CLOSE_WAIT_MS, () => this.closeUnclosed("uuid_kill", "server-hangup"));
+      this.timer.set(CLOSE_WAIT_MS, () => this.closeUnclosed("uuid_kill", "server-hangup"));
     });
   }
 
@@ -212,7 +213,7 @@ export class AudioStreamConnection implements CallLeg {
       },
       // The voxcom fork deadlocks, and never closes the stream, when a call ends during playback.
       onHangup: () => {
-        if (this.phase === "in-call") this.setTimer(CLOSE_WAIT_MS, () => this.closeUnclosed("CHANNEL_HANGUP", "caller-hangup"));
+        if (this.phase === "in-call") this.timer.set(CLOSE_WAIT_MS, () => this.closeUnclosed("CHANNEL_HANGUP", "caller-hangup"));
       },
     });
   }
@@ -235,7 +236,7 @@ export class AudioStreamConnection implements CallLeg {
     if (this.ctx.playback === "file" && this.control === null && !randomId) this.log.warn("AUDIOSTREAM_PLAYBACK=file without ESL: the caller hears nothing (the community module only writes files; ESL must uuid_broadcast them)");
     if (this.mix === "mixed") this.log.warn("mix=mixed: the bot hears itself in the caller's audio (use mono)");
     if (this.mix !== "mono") {
-      this.setTimer(NO_AUDIO_WARN_MS, () => this.log.warn(`no audio ${NO_AUDIO_WARN_MS} ms into the call${this.parkedHint()}`));
+      this.timer.set(NO_AUDIO_WARN_MS, () => this.log.warn(`no audio ${NO_AUDIO_WARN_MS} ms into the call${this.parkedHint()}`));
       this.awaitingAudio = true;
     }
   }
@@ -351,7 +352,6 @@ export class AudioStreamConnection implements CallLeg {
   }
 
   private onFirstMessageTimeout(): void {
-    this.timer = null;
     if (this.phase !== "awaiting-first") return;
     this.ctx.stats.protocolErrors++;
     this.log.warn(`nothing received within ${this.ctx.firstMessageTimeoutMs} ms of the upgrade; closing the stream${this.parkedHint()}`);
@@ -383,17 +383,8 @@ export class AudioStreamConnection implements CallLeg {
     if (this.id !== "") this.legClose.close(reason, detail, this.log);
   }
 
-  private setTimer(ms: number, fn: () => void): void {
-    this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.guard(fn);
-    }, ms);
-  }
-
   private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.clear();
     this.awaitingAudio = false;
   }
 }

@@ -4,6 +4,7 @@
  * re-framed into 20 ms frames, and the bot's frames go back one per clock tick. Nothing here
  * throws into Bun's handlers: every fault ends this socket only, with one log line naming the call.
  */
+import { CallTimer } from "./call-timer.ts";
 import type { Logger } from "../log.ts";
 import { LegClose } from "./leg-close.ts";
 import {
@@ -61,7 +62,7 @@ export class BrowserConnection implements CallLeg {
   private readonly log: Logger;
   private events: CallLegEvents | null = null;
   private readonly legClose = new LegClose();
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly timer = new CallTimer((error) => this.onHandlerFailure(error));
   /** The caller's frame being filled, and the bot's frame as bytes on the wire; both reused. */
   private readonly frame = new Int16Array(BROWSER_FRAME_SAMPLES);
   private fill = 0;
@@ -90,7 +91,7 @@ export class BrowserConnection implements CallLeg {
     }
     this.log.info("console test call connected", { tenant, caller: this.callerNumber ?? undefined, who: caller.who });
     if (!this.sendText(callMessage(this.id))) return;
-    this.timer = setTimeout(() => this.onNoAudio(), ctx.noAudioTimeoutMs);
+    this.timer.set(ctx.noAudioTimeoutMs, () => this.onNoAudio());
     this.guard(() => {
       this.events = ctx.admit(this);
       this.legClose.admitted(this.events, this.log);
@@ -175,7 +176,7 @@ export class BrowserConnection implements CallLeg {
     this.ctx.stats.bytesIn += length;
     const fault = audioFault(length);
     if (fault !== null) return this.onProtocolError(fault);
-    this.clearTimer();
+    this.timer.clear();
     const frame = this.frame;
     for (let b = 0; b < length; b += 2) {
       frame[this.fill] = ((bytes[b]! | (bytes[b + 1]! << 8)) << 16) >> 16;
@@ -188,7 +189,6 @@ export class BrowserConnection implements CallLeg {
   }
 
   private onNoAudio(): void {
-    this.timer = null;
     this.onProtocolError({ code: 1008, reason: "no audio", detail: `no audio within ${this.ctx.noAudioTimeoutMs} ms of the socket opening (the page's microphone did not start)` });
   }
 
@@ -220,16 +220,20 @@ export class BrowserConnection implements CallLeg {
     this.finishLeg("write-error", detail);
   }
 
-  /** A call handler threw: the call cannot go on. */
   private guard(fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.log.error(`call handler failed: ${message}; hanging up`);
-      this.closeSocket(1011, "internal error");
-      this.finishLeg("internal-error", message);
+      this.onHandlerFailure(error);
     }
+  }
+
+  /** A call handler threw: the call cannot go on. */
+  private onHandlerFailure(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.error(`call handler failed: ${message}; hanging up`);
+    this.closeSocket(1011, "internal error");
+    this.finishLeg("internal-error", message);
   }
 
   /** Bun may run the close handler inside close(), so the phase is set first. */
@@ -242,15 +246,10 @@ export class BrowserConnection implements CallLeg {
 
   private release(): void {
     this.phase = "closed";
-    this.clearTimer();
+    this.timer.clear();
   }
 
   private finishLeg(reason: LegCloseReason, detail?: string): void {
     this.legClose.close(reason, detail, this.log);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
   }
 }

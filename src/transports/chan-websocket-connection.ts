@@ -6,6 +6,7 @@
  * (fixtures s5a, s5c). Nothing here throws into Bun's handlers: every fault ends this connection
  * only, with one log line naming the call and the fault.
  */
+import { CallTimer } from "./call-timer.ts";
 import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
 import { callableNumber } from "./caller-id.ts";
@@ -85,7 +86,7 @@ export class ChanWebsocketConnection implements CallLeg {
   private playback: ChanWebsocketPlayback | null = null;
   private events: CallLegEvents | null = null;
   private readonly legClose = new LegClose();
-  private timer: ReturnType<typeof setTimeout> | null;
+  private readonly timer = new CallTimer((error) => this.onHandlerFailure(error));
   /** Decoded caller audio, reused; views by length so a frame allocates nothing. */
   private decoded = new Int16Array(0);
   /** The caller's timeline (performance.now() ms): the last frame received, or silence fed in for it. */
@@ -101,7 +102,7 @@ export class ChanWebsocketConnection implements CallLeg {
     private readonly ctx: ChanWebsocketContext,
   ) {
     this.log = ctx.log.child("websocket", { peer });
-    this.timer = setTimeout(() => this.onNoStart(), ctx.firstMessageTimeoutMs);
+    this.timer.set(ctx.firstMessageTimeoutMs, () => this.onNoStart());
   }
 
   sendAudio(samples: Int16Array): boolean {
@@ -124,7 +125,7 @@ export class ChanWebsocketConnection implements CallLeg {
     const playback = this.playback!;
     const waitMs = this.ctx.closeWaitMs ?? 2000;
     if (playback.hasPlayed && playback.markEnd()) {
-      this.setTimer(playback.pendingMs() + waitMs, () => this.sendHangup("the end mark was not reported in time"));
+      this.timer.set(playback.pendingMs() + waitMs, () => this.sendHangup("the end mark was not reported in time"));
     } else this.sendHangup(null);
   }
 
@@ -202,7 +203,7 @@ export class ChanWebsocketConnection implements CallLeg {
   }
 
   private startCall(start: MediaStart): void {
-    this.clearTimer();
+    this.timer.clear();
     if (!ID_PATTERN.test(start.channelId)) throw new ChanWebsocketError(`MEDIA_START channel_id ${excerpt(start.channelId)} is not 1-128 of A-Z a-z 0-9 . _ -`);
     const vars = start.variables;
     const tenantHint = this.request.tenantId ?? this.request.tenantParam ?? vars.VOICEBOT_TENANT ?? null;
@@ -317,7 +318,7 @@ export class ChanWebsocketConnection implements CallLeg {
     if (why !== null) this.log.warn(`${why}; hanging up now`);
     this.send(encodeCommand(this.start!.json, "HANGUP"));
     if (this.phase !== "ending") return;
-    this.setTimer(this.ctx.closeWaitMs ?? 2000, () => {
+    this.timer.set(this.ctx.closeWaitMs ?? 2000, () => {
       this.log.warn("Asterisk did not close after HANGUP; closing the connection");
       this.closeSocket(1000, "call ended");
       this.finishLeg("server-hangup");
@@ -325,7 +326,6 @@ export class ChanWebsocketConnection implements CallLeg {
   }
 
   private onNoStart(): void {
-    this.timer = null;
     if (this.phase !== "awaiting-start") return;
     this.ctx.stats.protocolErrors++;
     this.log.warn(`no MEDIA_START within ${this.ctx.firstMessageTimeoutMs} ms of the upgrade; closing the connection`);
@@ -366,27 +366,10 @@ export class ChanWebsocketConnection implements CallLeg {
 
   private release(): void {
     this.phase = "closed";
-    this.clearTimer();
+    this.timer.clear();
   }
 
   private finishLeg(reason: LegCloseReason, detail?: string): void {
     if (this.id !== "") this.legClose.close(reason, detail, this.log);
-  }
-
-  private setTimer(ms: number, fn: () => void): void {
-    this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      try {
-        fn();
-      } catch (error) {
-        this.onHandlerFailure(error);
-      }
-    }, ms);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
   }
 }
