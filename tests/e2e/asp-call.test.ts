@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
-import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
 
 const ADMIN_TOKEN = "e2e-asp-admin";
 const ASP_TOKEN = "e2e-asp-t0ken";
@@ -16,8 +16,7 @@ let asp = "";
 
 beforeAll(async () => {
   server = await startServer({ ADMIN_TOKEN, ASP_TOKEN });
-  const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { asp: string } };
-  asp = health.listeners.asp;
+  asp = await listenerOf(server, "asp");
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {

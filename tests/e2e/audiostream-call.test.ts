@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
-import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
 
 interface SimJson {
   uuid: string;
@@ -35,8 +35,7 @@ for (const playback of ["stream", "file"] as const) {
 
     beforeAll(async () => {
       server = await startServer({ ESL_HOST: "127.0.0.1", ESL_PORT: String(eslPort), AUDIOSTREAM_PLAYBACK: playback }, ["--audiostream", "127.0.0.1:0"]);
-      const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { audiostream?: string } };
-      streamPort = Number(health.listeners.audiostream?.split(":").pop());
+      streamPort = Number((await listenerOf(server, "audiostream")).split(":").pop());
     }, E2E_TIMEOUT_MS);
 
     afterAll(async () => {

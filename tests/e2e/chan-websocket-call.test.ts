@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
-import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
 
 const TOKEN = "e2e-chan-websocket-token";
 const ADMIN_TOKEN = "e2e-admin";
@@ -16,8 +16,7 @@ let websocket = "";
 
 beforeAll(async () => {
   server = await startServer({ WEBSOCKET_TOKEN: TOKEN, ADMIN_TOKEN });
-  const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { websocket: string } };
-  websocket = health.listeners.websocket;
+  websocket = await listenerOf(server, "websocket");
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, startServer, type RunningServer } from "./harness.ts";
 
 let freeswitch: FakeFreeswitch;
 let server: RunningServer;
@@ -17,8 +17,7 @@ beforeAll(async () => {
   freeswitch = await FakeFreeswitch.start();
   server = await startServer({ ...freeswitch.serverEnv(), AUDIOSTREAM_PLAYBACK: "file" });
   await freeswitch.waitForVoicebot(10_000);
-  const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { audiostream: string } };
-  streamBase = `ws://${health.listeners.audiostream}/stream/default`;
+  streamBase = `ws://${await listenerOf(server, "audiostream")}/stream/default`;
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -22,6 +22,14 @@ export interface RunningServer {
   stop(): Promise<number>;
 }
 
+/** Where one of the server's listeners took its port ("host:port"), as /healthz reports it. */
+export async function listenerOf(server: Pick<RunningServer, "http">, name: "audiostream" | "websocket" | "asp"): Promise<string> {
+  const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: Partial<Record<string, string>> };
+  const where = health.listeners[name];
+  if (where === undefined) throw new Error(`/healthz lists no ${name} listener`);
+  return where;
+}
+
 /** Only what the binary needs: no provider keys leak in from the developer's shell. */
 function baseEnv(extra: Record<string, string>): Record<string, string> {
   return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", ...extra };

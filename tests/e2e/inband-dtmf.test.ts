@@ -5,7 +5,7 @@
  * Through dist/voicebot and its own simulator (`simulate --inband-dtmf`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
 
 interface SimJson {
   connected: boolean;
@@ -40,8 +40,7 @@ describe("keypad calls from tones in the audio, through dist/voicebot", () => {
 
   beforeAll(async () => {
     server = await startServer({ AUDIOSTREAM_PLAYBACK: "stream" });
-    const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { audiostream?: string } };
-    streamPort = Number(health.listeners.audiostream?.split(":").pop());
+    streamPort = Number((await listenerOf(server, "audiostream")).split(":").pop());
   }, E2E_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import type { CallResult } from "../../src/simulate/call-types.ts";
 import { AudioSocketParser, encodeMessage, isAudioKind, Kind, uuidFromString } from "../../src/transports/audiosocket-codec.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, startServer, type RunningServer } from "./harness.ts";
 
 /**
  * The keypad (offline) dialog hands the caller to a technician during TECH_HOURS, through each
@@ -188,9 +188,8 @@ describe("keypad hand-off through the shipped dialplan (no AMI)", () => {
 
   test("over chan_websocket: HANGUP after the transfer phrase, and /next under the VB_UUID passed in v(uuid=)", async () => {
     const uuid = crypto.randomUUID();
-    const health = (await (await fetch(`${withDialplan.http}/healthz`)).json()) as { listeners: { websocket: string } };
     const r = await new SimulatedCaller({
-      websocket: { url: `ws://${health.listeners.websocket}/asterisk`, uuid },
+      websocket: { url: `ws://${await listenerOf(withDialplan, "websocket")}/asterisk`, uuid },
       greetingTimeoutMs: 10_000, script: [...PRESS_3],
     }).run();
     expect(r.error).toBeNull();
@@ -204,9 +203,8 @@ describe("keypad hand-off through the shipped dialplan (no AMI)", () => {
 describe("keypad hand-off on FreeSWITCH (ESL), community module playing files", () => {
   test("the DTMF event from ESL leads to the transfer phrase, then uuid_transfer and the stream stops", async () => {
     const uuid = crypto.randomUUID();
-    const health = (await (await fetch(`${withEsl.http}/healthz`)).json()) as { listeners: { audiostream: string } };
     const r = await new SimulatedCaller({
-      audiostream: { url: `ws://${health.listeners.audiostream}/stream/default/${uuid}`, playback: "file", freeswitch },
+      audiostream: { url: `ws://${await listenerOf(withEsl, "audiostream")}/stream/default/${uuid}`, playback: "file", freeswitch },
       uuid, sampleRate: 8000, greetingTimeoutMs: 10_000, script: [...PRESS_3],
     }).run();
     expect(r.error).toBeNull();

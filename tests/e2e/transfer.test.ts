@@ -6,7 +6,7 @@ import type { CallResult } from "../../src/simulate/call-types.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, startServer, type RunningServer } from "./harness.ts";
 
 /**
  * Hand-off to a technician through dist/voicebot: an AI call whose caller asks for a technician
@@ -136,10 +136,10 @@ describe("hand-off through the shipped dialplan (no AMI)", () => {
 describe("hand-off on FreeSWITCH (ESL), community module playing files", () => {
   test("the transfer phrase is played out by FreeSWITCH, then uuid_transfer moves the caller and the stream stops", async () => {
     const uuid = crypto.randomUUID();
-    const health = (await (await fetch(`${withEsl.http}/healthz`)).json()) as { listeners: { audiostream: string } };
+    const stream = await listenerOf(withEsl, "audiostream");
     fakes.words = [ASK];
     const r = await new SimulatedCaller({
-      audiostream: { url: `ws://${health.listeners.audiostream}/stream/default/${uuid}`, playback: "file", freeswitch },
+      audiostream: { url: `ws://${stream}/stream/default/${uuid}`, playback: "file", freeswitch },
       uuid, sampleRate: 8000, greetingTimeoutMs: 10_000,
       script: [{ say: fakes.audio.get(ASK) as Int16Array }, { hangupAfter: 60 }],
     }).run();
