@@ -13,6 +13,8 @@ export interface SystemTool {
   /** Where it is looked for besides PATH (/usr/sbin is not on a normal user's PATH). */
   readonly paths: readonly string[];
   readonly debianPackage: string;
+  /** A variable that names another build to use instead (then nothing needs installing). */
+  readonly override?: string;
 }
 
 export const SYSTEM_TOOLS = {
@@ -22,7 +24,7 @@ export const SYSTEM_TOOLS = {
   mpg123: { command: "mpg123", paths: [], debianPackage: "mpg123" },
   nft: { command: "nft", paths: ["/usr/sbin/nft"], debianPackage: "nftables" },
   systemdAnalyze: { command: "systemd-analyze", paths: ["/usr/bin/systemd-analyze"], debianPackage: "systemd" },
-  chromium: { command: "chromium", paths: ["/usr/bin/chromium"], debianPackage: "chromium" },
+  chromium: { command: "chromium", paths: ["/usr/bin/chromium"], debianPackage: "chromium", override: "CHROMIUM_PATH" },
 } as const satisfies Record<string, SystemTool>;
 
 export type ToolName = keyof typeof SYSTEM_TOOLS;
@@ -30,6 +32,8 @@ export type ToolName = keyof typeof SYSTEM_TOOLS;
 /** The tool's path, or null when it is not installed. */
 export function findTool(name: ToolName): string | null {
   const tool: SystemTool = SYSTEM_TOOLS[name];
+  const chosen = tool.override === undefined ? undefined : process.env[tool.override];
+  if (chosen) return chosen;
   return Bun.which(tool.command) ?? tool.paths.find((p) => existsSync(p)) ?? null;
 }
 
