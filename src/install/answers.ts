@@ -67,8 +67,55 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
     a.set("HTTP_HOST", remoteAsterisk ? "0.0.0.0" : "127.0.0.1");
   }
   for (const key of ["AUDIOSTREAM_TOKEN", "WEBSOCKET_TOKEN", "ADMIN_TOKEN", "PBX_TOKEN"]) if (!a.get(key)) a.set(key, newToken());
-  for (const [k, v] of a) if (v === "" && !(k in ANSWER_DEFAULTS)) a.delete(k);
+  pbxControlDefaults(a, pbx, allow);
+  for (const [k, v] of a) if (v === "" && !(k in ANSWER_DEFAULTS) && !OFF_WHEN_EMPTY.has(k)) a.delete(k);
   return a;
+}
+
+/** An AMI_HOST or ESL_HOST given empty (answers file, or a kept env file) means "no PBX control": it is written so, and kept. */
+const OFF_WHEN_EMPTY = new Set(["AMI_HOST", "ESL_HOST"]);
+
+/** Settings complete() derives from the others when nobody gave them. */
+const DERIVED = ["AUDIOSTREAM_HOST", "HTTP_HOST", "AMI_HOST", "ESL_HOST"] as const;
+
+/**
+ * After the prompts: a derived setting that came from neither the env file nor the answers file,
+ * and that no prompt changed, is derived again from the final answers (a PBX address typed at the
+ * prompt makes the admin port listen where that PBX reaches it, and AMI point at it).
+ */
+export function rederive(asked: Answers, before: ReadonlyMap<string, string>, layers: readonly (ReadonlyMap<string, string> | null)[]): Answers {
+  for (const key of DERIVED) {
+    if (layers.some((l) => l?.has(key)) || asked.get(key) !== before.get(key)) continue;
+    asked.delete(key);
+  }
+  return asked;
+}
+
+/** The address the PBX's manager / event socket listens on: the first PBX address given, else this host. */
+export function pbxAddress(allow: readonly string[]): string {
+  return allow.find((s) => !isLoopbackHost(s) && !s.includes("/")) ?? "127.0.0.1";
+}
+
+/**
+ * AMI (Asterisk) and ESL (FreeSWITCH) on by default, at the PBX's address and standard port, with a
+ * secret generated here: the rendered manager_voicebot.conf / event_socket.conf.xml carry the same
+ * one, so no placeholder is ever written and a re-run keeps it.
+ */
+function pbxControlDefaults(a: Answers, pbx: string, allow: readonly string[]): void {
+  const set = (key: string, value: () => string) => {
+    if (!a.get(key)) a.set(key, value());
+  };
+  if (pbx !== "freeswitch" && !a.has("AMI_HOST")) a.set("AMI_HOST", pbxAddress(allow));
+  if (a.get("AMI_HOST")) {
+    set("AMI_PORT", () => "5038");
+    set("AMI_USER", () => "voicebot");
+    set("AMI_SECRET", newToken);
+  }
+  if (pbx !== "asterisk" && !a.has("ESL_HOST")) a.set("ESL_HOST", pbxAddress(allow));
+  if (a.get("ESL_HOST")) {
+    set("ESL_PORT", () => "8021");
+    set("ESL_PASSWORD", newToken);
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Tenant } from "../config/tenant.ts";
 import { version } from "../version.ts";
-import { mergeAnswers, complete, validateAnswers, type Answers } from "./answers.ts";
+import { mergeAnswers, complete, rederive, validateAnswers, type Answers } from "./answers.ts";
 import { installBinary } from "./binary.ts";
 import type { CheckResult } from "./doctor-check.ts";
 import { allChecks, systemChecks } from "./doctor-checks.ts";
@@ -100,10 +100,11 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
 
   const existingText = sys.read(INSTALL_PATHS.envFile);
   const existing = existingText === null ? null : parseEnvFile(existingText, sys.path(INSTALL_PATHS.envFile));
-  let answers: Answers = mergeAnswers([existing, o.answersFile ? readAnswersFile(o.answersFile) : null], o.detectHost);
+  const layers = [existing, o.answersFile ? readAnswersFile(o.answersFile) : null];
+  let answers: Answers = mergeAnswers(layers, o.detectHost);
   if (!o.yes) {
     if (!o.prompts) throw new InstallError("no terminal to ask on: give --yes with --answers FILE");
-    answers = complete(await askAnswers(answers, o.prompts), o.detectHost);
+    answers = complete(rederive(await askAnswers(new Map(answers), o.prompts), answers, layers), o.detectHost);
   }
   const tenantsStaged = sys.exists(INSTALL_PATHS.tenantsFile) ? sys.path(INSTALL_PATHS.tenantsFile) : null;
   const config = validateAnswers(answers, { dataDir: sys.path(INSTALL_PATHS.dataDir), tenantsFile: tenantsStaged });

@@ -8,7 +8,7 @@ import { transferTargetProblem } from "../config/load-pbx.ts";
 import { parseTechHours } from "../dialog/business-hours.ts";
 import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
-import type { Answers } from "./answers.ts";
+import { pbxAddress, type Answers } from "./answers.ts";
 
 export type KeyKind = "deepgram" | "groq" | "openai";
 
@@ -63,6 +63,7 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
       { value: "both", label: "Both" },
     ],
   })));
+  const allowBefore = a.get("AUDIOSOCKET_ALLOW") ?? "";
   await textOf("AUDIOSOCKET_ALLOW", "The PBX's IP addresses (comma-separated; the firewall opens the call ports to these only)", (v) => {
     if (v === "") return "give at least one address, e.g. 192.0.2.20 (127.0.0.1 for a PBX on this host)";
     try {
@@ -73,6 +74,7 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
     }
   });
   await textOf("PUBLIC_HOST", "This host's IP address, as the PBX reaches it (detected)");
+  await askPbxControl(a, allowBefore, textOf);
 
   for (const key of KEYS) {
     const had = (a.get(key.name) ?? "") !== "";
@@ -107,7 +109,7 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
   });
   await textOf("TRANSFER_TARGET", "Technicians' line for transfers, exten@context (empty: a technician calls back)", (v) => (v === "" ? undefined : transferTargetProblem(v) ?? undefined));
 
-  const ports = `AudioSocket ${a.get("AUDIOSOCKET_PORT")}, mod_audio_stream ${a.get("AUDIOSTREAM_PORT")}, admin ${a.get("HTTP_PORT")} (localhost)`;
+  const ports = `AudioSocket ${a.get("AUDIOSOCKET_PORT")}, mod_audio_stream ${a.get("AUDIOSTREAM_PORT")}, admin ${a.get("HTTP_PORT")}`;
   if (!answer(await confirm({ ...common, message: `Keep these ports? ${ports}`, initialValue: true }))) {
     const port = (v: string) => (/^\d+$/.test(v) && Number(v) >= 1024 && Number(v) <= 65535 ? undefined : "a port from 1024 to 65535");
     await textOf("AUDIOSOCKET_PORT", "AudioSocket port", port);
@@ -116,6 +118,32 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
   }
   log.info("Thanks: installing now.", common);
   return a;
+}
+
+function addresses(list: string): string[] {
+  return list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/**
+ * The PBX's control socket: AMI for Asterisk, ESL for FreeSWITCH, suggested at the PBX address just
+ * given (unless the admin had chosen another). Only the address is asked: the port is the standard
+ * one and the secret is generated and written on both sides (answers files may set either).
+ */
+async function askPbxControl(a: Answers, allowBefore: string, textOf: (name: string, message: string, validate?: (v: string) => string | undefined) => Promise<void>): Promise<void> {
+  const pbx = a.get("PBX") ?? "asterisk";
+  const host = (v: string) => (v === "" || /^[A-Za-z0-9.:-]+$/.test(v) ? undefined : "an IP address or host name, or empty for none");
+  const suggest = (key: string) => {
+    const current = a.get(key);
+    if (current === undefined || current === pbxAddress(addresses(allowBefore))) a.set(key, pbxAddress(addresses(a.get("AUDIOSOCKET_ALLOW") ?? "")));
+  };
+  if (pbx !== "freeswitch") {
+    suggest("AMI_HOST");
+    await textOf("AMI_HOST", "Asterisk Manager (AMI) address, for hand-offs and doctor's call through the PBX (port 5038, secret generated; empty: none)", host);
+  }
+  if (pbx !== "asterisk") {
+    suggest("ESL_HOST");
+    await textOf("ESL_HOST", "FreeSWITCH event socket (ESL) address, for keypad digits, playback, hand-offs and doctor's call (port 8021, password generated; empty: none)", host);
+  }
 }
 
 export function sayCancelled(io: Pick<PromptIo, "output">, message: string): void {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import { createStandins, type Standins } from "../support/standins.ts";
 import { BINARY, requireBinary } from "./harness.ts";
 
@@ -22,6 +23,7 @@ function freePort(): number {
 let root = "";
 let work = "";
 let s: Standins;
+let ami: FakeAmi;
 const ports = { audiosocket: 0, audiostream: 0, asp: 0, websocket: 0, http: 0 };
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
@@ -40,8 +42,10 @@ async function health(): Promise<{ version?: string } | null> {
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   requireBinary();
+  // The Asterisk on "another host": install points AMI at it by default, and doctor logs in there.
+  ami = await startFakeAmi({ username: "voicebot", secret: "appliance-ami-secret" });
   work = mkdtempSync(join(tmpdir(), "voicebot-appliance-"));
   root = join(work, "root");
   mkdirSync(join(root, "etc"), { recursive: true });
@@ -60,6 +64,7 @@ beforeAll(() => {
   writeFileSync(join(work, "answers.env"), [
     "PBX=asterisk", "AUDIOSOCKET_ALLOW=192.0.2.20", "COMPANY_NAME=ACME Fibre", "AUDIOSOCKET_HOST=127.0.0.1",
     `AUDIOSOCKET_PORT=${ports.audiosocket}`, `AUDIOSTREAM_PORT=${ports.audiostream}`, `ASP_PORT=${ports.asp}`, `WEBSOCKET_PORT=${ports.websocket}`, `HTTP_PORT=${ports.http}`, "STOP_DRAIN_TIMEOUT=5",
+    "AMI_HOST=127.0.0.1", `AMI_PORT=${ami.port}`, "AMI_SECRET=appliance-ami-secret",
   ].join("\n"));
 });
 
@@ -91,6 +96,7 @@ async function stopProcess(pid: number): Promise<void> {
 
 afterAll(async () => {
   await stopServices();
+  await ami.stop();
   s.cleanup();
   rmSync(work, { recursive: true, force: true });
 });

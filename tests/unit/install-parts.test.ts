@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
-import { mergeAnswers, validateAnswers } from "../../src/install/answers.ts";
+import { complete, mergeAnswers, rederive, validateAnswers } from "../../src/install/answers.ts";
 import { envDiff, renderEnvFile } from "../../src/install/env-render.ts";
 import { parseEnvFile } from "../../src/config/envfile.ts";
 import { applyFirewall, firewallRules, removeFirewall } from "../../src/install/firewall.ts";
@@ -100,6 +100,30 @@ describe("answers and the env file", () => {
     const local = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "127.0.0.1"]])], () => "192.0.2.10");
     expect(local.get("HTTP_HOST")).toBe("127.0.0.1");
     expect(mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"], ["HTTP_HOST", "127.0.0.1"]])]).get("HTTP_HOST")).toBe("127.0.0.1");
+  });
+
+  test("AMI / ESL point at the PBX with a secret generated once; an empty host keeps them off; a typed PBX address re-derives what nobody set", () => {
+    const ast = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.0/24,192.0.2.20"]])], () => "192.0.2.10");
+    expect([ast.get("AMI_HOST"), ast.get("AMI_PORT"), ast.get("AMI_USER"), ast.has("ESL_HOST")]).toEqual(["192.0.2.20", "5038", "voicebot", false]);
+    expect(ast.get("AMI_SECRET")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const rerun = mergeAnswers([parseEnvFile(renderEnvFile(ast, "test"), "x")], () => "192.0.2.10");
+    expect(rerun.get("AMI_SECRET")).toBe(ast.get("AMI_SECRET"));
+    const fs = mergeAnswers([new Map([["PBX", "freeswitch"], ["AUDIOSOCKET_ALLOW", "192.0.2.30"], ["ESL_PASSWORD", "given"]])], () => "192.0.2.10");
+    expect([fs.get("ESL_HOST"), fs.get("ESL_PORT"), fs.get("ESL_PASSWORD"), fs.has("AMI_HOST")]).toEqual(["192.0.2.30", "8021", "given", false]);
+    const off = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"], ["AMI_HOST", ""]])], () => "192.0.2.10");
+    expect([off.get("AMI_HOST"), off.has("AMI_SECRET")]).toEqual(["", false]);
+    expect(parseEnvFile(renderEnvFile(off, "test"), "x").get("AMI_HOST")).toBe("");
+    expect(validateAnswers(off, { dataDir: tempRoot(), tenantsFile: null }).ami).toBeNull();
+
+    // Interactive: the defaults were derived before the admin typed the PBX's address.
+    const layers = [new Map([["HTTP_PORT", "9091"]])];
+    const before = mergeAnswers(layers, () => "192.0.2.10");
+    expect([before.get("HTTP_HOST"), before.get("AMI_HOST")]).toEqual(["127.0.0.1", "127.0.0.1"]);
+    const asked = new Map(before).set("AUDIOSOCKET_ALLOW", "203.0.113.10").set("AMI_HOST", "203.0.113.10");
+    const after = complete(rederive(asked, before, layers), () => "192.0.2.10");
+    expect([after.get("HTTP_HOST"), after.get("AMI_HOST"), after.get("AUDIOSOCKET_ALLOW")]).toEqual(["0.0.0.0", "203.0.113.10", "203.0.113.10,127.0.0.1"]);
+    const kept = complete(rederive(new Map(before).set("AUDIOSOCKET_ALLOW", "203.0.113.10"), before, [new Map([["HTTP_HOST", "127.0.0.1"]])]), () => "192.0.2.10");
+    expect(kept.get("HTTP_HOST")).toBe("127.0.0.1");
   });
 
   test("a bad answer is one line naming the variable, its value and what is allowed", () => {

@@ -17,8 +17,8 @@ function terminal(keys: string[]) {
 
 describe("the interactive questions", () => {
   test("Enter keeps every default; a typed key is checked live and never drawn", async () => {
-    // PBX, addresses, host, Deepgram key (typed), Groq, OpenAI, company, language, hours, transfer, ports.
-    const t = terminal(["\r", "\r", "\r", "dg-typed-key\r", "\r", "\r", "ACME\r", "\r", "\r", "\r", "\r"]);
+    // PBX, addresses, host, AMI address, Deepgram key (typed), Groq, OpenAI, company, language, hours, transfer, ports.
+    const t = terminal(["\r", "\r", "\r", "\r", "dg-typed-key\r", "\r", "\r", "ACME\r", "\r", "\r", "\r", "\r"]);
     const checked: [KeyKind, string][] = [];
     const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {
       input: t.input, output: t.output,
@@ -33,12 +33,13 @@ describe("the interactive questions", () => {
     expect(answers.get("COMPANY_NAME")).toBe("ACME");
     expect(answers.get("PBX")).toBe("asterisk");
     expect(answers.get("TECH_HOURS")).toBe("mon-fri 09:00-18:00");
+    expect(answers.get("AMI_HOST")).toBe("192.0.2.20");
     expect(t.drawn()).toContain("deepgram key OK: first result in 210 ms");
     expect(t.drawn()).not.toContain("dg-typed-key");
   }, 20_000);
 
   test("a refused key is dropped unless the admin keeps it", async () => {
-    const t = terminal(["\r", "\r", "\r", "bad-key\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
+    const t = terminal(["\r", "\r", "\r", "\r", "bad-key\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
     const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {
       input: t.input, output: t.output, checkKey: async () => ({ ok: false, detail: "key refused (HTTP 401)" }),
     });
