@@ -5,6 +5,7 @@
  */
 import { CALLER_ID_TEXT, callableNumber } from "../transports/caller-id.ts";
 import { parseJsonObject } from "./json-body.ts";
+import { PBX_CHECK_PATH } from "./pbx-check-route.ts";
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const MAX_BODY = 4096;
 
@@ -34,6 +35,9 @@ export interface ApiTokens {
   pbx: string | null;
 }
 
+/** The refusal of PBX_TOKEN anywhere else: what it may do. */
+export const PBX_TOKEN_SCOPE = `forbidden: PBX_TOKEN may only register calls (POST /api/calls/{uuid}), ask /api/calls/{uuid}/next and ask for the test call through the PBX (POST ${PBX_CHECK_PATH}); use ADMIN_TOKEN`;
+
 /** `/api/calls/{uuid}` (POST: register) and `/api/calls/{uuid}/next` (GET): all the dialplan asks. */
 const CALL_ROUTES = /^\/api\/calls\/([^/]+)(\/next)?$/;
 
@@ -49,8 +53,8 @@ export function refuseApi(req: Request, url: URL, tokens: ApiTokens): Response |
   const given = header?.startsWith("Bearer ") ? header.slice(7) : url.searchParams.get("token");
   if (given !== null && tokens.admin !== null && same(given, tokens.admin)) return null;
   if (given !== null && tokens.pbx !== null && same(given, tokens.pbx)) {
-    if (CALL_ROUTES.test(url.pathname)) return null;
-    return text("forbidden: PBX_TOKEN may only register calls (POST /api/calls/{uuid}) and ask /api/calls/{uuid}/next; use ADMIN_TOKEN\n", 403);
+    if (CALL_ROUTES.test(url.pathname) || url.pathname === PBX_CHECK_PATH) return null;
+    return text(`${PBX_TOKEN_SCOPE}\n`, 403);
   }
   return text("unauthorized: give ADMIN_TOKEN (or PBX_TOKEN on the dialplan's routes) as ?token= or a Bearer header\n", 401);
 }

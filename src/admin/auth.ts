@@ -4,7 +4,7 @@
  * console token (ADMIN_TOKEN, or the first-run token) as a Bearer header or ?token=, or a console
  * session cookie. Writes with a cookie must come from the console's own origin (see sameOrigin).
  */
-import { refuseApi, type ApiTokens } from "./api.ts";
+import { PBX_TOKEN_SCOPE, refuseApi, type ApiTokens } from "./api.ts";
 import { LoginLimiter } from "./login-limiter.ts";
 import { clearedCookie, sessionCookie, sessionIdOf, Sessions } from "./sessions.ts";
 import { readJson } from "./json-body.ts";
@@ -54,7 +54,7 @@ export class AdminAuth {
       if (wait > 0) return tooMany(client, wait);
       if (same(given, this.consoleToken)) return { who: "token", via: "token" };
       if (this.tokens.pbx !== null && same(given, this.tokens.pbx)) {
-        return text("forbidden: PBX_TOKEN may only register calls (POST /api/calls/{uuid}) and ask /api/calls/{uuid}/next; use ADMIN_TOKEN\n", 403);
+        return text(`${PBX_TOKEN_SCOPE}\n`, 403);
       }
       this.limiter.failed(client);
       return text("unauthorized: the token is wrong; give ADMIN_TOKEN (or the first-run token) as a Bearer header, or sign in\n", 401);

@@ -6,6 +6,7 @@ import { handleApi, type ApiTokens, type CallsApi } from "./api.ts";
 import { AdminAuth } from "./auth.ts";
 import { handleConsole, type ConsoleDeps } from "./console-api.ts";
 import { MetricsTrend } from "./metrics-trend.ts";
+import { PBX_CHECK_PATH, PbxCheckRoute, type PbxCheckRunner } from "./pbx-check-route.ts";
 import { renderPrometheus, type MetricFamily } from "./prometheus.ts";
 import { upgradeTryCall } from "./try-call.ts";
 
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   console?: ConsoleDeps;
   /** The console's test calls (WebSocket at /api/try-call); absent = 404 there. */
   tryCall?: BrowserCalls;
+  /** The test call through the PBX (POST /api/pbx/check); absent = 404 there (no AMI / ESL). */
+  pbxCheck?: PbxCheckRunner;
 }
 
 export interface AdminServer {
@@ -44,6 +47,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
   const trend = options.console ? new MetricsTrend(options.console.metrics) : null;
   const consoleDeps = options.console && trend ? { ...options.console, trend } : undefined;
   const auth = options.auth ?? new AdminAuth(options.tokens ?? { admin: null, pbx: null }, options.consoleToken ?? null);
+  const pbxCheck = new PbxCheckRoute(options.pbxCheck ?? null);
   const server = Bun.serve<TryCallSocketData>({
     hostname: options.host,
     port: options.port,
@@ -55,6 +59,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
       const url = new URL(req.url);
       const client = srv.requestIP(req)?.address ?? "unknown";
       if (url.pathname === "/api/session") return auth.session(req, client);
+      if (url.pathname === PBX_CHECK_PATH) return auth.refuseDialplan(req, url) ?? pbxCheck.handle(req);
       if (AdminAuth.isDialplanRoute(req, url)) {
         const refused = auth.refuseDialplan(req, url);
         if (refused) return refused;

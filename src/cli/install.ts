@@ -45,6 +45,20 @@ async function checkKey(kind: KeyKind, key: string, answers: Answers): Promise<K
   return { ok: p.ok, detail: p.detail };
 }
 
+/** The PBX's side is one file to copy and run; by hand, pbx-config lists each step. */
+function pbxScriptLines(script: string, pbxHost: string | null): string[] {
+  const kind = script.split("/").at(-2) ?? "asterisk";
+  const name = script.slice(script.lastIndexOf("/") + 1);
+  const run = pbxHost === null
+    ? [`  On this host (the PBX is here), run as root:`, `      sudo sh ${script}`]
+    : [`  On the PBX (${pbxHost}): copy this one file there and run it as root:`, `      scp ${script} root@${pbxHost}: && ssh root@${pbxHost} sh ${name}`];
+  return [
+    ...run,
+    `    It backs up what it changes, installs the ${kind} files, reloads, checks, and ends with a test call through the PBX.`,
+    `    Again is safe; \`sh ${name} --undo\` reverts. By hand instead: \`voicebot pbx-config ${kind}\` lists each step.`,
+  ];
+}
+
 export function installSummary(r: InstallReport): string {
   const lines = [
     "",
@@ -53,7 +67,9 @@ export function installSummary(r: InstallReport): string {
     `  firewall: ${r.firewall ? r.firewall.backend : "none applied"}`,
     `  service: ${!r.systemd ? "not supervised (no systemd)" : r.started ? "running" : "not started"}`,
   ];
-  if (r.pbxFiles.length > 0) lines.push(`  PBX configuration in /etc/voicebot/pbx/ — what to paste where:`, ...r.pbxSteps.map((s, i) => `    ${i + 1}. ${s}`));
+  const scripts = r.pbxFiles.filter((f) => f.endsWith("/apply-on-pbx.sh"));
+  if (scripts.length > 0) lines.push(...scripts.flatMap((script) => pbxScriptLines(script, r.pbxHost)));
+  else if (r.pbxFiles.length > 0) lines.push(`  PBX configuration in /etc/voicebot/pbx/ — what to paste where:`, ...r.pbxSteps.map((s, i) => `    ${i + 1}. ${s}`));
   lines.push(`  test call: ${r.testCall}`);
   const blocking = r.doctor.filter((d) => d.status === "FAIL");
   if (blocking.length > 0) {

@@ -60,12 +60,10 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
   // The doctor's test call comes from this host: the allow-list always lets loopback in.
   const allow = (a.get("AUDIOSOCKET_ALLOW") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (allow.length > 0 && !allow.some((s) => s === "127.0.0.1" || s.startsWith("127.0.0.") || s === "127.0.0.0/8")) a.set("AUDIOSOCKET_ALLOW", [...allow, "127.0.0.1"].join(","));
-  // A remote Asterisk registers each call (and asks what comes next) on the admin port: it listens
+  // A PBX on another host reaches the admin port: Asterisk's dialplan registers each call (and asks
+  // what comes next) there, and apply-on-pbx.sh asks for the test call through the PBX. It listens
   // on every address then, and the firewall lets only the PBX addresses in. Otherwise: localhost.
-  if (!a.get("HTTP_HOST")) {
-    const remoteAsterisk = pbx !== "freeswitch" && allow.some((s) => !isLoopbackHost(s));
-    a.set("HTTP_HOST", remoteAsterisk ? "0.0.0.0" : "127.0.0.1");
-  }
+  if (!a.get("HTTP_HOST")) a.set("HTTP_HOST", allow.some((s) => !isLoopbackHost(s)) ? "0.0.0.0" : "127.0.0.1");
   for (const key of ["AUDIOSTREAM_TOKEN", "WEBSOCKET_TOKEN", "ADMIN_TOKEN", "PBX_TOKEN"]) if (!a.get(key)) a.set(key, newToken());
   pbxControlDefaults(a, pbx, allow);
   for (const [k, v] of a) if (v === "" && !(k in ANSWER_DEFAULTS) && !OFF_WHEN_EMPTY.has(k)) a.delete(k);

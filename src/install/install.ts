@@ -9,13 +9,13 @@ import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Tenant } from "../config/tenant.ts";
 import { version } from "../version.ts";
-import { mergeAnswers, complete, rederive, validateAnswers, type Answers } from "./answers.ts";
+import { mergeAnswers, complete, pbxAddress, rederive, validateAnswers, type Answers } from "./answers.ts";
 import { installBinary } from "./binary.ts";
 import type { CheckResult } from "./doctor-check.ts";
 import { allChecks, systemChecks } from "./doctor-checks.ts";
 import { formatResults, runDoctor } from "./doctor.ts";
 import { envDiff, renderEnvFile } from "./env-render.ts";
-import type { FirewallState } from "./firewall.ts";
+import { isLoopbackHost, type FirewallState } from "./firewall.ts";
 import { waitForHealth } from "./health.ts";
 import { makeDirs, setUpFirewall, writePbxConfig } from "./install-steps.ts";
 import { INSTALL_PATHS, SERVICE_USER } from "./layout.ts";
@@ -60,6 +60,8 @@ export interface InstallReport {
   started: boolean;
   pbxFiles: string[];
   pbxSteps: string[];
+  /** Where apply-on-pbx.sh is to be run: the PBX's address, or null when the PBX is this host. */
+  pbxHost: string | null;
   modes: { stt: string; llm: string; tts: string };
   doctor: CheckResult[];
   testCall: string;
@@ -76,6 +78,11 @@ function modesOf(c: Config): InstallReport["modes"] {
     llm: c.llmProvider ? `${c.llmProvider}` : "offline: scripted SAV",
     tts: c.openaiApiKey ? `openai (${c.ttsModel}, ${c.ttsVoice})` : "offline: eSpeak-NG",
   };
+}
+
+function remotePbx(c: Config): string | null {
+  const address = pbxAddress(c.audiosocketAllow.split(",").map((s) => s.trim()));
+  return isLoopbackHost(address) ? null : address;
 }
 
 function readAnswersFile(path: string): Map<string, string> {
@@ -169,7 +176,7 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
   const port = config.audiosocket.port;
   return {
     dryRun: o.dryRun, changes: [...sys.changes], envChanges, createdUser: created, firewall, systemd, started,
-    pbxFiles: pbx.files, pbxSteps: pbx.steps, modes: modesOf(config), doctor,
+    pbxFiles: pbx.files, pbxSteps: pbx.steps, pbxHost: remotePbx(config), modes: modesOf(config), doctor,
     testCall: config.pbx === "freeswitch"
       ? `${INSTALL_PATHS.binary} simulate --audiostream "ws://127.0.0.1:${config.audiostream.port}/stream/default/test-call?token=<AUDIOSTREAM_TOKEN of voicebot.env>" --playback ${config.audiostreamPlayback}`
       : `${INSTALL_PATHS.binary} simulate --audiosocket 127.0.0.1:${port} --dtmf 1 --dtmf 1`,

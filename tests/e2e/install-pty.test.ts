@@ -124,6 +124,7 @@ describe("install on a terminal, defaults, PBX on another host", () => {
     expect(env.get("PBX")).toBe("freeswitch");
     expect(env.get("ESL_HOST")).toBe(PBX_HOST);
     expect(env.get("ESL_PORT")).toBe("8021");
+    expect(env.get("HTTP_HOST")).toBe("0.0.0.0");
     expect(env.has("AMI_HOST")).toBe(false);
     const password = env.get("ESL_PASSWORD") ?? "";
     expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);

@@ -91,10 +91,10 @@ describe("answers and the env file", () => {
     expect(validateAnswers(a, { dataDir: tempRoot(), tenantsFile: null }).companyName).toBe("ACME");
   });
 
-  test("a PBX on another host gets its listener on every address; the admin port only for a remote Asterisk", () => {
+  test("a PBX on another host gets its listener and the admin port on every address", () => {
     const fs = mergeAnswers([new Map([["PBX", "freeswitch"], ["AUDIOSOCKET_ALLOW", "192.0.2.30"]])], () => "192.0.2.10");
     expect(fs.get("AUDIOSTREAM_HOST")).toBe("0.0.0.0");
-    expect(fs.get("HTTP_HOST")).toBe("127.0.0.1");
+    expect(fs.get("HTTP_HOST")).toBe("0.0.0.0");
     const ast = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10");
     expect(ast.get("HTTP_HOST")).toBe("0.0.0.0");
     const local = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "127.0.0.1"]])], () => "192.0.2.10");
