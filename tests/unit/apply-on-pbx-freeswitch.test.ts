@@ -115,6 +115,7 @@ describe("freeswitch/apply-on-pbx.sh", () => {
       expect(second.code).toBe(0);
       expect(second.stdout).toContain("nothing changed: everything was already in place");
       expect(second.stdout).toContain("OK: the voicebot ACL lets");
+      expect(second.stdout).toContain("OK: the event socket takes voicebot's password");
       expect(stage.tree("")).toEqual(installed);
       expect(stage.takeLog().filter((l) => l.startsWith("systemctl") || l.includes("reload"))).toEqual([]);
 
@@ -131,12 +132,19 @@ describe("freeswitch/apply-on-pbx.sh", () => {
     });
   }
 
-  test("calls up: no restart, the admin is told to restart once they have ended", () => {
+  test("calls up: no restart, the admin is told to run it again once they have ended, which restarts", () => {
+    const script = scriptOf(rendering());
     stage.setState("calls", "2");
-    const run = stage.run("/bin/bash", scriptOf(rendering()));
+    const run = stage.run("/bin/bash", script);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("RESTART NEEDED: /etc/freeswitch/autoload_configs/event_socket.conf.xml changed and FreeSWITCH reads it only at start; 2 call(s) are up");
     expect(stage.takeLog().some((l) => l.startsWith("systemctl"))).toBe(false);
+    stage.setState("calls", "0");
+    const again = stage.run("/bin/bash", script);
+    expect(again.stdout).toContain("nothing changed: everything was already in place");
+    expect(again.stdout).toContain("FreeSWITCH still runs with its old event socket settings");
+    expect(again.stdout).toContain("OK: the event socket answers on port 8021 with voicebot's password");
+    expect(stage.takeLog().filter((l) => l.startsWith("systemctl"))).toEqual(["systemctl restart freeswitch"]);
   });
 
   test("ESL not configured: the event socket file and its password are left alone", () => {
