@@ -123,6 +123,16 @@ describe("asterisk/apply-on-pbx.sh", () => {
     });
   }
 
+  test("without PBX_ROOT it refuses to run as anyone but root", () => {
+    const r = rendering();
+    const text = r.files.find((f) => f.path === r.script)?.content as string;
+    // As root, drop to nobody: the refusal must come before any path is touched.
+    const asUser = process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+    const p = Bun.spawnSync([...asUser, "/bin/sh", "-s"], { stdin: Buffer.from(text), env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+    expect(p.exitCode).toBe(1);
+    expect(p.stderr.toString()).toStartWith("FAIL: run it as root: sudo sh ");
+  });
+
   test("a second #include is never added, and an include already there (quoted) counts", () => {
     const script = scriptOf(rendering());
     stage.put("/etc/asterisk/extensions.conf", `${EXTENSIONS}\n#include "extensions_voicebot.conf"\n`, 0o640);
