@@ -169,6 +169,23 @@ describe("freeswitch/apply-on-pbx.sh", () => {
     expect(stage.tree()).toEqual(before);
   });
 
+  test("FusionPBX: the Lua script is what counts (no XML dialplan check), and its own event socket password is to be changed", () => {
+    Bun.spawnSync(["mkdir", "-p", join(stage.root, "etc/fusionpbx")]);
+    Bun.spawnSync(["rm", "-rf", join(stage.root, "etc/freeswitch/dialplan")]);
+    const script = scriptOf(rendering());
+    const run = stage.run("/bin/bash", script);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("FusionPBX: in Dialplan › Dialplan Manager give each domain a dialplan with the condition destination_number ^8000$ and the action lua voicebot.lua");
+    expect(run.stdout).toContain("FusionPBX: set Advanced › Settings › Event Socket password to voicebot's ESL_PASSWORD");
+    expect(stage.takeLog().some((l) => l.includes("xml_locate"))).toBe(false);
+    // FreeSWITCH down: --undo still puts the files back, and says it could not reload.
+    stage.setState("live-password", "down");
+    const undo = stage.run("/bin/bash", script, ["--undo"]);
+    expect(undo.code).toBe(0);
+    expect(undo.stdout).toContain("FreeSWITCH does not answer fs_cli: the files are back; it reads them when it starts");
+    expect(stage.read("/etc/freeswitch/autoload_configs/event_socket.conf.xml")).toBe(EVENT_SOCKET);
+  });
+
   test("an ACL list named voicebot pasted by hand is replaced, not doubled", () => {
     stage.put("/etc/freeswitch/autoload_configs/acl.conf.xml", ACL.replace("  </network-lists>", `    <list name="voicebot" default="deny">\n      <node type="allow" cidr="10.0.0.1/32"/>\n    </list>\n  </network-lists>`));
     expect(stage.run("/bin/bash", scriptOf(rendering())).code).toBe(0);
