@@ -140,6 +140,24 @@ describe("asterisk/apply-on-pbx.sh", () => {
     expect(stage.read("/etc/asterisk/extensions.conf")).toBe(`${EXTENSIONS}\n#include "extensions_voicebot.conf"\n#include extensions_voicebot_websocket.conf\n`);
   });
 
+  test("manager.conf: enabled=yes written another way is left as is; a file without [general] gets one; voicebot on this host keeps a loopback bindaddr", () => {
+    const script = scriptOf(rendering());
+    stage.put("/etc/asterisk/manager.conf", "[general]\nenabled=YES ; on\nbindaddr=0.0.0.0\n", 0o640);
+    expect(stage.run("/bin/bash", script).stdout).not.toContain("set enabled = yes");
+    expect(stage.read("/etc/asterisk/manager.conf")).toBe("[general]\nenabled=YES ; on\nbindaddr=0.0.0.0\n#include manager_voicebot.conf\n");
+
+    freshHost();
+    stage.put("/etc/asterisk/manager.conf", "[admin]\nsecret = old\n", 0o640);
+    expect(stage.run("/bin/bash", script).code).toBe(0);
+    expect(stage.read("/etc/asterisk/manager.conf")).toBe("[general]\nenabled = yes\n\n[admin]\nsecret = old\n#include manager_voicebot.conf\n");
+
+    freshHost();
+    const { config, tenants } = setup(1, true, { AMI_HOST: "127.0.0.1", AMI_USER: "vb-ami", AMI_SECRET: "x" });
+    const local = scriptOf(renderPbxConfig("asterisk", { host: "127.0.0.1", config, tenants }));
+    expect(stage.run("/bin/bash", local).code).toBe(0);
+    expect(stage.read("/etc/asterisk/manager.conf")).toStartWith("[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n");
+  });
+
   test("FreePBX: the includes go to extensions_custom.conf and manager_custom.conf", () => {
     const script = scriptOf(rendering());
     stage.put("/etc/asterisk/extensions.conf", `${EXTENSIONS}\n#include extensions_custom.conf\n`);
