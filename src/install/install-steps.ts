@@ -46,7 +46,7 @@ export function writePbxConfig(sys: System, config: Config, host: string): PbxFi
       sys.write(target, file.content, { mode: file.mode, owner: "root", group: SERVICE_USER }, file.mode === 0o640 || file.path === rendering.script);
       out.files.push(target);
     }
-    if (rendering.script !== null) out.scripts.push(`${INSTALL_PATHS.pbxDir}/${rendering.script}`);
+    out.scripts.push(`${INSTALL_PATHS.pbxDir}/${rendering.script}`);
     out.steps.push(...rendering.steps.map((step) => `${kind}: ${step}`));
     out.warnings.push(...rendering.warnings);
   }

@@ -36,8 +36,8 @@ export interface PbxRendering {
   /** What the admin pastes where, in order: first, running `script` on the PBX, which does it all. */
   steps: string[];
   warnings: string[];
-  /** The apply-on-pbx.sh among `files` (its path), or null for a kind without one. */
-  script: string | null;
+  /** The path of the apply-on-pbx.sh among `files`: the one file the admin copies to the PBX and runs. */
+  script: string;
 }
 
 /** A rendering before its apply-on-pbx.sh is added. */
