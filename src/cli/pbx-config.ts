@@ -24,13 +24,18 @@ Kinds:
                script for FusionPBX, event_socket.conf.xml and the ACL it names
   3cx          a checklist for 3CX → FreeSWITCH → voicebot, and the FreeSWITCH files it needs
 
+Each kind also gets <asterisk|freeswitch>/apply-on-pbx.sh (mode 0700: it holds the secrets), one
+script holding all of its files: copied to the PBX host and run as root (sudo sh apply-on-pbx.sh),
+it checks the PBX's version and modules, backs up, installs, adds the include lines once, reloads
+and verifies; run again it changes nothing; --undo reverts (see its --help).
+
 Options:
   --out DIR       write the files under DIR (created if missing; files holding a secret get mode
-                  0640) and print the steps
+                  0640, the script 0700) and print the steps
   --config FILE   env file to read     VOICEBOT_CONFIG (default /etc/voicebot/voicebot.env if present)
   --host ADDR     the IPv4 address the PBX reaches voicebot at   PUBLIC_HOST
                   (default: this host's first non-loopback IPv4 address)
-  --json          one JSON document {files, steps, warnings} on stdout
+  --json          one JSON document {files, steps, warnings, script} on stdout
   --help          this text
 
 Without --out each file is printed after a "# ---- <path>" line, then the steps. Warnings go to stderr.`;
@@ -90,7 +95,7 @@ export const pbxConfigCommand: Command = {
     const out = values.out === undefined ? null : resolve(values.out);
     const written = out === null ? [] : await writeFiles(out, rendering);
     if (values.json) {
-      printJson({ files: rendering.files, steps: rendering.steps, warnings: rendering.warnings });
+      printJson({ files: rendering.files, steps: rendering.steps, warnings: rendering.warnings, script: rendering.script });
       return 0;
     }
     for (const warning of rendering.warnings) process.stderr.write(`warning: ${warning}\n`);

@@ -26,12 +26,14 @@ export interface PbxFiles {
   files: string[];
   steps: string[];
   warnings: string[];
+  /** Each kind's apply-on-pbx.sh (absolute path): the one file the admin copies to the PBX and runs. */
+  scripts: string[];
 }
 
 /** The PBX configuration (the pbx-config renderer) under /etc/voicebot/pbx/, and what to paste where. */
 export function writePbxConfig(sys: System, config: Config, host: string): PbxFiles {
   const tenants = loadTenants(config);
-  const out: PbxFiles = { files: [], steps: [], warnings: [] };
+  const out: PbxFiles = { files: [], steps: [], warnings: [], scripts: [] };
   const made = new Set<string>([INSTALL_PATHS.pbxDir]);
   for (const kind of pbxKinds(config)) {
     const rendering = renderPbxConfig(kind, { host, config, tenants });
@@ -40,9 +42,11 @@ export function writePbxConfig(sys: System, config: Config, host: string): PbxFi
       const dir = target.slice(0, target.lastIndexOf("/"));
       if (!made.has(dir)) sys.mkdir(dir, ETC_DIR);
       made.add(dir);
-      sys.write(target, file.content, { mode: file.mode, owner: "root", group: SERVICE_USER }, file.mode === 0o640);
+      // The script and the 0640 files hold secrets: a dry run does not print them.
+      sys.write(target, file.content, { mode: file.mode, owner: "root", group: SERVICE_USER }, file.mode === 0o640 || file.path === rendering.script);
       out.files.push(target);
     }
+    out.scripts.push(`${INSTALL_PATHS.pbxDir}/${rendering.script}`);
     out.steps.push(...rendering.steps.map((step) => `${kind}: ${step}`));
     out.warnings.push(...rendering.warnings);
   }

@@ -7,7 +7,7 @@ import aclTemplate from "../../freeswitch/acl.conf.xml.tmpl" with { type: "text"
 import eventSocketTemplate from "../../freeswitch/event_socket.conf.xml.tmpl" with { type: "text" };
 import luaTemplate from "../../freeswitch/voicebot.lua.tmpl" with { type: "text" };
 import dialplanTemplate from "../../freeswitch/voicebot-dialplan.xml.tmpl" with { type: "text" };
-import type { PbxRendering, RenderedFile, TemplateFill } from "./pbx-render.ts";
+import type { PbxParts, RenderedFile, TemplateFill } from "./pbx-render.ts";
 
 export interface FreeswitchValues {
   /** This appliance's IPv4 address. */
@@ -37,7 +37,7 @@ const PLAIN = 0o644;
 const DIALPLAN_PATH = "freeswitch/voicebot_dialplan.xml";
 const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function renderFreeswitch(kind: "freeswitch" | "3cx", v: FreeswitchValues, fill: TemplateFill): PbxRendering {
+export function renderFreeswitch(kind: "freeswitch" | "3cx", v: FreeswitchValues, fill: TemplateFill): PbxParts {
   const streamBase = `ws://${v.host}:${v.port}/stream/`;
   const domainTenants = v.domainTenants.map((t) => ({
     extension: `voicebot-${t.id}`,

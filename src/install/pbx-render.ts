@@ -9,6 +9,7 @@ import extensionsTemplate from "../../asterisk/extensions.conf.tmpl" with { type
 import managerTemplate from "../../asterisk/manager.conf.tmpl" with { type: "text" };
 import type { Config, HostPort } from "../config/schema.ts";
 import type { Tenant, Tenants } from "../config/tenant.ts";
+import { applyScriptStep, asteriskApplyScript, freeswitchApplyScript } from "./pbx-apply-script.ts";
 import { renderFreeswitch, type FreeswitchValues } from "./pbx-render-freeswitch.ts";
 import { renderWebsocket } from "./pbx-render-websocket.ts";
 
@@ -32,10 +33,15 @@ export interface RenderedFile {
 
 export interface PbxRendering {
   files: RenderedFile[];
-  /** What the admin pastes where, in order. */
+  /** What the admin pastes where, in order: first, running `script` on the PBX, which does it all. */
   steps: string[];
   warnings: string[];
+  /** The path of the apply-on-pbx.sh among `files`: the one file the admin copies to the PBX and runs. */
+  script: string;
 }
+
+/** A rendering before its apply-on-pbx.sh is added. */
+export type PbxParts = Omit<PbxRendering, "script">;
 
 /** A value the PBX configuration cannot hold; the message names it and says what is allowed. */
 export class PbxConfigError extends Error {
@@ -72,7 +78,15 @@ const STREAM_TENANT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export function renderPbxConfig(kind: PbxKind, input: PbxRenderInput): PbxRendering {
   const host = checkHost(input.host);
   if (kind === "asterisk") return renderAsterisk(host, input.config, input.tenants);
-  return renderFreeswitch(kind, freeswitchValues(host, input.config, input.tenants), fillTemplate);
+  const values = freeswitchValues(host, input.config, input.tenants);
+  const parts = renderFreeswitch(kind, values, fillTemplate);
+  return withScript(parts, freeswitchApplyScript(parts.files, {
+    kind, host, eslConfigured: values.eslConfigured, eslPort: values.eslPort, eslPassword: input.config.esl?.password ?? PLACEHOLDER_SECRET,
+  }, fillTemplate));
+}
+
+function withScript(parts: PbxParts, script: RenderedFile): PbxRendering {
+  return { files: [...parts.files, script], steps: [applyScriptStep(script.path), ...parts.steps], warnings: parts.warnings, script: script.path };
 }
 
 export const fillTemplate: TemplateFill = (name, template, values, blocks = {}) => {
@@ -230,7 +244,8 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
       + `put it there and in voicebot.env as AMI_HOST=<Asterisk address>, AMI_USER=${user}, AMI_SECRET=<secret>. Until then `
       + "hand-offs use the dialplan's /next answer, which needs Asterisk 20.14+, 21.9+, 22.4+ or 23+");
   }
-  return { files, steps, warnings };
+  const script = asteriskApplyScript(files, { host, loopback: isLoopback(host), amiUser: user, amiConfigured: config.ami !== null }, fillTemplate);
+  return withScript({ files, steps, warnings }, script);
 }
 
 function freeswitchValues(host: string, config: Config, tenants: Tenants): FreeswitchValues {

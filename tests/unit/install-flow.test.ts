@@ -84,6 +84,8 @@ describe("voicebot install into a staging root", () => {
     expect(readFileSync(file("etc/systemd/system/voicebot.service"), "utf8")).toContain("ExecStartPre=+/usr/sbin/nft -f /etc/voicebot/firewall.nft");
     expect(readFileSync(file("etc/voicebot/firewall.nft"), "utf8")).toContain("elements = { 192.0.2.20 }");
     expect(existsSync(file("etc/voicebot/pbx/asterisk/extensions_voicebot.conf"))).toBe(true);
+    expect(statSync(file("etc/voicebot/pbx/asterisk/apply-on-pbx.sh")).mode & 0o777).toBe(0o700);
+    expect(report.pbxSteps[0]).toStartWith("asterisk: Copy asterisk/apply-on-pbx.sh to the PBX host and run it as root");
     expect(report.pbxSteps.join("\n")).toContain("extensions_voicebot.conf");
     const manifest = JSON.parse(readFileSync(file("etc/voicebot/install.json"), "utf8")) as { files: string[]; createdUser: boolean; firewall: { backend: string } };
     expect(manifest.createdUser).toBe(true);

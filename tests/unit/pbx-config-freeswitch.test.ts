@@ -67,7 +67,7 @@ describe("freeswitch", () => {
         const { config, tenants } = setup(tenantCount, tokens, { ESL_HOST: "192.0.2.20", ESL_PASSWORD: "p<a&s>s" });
         const rendering = renderPbxConfig("freeswitch", { host: HOST, config, tenants });
         const paths = rendering.files.map((f) => f.path);
-        expect(paths).toEqual(["freeswitch/voicebot_dialplan.xml", "freeswitch/voicebot.lua", "freeswitch/event_socket.conf.xml", "freeswitch/acl_voicebot.xml"]);
+        expect(paths).toEqual(["freeswitch/voicebot_dialplan.xml", "freeswitch/voicebot.lua", "freeswitch/event_socket.conf.xml", "freeswitch/acl_voicebot.xml", "freeswitch/apply-on-pbx.sh"]);
         for (const f of rendering.files.filter((f) => f.path.endsWith(".xml"))) {
           const path = tempFile(f.path.replace("/", "-"), f.content);
           expect(run([TOOLS.xmllint, "--noout", path])).toEqual({ code: 0, out: "" });
@@ -99,7 +99,7 @@ describe("freeswitch", () => {
         expect(esl).toContain(`<param name="password" value="p&lt;a&amp;s&gt;s"/>`);
         expect(esl).toContain(`<param name="apply-inbound-acl" value="voicebot"/>`);
         expect(file(rendering, "freeswitch/acl_voicebot.xml")).toContain(`<list name="voicebot" default="deny">\n  <node type="allow" cidr="${HOST}/32"/>\n  <node type="allow" cidr="127.0.0.1/32"/>\n</list>`);
-        expect(rendering.files.map((f) => f.mode)).toEqual([tokens ? 0o640 : 0o644, tokens ? 0o640 : 0o644, 0o640, 0o644]);
+        expect(rendering.files.map((f) => f.mode)).toEqual([tokens ? 0o640 : 0o644, tokens ? 0o640 : 0o644, 0o640, 0o644, 0o700]);
         expect(rendering.warnings.some((w) => w.startsWith("AUDIOSTREAM_TOKEN is not set"))).toBe(!tokens);
         expect(rendering.warnings.some((w) => w.startsWith("FusionPBX"))).toBe(false);
       });
@@ -122,7 +122,7 @@ describe("freeswitch", () => {
   test("3cx: the checklist, with the FreeSWITCH files for the public context", () => {
     const { config, tenants } = setup(1, true, { ESL_HOST: "192.0.2.20" });
     const rendering = renderPbxConfig("3cx", { host: HOST, config, tenants });
-    expect(rendering.files.map((f) => f.path)).toEqual(["3cx/checklist.md", "freeswitch/voicebot_dialplan.xml", "freeswitch/event_socket.conf.xml", "freeswitch/acl_voicebot.xml"]);
+    expect(rendering.files.map((f) => f.path)).toEqual(["3cx/checklist.md", "freeswitch/voicebot_dialplan.xml", "freeswitch/event_socket.conf.xml", "freeswitch/acl_voicebot.xml", "freeswitch/apply-on-pbx.sh"]);
     const checklist = file(rendering, "3cx/checklist.md");
     for (const needle of ["IP-based", "G.711 A-law", "DID → 8000", "<3CX IP>/32", "RTP", "Test call", `ws://${HOST}:8085`]) expect(checklist).toContain(needle);
     expect(rendering.steps.join("\n")).toContain("dialplan/public/00_voicebot.xml");

@@ -108,6 +108,7 @@ describe("asterisk", () => {
           expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([
             ["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640],
             ["asterisk/websocket_client_voicebot.conf", 0o644], ["asterisk/extensions_voicebot_websocket.conf", tokens ? 0o640 : 0o644],
+            ["asterisk/apply-on-pbx.sh", 0o700],
           ]);
           expect(rendering.warnings.some((w) => w.startsWith("ADMIN_TOKEN is not set"))).toBe(!tokens);
           expect(rendering.warnings.some((w) => w.startsWith("PBX_TOKEN is not set"))).toBe(false);
@@ -238,10 +239,11 @@ describe("voicebot pbx-config", () => {
     const out = join(root, "out");
     const r = cli(["freeswitch", "--out", out, "--config", env]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Wrote 4 files under ${out}:\n  freeswitch/voicebot_dialplan.xml (0640)\n`);
-    expect(r.stdout).toContain("1. Build and load mod_audio_stream");
+    expect(r.stdout).toContain(`Wrote 5 files under ${out}:\n  freeswitch/voicebot_dialplan.xml (0640)\n`);
+    expect(r.stdout).toContain("1. Copy freeswitch/apply-on-pbx.sh to the PBX host and run it as root");
+    expect(r.stdout).toContain("2. Build and load mod_audio_stream");
     expect(r.stderr).toContain("warning: AUDIOSTREAM_PLAYBACK=file");
-    for (const [path, mode] of [["freeswitch/voicebot_dialplan.xml", 0o640], ["freeswitch/voicebot.lua", 0o640], ["freeswitch/event_socket.conf.xml", 0o640], ["freeswitch/acl_voicebot.xml", 0o644]] as const) {
+    for (const [path, mode] of [["freeswitch/voicebot_dialplan.xml", 0o640], ["freeswitch/voicebot.lua", 0o640], ["freeswitch/event_socket.conf.xml", 0o640], ["freeswitch/acl_voicebot.xml", 0o644], ["freeswitch/apply-on-pbx.sh", 0o700]] as const) {
       expect(existsSync(join(out, path))).toBe(true);
       expect(statSync(join(out, path)).mode & 0o777).toBe(mode);
     }
@@ -255,7 +257,8 @@ describe("voicebot pbx-config", () => {
     expect(printed.stdout).toContain("AudioSocket(${VB_UUID},198.51.100.7:9090)");
     expect(printed.stdout).toContain("# ---- steps\n1. ");
     const json = JSON.parse(cli(["3cx", "--config", env, "--json"]).stdout) as PbxRendering;
-    expect(Object.keys(json)).toEqual(["files", "steps", "warnings"]);
+    expect(Object.keys(json)).toEqual(["files", "steps", "warnings", "script"]);
+    expect(json.script).toBe("freeswitch/apply-on-pbx.sh");
     expect(json.files[0]?.path).toBe("3cx/checklist.md");
   });
 
