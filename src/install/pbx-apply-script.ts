@@ -50,6 +50,8 @@ function sectionNames(content: string): string[] {
 
 export interface AsteriskScriptValues {
   host: string;
+  /** POST here asks voicebot for the test call through the PBX; null when the PBX cannot reach it. */
+  checkUrl: string | null;
   loopback: boolean;
   amiUser: string;
   /** False while AMI_HOST is unset: the AMI user (with a placeholder secret) is then left out. */
@@ -62,6 +64,7 @@ export function asteriskApplyScript(files: readonly RenderedFile[], v: AsteriskS
   const contexts = asteriskFiles.filter((f) => f.path.includes("/extensions_")).flatMap((f) => sectionNames(f.content));
   const content = fill("apply-on-pbx.sh.tmpl", asteriskTemplate, {
     host: v.host,
+    checkUrl: shellQuote(v.checkUrl ?? ""),
     user: v.amiUser,
     ami: v.amiConfigured ? "yes" : "no",
     loopback: v.loopback ? "yes" : "no",
@@ -75,6 +78,7 @@ export function asteriskApplyScript(files: readonly RenderedFile[], v: AsteriskS
 export interface FreeswitchScriptValues {
   kind: "freeswitch" | "3cx";
   host: string;
+  checkUrl: string | null;
   eslConfigured: boolean;
   eslPort: number;
   /** As typed in ESL_PASSWORD (the rendered XML holds it escaped). */
@@ -89,6 +93,7 @@ export function freeswitchApplyScript(files: readonly RenderedFile[], v: Freeswi
   if (lua !== undefined) installs.push(installLine("$FS_SCRIPTS/voicebot.lua", lua));
   const content = fill("apply-on-pbx.sh.tmpl", freeswitchTemplate, {
     host: v.host,
+    checkUrl: shellQuote(v.checkUrl ?? ""),
     kind: v.kind,
     context,
     luaUsage: lua === undefined ? "" : " and voicebot.lua (FusionPBX) to the scripts directory",

@@ -5,6 +5,7 @@
  * arguments, URLs, XML attributes, Lua strings) and refused when it cannot be held there, so what
  * is rendered is correct by construction.
  */
+import { PBX_CHECK_PATH } from "../admin/pbx-check-route.ts";
 import extensionsTemplate from "../../asterisk/extensions.conf.tmpl" with { type: "text" };
 import managerTemplate from "../../asterisk/manager.conf.tmpl" with { type: "text" };
 import type { Config, HostPort } from "../config/schema.ts";
@@ -81,7 +82,7 @@ export function renderPbxConfig(kind: PbxKind, input: PbxRenderInput): PbxRender
   const values = freeswitchValues(host, input.config, input.tenants);
   const parts = renderFreeswitch(kind, values, fillTemplate);
   return withScript(parts, freeswitchApplyScript(parts.files, {
-    kind, host, eslConfigured: values.eslConfigured, eslPort: values.eslPort, eslPassword: input.config.esl?.password ?? PLACEHOLDER_SECRET,
+    kind, host, checkUrl: pbxCheckUrl(host, input.config), eslConfigured: values.eslConfigured, eslPort: values.eslPort, eslPassword: input.config.esl?.password ?? PLACEHOLDER_SECRET,
   }, fillTemplate));
 }
 
@@ -154,6 +155,17 @@ function tokenQuery(variable: string, token: string | null, lead: "?" | "&"): st
   if (token === null) return "";
   refuseCharacters(variable, token, TOKEN_FORBIDDEN, "use printable characters without spaces or quotes");
   return `${lead}token=${percentEncode(token)}`;
+}
+
+/**
+ * Where apply-on-pbx.sh asks for the test call through the PBX, with PBX_TOKEN (never ADMIN_TOKEN:
+ * the script stays on the PBX host). null when the PBX cannot reach the admin port, or only
+ * ADMIN_TOKEN would open it.
+ */
+function pbxCheckUrl(host: string, config: Config): string | null {
+  if (isLoopback(config.http.host) && !isLoopback(host)) return null;
+  if (config.pbxToken === null && config.adminToken !== null) return null;
+  return `http://${host}:${checkPort("HTTP_PORT", config.http.port)}${PBX_CHECK_PATH}${tokenQuery("PBX_TOKEN", config.pbxToken, "?")}`;
 }
 
 function xmlAttribute(value: string): string {
@@ -244,7 +256,7 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
       + `put it there and in voicebot.env as AMI_HOST=<Asterisk address>, AMI_USER=${user}, AMI_SECRET=<secret>. Until then `
       + "hand-offs use the dialplan's /next answer, which needs Asterisk 20.14+, 21.9+, 22.4+ or 23+");
   }
-  const script = asteriskApplyScript(files, { host, loopback: isLoopback(host), amiUser: user, amiConfigured: config.ami !== null }, fillTemplate);
+  const script = asteriskApplyScript(files, { host, checkUrl: pbxCheckUrl(host, config), loopback: isLoopback(host), amiUser: user, amiConfigured: config.ami !== null }, fillTemplate);
   return withScript({ files, steps, warnings }, script);
 }
 

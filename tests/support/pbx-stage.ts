@@ -3,7 +3,8 @@
  * stub `asterisk`, `fs_cli` and `systemctl` first in PATH that log what they are asked and answer
  * as the real ones do (main/loader.c `module show`, main/pbx.c `dialplan show`, main/manager.c
  * `manager show user`, mod_commands.c `version`/`module_exists`/`reloadxml`/`acl`), reading
- * their state (version, modules, the event socket's live password, calls up) from a state dir.
+ * their state (version, modules, the event socket's live password, calls up) from a state dir; and
+ * a stub `curl` standing for voicebot's admin port (the test call through the PBX).
  */
 import { afterAll } from "bun:test";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -81,14 +82,25 @@ file="$PBX_ROOT/etc/freeswitch/autoload_configs/event_socket.conf.xml"
 exit 0
 `;
 
+/** voicebot's admin port as the PBX host's curl reaches it: the answer in voicebot-answer, else no connection. */
+const CURL_STUB = `#!/bin/bash
+printf 'curl %s\\n' "$*" >> "$STUB_STATE/log"
+if [ -f "$STUB_STATE/voicebot-answer" ]; then cat "$STUB_STATE/voicebot-answer"; exit 0; fi
+echo "curl: (7) Failed to connect to 192.0.2.10 port 9091 after 3 ms: Couldn't connect to server" >&2
+exit 7
+`;
+
+export const PASSING_TEST_CALL = "PASS  pbx.call  Asterisk at 192.0.2.5:5038: Local/777@voicebot answered, greeted after 240 ms, ended cleanly\n";
+
 export interface Stage {
   root: string;
   state: string;
   /** Writes a file of the staged host (path absolute on the PBX, e.g. /etc/asterisk/manager.conf). */
   put(path: string, content: string, mode?: number): void;
   read(path: string): string;
-  /** A stub's state file: version, modules (one a line, Asterisk: "name status"), live-password, calls. */
+  /** A stub's state file: version, modules (one a line, Asterisk: "name status"), live-password, calls, voicebot-answer. */
   setState(name: string, content: string): void;
+  clearState(name: string): void;
   /** What the stubs were asked, then forgotten. */
   takeLog(): string[];
   /** Runs the script with `shell`; stdout and stderr apart. */
@@ -105,9 +117,10 @@ export function stagePbx(): Stage {
   const state = join(top, "state");
   const bin = join(top, "bin");
   for (const dir of [root, state, bin]) mkdirSync(dir);
-  for (const [name, text] of [["asterisk", ASTERISK_STUB], ["fs_cli", FS_CLI_STUB], ["systemctl", SYSTEMCTL_STUB]] as const) {
+  for (const [name, text] of [["asterisk", ASTERISK_STUB], ["fs_cli", FS_CLI_STUB], ["systemctl", SYSTEMCTL_STUB], ["curl", CURL_STUB]] as const) {
     writeFileSync(join(bin, name), text, { mode: 0o755 });
   }
+  writeFileSync(join(state, "voicebot-answer"), PASSING_TEST_CALL);
   const put = (path: string, content: string, mode = 0o644): void => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), content);
@@ -138,6 +151,7 @@ export function stagePbx(): Stage {
     put,
     read: (path) => readFileSync(join(root, path), "utf8"),
     setState: (name, content) => writeFileSync(join(state, name), content),
+    clearState: (name) => rmSync(join(state, name), { force: true }),
     takeLog: () => {
       const file = join(state, "log");
       if (!existsSync(file)) return [];

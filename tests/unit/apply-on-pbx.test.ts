@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderPbxConfig, type PbxRendering } from "../../src/install/pbx-render.ts";
 import { HOST, pbxFiles } from "../support/pbx-config-files.ts";
-import { SHELLS, stagePbx } from "../support/pbx-stage.ts";
+import { PASSING_TEST_CALL, SHELLS, stagePbx } from "../support/pbx-stage.ts";
 
 const { tempFile, setup } = pbxFiles();
 const stage = stagePbx();
@@ -200,6 +200,33 @@ describe("asterisk/apply-on-pbx.sh", () => {
       expect(stage.tree("")).toEqual(before);
     });
   }
+
+  test("it ends by asking voicebot for the test call through this PBX, and says where the chain breaks", () => {
+    const script = scriptOf(rendering());
+    const pass = stage.run("/bin/sh", script);
+    expect(pass.code).toBe(0);
+    expect(lines(pass.stdout).slice(-3)).toEqual([
+      `asking voicebot at ${HOST} for a test call through this PBX (a few seconds)...`, PASSING_TEST_CALL.trim(), "OK: the chain PBX -> voicebot works",
+    ]);
+    expect(stage.takeLog().filter((l) => l.startsWith("curl"))).toEqual([`curl -sS --max-time 40 -X POST http://${HOST}:9091/api/pbx/check?token=pbx%3Aon%2Fly%25%26%3D`]);
+
+    stage.setState("voicebot-answer", "FAIL  pbx.call  Asterisk at 192.0.2.5:5038: no such extension 777@voicebot\n      → fix: asterisk -rx 'dialplan reload'\n");
+    const broken = stage.run("/bin/sh", script);
+    expect(broken.code).toBe(3);
+    expect(broken.stdout).toContain("FAIL  pbx.call  Asterisk at 192.0.2.5:5038: no such extension 777@voicebot\n      → fix: asterisk -rx 'dialplan reload'");
+
+    stage.clearState("voicebot-answer");
+    const unreachable = stage.run("/bin/sh", script);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stdout).toContain("FAIL  pbx.call  voicebot's admin port did not answer: curl: (7) Failed to connect");
+    expect(unreachable.stderr).toContain("-> fix: voicebot must listen on its admin port for this PBX (HTTP_HOST, the firewall)");
+    stage.setState("voicebot-answer", PASSING_TEST_CALL);
+
+    const local = stage.run("/bin/sh", scriptOf(rendering({ HTTP_HOST: "127.0.0.1" })));
+    expect(local.code).toBe(0);
+    expect(lines(local.stdout).at(-1)).toBe("next: on voicebot's host, `sudo voicebot doctor` places the test call through this PBX (voicebot's admin port is not reachable from this host)");
+    expect(local.stdout).not.toContain("ADMIN");
+  });
 
   test("chan_websocket missing only warns", () => {
     freshHost(MODULES.filter((m) => !m.startsWith("chan_websocket") && !m.startsWith("res_websocket_client")));
