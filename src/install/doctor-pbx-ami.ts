@@ -50,8 +50,11 @@ export function amiDoctorCall(o: AmiCallOptions): Promise<AmiCallTrace> {
   let socket: { write(data: string): number; end(): void } | null = null;
   let stage: "connecting" | "banner" | "login" | "originate" | "call" = "connecting";
 
+  let done = false;
   const finish = (broke?: AmiCallTrace["broke"]): void => {
-    if (broke && trace.broke === null && trace.hangup === null) trace.broke = broke;
+    if (done) return;
+    done = true;
+    if (broke) trace.broke = broke;
     o.signal.removeEventListener("abort", onAbort);
     socket?.end();
     resolve(trace);

@@ -44,8 +44,11 @@ export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
   let stage: "connecting" | "auth" | "subscribe" | "originate" | "call" = "connecting";
   let jobUuid: string | null = null;
 
+  let done = false;
   const finish = (broke?: EslCallTrace["broke"]): void => {
-    if (broke && trace.broke === null && trace.hangup === null) trace.broke = broke;
+    if (done) return;
+    done = true;
+    if (broke) trace.broke = broke;
     o.signal.removeEventListener("abort", onAbort);
     socket?.end("exit\n\n");
     resolve(trace);
