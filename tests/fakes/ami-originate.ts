@@ -5,7 +5,8 @@
  * postdata, a GET without; the body with trailing blanks trimmed, "" when the request fails),
  * Set, Answer, AudioSocket (the UUID message, then 20 ms of slin silence every 20 ms until the
  * channel hangs up or voicebot ends the stream, then on to the next priority), GotoIf, Goto,
- * Hangup — while the ";1" half runs the originate's application (Wait(n)). Events as Asterisk
+ * Hangup — while the ";1" half runs the originate's application (Wait(n)). The ";2" half's caller
+ * number is Originate's CallerID number as Asterisk shrinks it ("-" dropped). Events as Asterisk
  * words them: Newchannel, Newexten, VarSet, OriginateResponse (Reason 4 answered, 0 when the
  * call could not be placed), Hangup with Cause. Bundled into the binary: no test-only imports.
  */
@@ -77,7 +78,7 @@ let sequence = 0;
 export function originateLocal(plan: FakeAsteriskDialplan, fields: Record<string, string>, emit: (fields: Fields) => void): void {
   const dialplan = parseDialplan(plan.text);
   const target = /^Local\/([^@]+)@([^/]+)/.exec(fields.Channel ?? "");
-  const callerNum = /<([^>]*)>/.exec(fields.CallerID ?? "")?.[1] ?? (fields.CallerID ?? "");
+  const callerNum = shrinkPhoneNumber(/<([^>]*)>/.exec(fields.CallerID ?? "")?.[1] ?? "");
   const n = (++sequence).toString(16).padStart(8, "0");
   const exten = target?.[1] ?? "";
   const context = target?.[2] ?? "";
@@ -158,6 +159,20 @@ export function originateLocal(plan: FakeAsteriskDialplan, fields: Record<string
     hangUp("16", "Normal Clearing");
   };
   void run();
+}
+
+/** main/callerid.c's ast_shrink_phone_number, which Originate applies to its CallerID number: no "( )", no "-" outside [ ], no "." but a last one. */
+function shrinkPhoneNumber(n: string): string {
+  let out = "";
+  let bracketed = 0;
+  for (let i = 0; i < n.length; i++) {
+    const c = n[i]!;
+    if (c === "[") bracketed++;
+    else if (c === "]") bracketed--;
+    if ((c === "-" && bracketed === 0) || (c === "." && i < n.length - 1) || "( )".includes(c)) continue;
+    out += c;
+  }
+  return out;
 }
 
 /** `${…}` substitution, innermost first, then `$[ "a" = "b" ]`; functions the dialplan uses. */
