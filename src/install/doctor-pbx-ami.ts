@@ -36,6 +36,8 @@ export interface AmiCallOptions {
   signal: AbortSignal;
 }
 
+const CONNECT_MS = 3000;
+
 const describe = (error: unknown): string => {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
@@ -55,6 +57,7 @@ export function amiDoctorCall(o: AmiCallOptions): Promise<AmiCallTrace> {
     if (done) return;
     done = true;
     if (broke) trace.broke = broke;
+    clearTimeout(connectTimer);
     o.signal.removeEventListener("abort", onAbort);
     socket?.end();
     resolve(trace);
@@ -70,6 +73,8 @@ export function amiDoctorCall(o: AmiCallOptions): Promise<AmiCallTrace> {
     finish({ link: stage === "connecting" ? "unreachable" : "stalled", detail: what });
   };
   o.signal.addEventListener("abort", onAbort, { once: true });
+  // A firewall that drops packets leaves a connect hanging for minutes: the PBX is unreachable after this.
+  const connectTimer = setTimeout(() => (stage === "connecting" || stage === "banner") && onAbort(), CONNECT_MS);
 
   const send = (action: string, fields: Record<string, string>): void => void socket?.write(serializeAction(action, fields));
   const onMessage = (m: AmiMessage): void => {

@@ -33,6 +33,8 @@ export interface EslCallOptions {
   signal: AbortSignal;
 }
 
+const CONNECT_MS = 3000;
+
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
@@ -49,13 +51,14 @@ export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
     if (done) return;
     done = true;
     if (broke) trace.broke = broke;
+    clearTimeout(connectTimer);
     o.signal.removeEventListener("abort", onAbort);
     socket?.end("exit\n\n");
     resolve(trace);
   };
   const onAbort = (): void => {
     const what = {
-      connecting: `no TCP connection to ${address}`,
+      connecting: socket === null ? `no TCP connection to ${address}` : "connected, but no auth/request came (not FreeSWITCH's event socket?)",
       auth: "no answer to auth",
       subscribe: "no answer to the event subscription",
       originate: "no answer to bgapi originate",
@@ -64,6 +67,8 @@ export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
     finish({ link: stage === "connecting" ? "unreachable" : "stalled", detail: what });
   };
   o.signal.addEventListener("abort", onAbort, { once: true });
+  // A firewall that drops packets leaves a connect hanging for minutes: the PBX is unreachable after this.
+  const connectTimer = setTimeout(() => (stage === "connecting") && onAbort(), CONNECT_MS);
   const send = (line: string): void => void socket?.write(encodeCommand(line));
 
   const onEvent = (e: EslEvent): void => {

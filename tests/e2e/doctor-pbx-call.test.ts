@@ -28,6 +28,14 @@ let ports: { http: number; audiosocket: number; audiostream: number };
 const dirs: string[] = [];
 const fakes: (FakeAmi | FakeEsl)[] = [];
 
+/** A port that takes the connection and never says a word (a proxy, or not the PBX's control port). */
+function silentPort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  silent.push(listener);
+  return listener.port;
+}
+const silent: { stop(force: boolean): void }[] = [];
+
 function closedPort(): number {
   const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = listener.port;
@@ -87,6 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const fake of fakes) await fake.stop();
+  for (const listener of silent) listener.stop(true);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   expect(await server.stop()).toBe(0);
 }, E2E_TIMEOUT_MS);
@@ -106,6 +115,7 @@ describe("pbx.call through Asterisk (AMI Originate of Local/777@voicebot)", () =
   test("each broken link is named", async () => {
     const cases: [string, () => Promise<Config>, RegExp][] = [
       ["unreachable", async () => doctorConfig({ AMI_HOST: "127.0.0.1", AMI_PORT: String(closedPort()), AMI_USER: "voicebot", AMI_SECRET: "x" }), /AMI unreachable/],
+      ["silent", async () => doctorConfig({ AMI_HOST: "127.0.0.1", AMI_PORT: String(silentPort()), AMI_USER: "voicebot", AMI_SECRET: "x" }), /connected, but no AMI banner came/],
       ["login", async () => (await asterisk({ secret: "wrong" })).config, /AMI refused the login as "voicebot" \(Authentication failed\)/],
       ["permission", async () => (await asterisk({ write: ["call"] })).config, /may not Originate \(Permission denied\)/],
       ["no dialplan", async () => (await asterisk({ text: "" })).config, /no such extension or context \(the dialplan is not loaded\)/],
@@ -130,6 +140,15 @@ describe("pbx.call through Asterisk (AMI Originate of Local/777@voicebot)", () =
   }, E2E_TIMEOUT_MS);
 });
 
+test("pbxControlReachable says why the PBX's control port does not take voicebot yet", async () => {
+  const { config } = await asterisk({ secret: "not-applied-yet" });
+  const refused = await pbxControlReachable(config, AbortSignal.timeout(5000));
+  expect(refused.ok).toBe(false);
+  expect(refused.detail).toContain("Authentication failed");
+  const closed = await pbxControlReachable(doctorConfig({ ESL_HOST: "127.0.0.1", ESL_PORT: String(closedPort()), ESL_PASSWORD: "x" }), AbortSignal.timeout(5000));
+  expect(closed).toMatchObject({ ok: false, detail: expect.stringContaining("cannot connect") });
+}, E2E_TIMEOUT_MS);
+
 describe("pbx.call through FreeSWITCH (ESL originate of loopback/8000/default)", () => {
   test("a whole call: streamed with the doctor's caller, greeted, ended NORMAL_CLEARING", async () => {
     const { esl, config } = await freeswitch();
@@ -143,6 +162,7 @@ describe("pbx.call through FreeSWITCH (ESL originate of loopback/8000/default)",
   test("each broken link is named", async () => {
     const cases: [string, () => Promise<Config>, RegExp][] = [
       ["unreachable", async () => doctorConfig({ ESL_HOST: "127.0.0.1", ESL_PORT: String(closedPort()), ESL_PASSWORD: "x" }), /event socket is unreachable/],
+      ["silent", async () => doctorConfig({ ESL_HOST: "127.0.0.1", ESL_PORT: String(silentPort()), ESL_PASSWORD: "x" }), /no auth\/request came/],
       ["password", async () => {
         const { config } = await freeswitch();
         return { ...config, esl: { ...config.esl!, password: "wrong" } };
