@@ -19,7 +19,7 @@ import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import type { FakeAsteriskDialplan } from "../fakes/ami-originate.ts";
 import { startFakeEsl, type FakeEsl } from "../fakes/esl.ts";
 import type { FakeFreeswitchDialplan } from "../fakes/esl-originate.ts";
-import { E2E_TIMEOUT_MS, listenerOf, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
 
 const TOKENS = { ADMIN_TOKEN: "doctor-admin-token", PBX_TOKEN: "doctor-pbx-token", AUDIOSTREAM_TOKEN: "doctor-stream-token" };
 
@@ -45,6 +45,11 @@ function closedPort(): number {
 
 /** The doctor's view: the running server's ports and tokens, and the PBX control settings given. */
 function doctorConfig(pbx: Record<string, string>, tokens: Partial<typeof TOKENS> = TOKENS): Config {
+  const { dir, file } = doctorEnv(pbx, tokens);
+  return loadConfig({ config: file, dataDir: dir }, {});
+}
+
+function doctorEnv(pbx: Record<string, string>, tokens: Partial<typeof TOKENS> = TOKENS): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), "voicebot-doctor-pbx-"));
   dirs.push(dir);
   const env = {
@@ -52,7 +57,7 @@ function doctorConfig(pbx: Record<string, string>, tokens: Partial<typeof TOKENS
     AUDIOSTREAM_HOST: "127.0.0.1", AUDIOSTREAM_PORT: String(ports.audiostream), AUDIOSTREAM_PLAYBACK: "stream", ...tokens, ...pbx,
   };
   writeFileSync(join(dir, "voicebot.env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n"));
-  return loadConfig({ config: join(dir, "voicebot.env"), dataDir: dir }, {});
+  return { dir, file: join(dir, "voicebot.env") };
 }
 
 function rendered(kind: "asterisk" | "freeswitch", config: Config, path: string): string {
@@ -110,6 +115,17 @@ describe("pbx.call through Asterisk (AMI Originate of Local/777@voicebot)", () =
     const originate = ami.actions.find((a) => a.action === "Originate")!.fields;
     expect(originate).toMatchObject({ Channel: "Local/777@voicebot", Application: "Wait", Async: "true", CallerID: "\"voicebot-doctor\" <voicebot-doctor>" });
     expect(await pbxControlReachable(config, AbortSignal.timeout(5000))).toMatchObject({ ok: true });
+  }, E2E_TIMEOUT_MS);
+
+  test("`voicebot doctor` runs it with the other checks, within its overall limit", async () => {
+    const { ami } = await asterisk();
+    const { dir, file } = doctorEnv({ AMI_HOST: "127.0.0.1", AMI_PORT: String(ami.port), AMI_USER: "voicebot", AMI_SECRET: "ami-secret" });
+    const r = await runCli(["doctor", "--json", "--config", file, "--data-dir", dir]);
+    const report = JSON.parse(r.stdout) as { results: CheckResult[]; summary: { seconds: number } };
+    const line = report.results.find((x) => x.id === "pbx.call");
+    expect(line).toMatchObject({ status: "PASS", detail: expect.stringContaining("greeted after") });
+    expect(report.results.find((x) => x.id === "pbx.ami")?.status).toBe("PASS");
+    process.stderr.write(`doctor with pbx.call through the fake Asterisk: ${report.summary.seconds} s, ${report.results.length} results\n`);
   }, E2E_TIMEOUT_MS);
 
   test("each broken link is named", async () => {
