@@ -22,11 +22,33 @@ const CALL_SECONDS = 3;
 /** The store writes in batches: a call just ended may take a moment to read back. */
 const READ_BACK_MS = 2000;
 
+/** ADMIN_TOKEN, else the console's first-run token (readable by root only: null for anyone else). */
 function adminToken(config: Config): string | null {
-  return config.adminToken ?? readStoredToken(config.dataDir);
+  if (config.adminToken !== null) return config.adminToken;
+  try {
+    return readStoredToken(config.dataDir);
+  } catch {
+    return null;
+  }
 }
 
-/** The call as voicebot stored it; null when voicebot has no such call. */
+type Turn = VoicebotRecord["turns"][number];
+const isTurn = (t: unknown): t is Turn => typeof t === "object" && t !== null
+  && typeof (t as Record<string, unknown>).speaker === "string" && typeof (t as Record<string, unknown>).startedAt === "number";
+const isTimeOrNull = (v: unknown): v is number | null => v === null || typeof v === "number";
+
+/** The fields pbx.call reads of GET /api/calls/{uuid}, checked: the port may not be voicebot's. */
+function asRecord(json: unknown): VoicebotRecord | string {
+  const r = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  const { caller, tenant, startedAt, endedAt, turns } = r;
+  if ((caller === null || typeof caller === "string") && typeof tenant === "string" && typeof startedAt === "number"
+    && isTimeOrNull(endedAt) && Array.isArray(turns)) {
+    return { caller, tenant, startedAt, endedAt, turns: turns.filter(isTurn) };
+  }
+  return "voicebot's admin API answered GET /api/calls/{uuid} with an unexpected shape (is HTTP_PORT voicebot's?)";
+}
+
+/** The call as voicebot stored it; null when voicebot has no such call; a string says why it could not be read. */
 async function readCall(config: Config, uuid: string, signal: AbortSignal): Promise<VoicebotRecord | null | string> {
   const token = adminToken(config);
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
@@ -36,10 +58,11 @@ async function readCall(config: Config, uuid: string, signal: AbortSignal): Prom
     if (typeof res === "string") return `voicebot's admin API did not answer: ${res}`;
     if (res.status === 401 || res.status === 403) return `voicebot's admin API refused the doctor (HTTP ${res.status}): run doctor as root, or set ADMIN_TOKEN`;
     if (res.status === 200) {
-      const call = (await res.json()) as VoicebotRecord;
-      if (call.endedAt !== null || performance.now() > deadline) return call;
-    } else if (performance.now() > deadline) {
-      return null;
+      const call = asRecord(await res.json().catch(() => null));
+      if (typeof call === "string" || call.endedAt !== null || performance.now() > deadline) return call;
+    } else {
+      await res.body?.cancel();
+      if (performance.now() > deadline) return null;
     }
     await Bun.sleep(150);
   }
