@@ -82,6 +82,9 @@ export function amiDoctorCall(o: AmiCallOptions): Promise<AmiCallTrace> {
     if (stage === "login" && id === ids.login) {
       if (m.get("Response")?.toLowerCase() !== "success") return finish({ link: "login", detail: m.get("Message") ?? "Login refused" });
       stage = "originate";
+      // ChannelId names the Local channel's ";1" half (it runs Wait), OtherChannelId its ";2" half (it runs
+      // the dialplan): the events are told apart by Uniqueid. Asterisk shrinks the CallerID number
+      // (no "-"), and voicebot knows the doctor's marker in both spellings.
       return send("Originate", {
         Channel: `Local/${o.exten}@${o.context}`, Application: "Wait", Data: String(o.waitSeconds),
         CallerID: `"${PROBE_CALLER}" <${PROBE_CALLER}>`, Timeout: "5000", Async: "true",
@@ -127,7 +130,7 @@ export function amiDoctorCall(o: AmiCallOptions): Promise<AmiCallTrace> {
     port: o.port,
     socket: {
       binaryType: "uint8array",
-      open: (s) => void ((socket = s), (stage = "banner")),
+      open: (s) => void (done ? s.end() : ((socket = s), (stage = "banner"))),
       data: (_s, chunk) => {
         try {
           parser.push(chunk);

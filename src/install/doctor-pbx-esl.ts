@@ -77,8 +77,16 @@ export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
       if (!trace.job.startsWith("+OK")) finish();
       return;
     }
+    // Our leg's end only matters when the dialplan leg was never seen: then nothing else will end the wait.
+    if (e.uuid === aLeg) {
+      if (e.name === "CHANNEL_HANGUP_COMPLETE" && trace.uuid === null) {
+        trace.hangup = e.headers.get("Hangup-Cause") ?? "";
+        finish();
+      }
+      return;
+    }
     // The loopback pair shares the caller id; the dialplan runs on the leg that is not ours.
-    if (e.uuid === null || e.uuid === aLeg || e.headers.get("Caller-Caller-ID-Number") !== PROBE_CALLER) return;
+    if (e.uuid === null || e.headers.get("Caller-Caller-ID-Number") !== PROBE_CALLER) return;
     if (!(e.headers.get("Channel-Name") ?? "").startsWith("loopback/")) return;
     trace.uuid ??= e.uuid;
     if (e.uuid !== trace.uuid) return;
@@ -118,7 +126,7 @@ export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
     port: o.port,
     socket: {
       binaryType: "uint8array",
-      open: (s) => void (socket = s),
+      open: (s) => void (done ? s.end() : (socket = s)),
       data: (_s, chunk) => {
         try {
           decoder.push(chunk);

@@ -100,7 +100,7 @@ export function judgeFreeswitch(t: EslCallTrace, record: VoicebotRecord | null |
     if (cause === "NO_ROUTE_DESTINATION") return fail(ID, `${x.where}: originate ${local} failed (${cause}): extension 8000 is not in the dialplan (not loaded)`, `${RERUN} (it installs dialplan/default/00_voicebot.xml and runs reloadxml)`);
     return fail(ID, `${x.where}: originate ${local} failed (${cause})`, "look at the FreeSWITCH log for the doctor's call (caller voicebot-doctor)");
   }
-  if (t.stream === null) return fail(ID, `${x.where}: extension 8000 answered but never started voicebot's stream: another extension 8000 matched first`, `${RERUN}; check: fs_cli -x 'xml_locate dialplan'`);
+  if (t.stream === null) return fail(ID, `${x.where}: extension 8000 answered but never ran voicebot's uuid_audio_stream (another extension 8000 matched first?)`, `${RERUN}; check: fs_cli -x 'xml_locate dialplan'`);
   if (!t.stream.startsWith("+OK")) {
     return fail(ID, `${x.where}: uuid_audio_stream answered "${t.stream}": mod_audio_stream is missing or refused the stream`, "load it on the PBX: fs_cli -x 'load mod_audio_stream' (apply-on-pbx.sh checks the module)");
   }

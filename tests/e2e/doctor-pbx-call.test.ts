@@ -21,6 +21,10 @@ import { startFakeEsl, type FakeEsl } from "../fakes/esl.ts";
 import type { FakeFreeswitchDialplan } from "../fakes/esl-originate.ts";
 import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
 
+/** Someone else's extension 8000 ahead of voicebot's: it answers and parks. */
+const OTHER_8000 = `<include><extension name="ivr"><condition field="destination_number" expression="^8000$">
+<action application="answer" data=""/><action application="park" data=""/></condition></extension></include>`;
+
 const TOKENS = { ADMIN_TOKEN: "doctor-admin-token", PBX_TOKEN: "doctor-pbx-token", AUDIOSTREAM_TOKEN: "doctor-stream-token" };
 
 let server: RunningServer;
@@ -83,9 +87,8 @@ async function asterisk(o: { render?: (c: Config) => Config; text?: string; miss
   return { ami, config };
 }
 
-async function freeswitch(o: { render?: (c: Config) => Config; missingModules?: string[]; context?: string } = {}): Promise<{ esl: FakeEsl; config: Config }> {
-  const base = doctorConfig({});
-  const xml = rendered("freeswitch", (o.render ?? ((c) => c))(base), "freeswitch/voicebot_dialplan.xml");
+async function freeswitch(o: { render?: (c: Config) => Config; xml?: string; missingModules?: string[]; context?: string } = {}): Promise<{ esl: FakeEsl; config: Config }> {
+  const xml = o.xml ?? rendered("freeswitch", (o.render ?? ((c) => c))(doctorConfig({})), "freeswitch/voicebot_dialplan.xml");
   const dialplan: FakeFreeswitchDialplan = { xml, context: o.context ?? "default", missingModules: o.missingModules ?? [] };
   const esl = await startFakeEsl({ password: "esl-secret", dialplan });
   fakes.push(esl);
@@ -186,6 +189,7 @@ describe("pbx.call through FreeSWITCH (ESL originate of loopback/8000/default)",
       ["mod_loopback missing", async () => (await freeswitch({ missingModules: ["mod_loopback"] })).config, /CHAN_NOT_IMPLEMENTED.*mod_loopback is not loaded/],
       ["no dialplan", async () => (await freeswitch({ context: "public" })).config, /NO_ROUTE_DESTINATION.*not in the dialplan/],
       ["mod_audio_stream missing", async () => (await freeswitch({ missingModules: ["mod_audio_stream"] })).config, /uuid_audio_stream answered "".*mod_audio_stream is missing/],
+      ["another extension 8000", async () => (await freeswitch({ xml: OTHER_8000 })).config, /never ran voicebot's uuid_audio_stream/],
       ["stream firewalled", async () => (await freeswitch({ render: (c) => ({ ...c, audiostream: { ...c.audiostream, port: closedPort() } }) })).config, /never got the stream \(WebSocket/],
     ];
     for (const [name, make, expected] of cases) {

@@ -42,7 +42,7 @@ describe("pbx.call verdicts", () => {
       ["ended badly", judgeAsterisk({ ...ran, hangup: { cause: "17", text: "User busy" } }, record, ctx), /greeted after 240 ms, but the call hung up with cause 17 User busy/],
       ["FreeSWITCH ended badly", judgeFreeswitch({ ...streamed, hangup: "DESTINATION_OUT_OF_ORDER" }, record, ctx), /hung up with DESTINATION_OUT_OF_ORDER/],
       ["registration refused", judgeAsterisk({ ...ran, join: "tenant \"x\" is unknown (UNKNOWN_TENANT=reject)" }, record, ctx), /voicebot refused the registration: tenant "x" is unknown/],
-      ["another extension 8000", judgeFreeswitch({ ...streamed, stream: null }, null, ctx), /never started voicebot's stream/],
+      ["another extension 8000", judgeFreeswitch({ ...streamed, stream: null }, null, ctx), /never ran voicebot's uuid_audio_stream/],
       ["not answered", judgeAsterisk({ ...ran, originate: { success: false, reason: "5" } }, null, ctx), /was not answered \(OriginateResponse Reason 5\)/],
     ];
     for (const [name, r, expected] of cases) {
