@@ -8,7 +8,7 @@ import { AmiMessage, AmiParser, serializeAction } from "../transports/ami-codec.
 import { PROBE_CALLER } from "../transports/caller-id.ts";
 
 /** The link that broke before the call could run. */
-export type AmiBreak = "unreachable" | "login" | "permission" | "refused" | "stalled";
+type AmiBreak = "unreachable" | "login" | "permission" | "refused" | "stalled";
 
 export interface AmiCallTrace {
   broke: { link: AmiBreak; detail: string } | null;

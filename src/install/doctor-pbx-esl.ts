@@ -8,7 +8,7 @@ import { PROBE_CALLER } from "../transports/caller-id.ts";
 import { aclRejected, passwordRejected } from "../transports/esl-auth.ts";
 import { EslDecoder, encodeCommand, type EslEvent, type EslMessage } from "../transports/esl-codec.ts";
 
-export type EslBreak = "unreachable" | "login" | "stalled";
+type EslBreak = "unreachable" | "login" | "stalled";
 
 export interface EslCallTrace {
   broke: { link: EslBreak; detail: string } | null;

@@ -26,7 +26,7 @@ interface Step { label: string | null; app: string; args: string }
 type Dialplan = Map<string, Map<string, Step[]>>;
 
 /** `[context]`, `exten => 777,1,App(args)` and `same => n(label),App(args)` lines. */
-export function parseDialplan(text: string): Dialplan {
+function parseDialplan(text: string): Dialplan {
   const plan: Dialplan = new Map();
   let context: Map<string, Step[]> | null = null;
   let steps: Step[] | null = null;
