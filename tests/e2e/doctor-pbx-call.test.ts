@@ -48,17 +48,17 @@ function closedPort(): number {
 }
 
 /** The doctor's view: the running server's ports and tokens, and the PBX control settings given. */
-function doctorConfig(pbx: Record<string, string>, tokens: Partial<typeof TOKENS> = TOKENS): Config {
-  const { dir, file } = doctorEnv(pbx, tokens);
+function doctorConfig(pbx: Record<string, string>): Config {
+  const { dir, file } = doctorEnv(pbx);
   return loadConfig({ config: file, dataDir: dir }, {});
 }
 
-function doctorEnv(pbx: Record<string, string>, tokens: Partial<typeof TOKENS> = TOKENS): { dir: string; file: string } {
+function doctorEnv(pbx: Record<string, string>): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), "voicebot-doctor-pbx-"));
   dirs.push(dir);
   const env = {
     HTTP_HOST: "127.0.0.1", HTTP_PORT: String(ports.http), AUDIOSOCKET_HOST: "127.0.0.1", AUDIOSOCKET_PORT: String(ports.audiosocket),
-    AUDIOSTREAM_HOST: "127.0.0.1", AUDIOSTREAM_PORT: String(ports.audiostream), AUDIOSTREAM_PLAYBACK: "stream", ...tokens, ...pbx,
+    AUDIOSTREAM_HOST: "127.0.0.1", AUDIOSTREAM_PORT: String(ports.audiostream), AUDIOSTREAM_PLAYBACK: "stream", ...TOKENS, ...pbx,
   };
   writeFileSync(join(dir, "voicebot.env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n"));
   return { dir, file: join(dir, "voicebot.env") };
@@ -97,8 +97,8 @@ async function freeswitch(o: { render?: (c: Config) => Config; xml?: string; mis
 
 beforeAll(async () => {
   server = await startServer({ ...TOKENS, AUDIOSTREAM_PLAYBACK: "stream" });
-  const port = async (name: "audiostream"): Promise<number> => Number((await listenerOf(server, name)).split(":").pop());
-  ports = { http: Number(server.http.split(":").pop()), audiosocket: server.audiosocket.port, audiostream: await port("audiostream") };
+  const audiostream = Number((await listenerOf(server, "audiostream")).split(":").pop());
+  ports = { http: Number(server.http.split(":").pop()), audiosocket: server.audiosocket.port, audiostream };
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
