@@ -13,7 +13,7 @@ import { checkEslAuth } from "../transports/esl-auth.ts";
 import type { Check, CheckResult, DoctorContext } from "./doctor-check.ts";
 import { judgeAsterisk, judgeFreeswitch, type VoicebotRecord } from "./doctor-pbx-judge.ts";
 import { amiDoctorCall } from "./doctor-pbx-ami.ts";
-import { eslDoctorCall } from "./doctor-pbx-esl.ts";
+import { eslDoctorCall, type EslCallTrace } from "./doctor-pbx-esl.ts";
 import { fail, warn } from "./doctor.ts";
 import { adminUrl, fetchHealth } from "./health.ts";
 
@@ -83,8 +83,15 @@ async function asteriskCall(c: Config, ami: NonNullable<Config["ami"]>, signal: 
   return judgeAsterisk(trace, record, { config: c, tenant: expectedTenant(c), where: `Asterisk at ${ami.host}:${ami.port}` });
 }
 
+/** Plain FreeSWITCH has voicebot's extension in the default context, one fed by a trunk (3CX) in public: either will do. */
 async function freeswitchCall(c: Config, esl: NonNullable<Config["esl"]>, signal: AbortSignal): Promise<CheckResult> {
-  const trace = await eslDoctorCall({ ...esl, exten: "8000", context: "default", waitSeconds: CALL_SECONDS, signal });
+  const call = (context: string): Promise<EslCallTrace> => eslDoctorCall({ ...esl, exten: "8000", context, waitSeconds: CALL_SECONDS, signal });
+  const noRoute = (t: EslCallTrace): boolean => t.job?.includes("NO_ROUTE_DESTINATION") === true;
+  let trace = await call("default");
+  if (noRoute(trace)) {
+    const inPublic = await call("public");
+    if (!noRoute(inPublic)) trace = inPublic;
+  }
   const record = trace.uuid === null || trace.stream === null ? null : await readCall(c, trace.uuid, signal);
   return judgeFreeswitch(trace, record, { config: c, tenant: expectedTenant(c), where: `FreeSWITCH at ${esl.host}:${esl.port}` });
 }

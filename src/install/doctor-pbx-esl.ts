@@ -11,6 +11,8 @@ import { EslDecoder, encodeCommand, type EslEvent, type EslMessage } from "../tr
 type EslBreak = "unreachable" | "login" | "stalled";
 
 export interface EslCallTrace {
+  /** What was originated: "loopback/8000/default". */
+  target: string;
   broke: { link: EslBreak; detail: string } | null;
   /** The BACKGROUND_JOB body: "+OK <uuid>" or "-ERR <CAUSE>"; null = none came. */
   job: string | null;
@@ -38,7 +40,7 @@ const CONNECT_MS = 3000;
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
-  const trace: EslCallTrace = { broke: null, job: null, uuid: null, stream: null, hangup: null };
+  const trace: EslCallTrace = { target: `loopback/${o.exten}/${o.context}`, broke: null, job: null, uuid: null, stream: null, hangup: null };
   const aLeg = randomUUID();
   const address = `${o.host}:${o.port}`;
   const { promise, resolve } = Promise.withResolvers<EslCallTrace>();
@@ -112,7 +114,7 @@ export function eslDoctorCall(o: EslCallOptions): Promise<EslCallTrace> {
     if (stage === "subscribe") {
       stage = "originate";
       const vars = `{origination_uuid=${aLeg},origination_caller_id_number=${PROBE_CALLER},origination_caller_id_name=${PROBE_CALLER},originate_timeout=5}`;
-      return send(`bgapi originate ${vars}loopback/${o.exten}/${o.context} &sleep(${o.waitSeconds * 1000})`);
+      return send(`bgapi originate ${vars}${trace.target} &sleep(${o.waitSeconds * 1000})`);
     }
     if (stage === "originate") {
       jobUuid = m.headers.get("Job-UUID") ?? reply.replace(/^\+OK Job-UUID: /, "");

@@ -92,12 +92,12 @@ export function judgeFreeswitch(t: EslCallTrace, record: VoicebotRecord | null |
     if (link === "login") return fail(ID, `${x.where}: ${detail}`, RERUN);
     return fail(ID, `${x.where}: ${detail}`, "FreeSWITCH may be overloaded or the call stuck: `fs_cli -x 'show channels'` and the FreeSWITCH log");
   }
-  const local = "loopback/8000/default";
+  const local = t.target;
   const job = t.job ?? "";
   if (job.startsWith("-ERR")) {
     const cause = job.slice(4).trim();
     if (cause === "CHAN_NOT_IMPLEMENTED") return fail(ID, `${x.where}: originate ${local} failed (${cause}): mod_loopback is not loaded`, "fs_cli -x 'load mod_loopback' (and enable it in modules.conf.xml)");
-    if (cause === "NO_ROUTE_DESTINATION") return fail(ID, `${x.where}: originate ${local} failed (${cause}): extension 8000 is not in the dialplan (not loaded)`, `${RERUN} (it installs dialplan/default/00_voicebot.xml and runs reloadxml)`);
+    if (cause === "NO_ROUTE_DESTINATION") return fail(ID, `${x.where}: originate ${local} failed (${cause}): extension 8000 is in neither the default nor the public context (the dialplan is not loaded)`, `${RERUN} (it installs 00_voicebot.xml in dialplan/default/ or dialplan/public/ and runs reloadxml)`);
     return fail(ID, `${x.where}: originate ${local} failed (${cause})`, "look at the FreeSWITCH log for the doctor's call (caller voicebot-doctor)");
   }
   if (t.stream === null) return fail(ID, `${x.where}: extension 8000 answered but never ran voicebot's uuid_audio_stream (another extension 8000 matched first?)`, `${RERUN}; check: fs_cli -x 'xml_locate dialplan'`);

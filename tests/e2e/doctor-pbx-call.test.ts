@@ -178,6 +178,13 @@ describe("pbx.call through FreeSWITCH (ESL originate of loopback/8000/default)",
     expect(await pbxControlReachable(config, AbortSignal.timeout(5000))).toMatchObject({ ok: true });
   }, E2E_TIMEOUT_MS);
 
+  test("voicebot's extension in the public context (calls from a trunk) is found there", async () => {
+    const { esl, config } = await freeswitch({ context: "public" });
+    const r = await runCheck(config);
+    expect(r).toMatchObject({ status: "PASS", detail: expect.stringContaining("loopback/8000/public answered") });
+    expect(esl.commands.filter((c) => c.line.startsWith("bgapi originate")).map((c) => c.line.split(" ")[2]?.replace(/^\{[^}]*\}/, ""))).toEqual(["loopback/8000/default", "loopback/8000/public"]);
+  }, E2E_TIMEOUT_MS);
+
   test("each broken link is named", async () => {
     const cases: [string, () => Promise<Config>, RegExp][] = [
       ["unreachable", async () => doctorConfig({ ESL_HOST: "127.0.0.1", ESL_PORT: String(closedPort()), ESL_PASSWORD: "x" }), /event socket is unreachable/],
@@ -187,7 +194,7 @@ describe("pbx.call through FreeSWITCH (ESL originate of loopback/8000/default)",
         return { ...config, esl: { ...config.esl!, password: "wrong" } };
       }, /rejected the password/],
       ["mod_loopback missing", async () => (await freeswitch({ missingModules: ["mod_loopback"] })).config, /CHAN_NOT_IMPLEMENTED.*mod_loopback is not loaded/],
-      ["no dialplan", async () => (await freeswitch({ context: "public" })).config, /NO_ROUTE_DESTINATION.*not in the dialplan/],
+      ["no dialplan", async () => (await freeswitch({ context: "sales" })).config, /NO_ROUTE_DESTINATION.*neither the default nor the public context/],
       ["mod_audio_stream missing", async () => (await freeswitch({ missingModules: ["mod_audio_stream"] })).config, /uuid_audio_stream answered "".*mod_audio_stream is missing/],
       ["another extension 8000", async () => (await freeswitch({ xml: OTHER_8000 })).config, /never ran voicebot's uuid_audio_stream/],
       ["stream firewalled", async () => (await freeswitch({ render: (c) => ({ ...c, audiostream: { ...c.audiostream, port: closedPort() } }) })).config, /never got the stream \(WebSocket/],

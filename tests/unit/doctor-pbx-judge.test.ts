@@ -22,7 +22,7 @@ const ran: AmiCallTrace = {
   broke: null, originate: { success: true, reason: "4" }, apps: ["Answer", "Set", "AudioSocket"],
   uuid: "0b5a3c1e-4f1a-4d7e-9a51-7d0f5b0a1c2d", join: "joined", hangup: { cause: "16", text: "Normal Clearing" },
 };
-const streamed: EslCallTrace = { broke: null, job: "+OK 7c1e…", uuid: "0b5a3c1e-4f1a-4d7e-9a51-7d0f5b0a1c2d", stream: "+OK Success", hangup: "NORMAL_CLEARING" };
+const streamed: EslCallTrace = { target: "loopback/8000/default", broke: null, job: "+OK 7c1e…", uuid: "0b5a3c1e-4f1a-4d7e-9a51-7d0f5b0a1c2d", stream: "+OK Success", hangup: "NORMAL_CLEARING" };
 const record: VoicebotRecord = { caller: "voicebot-doctor", tenant: "default", startedAt: 1000, endedAt: 4000, turns: [{ speaker: "bot", startedAt: 1240 }] };
 
 describe("pbx.call verdicts", () => {
