@@ -17,14 +17,15 @@ database integrity and migration level, phrase cache, each part's mode; ports (f
 the running voicebot), the systemd unit, the firewall rules; provider keys, models and latency
 (Deepgram first result, LLM first token, TTS first byte) against the 1 s turn budget; AMI login
 and ESL auth when configured; and a synthetic call to the running service over AudioSocket (and
-mod_audio_stream): greeting within 300 ms, at the right rate, paced at real time.
+mod_audio_stream): greeting within 300 ms, at the right rate, paced at real time; with AMI or ESL
+configured, a call from the PBX itself into voicebot's extension (registration, greeting, clean end).
 
 Options:
   --config FILE    env file to read    VOICEBOT_CONFIG   (default /etc/voicebot/voicebot.env if present)
   --data-dir DIR   data dir to check   VOICEBOT_DATA_DIR
   --root DIR       a staging root install wrote into (its os-release, manifest, units, firewall file)
-  --no-call        skip the synthetic call
-  --timeout S      overall limit in seconds (default ${DOCTOR_TIMEOUT_MS / 1000})
+  --no-call        skip the synthetic call and the call through the PBX
+  --timeout S      overall limit in seconds (default ${DOCTOR_TIMEOUT_MS / 1000}, 13 with a call through the PBX)
   --json           {results: [{id, status, detail, fix?, ms?}], summary} on stdout
   --help           this text`;
 
@@ -42,7 +43,7 @@ export const doctorCommand: Command = {
     }, USAGE);
     if (!parsed) return 0;
     const { values } = parsed;
-    let timeoutMs = DOCTOR_TIMEOUT_MS;
+    let timeoutMs: number | undefined;
     if (values.timeout !== undefined) {
       const s = Number(values.timeout);
       if (!(s >= 1 && s <= 120)) throw new UsageError(`--timeout ${JSON.stringify(values.timeout)}: give seconds from 1 to 120`);
@@ -58,7 +59,7 @@ export const doctorCommand: Command = {
       configError = err.message;
     }
     const started = performance.now();
-    const results = await runDoctor(allChecks({ syntheticCall: values["no-call"] !== true }), { config, configError, root: values.root !== undefined ? resolve(values.root) : "/", env: process.env }, { timeoutMs });
+    const results = await runDoctor(allChecks({ syntheticCall: values["no-call"] !== true }), { config, configError, root: values.root !== undefined ? resolve(values.root) : "/", env: process.env }, timeoutMs === undefined ? {} : { timeoutMs });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) printJson({ results, summary: { ...summarize(results), seconds: Math.round(seconds * 10) / 10 } });
     else process.stdout.write(`${formatResults(results)} (${seconds.toFixed(1)} s)\n`);

@@ -5,6 +5,7 @@ import { callCheck } from "./doctor-call.ts";
 import { circuitsCheck } from "./doctor-circuits.ts";
 import { configChecks } from "./doctor-config.ts";
 import { firewallCheck } from "./doctor-firewall.ts";
+import { pbxCallCheck } from "./doctor-pbx-call.ts";
 import { pbxControlCheck, providersCheck } from "./doctor-providers.ts";
 import { serviceChecks } from "./doctor-service.ts";
 import { systemChecks } from "./doctor-system.ts";
@@ -21,6 +22,6 @@ export function allChecks(o: { syntheticCall: boolean }): Check[] {
     providersCheck,
     circuitsCheck,
     pbxControlCheck,
-    ...(o.syntheticCall ? [callCheck] : []),
+    ...(o.syntheticCall ? [callCheck, pbxCallCheck] : []),
   ];
 }

@@ -5,11 +5,12 @@
 import type { Check, CheckResult, CheckStatus, DoctorContext } from "./doctor-check.ts";
 
 const DEFAULT_CHECK_MS = 3000;
-/** doctor answers within 10 s whatever the network does. */
+/** doctor answers within 10 s whatever the network does, or its longest check's limit (a call through the PBX) and a second. */
 export const DOCTOR_TIMEOUT_MS = 9000;
 
 export async function runDoctor(checks: readonly Check[], ctx: Omit<DoctorContext, "signal">, o: { timeoutMs?: number } = {}): Promise<CheckResult[]> {
-  const overall = AbortSignal.timeout(o.timeoutMs ?? DOCTOR_TIMEOUT_MS);
+  const longest = Math.max(0, ...checks.map((c) => c.timeoutMs ?? DEFAULT_CHECK_MS));
+  const overall = AbortSignal.timeout(o.timeoutMs ?? Math.max(DOCTOR_TIMEOUT_MS, longest + 1000));
   const settled = await Promise.all(checks.map((check) => runOne(check, { ...ctx, signal: AbortSignal.any([overall, AbortSignal.timeout(check.timeoutMs ?? DEFAULT_CHECK_MS)]) }, check.timeoutMs ?? DEFAULT_CHECK_MS)));
   return settled.flat();
 }

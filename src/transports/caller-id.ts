@@ -9,6 +9,11 @@
 
 /** The caller id `voicebot doctor` registers its synthetic calls with: they leave no ticket behind. */
 export const PROBE_CALLER = "voicebot-doctor";
+/**
+ * The same marker on the doctor's call from Asterisk: AMI Originate passes the CallerID number
+ * through ast_shrink_phone_number, which drops every "-" (main/manager.c, main/callerid.c).
+ */
+const PROBE_CALLER_SHRUNK = PROBE_CALLER.replace(/-/g, "");
 
 /** What a caller id field may hold at all (digits and + * #, sometimes "anonymous" or a SIP user): printable, short. */
 export const CALLER_ID_TEXT = /^[\p{L}\p{N}+*#@._ -]{1,64}$/u;
@@ -17,9 +22,9 @@ const CALLABLE = /^\+?[0-9][0-9 ().-]*$/;
 // All zeros is no one's number: FreeSWITCH's "no caller id", however many digits it is set to.
 const SOME_NONZERO_DIGIT = /[1-9]/;
 
-/** The trimmed number, or null when it is none (see above); the doctor's marker passes as is. */
+/** The trimmed number, or null when it is none (see above); the doctor's marker passes, as PROBE_CALLER. */
 export function callableNumber(callerId: string | null): string | null {
   const trimmed = callerId?.trim() ?? "";
-  if (trimmed === PROBE_CALLER) return trimmed;
+  if (trimmed === PROBE_CALLER || trimmed === PROBE_CALLER_SHRUNK) return PROBE_CALLER;
   return CALLABLE.test(trimmed) && SOME_NONZERO_DIGIT.test(trimmed) ? trimmed : null;
 }

@@ -1,12 +1,14 @@
 /**
  * A local fake of the Asterisk Manager Interface for tests and `voicebot bench`, speaking the real
  * wire protocol (main/manager.c): the banner, CRLF `Key: Value` messages, Login (with its event
- * classes), Logoff, Ping, Status (with Variables, as a Status/StatusComplete event list) and Redirect
- * (with Asterisk's own error texts), ActionID echoed; channel events as Asterisk words them.
+ * classes), Logoff, Ping, Status (with Variables, as a Status/StatusComplete event list), Redirect
+ * (with Asterisk's own error texts) and async Originate of a Local channel into a rendered dialplan
+ * (ami-originate.ts: it calls a real voicebot), ActionID echoed; channel events as Asterisk words them.
  * Bundled into the binary: no test-only imports, no console output.
  */
 import type { Socket } from "bun";
 import { AmiParser, serializeMessage, type AmiMessage } from "../../src/transports/ami-codec.ts";
+import { originateLocal, type FakeAsteriskDialplan } from "./ami-originate.ts";
 
 export type FakeAmiRedirectResult = { ok: true } | { ok: false; message: string };
 
@@ -30,7 +32,8 @@ export interface FakeAmi {
   emit(fields: Record<string, string>): void;
   /** Redirect result: default success when the channel exists, "Channel does not exist: X" otherwise. */
   onRedirect(handler: (fields: Record<string, string>) => FakeAmiRedirectResult): void;
-  misbehave(m: { rejectLogin?: boolean; dropOnAction?: boolean; stallActions?: boolean }): void;
+  /** `stallOriginate`: Originate is queued, then nothing happens (a PBX that never places the call). */
+  misbehave(m: { rejectLogin?: boolean; dropOnAction?: boolean; stallActions?: boolean; stallOriginate?: boolean }): void;
   /** Closes every client socket (to test reconnecting). */
   dropClients(): void;
   /** The oldest action of that name not returned before, waiting for it if needed (default 2000 ms). */
@@ -84,14 +87,19 @@ function eventClasses(value: string | undefined): Set<string> | null {
   return new Set(text.split(",").map((part) => part.trim()));
 }
 
-export async function startFakeAmi(o: { username: string; secret: string; version?: string }): Promise<FakeAmi> {
+/**
+ * `dialplan`: what Originate's Local channels run (none: every Local channel is "No such
+ * extension/context"); `write`: the user's write classes (manager.conf), default call,originate.
+ */
+export async function startFakeAmi(o: { username: string; secret: string; version?: string; dialplan?: FakeAsteriskDialplan; write?: string[] }): Promise<FakeAmi> {
   const banner = `Asterisk Call Manager/${o.version ?? "13.0.0"}\r\n`;
   const clients = new Set<Client>();
   const channels = new Map<string, FakeChannel>();
   const actions: FakeAmiAction[] = [];
   const cursors = new Map<string, number>();
   const watchers = new Set<() => void>();
-  const faults = { rejectLogin: false, dropOnAction: false, stallActions: false };
+  const faults = { rejectLogin: false, dropOnAction: false, stallActions: false, stallOriginate: false };
+  const write = new Set((o.write ?? ["call", "originate"]).map((w) => w.toLowerCase()));
   let redirectHandler: ((fields: Record<string, string>) => FakeAmiRedirectResult) | null = null;
 
   const flush = (client: Client): void => {
@@ -170,6 +178,15 @@ export async function startFakeAmi(o: { username: string; secret: string; versio
     else error(client, request, result.message);
   };
 
+  const onOriginate = (client: Client, request: AmiMessage): void => {
+    // manager.c checks the action's class against the user's write= before anything else.
+    if (!write.has("originate")) return error(client, request, "Permission denied");
+    if (!request.get("Channel")) return error(client, request, "Channel not specified");
+    if (!/^(true|yes|1|on)$/i.test(request.get("Async") ?? "")) return error(client, request, "the fake manager answers only Async originates");
+    reply(client, request, "Success", [["Message", "Originate successfully queued"]]);
+    if (!faults.stallOriginate) originateLocal(o.dialplan ?? { text: "" }, request.toRecord(), broadcast);
+  };
+
   const onAction = (client: Client, request: AmiMessage): void => {
     const action = request.get("Action");
     if (!action) return error(client, request, "Missing action in request");
@@ -195,6 +212,8 @@ export async function startFakeAmi(o: { username: string; secret: string; versio
         return onStatus(client, request);
       case "redirect":
         return onRedirect(client, request);
+      case "originate":
+        return onOriginate(client, request);
       default:
         error(client, request, `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`);
     }

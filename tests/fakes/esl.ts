@@ -2,10 +2,12 @@
  * A fake FreeSWITCH Event Socket (mod_event_socket, inbound mode) speaking the real wire protocol:
  * `auth/request`, `auth`, `event plain …` (CUSTOM followed by subclasses), `api` → `api/response`,
  * `bgapi` → `command/reply` with Job-UUID then a BACKGROUND_JOB event, `exit`, disconnect notices,
- * the ACL's `text/rude-rejection`. Quiet and free of test imports: `voicebot bench` and the
+ * the ACL's `text/rude-rejection`; `bgapi originate` of a loopback channel into a rendered dialplan
+ * (esl-originate.ts: it calls a real voicebot). Quiet and free of test imports: `voicebot bench` and the
  * simulator's fake FreeSWITCH run it inside the binary.
  */
 import type { Socket } from "bun";
+import { originateLoopback, type FakeFreeswitchDialplan } from "./esl-originate.ts";
 
 export interface FakeEsl {
   readonly host: string;
@@ -16,7 +18,8 @@ export interface FakeEsl {
   onCommand(handler: (line: string) => string | null): void;
   /** Sends an event, event-plain framed, to every client subscribed to it (by name, or CUSTOM + subclass). */
   emit(event: { name: string; subclass?: string; uuid?: string; headers?: Record<string, string>; body?: string }): void;
-  misbehave(m: { rejectAuth?: boolean; rude?: boolean; stallCommands?: boolean }): void;
+  /** `stallOriginate`: `bgapi originate` gets its Job-UUID, then no BACKGROUND_JOB ever comes. */
+  misbehave(m: { rejectAuth?: boolean; rude?: boolean; stallCommands?: boolean; stallOriginate?: boolean }): void;
   /** Closes every client (to test reconnects), after a `text/disconnect-notice` when `notice` is set. */
   dropClients(options?: { notice?: boolean }): void;
   /** FreeSWITCH stops (or has not started yet): every client is cut off and the port refuses connections. */
@@ -67,14 +70,15 @@ function reply(text: string, extra = ""): string {
   return `Content-Type: command/reply\nReply-Text: ${text}\n${extra}\n`;
 }
 
-export async function startFakeEsl(o: { password?: string; port?: number } = {}): Promise<FakeEsl> {
+/** `dialplan`: what `bgapi originate` runs (none: originate answers as `onCommand` says). */
+export async function startFakeEsl(o: { password?: string; port?: number; dialplan?: FakeFreeswitchDialplan } = {}): Promise<FakeEsl> {
   const password = o.password ?? "ClueCon";
   const coreUuid = crypto.randomUUID();
   const clients = new Set<Client>();
   const commands: { line: string; at: number }[] = [];
   const claimed = new Set<number>();
   const waiters = new Set<{ prefix: string; take(index: number): void }>();
-  const flags = { rejectAuth: false, rude: false, stallCommands: false };
+  const flags = { rejectAuth: false, rude: false, stallCommands: false, stallOriginate: false };
   let handler: (line: string) => string | null = () => null;
   let sequence = 0;
 
@@ -184,6 +188,7 @@ export async function startFakeEsl(o: { password?: string; port?: number } = {})
     if (lower === "event") return send(client, subscribe(client, words));
     if (lower !== "api" && lower !== "bgapi") return send(client, reply("-ERR command not found"));
     const command = words.join(" ");
+    if (lower === "bgapi" && words[0] === "originate" && o.dialplan) return originate(client, words.slice(1).join(" "), o.dialplan);
     const body = handler(line) ?? (words[0] === "uuid_broadcast" ? "+OK Message sent\n" : "+OK\n");
     if (lower === "api") return send(client, withBody("Content-Type: api/response\n", body === "" ? "-ERR no reply\n" : body));
     const job = crypto.randomUUID();
@@ -192,6 +197,14 @@ export async function startFakeEsl(o: { password?: string; port?: number } = {})
     const headers: Record<string, string> = { "Job-UUID": job, "Job-Command": jobCommand };
     if (args.length > 0) headers["Job-Command-Arg"] = args.join(" ");
     emit({ name: "BACKGROUND_JOB", headers, body: body === "" ? "Command returned no output!" : body });
+  };
+
+  const originate = (client: Client, args: string, dialplan: FakeFreeswitchDialplan): void => {
+    const job = crypto.randomUUID();
+    send(client, reply(`+OK Job-UUID: ${job}`, `Job-UUID: ${job}\n`));
+    if (flags.stallOriginate) return;
+    void originateLoopback(dialplan, args, emit).then((body) =>
+      emit({ name: "BACKGROUND_JOB", headers: { "Job-UUID": job, "Job-Command": "originate", "Job-Command-Arg": args }, body }));
   };
 
   const onData = (client: Client, chunk: Uint8Array): void => {

@@ -374,7 +374,7 @@ describe("fake AMI wire behaviour", () => {
       socket.write(serializeAction("Redirect", { ActionID: "3", Context: "techs" }));
       socket.write(serializeAction("Redirect", { ActionID: "4", Channel: "PJSIP/x", Context: "techs", Exten: "2000" }));
       socket.write(serializeAction("Ping", { ActionID: "5" }));
-      socket.write(serializeAction("Originate", { ActionID: "6" }));
+      socket.write(serializeAction("Frobnicate", { ActionID: "6" }));
       await waitFor("six replies", () => got.length >= 6);
       expect(banner).toBe("9.0.0");
       expect(got.map((m) => [m.get("ActionID"), m.get("Response"), m.get("Message") ?? m.get("Ping")])).toEqual([
@@ -383,9 +383,9 @@ describe("fake AMI wire behaviour", () => {
         ["3", "Error", "Channel not specified"],
         ["4", "Error", "Priority not specified"],
         ["5", "Success", "Pong"],
-        ["6", "Error", "Invalid/unknown command: Originate. Use Action: ListCommands to show available commands."],
+        ["6", "Error", "Invalid/unknown command: Frobnicate. Use Action: ListCommands to show available commands."],
       ]);
-      expect(fake.actions.map((a) => a.action)).toEqual(["Redirect", "Redirect", "Ping", "Originate"]);
+      expect(fake.actions.map((a) => a.action)).toEqual(["Redirect", "Redirect", "Ping", "Frobnicate"]);
     } finally {
       socket.end();
       await fake.stop();

@@ -23,6 +23,8 @@ describe("caller ids that are no number to call back become unknown (null)", () 
   test("null stays null; the doctor's synthetic caller keeps its marker (it opens no ticket)", () => {
     expect(callableNumber(null)).toBeNull();
     expect(callableNumber(PROBE_CALLER)).toBe(PROBE_CALLER);
+    // What Asterisk's Originate makes of it (ast_shrink_phone_number drops "-").
+    expect(callableNumber("voicebotdoctor")).toBe(PROBE_CALLER);
   });
 
   test("FreeSWITCH's metadata: caller_id_number 0000000000 (its default) is no caller number", () => {

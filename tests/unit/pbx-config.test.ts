@@ -104,7 +104,7 @@ describe("asterisk", () => {
             directory.setNext(CALL, { kind: "transfer", context: "techs", exten: "200", priority: "1" });
             expect((await runDialplan(priorities)).outcome).toBe("goto techs,200,1");
           }
-          expect(file(rendering, "asterisk/manager_voicebot.conf")).toContain("permit = 127.0.0.1/255.255.255.255\nread = call,dialplan\nwrite = call\n");
+          expect(file(rendering, "asterisk/manager_voicebot.conf")).toContain("permit = 127.0.0.1/255.255.255.255\nread = call,dialplan\nwrite = call,originate\n");
           expect(rendering.files.map((f) => [f.path, f.mode])).toEqual([
             ["asterisk/extensions_voicebot.conf", tokens ? 0o640 : 0o644], ["asterisk/manager_voicebot.conf", 0o640],
             ["asterisk/websocket_client_voicebot.conf", 0o644], ["asterisk/extensions_voicebot_websocket.conf", tokens ? 0o640 : 0o644],
@@ -129,7 +129,7 @@ describe("asterisk", () => {
     const { config, tenants } = setup(1, true, { AMI_HOST: "192.0.2.5", AMI_USER: "vb-ami", AMI_SECRET: "s3cret" });
     const rendering = renderPbxConfig("asterisk", { host: HOST, config, tenants });
     expect(file(rendering, "asterisk/manager_voicebot.conf").split("\n").filter((l) => l !== "" && !l.startsWith(";")))
-      .toEqual(["[vb-ami]", "secret = s3cret", "deny = 0.0.0.0/0.0.0.0", `permit = ${HOST}/255.255.255.255`, "read = call,dialplan", "write = call"]);
+      .toEqual(["[vb-ami]", "secret = s3cret", "deny = 0.0.0.0/0.0.0.0", `permit = ${HOST}/255.255.255.255`, "read = call,dialplan", "write = call,originate"]);
     expect(rendering.warnings.join("\n")).not.toContain("AMI is not configured");
     const placeholder = renderPbxConfig("asterisk", { host: HOST, config: { ...config, ami: null }, tenants });
     expect(file(placeholder, "asterisk/manager_voicebot.conf")).toContain("[voicebot]\nsecret = CHANGE-ME\n");
