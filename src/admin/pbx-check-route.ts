@@ -31,7 +31,7 @@ export class PbxCheckRoute {
     if (this.runner === null) {
       return text("no PBX control is configured: set AMI_HOST (Asterisk) or ESL_HOST (FreeSWITCH) in voicebot.env, then restart voicebot\n", 404);
     }
-    this.running ??= this.runner().finally(() => {
+    this.running ??= this.runner().catch((err: unknown) => ({ status: "FAIL" as const, detail: `the test call could not run: ${err instanceof Error ? err.message : String(err)}`, fix: "report this with `voicebot version` and `journalctl -u voicebot -n 50`" })).finally(() => {
       this.running = null;
     });
     const outcome = await this.running;

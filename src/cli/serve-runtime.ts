@@ -4,6 +4,7 @@ import { LiveFeed } from "../admin/api-live.ts";
 import { consoleToken } from "../admin/first-run-token.ts";
 import type { MetricFamily } from "../admin/prometheus.ts";
 import { ProviderChecks } from "../admin/provider-checks.ts";
+import type { PbxCheckOutcome } from "../admin/pbx-check-route.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
 import { AdmissionQueue } from "../call/admission-queue.ts";
@@ -16,6 +17,7 @@ import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
 import { HistoryReader } from "../store/history-reader.ts";
+import { pbxCallCheck } from "../install/doctor-pbx-call.ts";
 import { providersCheck } from "../install/doctor-providers.ts";
 import { isLoopbackHost } from "../install/firewall.ts";
 import { Store } from "../store/store.ts";
@@ -164,6 +166,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     health: () => ({ ready: true, body: healthBody() }),
     metrics: metricsNow,
     tryCall,
+    pbxCheck: config.ami !== null || config.esl !== null ? () => pbxCallVerdict(config) : undefined,
     console: {
       store, history: new HistoryReader(config.dataDir), live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
       tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,
@@ -202,4 +205,13 @@ export function startRuntime(config: Config, log: Logger): Runtime {
       return stopping;
     },
   };
+}
+
+/** doctor's pbx.call run by the service itself, for apply-on-pbx.sh: one verdict (both PBXes: the worse). */
+async function pbxCallVerdict(config: Config): Promise<PbxCheckOutcome> {
+  const ran = await pbxCallCheck.run({ config, configError: null, root: "/", env: process.env, signal: AbortSignal.timeout(pbxCallCheck.timeoutMs ?? 12_000) });
+  const results = Array.isArray(ran) ? ran : [ran];
+  const rank = { PASS: 0, WARN: 1, FAIL: 2 } as const;
+  const worst = results.reduce((a, b) => (rank[b.status] > rank[a.status] ? b : a));
+  return { status: worst.status, detail: results.map((r) => r.detail).join("; "), fix: worst.fix };
 }

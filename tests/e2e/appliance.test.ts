@@ -44,8 +44,12 @@ async function health(): Promise<{ version?: string } | null> {
 
 beforeAll(async () => {
   requireBinary();
-  // The Asterisk on "another host": install points AMI at it by default, and doctor logs in there.
-  ami = await startFakeAmi({ username: "voicebot", secret: "appliance-ami-secret" });
+  // The Asterisk: install points AMI at it by default; doctor logs in there and calls 777 through
+  // it, running the dialplan install rendered (as if the PBX script had been run).
+  const rendered = () => join(root, "etc/voicebot/pbx/asterisk/extensions_voicebot.conf");
+  ami = await startFakeAmi({
+    username: "voicebot", secret: "appliance-ami-secret", dialplan: () => ({ text: existsSync(rendered()) ? readFileSync(rendered(), "utf8") : "" }),
+  });
   work = mkdtempSync(join(tmpdir(), "voicebot-appliance-"));
   root = join(work, "root");
   mkdirSync(join(root, "etc"), { recursive: true });
@@ -64,7 +68,7 @@ beforeAll(async () => {
   writeFileSync(join(work, "answers.env"), [
     "PBX=asterisk", "AUDIOSOCKET_ALLOW=192.0.2.20", "COMPANY_NAME=ACME Fibre", "AUDIOSOCKET_HOST=127.0.0.1",
     `AUDIOSOCKET_PORT=${ports.audiosocket}`, `AUDIOSTREAM_PORT=${ports.audiostream}`, `ASP_PORT=${ports.asp}`, `WEBSOCKET_PORT=${ports.websocket}`, `HTTP_PORT=${ports.http}`, "STOP_DRAIN_TIMEOUT=5",
-    "AMI_HOST=127.0.0.1", `AMI_PORT=${ami.port}`, "AMI_SECRET=appliance-ami-secret",
+    "AMI_HOST=127.0.0.1", `AMI_PORT=${ami.port}`, "AMI_SECRET=appliance-ami-secret", "PUBLIC_HOST=127.0.0.1",
   ].join("\n"));
 });
 
@@ -114,6 +118,7 @@ describe("the appliance, with the compiled binary", () => {
     if (call?.status === "WARN") expect(call.detail).toContain("(too slow)");
     else expect(call?.status).toBe("PASS");
     expect(report.doctor.find((d) => d.id === "phrase-cache")?.status).toBe("PASS");
+    expect(report.doctor.find((d) => d.id === "pbx.call")).toMatchObject({ status: "PASS", detail: expect.stringContaining("Local/777@voicebot answered") });
     expect(report.doctor.filter((d) => d.status === "FAIL")).toEqual([]);
     expect(s.calls()).toContainEqual(["systemctl", "enable", "--now", "voicebot.service", "voicebot-recordings.timer"]);
     expect(await health()).not.toBeNull();

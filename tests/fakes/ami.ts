@@ -90,8 +90,16 @@ function eventClasses(value: string | undefined): Set<string> | null {
 /**
  * `dialplan`: what Originate's Local channels run (none: every Local channel is "No such
  * extension/context"); `write`: the user's write classes (manager.conf), default call,originate.
+ * `secret` and `dialplan` may be read at each use, as Asterisk reads its files at each reload
+ * (a staged /etc/asterisk that a script fills in; a null secret: no such user yet). `port`: a
+ * port chosen before this Asterisk starts (default any free one).
  */
-export async function startFakeAmi(o: { username: string; secret: string; version?: string; dialplan?: FakeAsteriskDialplan; write?: string[] }): Promise<FakeAmi> {
+export async function startFakeAmi(o: {
+  username: string; secret: string | (() => string | null); version?: string; port?: number;
+  dialplan?: FakeAsteriskDialplan | (() => FakeAsteriskDialplan); write?: string[];
+}): Promise<FakeAmi> {
+  const secret = typeof o.secret === "function" ? o.secret : () => o.secret as string;
+  const dialplan = typeof o.dialplan === "function" ? o.dialplan : () => (o.dialplan as FakeAsteriskDialplan | undefined) ?? { text: "" };
   const banner = `Asterisk Call Manager/${o.version ?? "13.0.0"}\r\n`;
   const clients = new Set<Client>();
   const channels = new Map<string, FakeChannel>();
@@ -137,7 +145,7 @@ export async function startFakeAmi(o: { username: string; secret: string; versio
 
   const onLogin = (client: Client, request: AmiMessage): void => {
     const userOk = (request.get("Username") ?? "").toLowerCase() === o.username.toLowerCase();
-    if (faults.rejectLogin || !userOk || request.get("Secret") !== o.secret) {
+    if (faults.rejectLogin || !userOk || request.get("Secret") !== secret()) {
       error(client, request, "Authentication failed");
       client.socket.end();
       return;
@@ -184,7 +192,7 @@ export async function startFakeAmi(o: { username: string; secret: string; versio
     if (!request.get("Channel")) return error(client, request, "Channel not specified");
     if (!/^(true|yes|1|on)$/i.test(request.get("Async") ?? "")) return error(client, request, "the fake manager answers only Async originates");
     reply(client, request, "Success", [["Message", "Originate successfully queued"]]);
-    if (!faults.stallOriginate) originateLocal(o.dialplan ?? { text: "" }, request.toRecord(), broadcast);
+    if (!faults.stallOriginate) originateLocal(dialplan(), request.toRecord(), broadcast);
   };
 
   const onAction = (client: Client, request: AmiMessage): void => {
@@ -221,7 +229,7 @@ export async function startFakeAmi(o: { username: string; secret: string; versio
 
   const listener = Bun.listen<Client>({
     hostname: "127.0.0.1",
-    port: 0,
+    port: o.port ?? 0,
     socket: {
       binaryType: "uint8array",
       open(socket) {
