@@ -50,15 +50,16 @@ export function mergeAnswers(layers: readonly (ReadonlyMap<string, string> | nul
 }
 
 export function complete(a: Answers, detectHost: () => string = detectHostAddress): Answers {
-  if (!a.get("PUBLIC_HOST")) a.set("PUBLIC_HOST", detectHost());
   const pbx = a.get("PBX") ?? "asterisk";
   if (!a.get("AUDIOSTREAM_HOST")) {
     const sources = (a.get("AUDIOSOCKET_ALLOW") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
     const remote = pbx !== "asterisk" && (sources.length === 0 || sources.some((s) => !isLoopbackHost(s)));
     a.set("AUDIOSTREAM_HOST", remote ? "0.0.0.0" : "127.0.0.1");
   }
-  // The doctor's test call comes from this host: the allow-list always lets loopback in.
   const allow = (a.get("AUDIOSOCKET_ALLOW") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  // A PBX on this host reaches voicebot, and the admin port it needs, over loopback.
+  if (!a.get("PUBLIC_HOST")) a.set("PUBLIC_HOST", allow.length > 0 && allow.every(isLoopbackHost) ? "127.0.0.1" : detectHost());
+  // The doctor's test call comes from this host: the allow-list always lets loopback in.
   if (allow.length > 0 && !allow.some((s) => s === "127.0.0.1" || s.startsWith("127.0.0.") || s === "127.0.0.0/8")) a.set("AUDIOSOCKET_ALLOW", [...allow, "127.0.0.1"].join(","));
   // A PBX on another host reaches the admin port: Asterisk's dialplan registers each call (and asks
   // what comes next) there, and apply-on-pbx.sh asks for the test call through the PBX. It listens
@@ -74,7 +75,7 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
 const OFF_WHEN_EMPTY = new Set(["AMI_HOST", "ESL_HOST"]);
 
 /** Settings complete() derives from the others when nobody gave them. */
-const DERIVED = ["AUDIOSTREAM_HOST", "HTTP_HOST", "AMI_HOST", "ESL_HOST"] as const;
+const DERIVED = ["PUBLIC_HOST", "AUDIOSTREAM_HOST", "HTTP_HOST", "AMI_HOST", "ESL_HOST"] as const;
 
 /**
  * After the prompts: a derived setting that came from neither the env file nor the answers file,

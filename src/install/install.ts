@@ -111,7 +111,9 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
   let answers: Answers = mergeAnswers(layers, o.detectHost);
   if (!o.yes) {
     if (!o.prompts) throw new InstallError("no terminal to ask on: give --yes with --answers FILE");
-    answers = complete(rederive(await askAnswers(new Map(answers), o.prompts), answers, layers), o.detectHost);
+    const before = answers;
+    const derive = (asked: Answers) => complete(rederive(new Map(asked), before, layers), o.detectHost);
+    answers = derive(await askAnswers(new Map(answers), { ...o.prompts, derive }));
   }
   const tenantsStaged = sys.exists(INSTALL_PATHS.tenantsFile) ? sys.path(INSTALL_PATHS.tenantsFile) : null;
   const config = validateAnswers(answers, { dataDir: sys.path(INSTALL_PATHS.dataDir), tenantsFile: tenantsStaged });

@@ -8,7 +8,7 @@ import { transferTargetProblem } from "../config/load-pbx.ts";
 import { parseTechHours } from "../dialog/business-hours.ts";
 import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
-import { pbxAddress, type Answers } from "./answers.ts";
+import type { Answers } from "./answers.ts";
 
 export type KeyKind = "deepgram" | "groq" | "openai";
 
@@ -22,6 +22,12 @@ export interface PromptIo {
   input?: Readable;
   output?: Writable;
   checkKey: (kind: KeyKind, key: string, answers: Answers) => Promise<KeyCheck>;
+  /**
+   * The answers with what nobody gave re-derived from those so far (install's rule): a question
+   * about a derived setting (this host's address, AMI / ESL) starts on what the PBX address typed
+   * earlier implies. Absent: the current values.
+   */
+  derive?: (answers: Answers) => Answers;
 }
 
 /** The admin pressed Ctrl-C: install stops before changing anything. */
@@ -63,7 +69,6 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
       { value: "both", label: "Both" },
     ],
   })));
-  const allowBefore = a.get("AUDIOSOCKET_ALLOW") ?? "";
   await textOf("AUDIOSOCKET_ALLOW", "The PBX's IP addresses (comma-separated; the firewall opens the call ports to these only)", (v) => {
     if (v === "") return "give at least one address, e.g. 192.0.2.20 (127.0.0.1 for a PBX on this host)";
     try {
@@ -73,8 +78,13 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
       return err instanceof Error ? err.message : String(err);
     }
   });
-  await textOf("PUBLIC_HOST", "This host's IP address, as the PBX reaches it (detected)");
-  await askPbxControl(a, allowBefore, textOf);
+  const suggest = (key: string): void => {
+    const derived = io.derive?.(a).get(key);
+    if (derived !== undefined) a.set(key, derived);
+  };
+  suggest("PUBLIC_HOST");
+  await textOf("PUBLIC_HOST", "This host's IP address, as the PBX reaches it (detected; 127.0.0.1 for a PBX on this host)");
+  await askPbxControl(a, suggest, textOf);
 
   for (const key of KEYS) {
     const had = (a.get(key.name) ?? "") !== "";
@@ -120,22 +130,14 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
   return a;
 }
 
-function addresses(list: string): string[] {
-  return list.split(",").map((s) => s.trim()).filter((s) => s !== "");
-}
-
 /**
  * The PBX's control socket: AMI for Asterisk, ESL for FreeSWITCH, suggested at the PBX address just
- * given (unless the admin had chosen another). Only the address is asked: the port is the standard
+ * given (unless the admin had chosen another before). Only the address is asked: the port is the standard
  * one and the secret is generated and written on both sides (answers files may set either).
  */
-async function askPbxControl(a: Answers, allowBefore: string, textOf: (name: string, message: string, validate?: (v: string) => string | undefined) => Promise<void>): Promise<void> {
+async function askPbxControl(a: Answers, suggest: (key: string) => void, textOf: (name: string, message: string, validate?: (v: string) => string | undefined) => Promise<void>): Promise<void> {
   const pbx = a.get("PBX") ?? "asterisk";
   const host = (v: string) => (v === "" || /^[A-Za-z0-9.:-]+$/.test(v) ? undefined : "an IP address or host name, or empty for none");
-  const suggest = (key: string) => {
-    const current = a.get(key);
-    if (current === undefined || current === pbxAddress(addresses(allowBefore))) a.set(key, pbxAddress(addresses(a.get("AUDIOSOCKET_ALLOW") ?? "")));
-  };
   if (pbx !== "freeswitch") {
     suggest("AMI_HOST");
     await textOf("AMI_HOST", "Asterisk Manager (AMI) address, for hand-offs and doctor's call through the PBX (port 5038, secret generated; empty: none)", host);

@@ -99,6 +99,8 @@ describe("answers and the env file", () => {
     expect(ast.get("HTTP_HOST")).toBe("0.0.0.0");
     const local = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "127.0.0.1"]])], () => "192.0.2.10");
     expect(local.get("HTTP_HOST")).toBe("127.0.0.1");
+    // A PBX on this host dials voicebot, and registers calls, over loopback.
+    expect([local.get("PUBLIC_HOST"), local.get("AMI_HOST")]).toEqual(["127.0.0.1", "127.0.0.1"]);
     expect(mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"], ["HTTP_HOST", "127.0.0.1"]])]).get("HTTP_HOST")).toBe("127.0.0.1");
   });
 
