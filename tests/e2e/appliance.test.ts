@@ -4,22 +4,16 @@
  * upgrade that works and one that is rolled back, and uninstall.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
-import { createStandins, type Standins } from "../support/standins.ts";
+import { freePort, stageAppliance, type StagedAppliance } from "../support/staged-appliance.ts";
+import type { Standins } from "../support/standins.ts";
 import { BINARY, requireBinary } from "./harness.ts";
 
 const TIMEOUT = 300_000;
 
-function freePort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
+let appliance: StagedAppliance;
 let root = "";
 let work = "";
 let s: Standins;
@@ -50,21 +44,13 @@ beforeAll(async () => {
   ami = await startFakeAmi({
     username: "voicebot", secret: "appliance-ami-secret", dialplan: () => ({ text: existsSync(rendered()) ? readFileSync(rendered(), "utf8") : "" }),
   });
-  work = mkdtempSync(join(tmpdir(), "voicebot-appliance-"));
-  root = join(work, "root");
-  mkdirSync(join(root, "etc"), { recursive: true });
-  mkdirSync(join(root, "run/systemd/system"), { recursive: true });
-  writeFileSync(join(root, "etc/os-release"), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n');
+  appliance = stageAppliance("appliance");
+  ({ work, root, standins: s } = appliance);
   ports.audiosocket = freePort();
   ports.audiostream = freePort();
   ports.asp = freePort();
   ports.websocket = freePort();
   ports.http = freePort();
-  // What systemd does: a stop waits for the service to exit; a start runs the installed binary.
-  const pidFile = join(work, "serve.pid");
-  const onStop = `[ -f ${pidFile} ] || exit 0; p=$(cat ${pidFile}); rm -f ${pidFile}; kill $p 2>/dev/null; while kill -0 $p 2>/dev/null; do sleep 0.1; done`;
-  const onStart = `echo $$ > ${pidFile}; echo $$ >> ${join(work, "serve.pids")}; exec ${root}/usr/local/bin/voicebot serve --config ${root}/etc/voicebot/voicebot.env --data-dir ${root}/var/lib/voicebot >> ${work}/serve.log 2>&1`;
-  s = createStandins({ ufw: "inactive", onStart, onStop });
   writeFileSync(join(work, "answers.env"), [
     "PBX=asterisk", "AUDIOSOCKET_ALLOW=192.0.2.20", "COMPANY_NAME=ACME Fibre", "AUDIOSOCKET_HOST=127.0.0.1",
     `AUDIOSOCKET_PORT=${ports.audiosocket}`, `AUDIOSTREAM_PORT=${ports.audiostream}`, `ASP_PORT=${ports.asp}`, `WEBSOCKET_PORT=${ports.websocket}`, `HTTP_PORT=${ports.http}`, "STOP_DRAIN_TIMEOUT=5",
@@ -72,44 +58,16 @@ beforeAll(async () => {
   ].join("\n"));
 });
 
-/**
- * Stops every service process the stand-in systemctl started and that is still running (a start
- * while one runs leaves the first out of serve.pid), as systemd would: SIGTERM, then SIGKILL after 10 s.
- */
-async function stopServices(): Promise<void> {
-  const file = join(work, "serve.pids");
-  if (!existsSync(file)) return;
-  const pids = readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map(Number);
-  await Promise.all(pids.map(stopProcess));
-}
-
-async function stopProcess(pid: number): Promise<void> {
-  // Still this test's binary (not a pid reused since it ended).
-  const alive = (): boolean => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(root);
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
-  process.kill(pid, "SIGTERM");
-  for (let waited = 0; alive() && waited < 10_000; waited += 100) await Bun.sleep(100);
-  if (alive()) process.kill(pid, "SIGKILL");
-}
-
 afterAll(async () => {
-  await stopServices();
+  await appliance.stop();
   await ami.stop();
-  s.cleanup();
-  rmSync(work, { recursive: true, force: true });
 });
 
 describe("the appliance, with the compiled binary", () => {
   test("install --yes builds the cache, starts the service, and doctor's synthetic call passes", async () => {
     const r = await run([BINARY, "install", "--yes", "--answers", join(work, "answers.env"), "--root", root, "--json"]);
     process.stdout.write(`install --yes --answers (offline voice, phrase cache included): ${(r.ms / 1000).toFixed(1)} s\n`);
-    if (r.code !== 0) throw new Error(`install exited ${r.code}\n${r.stderr}\n${r.stdout}\n${existsSync(join(work, "serve.log")) ? readFileSync(join(work, "serve.log"), "utf8") : ""}`);
+    if (r.code !== 0) throw new Error(`install exited ${r.code}\n${r.stderr}\n${r.stdout}\n${appliance.serveLog()}`);
     const report = JSON.parse(r.stdout) as { started: boolean; doctor: { id: string; status: string; detail: string }[] };
     expect(report.started).toBe(true);
     const call = report.doctor.find((d) => d.id === "call.audiosocket");

@@ -105,21 +105,25 @@ export interface Stage {
   takeLog(): string[];
   /** Runs the script with `shell`; stdout and stderr apart. */
   run(shell: string, script: string, args?: string[]): { code: number; stdout: string; stderr: string };
+  /** The same, leaving this process's event loop free (for peers living in it, e.g. a fake Asterisk). */
+  runAsync(shell: string, script: string, args?: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Every file and directory of the staged tree: path → mode and content (directories: mode only). */
   tree(skip?: string): Record<string, string>;
 }
 
-/** One staged PBX host; each test file gets its own temp dir, removed after it. */
-export function stagePbx(): Stage {
+/**
+ * One staged PBX host; each test file gets its own temp dir, removed after it. `realCurl`: the
+ * script's curl reaches a real voicebot (else the stub answers for it).
+ */
+export function stagePbx(o: { realCurl?: boolean } = {}): Stage {
   const top = mkdtempSync(join(tmpdir(), "voicebot-apply-on-pbx-"));
   afterAll(() => rmSync(top, { recursive: true, force: true }));
   const root = join(top, "root");
   const state = join(top, "state");
   const bin = join(top, "bin");
   for (const dir of [root, state, bin]) mkdirSync(dir);
-  for (const [name, text] of [["asterisk", ASTERISK_STUB], ["fs_cli", FS_CLI_STUB], ["systemctl", SYSTEMCTL_STUB], ["curl", CURL_STUB]] as const) {
-    writeFileSync(join(bin, name), text, { mode: 0o755 });
-  }
+  const stubs = [["asterisk", ASTERISK_STUB], ["fs_cli", FS_CLI_STUB], ["systemctl", SYSTEMCTL_STUB], ...(o.realCurl ? [] : [["curl", CURL_STUB]])];
+  for (const [name, text] of stubs) writeFileSync(join(bin, name as string), text as string, { mode: 0o755 });
   writeFileSync(join(state, "voicebot-answer"), PASSING_TEST_CALL);
   const put = (path: string, content: string, mode = 0o644): void => {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -145,6 +149,7 @@ export function stagePbx(): Stage {
     walk("");
     return out;
   };
+  const env = { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, PBX_ROOT: root, STUB_STATE: state, HOME: top };
   return {
     root,
     state,
@@ -160,12 +165,13 @@ export function stagePbx(): Stage {
       return lines;
     },
     run: (shell, script, args = []) => {
-      const p = Bun.spawnSync([shell, script, ...args], {
-        env: { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, PBX_ROOT: root, STUB_STATE: state, HOME: top },
-        stdout: "pipe",
-        stderr: "pipe",
-      });
+      const p = Bun.spawnSync([shell, script, ...args], { env, stdout: "pipe", stderr: "pipe" });
       return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+    },
+    runAsync: async (shell, script, args = []) => {
+      const p = Bun.spawn([shell, script, ...args], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+      const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return { code, stdout, stderr };
     },
     tree,
   };

@@ -4,6 +4,7 @@
  * test waits for each question's words, then types, instead of typing on a timer.
  */
 import type { Subprocess } from "bun";
+import { requireTool } from "./system-tools.ts";
 
 export interface PtySession {
   /** Everything drawn so far, with the terminal's escape sequences removed. */
@@ -28,7 +29,7 @@ function shellQuote(arg: string): string {
 export function runOnPty(argv: readonly string[], env: Record<string, string | undefined>): PtySession {
   // script's pty takes its size from script's own stdin, a pipe here (0 × 0): give it an SSH window's.
   const command = `stty cols 120 rows 50 && exec ${argv.map(shellQuote).join(" ")}`;
-  const proc: Subprocess<"pipe", "pipe", "pipe"> = Bun.spawn(["script", "-qfec", command, "/dev/null"], {
+  const proc: Subprocess<"pipe", "pipe", "pipe"> = Bun.spawn([requireTool("script"), "-qfec", command, "/dev/null"], {
     env: { ...env, TERM: "xterm-256color" }, stdin: "pipe", stdout: "pipe", stderr: "pipe",
   });
   let raw = "";

@@ -24,6 +24,10 @@ export const SYSTEM_TOOLS = {
   mpg123: { command: "mpg123", paths: [], debianPackage: "mpg123" },
   nft: { command: "nft", paths: ["/usr/sbin/nft"], debianPackage: "nftables" },
   systemdAnalyze: { command: "systemd-analyze", paths: ["/usr/bin/systemd-analyze"], debianPackage: "systemd" },
+  // What apply-on-pbx.sh asks voicebot's admin port with, as on a PBX host.
+  curl: { command: "curl", paths: [], debianPackage: "curl" },
+  // The installer's terminal in tests (util-linux `script`): essential on Debian, absent from slim images.
+  script: { command: "script", paths: ["/usr/bin/script"], debianPackage: "bsdutils" },
   chromium: { command: "chromium", paths: ["/usr/bin/chromium"], debianPackage: "chromium", override: "CHROMIUM_PATH" },
 } as const satisfies Record<string, SystemTool>;
 
