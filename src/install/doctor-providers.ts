@@ -60,13 +60,13 @@ export const pbxControlCheck: Check = {
     const results: CheckResult[] = [];
     if (c.ami) {
       const r = await checkAmiLogin({ ...c.ami, timeoutMs: 3000 });
-      results.push(r.ok ? pass("pbx.ami", r.message, r.ms) : fail("pbx.ami", r.message, "check AMI_HOST/AMI_PORT/AMI_USER/AMI_SECRET against manager.conf (`voicebot pbx-config asterisk` renders the user), then `asterisk -rx 'manager reload'`"));
+      results.push(r.ok ? pass("pbx.ami", r.message, r.ms) : fail("pbx.ami", r.message, "on the PBX, run /etc/voicebot/pbx/asterisk/apply-on-pbx.sh as root (it installs voicebot's AMI user with AMI_SECRET and turns AMI on); else check AMI_HOST/AMI_PORT/AMI_USER/AMI_SECRET against manager.conf and the PBX's firewall"));
     } else if (c.pbx !== "freeswitch") {
       results.push(pass("pbx.ami", "AMI not configured: transfers go through the dialplan's /api/calls/{uuid}/next"));
     }
     if (c.esl) {
       const r = await checkEslAuth({ ...c.esl, timeoutMs: 3000 });
-      results.push(r.ok ? pass("pbx.esl", r.message, r.ms) : fail("pbx.esl", r.message, "check ESL_HOST/ESL_PORT/ESL_PASSWORD against event_socket.conf.xml (`voicebot pbx-config freeswitch` renders it) and its ACL"));
+      results.push(r.ok ? pass("pbx.esl", r.message, r.ms) : fail("pbx.esl", r.message, "on the PBX, run /etc/voicebot/pbx/freeswitch/apply-on-pbx.sh as root (it installs event_socket.conf.xml with ESL_PASSWORD and the ACL); else check ESL_HOST/ESL_PORT/ESL_PASSWORD against event_socket.conf.xml and the PBX's firewall"));
     } else if (c.pbx !== "asterisk") {
       results.push(warn("pbx.esl", "ESL not configured: FreeSWITCH calls get no keypad digits, file playback or transfers", "set ESL_HOST (and ESL_PASSWORD) in /etc/voicebot/voicebot.env"));
     }
