@@ -13,6 +13,7 @@
 import type { Socket } from "bun";
 import { randomUUID } from "node:crypto";
 import { AudioSocketParser, encodeMessage, Kind, uuidFromString, writeAudioMessage } from "../../src/transports/audiosocket-codec.ts";
+import { variableEnd } from "./dialplan-variables.ts";
 
 export interface FakeAsteriskDialplan {
   /** The rendered extensions_voicebot.conf. */
@@ -183,12 +184,7 @@ async function expand(text: string, ctx: { vars: Map<string, string>; two: Half;
       out += text[i];
       continue;
     }
-    let depth = 1;
-    let j = i + 2;
-    for (; j < text.length && depth > 0; j++) {
-      if (text[j] === "{") depth++;
-      else if (text[j] === "}") depth--;
-    }
+    const j = variableEnd(text, i);
     const inner = await expand(text.slice(i + 2, j - 1), ctx);
     out += await evaluate(inner, ctx);
     i = j - 1;

@@ -11,6 +11,7 @@
  * binary: no test-only imports.
  */
 import { randomUUID } from "node:crypto";
+import { variableEnd } from "./dialplan-variables.ts";
 
 export interface FakeFreeswitchDialplan {
   /** The rendered voicebot_dialplan.xml, installed in `context` (e.g. dialplan/default/). */
@@ -107,12 +108,7 @@ function expand(text: string, vars: Map<string, string>, api: (name: string, arg
       out += text[i];
       continue;
     }
-    let depth = 1;
-    let j = i + 2;
-    for (; j < text.length && depth > 0; j++) {
-      if (text[j] === "{") depth++;
-      else if (text[j] === "}") depth--;
-    }
+    const j = variableEnd(text, i);
     const inner = expand(text.slice(i + 2, j - 1), vars, api);
     const fn = /^(\w+)\((.*)\)$/s.exec(inner);
     out += fn ? (api(fn[1]!, fn[2]!) ?? "").trim() : vars.get(inner) ?? "";

@@ -10,6 +10,7 @@ import { afterAll } from "bun:test";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { requireTool } from "./system-tools.ts";
 
 const ASTERISK_STUB = `#!/bin/bash
 cmd=$2
@@ -179,3 +180,14 @@ export function stagePbx(o: { realCurl?: boolean } = {}): Stage {
 
 /** The shells the script is run with: bash, and dash (Debian's sh, what `sudo sh` runs) when present. */
 export const SHELLS = ["/bin/bash", "/bin/dash"].filter((s) => existsSync(s));
+
+/** A script's output, one line an entry, blank lines dropped. */
+export function lines(text: string): string[] {
+  return text.split("\n").filter((l) => l !== "");
+}
+
+/** shellcheck's findings for a POSIX sh script (what `sudo sh` runs): "" when it has none. */
+export function shellcheck(script: string): string {
+  const p = Bun.spawnSync([requireTool("shellcheck"), "--shell=sh", "--format=gcc", script], { stdout: "pipe", stderr: "pipe" });
+  return `${p.stdout.toString()}${p.stderr.toString()}`.trim();
+}

@@ -24,6 +24,8 @@ export const SYSTEM_TOOLS = {
   mpg123: { command: "mpg123", paths: [], debianPackage: "mpg123" },
   nft: { command: "nft", paths: ["/usr/sbin/nft"], debianPackage: "nftables" },
   systemdAnalyze: { command: "systemd-analyze", paths: ["/usr/bin/systemd-analyze"], debianPackage: "systemd" },
+  // apply-on-pbx.sh is checked as the other renderings are: by the tool that knows the language.
+  shellcheck: { command: "shellcheck", paths: [], debianPackage: "shellcheck" },
   // What apply-on-pbx.sh asks voicebot's admin port with, as on a PBX host.
   curl: { command: "curl", paths: [], debianPackage: "curl" },
   // The installer's terminal in tests (util-linux `script`): essential on Debian, absent from slim images.

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { renderPbxConfig, type PbxKind, type PbxRendering } from "../../src/install/pbx-render.ts";
 import { HOST, pbxFiles } from "../support/pbx-config-files.ts";
-import { SHELLS, stagePbx } from "../support/pbx-stage.ts";
+import { lines, SHELLS, shellcheck, stagePbx } from "../support/pbx-stage.ts";
 
 const { tempFile, setup } = pbxFiles();
 const stage = stagePbx();
@@ -62,10 +62,6 @@ function freshHost(modules = ["mod_event_socket", "mod_audio_stream"], version =
   stage.takeLog();
 }
 
-function lines(text: string): string[] {
-  return text.split("\n").filter((l) => l !== "");
-}
-
 describe("freeswitch/apply-on-pbx.sh", () => {
   beforeEach(() => freshHost());
 
@@ -77,6 +73,7 @@ describe("freeswitch/apply-on-pbx.sh", () => {
       expect(r.steps[0]).toStartWith("Copy freeswitch/apply-on-pbx.sh to the PBX host and run it as root");
       const script = scriptOf(r);
       for (const shell of SHELLS) expect(Bun.spawnSync([shell, "-n", script]).exitCode).toBe(0);
+      expect(shellcheck(script)).toBe("");
       expect(stage.run("/bin/bash", script, ["--help"]).stdout).toContain(`dialplan/${kind === "3cx" ? "public" : "default"}/00_voicebot.xml`);
     }
   });

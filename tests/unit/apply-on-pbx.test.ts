@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderPbxConfig, type PbxRendering } from "../../src/install/pbx-render.ts";
 import { HOST, pbxFiles } from "../support/pbx-config-files.ts";
-import { PASSING_TEST_CALL, SHELLS, stagePbx } from "../support/pbx-stage.ts";
+import { lines, PASSING_TEST_CALL, SHELLS, shellcheck, stagePbx } from "../support/pbx-stage.ts";
 
 const { tempFile, setup } = pbxFiles();
 const stage = stagePbx();
@@ -39,10 +39,6 @@ function freshHost(modules = MODULES, version = "22.5.0"): void {
   stage.takeLog();
 }
 
-function lines(text: string): string[] {
-  return text.split("\n").filter((l) => l !== "");
-}
-
 describe("asterisk/apply-on-pbx.sh", () => {
   beforeEach(() => freshHost());
 
@@ -54,6 +50,7 @@ describe("asterisk/apply-on-pbx.sh", () => {
     expect(r.steps[1]).toStartWith("Check the PBX: Asterisk 20.14+");
     const script = scriptOf(r);
     for (const shell of SHELLS) expect(Bun.spawnSync([shell, "-n", script]).exitCode).toBe(0);
+    expect(shellcheck(script)).toBe("");
     const help = stage.run(SHELLS[0] as string, script, ["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--undo");

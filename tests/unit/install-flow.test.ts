@@ -1,11 +1,15 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { parseEnvFile } from "../../src/config/envfile.ts";
 import { install, InstallError, type InstallOptions } from "../../src/install/install.ts";
 import { createSystem } from "../../src/install/system-host.ts";
 import { uninstall } from "../../src/install/uninstall.ts";
 import { createStandins, type Standins } from "../support/standins.ts";
+
+// Each install ends with doctor, whose AMI login to the (unreachable) PBX address waits out its 3 s.
+setDefaultTimeout(30_000);
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -93,6 +97,22 @@ describe("voicebot install into a staging root", () => {
     expect(manifest.files).toContain("/etc/systemd/system/voicebot.service");
     expect(report.modes.tts).toBe("offline: eSpeak-NG");
     expect(report.doctor.find((r) => r.id === "config")?.status).toBe("PASS");
+  });
+
+  test("answers file, PBXes on another host: one generated AMI secret and ESL password, written on both sides; the admin port open to the PBXes only", async () => {
+    const t = stage({ answers: "PBX=both\nAUDIOSOCKET_ALLOW=203.0.113.10,203.0.113.11\n" });
+    const report = await install(t.options());
+    const file = (p: string) => readFileSync(join(t.root, p), "utf8");
+    const env = parseEnvFile(file("etc/voicebot/voicebot.env"), "voicebot.env");
+    expect([env.get("AMI_HOST"), env.get("ESL_HOST"), env.get("HTTP_HOST"), env.get("PUBLIC_HOST")]).toEqual(["203.0.113.10", "203.0.113.10", "0.0.0.0", "192.0.2.10"]);
+    expect(file("etc/voicebot/pbx/asterisk/manager_voicebot.conf")).toContain(`\nsecret = ${env.get("AMI_SECRET")}\n`);
+    expect(file("etc/voicebot/pbx/freeswitch/event_socket.conf.xml")).toContain(`<param name="password" value="${env.get("ESL_PASSWORD")}"/>`);
+    for (const kind of ["asterisk", "freeswitch"]) {
+      expect(file(`etc/voicebot/pbx/${kind}/apply-on-pbx.sh`)).not.toContain("CHANGE-ME");
+      expect(report.pbxFiles).toContain(`/etc/voicebot/pbx/${kind}/apply-on-pbx.sh`);
+    }
+    expect(report.pbxHost).toBe("203.0.113.10");
+    expect(file("etc/voicebot/firewall.nft")).toContain(`# admin: only from 203.0.113.10, 203.0.113.11\n`);
   });
 
   test("re-running changes nothing: no new user, no firewall rule twice, secrets kept, no diff", async () => {
