@@ -70,9 +70,15 @@ function reply(text: string, extra = ""): string {
   return `Content-Type: command/reply\nReply-Text: ${text}\n${extra}\n`;
 }
 
-/** `dialplan`: what `bgapi originate` runs (none: originate answers as `onCommand` says). */
-export async function startFakeEsl(o: { password?: string; port?: number; dialplan?: FakeFreeswitchDialplan } = {}): Promise<FakeEsl> {
-  const password = o.password ?? "ClueCon";
+/**
+ * `dialplan`: what `bgapi originate` runs (none: originate answers as `onCommand` says). `password`
+ * and `dialplan` may be read at each use (a staged FreeSWITCH whose files a script changes).
+ */
+export async function startFakeEsl(o: {
+  password?: string | (() => string); port?: number; dialplan?: FakeFreeswitchDialplan | (() => FakeFreeswitchDialplan | undefined);
+} = {}): Promise<FakeEsl> {
+  const password = typeof o.password === "function" ? o.password : () => (o.password as string | undefined) ?? "ClueCon";
+  const dialplan = typeof o.dialplan === "function" ? o.dialplan : () => o.dialplan as FakeFreeswitchDialplan | undefined;
   const coreUuid = crypto.randomUUID();
   const clients = new Set<Client>();
   const commands: { line: string; at: number }[] = [];
@@ -177,7 +183,7 @@ export async function startFakeEsl(o: { password?: string; port?: number; dialpl
     }
     if (!client.authed) {
       if (lower !== "auth") return send(client, reply("-ERR command not found"));
-      if (line.slice(5) !== password || flags.rejectAuth) {
+      if (line.slice(5) !== password() || flags.rejectAuth) {
         send(client, reply("-ERR invalid"));
         return hangUp(client, true);
       }
@@ -188,7 +194,8 @@ export async function startFakeEsl(o: { password?: string; port?: number; dialpl
     if (lower === "event") return send(client, subscribe(client, words));
     if (lower !== "api" && lower !== "bgapi") return send(client, reply("-ERR command not found"));
     const command = words.join(" ");
-    if (lower === "bgapi" && words[0] === "originate" && o.dialplan) return originate(client, words.slice(1).join(" "), o.dialplan);
+    const plan = lower === "bgapi" && words[0] === "originate" ? dialplan() : undefined;
+    if (plan) return originate(client, words.slice(1).join(" "), plan);
     const body = handler(line) ?? (words[0] === "uuid_broadcast" ? "+OK Message sent\n" : "+OK\n");
     if (lower === "api") return send(client, withBody("Content-Type: api/response\n", body === "" ? "-ERR no reply\n" : body));
     const job = crypto.randomUUID();
