@@ -65,6 +65,9 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
   // what comes next) there, and apply-on-pbx.sh asks for the test call through the PBX. It listens
   // on every address then, and the firewall lets only the PBX addresses in. Otherwise: localhost.
   if (!a.get("HTTP_HOST")) a.set("HTTP_HOST", allow.some((s) => !isLoopbackHost(s)) ? "0.0.0.0" : "127.0.0.1");
+  // The rendered chan_websocket files go to a remote Asterisk too (apply-on-pbx.sh installs them):
+  // their listener must be reachable as well, firewalled like the others.
+  if (!a.get("WEBSOCKET_HOST")) a.set("WEBSOCKET_HOST", pbx !== "freeswitch" && allow.some((s) => !isLoopbackHost(s)) ? "0.0.0.0" : "127.0.0.1");
   for (const key of ["AUDIOSTREAM_TOKEN", "WEBSOCKET_TOKEN", "ADMIN_TOKEN", "PBX_TOKEN"]) if (!a.get(key)) a.set(key, newToken());
   pbxControlDefaults(a, pbx, allow);
   for (const [k, v] of a) if (v === "" && !(k in ANSWER_DEFAULTS) && !OFF_WHEN_EMPTY.has(k)) a.delete(k);
@@ -75,7 +78,7 @@ export function complete(a: Answers, detectHost: () => string = detectHostAddres
 const OFF_WHEN_EMPTY = new Set(["AMI_HOST", "ESL_HOST"]);
 
 /** Settings complete() derives from the others when nobody gave them. */
-const DERIVED = ["PUBLIC_HOST", "AUDIOSTREAM_HOST", "HTTP_HOST", "AMI_HOST", "ESL_HOST"] as const;
+const DERIVED = ["PUBLIC_HOST", "AUDIOSTREAM_HOST", "WEBSOCKET_HOST", "HTTP_HOST", "AMI_HOST", "ESL_HOST"] as const;
 
 /**
  * After the prompts: a derived setting that came from neither the env file nor the answers file,

@@ -301,7 +301,8 @@ function modeWarnings(config: Config, host: string, port: number): string[] {
       + "put it there and in voicebot.env as ESL_HOST=<FreeSWITCH address>, ESL_PASSWORD=<password>");
   }
   if (config.audiostreamPlayback === "file") {
-    out.push("AUDIOSTREAM_PLAYBACK=file: for amigniter's community mod_audio_stream, which only writes each reply to a file; "
+    // With ESL configured, file playback simply works: nothing to warn about.
+    if (config.esl === null) out.push("AUDIOSTREAM_PLAYBACK=file: for amigniter's community mod_audio_stream, which only writes each reply to a file; "
       + "voicebot plays them through ESL (uuid_broadcast), so ESL must be configured");
   } else {
     out.push("AUDIOSTREAM_PLAYBACK=stream: needs the voxcom-us fork of mod_audio_stream or amigniter's commercial build; "

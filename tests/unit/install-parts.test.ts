@@ -96,7 +96,8 @@ describe("answers and the env file", () => {
     expect(fs.get("AUDIOSTREAM_HOST")).toBe("0.0.0.0");
     expect(fs.get("HTTP_HOST")).toBe("0.0.0.0");
     const ast = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10");
-    expect(ast.get("HTTP_HOST")).toBe("0.0.0.0");
+    expect([ast.get("HTTP_HOST"), ast.get("WEBSOCKET_HOST")]).toEqual(["0.0.0.0", "0.0.0.0"]);
+    expect(fs.get("WEBSOCKET_HOST")).toBe("127.0.0.1");
     const local = mergeAnswers([new Map([["PBX", "asterisk"], ["AUDIOSOCKET_ALLOW", "127.0.0.1"]])], () => "192.0.2.10");
     expect(local.get("HTTP_HOST")).toBe("127.0.0.1");
     // A PBX on this host dials voicebot, and registers calls, over loopback.
