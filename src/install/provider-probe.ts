@@ -3,13 +3,16 @@
  * accepted, does the model exist, and how fast is the first answer against the 1 s turn budget.
  * doctor runs them; install runs them when the admin types a key.
  */
+import Anthropic from "@anthropic-ai/sdk";
 import Groq from "groq-sdk";
 import OpenAI from "openai";
 import { createDeepgramStt } from "../ai/stt/deepgram.ts";
 import type { SttStream } from "../ai/stt/types.ts";
+import { createAnthropicLlm } from "../ai/llm/anthropic.ts";
 import { createGroqLlm } from "../ai/llm/groq.ts";
 import { createOpenAiLlm } from "../ai/llm/openai.ts";
 import { createOpenAiTts } from "../ai/tts/openai.ts";
+import type { LlmProviderName } from "../config/schema.ts";
 import { rootLogger } from "../log.ts";
 import type { CheckStatus } from "./doctor-check.ts";
 
@@ -109,11 +112,17 @@ export async function probeDeepgram(o: { key: string; baseUrl: string | null; mo
   }
 }
 
-async function listModels(provider: "groq" | "openai", key: string, baseUrl: string | null, signal: AbortSignal): Promise<string[]> {
+async function listModels(provider: LlmProviderName, key: string, baseUrl: string | null, signal: AbortSignal): Promise<string[]> {
   if (provider === "groq") {
     const groq = new Groq({ apiKey: key, baseURL: baseUrl ?? "https://api.groq.com", maxRetries: 0, timeout: TIMEOUT_MS });
     const page = await groq.models.list({ signal });
     return page.data.map((m) => m.id);
+  }
+  if (provider === "anthropic") {
+    const anthropic = new Anthropic({ apiKey: key, baseURL: baseUrl ?? "https://api.anthropic.com", maxRetries: 0, timeout: TIMEOUT_MS });
+    const ids: string[] = [];
+    for await (const model of anthropic.models.list({}, { signal })) ids.push(model.id);
+    return ids;
   }
   const openai = new OpenAI({ apiKey: key, baseURL: baseUrl ?? "https://api.openai.com/v1", maxRetries: 0, timeout: TIMEOUT_MS });
   const ids: string[] = [];
@@ -121,16 +130,18 @@ async function listModels(provider: "groq" | "openai", key: string, baseUrl: str
   return ids;
 }
 
-export async function probeLlm(o: { provider: "groq" | "openai"; key: string; baseUrl: string | null; model: string; signal: AbortSignal }): Promise<ProbeResult> {
+const LLM_FACTORIES = { groq: createGroqLlm, openai: createOpenAiLlm, anthropic: createAnthropicLlm } as const;
+
+export async function probeLlm(o: { provider: LlmProviderName; key: string; baseUrl: string | null; model: string; signal: AbortSignal }): Promise<ProbeResult> {
   const what = `${o.provider} ${o.model}`;
-  const keyName = o.provider === "groq" ? "GROQ_API_KEY" : "OPENAI_API_KEY";
-  const variable = o.provider === "groq" ? "GROQ_MODEL" : "OPENAI_MODEL";
+  const keyName = `${o.provider.toUpperCase()}_API_KEY`;
+  const variable = `${o.provider.toUpperCase()}_MODEL`;
   try {
     const models = await listModels(o.provider, o.key, o.baseUrl, o.signal);
     if (!models.includes(o.model)) {
       return { ok: false, status: "FAIL", detail: `${what}: no such model for this key (${models.length} models offered)`, fix: `set ${variable} to one the provider lists, e.g. ${models.slice(0, 3).join(", ") || "(none listed)"}`, ms: null };
     }
-    const llm = (o.provider === "groq" ? createGroqLlm : createOpenAiLlm)({ apiKey: o.key, baseUrl: o.baseUrl, model: o.model, timeoutMs: TIMEOUT_MS, log });
+    const llm = LLM_FACTORIES[o.provider]({ apiKey: o.key, baseUrl: o.baseUrl, model: o.model, timeoutMs: TIMEOUT_MS, log });
     const started = performance.now();
     const controller = new AbortController();
     const stop = () => controller.abort();

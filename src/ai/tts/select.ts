@@ -77,7 +77,7 @@ export function selectTts(config: Config, log: Logger, events?: ProviderEvents, 
   const offlineVoice = espeakVoiceFor(config.language);
   const offlineId = espeakVoiceId(config.language);
   const offline = (): TextToSpeech => deferredTts(offlineId, createEspeakTts({ voice: offlineVoice, log }));
-  if (!config.openaiApiKey) {
+  if (config.ttsProvider !== "openai" || !config.openaiApiKey) {
     const tts = offline();
     return { tts, render: tts, mode: `offline (${tts.voiceId})` };
   }
@@ -107,8 +107,8 @@ function ttsProviderId(model: string): string {
 }
 
 /** The id of the voice selectTts picks (what the phrase cache keys its files on), without starting it. */
-export function voiceIdFor(config: Pick<Config, "openaiApiKey" | "ttsModel" | "ttsVoice" | "language">): string {
-  return config.openaiApiKey ? openAiVoiceId(config.ttsModel, config.ttsVoice) : espeakVoiceId(config.language);
+export function voiceIdFor(config: Pick<Config, "ttsProvider" | "openaiApiKey" | "ttsModel" | "ttsVoice" | "language">): string {
+  return config.ttsProvider === "openai" && config.openaiApiKey ? openAiVoiceId(config.ttsModel, config.ttsVoice) : espeakVoiceId(config.language);
 }
 
 /** The offline voice's id for a language: one place, since the phrase cache keys its files on it. */
