@@ -4,7 +4,7 @@ import { checkEslAuth } from "../transports/esl-auth.ts";
 import { LLM_PROVIDERS, type Config, type LlmProviderName } from "../config/schema.ts";
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
-import { BUDGET_MS, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";
+import { BUDGET_MS, probeAura, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";
 
 function toResult(id: string, p: ProbeResult): CheckResult {
   const r: CheckResult = { id, status: p.status, detail: p.detail };
@@ -24,6 +24,12 @@ function llmSettings(c: Config, provider: LlmProviderName): { key: string | null
   }
 }
 
+function offlineVoiceWhy(c: Config): string {
+  if (c.ttsProvider === "deepgram") return "TTS_PROVIDER=deepgram without DEEPGRAM_API_KEY";
+  if (c.ttsProvider === "openai") return "no OPENAI_API_KEY";
+  return "TTS_PROVIDER=offline, or no OPENAI_API_KEY";
+}
+
 export const providersCheck: Check = {
   id: "provider",
   timeoutMs: 8000,
@@ -39,9 +45,11 @@ export const providersCheck: Check = {
       if (!key) return [];
       return [probeLlm({ provider, key, baseUrl, model, signal }).then((p) => ({ provider, result: toResult(`provider.llm.${provider}`, p) }))];
     });
-    const tts = c.openaiApiKey
-      ? probeTts({ key: c.openaiApiKey, baseUrl: c.openaiBaseUrl, model: c.ttsModel, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
-      : Promise.resolve(pass("provider.tts", "no OPENAI_API_KEY: offline, the embedded eSpeak-NG voice speaks"));
+    const tts = c.ttsProvider === "deepgram" && c.deepgramApiKey
+      ? probeAura({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+      : c.ttsProvider === "openai" && c.openaiApiKey
+        ? probeTts({ key: c.openaiApiKey, baseUrl: c.openaiBaseUrl, model: c.ttsModel, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+        : Promise.resolve(pass("provider.tts", `${offlineVoiceWhy(c)}: offline, the embedded eSpeak-NG voice speaks`));
     const [sttResult, llmResults, ttsResult] = await Promise.all([stt, Promise.all(llms), tts]);
     const results: CheckResult[] = [sttResult];
     if (llmResults.length === 0) results.push(pass("provider.llm", "no GROQ_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY: offline, the scripted SAV dialog runs the call"));

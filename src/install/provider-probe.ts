@@ -11,7 +11,9 @@ import type { SttStream } from "../ai/stt/types.ts";
 import { createAnthropicLlm } from "../ai/llm/anthropic.ts";
 import { createGroqLlm } from "../ai/llm/groq.ts";
 import { createOpenAiLlm } from "../ai/llm/openai.ts";
+import { createDeepgramTts } from "../ai/tts/deepgram.ts";
 import { createOpenAiTts } from "../ai/tts/openai.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { LlmProviderName } from "../config/schema.ts";
 import { rootLogger } from "../log.ts";
 import type { CheckStatus } from "./doctor-check.ts";
@@ -170,10 +172,28 @@ export async function probeLlm(o: { provider: LlmProviderName; key: string; base
 export async function probeTts(o: { key: string; baseUrl: string | null; model: string; voice: string; signal: AbortSignal }): Promise<ProbeResult> {
   const what = `openai ${o.model} (${o.voice})`;
   const tts = createOpenAiTts({ apiKey: o.key, baseUrl: o.baseUrl, model: o.model, voice: o.voice, timeoutMs: TIMEOUT_MS, log });
+  const result = await firstAudio(what, tts, o.signal, { keyName: "OPENAI_API_KEY", noAudioFix: "check OPENAI_TTS_MODEL and OPENAI_TTS_VOICE" });
+  const retired = RETIRED_MODELS[o.model];
+  return retired && result.ok ? { ...result, status: "WARN", detail: `${result.detail}; ${retired}`, fix: "set OPENAI_TTS_MODEL=gpt-4o-mini-tts" } : result;
+}
+
+/** Deepgram Aura at a phone call's 8 kHz, as calls ask for it: the key, the voice, the first byte. */
+export async function probeAura(o: { key: string; baseUrl: string | null; voice: string; signal: AbortSignal }): Promise<ProbeResult> {
+  const what = `deepgram ${o.voice}`;
+  const tts = createDeepgramTts({ apiKey: o.key, baseUrl: o.baseUrl, voice: o.voice, timeoutMs: TIMEOUT_MS, log });
+  const result = await firstAudio(what, tts.atRate?.(8000) ?? tts, o.signal, { keyName: "DEEPGRAM_API_KEY", noAudioFix: "check DEEPGRAM_TTS_VOICE" });
+  if (!result.ok && /HTTP 400\b/.test(result.detail)) {
+    return { ...result, detail: `${what}: no such Aura voice for this key (${result.detail.replace(`${what}: `, "")})`, fix: "set DEEPGRAM_TTS_VOICE to an Aura voice of the calls' language, e.g. aura-2-agathe-fr or aura-2-hector-fr (French), aura-2-thalia-en (English)" };
+  }
+  return result;
+}
+
+/** Time to the first audio of a short sentence, judged against the voice's share of the turn budget. */
+async function firstAudio(what: string, tts: TextToSpeech, signal: AbortSignal, o: { keyName: string; noAudioFix: string }): Promise<ProbeResult> {
   const started = performance.now();
   const controller = new AbortController();
   const stop = () => controller.abort();
-  o.signal.addEventListener("abort", stop, { once: true });
+  signal.addEventListener("abort", stop, { once: true });
   try {
     let ms: number | null = null;
     for await (const chunk of tts.synthesize("Bonjour.", controller.signal)) {
@@ -182,15 +202,13 @@ export async function probeTts(o: { key: string; baseUrl: string | null; model: 
         break;
       }
     }
-    if (ms === null) return { ok: false, status: "FAIL", detail: `${what}: no audio came back`, fix: "check OPENAI_TTS_MODEL and OPENAI_TTS_VOICE", ms: null };
-    const result = judged(what, ms, BUDGET_MS.tts, "first audio byte");
-    const retired = RETIRED_MODELS[o.model];
-    return retired ? { ...result, status: "WARN", detail: `${result.detail}; ${retired}`, fix: "set OPENAI_TTS_MODEL=gpt-4o-mini-tts" } : result;
+    if (ms === null) return { ok: false, status: "FAIL", detail: `${what}: no audio came back`, fix: o.noAudioFix, ms: null };
+    return judged(what, ms, BUDGET_MS.tts, "first audio byte");
   } catch (err) {
-    return refused(what, err, "OPENAI_API_KEY");
+    return refused(what, err, o.keyName);
   } finally {
     controller.abort();
-    o.signal.removeEventListener("abort", stop);
+    signal.removeEventListener("abort", stop);
     await tts.close().catch(() => undefined);
   }
 }

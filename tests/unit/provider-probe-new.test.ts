@@ -6,9 +6,10 @@ import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/schema.ts";
 import type { CheckResult } from "../../src/install/doctor-check.ts";
 import { providersCheck } from "../../src/install/doctor-providers.ts";
-import { probeLlm } from "../../src/install/provider-probe.ts";
+import { probeAura, probeLlm } from "../../src/install/provider-probe.ts";
 import { createFakeAnthropic } from "../fakes/anthropic.ts";
 import { startFakeDeepgram } from "../fakes/deepgram.ts";
+import { createFakeDeepgramSpeak } from "../fakes/deepgram-speak.ts";
 import { startFakeHttp } from "../fakes/http.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -57,5 +58,46 @@ describe("Claude probe against the fake Messages API", () => {
     const config = configOf({ DEEPGRAM_API_KEY: "fake-deepgram-key", DEEPGRAM_BASE_URL: dg.url, ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: http.url });
     const r = await providersCheck.run({ config, configError: null, root: "/", env: {}, signal: signal() }) as CheckResult[];
     expect(r.map((x) => [x.id, x.status])).toEqual([["provider.deepgram", "PASS"], ["provider.llm.anthropic", "PASS"], ["provider.tts", "PASS"]]);
+  });
+});
+
+describe("Aura probe against the fake speak endpoint", () => {
+  function auraFake(o: { ttfbMs?: number } = {}) {
+    const speak = createFakeDeepgramSpeak({ ttfbMs: o.ttfbMs, speed: 50 });
+    const dg = startFakeDeepgram({ script: ["bonjour"], routes: [speak] });
+    cleanups.push(() => dg.stop());
+    return { speak, dg };
+  }
+
+  test("first byte measured at 8 kHz; a voice Aura does not have, a refused key, a slow first byte", async () => {
+    const { speak, dg } = auraFake();
+    const ok = await probeAura({ key: "fake-deepgram-key", baseUrl: dg.url, voice: "aura-2-agathe-fr", signal: signal() });
+    expect(ok.status).toBe("PASS");
+    expect(ok.detail).toContain("deepgram aura-2-agathe-fr: first audio byte in");
+    expect(speak.requests[0]?.sampleRate).toBe(8000);
+    const missing = await probeAura({ key: "fake-deepgram-key", baseUrl: dg.url, voice: "aura-2-nobody-fr", signal: signal() });
+    expect(missing.status).toBe("FAIL");
+    expect(missing.detail).toContain("no such Aura voice");
+    expect(missing.fix).toContain("DEEPGRAM_TTS_VOICE");
+    const refused = await probeAura({ key: "wrong", baseUrl: dg.url, voice: "aura-2-agathe-fr", signal: signal() });
+    expect(refused.detail).toContain("key refused (HTTP 401)");
+    expect(refused.fix).toContain("DEEPGRAM_API_KEY");
+    const slow = auraFake({ ttfbMs: 500 });
+    const late = await probeAura({ key: "fake-deepgram-key", baseUrl: slow.dg.url, voice: "aura-2-agathe-fr", signal: signal() });
+    expect(late.status).toBe("WARN");
+    expect(late.detail).toContain("turn budget");
+  });
+
+  test("the providers check: one Deepgram key for ears and voice, Claude as the mind, the whole turn in the budget", async () => {
+    const { dg } = auraFake();
+    const { http } = claudeFake();
+    const config = configOf({
+      DEEPGRAM_API_KEY: "fake-deepgram-key", DEEPGRAM_BASE_URL: dg.url, TTS_PROVIDER: "deepgram", ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: http.url,
+    });
+    const r = await providersCheck.run({ config, configError: null, root: "/", env: {}, signal: signal() }) as CheckResult[];
+    expect(r.map((x) => [x.id, x.status])).toEqual([
+      ["provider.deepgram", "PASS"], ["provider.llm.anthropic", "PASS"], ["provider.tts", "PASS"], ["provider.budget", "PASS"],
+    ]);
+    expect(r.find((x) => x.id === "provider.tts")?.detail).toContain("deepgram aura-2-agathe-fr");
   });
 });
