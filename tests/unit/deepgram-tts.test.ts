@@ -133,7 +133,7 @@ describe("Deepgram Aura against the fake speak endpoint", () => {
 
 describe("Aura behind the retries and the offline voice, at the call's rate", () => {
   test("a first byte that misses the deadline: the offline voice says the sentence, at the call's rate", async () => {
-    const { speak, tts } = rig({ ttfbMs: 2000 });
+    const { speak, tts } = rig({ ttfbMs: 10_000 });
     const offlineSaid: string[] = [];
     const offline: TextToSpeech = {
       voiceId: "espeak-ng:fr",
@@ -145,7 +145,7 @@ describe("Aura behind the retries and the offline voice, at the call's rate", ()
       close: async () => {},
     };
     const resampler = { openStream: () => Promise.reject(new Error("no resampling expected: both voices at 8000 Hz")) };
-    const voice = withOfflineFallback({ cloud: withTtsRetries(tts, { attempts: 1, log }), offline, resampler, deadlineMs: 200, breaker: null, log });
+    const voice = withOfflineFallback({ cloud: withTtsRetries(tts, { attempts: 1, log }), offline, resampler, deadlineMs: 1000, breaker: null, log });
     const call = voiceAtRate(voice, 8000);
     expect([call.voiceId, call.sampleRate]).toEqual(["deepgram:aura-2-agathe-fr", 8000]);
     const { pcm } = await collect(call.synthesize(TEXT));

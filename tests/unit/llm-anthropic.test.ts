@@ -249,7 +249,7 @@ describe("Claude behind the resilient model", () => {
       const llm = createResilientLlm({
         primary: createAnthropicLlm({ apiKey: claude.apiKey, baseUrl: http.url, model: "claude-haiku-5-5", timeoutMs: 20_000, log }),
         fallback: createGroqLlm({ apiKey: chat.apiKey, baseUrl: http.url, model: "llama-test", timeoutMs: 5000, log }),
-        ttftTimeoutMs: 200, retryAttempts: 1, log,
+        ttftTimeoutMs: 1000, retryAttempts: 1, log,
       });
       const { texts } = await collect(llm.stream({ messages: hello, tools: [] }));
       expect(texts.join("")).toBe("Groq répond.");
