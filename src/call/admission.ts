@@ -3,6 +3,7 @@ import type { Dialog, DialogAction } from "../dialog/types.ts";
 import type { AdmissionQueue } from "./admission-queue.ts";
 import type { CallDirectory, CallInfo } from "./call-directory.ts";
 import type { CallProfile } from "./call-profile.ts";
+import { voiceAtRate } from "../ai/tts/types.ts";
 import type { HandOff } from "./hand-off.ts";
 import { PendingCall } from "./pending-call.ts";
 import type { Opening, PreRoll } from "./pre-roll.ts";
@@ -99,7 +100,8 @@ export class Admission {
         ...this.deps,
         phrases: profile.phrases,
         texts: profile.texts,
-        tts: profile.tts,
+        // The voice at the call's own rate when it can produce it (Aura): no resampling.
+        tts: voiceAtRate(profile.tts, leg.sampleRate),
         caller: { callerNumber: leg.callerNumber ?? registered?.callerNumber ?? null, dnis: leg.dnis ?? registered?.dnis ?? null, tenant: profile.tenant.id },
         transfer,
         preRoll,

@@ -46,6 +46,8 @@ export interface AiBenchOptions {
   ttsTtfbMs: number;
   /** The fake model's token rate. */
   llmTokensPerSecond: number;
+  /** The main model (the other chat fake behind it) and the voice, each against its fake. */
+  providers: { llm: "groq" | "anthropic"; tts: "openai" | "deepgram" };
   json: boolean;
   signal: AbortSignal;
   /** Server settings (VOICEBOT_ names), e.g. the resampler engine to compare. */
@@ -184,7 +186,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       env = { ...env, ...started.env };
     }
     stack = await startFakeStack({
-      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs, llmTokensPerSecond: o.llmTokensPerSecond,
+      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs, llmTokensPerSecond: o.llmTokensPerSecond, llm: o.providers.llm, tts: o.providers.tts,
       script: conversation.map((u) => u.heard), maxCalls: o.calls + 10, signal: o.signal, env,
     });
     const server = stack.server;
@@ -249,6 +251,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     const report = {
       calls: o.calls, seconds: o.seconds, rate: o.rate,
       transport: o.websocket ? "websocket" : o.browser ? "browser (the console's test call)" : o.asp ? `asp (the bench as the PABX Docker media server, ${o.aspChunk}-byte caller chunks)` : o.playback === null ? "audiosocket" : `audiostream (${o.playback} playback)`,
+      providers: o.providers,
       providerDelaysMs: { stt: o.sttDelayMs, llmFirstToken: o.llmTtftMs, ttsFirstByte: o.ttsTtfbMs },
       llmTokensPerSecond: o.llmTokensPerSecond,
       completed: tally.completed, failed, cutAtEnd: tally.cutAtEnd, failures: Object.fromEntries(tally.failures),
@@ -271,6 +274,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const lines = [
+        `providers        deepgram STT, ${o.providers.llm} LLM, ${o.providers.tts} TTS (local fakes)`,
         `conversations    ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run`,
         `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns answered by the model's words; the providers' delays add up to ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms; the final is asked for after ${EARLY_FINALIZE_MS} ms of quiet)`,
         `per turn         ${perTurn.map((t, i) => `${i + 1}: p50 ${t.p50} / p99 ${t.p99}`).join(", ")} ms (turn ${WORDED_TURNS + 1}: end_call, then the fixed goodbye)`,

@@ -4,7 +4,7 @@ import { runDtmfBench } from "./bench-dtmf.ts";
 import { parseCommandArgs, UsageError, type Command } from "./command.ts";
 import { DEFAULT_CHUNK_BYTES } from "../simulate/asp-wire.ts";
 import { ASP_RATES } from "../transports/asp-negotiate.ts";
-import { runAiBench } from "./bench-ai.ts";
+import { runAiBench, type AiBenchOptions } from "./bench-ai.ts";
 import { runColdBench } from "./bench-cold.ts";
 import { parseFault } from "./bench-faults.ts";
 import { RAMP_MS, runOfflineBench } from "./bench-offline.ts";
@@ -55,6 +55,10 @@ Options:
   --llm-tps N              the fake model's tokens per second (default 150; the real vendors: 50
                            to 200, Groq's 70b above); it answers as real models do: tool calls
                            first with no words, token-sized deltas, tool arguments in many pieces
+  --llm PROVIDER           with --fake-providers: the main model, groq (default, OpenAI behind it) or
+                           anthropic (Claude's Messages API; Groq behind it), each at --llm-ttft
+  --tts PROVIDER           with --fake-providers: the voice, openai (default) or deepgram (Aura's
+                           speak endpoint, linear16 at the call's rate), each at --tts-ttfb
   --websocket              Asterisk chan_websocket calls instead: each caller dials /asterisk on the
                            server's WEBSOCKET_PORT as Dial(WebSocket/…/c(slin16)) does, and hears the
                            bot through a model of Asterisk's queue (whole frames, one per 20 ms, XOFF,
@@ -115,6 +119,8 @@ const OPTIONS = {
   "llm-ttft": { type: "string" },
   "tts-ttfb": { type: "string" },
   "llm-tps": { type: "string" },
+  llm: { type: "string" },
+  tts: { type: "string" },
   resampler: { type: "string" },
   fault: { type: "string" },
   audiostream: { type: "boolean" },
@@ -140,6 +146,12 @@ function delayMs(flag: string, value: string | undefined, fallback: number): num
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(n >= 0 && n <= 60_000)) throw new UsageError(`${flag} "${value}" is not allowed; give whole milliseconds from 0 to 60000`);
   return n;
+}
+
+function parseProviders(llm: string | undefined, tts: string | undefined): AiBenchOptions["providers"] {
+  if (llm !== undefined && llm !== "groq" && llm !== "anthropic") throw new UsageError(`--llm "${llm}" is not allowed; use groq or anthropic`);
+  if (tts !== undefined && tts !== "openai" && tts !== "deepgram") throw new UsageError(`--tts "${tts}" is not allowed; use openai or deepgram`);
+  return { llm: llm ?? "groq", tts: tts ?? "openai" };
 }
 
 function tokensPerSecond(value: string | undefined): number {
@@ -210,9 +222,12 @@ export const benchCommand: Command = {
       throw new UsageError("--arrival, --once, --soak and --call-seconds are for the offline bench: they do not go with --fake-providers");
     }
     if (soakSeconds !== null && external !== null) throw new UsageError("--soak measures the memory of a server the bench starts: it does not go with --audiosocket");
-    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v["llm-tps"] ?? v.resampler ?? v.fault) !== undefined) {
-      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --llm-tps, --resampler and --fault only go with --fake-providers");
+    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v["llm-tps"] ?? v.resampler ?? v.fault ?? v.llm ?? v.tts) !== undefined) {
+      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --llm-tps, --llm, --tts, --resampler and --fault only go with --fake-providers");
     }
+    const providers = parseProviders(v.llm, v.tts);
+    // The fault bench makes the Groq/OpenAI chat fake and OpenAI's speech fake misbehave.
+    if (v.fault !== undefined && (providers.llm !== "groq" || providers.tts !== "openai")) throw new UsageError("--fault runs against the default providers: it does not go with --llm or --tts");
     const browser = v.browser === true;
     if (browser && !fakes) throw new UsageError("--browser only goes with --fake-providers");
     if (browser && (playback !== null || v.fault !== undefined)) throw new UsageError("--browser does not go with --audiostream or --fault");
@@ -234,6 +249,7 @@ export const benchCommand: Command = {
         llmTtftMs: delayMs("--llm-ttft", v["llm-ttft"], 250),
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
         llmTokensPerSecond: tokensPerSecond(v["llm-tps"]),
+        providers,
         env: v.resampler === undefined ? {} : { VOICEBOT_RESAMPLER: v.resampler } as Record<string, string>,
       };
       const interrupt = new AbortController();

@@ -25,8 +25,9 @@ const HIGHEST_RATE = 48000;
 const USAGE = `Usage: voicebot cache build [--tenant ID] [--rates 8000,16000] [--prune] [--json]
        voicebot cache status [--tenant ID] [--rates 8000,16000] [--json]
 
-The phrase cache: every fixed phrase of LANGUAGE, synthesized with the configured voice (OpenAI TTS
-when OPENAI_API_KEY is set, else the offline eSpeak-NG voice) at each rate, in <data-dir>/cache/phrases
+The phrase cache: every fixed phrase of LANGUAGE, synthesized with the configured voice (TTS_PROVIDER's
+cloud voice, OpenAI TTS or Deepgram Aura, when its key is set, else the offline eSpeak-NG voice) at
+each rate, in <data-dir>/cache/phrases
 (each other tenant: its own language, voice and texts, in <data-dir>/cache/phrases-<id>).
 serve loads it at start; phrases missing there are rendered by serve itself, and a cache built for
 another voice, language or texts is reported as stale.

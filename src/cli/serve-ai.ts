@@ -5,6 +5,7 @@
  * calls use the keypad dialog, still spoken with the configured voice.
  */
 import { ProviderBreakers } from "../ai/circuit-breaker.ts";
+import { createAnthropicLlm } from "../ai/llm/anthropic.ts";
 import { createGroqLlm } from "../ai/llm/groq.ts";
 import { createOpenAiLlm } from "../ai/llm/openai.ts";
 import { createResilientLlm } from "../ai/llm/resilient.ts";
@@ -36,10 +37,14 @@ export interface AiSetup {
 
 function llmFor(provider: LlmProviderName, config: Config, log: Logger): LanguageModel | null {
   const common = { timeoutMs: config.apiTimeoutMs, log: log.child(provider) };
-  if (provider === "groq") {
-    return config.groqApiKey ? createGroqLlm({ ...common, apiKey: config.groqApiKey, baseUrl: config.groqBaseUrl, model: config.groqModel }) : null;
+  switch (provider) {
+    case "groq":
+      return config.groqApiKey ? createGroqLlm({ ...common, apiKey: config.groqApiKey, baseUrl: config.groqBaseUrl, model: config.groqModel }) : null;
+    case "openai":
+      return config.openaiApiKey ? createOpenAiLlm({ ...common, apiKey: config.openaiApiKey, baseUrl: config.openaiBaseUrl, model: config.openaiModel }) : null;
+    case "anthropic":
+      return config.anthropicApiKey ? createAnthropicLlm({ ...common, apiKey: config.anthropicApiKey, baseUrl: config.anthropicBaseUrl, model: config.anthropicModel }) : null;
   }
-  return config.openaiApiKey ? createOpenAiLlm({ ...common, apiKey: config.openaiApiKey, baseUrl: config.openaiBaseUrl, model: config.openaiModel }) : null;
 }
 
 /** Why the LLM moved to the other provider, as a label: the resilient model's reason text starts with it. */
@@ -59,7 +64,7 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents, res
 
   const primaryName = config.llmProvider;
   const primary = primaryName ? llmFor(primaryName, config, log) : null;
-  const fallback = primaryName ? llmFor(primaryName === "groq" ? "openai" : "groq", config, log) : null;
+  const fallback = config.llmFallback ? llmFor(config.llmFallback, config, log) : null;
   const llm = primary
     ? createResilientLlm({
         primary, fallback, ttftTimeoutMs: config.llmTtftTimeoutMs, retryAttempts: config.apiRetryAttempts, log: log.child("llm"), breakers,

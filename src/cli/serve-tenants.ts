@@ -4,7 +4,7 @@
  */
 import type { ProviderEvents } from "../ai/provider-error.ts";
 import type { ProviderBreakers } from "../ai/circuit-breaker.ts";
-import { selectTts, type TtsSelection } from "../ai/tts/select.ts";
+import { selectTts, speaksWithCloudVoice, type TtsSelection } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { CallProfile } from "../call/call-profile.ts";
 import type { ConversationParts } from "../call/conversation.ts";
@@ -67,7 +67,7 @@ export function buildProfiles(deps: ProfileDeps): TenantProfiles {
       // The other dialog's greeting next: an AI call whose recognizer fails goes on with the keypad.
       first: [...greetings, ...(conversation ? KEYPAD_GREETING : AI_GREETING), "busy"],
       // eSpeak's one worker says one thing at a time: with one render in flight, a call's live speech waits behind one phrase, not four.
-      parallel: config.openaiApiKey ? undefined : 1,
+      parallel: speaksWithCloudVoice(config) ? undefined : 1,
     });
     const techHours = parseTechHours(tenant.techHours);
     const profile: CallProfile = {

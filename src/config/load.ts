@@ -6,7 +6,9 @@ import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { readEnvFile } from "./envfile.ts";
 import { loadPbxSettings } from "./load-pbx.ts";
-import { ConfigError, type Config, type HostPort, type LlmProviderName, type LogLevelName } from "./schema.ts";
+import { loadProviderChoice } from "./load-providers.ts";
+import { ConfigError, type Config, type HostPort, type LogLevelName } from "./schema.ts";
+import { name, url } from "./values.ts";
 
 /** Flags that map onto configuration (DESIGN.md's table); each command parses its own argv. */
 export interface ConfigFlags {
@@ -105,17 +107,6 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   }
   const dataDir = resolve(dataDirRaw?.value ?? defaultDataDir());
 
-  const groqApiKey = optional("GROQ_API_KEY");
-  const openaiApiKey = optional("OPENAI_API_KEY");
-  const providerRaw = lookup("LLM_PROVIDER");
-  const providerValue = providerRaw?.value.trim().toLowerCase() ?? "";
-  if (providerRaw && providerValue !== "" && providerValue !== "groq" && providerValue !== "openai") {
-    throw new ConfigError(providerRaw.variable, providerRaw.value, providerRaw.source, "must be groq or openai");
-  }
-  const llmProvider: LlmProviderName | null = providerValue === "groq" || providerValue === "openai"
-    ? providerValue
-    : groqApiKey ? "groq" : openaiApiKey ? "openai" : null;
-
   const tzRaw = lookup("TZ");
   const timezone = tzRaw?.value.trim() || "Europe/Paris";
   try {
@@ -157,24 +148,16 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     aspToken: optional("ASP_TOKEN"),
     adminToken: optional("ADMIN_TOKEN"),
     deepgramApiKey: optional("DEEPGRAM_API_KEY"),
-    groqApiKey,
-    openaiApiKey,
     deepgramBaseUrl: url(lookup("DEEPGRAM_BASE_URL")),
-    groqBaseUrl: url(lookup("GROQ_BASE_URL")),
-    openaiBaseUrl: url(lookup("OPENAI_BASE_URL")),
     logLevel,
     deepgramModel: name(lookup("DEEPGRAM_MODEL"), "nova-3"),
     keyterms,
     companyName,
-    llmProvider,
-    groqModel: name(lookup("GROQ_MODEL"), "llama-3.3-70b-versatile"),
-    openaiModel: name(lookup("OPENAI_MODEL"), "gpt-4.1-mini"),
+    ...loadProviderChoice(lookup, optional, language),
     llmTtftTimeoutMs: Math.round(secondsOr(lookup("LLM_TTFT_TIMEOUT"), 1.5) * 1000),
     ttsFirstByteTimeoutMs: Math.round(secondsOr(lookup("TTS_FIRST_BYTE_TIMEOUT"), 1) * 1000),
     providerBreakerFailures: intOr(lookup("PROVIDER_BREAKER_FAILURES"), 3, 1, 100),
     providerBreakerCooldownMs: Math.round(secondsOr(lookup("PROVIDER_BREAKER_COOLDOWN"), 30) * 1000),
-    ttsModel: name(lookup("OPENAI_TTS_MODEL"), "gpt-4o-mini-tts"),
-    ttsVoice: name(lookup("OPENAI_TTS_VOICE"), "nova"),
     apiRetryAttempts: intOr(lookup("API_RETRY_ATTEMPTS"), 2, 0, 10),
     apiTimeoutMs: Math.round(secondsOr(lookup("API_TIMEOUT"), 10) * 1000),
     techHours,
@@ -192,16 +175,6 @@ function token(raw: Raw | undefined): string | null {
   const v = raw?.value.trim();
   if (!raw || !v) return null;
   if (!/^[\x21-\x3a\x3c-\x7e]{1,200}$/.test(v)) throw new ConfigError(raw.variable, raw.value, raw.source, "must be 1-200 printable ASCII characters without spaces or ';'");
-  return v;
-}
-
-/** A model or voice name: letters, digits and . _ - / : (what vendors use), else the default. */
-function name(raw: Raw | undefined, fallback: string): string {
-  const v = raw?.value.trim();
-  if (!raw || !v) return fallback;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(v)) {
-    throw new ConfigError(raw.variable, raw.value, raw.source, "must be a model or voice name: letters, digits and . _ - / : (at most 100)");
-  }
   return v;
 }
 
@@ -255,16 +228,4 @@ function secondsOr(raw: Raw | undefined, fallback: number): number {
   const n = /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
   if (!(n > 0 && n <= 86400)) throw new ConfigError(raw.variable, raw.value, raw.source, "must be a number of seconds greater than 0 and at most 86400");
   return n;
-}
-
-function url(raw: Raw | undefined): string | null {
-  const v = raw?.value.trim();
-  if (!raw || !v) return null;
-  try {
-    const u = new URL(v);
-    if (!["http:", "https:", "ws:", "wss:"].includes(u.protocol)) throw new Error("scheme");
-  } catch {
-    throw new ConfigError(raw.variable, raw.value, raw.source, "must be an http(s) or ws(s) URL");
-  }
-  return v;
 }

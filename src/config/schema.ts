@@ -35,19 +35,24 @@ export interface Config {
   deepgramApiKey: string | null;
   groqApiKey: string | null;
   openaiApiKey: string | null;
+  anthropicApiKey: string | null;
   deepgramBaseUrl: string | null;
   groqBaseUrl: string | null;
   openaiBaseUrl: string | null;
+  anthropicBaseUrl: string | null;
   logLevel: LogLevelName;
   /** Deepgram live model (DEEPGRAM_MODEL). */
   deepgramModel: string;
   /** Words for the recognizer: COMPANY_NAME first, then DEEPGRAM_KEYTERMS. */
   keyterms: string[];
   companyName: string;
-  /** LLM_PROVIDER, or the one with a key (groq first); null = no key for either. */
+  /** LLM_PROVIDER, or the first with a key (groq, openai, anthropic); null = no key at all. */
   llmProvider: LlmProviderName | null;
+  /** LLM_FALLBACK, or the next other provider with a key in the same order; null = none. */
+  llmFallback: LlmProviderName | null;
   groqModel: string;
   openaiModel: string;
+  anthropicModel: string;
   /** LLM_TTFT_TIMEOUT: no first token by then => the turn moves to the other provider. */
   llmTtftTimeoutMs: number;
   /** TTS_FIRST_BYTE_TIMEOUT: no audio by then (or a longer gap mid-sentence) => the offline voice says it. */
@@ -56,7 +61,11 @@ export interface Config {
   providerBreakerFailures: number;
   /** PROVIDER_BREAKER_COOLDOWN: how long an open circuit skips its provider before one trial request. */
   providerBreakerCooldownMs: number;
+  /** TTS_PROVIDER, or openai when OPENAI_API_KEY is set; null = the offline voice. */
+  ttsProvider: TtsProviderName | null;
+  /** OPENAI_TTS_MODEL. */
   ttsModel: string;
+  /** The voice of ttsProvider: OPENAI_TTS_VOICE, or DEEPGRAM_TTS_VOICE (an Aura model such as aura-2-agathe-fr). */
   ttsVoice: string;
   /** API_RETRY_ATTEMPTS: retries after a failed LLM or TTS request. */
   apiRetryAttempts: number;
@@ -111,7 +120,10 @@ export interface EslSettings {
   password: string;
 }
 
-export type LlmProviderName = "groq" | "openai";
+/** In the order a key alone chooses them. */
+export const LLM_PROVIDERS = ["groq", "openai", "anthropic"] as const;
+export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
+export type TtsProviderName = "openai" | "deepgram";
 
 /**
  * A bad value: start-up stops with this one line, naming the variable (or flag), its value,

@@ -1,15 +1,33 @@
 /** The providers from this host: keys, models, and each stage's latency against the 1 s turn budget. */
 import { checkAmiLogin } from "../transports/ami.ts";
 import { checkEslAuth } from "../transports/esl-auth.ts";
+import { LLM_PROVIDERS, type Config, type LlmProviderName } from "../config/schema.ts";
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
-import { BUDGET_MS, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";
+import { BUDGET_MS, probeAura, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";
 
 function toResult(id: string, p: ProbeResult): CheckResult {
   const r: CheckResult = { id, status: p.status, detail: p.detail };
   if (p.fix) r.fix = p.fix;
   if (p.ms !== null) r.ms = p.ms;
   return r;
+}
+
+function llmSettings(c: Config, provider: LlmProviderName): { key: string | null; model: string; baseUrl: string | null } {
+  switch (provider) {
+    case "groq":
+      return { key: c.groqApiKey, model: c.groqModel, baseUrl: c.groqBaseUrl };
+    case "openai":
+      return { key: c.openaiApiKey, model: c.openaiModel, baseUrl: c.openaiBaseUrl };
+    case "anthropic":
+      return { key: c.anthropicApiKey, model: c.anthropicModel, baseUrl: c.anthropicBaseUrl };
+  }
+}
+
+function offlineVoiceWhy(c: Config): string {
+  if (c.ttsProvider === "deepgram") return "TTS_PROVIDER=deepgram without DEEPGRAM_API_KEY";
+  if (c.ttsProvider === "openai") return "no OPENAI_API_KEY";
+  return "TTS_PROVIDER=offline, or no OPENAI_API_KEY";
 }
 
 export const providersCheck: Check = {
@@ -22,19 +40,19 @@ export const providersCheck: Check = {
     const stt = c.deepgramApiKey
       ? probeDeepgram({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, model: c.deepgramModel, language: c.language, signal }).then((p) => toResult("provider.deepgram", p))
       : Promise.resolve(pass("provider.deepgram", "no DEEPGRAM_API_KEY: offline, callers answer on the keypad"));
-    const llms = (["groq", "openai"] as const).flatMap((provider) => {
-      const key = provider === "groq" ? c.groqApiKey : c.openaiApiKey;
+    const llms = LLM_PROVIDERS.flatMap((provider) => {
+      const { key, model, baseUrl } = llmSettings(c, provider);
       if (!key) return [];
-      const model = provider === "groq" ? c.groqModel : c.openaiModel;
-      const baseUrl = provider === "groq" ? c.groqBaseUrl : c.openaiBaseUrl;
       return [probeLlm({ provider, key, baseUrl, model, signal }).then((p) => ({ provider, result: toResult(`provider.llm.${provider}`, p) }))];
     });
-    const tts = c.openaiApiKey
-      ? probeTts({ key: c.openaiApiKey, baseUrl: c.openaiBaseUrl, model: c.ttsModel, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
-      : Promise.resolve(pass("provider.tts", "no OPENAI_API_KEY: offline, the embedded eSpeak-NG voice speaks"));
+    const tts = c.ttsProvider === "deepgram" && c.deepgramApiKey
+      ? probeAura({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+      : c.ttsProvider === "openai" && c.openaiApiKey
+        ? probeTts({ key: c.openaiApiKey, baseUrl: c.openaiBaseUrl, model: c.ttsModel, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+        : Promise.resolve(pass("provider.tts", `${offlineVoiceWhy(c)}: offline, the embedded eSpeak-NG voice speaks`));
     const [sttResult, llmResults, ttsResult] = await Promise.all([stt, Promise.all(llms), tts]);
     const results: CheckResult[] = [sttResult];
-    if (llmResults.length === 0) results.push(pass("provider.llm", "no GROQ_API_KEY or OPENAI_API_KEY: offline, the scripted SAV dialog runs the call"));
+    if (llmResults.length === 0) results.push(pass("provider.llm", "no GROQ_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY: offline, the scripted SAV dialog runs the call"));
     else results.push(...llmResults.map((l) => l.result));
     results.push(ttsResult);
 

@@ -3,13 +3,18 @@
  * accepted, does the model exist, and how fast is the first answer against the 1 s turn budget.
  * doctor runs them; install runs them when the admin types a key.
  */
+import Anthropic from "@anthropic-ai/sdk";
 import Groq from "groq-sdk";
 import OpenAI from "openai";
 import { createDeepgramStt } from "../ai/stt/deepgram.ts";
 import type { SttStream } from "../ai/stt/types.ts";
+import { createAnthropicLlm } from "../ai/llm/anthropic.ts";
 import { createGroqLlm } from "../ai/llm/groq.ts";
 import { createOpenAiLlm } from "../ai/llm/openai.ts";
+import { createDeepgramTts } from "../ai/tts/deepgram.ts";
 import { createOpenAiTts } from "../ai/tts/openai.ts";
+import type { TextToSpeech } from "../ai/tts/types.ts";
+import type { LlmProviderName } from "../config/schema.ts";
 import { rootLogger } from "../log.ts";
 import type { CheckStatus } from "./doctor-check.ts";
 
@@ -109,11 +114,17 @@ export async function probeDeepgram(o: { key: string; baseUrl: string | null; mo
   }
 }
 
-async function listModels(provider: "groq" | "openai", key: string, baseUrl: string | null, signal: AbortSignal): Promise<string[]> {
+async function listModels(provider: LlmProviderName, key: string, baseUrl: string | null, signal: AbortSignal): Promise<string[]> {
   if (provider === "groq") {
     const groq = new Groq({ apiKey: key, baseURL: baseUrl ?? "https://api.groq.com", maxRetries: 0, timeout: TIMEOUT_MS });
     const page = await groq.models.list({ signal });
     return page.data.map((m) => m.id);
+  }
+  if (provider === "anthropic") {
+    const anthropic = new Anthropic({ apiKey: key, baseURL: baseUrl ?? "https://api.anthropic.com", maxRetries: 0, timeout: TIMEOUT_MS });
+    const ids: string[] = [];
+    for await (const model of anthropic.models.list({}, { signal })) ids.push(model.id);
+    return ids;
   }
   const openai = new OpenAI({ apiKey: key, baseURL: baseUrl ?? "https://api.openai.com/v1", maxRetries: 0, timeout: TIMEOUT_MS });
   const ids: string[] = [];
@@ -121,16 +132,18 @@ async function listModels(provider: "groq" | "openai", key: string, baseUrl: str
   return ids;
 }
 
-export async function probeLlm(o: { provider: "groq" | "openai"; key: string; baseUrl: string | null; model: string; signal: AbortSignal }): Promise<ProbeResult> {
+const LLM_FACTORIES = { groq: createGroqLlm, openai: createOpenAiLlm, anthropic: createAnthropicLlm } as const;
+
+export async function probeLlm(o: { provider: LlmProviderName; key: string; baseUrl: string | null; model: string; signal: AbortSignal }): Promise<ProbeResult> {
   const what = `${o.provider} ${o.model}`;
-  const keyName = o.provider === "groq" ? "GROQ_API_KEY" : "OPENAI_API_KEY";
-  const variable = o.provider === "groq" ? "GROQ_MODEL" : "OPENAI_MODEL";
+  const keyName = `${o.provider.toUpperCase()}_API_KEY`;
+  const variable = `${o.provider.toUpperCase()}_MODEL`;
   try {
     const models = await listModels(o.provider, o.key, o.baseUrl, o.signal);
     if (!models.includes(o.model)) {
       return { ok: false, status: "FAIL", detail: `${what}: no such model for this key (${models.length} models offered)`, fix: `set ${variable} to one the provider lists, e.g. ${models.slice(0, 3).join(", ") || "(none listed)"}`, ms: null };
     }
-    const llm = (o.provider === "groq" ? createGroqLlm : createOpenAiLlm)({ apiKey: o.key, baseUrl: o.baseUrl, model: o.model, timeoutMs: TIMEOUT_MS, log });
+    const llm = LLM_FACTORIES[o.provider]({ apiKey: o.key, baseUrl: o.baseUrl, model: o.model, timeoutMs: TIMEOUT_MS, log });
     const started = performance.now();
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -159,10 +172,28 @@ export async function probeLlm(o: { provider: "groq" | "openai"; key: string; ba
 export async function probeTts(o: { key: string; baseUrl: string | null; model: string; voice: string; signal: AbortSignal }): Promise<ProbeResult> {
   const what = `openai ${o.model} (${o.voice})`;
   const tts = createOpenAiTts({ apiKey: o.key, baseUrl: o.baseUrl, model: o.model, voice: o.voice, timeoutMs: TIMEOUT_MS, log });
+  const result = await firstAudio(what, tts, o.signal, { keyName: "OPENAI_API_KEY", noAudioFix: "check OPENAI_TTS_MODEL and OPENAI_TTS_VOICE" });
+  const retired = RETIRED_MODELS[o.model];
+  return retired && result.ok ? { ...result, status: "WARN", detail: `${result.detail}; ${retired}`, fix: "set OPENAI_TTS_MODEL=gpt-4o-mini-tts" } : result;
+}
+
+/** Deepgram Aura at a phone call's 8 kHz, as calls ask for it: the key, the voice, the first byte. */
+export async function probeAura(o: { key: string; baseUrl: string | null; voice: string; signal: AbortSignal }): Promise<ProbeResult> {
+  const what = `deepgram ${o.voice}`;
+  const tts = createDeepgramTts({ apiKey: o.key, baseUrl: o.baseUrl, voice: o.voice, timeoutMs: TIMEOUT_MS, log });
+  const result = await firstAudio(what, tts.atRate?.(8000) ?? tts, o.signal, { keyName: "DEEPGRAM_API_KEY", noAudioFix: "check DEEPGRAM_TTS_VOICE" });
+  if (!result.ok && /HTTP 400\b/.test(result.detail)) {
+    return { ...result, detail: `${what}: no such Aura voice for this key (${result.detail.replace(`${what}: `, "")})`, fix: "set DEEPGRAM_TTS_VOICE to an Aura voice of the calls' language, e.g. aura-2-agathe-fr or aura-2-hector-fr (French), aura-2-thalia-en (English)" };
+  }
+  return result;
+}
+
+/** Time to the first audio of a short sentence, judged against the voice's share of the turn budget. */
+async function firstAudio(what: string, tts: TextToSpeech, signal: AbortSignal, o: { keyName: string; noAudioFix: string }): Promise<ProbeResult> {
   const started = performance.now();
   const controller = new AbortController();
   const stop = () => controller.abort();
-  o.signal.addEventListener("abort", stop, { once: true });
+  signal.addEventListener("abort", stop, { once: true });
   try {
     let ms: number | null = null;
     for await (const chunk of tts.synthesize("Bonjour.", controller.signal)) {
@@ -171,15 +202,13 @@ export async function probeTts(o: { key: string; baseUrl: string | null; model: 
         break;
       }
     }
-    if (ms === null) return { ok: false, status: "FAIL", detail: `${what}: no audio came back`, fix: "check OPENAI_TTS_MODEL and OPENAI_TTS_VOICE", ms: null };
-    const result = judged(what, ms, BUDGET_MS.tts, "first audio byte");
-    const retired = RETIRED_MODELS[o.model];
-    return retired ? { ...result, status: "WARN", detail: `${result.detail}; ${retired}`, fix: "set OPENAI_TTS_MODEL=gpt-4o-mini-tts" } : result;
+    if (ms === null) return { ok: false, status: "FAIL", detail: `${what}: no audio came back`, fix: o.noAudioFix, ms: null };
+    return judged(what, ms, BUDGET_MS.tts, "first audio byte");
   } catch (err) {
-    return refused(what, err, "OPENAI_API_KEY");
+    return refused(what, err, o.keyName);
   } finally {
     controller.abort();
-    o.signal.removeEventListener("abort", stop);
+    signal.removeEventListener("abort", stop);
     await tts.close().catch(() => undefined);
   }
 }

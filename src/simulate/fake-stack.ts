@@ -1,13 +1,16 @@
 /**
- * voicebot serve wired to local fakes of Deepgram, Groq/OpenAI chat and OpenAI speech (the ones
- * the tests use, tests/fakes/), with chosen provider delays: a whole AI conversation with no
- * internet and no key, for `bench --fake-providers` and `simulate --fake-providers`.
+ * voicebot serve wired to local fakes of Deepgram (listen and speak), Groq/OpenAI chat, Claude's
+ * Messages API and OpenAI speech (the ones the tests use, tests/fakes/), with chosen provider
+ * delays and the model and voice chosen among them: a whole AI conversation with no internet and
+ * no key, for `bench --fake-providers` and `simulate --fake-providers`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createFakeAnthropic, type FakeAnthropic } from "../../tests/fakes/anthropic.ts";
 import { createFakeChat, type FakeChat } from "../../tests/fakes/chat.ts";
 import { startFakeDeepgram, type FakeDeepgram, type FakeDeepgramScript } from "../../tests/fakes/deepgram.ts";
+import { createFakeDeepgramSpeak, type FakeDeepgramSpeak } from "../../tests/fakes/deepgram-speak.ts";
 import { startFakeHttp } from "../../tests/fakes/http.ts";
 import { savBrain } from "../../tests/fakes/sav-brain.ts";
 import { createFakeSpeech, type FakeSpeech } from "../../tests/fakes/speech.ts";
@@ -25,6 +28,10 @@ export interface FakeStackOptions {
   llmTokensPerSecond: number;
   /** Request → first audio bytes. */
   ttsTtfbMs: number;
+  /** The main model (the other chat fake behind it); default groq. */
+  llm?: "groq" | "anthropic";
+  /** The voice; default openai. */
+  tts?: "openai" | "deepgram";
   /** What the callers say, utterance by utterance (the fake recognizer's words). */
   script: FakeDeepgramScript;
   maxCalls: number;
@@ -37,7 +44,7 @@ export interface FakeStack {
   readonly server: ServerProcess;
   readonly dataDir: string;
   /** The fakes themselves, to make them misbehave (one chat fake answers both models). */
-  readonly fakes: { readonly deepgram: FakeDeepgram; readonly chat: FakeChat; readonly speech: FakeSpeech };
+  readonly fakes: { readonly deepgram: FakeDeepgram; readonly chat: FakeChat; readonly speech: FakeSpeech; readonly anthropic: FakeAnthropic; readonly speak: FakeDeepgramSpeak };
   stop(): Promise<void>;
 }
 
@@ -46,15 +53,19 @@ const ENDPOINTING_MS = 120;
 const FAKE_KEY = "fake-provider-key";
 
 export async function startFakeStack(options: FakeStackOptions): Promise<FakeStack> {
+  // Deepgram's speak endpoint shares the listen endpoint's host (and key), as at Deepgram.
+  const speak = createFakeDeepgramSpeak({ ttfbMs: options.ttsTtfbMs });
   const deepgram = startFakeDeepgram({
     script: options.script,
     endpointingMs: Math.min(ENDPOINTING_MS, options.sttDelayMs),
     delayMs: Math.max(0, options.sttDelayMs - ENDPOINTING_MS),
+    routes: [speak],
   });
   // One key for both: the OpenAI SDK sends chat and speech with the same credential.
   const chat = createFakeChat({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: options.llmTtftMs, realistic: true, tokensPerSecond: options.llmTokensPerSecond });
   const speech = createFakeSpeech({ apiKey: FAKE_KEY, ttfbMs: options.ttsTtfbMs });
-  const http = startFakeHttp([chat, speech]);
+  const anthropic = createFakeAnthropic({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: options.llmTtftMs, tokensPerSecond: options.llmTokensPerSecond });
+  const http = startFakeHttp([chat, speech, anthropic]);
   const tempDir = mkdtempSync(join(tmpdir(), "voicebot-fakes-"));
   const stopFakes = async (): Promise<void> => {
     await Promise.all([deepgram.stop(), http.stop()]);
@@ -70,7 +81,10 @@ export async function startFakeStack(options: FakeStackOptions): Promise<FakeSta
       VOICEBOT_GROQ_BASE_URL: http.url,
       VOICEBOT_OPENAI_API_KEY: chat.apiKey,
       VOICEBOT_OPENAI_BASE_URL: `${http.url}/v1`,
-      VOICEBOT_LLM_PROVIDER: "groq",
+      VOICEBOT_ANTHROPIC_API_KEY: anthropic.apiKey,
+      VOICEBOT_ANTHROPIC_BASE_URL: http.url,
+      VOICEBOT_LLM_PROVIDER: options.llm ?? "groq",
+      VOICEBOT_TTS_PROVIDER: options.tts ?? "openai",
       ...options.env,
     };
     const dataDir = join(tempDir, "data");
@@ -78,7 +92,7 @@ export async function startFakeStack(options: FakeStackOptions): Promise<FakeSta
     return {
       server,
       dataDir,
-      fakes: { deepgram, chat, speech },
+      fakes: { deepgram, chat, speech, anthropic, speak },
       stop: async () => {
         await server.stop();
         await stopFakes();

@@ -56,7 +56,7 @@ function words(text: string): string[] {
 }
 
 /** Token-sized deltas (a short word, or about four characters of a longer one) that join back to the exact text. */
-function tokens(text: string): string[] {
+export function tokens(text: string): string[] {
   return text.match(/\s*[^\s]{1,4}|\s+$/g) ?? [];
 }
 

@@ -261,7 +261,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
  * results are back (the brain's text for the conversation as it stood before the calls). A result
  * that says ok:false is the brain's to answer, as it is in scripted mode.
  */
-function toolCallsFirst(brain: FakeChatBrain, request: FakeChatBrainRequest): FakeChatReply {
+export function toolCallsFirst(brain: FakeChatBrain, request: FakeChatBrainRequest): FakeChatReply {
   const messages = request.messages;
   if (messages.at(-1)?.role === "tool") {
     const asked = messages.findLastIndex((m) => m.role === "assistant" && m.tool_calls !== undefined);

@@ -7,6 +7,7 @@
 import type { Server } from "bun";
 import { describeModel, errorResponse } from "./deepgram-messages.ts";
 import { FakeListenSession, type ConnectionRecord, type FakeDeepgramConnection, type FakeDeepgramTranscript, type SessionSettings } from "./deepgram-session.ts";
+import type { FakeRoute } from "./http.ts";
 
 export type { FakeDeepgramConnection, FakeDeepgramTranscript } from "./deepgram-session.ts";
 
@@ -52,6 +53,8 @@ export interface FakeDeepgramOptions extends Partial<FakeDeepgramFaults> {
   onsetMs?: number;
   /** Speech between interim results; default 250. */
   interimEveryMs?: number;
+  /** More of Deepgram's API on the same host, answered before the listen endpoint (the speak fake). */
+  routes?: readonly FakeRoute[];
 }
 
 export interface FakeDeepgram {
@@ -122,6 +125,10 @@ export function startFakeDeepgram(options: FakeDeepgramOptions = {}): FakeDeepgr
     idleTimeout: 0,
     fetch(request, srv) {
       const url = new URL(request.url);
+      for (const route of options.routes ?? []) {
+        const response = route.handle(request, url);
+        if (response) return response;
+      }
       if (faults.refuseConnections > 0) {
         faults.refuseConnections--;
         return refuse(errorResponse(503, "SERVICE_UNAVAILABLE", "fake: connection refused on request"), "refuseConnections");

@@ -99,7 +99,7 @@ function checkFault(fault: SpeechFault): void {
 }
 
 /** FNV-1a: a stable seed per text, so the same text always sounds the same. */
-function hashText(text: string): number {
+export function hashText(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
   return hash >>> 0;
@@ -109,20 +109,20 @@ function hashText(text: string): number {
  * A voiced signal: fundamental 140–200 Hz with a slow intonation glide and three harmonics,
  * shaped into ~4 syllables per second (75 % voiced, 25 % gap), scaled to about -12 dBFS overall.
  */
-function renderSpeech(text: string, msPerChar: number): Int16Array {
+export function renderSpeech(text: string, msPerChar: number, rate = SAMPLE_RATE): Int16Array {
   const seed = hashText(text);
   const ms = Math.max(300, Math.round([...text].length * msPerChar));
-  const samples = Math.round((ms * SAMPLE_RATE) / 1000);
+  const samples = Math.round((ms * rate) / 1000);
   const f0 = 140 + (seed % 61);
   const syllablesPerSecond = 3.5 + ((seed >>> 8) % 101) / 100;
   // Per-sample RMS: harmonics 1, 1/2, 1/3, 1/4 give sqrt(0.711); a half-sine over 75 % gives sqrt(0.375).
   const gain = TARGET_RMS / (Math.sqrt(0.711) * Math.sqrt(0.375));
-  const fadeSamples = Math.round(SAMPLE_RATE / 100);
+  const fadeSamples = Math.round(rate / 100);
   const out = new Int16Array(samples);
   let phase = 0;
   for (let i = 0; i < samples; i++) {
-    const t = i / SAMPLE_RATE;
-    phase += (2 * Math.PI * f0 * (1 + 0.06 * Math.sin(2 * Math.PI * 0.7 * t))) / SAMPLE_RATE;
+    const t = i / rate;
+    phase += (2 * Math.PI * f0 * (1 + 0.06 * Math.sin(2 * Math.PI * 0.7 * t))) / rate;
     const s = Math.sin(phase);
     const c = Math.cos(phase);
     const s2 = 2 * s * c;

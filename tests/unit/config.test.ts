@@ -79,6 +79,29 @@ describe("parseEnvFile", () => {
     expect(Object.fromEntries(m)).toEqual({ A: "1", B: "two words", C: "lit#eral", D: "plain", E: "a\nb" });
   });
 
+  test("providers: Claude and Deepgram's voice by setting or by key, today's defaults kept, the fallback chosen", () => {
+    const none = loadConfig({}, {});
+    expect([none.llmProvider, none.llmFallback, none.ttsProvider, none.anthropicModel, none.ttsVoice]).toEqual([null, null, null, "claude-haiku-5-5", "nova"]);
+    expect(loadConfig({}, { GROQ_API_KEY: "g", OPENAI_API_KEY: "o", ANTHROPIC_API_KEY: "a" })).toMatchObject({ llmProvider: "groq", llmFallback: "openai", ttsProvider: "openai" });
+    expect(loadConfig({}, { ANTHROPIC_API_KEY: "a" })).toMatchObject({ llmProvider: "anthropic", llmFallback: null, ttsProvider: null });
+    expect(loadConfig({}, { GROQ_API_KEY: "g", ANTHROPIC_API_KEY: "a" })).toMatchObject({ llmProvider: "groq", llmFallback: "anthropic" });
+    expect(loadConfig({}, { GROQ_API_KEY: "g", OPENAI_API_KEY: "o", ANTHROPIC_API_KEY: "a", LLM_PROVIDER: "Anthropic" })).toMatchObject({ llmProvider: "anthropic", llmFallback: "groq" });
+    expect(loadConfig({}, { GROQ_API_KEY: "g", OPENAI_API_KEY: "o", ANTHROPIC_API_KEY: "a", LLM_FALLBACK: "anthropic" }).llmFallback).toBe("anthropic");
+    expect(loadConfig({}, { GROQ_API_KEY: "g", OPENAI_API_KEY: "o", LLM_FALLBACK: "none" }).llmFallback).toBeNull();
+    expect(loadConfig({}, { ANTHROPIC_API_KEY: "a", ANTHROPIC_MODEL: "claude-sonnet-5-5", ANTHROPIC_BASE_URL: "http://127.0.0.1:9/" })).toMatchObject({ anthropicModel: "claude-sonnet-5-5", anthropicBaseUrl: "http://127.0.0.1:9/" });
+    expect(error(() => loadConfig({}, { GROQ_API_KEY: "g", LLM_FALLBACK: "anthropic" })).message).toBe('invalid configuration: LLM_FALLBACK="anthropic" (environment): needs ANTHROPIC_API_KEY, which is not set');
+    expect(error(() => loadConfig({}, { GROQ_API_KEY: "g", LLM_FALLBACK: "groq" })).allowed).toContain("must differ from LLM_PROVIDER (groq)");
+    expect(error(() => loadConfig({}, { LLM_FALLBACK: "gemini" })).variable).toBe("LLM_FALLBACK");
+    expect(error(() => loadConfig({}, { ANTHROPIC_MODEL: "claude 5" })).variable).toBe("ANTHROPIC_MODEL");
+    const aura = loadConfig({}, { OPENAI_API_KEY: "o", TTS_PROVIDER: "deepgram", OPENAI_TTS_VOICE: "alloy" });
+    expect([aura.ttsProvider, aura.ttsVoice]).toEqual(["deepgram", "aura-2-agathe-fr"]);
+    expect(loadConfig({}, { TTS_PROVIDER: "deepgram", LANGUAGE: "en-US" }).ttsVoice).toBe("aura-2-thalia-en");
+    expect(loadConfig({}, { TTS_PROVIDER: "deepgram", DEEPGRAM_TTS_VOICE: "aura-2-hector-fr" }).ttsVoice).toBe("aura-2-hector-fr");
+    expect(loadConfig({}, { OPENAI_API_KEY: "o", TTS_PROVIDER: "offline" }).ttsProvider).toBeNull();
+    expect(error(() => loadConfig({}, { TTS_PROVIDER: "deepgram", LANGUAGE: "pt-BR" })).allowed).toContain("Deepgram Aura has no pt-BR voice");
+    expect(error(() => loadConfig({}, { TTS_PROVIDER: "google" })).message).toBe('invalid configuration: TTS_PROVIDER="google" (environment): must be one of openai, deepgram, offline');
+  });
+
   test("a line that is not KEY=VALUE is an error naming the file and line", () => {
     expect(() => parseEnvFile("A=1\nthis is not\n", "/etc/voicebot/voicebot.env")).toThrow("/etc/voicebot/voicebot.env:2");
   });
@@ -102,7 +125,7 @@ describe("parseEnvFile", () => {
     expect(error(() => loadConfig({}, { WEBSOCKET_PORT: "http" })).message).toBe('invalid configuration: WEBSOCKET_PORT="http" (environment): must be a whole number from 0 to 65535');
     expect(error(() => loadConfig({}, { WEBSOCKET_TOKEN: "a b" })).message).toBe(`invalid configuration: WEBSOCKET_TOKEN="a b" (environment): must be 1-200 printable ASCII characters without spaces or ';'`);
     expect(error(() => loadConfig({}, { WEBSOCKET_TOKEN: "a;b" })).message).toContain("without spaces or ';'");
-    expect(error(() => loadConfig({}, { LLM_PROVIDER: "mistral" })).message).toBe('invalid configuration: LLM_PROVIDER="mistral" (environment): must be groq or openai');
+    expect(error(() => loadConfig({}, { LLM_PROVIDER: "mistral" })).message).toBe('invalid configuration: LLM_PROVIDER="mistral" (environment): must be one of groq, openai, anthropic');
     expect(error(() => loadConfig({}, { LLM_TTFT_TIMEOUT: "0" })).variable).toBe("LLM_TTFT_TIMEOUT");
     expect(error(() => loadConfig({}, { API_RETRY_ATTEMPTS: "11" })).allowed).toBe("must be a whole number from 0 to 10");
     expect(error(() => loadConfig({}, { TZ: "Mars/Olympus" })).allowed).toContain("IANA time zone");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createOpenAiTts, TtsError } from "../../src/ai/tts/openai.ts";
+import { createOpenAiTts } from "../../src/ai/tts/openai.ts";
+import { TtsError } from "../../src/ai/tts/pcm-body.ts";
 import { withTtsRetries } from "../../src/ai/tts/retrying.ts";
 import type { TextToSpeech } from "../../src/ai/tts/types.ts";
 import { rootLogger } from "../../src/log.ts";

@@ -1,14 +1,12 @@
 /**
  * What the OpenAI and Groq providers share: both speak the same chat-completions wire API, so the
- * message mapping, the chunk-to-ChatChunk conversion, the tool-call joining, the stall watchdog and
- * the error classification live here once. Each provider only supplies its SDK call and error classes.
+ * message mapping, the chunk-to-ChatChunk conversion and the tool-call joining live here once (the
+ * stall watchdog and error classification in guarded-stream.ts). Each provider only supplies its
+ * SDK call and error classes.
  */
 import type { Logger } from "../../log.ts";
 import { LlmError, type ChatChunk, type ChatMessage, type ChatRequest, type LanguageModel, type ToolCall, type ToolSpec } from "./types.ts";
-import { isRetryableStatus } from "../provider-error.ts";
-
-/** Phone replies are a sentence or two; a bound keeps a runaway model from talking for a minute. */
-export const MAX_REPLY_TOKENS = 300;
+import { guardedStream, MAX_REPLY_TOKENS, type SdkErrorClasses, type StreamDecoder } from "./guarded-stream.ts";
 /** Low but not zero: the SAV flow wants steady tool use, yet some variety in the wording. */
 export const REPLY_TEMPERATURE = 0.3;
 
@@ -58,23 +56,6 @@ export interface VendorToolCallPiece {
   function?: { name?: string | null; arguments?: string | null } | null;
 }
 
-/** The SDK's error classes, so errors are classified by type rather than by message text. */
-export interface SdkErrorClasses {
-  APIError: abstract new (...args: never[]) => Error & { readonly status: number | undefined; readonly error: unknown };
-  APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
-}
-
-export interface ChatCall {
-  /** "openai:<model>" or "groq:<model>". */
-  provider: string;
-  timeoutMs: number;
-  log: Logger;
-  request: ChatRequest;
-  errors: SdkErrorClasses;
-  /** Starts the vendor request; resolves once the response headers are in. */
-  open(signal: AbortSignal): PromiseLike<AsyncIterable<VendorChunk>>;
-}
-
 /** The body both vendors take for a streamed reply. */
 export interface VendorChatBody {
   model: string;
@@ -101,12 +82,13 @@ export function chatLanguageModel(vendor: ChatVendor, options: ChatProviderOptio
   return {
     id,
     stream: (request: ChatRequest) =>
-      streamChat({
+      guardedStream({
         provider: id,
         timeoutMs,
         log,
         request,
         errors: vendor.errors,
+        decoder: new ChunkDecoder(id),
         open: (signal) =>
           vendor.create(
             {
@@ -206,104 +188,36 @@ class ToolCallJoiner {
   }
 }
 
-/**
- * Runs one streamed chat completion and converts it to ChatChunks. Throws LlmError on any provider
- * failure, and the caller's abort reason when `request.signal` aborts.
- */
-export async function* streamChat(call: ChatCall): AsyncGenerator<ChatChunk, void, undefined> {
-  const { provider, timeoutMs, request } = call;
-  const callerSignal = request.signal;
-  callerSignal?.throwIfAborted();
-  // Our own controller: the caller's abort and the stall watchdog both end the request through it.
-  const controller = new AbortController();
-  const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
-  callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-  let stalled = false;
-  // Time the consumer spends holding a chunk is not the vendor's: the watchdog is re-armed after each yield.
-  let consumerHolds = false;
-  const watchdog = setTimeout(() => {
-    if (consumerHolds) return;
-    stalled = true;
-    controller.abort(new Error("stalled"));
-  }, timeoutMs);
-  const joiner = new ToolCallJoiner(provider);
-  let finishReason: string | null = null;
-  let headersIn = false;
-  try {
-    const chunks = await call.open(controller.signal);
-    headersIn = true;
-    watchdog.refresh();
-    for await (const chunk of chunks) {
-      consumerHolds = true;
-      for (const choice of chunk.choices) {
-        if (choice.index !== 0) continue;
-        const content = choice.delta?.content;
-        if (content) yield { type: "text", text: content };
-        const pieces = choice.delta?.tool_calls;
-        if (pieces) {
-          for (const piece of pieces) {
-            const done = joiner.add(piece);
-            if (done) yield { type: "toolCall", call: done };
-          }
-        }
-        if (choice.finish_reason) {
-          finishReason = choice.finish_reason;
-          const done = joiner.flush();
+/** OpenAI/Groq chunks to ChatChunks: choice 0's text deltas and its tool calls, joined. */
+class ChunkDecoder implements StreamDecoder<VendorChunk> {
+  finishReason: string | null = null;
+  private readonly joiner: ToolCallJoiner;
+
+  constructor(provider: string) {
+    this.joiner = new ToolCallJoiner(provider);
+  }
+
+  get truncated(): boolean {
+    return this.finishReason === "length";
+  }
+
+  *decode(chunk: VendorChunk): Generator<ChatChunk, void, undefined> {
+    for (const choice of chunk.choices) {
+      if (choice.index !== 0) continue;
+      const content = choice.delta?.content;
+      if (content) yield { type: "text", text: content };
+      const pieces = choice.delta?.tool_calls;
+      if (pieces) {
+        for (const piece of pieces) {
+          const done = this.joiner.add(piece);
           if (done) yield { type: "toolCall", call: done };
         }
       }
-      consumerHolds = false;
-      watchdog.refresh();
+      if (choice.finish_reason) {
+        this.finishReason = choice.finish_reason;
+        const done = this.joiner.flush();
+        if (done) yield { type: "toolCall", call: done };
+      }
     }
-    // The SDKs end the iteration quietly when the request is aborted, so a quiet end is checked here.
-    if (callerSignal?.aborted) throw callerSignal.reason;
-    if (stalled) throw stallError(provider, timeoutMs, headersIn);
-    if (finishReason === null) throw new LlmError(provider, "the stream ended before a finish_reason (connection closed mid-reply)", null, true);
-    if (finishReason === "length") call.log.warn("LLM reply cut at the token limit", { provider, maxTokens: MAX_REPLY_TOKENS });
-  } catch (error) {
-    if (callerSignal?.aborted) throw callerSignal.reason;
-    if (stalled) throw stallError(provider, timeoutMs, headersIn);
-    throw toLlmError(provider, error, call.errors, timeoutMs, headersIn);
-  } finally {
-    clearTimeout(watchdog);
-    callerSignal?.removeEventListener("abort", onCallerAbort);
-    // Ends the HTTP request when the consumer stopped early; a no-op after a complete reply.
-    controller.abort();
   }
-}
-
-function stallError(provider: string, timeoutMs: number, headersIn: boolean): LlmError {
-  const what = headersIn ? `stream stalled: no data for ${timeoutMs} ms` : `no response headers within ${timeoutMs} ms`;
-  return new LlmError(provider, what, null, true);
-}
-
-function toLlmError(provider: string, error: unknown, errors: SdkErrorClasses, timeoutMs: number, headersIn: boolean): LlmError {
-  if (error instanceof LlmError) return error;
-  if (error instanceof errors.APIConnectionTimeoutError) {
-    return new LlmError(provider, `no response headers within ${timeoutMs} ms`, null, true);
-  }
-  if (error instanceof errors.APIError) {
-    const vendorMessage = vendorErrorMessage(error.error) ?? error.message;
-    if (error.status === undefined) {
-      // No status: a connection failure, or an error event inside a 200 stream.
-      if (error.error !== undefined) return new LlmError(provider, `error event mid-stream: ${vendorMessage}`, null, true);
-      const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
-      return new LlmError(provider, `connection failed: ${error.message}${cause}`, null, true);
-    }
-    return new LlmError(provider, `HTTP ${error.status}: ${vendorMessage}`, error.status, isRetryableStatus(error.status));
-  }
-  if (error instanceof SyntaxError) return new LlmError(provider, `malformed stream: ${error.message}`, null, true);
-  const message = error instanceof Error ? error.message : String(error);
-  return new LlmError(provider, `${headersIn ? "stream broken" : "request failed"}: ${message}`, null, true);
-}
-
-/** The vendor's own words: groq-sdk hands over the whole body `{error:{…}}`, openai its inner object. */
-function vendorErrorMessage(body: unknown): string | null {
-  if (typeof body !== "object" || body === null) return null;
-  const inner = (body as { error?: unknown }).error;
-  if (typeof inner === "object" && inner !== null) return vendorErrorMessage(inner);
-  const message = (body as { message?: unknown }).message;
-  if (typeof message !== "string") return null;
-  const code = (body as { code?: unknown }).code;
-  return typeof code === "string" && code !== "" ? `${message} (${code})` : message;
 }

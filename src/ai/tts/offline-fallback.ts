@@ -18,7 +18,7 @@ import type { Logger } from "../../log.ts";
 import { callFields } from "../call-context.ts";
 import type { CircuitBreaker } from "../circuit-breaker.ts";
 import { DEADLINE_MISSED, withinDeadline } from "../deadline.ts";
-import { TtsError } from "./openai.ts";
+import { TtsError } from "./pcm-body.ts";
 import type { TextToSpeech } from "./types.ts";
 
 /** What this needs of the resampler pool (media/resampler.ts), without importing media. */
@@ -47,6 +47,8 @@ export interface OfflineFallbackOptions {
 class OfflineFallbackTts implements TextToSpeech {
   readonly voiceId: string;
   readonly sampleRate: number;
+  /** The cloud voice at other rates, each with the offline voice resampled to that rate behind it. */
+  private readonly byRate = new Map<number, OfflineFallbackTts>();
 
   constructor(private readonly o: OfflineFallbackOptions) {
     if (!Number.isInteger(o.deadlineMs) || o.deadlineMs <= 0) {
@@ -54,6 +56,17 @@ class OfflineFallbackTts implements TextToSpeech {
     }
     this.voiceId = o.cloud.voiceId;
     this.sampleRate = o.cloud.sampleRate;
+  }
+
+  atRate(rate: number): TextToSpeech {
+    const cloud = this.o.cloud.atRate?.(rate) ?? this.o.cloud;
+    if (cloud === this.o.cloud) return this;
+    let voice = this.byRate.get(rate);
+    if (!voice) {
+      voice = new OfflineFallbackTts({ ...this.o, cloud });
+      this.byRate.set(rate, voice);
+    }
+    return voice;
   }
 
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {

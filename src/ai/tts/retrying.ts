@@ -3,7 +3,7 @@
  * a sentence a retry would say it again from the start, so a later failure is thrown instead.
  */
 import type { Logger } from "../../log.ts";
-import { TtsError } from "./openai.ts";
+import { TtsError } from "./pcm-body.ts";
 import type { TextToSpeech } from "./types.ts";
 import { backoff } from "../backoff.ts";
 
@@ -29,9 +29,10 @@ export interface TtsRetryStats {
 
 
 class RetryingTts implements TextToSpeech {
-  readonly stats: TtsRetryStats = { retries: 0, failures: 0 };
   readonly voiceId: string;
   readonly sampleRate: number;
+  /** The same voice at other rates, sharing the stats. */
+  private readonly byRate = new Map<number, RetryingTts>();
 
   constructor(
     private readonly tts: TextToSpeech,
@@ -39,9 +40,21 @@ class RetryingTts implements TextToSpeech {
     private readonly backoffMs: number,
     private readonly log: Logger,
     private readonly onError: ((provider: string, error: unknown) => void) | undefined,
+    readonly stats: TtsRetryStats = { retries: 0, failures: 0 },
   ) {
     this.voiceId = tts.voiceId;
     this.sampleRate = tts.sampleRate;
+  }
+
+  atRate(rate: number): TextToSpeech {
+    const inner = this.tts.atRate?.(rate) ?? this.tts;
+    if (inner === this.tts) return this;
+    let voice = this.byRate.get(rate);
+    if (!voice) {
+      voice = new RetryingTts(inner, this.attempts, this.backoffMs, this.log, this.onError, this.stats);
+      this.byRate.set(rate, voice);
+    }
+    return voice;
   }
 
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {

@@ -1,11 +1,13 @@
 /**
- * Which voice speaks: OpenAI TTS when OPENAI_API_KEY is set (with retries and, for calls, the
- * offline voice behind it), else the embedded eSpeak-NG voice for LANGUAGE. Never blocks: eSpeak's
- * worker loads behind a deferred TextToSpeech.
+ * Which voice speaks: TTS_PROVIDER's cloud voice when its key is set — OpenAI TTS, or Deepgram Aura
+ * with DEEPGRAM_API_KEY — with retries and, for calls, the offline voice behind it; else the
+ * embedded eSpeak-NG voice for LANGUAGE. Never blocks: eSpeak's worker loads behind a deferred
+ * TextToSpeech.
  */
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../log.ts";
 import type { ProviderBreakers } from "../circuit-breaker.ts";
+import { createDeepgramTts, deepgramVoiceId } from "./deepgram.ts";
 import { createEspeakTts, espeakVoiceFor } from "./espeak.ts";
 import { withOfflineFallback, type PcmResampling } from "./offline-fallback.ts";
 import { createOpenAiTts, openAiVoiceId } from "./openai.ts";
@@ -77,38 +79,56 @@ export function selectTts(config: Config, log: Logger, events?: ProviderEvents, 
   const offlineVoice = espeakVoiceFor(config.language);
   const offlineId = espeakVoiceId(config.language);
   const offline = (): TextToSpeech => deferredTts(offlineId, createEspeakTts({ voice: offlineVoice, log }));
-  if (!config.openaiApiKey) {
+  const chosen = cloudVoice(config, log);
+  if (chosen === null) {
     const tts = offline();
     return { tts, render: tts, mode: `offline (${tts.voiceId})` };
   }
-  const cloud = withTtsRetries(createOpenAiTts({
-    apiKey: config.openaiApiKey,
-    baseUrl: config.openaiBaseUrl,
-    model: config.ttsModel,
-    voice: config.ttsVoice,
-    instructions: phoneSupportTone(config.ttsModel, config.language),
-    timeoutMs: config.apiTimeoutMs,
-    log,
-  }), { attempts: config.apiRetryAttempts, log, onError: (provider, error) => events?.error(provider, providerErrorKind(error)) });
-  const mode = `openai (${config.ttsModel}, ${config.ttsVoice})`;
-  if (!live) return { tts: cloud, render: cloud, mode };
+  const cloud = withTtsRetries(chosen.tts, { attempts: config.apiRetryAttempts, log, onError: (provider, error) => events?.error(provider, providerErrorKind(error)) });
+  if (!live) return { tts: cloud, render: cloud, mode: chosen.mode };
   const tts = withOfflineFallback({
     cloud, offline: offline(), resampler: live.resampler, deadlineMs: config.ttsFirstByteTimeoutMs,
-    breaker: live.breakers.for(ttsProviderId(config.ttsModel)), log,
+    breaker: live.breakers.for(chosen.breakerId), log,
     onFallback: (from, to, reason) => events?.fallback(from, to, reason),
     onError: (provider, error) => events?.error(provider, providerErrorKind(error)),
   });
-  return { tts, render: cloud, mode: `${mode}, offline ${offlineId} behind it` };
+  return { tts, render: cloud, mode: `${chosen.mode}, offline ${offlineId} behind it` };
 }
 
-/** The TTS provider's name for its circuit breaker: one per model, whatever the voice. */
-function ttsProviderId(model: string): string {
-  return `openai:${model}`;
+/** TTS_PROVIDER's voice when its key is set; null = the offline voice speaks. */
+function cloudVoice(config: Config, log: Logger): { tts: TextToSpeech; mode: string; breakerId: string } | null {
+  if (config.ttsProvider === "deepgram" && config.deepgramApiKey) {
+    const tts = createDeepgramTts({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, voice: config.ttsVoice, timeoutMs: config.apiTimeoutMs, log });
+    // One breaker per Aura model, which is the voice.
+    return { tts, mode: `deepgram (${config.ttsVoice}, linear16 at the call's rate)`, breakerId: tts.voiceId };
+  }
+  if (config.ttsProvider === "openai" && config.openaiApiKey) {
+    const tts = createOpenAiTts({
+      apiKey: config.openaiApiKey,
+      baseUrl: config.openaiBaseUrl,
+      model: config.ttsModel,
+      voice: config.ttsVoice,
+      instructions: phoneSupportTone(config.ttsModel, config.language),
+      timeoutMs: config.apiTimeoutMs,
+      log,
+    });
+    // One breaker per model, whatever the voice.
+    return { tts, mode: `openai (${config.ttsModel}, ${config.ttsVoice})`, breakerId: `openai:${config.ttsModel}` };
+  }
+  return null;
+}
+
+type VoiceChoice = Pick<Config, "ttsProvider" | "openaiApiKey" | "deepgramApiKey" | "ttsModel" | "ttsVoice" | "language">;
+
+/** A cloud voice speaks (TTS_PROVIDER with its key), not the offline one. */
+export function speaksWithCloudVoice(config: VoiceChoice): boolean {
+  return (config.ttsProvider === "openai" && config.openaiApiKey !== null) || (config.ttsProvider === "deepgram" && config.deepgramApiKey !== null);
 }
 
 /** The id of the voice selectTts picks (what the phrase cache keys its files on), without starting it. */
-export function voiceIdFor(config: Pick<Config, "openaiApiKey" | "ttsModel" | "ttsVoice" | "language">): string {
-  return config.openaiApiKey ? openAiVoiceId(config.ttsModel, config.ttsVoice) : espeakVoiceId(config.language);
+export function voiceIdFor(config: VoiceChoice): string {
+  if (!speaksWithCloudVoice(config)) return espeakVoiceId(config.language);
+  return config.ttsProvider === "deepgram" ? deepgramVoiceId(config.ttsVoice) : openAiVoiceId(config.ttsModel, config.ttsVoice);
 }
 
 /** The offline voice's id for a language: one place, since the phrase cache keys its files on it. */
