@@ -2,8 +2,7 @@
 import { Database } from "bun:sqlite";
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { espeakVoiceFor } from "../ai/tts/espeak.ts";
-import { voiceIdFor } from "../ai/tts/select.ts";
+import { speaksWithCloudVoice, voiceIdFor } from "../ai/tts/select.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Config } from "../config/schema.ts";
@@ -16,6 +15,7 @@ import { databasePath, schemaVersion } from "../store/db.ts";
 import { MIGRATIONS } from "../store/migrations.ts";
 import { phraseCacheDir } from "../config/tenant.ts";
 import type { Check, CheckResult } from "./doctor-check.ts";
+import { llmSettings } from "./doctor-providers.ts";
 import { fail, pass, warn } from "./doctor.ts";
 
 const NO_CONFIG = "fix the configuration first (see the config line)";
@@ -144,8 +144,9 @@ const modesCheck: Check = {
     const c = ctx.config;
     if (!c) return fail("modes", "unknown: the configuration does not load", NO_CONFIG);
     const stt = c.deepgramApiKey ? `deepgram (${c.deepgramModel})` : "keypad (no DEEPGRAM_API_KEY)";
-    const llm = c.llmProvider ? `${c.llmProvider} (${c.llmProvider === "groq" ? c.groqModel : c.openaiModel})` : "scripted SAV (no GROQ/OPENAI key)";
-    const tts = c.openaiApiKey ? `openai (${c.ttsModel}, ${c.ttsVoice})` : `espeak-ng:${espeakVoiceFor(c.language)} (no OPENAI_API_KEY)`;
+    const llm = c.llmProvider ? `${c.llmProvider} (${llmSettings(c, c.llmProvider).model})` : "scripted SAV (no GROQ, OPENAI or ANTHROPIC key)";
+    const missingKey = c.ttsProvider === "deepgram" ? "DEEPGRAM_API_KEY" : "OPENAI_API_KEY";
+    const tts = speaksWithCloudVoice(c) ? voiceIdFor(c) : `${voiceIdFor(c)} (no ${missingKey})`;
     const conversational = c.deepgramApiKey !== null && c.llmProvider !== null;
     return pass("modes", `ears: ${stt}; mind: ${conversational ? llm : "keypad dialog"}; voice: ${tts}`);
   },

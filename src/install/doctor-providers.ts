@@ -13,7 +13,7 @@ function toResult(id: string, p: ProbeResult): CheckResult {
   return r;
 }
 
-function llmSettings(c: Config, provider: LlmProviderName): { key: string | null; model: string; baseUrl: string | null } {
+export function llmSettings(c: Config, provider: LlmProviderName): { key: string | null; model: string; baseUrl: string | null } {
   switch (provider) {
     case "groq":
       return { key: c.groqApiKey, model: c.groqModel, baseUrl: c.groqBaseUrl };

@@ -8,11 +8,13 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
 import type { Tenant } from "../config/tenant.ts";
+import { speaksWithCloudVoice, voiceIdFor } from "../ai/tts/select.ts";
 import { version } from "../version.ts";
 import { mergeAnswers, complete, pbxAddress, rederive, validateAnswers, type Answers } from "./answers.ts";
 import { installBinary } from "./binary.ts";
 import type { CheckResult } from "./doctor-check.ts";
 import { allChecks, systemChecks } from "./doctor-checks.ts";
+import { llmSettings } from "./doctor-providers.ts";
 import { formatResults, runDoctor } from "./doctor.ts";
 import { envDiff, renderEnvFile } from "./env-render.ts";
 import { isLoopbackHost, type FirewallState } from "./firewall.ts";
@@ -75,8 +77,8 @@ export class InstallError extends Error {
 function modesOf(c: Config): InstallReport["modes"] {
   return {
     stt: c.deepgramApiKey ? `deepgram (${c.deepgramModel})` : "offline: keypad",
-    llm: c.llmProvider ? `${c.llmProvider}` : "offline: scripted SAV",
-    tts: c.openaiApiKey ? `openai (${c.ttsModel}, ${c.ttsVoice})` : "offline: eSpeak-NG",
+    llm: c.llmProvider ? `${c.llmProvider} (${llmSettings(c, c.llmProvider).model})` : "offline: scripted SAV",
+    tts: speaksWithCloudVoice(c) ? voiceIdFor(c) : "offline: eSpeak-NG",
   };
 }
 
