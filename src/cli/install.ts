@@ -6,6 +6,7 @@ import { InstallCancelled, sayCancelled, sayDone, type KeyCheck, type KeyKind, t
 import { probeDeepgram, probeLlm, probeTts } from "../install/provider-probe.ts";
 import type { Answers } from "../install/answers.ts";
 import { buildTenantCache } from "./cache.ts";
+import { DEFAULT_ANTHROPIC_MODEL } from "../config/load-providers.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 
 const USAGE = `Usage: sudo voicebot install [--yes --answers FILE] [--dry-run] [--root DIR] [options]
@@ -41,7 +42,9 @@ async function checkKey(kind: KeyKind, key: string, answers: Answers): Promise<K
     ? await probeDeepgram({ key, baseUrl: base("DEEPGRAM_BASE_URL"), model: answers.get("DEEPGRAM_MODEL") || "nova-3", language: answers.get("LANGUAGE") || "fr-FR", signal })
     : kind === "groq"
       ? await probeLlm({ provider: "groq", key, baseUrl: base("GROQ_BASE_URL"), model: answers.get("GROQ_MODEL") || "llama-3.3-70b-versatile", signal })
-      : await probeTts({ key, baseUrl: base("OPENAI_BASE_URL"), model: answers.get("OPENAI_TTS_MODEL") || "gpt-4o-mini-tts", voice: answers.get("OPENAI_TTS_VOICE") || "nova", signal });
+      : kind === "anthropic"
+        ? await probeLlm({ provider: "anthropic", key, baseUrl: base("ANTHROPIC_BASE_URL"), model: answers.get("ANTHROPIC_MODEL") || DEFAULT_ANTHROPIC_MODEL, signal })
+        : await probeTts({ key, baseUrl: base("OPENAI_BASE_URL"), model: answers.get("OPENAI_TTS_MODEL") || "gpt-4o-mini-tts", voice: answers.get("OPENAI_TTS_VOICE") || "nova", signal });
   return { ok: p.ok, detail: p.detail };
 }
 

@@ -27,6 +27,7 @@ const ANSWER_DEFAULTS: Readonly<Record<string, string>> = {
   DEEPGRAM_API_KEY: "",
   GROQ_API_KEY: "",
   OPENAI_API_KEY: "",
+  ANTHROPIC_API_KEY: "",
   COMPANY_NAME: "",
   LANGUAGE: "fr-FR",
   TECH_HOURS: "mon-fri 09:00-18:00",

@@ -10,7 +10,7 @@ import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import type { Answers } from "./answers.ts";
 
-export type KeyKind = "deepgram" | "groq" | "openai";
+export type KeyKind = "deepgram" | "groq" | "openai" | "anthropic";
 
 /** What the live check of a typed key found: "OK — first token in 310 ms" or why it was refused. */
 export interface KeyCheck {
@@ -47,7 +47,44 @@ const KEYS: readonly { kind: KeyKind; name: string; label: string; offline: stri
   { kind: "deepgram", name: "DEEPGRAM_API_KEY", label: "Deepgram API key (speech recognition)", offline: "the caller uses the keypad" },
   { kind: "groq", name: "GROQ_API_KEY", label: "Groq API key (language model)", offline: "the keypad dialog runs the call" },
   { kind: "openai", name: "OPENAI_API_KEY", label: "OpenAI API key (voice, and the model when Groq has no key)", offline: "the embedded eSpeak voice speaks" },
+  { kind: "anthropic", name: "ANTHROPIC_API_KEY", label: "Anthropic API key (Claude as the language model)", offline: "the other models, if any, answer" },
 ];
+
+const MODELS = [
+  { value: "groq", key: "GROQ_API_KEY", label: "Groq (Llama: the fastest first token)" },
+  { value: "openai", key: "OPENAI_API_KEY", label: "OpenAI" },
+  { value: "anthropic", key: "ANTHROPIC_API_KEY", label: "Anthropic Claude" },
+] as const;
+
+const VOICES = [
+  { value: "openai", key: "OPENAI_API_KEY", label: "OpenAI's voice" },
+  { value: "deepgram", key: "DEEPGRAM_API_KEY", label: "Deepgram Aura (the same Deepgram key as the ears)" },
+] as const;
+
+/**
+ * Which of the keyed providers leads, asked only when there is a choice: the language model when
+ * two or more have a key (the others become its fallback), the voice when a cloud voice has one.
+ */
+async function askProviders(a: Answers, common: { input?: Readable; output?: Writable }): Promise<void> {
+  const keyed = <T extends { key: string }>(list: readonly T[]) => list.filter((p) => (a.get(p.key) ?? "") !== "");
+  const models = keyed(MODELS);
+  if (!models.some((m) => m.value === a.get("LLM_PROVIDER"))) a.delete("LLM_PROVIDER");
+  if (models.length > 1) {
+    a.set("LLM_PROVIDER", answer<string>(await select({
+      ...common, message: "Which language model leads? (the others with a key are its fallback)",
+      initialValue: a.get("LLM_PROVIDER") ?? models[0]?.value, options: models.map((m) => ({ value: m.value, label: m.label })),
+    })));
+  }
+  const voices = keyed(VOICES);
+  if (a.get("TTS_PROVIDER") !== "offline" && !voices.some((v) => v.value === a.get("TTS_PROVIDER"))) a.delete("TTS_PROVIDER");
+  if (voices.length > 0) {
+    a.set("TTS_PROVIDER", answer<string>(await select({
+      ...common, message: "Which voice speaks?",
+      initialValue: a.get("TTS_PROVIDER") ?? voices[0]?.value,
+      options: [...voices.map((v) => ({ value: v.value, label: v.label })), { value: "offline", label: "The embedded eSpeak-NG voice (no key, robotic)" }],
+    })));
+  }
+}
 
 /** Asks every question; returns the answers with the admin's choices applied. */
 export async function askAnswers(current: Answers, io: PromptIo): Promise<Answers> {
@@ -101,6 +138,8 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
     const keep = check.ok || answer(await confirm({ ...common, message: `Keep this ${key.kind} key anyway? (that part stays offline until it works)`, initialValue: false }));
     if (keep) a.set(key.name, typed);
   }
+
+  await askProviders(a, common);
 
   await textOf("COMPANY_NAME", "Company name (the bot says it in its greeting)");
   a.set("LANGUAGE", answer<string>(await select({
