@@ -8,8 +8,6 @@
 import { readStoredToken } from "../admin/first-run-token.ts";
 import type { Config } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
-import { checkAmiLogin } from "../transports/ami.ts";
-import { checkEslAuth } from "../transports/esl-auth.ts";
 import type { Check, CheckResult, DoctorContext } from "./doctor-check.ts";
 import { judgeAsterisk, judgeFreeswitch, type VoicebotRecord } from "./doctor-pbx-judge.ts";
 import { amiDoctorCall } from "./doctor-pbx-ami.ts";
@@ -111,18 +109,3 @@ export const pbxCallCheck: Check = {
     return Promise.all(calls).catch((err: unknown) => fail("pbx.call", `the call through the PBX failed: ${String(err)}`, "report this with `voicebot version`"));
   },
 };
-
-/** Whether the PBX's control port takes voicebot's login (AMI Login, ESL auth): install polls this while the admin runs apply-on-pbx.sh. */
-export async function pbxControlReachable(config: Config, signal: AbortSignal): Promise<{ ok: boolean; detail: string }> {
-  const timeoutMs = 3000;
-  const checks: Promise<{ ok: boolean; message: string }>[] = [];
-  if (config.ami) checks.push(checkAmiLogin({ ...config.ami, timeoutMs }));
-  if (config.esl) checks.push(checkEslAuth({ ...config.esl, timeoutMs }));
-  if (checks.length === 0) return { ok: false, detail: "neither AMI_HOST nor ESL_HOST is set" };
-  const aborted = new Promise<{ ok: boolean; message: string }[]>((resolve) => {
-    if (signal.aborted) resolve([{ ok: false, message: "gave up waiting" }]);
-    signal.addEventListener("abort", () => resolve([{ ok: false, message: "gave up waiting" }]), { once: true });
-  });
-  const results = await Promise.race([Promise.all(checks), aborted]);
-  return { ok: results.every((r) => r.ok), detail: results.map((r) => r.message).join("; ") };
-}
