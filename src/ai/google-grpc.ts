@@ -3,7 +3,7 @@
  * fake on 127.0.0.1 without TLS) and what a gRPC failure means in ProviderError terms.
  */
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
-import { GoogleAuth } from "google-gax";
+import { GoogleAuth, googleAuthLibrary } from "google-gax";
 import type { GoogleCredentials } from "../config/schema.ts";
 
 export interface GoogleEndpoint {
@@ -30,7 +30,9 @@ const CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform";
 export function googleClientOptions(o: GoogleEndpoint): GoogleClientOptions {
   const projectId = o.credentials.projectId ?? o.credentials.clientEmail.replace(/^.*@|\..*$/g, "");
   // Given even to a local fake: without it the auth library probes the GCE metadata server.
-  const auth = new GoogleAuth({ credentials: { client_email: o.credentials.clientEmail, private_key: o.credentials.privateKey }, projectId, scopes: [CLOUD_PLATFORM] });
+  // A JWT client from the key itself (the `credentials` option is deprecated and says so on stderr).
+  const authClient = new googleAuthLibrary.JWT({ email: o.credentials.clientEmail, key: o.credentials.privateKey, scopes: [CLOUD_PLATFORM] });
+  const auth = new GoogleAuth({ authClient, projectId, scopes: [CLOUD_PLATFORM] });
   const options: GoogleClientOptions = { fallback: false, auth, projectId };
   if (o.endpoint !== null) {
     const [host, port] = o.endpoint.split(":") as [string, string | undefined];
