@@ -67,6 +67,9 @@ interface SessionMessage {
   channel?: { alternatives?: { transcript?: string }[] };
 }
 
+/** v1 models the fake knows. */
+const MODELS: ReadonlySet<string> = new Set(["telephony", "telephony_short", "latest_short", "latest_long", "phone_call", "default", "command_and_search"]);
+
 type StreamRecord = { -readonly [K in keyof GoogleStreamSeen]: GoogleStreamSeen[K] };
 
 export function createFakeGoogleStt(options: FakeGoogleSttOptions = {}): FakeGoogleStt {
@@ -114,6 +117,9 @@ export function createFakeGoogleStt(options: FakeGoogleSttOptions = {}): FakeGoo
           return finish("fault", { code: Status.INVALID_ARGUMENT, details: `this fake hears LINEAR16 at 8000 or 16000 Hz, not ${String(sc.config.encoding)} at ${rate}` });
         }
         if (!sc.config.languageCode) return finish("fault", { code: Status.INVALID_ARGUMENT, details: "language_code is required." });
+        if (sc.config.model && !MODELS.has(sc.config.model)) {
+          return finish("fault", { code: Status.INVALID_ARGUMENT, details: `Invalid recognition 'config': The requested model is currently not supported for language : ${sc.config.languageCode}.` });
+        }
         seen.config = { ...sc.config, interimResults: sc.interimResults === true, enableVoiceActivityEvents: sc.enableVoiceActivityEvents === true };
         session = new FakeListenSession(record(seen.index, rate), {
           model: describeModel(sc.config.model ?? "default"),

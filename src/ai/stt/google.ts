@@ -39,7 +39,8 @@ interface RecognizeStream {
   on(event: "data", listener: (response: RecognizeResponse) => void): unknown;
   on(event: "error", listener: (error: unknown) => void): unknown;
   on(event: "end", listener: () => void): unknown;
-  once(event: "end" | "error", listener: () => void): unknown;
+  once(event: "end", listener: () => void): unknown;
+  once(event: "error", listener: (error: unknown) => void): unknown;
 }
 
 /**
@@ -135,6 +136,7 @@ class GoogleStream implements SttStream {
     if (this.rollTimer !== null) clearTimeout(this.rollTimer);
     const last = this.current;
     this.current = null;
+    let failure: ProviderError | null = null;
     if (last !== null) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -146,11 +148,16 @@ class GoogleStream implements SttStream {
           resolve();
         };
         last.once("end", done);
-        last.once("error", done);
+        // Refused while flushing (a key, a model): say why rather than a clean close.
+        last.once("error", (error: unknown) => {
+          const f = grpcFailure(error);
+          if (f.status !== 499) failure = new ProviderError(this.id, f.message, f.status, f.retryable);
+          done();
+        });
         last.end();
       });
     }
-    this.handlers.onClosed(null);
+    this.handlers.onClosed(failure);
   }
 
   /** The next stream takes the audio from now on; the old one is half-closed and still delivers what it heard. */
