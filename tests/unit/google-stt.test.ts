@@ -68,6 +68,18 @@ describe("Google STT against the fake gRPC server", () => {
     expect(r.closed).toEqual([]);
   });
 
+  test("Google's cap reached before the rollover (OUT_OF_RANGE): the stream reopens at once and the call never sees it", async () => {
+    const r = await rig({ script: (stream) => ["premier flux", "second flux"][stream] ?? "", streamLimitMs: 1000 }, 60_000);
+    say(r.stream);
+    await until(() => finals(r.events).length === 1);
+    await until(() => r.google.stt.streams.length === 2);
+    expect(r.google.stt.streams[0]?.ended).toBe("limit");
+    say(r.stream);
+    await until(() => finals(r.events).length === 2);
+    expect(finals(r.events)).toEqual(["premier flux", "second flux"]);
+    expect(r.closed).toEqual([]);
+  });
+
   test("a refused key, a dropped stream: onClosed with a ProviderError of the right kind", async () => {
     const google = await startFakeGoogle({});
     cleanups.push(() => google.stop());
