@@ -1,6 +1,7 @@
 /**
  * Google Cloud speech settings: the service-account file (GOOGLE_APPLICATION_CREDENTIALS, read and
- * checked here so a bad file stops start-up, not the first call), the endpoint, the recognizer's
+ * checked here so a bad file stops start-up, not the first call), the endpoints (one per service:
+ * Google's regional hosts differ), the recognizer's
  * model (the voice, GOOGLE_TTS_VOICE, is load-providers'). STT_PROVIDER picks the recognizer: deepgram (the default with its key),
  * google, or offline (the keypad).
  */
@@ -13,7 +14,7 @@ import { name } from "./values.ts";
 export const DEFAULT_GOOGLE_STT_MODEL = "telephony";
 const STT_PROVIDERS: readonly SttProviderName[] = ["deepgram", "google"];
 
-type GoogleConfig = Pick<Config, "sttProvider" | "googleCredentials" | "googleSpeechEndpoint" | "googleSttModel">;
+type GoogleConfig = Pick<Config, "sttProvider" | "googleCredentials" | "googleSpeechEndpoint" | "googleTtsEndpoint" | "googleSttModel">;
 
 export function loadGoogleSettings(lookup: Lookup, optional: (name: string) => string | null): GoogleConfig {
   const credentialsRaw = lookup("GOOGLE_APPLICATION_CREDENTIALS");
@@ -34,7 +35,8 @@ export function loadGoogleSettings(lookup: Lookup, optional: (name: string) => s
   return {
     sttProvider,
     googleCredentials,
-    googleSpeechEndpoint: endpoint(lookup("GOOGLE_SPEECH_ENDPOINT")),
+    googleSpeechEndpoint: endpoint(lookup("GOOGLE_SPEECH_ENDPOINT"), "eu-speech.googleapis.com"),
+    googleTtsEndpoint: endpoint(lookup("GOOGLE_TTS_ENDPOINT"), "eu-texttospeech.googleapis.com"),
     googleSttModel: name(lookup("GOOGLE_STT_MODEL"), DEFAULT_GOOGLE_STT_MODEL),
   };
 }
@@ -65,13 +67,13 @@ function readCredentials(raw: RawValue): GoogleCredentials {
 }
 
 /** host or host:port, e.g. eu-speech.googleapis.com, or 127.0.0.1:50051 for a local fake. */
-function endpoint(raw: RawValue | undefined): string | null {
+function endpoint(raw: RawValue | undefined, example: string): string | null {
   const v = raw?.value.trim();
   if (!raw || !v) return null;
   const match = /^([A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(v);
   const port = match?.[2] === undefined ? 443 : Number(match[2]);
   if (!match || port < 1 || port > 65535) {
-    throw new ConfigError(raw.variable, raw.value, raw.source, "must be host or host:port, e.g. eu-speech.googleapis.com");
+    throw new ConfigError(raw.variable, raw.value, raw.source, `must be host or host:port, e.g. ${example}`);
   }
   return v;
 }

@@ -47,8 +47,10 @@ export interface Config {
   sttProvider: SttProviderName | null;
   /** GOOGLE_APPLICATION_CREDENTIALS, read at start-up; null = unset. */
   googleCredentials: GoogleCredentials | null;
-  /** GOOGLE_SPEECH_ENDPOINT, host[:port]; null = Google's global endpoints. 127.0.0.1 = a local fake, no TLS. */
+  /** GOOGLE_SPEECH_ENDPOINT, the recognizer's host[:port]; null = Google's global endpoint. 127.0.0.1 = a local fake, no TLS. */
   googleSpeechEndpoint: string | null;
+  /** GOOGLE_TTS_ENDPOINT, the voice's host[:port] (regions differ: eu-texttospeech.googleapis.com); null = Google's global endpoint. */
+  googleTtsEndpoint: string | null;
   /** GOOGLE_STT_MODEL, e.g. telephony. */
   googleSttModel: string;
   /** Words for the recognizer: COMPANY_NAME first, then DEEPGRAM_KEYTERMS. */

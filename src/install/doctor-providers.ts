@@ -50,7 +50,7 @@ export const providersCheck: Check = {
       return [probeLlm({ provider, key, baseUrl, model, signal }).then((p) => ({ provider, result: toResult(`provider.llm.${provider}`, p) }))];
     });
     const tts = c.ttsProvider === "google" && c.googleCredentials
-      ? probeGoogleTts({ credentials: c.googleCredentials, endpoint: c.googleSpeechEndpoint, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+      ? probeGoogleTts({ credentials: c.googleCredentials, endpoint: c.googleTtsEndpoint, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
       : c.ttsProvider === "deepgram" && c.deepgramApiKey
       ? probeAura({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
       : c.ttsProvider === "openai" && c.openaiApiKey

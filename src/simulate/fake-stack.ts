@@ -91,7 +91,7 @@ export async function startFakeStack(options: FakeStackOptions): Promise<FakeSta
     if (google !== null) {
       const credentials = join(tempDir, "google-service-account.json");
       writeFileSync(credentials, FAKE_GOOGLE_CREDENTIALS);
-      Object.assign(googleEnv, { VOICEBOT_GOOGLE_APPLICATION_CREDENTIALS: credentials, VOICEBOT_GOOGLE_SPEECH_ENDPOINT: google.endpoint });
+      Object.assign(googleEnv, { VOICEBOT_GOOGLE_APPLICATION_CREDENTIALS: credentials, VOICEBOT_GOOGLE_SPEECH_ENDPOINT: google.endpoint, VOICEBOT_GOOGLE_TTS_ENDPOINT: google.endpoint });
     }
     const env: Record<string, string> = {
       VOICEBOT_DEEPGRAM_API_KEY: deepgram.apiKey,

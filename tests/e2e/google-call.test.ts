@@ -32,7 +32,7 @@ beforeAll(async () => {
   writeFileSync(credentials, FAKE_GOOGLE_CREDENTIALS);
   const { DEEPGRAM_API_KEY: _dg, DEEPGRAM_BASE_URL: _dgUrl, ...env } = fakes.env;
   server = await startServer({
-    ...env, STT_PROVIDER: "google", TTS_PROVIDER: "google", GOOGLE_APPLICATION_CREDENTIALS: credentials, GOOGLE_SPEECH_ENDPOINT: google.endpoint,
+    ...env, STT_PROVIDER: "google", TTS_PROVIDER: "google", GOOGLE_APPLICATION_CREDENTIALS: credentials, GOOGLE_SPEECH_ENDPOINT: google.endpoint, GOOGLE_TTS_ENDPOINT: google.endpoint,
     PROVIDER_BREAKER_FAILURES: "100",
   });
 }, E2E_TIMEOUT_MS);

@@ -19,7 +19,7 @@ export interface FakeGoogleOptions {
 }
 
 export interface FakeGoogle {
-  /** host:port, what GOOGLE_SPEECH_ENDPOINT takes. */
+  /** host:port, what GOOGLE_SPEECH_ENDPOINT and GOOGLE_TTS_ENDPOINT take (one server serves both). */
   readonly endpoint: string;
   readonly port: number;
   readonly tts: FakeGoogleTts;

@@ -27,8 +27,8 @@ function refusal(env: Record<string, string>): string {
 
 describe("Google settings", () => {
   test("STT_PROVIDER and TTS_PROVIDER google with a service-account file; voice by LANGUAGE, model settable", () => {
-    const c = loadConfig({}, { GOOGLE_APPLICATION_CREDENTIALS: good, STT_PROVIDER: "google", TTS_PROVIDER: "google", LANGUAGE: "pt-BR", GOOGLE_STT_MODEL: "latest_short", GOOGLE_SPEECH_ENDPOINT: "127.0.0.1:50051" });
-    expect([c.sttProvider, c.ttsProvider, c.ttsVoice, c.googleSttModel, c.googleSpeechEndpoint]).toEqual(["google", "google", "pt-BR-Chirp3-HD-Aoede", "latest_short", "127.0.0.1:50051"]);
+    const c = loadConfig({}, { GOOGLE_APPLICATION_CREDENTIALS: good, STT_PROVIDER: "google", TTS_PROVIDER: "google", LANGUAGE: "pt-BR", GOOGLE_STT_MODEL: "latest_short", GOOGLE_SPEECH_ENDPOINT: "127.0.0.1:50051", GOOGLE_TTS_ENDPOINT: "eu-texttospeech.googleapis.com" });
+    expect([c.sttProvider, c.ttsProvider, c.ttsVoice, c.googleSttModel, c.googleSpeechEndpoint, c.googleTtsEndpoint]).toEqual(["google", "google", "pt-BR-Chirp3-HD-Aoede", "latest_short", "127.0.0.1:50051", "eu-texttospeech.googleapis.com"]);
     expect(c.googleCredentials?.clientEmail).toBe("voicebot@voicebot-fake.iam.gserviceaccount.com");
     expect(voiceIdFor(c)).toBe("google:pt-BR-Chirp3-HD-Aoede");
     const fr = loadConfig({}, { GOOGLE_APPLICATION_CREDENTIALS: good, TTS_PROVIDER: "google", GOOGLE_TTS_VOICE: "fr-FR-Neural2-A" });
@@ -45,6 +45,7 @@ describe("Google settings", () => {
     expect(refusal({ GOOGLE_APPLICATION_CREDENTIALS: file("nokey.json", JSON.stringify({ client_email: "a@b.c" })) })).toContain("with private_key");
     expect(refusal({ STT_PROVIDER: "deepgram" })).toContain("needs DEEPGRAM_API_KEY");
     expect(refusal({ STT_PROVIDER: "whisper" })).toContain("must be one of deepgram, google, offline");
-    expect(refusal({ GOOGLE_APPLICATION_CREDENTIALS: good, GOOGLE_SPEECH_ENDPOINT: "https://x" })).toContain("must be host or host:port");
+    expect(refusal({ GOOGLE_APPLICATION_CREDENTIALS: good, GOOGLE_SPEECH_ENDPOINT: "https://x" })).toContain("must be host or host:port, e.g. eu-speech.googleapis.com");
+    expect(refusal({ GOOGLE_APPLICATION_CREDENTIALS: good, GOOGLE_TTS_ENDPOINT: "x:99999" })).toContain("must be host or host:port, e.g. eu-texttospeech.googleapis.com");
   });
 });

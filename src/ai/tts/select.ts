@@ -104,7 +104,7 @@ function cloudVoice(config: Config, log: Logger): { tts: TextToSpeech; mode: str
     return { tts, mode: `deepgram (${config.ttsVoice}, linear16 at the call's rate)`, breakerId: tts.voiceId };
   }
   if (config.ttsProvider === "google" && config.googleCredentials) {
-    const tts = createGoogleTts({ credentials: config.googleCredentials, endpoint: config.googleSpeechEndpoint, voice: config.ttsVoice, timeoutMs: config.apiTimeoutMs, log });
+    const tts = createGoogleTts({ credentials: config.googleCredentials, endpoint: config.googleTtsEndpoint, voice: config.ttsVoice, timeoutMs: config.apiTimeoutMs, log });
     const how = streamsVoice(config.ttsVoice) ? "streamed" : "sentence by sentence";
     // One breaker per voice.
     return { tts, mode: `google (${config.ttsVoice}, linear16 at the call's rate, ${how})`, breakerId: tts.voiceId };
