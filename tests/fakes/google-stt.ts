@@ -6,12 +6,16 @@
  * SPEECH_ACTIVITY_BEGIN / _END when enable_voice_activity_events is set. Like Google it ends a
  * stream that lasts longer than `streamLimitMs` with OUT_OF_RANGE, and one that gets no audio for
  * `audioTimeoutMs`. Faults on request: a status at the start, a stall (results stop), a drop.
+ *
+ * A caller's streams follow one another on one connection (the client opens one per call, and a
+ * new stream at each finalize and rollover): the streams of a connection are a "chain", and the
+ * script numbers utterances along the chain, as the Deepgram fake numbers them along a connection.
  */
 import { status as Status, type ServerDuplexStream } from "@grpc/grpc-js";
 import { describeModel } from "./deepgram-messages.ts";
 import { FakeListenSession, type ConnectionRecord, type FakeDeepgramTranscript } from "./deepgram-session.ts";
 
-/** What the caller "says": the Nth utterance of the Mth stream is script(M, N), or script[N] for every stream. */
+/** What the caller "says": the Nth utterance of the Mth chain (connection) is script(M, N), or script[N] for every chain. */
 export type FakeGoogleScript = readonly string[] | ((stream: number, utterance: number) => string);
 
 export type FakeGoogleSttFault =
@@ -35,6 +39,8 @@ export interface FakeGoogleSttOptions {
 
 export interface GoogleStreamSeen {
   readonly index: number;
+  /** The chain (client connection) it belongs to, numbered in order of first appearance. */
+  readonly chain: number;
   readonly config: Readonly<Record<string, unknown>>;
   readonly audioBytes: number;
   /** How it ended: "client" (half-close, answered), "limit", "timeout", "fault", "cancelled"; null while open. */
@@ -79,13 +85,22 @@ export function createFakeGoogleStt(options: FakeGoogleSttOptions = {}): FakeGoo
   const streams: StreamRecord[] = [];
   const transcripts: FakeDeepgramTranscript[] = [];
   const live = new Set<() => void>();
-  const hooks = {
-    words: (stream: number, utterance: number): string => (typeof script === "function" ? script(stream, utterance) : (script[utterance] ?? "")),
-    transcriptSent: (t: FakeDeepgramTranscript): void => void transcripts.push(t),
-  };
+  const chains = new Map<string, { index: number; utterances: number }>();
+  const say = (chain: number, utterance: number): string => (typeof script === "function" ? script(chain, utterance) : (script[utterance] ?? ""));
 
   function streamingRecognize(call: ServerDuplexStream<RecognizeRequest, unknown>): void {
-    const seen: StreamRecord = { index: streams.length, config: {}, audioBytes: 0, ended: null };
+    const peer = call.getPeer();
+    let chain = chains.get(peer);
+    if (chain === undefined) {
+      chain = { index: chains.size, utterances: 0 };
+      chains.set(peer, chain);
+    }
+    const along = chain;
+    const hooks = {
+      words: (): string => say(along.index, along.utterances++),
+      transcriptSent: (t: FakeDeepgramTranscript): void => void transcripts.push(t),
+    };
+    const seen: StreamRecord = { index: streams.length, chain: along.index, config: {}, audioBytes: 0, ended: null };
     streams.push(seen);
     let session: FakeListenSession | null = null;
     const timers: ReturnType<typeof setTimeout>[] = [];

@@ -30,11 +30,11 @@ async function rig(stt: FakeGoogleSttOptions, rolloverMs?: number): Promise<Rig>
   return { google, stream, events, closed };
 }
 
-/** Speech then 600 ms of silence, in 20 ms frames. */
-function say(stream: SttStream): void {
+/** Speech then (by default) 600 ms of silence, in 20 ms frames. */
+function say(stream: SttStream, silenceFrames = 30): void {
   const pcm = renderSpeech("une phrase", 65, 8000);
   for (let i = 0; i < pcm.length; i += 160) stream.send(pcm.subarray(i, i + 160));
-  for (let i = 0; i < 30; i++) stream.send(new Int16Array(160));
+  for (let i = 0; i < silenceFrames; i++) stream.send(new Int16Array(160));
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -56,8 +56,26 @@ describe("Google STT against the fake gRPC server", () => {
     expect(r.google.stt.streams[0]?.config).toMatchObject({ encoding: "LINEAR16", sampleRateHertz: 8000, languageCode: "fr-FR", model: "telephony", interimResults: true, enableVoiceActivityEvents: true });
   });
 
+  test("finalize: Google's final for the words so far comes at once (fromFinalize) on a half-close, the next stream takes the audio; nothing pending is answered empty", async () => {
+    const r = await rig({ script: ["je voudrais", "un technicien"], endpointingMs: 5000 });
+    say(r.stream, 5);
+    await until(() => r.events.some((e) => e.type === "transcript" && !e.isFinal));
+    r.stream.finalize();
+    await until(() => finals(r.events).length === 1);
+    expect(r.events.find((e) => e.type === "transcript" && e.isFinal)).toEqual({ type: "transcript", text: "je voudrais", isFinal: true, speechFinal: true, fromFinalize: true });
+    expect(r.google.stt.streams.map((s) => [s.chain, s.ended])).toEqual([[0, "client"], [0, null]]);
+    r.stream.finalize();
+    await until(() => finals(r.events).length === 2);
+    expect(r.events.at(-1)).toEqual({ type: "transcript", text: "", isFinal: true, speechFinal: false, fromFinalize: true });
+    say(r.stream, 5);
+    r.stream.finalize();
+    await until(() => finals(r.events).length === 3);
+    expect(finals(r.events)).toEqual(["je voudrais", "", "un technicien"]);
+    expect(r.closed).toEqual([]);
+  });
+
   test("the rollover: a new stream opens before Google's cap, and words on both sides of the switch arrive", async () => {
-    const r = await rig({ script: (stream) => ["avant la bascule", "après la bascule", "encore après"][stream] ?? "", streamLimitMs: 900 }, 500);
+    const r = await rig({ script: ["avant la bascule", "après la bascule"], streamLimitMs: 900 }, 500);
     say(r.stream);
     await until(() => finals(r.events).length === 1);
     await until(() => r.google.stt.streams.length === 2);
@@ -69,7 +87,7 @@ describe("Google STT against the fake gRPC server", () => {
   });
 
   test("Google's cap reached before the rollover (OUT_OF_RANGE): the stream reopens at once and the call never sees it", async () => {
-    const r = await rig({ script: (stream) => ["premier flux", "second flux"][stream] ?? "", streamLimitMs: 1000 }, 60_000);
+    const r = await rig({ script: ["premier flux", "second flux"], streamLimitMs: 1000 }, 60_000);
     say(r.stream);
     await until(() => finals(r.events).length === 1);
     await until(() => r.google.stt.streams.length === 2);

@@ -3,12 +3,15 @@
  * SpeechToText interface. v1, not v2: v1 streams LINEAR16 at 8/16 kHz with the `telephony` model,
  * voice-activity events and phrase hints with no recognizer resource to create per project.
  *
- * What Google lacks, done the nearest correct way: there is no Finalize (Google's own endpointing
- * ends an utterance with a final result, mapped to speechFinal, so finalize() asks nothing) and no
- * KeepAlive (a stream with no audio for ~10 s is ended; keepAlive() sends 20 ms of silence). A
- * stream is capped at ~5 minutes: before the cap a new stream opens, new audio goes to it, and the
- * old one is half-closed so it still delivers the words it heard (the rollover).
+ * Google has no Finalize and no KeepAlive; the nearest correct things: finalize() half-closes the
+ * stream, which makes Google send the final result of what it heard and end the stream (an end
+ * with nothing final answers "nothing pending", as Deepgram's empty result does), while the next
+ * stream already takes the audio; keepAlive() sends 20 ms of silence (Google ends a stream that
+ * gets no audio for ~10 s). A stream is capped at ~5 minutes: before the cap the same switch
+ * happens (the rollover), so a long call loses no words.
  *
+ * Each call has its own client, hence its own HTTP/2 connection: Google's front ends take about
+ * 100 concurrent streams per connection, and grpc-js queues the rest instead of opening another.
  * The client is imported from its v1 module, not the package index (see tts/google.ts: the index
  * pulls in a protobuf module that `bun build --compile --bytecode` cannot compile).
  */
@@ -22,6 +25,8 @@ import type { SpeechToText, SttHandlers, SttOptions, SttStream } from "./types.t
 const DEFAULT_ROLLOVER_MS = 290_000;
 /** How long close() waits for the last results. */
 const CLOSE_WAIT_MS = 2000;
+/** A half-closed stream that has not ended by then is dead: cancelled, no longer awaited. */
+const HALF_CLOSED_WAIT_MS = 5000;
 
 export interface GoogleSttOptions extends GoogleEndpoint {
   /** GOOGLE_STT_MODEL, e.g. telephony. */
@@ -39,8 +44,6 @@ interface RecognizeStream {
   on(event: "data", listener: (response: RecognizeResponse) => void): unknown;
   on(event: "error", listener: (error: unknown) => void): unknown;
   on(event: "end", listener: () => void): unknown;
-  once(event: "end", listener: () => void): unknown;
-  once(event: "error", listener: (error: unknown) => void): unknown;
 }
 
 /**
@@ -56,15 +59,29 @@ interface RecognizeResponse {
   speechEventType?: string | number | null;
 }
 
+/** One StreamingRecognize call of a caller's chain of streams. */
+interface Leg {
+  readonly stream: RecognizeStream;
+  /** Audio went to it since it opened. */
+  heard: boolean;
+  /** Half-closed: by finalize() (its answers are fromFinalize), by the rollover, or by close(). */
+  ending: "finalize" | "rollover" | "close" | null;
+  /** A final result came after the half-close. */
+  answered: boolean;
+  /** Ended, failed or cancelled. */
+  done: boolean;
+}
+
 export function createGoogleStt(options: GoogleSttOptions): SpeechToText {
   if (!/^[A-Za-z0-9._-]+$/.test(options.model)) throw new Error(`Google STT: model ${JSON.stringify(options.model)} is not allowed; use e.g. telephony`);
-  const client = new SpeechClient(googleClientOptions(options));
+  // One auth client for every call (its access token is shared); a connection per call.
+  const clientOptions = { ...googleClientOptions(options), "grpc.use_local_subchannel_pool": 1 };
   const id = `google:${options.model}`;
   return {
     id,
     open: async (stt, handlers) => {
       if (stt.sampleRate !== 8000 && stt.sampleRate !== 16000) throw new Error(`Google STT: sample rate ${stt.sampleRate} is not allowed; 8000 or 16000`);
-      const stream = new GoogleStream(client, id, options, stt, handlers);
+      const stream = new GoogleStream(new SpeechClient(clientOptions), id, options, stt, handlers);
       stream.start();
       return stream;
     },
@@ -72,7 +89,8 @@ export function createGoogleStt(options: GoogleSttOptions): SpeechToText {
 }
 
 class GoogleStream implements SttStream {
-  private current: RecognizeStream | null = null;
+  private current: Leg | null = null;
+  private readonly ending = new Set<Leg>();
   private rollTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private readonly silence: Buffer;
@@ -102,75 +120,96 @@ class GoogleStream implements SttStream {
     };
   }
 
+  /** A new leg takes the audio from now on. */
   start(): void {
     // Retries are ours: the call re-opens once on its own (recognizer-link.ts).
     const stream = (this.client as unknown as RawSpeechClient)._streamingRecognize({ retry: null });
-    stream.on("data", (response: RecognizeResponse) => this.received(response));
-    stream.on("error", (error: unknown) => this.failed(stream, error));
-    stream.on("end", () => {
-      if (stream === this.current && !this.closed) this.failed(stream, new Error("the stream ended"));
-    });
+    const leg: Leg = { stream, heard: false, ending: null, answered: false, done: false };
+    stream.on("data", (response: RecognizeResponse) => this.received(leg, response));
+    stream.on("error", (error: unknown) => this.failed(leg, error));
+    stream.on("end", () => this.ended(leg));
     stream.write(this.request);
-    this.current = stream;
+    this.current = leg;
     if (this.rollTimer !== null) clearTimeout(this.rollTimer);
-    this.rollTimer = setTimeout(() => this.rollOver(), this.o.rolloverMs ?? DEFAULT_ROLLOVER_MS);
+    this.rollTimer = setTimeout(() => this.switchLeg("rollover"), this.o.rolloverMs ?? DEFAULT_ROLLOVER_MS);
   }
 
   send(pcm: Int16Array): void {
-    if (this.closed || this.current === null) return;
+    const leg = this.current;
+    if (this.closed || leg === null) return;
+    leg.heard = true;
     // A copy: the caller reuses its frame buffer, and the client serializes later.
-    this.current.write({ audioContent: Buffer.from(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength)) });
+    leg.stream.write({ audioContent: Buffer.from(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength)) });
   }
 
   keepAlive(): void {
     if (this.closed || this.current === null) return;
-    this.current.write({ audioContent: this.silence });
+    this.current.stream.write({ audioContent: this.silence });
   }
 
-  /** Google has no Finalize: its endpointing sends the final result, which already ends the turn. */
-  finalize(): void {}
+  finalize(): void {
+    if (this.closed || this.current === null) return;
+    if (this.current.heard) {
+      this.switchLeg("finalize");
+      return;
+    }
+    // Nothing sent since the last switch: nothing pending unless an earlier finalize is still out
+    // (its answer will come), else answered at once (after this call returns).
+    if (this.finalizePending()) return;
+    queueMicrotask(() => {
+      if (!this.closed) this.handlers.onEvent({ type: "transcript", text: "", isFinal: true, speechFinal: false, fromFinalize: true });
+    });
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.rollTimer !== null) clearTimeout(this.rollTimer);
+    for (const leg of this.ending) leg.stream.cancel();
     const last = this.current;
     this.current = null;
     let failure: ProviderError | null = null;
-    if (last !== null) {
+    if (last !== null && !last.done) {
+      last.ending = "close";
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          last.cancel();
+          last.stream.cancel();
           resolve();
         }, CLOSE_WAIT_MS);
-        const done = (): void => {
+        last.stream.on("end", () => {
           clearTimeout(timer);
           resolve();
-        };
-        last.once("end", done);
+        });
         // Refused while flushing (a key, a model): say why rather than a clean close.
-        last.once("error", (error: unknown) => {
+        last.stream.on("error", (error: unknown) => {
           const f = grpcFailure(error);
           if (f.status !== 499) failure = new ProviderError(this.id, f.message, f.status, f.retryable);
-          done();
+          clearTimeout(timer);
+          resolve();
         });
-        last.end();
+        last.stream.end();
       });
     }
+    await this.client.close().catch(() => undefined);
     this.handlers.onClosed(failure);
   }
 
-  /** The next stream takes the audio from now on; the old one is half-closed and still delivers what it heard. */
-  private rollOver(): void {
-    if (this.closed) return;
+  /** The next leg takes the audio; the old one is half-closed and still delivers what it heard. */
+  private switchLeg(why: "finalize" | "rollover"): void {
     const old = this.current;
+    if (this.closed || old === null) return;
     this.start();
-    old?.end();
-    this.o.log.debug("google stream rolled over", { id: this.id });
+    old.ending = why;
+    this.ending.add(old);
+    old.stream.end();
+    setTimeout(() => {
+      if (!old.done) old.stream.cancel();
+    }, HALF_CLOSED_WAIT_MS);
+    if (why === "rollover") this.o.log.debug("google stream rolled over", { id: this.id });
   }
 
-  private received(response: RecognizeResponse): void {
-    if (this.closed && this.current === null) return;
+  private received(leg: Leg, response: RecognizeResponse): void {
+    if (this.closed && leg.ending !== "close") return;
     const event = String(response.speechEventType ?? "");
     if (event === "SPEECH_ACTIVITY_BEGIN") this.handlers.onEvent({ type: "speechStarted" });
     else if (event === "SPEECH_ACTIVITY_END") this.handlers.onEvent({ type: "utteranceEnd" });
@@ -179,12 +218,35 @@ class GoogleStream implements SttStream {
     const isFinal = results.some((r) => r.isFinal === true);
     const text = results.map((r) => r.alternatives?.[0]?.transcript ?? "").join("").trim();
     if (text === "") return;
-    this.handlers.onEvent({ type: "transcript", text, isFinal, speechFinal: isFinal, fromFinalize: false });
+    if (isFinal && leg.ending !== null) leg.answered = true;
+    this.handlers.onEvent({ type: "transcript", text, isFinal, speechFinal: isFinal, fromFinalize: leg.ending === "finalize" });
   }
 
-  private failed(stream: RecognizeStream, error: unknown): void {
-    // An old stream after the rollover, or any stream after close(): nothing the call needs to know.
-    if (stream !== this.current || this.closed) return;
+  private ended(leg: Leg): void {
+    if (leg.done) return;
+    leg.done = true;
+    this.ending.delete(leg);
+    if (leg === this.current && !this.closed) {
+      this.failed(leg, new Error("the stream ended"));
+      return;
+    }
+    // A finalize Google answered with nothing final: nothing was pending, said as Deepgram says it —
+    // unless an earlier finalize is still unanswered (a stalled stream must not look answered).
+    if (leg.ending === "finalize" && !leg.answered && !this.closed && !this.finalizePending()) {
+      this.handlers.onEvent({ type: "transcript", text: "", isFinal: true, speechFinal: false, fromFinalize: true });
+    }
+  }
+
+  private finalizePending(): boolean {
+    for (const leg of this.ending) if (leg.ending === "finalize") return true;
+    return false;
+  }
+
+  private failed(leg: Leg, error: unknown): void {
+    leg.done = true;
+    this.ending.delete(leg);
+    // A leg half-closed by a switch, or any leg after close(): nothing the call needs to know.
+    if (leg !== this.current || this.closed) return;
     const failure = grpcFailure(error);
     if (failure.status === 400 && /maximum allowed stream duration/i.test(failure.message)) {
       this.o.log.warn("google stream hit its duration cap before the rollover; reopening", { id: this.id });
@@ -194,7 +256,9 @@ class GoogleStream implements SttStream {
     this.closed = true;
     this.current = null;
     if (this.rollTimer !== null) clearTimeout(this.rollTimer);
-    stream.cancel();
+    leg.stream.cancel();
+    for (const other of this.ending) other.stream.cancel();
+    void this.client.close().catch(() => undefined);
     this.handlers.onClosed(new ProviderError(this.id, failure.message, failure.status, failure.retryable));
   }
 }
