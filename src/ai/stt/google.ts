@@ -11,7 +11,7 @@
  * happens (the rollover), so a long call loses no words.
  *
  * Each call has its own client, hence its own HTTP/2 connection: Google's front ends take about
- * 100 concurrent streams per connection, and grpc-js queues the rest instead of opening another.
+ * 100 concurrent streams per connection, fewer than a busy appliance's calls.
  * The client is imported from its v1 module, not the package index (see tts/google.ts: the index
  * pulls in a protobuf module that `bun build --compile --bytecode` cannot compile).
  */
@@ -77,6 +77,8 @@ export function createGoogleStt(options: GoogleSttOptions): SpeechToText {
   // One auth client for every call (its access token is shared); a connection per call.
   const clientOptions = { ...googleClientOptions(options), "grpc.use_local_subchannel_pool": 1 };
   const id = `google:${options.model}`;
+  // The first client of the process costs ~90 ms (the client's protos are loaded): paid at start-up, not by the first call.
+  void new SpeechClient(clientOptions).close();
   return {
     id,
     open: async (stt, handlers) => {
