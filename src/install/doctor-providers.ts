@@ -40,7 +40,7 @@ export const providersCheck: Check = {
     if (!c) return fail("provider", "unknown: the configuration does not load", "fix the configuration first (see the config line)");
     const signal = ctx.signal;
     const stt = c.sttProvider === "google" && c.googleCredentials
-      ? probeGoogleStt({ credentials: c.googleCredentials, endpoint: c.googleSpeechEndpoint, model: c.googleSttModel, language: c.language, signal }).then((p) => toResult("provider.stt", p))
+      ? probeGoogleStt({ credentials: c.googleCredentials, endpoint: c.googleSpeechEndpoint, model: c.googleSttModel, language: c.language, signal }).then((p) => toResult("provider.google", p))
       : c.sttProvider === "deepgram" && c.deepgramApiKey
       ? probeDeepgram({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, model: c.deepgramModel, language: c.language, signal }).then((p) => toResult("provider.deepgram", p))
       : Promise.resolve(pass("provider.deepgram", c.sttProvider === null && c.deepgramApiKey ? "STT_PROVIDER=offline: callers answer on the keypad" : "no DEEPGRAM_API_KEY: offline, callers answer on the keypad"));
