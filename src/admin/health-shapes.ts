@@ -15,7 +15,7 @@ export interface TrendPoint {
 
 /** One probe of the last provider check (`providerChecks`, POST /api/health/providers). */
 export interface ProviderCheckResult {
-  /** "provider.deepgram", "provider.llm.groq", "provider.tts", "provider.budget". */
+  /** "provider.deepgram" or "provider.google" (the recognizer), "provider.llm.groq", "provider.tts", "provider.budget". */
   id: string;
   status: "PASS" | "WARN" | "FAIL";
   detail: string;

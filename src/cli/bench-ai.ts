@@ -47,7 +47,7 @@ export interface AiBenchOptions {
   /** The fake model's token rate. */
   llmTokensPerSecond: number;
   /** The main model (the other chat fake behind it) and the voice, each against its fake. */
-  providers: { llm: "groq" | "anthropic"; tts: "openai" | "deepgram" };
+  providers: { llm: "groq" | "anthropic"; tts: "openai" | "deepgram" | "google"; stt: "deepgram" | "google" };
   json: boolean;
   signal: AbortSignal;
   /** Server settings (VOICEBOT_ names), e.g. the resampler engine to compare. */
@@ -186,7 +186,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
       env = { ...env, ...started.env };
     }
     stack = await startFakeStack({
-      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs, llmTokensPerSecond: o.llmTokensPerSecond, llm: o.providers.llm, tts: o.providers.tts,
+      sttDelayMs: o.sttDelayMs, llmTtftMs: o.llmTtftMs, ttsTtfbMs: o.ttsTtfbMs, llmTokensPerSecond: o.llmTokensPerSecond, llm: o.providers.llm, tts: o.providers.tts, stt: o.providers.stt,
       script: conversation.map((u) => u.heard), maxCalls: o.calls + 10, signal: o.signal, env,
     });
     const server = stack.server;
@@ -274,7 +274,7 @@ export async function runAiBench(o: AiBenchOptions): Promise<number> {
     if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const lines = [
-        `providers        deepgram STT, ${o.providers.llm} LLM, ${o.providers.tts} TTS (local fakes)`,
+        `providers        ${o.providers.stt} STT, ${o.providers.llm} LLM, ${o.providers.tts} TTS (local fakes)`,
         `conversations    ${report.completed} completed, ${failed} failed, ${report.cutAtEnd} cut short by the end of the run`,
         `speech end → bot audio  p50 ${ms(response.p50)}, p99 ${ms(response.p99)} (${response.count} turns answered by the model's words; the providers' delays add up to ${o.sttDelayMs + o.llmTtftMs + o.ttsTtfbMs} ms; the final is asked for after ${EARLY_FINALIZE_MS} ms of quiet)`,
         `per turn         ${perTurn.map((t, i) => `${i + 1}: p50 ${t.p50} / p99 ${t.p99}`).join(", ")} ms (turn ${WORDED_TURNS + 1}: end_call, then the fixed goodbye)`,

@@ -57,8 +57,11 @@ Options:
                            first with no words, token-sized deltas, tool arguments in many pieces
   --llm PROVIDER           with --fake-providers: the main model, groq (default, OpenAI behind it) or
                            anthropic (Claude's Messages API; Groq behind it), each at --llm-ttft
-  --tts PROVIDER           with --fake-providers: the voice, openai (default) or deepgram (Aura's
-                           speak endpoint, linear16 at the call's rate), each at --tts-ttfb
+  --tts PROVIDER           with --fake-providers: the voice, openai (default), deepgram (Aura's
+                           speak endpoint, linear16 at the call's rate) or google (Cloud TTS over
+                           gRPC, Chirp 3 HD streamed at the call's rate), each at --tts-ttfb
+  --stt PROVIDER           with --fake-providers: the recognizer, deepgram (default) or google (Cloud
+                           Speech v1 StreamingRecognize over gRPC), each at --stt-delay
   --websocket              Asterisk chan_websocket calls instead: each caller dials /asterisk on the
                            server's WEBSOCKET_PORT as Dial(WebSocket/…/c(slin16)) does, and hears the
                            bot through a model of Asterisk's queue (whole frames, one per 20 ms, XOFF,
@@ -121,6 +124,7 @@ const OPTIONS = {
   "llm-tps": { type: "string" },
   llm: { type: "string" },
   tts: { type: "string" },
+  stt: { type: "string" },
   resampler: { type: "string" },
   fault: { type: "string" },
   audiostream: { type: "boolean" },
@@ -148,10 +152,11 @@ function delayMs(flag: string, value: string | undefined, fallback: number): num
   return n;
 }
 
-function parseProviders(llm: string | undefined, tts: string | undefined): AiBenchOptions["providers"] {
+function parseProviders(llm: string | undefined, tts: string | undefined, stt: string | undefined): AiBenchOptions["providers"] {
   if (llm !== undefined && llm !== "groq" && llm !== "anthropic") throw new UsageError(`--llm "${llm}" is not allowed; use groq or anthropic`);
-  if (tts !== undefined && tts !== "openai" && tts !== "deepgram") throw new UsageError(`--tts "${tts}" is not allowed; use openai or deepgram`);
-  return { llm: llm ?? "groq", tts: tts ?? "openai" };
+  if (tts !== undefined && tts !== "openai" && tts !== "deepgram" && tts !== "google") throw new UsageError(`--tts "${tts}" is not allowed; use openai, deepgram or google`);
+  if (stt !== undefined && stt !== "deepgram" && stt !== "google") throw new UsageError(`--stt "${stt}" is not allowed; use deepgram or google`);
+  return { llm: llm ?? "groq", tts: tts ?? "openai", stt: stt ?? "deepgram" };
 }
 
 function tokensPerSecond(value: string | undefined): number {
@@ -222,12 +227,12 @@ export const benchCommand: Command = {
       throw new UsageError("--arrival, --once, --soak and --call-seconds are for the offline bench: they do not go with --fake-providers");
     }
     if (soakSeconds !== null && external !== null) throw new UsageError("--soak measures the memory of a server the bench starts: it does not go with --audiosocket");
-    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v["llm-tps"] ?? v.resampler ?? v.fault ?? v.llm ?? v.tts) !== undefined) {
-      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --llm-tps, --llm, --tts, --resampler and --fault only go with --fake-providers");
+    if (!fakes && (v["stt-delay"] ?? v["llm-ttft"] ?? v["tts-ttfb"] ?? v["llm-tps"] ?? v.resampler ?? v.fault ?? v.llm ?? v.tts ?? v.stt) !== undefined) {
+      throw new UsageError("--stt-delay, --llm-ttft, --tts-ttfb, --llm-tps, --llm, --tts, --stt, --resampler and --fault only go with --fake-providers");
     }
-    const providers = parseProviders(v.llm, v.tts);
+    const providers = parseProviders(v.llm, v.tts, v.stt);
     // The fault bench makes the Groq/OpenAI chat fake and OpenAI's speech fake misbehave.
-    if (v.fault !== undefined && (providers.llm !== "groq" || providers.tts !== "openai")) throw new UsageError("--fault runs against the default providers: it does not go with --llm or --tts");
+    if (v.fault !== undefined && (providers.llm !== "groq" || providers.tts !== "openai" || providers.stt !== "deepgram")) throw new UsageError("--fault runs against the default providers: it does not go with --llm, --tts or --stt");
     const browser = v.browser === true;
     if (browser && !fakes) throw new UsageError("--browser only goes with --fake-providers");
     if (browser && (playback !== null || v.fault !== undefined)) throw new UsageError("--browser does not go with --audiostream or --fault");

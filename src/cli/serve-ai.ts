@@ -12,6 +12,7 @@ import { createResilientLlm } from "../ai/llm/resilient.ts";
 import { providerErrorKind, type ProviderEvents } from "../ai/provider-error.ts";
 import type { LanguageModel } from "../ai/llm/types.ts";
 import { createDeepgramStt } from "../ai/stt/deepgram.ts";
+import { createGoogleStt } from "../ai/stt/google.ts";
 import type { SpeechToText } from "../ai/stt/types.ts";
 import { selectTts, type TtsSelection } from "../ai/tts/select.ts";
 import type { PcmResampling } from "../ai/tts/offline-fallback.ts";
@@ -55,12 +56,25 @@ function switchReason(why: string): string {
   return "slow-first-token";
 }
 
+/** STT_PROVIDER's recognizer; null = no recognizer, the keypad dialog. */
+function selectStt(config: Config, log: Logger): SpeechToText | null {
+  if (config.sttProvider === "google" && config.googleCredentials) {
+    return createGoogleStt({ credentials: config.googleCredentials, endpoint: config.googleSpeechEndpoint, model: config.googleSttModel, log });
+  }
+  if (config.sttProvider === "deepgram" && config.deepgramApiKey) {
+    return createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log });
+  }
+  return null;
+}
+
+function sttMode(config: Config): string {
+  return config.sttProvider === "google" ? `google (${config.googleSttModel}, streaming v1)` : `deepgram (${config.deepgramModel})`;
+}
+
 export function setupAi(config: Config, log: Logger, events: ProviderEvents, resampler: PcmResampling): AiSetup {
   const breakers = new ProviderBreakers({ failures: config.providerBreakerFailures, cooldownMs: config.providerBreakerCooldownMs, log: log.child("breaker") });
   const voice = selectTts(config, log.child("tts"), events, { resampler, breakers });
-  const stt: SpeechToText | null = config.deepgramApiKey
-    ? createDeepgramStt({ apiKey: config.deepgramApiKey, baseUrl: config.deepgramBaseUrl, model: config.deepgramModel, timeoutMs: config.apiTimeoutMs, log: log.child("stt") })
-    : null;
+  const stt = selectStt(config, log.child("stt"));
 
   const primaryName = config.llmProvider;
   const primary = primaryName ? llmFor(primaryName, config, log) : null;
@@ -74,7 +88,7 @@ export function setupAi(config: Config, log: Logger, events: ProviderEvents, res
     : null;
 
   const modes = {
-    stt: stt ? `deepgram (${config.deepgramModel})` : "offline (keypad)",
+    stt: stt ? sttMode(config) : "offline (keypad)",
     llm: llm && primary ? `${primary.id}${fallback ? `, falls back to ${fallback.id}` : ""}` : "offline (scripted SAV)",
     tts: voice.mode,
   };

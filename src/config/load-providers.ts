@@ -1,6 +1,6 @@
 /**
  * Which cloud providers serve: each vendor's key, endpoint and model or voice, the language model
- * and its fallback (LLM_PROVIDER, LLM_FALLBACK), and the voice (TTS_PROVIDER). Defaults keep what a
+ * and its fallback (LLM_PROVIDER, LLM_FALLBACK), and the voice (TTS_PROVIDER: openai, deepgram, google). Defaults keep what a
  * key alone always chose: Groq before OpenAI for the model, OpenAI's voice when its key is set.
  */
 import type { Lookup, RawValue } from "./load-pbx.ts";
@@ -17,7 +17,13 @@ export const DEFAULT_ANTHROPIC_MODEL = "claude-haiku-5-5";
 export const DEFAULT_OPENAI_TTS_VOICE = "nova";
 /** Aura-2 voices by LANGUAGE; Aura has no Portuguese voice. */
 export const DEFAULT_AURA_VOICES: Readonly<Record<string, string>> = { "fr-FR": "aura-2-agathe-fr", "en-US": "aura-2-thalia-en" };
-const TTS_PROVIDERS: readonly TtsProviderName[] = ["openai", "deepgram"];
+/** Chirp 3 HD voices by LANGUAGE: they stream (StreamingSynthesize) and exist for every supported language. */
+export const DEFAULT_GOOGLE_VOICES: Readonly<Record<string, string>> = {
+  "fr-FR": "fr-FR-Chirp3-HD-Aoede",
+  "en-US": "en-US-Chirp3-HD-Aoede",
+  "pt-BR": "pt-BR-Chirp3-HD-Aoede",
+};
+const TTS_PROVIDERS: readonly TtsProviderName[] = ["openai", "deepgram", "google"];
 
 export function loadProviderChoice(lookup: Lookup, optional: (name: string) => string | null, language: string): ProviderConfig {
   const keys: Record<LlmProviderName, string | null> = {
@@ -43,7 +49,7 @@ export function loadProviderChoice(lookup: Lookup, optional: (name: string) => s
   const ttsRaw = lookup("TTS_PROVIDER");
   const ttsNamed = oneOf(ttsRaw, [...TTS_PROVIDERS, "offline"]);
   const ttsProvider = ttsNamed === "offline" ? null : ttsNamed ?? (keys.openai !== null ? "openai" : null);
-  const voiceRaw = ttsProvider === "deepgram" ? lookup("DEEPGRAM_TTS_VOICE") : lookup("OPENAI_TTS_VOICE");
+  const voiceRaw = lookup(ttsProvider === "deepgram" ? "DEEPGRAM_TTS_VOICE" : ttsProvider === "google" ? "GOOGLE_TTS_VOICE" : "OPENAI_TTS_VOICE");
   const auraDefault = DEFAULT_AURA_VOICES[language];
   if (ttsProvider === "deepgram" && !voiceRaw?.value.trim() && auraDefault === undefined) {
     throw new ConfigError(ttsRaw?.variable ?? "TTS_PROVIDER", ttsRaw?.value ?? "deepgram", ttsRaw?.source ?? "default",
@@ -64,8 +70,12 @@ export function loadProviderChoice(lookup: Lookup, optional: (name: string) => s
     anthropicModel: name(lookup("ANTHROPIC_MODEL"), DEFAULT_ANTHROPIC_MODEL),
     ttsProvider,
     ttsModel: name(lookup("OPENAI_TTS_MODEL"), "gpt-4o-mini-tts"),
-    ttsVoice: name(voiceRaw, ttsProvider === "deepgram" ? (auraDefault as string) : DEFAULT_OPENAI_TTS_VOICE),
+    ttsVoice: name(voiceRaw, ttsProvider === "deepgram" ? (auraDefault as string) : ttsProvider === "google" ? googleDefault(language) : DEFAULT_OPENAI_TTS_VOICE),
   };
+}
+
+function googleDefault(language: string): string {
+  return DEFAULT_GOOGLE_VOICES[language] ?? `${language}-Chirp3-HD-Aoede`;
 }
 
 /** One of `allowed` (case-insensitive), null when unset or empty. */

@@ -6,6 +6,7 @@ import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { readEnvFile } from "./envfile.ts";
 import { loadPbxSettings } from "./load-pbx.ts";
+import { loadGoogleSettings } from "./load-google.ts";
 import { loadProviderChoice } from "./load-providers.ts";
 import { ConfigError, type Config, type HostPort, type LogLevelName } from "./schema.ts";
 import { name, url } from "./values.ts";
@@ -154,6 +155,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     keyterms,
     companyName,
     ...loadProviderChoice(lookup, optional, language),
+    ...loadGoogleSettings(lookup, optional),
     llmTtftTimeoutMs: Math.round(secondsOr(lookup("LLM_TTFT_TIMEOUT"), 1.5) * 1000),
     ttsFirstByteTimeoutMs: Math.round(secondsOr(lookup("TTS_FIRST_BYTE_TIMEOUT"), 1) * 1000),
     providerBreakerFailures: intOr(lookup("PROVIDER_BREAKER_FAILURES"), 3, 1, 100),

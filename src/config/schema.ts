@@ -43,6 +43,16 @@ export interface Config {
   logLevel: LogLevelName;
   /** Deepgram live model (DEEPGRAM_MODEL). */
   deepgramModel: string;
+  /** STT_PROVIDER, or deepgram when DEEPGRAM_API_KEY is set; null = no recognizer (the keypad). */
+  sttProvider: SttProviderName | null;
+  /** GOOGLE_APPLICATION_CREDENTIALS, read at start-up; null = unset. */
+  googleCredentials: GoogleCredentials | null;
+  /** GOOGLE_SPEECH_ENDPOINT, the recognizer's host[:port]; null = Google's global endpoint. 127.0.0.1 = a local fake, no TLS. */
+  googleSpeechEndpoint: string | null;
+  /** GOOGLE_TTS_ENDPOINT, the voice's host[:port] (regions differ: eu-texttospeech.googleapis.com); null = Google's global endpoint. */
+  googleTtsEndpoint: string | null;
+  /** GOOGLE_STT_MODEL, e.g. telephony. */
+  googleSttModel: string;
   /** Words for the recognizer: COMPANY_NAME first, then DEEPGRAM_KEYTERMS. */
   keyterms: string[];
   companyName: string;
@@ -65,7 +75,7 @@ export interface Config {
   ttsProvider: TtsProviderName | null;
   /** OPENAI_TTS_MODEL. */
   ttsModel: string;
-  /** The voice of ttsProvider: OPENAI_TTS_VOICE, or DEEPGRAM_TTS_VOICE (an Aura model such as aura-2-agathe-fr). */
+  /** The voice of ttsProvider: OPENAI_TTS_VOICE, DEEPGRAM_TTS_VOICE (an Aura model such as aura-2-agathe-fr) or GOOGLE_TTS_VOICE. */
   ttsVoice: string;
   /** API_RETRY_ATTEMPTS: retries after a failed LLM or TTS request. */
   apiRetryAttempts: number;
@@ -123,7 +133,16 @@ export interface EslSettings {
 /** In the order a key alone chooses them. */
 export const LLM_PROVIDERS = ["groq", "openai", "anthropic"] as const;
 export type LlmProviderName = (typeof LLM_PROVIDERS)[number];
-export type TtsProviderName = "openai" | "deepgram";
+export type TtsProviderName = "openai" | "deepgram" | "google";
+export type SttProviderName = "deepgram" | "google";
+
+/** A service-account key file, read and checked at start-up. */
+export interface GoogleCredentials {
+  path: string;
+  clientEmail: string;
+  privateKey: string;
+  projectId: string | null;
+}
 
 /**
  * A bad value: start-up stops with this one line, naming the variable (or flag), its value,

@@ -143,11 +143,11 @@ const modesCheck: Check = {
   async run(ctx) {
     const c = ctx.config;
     if (!c) return fail("modes", "unknown: the configuration does not load", NO_CONFIG);
-    const stt = c.deepgramApiKey ? `deepgram (${c.deepgramModel})` : "keypad (no DEEPGRAM_API_KEY)";
+    const stt = c.sttProvider === "google" ? `google (${c.googleSttModel})` : c.sttProvider === "deepgram" ? `deepgram (${c.deepgramModel})` : c.deepgramApiKey ? "keypad (STT_PROVIDER=offline)" : "keypad (no DEEPGRAM_API_KEY)";
     const llm = c.llmProvider ? `${c.llmProvider} (${llmSettings(c, c.llmProvider).model})` : "scripted SAV (no GROQ, OPENAI or ANTHROPIC key)";
-    const missingKey = c.ttsProvider === "deepgram" ? "DEEPGRAM_API_KEY" : "OPENAI_API_KEY";
+    const missingKey = c.ttsProvider === "deepgram" ? "DEEPGRAM_API_KEY" : c.ttsProvider === "google" ? "GOOGLE_APPLICATION_CREDENTIALS" : "OPENAI_API_KEY";
     const tts = speaksWithCloudVoice(c) ? voiceIdFor(c) : `${voiceIdFor(c)} (no ${missingKey})`;
-    const conversational = c.deepgramApiKey !== null && c.llmProvider !== null;
+    const conversational = c.sttProvider !== null && c.llmProvider !== null;
     return pass("modes", `ears: ${stt}; mind: ${conversational ? llm : "keypad dialog"}; voice: ${tts}`);
   },
 };

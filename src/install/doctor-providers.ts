@@ -5,6 +5,7 @@ import { LLM_PROVIDERS, type Config, type LlmProviderName } from "../config/sche
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
 import { BUDGET_MS, probeAura, probeDeepgram, probeLlm, probeTts, type ProbeResult } from "./provider-probe.ts";
+import { probeGoogleStt, probeGoogleTts } from "./provider-probe-google.ts";
 
 function toResult(id: string, p: ProbeResult): CheckResult {
   const r: CheckResult = { id, status: p.status, detail: p.detail };
@@ -27,6 +28,7 @@ export function llmSettings(c: Config, provider: LlmProviderName): { key: string
 function offlineVoiceWhy(c: Config): string {
   if (c.ttsProvider === "deepgram") return "TTS_PROVIDER=deepgram without DEEPGRAM_API_KEY";
   if (c.ttsProvider === "openai") return "no OPENAI_API_KEY";
+  if (c.ttsProvider === "google") return "TTS_PROVIDER=google without GOOGLE_APPLICATION_CREDENTIALS";
   return "TTS_PROVIDER=offline, or no OPENAI_API_KEY";
 }
 
@@ -37,15 +39,19 @@ export const providersCheck: Check = {
     const c = ctx.config;
     if (!c) return fail("provider", "unknown: the configuration does not load", "fix the configuration first (see the config line)");
     const signal = ctx.signal;
-    const stt = c.deepgramApiKey
+    const stt = c.sttProvider === "google" && c.googleCredentials
+      ? probeGoogleStt({ credentials: c.googleCredentials, endpoint: c.googleSpeechEndpoint, model: c.googleSttModel, language: c.language, signal }).then((p) => toResult("provider.google", p))
+      : c.sttProvider === "deepgram" && c.deepgramApiKey
       ? probeDeepgram({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, model: c.deepgramModel, language: c.language, signal }).then((p) => toResult("provider.deepgram", p))
-      : Promise.resolve(pass("provider.deepgram", "no DEEPGRAM_API_KEY: offline, callers answer on the keypad"));
+      : Promise.resolve(pass("provider.deepgram", c.sttProvider === null && c.deepgramApiKey ? "STT_PROVIDER=offline: callers answer on the keypad" : "no DEEPGRAM_API_KEY: offline, callers answer on the keypad"));
     const llms = LLM_PROVIDERS.flatMap((provider) => {
       const { key, model, baseUrl } = llmSettings(c, provider);
       if (!key) return [];
       return [probeLlm({ provider, key, baseUrl, model, signal }).then((p) => ({ provider, result: toResult(`provider.llm.${provider}`, p) }))];
     });
-    const tts = c.ttsProvider === "deepgram" && c.deepgramApiKey
+    const tts = c.ttsProvider === "google" && c.googleCredentials
+      ? probeGoogleTts({ credentials: c.googleCredentials, endpoint: c.googleTtsEndpoint, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
+      : c.ttsProvider === "deepgram" && c.deepgramApiKey
       ? probeAura({ key: c.deepgramApiKey, baseUrl: c.deepgramBaseUrl, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
       : c.ttsProvider === "openai" && c.openaiApiKey
         ? probeTts({ key: c.openaiApiKey, baseUrl: c.openaiBaseUrl, model: c.ttsModel, voice: c.ttsVoice, signal }).then((p) => toResult("provider.tts", p))
@@ -58,7 +64,7 @@ export const providersCheck: Check = {
 
     const primary = llmResults.find((l) => l.provider === c.llmProvider)?.result;
     const stages = [sttResult, primary, ttsResult].filter((r): r is CheckResult => r !== undefined && r.ms !== undefined);
-    if (c.deepgramApiKey && primary && stages.length === 3) {
+    if (c.sttProvider !== null && primary && stages.length === 3) {
       const total = stages.reduce((sum, r) => sum + (r.ms ?? 0), 0);
       const detail = `recognition + first token + first byte = ${Math.round(total)} ms of the ${BUDGET_MS.turn} ms turn budget`;
       results.push(total <= BUDGET_MS.turn

@@ -76,7 +76,7 @@ export class InstallError extends Error {
 
 function modesOf(c: Config): InstallReport["modes"] {
   return {
-    stt: c.deepgramApiKey ? `deepgram (${c.deepgramModel})` : "offline: keypad",
+    stt: c.sttProvider === "google" ? `google (${c.googleSttModel})` : c.sttProvider === "deepgram" ? `deepgram (${c.deepgramModel})` : "offline: keypad",
     llm: c.llmProvider ? `${c.llmProvider} (${llmSettings(c, c.llmProvider).model})` : "offline: scripted SAV",
     tts: speaksWithCloudVoice(c) ? voiceIdFor(c) : "offline: eSpeak-NG",
   };

@@ -47,7 +47,8 @@ const RETIRED_MODELS: Readonly<Record<string, string>> = {
 };
 
 const log = rootLogger.child("doctor");
-const TIMEOUT_MS = 4000;
+export const PROBE_TIMEOUT_MS = 4000;
+const TIMEOUT_MS = PROBE_TIMEOUT_MS;
 
 function why(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -58,7 +59,7 @@ function statusOf(err: unknown): number | null {
   return typeof s === "number" ? s : /\b(401|403)\b/.test(why(err)) ? 401 : null;
 }
 
-function refused(what: string, err: unknown, keyName: string): ProbeResult {
+export function refused(what: string, err: unknown, keyName: string): ProbeResult {
   const status = statusOf(err);
   if (status === 401 || status === 403) {
     return { ok: false, status: "FAIL", detail: `${what}: key refused (HTTP ${status})`, fix: `check ${keyName} in /etc/voicebot/voicebot.env (no spaces, the whole key), then restart voicebot`, ms: null };
@@ -66,7 +67,7 @@ function refused(what: string, err: unknown, keyName: string): ProbeResult {
   return { ok: false, status: "FAIL", detail: `${what}: ${why(err)}`, fix: `this host must reach the provider over HTTPS (443); try again, then check the provider's status page`, ms: null };
 }
 
-function judged(what: string, ms: number, budget: number, okText: string): ProbeResult {
+export function judged(what: string, ms: number, budget: number, okText: string): ProbeResult {
   const rounded = Math.round(ms);
   if (ms > budget) {
     return { ok: true, status: "WARN", detail: `${what}: ${okText} in ${rounded} ms, over its ${budget} ms share of the 1 s turn budget`, fix: "callers will wait: pick a nearer region or a faster model, or check this host's network", ms };
@@ -75,7 +76,7 @@ function judged(what: string, ms: number, budget: number, okText: string): Probe
 }
 
 /** A vowel-like tone burst then silence: enough energy for a recognizer to produce a result. */
-function speechLike(rate: number): Int16Array {
+export function speechLike(rate: number): Int16Array {
   const pcm = new Int16Array(rate);
   for (let i = 0; i < rate * 0.6; i++) {
     const t = i / rate;
@@ -189,7 +190,7 @@ export async function probeAura(o: { key: string; baseUrl: string | null; voice:
 }
 
 /** Time to the first audio of a short sentence, judged against the voice's share of the turn budget. */
-async function firstAudio(what: string, tts: TextToSpeech, signal: AbortSignal, o: { keyName: string; noAudioFix: string }): Promise<ProbeResult> {
+export async function firstAudio(what: string, tts: TextToSpeech, signal: AbortSignal, o: { keyName: string; noAudioFix: string }): Promise<ProbeResult> {
   const started = performance.now();
   const controller = new AbortController();
   const stop = () => controller.abort();

@@ -99,7 +99,7 @@ describe("parseEnvFile", () => {
     expect(loadConfig({}, { TTS_PROVIDER: "deepgram", DEEPGRAM_TTS_VOICE: "aura-2-hector-fr" }).ttsVoice).toBe("aura-2-hector-fr");
     expect(loadConfig({}, { OPENAI_API_KEY: "o", TTS_PROVIDER: "offline" }).ttsProvider).toBeNull();
     expect(error(() => loadConfig({}, { TTS_PROVIDER: "deepgram", LANGUAGE: "pt-BR" })).allowed).toContain("Deepgram Aura has no pt-BR voice");
-    expect(error(() => loadConfig({}, { TTS_PROVIDER: "google" })).message).toBe('invalid configuration: TTS_PROVIDER="google" (environment): must be one of openai, deepgram, offline');
+    expect(error(() => loadConfig({}, { TTS_PROVIDER: "polly" })).message).toBe('invalid configuration: TTS_PROVIDER="polly" (environment): must be one of openai, deepgram, google, offline');
   });
 
   test("a line that is not KEY=VALUE is an error naming the file and line", () => {

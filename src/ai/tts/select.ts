@@ -1,6 +1,6 @@
 /**
  * Which voice speaks: TTS_PROVIDER's cloud voice when its key is set — OpenAI TTS, or Deepgram Aura
- * with DEEPGRAM_API_KEY — with retries and, for calls, the offline voice behind it; else the
+ * with DEEPGRAM_API_KEY, or Google's with GOOGLE_APPLICATION_CREDENTIALS — with retries and, for calls, the offline voice behind it; else the
  * embedded eSpeak-NG voice for LANGUAGE. Never blocks: eSpeak's worker loads behind a deferred
  * TextToSpeech.
  */
@@ -9,6 +9,7 @@ import type { Logger } from "../../log.ts";
 import type { ProviderBreakers } from "../circuit-breaker.ts";
 import { createDeepgramTts, deepgramVoiceId } from "./deepgram.ts";
 import { createEspeakTts, espeakVoiceFor } from "./espeak.ts";
+import { createGoogleTts, googleVoiceId, streamsVoice } from "./google.ts";
 import { withOfflineFallback, type PcmResampling } from "./offline-fallback.ts";
 import { createOpenAiTts, openAiVoiceId } from "./openai.ts";
 import { providerErrorKind, type ProviderEvents } from "../provider-error.ts";
@@ -102,6 +103,12 @@ function cloudVoice(config: Config, log: Logger): { tts: TextToSpeech; mode: str
     // One breaker per Aura model, which is the voice.
     return { tts, mode: `deepgram (${config.ttsVoice}, linear16 at the call's rate)`, breakerId: tts.voiceId };
   }
+  if (config.ttsProvider === "google" && config.googleCredentials) {
+    const tts = createGoogleTts({ credentials: config.googleCredentials, endpoint: config.googleTtsEndpoint, voice: config.ttsVoice, timeoutMs: config.apiTimeoutMs, log });
+    const how = streamsVoice(config.ttsVoice) ? "streamed" : "sentence by sentence";
+    // One breaker per voice.
+    return { tts, mode: `google (${config.ttsVoice}, linear16 at the call's rate, ${how})`, breakerId: tts.voiceId };
+  }
   if (config.ttsProvider === "openai" && config.openaiApiKey) {
     const tts = createOpenAiTts({
       apiKey: config.openaiApiKey,
@@ -118,16 +125,18 @@ function cloudVoice(config: Config, log: Logger): { tts: TextToSpeech; mode: str
   return null;
 }
 
-type VoiceChoice = Pick<Config, "ttsProvider" | "openaiApiKey" | "deepgramApiKey" | "ttsModel" | "ttsVoice" | "language">;
+type VoiceChoice = Pick<Config, "ttsProvider" | "openaiApiKey" | "deepgramApiKey" | "googleCredentials" | "ttsModel" | "ttsVoice" | "language">;
 
 /** A cloud voice speaks (TTS_PROVIDER with its key), not the offline one. */
 export function speaksWithCloudVoice(config: VoiceChoice): boolean {
-  return (config.ttsProvider === "openai" && config.openaiApiKey !== null) || (config.ttsProvider === "deepgram" && config.deepgramApiKey !== null);
+  return (config.ttsProvider === "openai" && config.openaiApiKey !== null) || (config.ttsProvider === "deepgram" && config.deepgramApiKey !== null)
+    || (config.ttsProvider === "google" && config.googleCredentials !== null);
 }
 
 /** The id of the voice selectTts picks (what the phrase cache keys its files on), without starting it. */
 export function voiceIdFor(config: VoiceChoice): string {
   if (!speaksWithCloudVoice(config)) return espeakVoiceId(config.language);
+  if (config.ttsProvider === "google") return googleVoiceId(config.ttsVoice);
   return config.ttsProvider === "deepgram" ? deepgramVoiceId(config.ttsVoice) : openAiVoiceId(config.ttsModel, config.ttsVoice);
 }
 
