@@ -6,7 +6,9 @@ import { InstallCancelled, sayCancelled, sayDone, type KeyCheck, type KeyKind, t
 import { probeDeepgram, probeLlm, probeTts } from "../install/provider-probe.ts";
 import type { Answers } from "../install/answers.ts";
 import { buildTenantCache } from "./cache.ts";
+import { DEFAULT_GOOGLE_STT_MODEL, readCredentials } from "../config/load-google.ts";
 import { DEFAULT_ANTHROPIC_MODEL } from "../config/load-providers.ts";
+import { probeGoogleStt } from "../install/provider-probe-google.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 
 const USAGE = `Usage: sudo voicebot install [--yes --answers FILE] [--dry-run] [--root DIR] [options]
@@ -38,7 +40,12 @@ function compiledBinary(): string | null {
 async function checkKey(kind: KeyKind, key: string, answers: Answers): Promise<KeyCheck> {
   const signal = AbortSignal.timeout(8000);
   const base = (name: string) => answers.get(name) || null;
-  const p = kind === "deepgram"
+  const p = kind === "google"
+    ? await probeGoogleStt({
+      credentials: readCredentials({ variable: "GOOGLE_APPLICATION_CREDENTIALS", value: key, source: "answer" }), endpoint: base("GOOGLE_SPEECH_ENDPOINT"),
+      model: answers.get("GOOGLE_STT_MODEL") || DEFAULT_GOOGLE_STT_MODEL, language: answers.get("LANGUAGE") || "fr-FR", signal,
+    })
+    : kind === "deepgram"
     ? await probeDeepgram({ key, baseUrl: base("DEEPGRAM_BASE_URL"), model: answers.get("DEEPGRAM_MODEL") || "nova-3", language: answers.get("LANGUAGE") || "fr-FR", signal })
     : kind === "groq"
       ? await probeLlm({ provider: "groq", key, baseUrl: base("GROQ_BASE_URL"), model: answers.get("GROQ_MODEL") || "llama-3.3-70b-versatile", signal })

@@ -41,8 +41,8 @@ export function loadGoogleSettings(lookup: Lookup, optional: (name: string) => s
   };
 }
 
-/** A readable JSON service-account key with client_email and private_key. */
-function readCredentials(raw: RawValue): GoogleCredentials {
+/** A readable JSON service-account key with client_email and private_key (install checks a typed path with it). */
+export function readCredentials(raw: RawValue): GoogleCredentials {
   const path = raw.value.trim();
   const fail = (why: string): never => {
     throw new ConfigError(raw.variable, raw.value, raw.source, why);

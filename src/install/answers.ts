@@ -12,6 +12,7 @@ import type { Config } from "../config/schema.ts";
 import { isLoopbackHost } from "./firewall.ts";
 import { detectHostAddress } from "./host-address.ts";
 import { renderEnvFile } from "./env-render.ts";
+import { INSTALL_PATHS } from "./layout.ts";
 
 export type Answers = Map<string, string>;
 
@@ -28,6 +29,7 @@ const ANSWER_DEFAULTS: Readonly<Record<string, string>> = {
   GROQ_API_KEY: "",
   OPENAI_API_KEY: "",
   ANTHROPIC_API_KEY: "",
+  GOOGLE_APPLICATION_CREDENTIALS: "",
   COMPANY_NAME: "",
   LANGUAGE: "fr-FR",
   TECH_HOURS: "mon-fri 09:00-18:00",
@@ -125,13 +127,15 @@ function pbxControlDefaults(a: Answers, pbx: string, allow: readonly string[]): 
  * The answers as serve will read them: a bad one throws the ConfigError line (variable, value,
  * what is allowed) before install has touched anything.
  */
-export function validateAnswers(a: Answers, overrides: { dataDir: string; tenantsFile: string | null }): Config {
+export function validateAnswers(a: Answers, overrides: { dataDir: string; tenantsFile: string | null; googleKey?: string | null }): Config {
   const dir = mkdtempSync(join(tmpdir(), "voicebot-answers-"));
   try {
     const file = join(dir, "voicebot.env");
     writeFileSync(file, renderEnvFile(a, "validation copy"), { mode: 0o600 });
     const env: Record<string, string> = {};
     if (overrides.tenantsFile !== null) env.TENANTS_FILE = overrides.tenantsFile;
+    // The installed key copy, as the staged system sees it (a re-run names the copy).
+    if (overrides.googleKey && a.get("GOOGLE_APPLICATION_CREDENTIALS") === INSTALL_PATHS.googleKey) env.GOOGLE_APPLICATION_CREDENTIALS = overrides.googleKey;
     return loadConfig({ config: file, dataDir: overrides.dataDir }, env);
   } finally {
     rmSync(dir, { recursive: true, force: true });

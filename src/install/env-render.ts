@@ -11,8 +11,8 @@ interface Section {
 const ENV_SECTIONS: readonly Section[] = [
   { title: "Which PBX streams calls here, and from which addresses (the firewall opens the call ports to these only)", keys: ["PBX", "AUDIOSOCKET_ALLOW", "PUBLIC_HOST"] },
   { title: "Listeners", keys: ["AUDIOSOCKET_HOST", "AUDIOSOCKET_PORT", "AUDIOSTREAM_HOST", "AUDIOSTREAM_PORT", "AUDIOSTREAM_TOKEN", "AUDIOSTREAM_PLAYBACK", "WEBSOCKET_HOST", "WEBSOCKET_PORT", "WEBSOCKET_TOKEN", "HTTP_HOST", "HTTP_PORT", "ADMIN_TOKEN", "PBX_TOKEN", "MAX_CONCURRENT_CALLS"] },
-  { title: "Provider keys: each one left empty keeps its part offline (keypad dialog, embedded voice)", keys: ["DEEPGRAM_API_KEY", "GROQ_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"] },
-  { title: "Which keyed provider leads (unset: Groq, then OpenAI, then Claude; OpenAI's voice when it has a key)", keys: ["LLM_PROVIDER", "TTS_PROVIDER"] },
+  { title: "Provider keys: each one left empty keeps its part offline (keypad dialog, embedded voice)", keys: ["DEEPGRAM_API_KEY", "GROQ_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_APPLICATION_CREDENTIALS"] },
+  { title: "Which keyed provider leads (unset: Deepgram's ears; Groq, then OpenAI, then Claude; OpenAI's voice when it has a key)", keys: ["STT_PROVIDER", "LLM_PROVIDER", "TTS_PROVIDER"] },
   { title: "The company and its technicians", keys: ["COMPANY_NAME", "LANGUAGE", "TECH_HOURS", "TZ", "TRANSFER_TARGET"] },
   { title: "PBX control for hand-offs (Asterisk Manager, FreeSWITCH Event Socket)", keys: ["AMI_HOST", "AMI_PORT", "AMI_USER", "AMI_SECRET", "ESL_HOST", "ESL_PORT", "ESL_PASSWORD"] },
   { title: "Service", keys: ["RECORDINGS_RETENTION_DAYS", "STOP_DRAIN_TIMEOUT", "LOG_LEVEL"] },

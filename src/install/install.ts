@@ -19,6 +19,7 @@ import { formatResults, runDoctor } from "./doctor.ts";
 import { envDiff, renderEnvFile } from "./env-render.ts";
 import { isLoopbackHost, type FirewallState } from "./firewall.ts";
 import { waitForHealth } from "./health.ts";
+import { installGoogleKey } from "./google-key.ts";
 import { makeDirs, setUpFirewall, writePbxConfig } from "./install-steps.ts";
 import { INSTALL_PATHS, SERVICE_USER } from "./layout.ts";
 import { readManifest, writeManifest } from "./manifest.ts";
@@ -118,7 +119,7 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
     answers = derive(await askAnswers(new Map(answers), { ...o.prompts, derive }));
   }
   const tenantsStaged = sys.exists(INSTALL_PATHS.tenantsFile) ? sys.path(INSTALL_PATHS.tenantsFile) : null;
-  const config = validateAnswers(answers, { dataDir: sys.path(INSTALL_PATHS.dataDir), tenantsFile: tenantsStaged });
+  const config = validateAnswers(answers, { dataDir: sys.path(INSTALL_PATHS.dataDir), tenantsFile: tenantsStaged, googleKey: sys.path(INSTALL_PATHS.googleKey) });
   const envChanges = existing ? envDiff(existing, answers) : [];
   if (existing) o.say(envChanges.length === 0 ? "voicebot.env: no change" : `voicebot.env changes:\n  ${envChanges.join("\n  ")}`);
 
@@ -127,8 +128,9 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
   const { created } = ensureServiceUser(sys);
   const dirs = makeDirs(sys);
   const binary = installBinary(sys, o.binary);
+  const googleKey = installGoogleKey(sys, answers);
   const envChanged = sys.write(INSTALL_PATHS.envFile, renderEnvFile(answers, `voicebot ${version} settings, written by \`voicebot install\``), { mode: 0o640, owner: "root", group: SERVICE_USER }, true);
-  const files: string[] = [INSTALL_PATHS.binary, INSTALL_PATHS.envFile, INSTALL_PATHS.manifest];
+  const files: string[] = [INSTALL_PATHS.binary, INSTALL_PATHS.envFile, INSTALL_PATHS.manifest, ...(googleKey ? [INSTALL_PATHS.googleKey] : [])];
   if (binary.previous || previous?.files.includes(INSTALL_PATHS.previousBinary)) files.push(INSTALL_PATHS.previousBinary);
   if (!sys.exists(INSTALL_PATHS.tenantsFile)) sys.write(INSTALL_PATHS.tenantsFile, renderTenantsFile({ companyName: config.companyName }), { mode: 0o640, owner: "root", group: SERVICE_USER });
   if (!tenantsStaged || previous?.files.includes(INSTALL_PATHS.tenantsFile)) files.push(INSTALL_PATHS.tenantsFile);
@@ -145,8 +147,11 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
   files.push(...unitPaths(), ...pbx.files);
 
   // From here on, the files as written (doctor reads the env file's permissions, serve's paths).
-  const tenantsFile = sys.exists(INSTALL_PATHS.tenantsFile) ? { TENANTS_FILE: sys.path(INSTALL_PATHS.tenantsFile) } : {};
-  const live = o.dryRun ? config : loadConfig({ config: sys.path(INSTALL_PATHS.envFile), dataDir: sys.path(INSTALL_PATHS.dataDir) }, tenantsFile);
+  const staged = {
+    ...(sys.exists(INSTALL_PATHS.tenantsFile) ? { TENANTS_FILE: sys.path(INSTALL_PATHS.tenantsFile) } : {}),
+    ...(googleKey ? { GOOGLE_APPLICATION_CREDENTIALS: googleKey } : {}),
+  };
+  const live = o.dryRun ? config : loadConfig({ config: sys.path(INSTALL_PATHS.envFile), dataDir: sys.path(INSTALL_PATHS.dataDir) }, staged);
   if (o.buildCache && !o.dryRun) {
     for (const tenant of loadTenants(live).all) {
       if (await o.buildCache(live, tenant) !== 0) o.say(`warning: the phrase cache of tenant ${tenant.id} could not be built; serve renders what is missing at start`);

@@ -5,6 +5,8 @@ export const INSTALL_PATHS = {
   etcDir: "/etc/voicebot",
   envFile: "/etc/voicebot/voicebot.env",
   tenantsFile: "/etc/voicebot/tenants.toml",
+  /** A copy of the Google service-account key the admin named, readable by the service user. */
+  googleKey: "/etc/voicebot/google-service-account.json",
   pbxDir: "/etc/voicebot/pbx",
   manifest: "/etc/voicebot/install.json",
   nftFile: "/etc/voicebot/firewall.nft",

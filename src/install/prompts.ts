@@ -9,8 +9,10 @@ import { parseTechHours } from "../dialog/business-hours.ts";
 import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import type { Answers } from "./answers.ts";
+import { googleKeyProblem } from "./google-key.ts";
 
-export type KeyKind = "deepgram" | "groq" | "openai" | "anthropic";
+/** `google`'s "key" is the path of a service-account JSON file. */
+export type KeyKind = "deepgram" | "groq" | "openai" | "anthropic" | "google";
 
 /** What the live check of a typed key found: "OK — first token in 310 ms" or why it was refused. */
 export interface KeyCheck {
@@ -59,7 +61,34 @@ const MODELS = [
 const VOICES = [
   { value: "openai", key: "OPENAI_API_KEY", label: "OpenAI's voice" },
   { value: "deepgram", key: "DEEPGRAM_API_KEY", label: "Deepgram Aura (the same Deepgram key as the ears)" },
+  { value: "google", key: "GOOGLE_APPLICATION_CREDENTIALS", label: "Google Cloud Text-to-Speech (the service account)" },
 ] as const;
+
+const EARS = [
+  { value: "deepgram", key: "DEEPGRAM_API_KEY", label: "Deepgram" },
+  { value: "google", key: "GOOGLE_APPLICATION_CREDENTIALS", label: "Google Cloud Speech-to-Text (the service account)" },
+] as const;
+
+/** Google's speech (both ways) comes with a service-account JSON file: its path, checked like a key. */
+async function askGoogleKey(a: Answers, io: PromptIo, common: { input?: Readable; output?: Writable }): Promise<void> {
+  const had = (a.get("GOOGLE_APPLICATION_CREDENTIALS") ?? "") !== "";
+  const typed = String(answer(await text({
+    ...common,
+    message: `Google Cloud service-account JSON file (Google's speech, ears and voice): ${had ? "Enter keeps the current one, '-' removes it" : "its path, or Enter to skip"}`,
+    validate: (v) => {
+      const path = (v ?? "").trim();
+      return path === "" || path === "-" ? undefined : googleKeyProblem(path);
+    },
+  })) ?? "").trim();
+  if (typed === "-") a.set("GOOGLE_APPLICATION_CREDENTIALS", "");
+  if (typed === "" || typed === "-") return;
+  const spin = spinner(common);
+  spin.start("checking the Google service account");
+  const check = await io.checkKey("google", typed, a);
+  spin.stop(`Google service account ${check.ok ? "OK" : "refused"}: ${check.detail}`);
+  const keep = check.ok || answer(await confirm({ ...common, message: "Keep this service account anyway? (Google's speech stays off until it works)", initialValue: false }));
+  if (keep) a.set("GOOGLE_APPLICATION_CREDENTIALS", typed);
+}
 
 /**
  * Which of the keyed providers leads, asked only when there is a choice: the language model when
@@ -67,6 +96,15 @@ const VOICES = [
  */
 async function askProviders(a: Answers, common: { input?: Readable; output?: Writable }): Promise<void> {
   const keyed = <T extends { key: string }>(list: readonly T[]) => list.filter((p) => (a.get(p.key) ?? "") !== "");
+  const ears = keyed(EARS);
+  if (a.get("STT_PROVIDER") !== "offline" && !ears.some((e) => e.value === a.get("STT_PROVIDER"))) a.delete("STT_PROVIDER");
+  // Deepgram's key alone keeps today's default (no question); Google's service account is asked about.
+  if (ears.some((e) => e.value === "google")) {
+    a.set("STT_PROVIDER", answer<string>(await select({
+      ...common, message: "Which ears hear the caller?",
+      initialValue: a.get("STT_PROVIDER") ?? ears[0]?.value, options: [...ears.map((e) => ({ value: e.value, label: e.label })), { value: "offline", label: "None: the caller uses the keypad" }],
+    })));
+  }
   const models = keyed(MODELS);
   if (!models.some((m) => m.value === a.get("LLM_PROVIDER"))) a.delete("LLM_PROVIDER");
   if (models.length > 1) {
@@ -139,6 +177,7 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
     if (keep) a.set(key.name, typed);
   }
 
+  await askGoogleKey(a, io, common);
   await askProviders(a, common);
 
   await textOf("COMPANY_NAME", "Company name (the bot says it in its greeting)");

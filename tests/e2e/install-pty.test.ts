@@ -51,7 +51,7 @@ async function installInteractively(root: string, pbx: "asterisk" | "freeswitch"
     pty.type(KEY.enter);
     await pty.waitFor(pbx === "asterisk" ? "Asterisk Manager (AMI) address" : "FreeSWITCH event socket (ESL) address");
     pty.type(KEY.enter);
-    for (const key of ["Deepgram API key", "Groq API key", "OpenAI API key", "Anthropic API key"]) {
+    for (const key of ["Deepgram API key", "Groq API key", "OpenAI API key", "Anthropic API key", "Google Cloud service-account JSON file"]) {
       await pty.waitFor(key);
       pty.type(KEY.enter);
     }

@@ -88,7 +88,7 @@ async function installOnTerminal(appliance: StagedAppliance, answers: string, pb
     const steps: [string, string][] = [
       ["Which PBX sends the calls?", pbx === "freeswitch" ? KEY.down + KEY.enter : KEY.enter], ["The PBX's IP addresses", `127.0.0.1${KEY.enter}`],
       ["This host's IP address", KEY.enter], [pbx === "asterisk" ? "Asterisk Manager (AMI) address" : "FreeSWITCH event socket (ESL) address", KEY.enter],
-      ["Deepgram API key", KEY.enter], ["Groq API key", KEY.enter], ["OpenAI API key", KEY.enter], ["Anthropic API key", KEY.enter], ["Company name", KEY.enter],
+      ["Deepgram API key", KEY.enter], ["Groq API key", KEY.enter], ["OpenAI API key", KEY.enter], ["Anthropic API key", KEY.enter], ["Google Cloud service-account JSON file", KEY.enter], ["Company name", KEY.enter],
       ["Language the bot speaks", KEY.enter], ["Technician hours", KEY.enter], ["Technicians' line", KEY.enter], ["Keep these ports?", KEY.enter],
     ];
     for (const [question, keys] of steps) {

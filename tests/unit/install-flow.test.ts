@@ -115,6 +115,26 @@ describe("voicebot install into a staging root", () => {
     expect(file("etc/voicebot/firewall.nft")).toContain(`# admin: only from 203.0.113.10, 203.0.113.11\n`);
   });
 
+  test("a Google service-account file named anywhere is kept beside voicebot.env, readable by the service; a re-run keeps it; uninstall removes it", async () => {
+    const key = join(tmpdir(), `voicebot-sa-${process.pid}.json`);
+    writeFileSync(key, JSON.stringify({ type: "service_account", client_email: "vb@acme.iam.gserviceaccount.com", private_key: "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n" }), { mode: 0o600 });
+    cleanups.push(() => rmSync(key, { force: true }));
+    // Google's recognizer on a closed local port: doctor's probe fails at once, and never leaves this host.
+    const t = stage({ answers: `PBX=asterisk\nAUDIOSOCKET_ALLOW=192.0.2.20\nGOOGLE_APPLICATION_CREDENTIALS=${key}\nSTT_PROVIDER=google\nGOOGLE_SPEECH_ENDPOINT=127.0.0.1:9\n` });
+    await install(t.options());
+    const copy = join(t.root, "etc/voicebot/google-service-account.json");
+    expect(readFileSync(copy, "utf8")).toBe(readFileSync(key, "utf8"));
+    expect(statSync(copy).mode & 0o777).toBe(0o640);
+    const env = () => parseEnvFile(readFileSync(join(t.root, "etc/voicebot/voicebot.env"), "utf8"), "voicebot.env");
+    expect(env().get("GOOGLE_APPLICATION_CREDENTIALS")).toBe("/etc/voicebot/google-service-account.json");
+    expect(env().get("STT_PROVIDER")).toBe("google");
+    const again = await install(t.options({ answersFile: null }));
+    expect(again.envChanges).toEqual([]);
+    expect(again.modes.stt).toContain("google");
+    uninstall(createSystem({ root: t.root, dryRun: false, say: () => undefined, env: t.s.env }), { purge: false });
+    expect(existsSync(copy)).toBe(false);
+  });
+
   test("re-running changes nothing: no new user, no firewall rule twice, secrets kept, no diff", async () => {
     const t = stage({ ufw: "active" });
     await install(t.options());
