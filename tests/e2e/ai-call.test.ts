@@ -14,6 +14,7 @@ import { createFakeSpeech, type FakeSpeech } from "../fakes/speech.ts";
 import { concat } from "../support/pcm-8k.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
+import { endedCallRow } from "./store-rows.ts";
 
 /**
  * AI calls through dist/voicebot against local fakes of Deepgram, Groq, OpenAI chat and OpenAI
@@ -100,20 +101,6 @@ function db(): Database {
   return new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
 }
 
-/** The call's row once the server has closed it (the caller may see the hang-up first). */
-async function callRow(uuid: string): Promise<{ id: number; end_reason: string }> {
-  for (let i = 0; ; i++) {
-    const d = db();
-    try {
-      const row = d.query<{ id: number; end_reason: string | null }, [string]>("SELECT id, end_reason FROM calls WHERE uuid = ? ORDER BY id DESC LIMIT 1").get(uuid);
-      if ((row && row.end_reason !== null) || i === 100) return row as { id: number; end_reason: string };
-    } finally {
-      d.close();
-    }
-    await Bun.sleep(50);
-  }
-}
-
 function ticketOf(callId: number): Record<string, unknown> {
   const d = db();
   try {
@@ -153,7 +140,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     const r = await call([BOX, { over: WAIT }, NAME, YES, WORKS]);
     endedByServer(r);
     expect(r.responseMs.length).toBe(5);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     const ticket = ticketOf(c.id);
     expect(ticket).toMatchObject({ status: "resolved", problem_type: "internet", customer: "Pierre Dupont", phone: "0612345678" });
@@ -185,7 +172,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     const r = await call([BOX, { over: WAIT }, WORKS]);
     endedByServer(r);
     expect(r.bargeInStopMs.length).toBe(1);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(eventsOf(c.id, "barge-in").length).toBeGreaterThanOrEqual(1);
     const cut = turnsOf(c.id).find((t) => t.speaker === "bot" && t.interrupted === 1);
     expect(cut).toBeDefined();
@@ -208,7 +195,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
       script: [{ say: concat([audio.get(HUH) as Int16Array, pause, audio.get(OUI) as Int16Array]) }, { hangupAfter: 20 }],
     }).run();
     expect(r.error).toBeNull();
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(turnsOf(c.id).filter((t) => t.speaker === "caller").map((t) => t.text)).toEqual(said);
     expect(eventsOf(c.id, "reply-dropped")).toEqual(["the caller went on"]);
     expect(eventsOf(c.id, "barge-in")).toEqual([]);
@@ -222,7 +209,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     groq.ttftMs = 5000;
     const r = await call([BOX, WORKS]);
     endedByServer(r);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     expect(openai.requests.length).toBeGreaterThan(0);
     expect(server.logs()).toContain("LLM switched");
@@ -233,7 +220,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     openai.failAll({ kind: "status", status: 500 });
     const r = await call([BOX, BOX, BOX]);
     endedByServer(r);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("ai-error");
     expect(ticketOf(c.id).status).toBe("incomplete");
   }, E2E_TIMEOUT_MS);
@@ -242,7 +229,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     speech.failAlways({ kind: "status", status: 500 });
     const r = await call([BOX, WORKS]);
     endedByServer(r);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     expect(ticketOf(c.id).status).toBe("resolved");
     expect(server.logs()).toContain("TTS fell back to the offline voice");
@@ -252,7 +239,7 @@ describe("AI conversation through dist/voicebot and local provider fakes", () =>
     deepgram.setFaults({ dropAfterMs: 700 }, "new");
     const r = await call([{ dtmf: "1" }, { dtmf: "1" }]);
     endedByServer(r);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     expect(ticketOf(c.id).status).toBe("resolved");
     expect(server.logs()).toContain("speech recognition lost");

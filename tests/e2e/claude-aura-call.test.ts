@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { join } from "node:path";
 import { createEspeakTts, espeakVoiceFor } from "../../src/ai/tts/espeak.ts";
 import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
 import { rootLogger } from "../../src/log.ts";
@@ -14,6 +12,7 @@ import { createFakeDeepgramSpeak, type FakeDeepgramSpeak } from "../fakes/deepgr
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { endedCallRow, queryStore } from "./store-rows.ts";
 
 /**
  * An AI call through dist/voicebot with one Deepgram key for ears and voice and Claude as the mind
@@ -82,23 +81,6 @@ async function call(said: string[], seconds = 60): Promise<CallResult> {
   return new SimulatedCaller({ ...server.audiosocket, script, greetingTimeoutMs: 10_000 }).run();
 }
 
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const d = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
-  try {
-    return d.query<T, (string | number)[]>(sql).all(...params);
-  } finally {
-    d.close();
-  }
-}
-
-async function callRow(uuid: string): Promise<{ id: number; end_reason: string }> {
-  for (let i = 0; ; i++) {
-    const row = query<{ id: number; end_reason: string | null }>("SELECT id, end_reason FROM calls WHERE uuid = ? ORDER BY id DESC LIMIT 1", uuid)[0];
-    if ((row && row.end_reason !== null) || i === 100) return row as { id: number; end_reason: string };
-    await Bun.sleep(50);
-  }
-}
-
 describe("Claude and Deepgram Aura through dist/voicebot and local fakes", () => {
   test("a whole SAV call: Claude's tool-first answers still speak, Aura speaks 8 kHz for the 8 kHz call, the ticket is filled", async () => {
     const before = claude.requests.length;
@@ -106,9 +88,9 @@ describe("Claude and Deepgram Aura through dist/voicebot and local fakes", () =>
     expect(r.error).toBeNull();
     expect(r.hungUpBy).toBe("server");
     expect(r.responseMs.length).toBe(4);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
-    const ticket = query<Record<string, unknown>>("SELECT * FROM tickets WHERE call_id = ?", c.id)[0];
+    const ticket = queryStore<Record<string, unknown>>(server, "SELECT * FROM tickets WHERE call_id = ?", c.id)[0];
     expect(ticket).toMatchObject({ status: "resolved", problem_type: "internet", customer: "Pierre Dupont", phone: "0612345678" });
     const requests = claude.requests.slice(before);
     expect(requests.every((q) => q.version !== "")).toBe(true);
@@ -118,7 +100,7 @@ describe("Claude and Deepgram Aura through dist/voicebot and local fakes", () =>
     const talks = requests.filter((q) => q.toolChoice === undefined);
     expect(talks).toHaveLength(4);
     expect(talks.every((q) => q.tools.join() === "request_technician,end_call" && q.messages.at(-1)?.role === "user")).toBe(true);
-    const answers = query<Record<string, unknown>>("SELECT * FROM turns WHERE call_id = ? AND speaker = 'bot' AND reply_id IS NOT NULL AND first_frame_at IS NOT NULL", c.id);
+    const answers = queryStore<Record<string, unknown>>(server, "SELECT * FROM turns WHERE call_id = ? AND speaker = 'bot' AND reply_id IS NOT NULL AND first_frame_at IS NOT NULL", c.id);
     expect(answers.length).toBeGreaterThanOrEqual(3);
     const answer = answers.find((t) => t.interrupted === 0);
     for (const k of ["llm_first_token_at", "tts_first_byte_at", "first_frame_at", "last_frame_at"]) expect(answer?.[k]).not.toBeNull();
@@ -134,7 +116,7 @@ describe("Claude and Deepgram Aura through dist/voicebot and local fakes", () =>
     claude.failAll({ kind: "status", status: 529 });
     const r = await call([BOX, WORKS]);
     expect(r.error).toBeNull();
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     expect(groq.requests.length).toBeGreaterThan(0);
     expect(server.logs()).toContain("LLM switched");
@@ -144,7 +126,7 @@ describe("Claude and Deepgram Aura through dist/voicebot and local fakes", () =>
     speak.failAlways({ kind: "stall" });
     const r = await call([BOX, WORKS]);
     expect(r.error).toBeNull();
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     expect(server.logs()).toContain("TTS fell back to the offline voice");
   }, E2E_TIMEOUT_MS);

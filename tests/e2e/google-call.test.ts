@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { startFakeGoogle, FAKE_GOOGLE_CREDENTIALS, type FakeGoogle } from "../fakes/google.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { endedCallRow, queryStore } from "./store-rows.ts";
 
 /**
  * An AI call through dist/voicebot with Google Cloud for ears and voice (STT_PROVIDER=google,
@@ -44,23 +44,6 @@ afterAll(async () => {
   await Promise.all([fakes.stop(), google.stop()]);
 }, E2E_TIMEOUT_MS);
 
-function query<T>(sql: string, ...params: (string | number)[]): T[] {
-  const d = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
-  try {
-    return d.query<T, (string | number)[]>(sql).all(...params);
-  } finally {
-    d.close();
-  }
-}
-
-async function callRow(uuid: string): Promise<{ id: number; end_reason: string }> {
-  for (let i = 0; ; i++) {
-    const row = query<{ id: number; end_reason: string | null }>("SELECT id, end_reason FROM calls WHERE uuid = ? ORDER BY id DESC LIMIT 1", uuid)[0];
-    if ((row && row.end_reason !== null) || i === 100) return row as { id: number; end_reason: string };
-    await Bun.sleep(50);
-  }
-}
-
 async function call(steps: ScriptStep[]): Promise<CallResult> {
   return new SimulatedCaller({ ...server.audiosocket, script: [...steps, { hangupAfter: 60 }], greetingTimeoutMs: 10_000 }).run();
 }
@@ -74,9 +57,9 @@ describe("Google speech both ways through dist/voicebot and the local gRPC fake"
     expect(r.error).toBeNull();
     expect(r.hungUpBy).toBe("server");
     expect(r.responseMs.length).toBe(4);
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
-    const ticket = query<Record<string, unknown>>("SELECT * FROM tickets WHERE call_id = ?", c.id)[0];
+    const ticket = queryStore<Record<string, unknown>>(server, "SELECT * FROM tickets WHERE call_id = ?", c.id)[0];
     expect(ticket).toMatchObject({ status: "resolved", problem_type: "internet", customer: "Pierre Dupont", phone: "0612345678" });
     const stream = google.stt.streams.at(-1);
     expect(stream?.config).toMatchObject({ encoding: "LINEAR16", sampleRateHertz: 8000, languageCode: "fr-FR", model: "telephony" });
@@ -92,7 +75,7 @@ describe("Google speech both ways through dist/voicebot and the local gRPC fake"
     const r = await call([say(BOX), { dtmf: "1" }, { dtmf: "1" }]);
     expect(r.error).toBeNull();
     expect(r.hungUpBy).toBe("server");
-    const c = await callRow(r.uuid);
+    const c = await endedCallRow(server, r.uuid);
     expect(c.end_reason).toBe("resolved");
     expect(server.logs().split("\n").some((line) => line.includes(`call=${r.uuid}`) && line.includes("speech recognition missed its deadline"))).toBe(true);
   }, E2E_TIMEOUT_MS);

@@ -5,7 +5,6 @@
  * ai-call, claude-aura-call and google-call.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import { createFakeSpeech } from "../fakes/speech.ts";
 import { E2E_TIMEOUT_MS, startServer } from "./harness.ts";
+import { endedCallRow, queryStore } from "./store-rows.ts";
 
 const KEY = "e2e-key";
 const BOX = "Bonjour mon internet ne marche plus.";
@@ -103,14 +103,6 @@ const MIXES: Mix[] = [
   },
 ];
 
-function ticketOf(dataDir: string, uuid: string): Record<string, unknown> | undefined {
-  const d = new Database(join(dataDir, "voicebot.db"), { readonly: true });
-  try {
-    return d.query<Record<string, unknown>, [string]>("SELECT t.* FROM tickets t JOIN calls c ON c.id = t.call_id WHERE c.uuid = ? AND c.end_reason IS NOT NULL").get(uuid) ?? undefined;
-  } finally {
-    d.close();
-  }
-}
 
 describe("providers mixed across vendors, through dist/voicebot", () => {
   for (const mix of MIXES) {
@@ -126,11 +118,9 @@ describe("providers mixed across vendors, through dist/voicebot", () => {
         const r = await new SimulatedCaller({ ...server.audiosocket, script: [say(BOX), say(NAME), say(YES), say(WORKS), { hangupAfter: 60 }], greetingTimeoutMs: 10_000 }).run();
         expect(r.error).toBeNull();
         expect(r.hungUpBy).toBe("server");
-        let ticket = ticketOf(server.dataDir, r.uuid);
-        for (let i = 0; ticket === undefined && i < 100; i++) {
-          await Bun.sleep(50);
-          ticket = ticketOf(server.dataDir, r.uuid);
-        }
+        const c = await endedCallRow(server, r.uuid);
+        expect(c.end_reason).toBe("resolved");
+        const ticket = queryStore<Record<string, unknown>>(server, "SELECT * FROM tickets WHERE call_id = ?", c.id)[0];
         expect(ticket).toMatchObject({ status: "resolved", problem_type: "internet", customer: "Pierre Dupont", phone: "0612345678" });
         expect(server.logs()).not.toContain("call handler failed");
       } finally {

@@ -7,6 +7,7 @@ import { voiceAtRate, type TextToSpeech } from "../../src/ai/tts/types.ts";
 import { rootLogger } from "../../src/log.ts";
 import { startFakeDeepgram } from "../fakes/deepgram.ts";
 import { createFakeDeepgramSpeak, type FakeDeepgramSpeak } from "../fakes/deepgram-speak.ts";
+import { collectPcm, failure } from "../support/provider-streams.ts";
 
 const log = rootLogger.child("deepgram-tts-test");
 const cleanups: (() => unknown)[] = [];
@@ -23,27 +24,6 @@ function rig(o: { key?: string; voice?: string; timeoutMs?: number; ttfbMs?: num
   return { speak, tts };
 }
 
-async function collect(stream: AsyncIterable<Int16Array>): Promise<{ pcm: Int16Array; chunks: number }> {
-  const parts: Int16Array[] = [];
-  for await (const chunk of stream) parts.push(chunk);
-  const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    pcm.set(p, at);
-    at += p.length;
-  }
-  return { pcm, chunks: parts.length };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure, got success");
-}
-
 const TEXT = "Bonjour, je suis l'assistant du service après-vente.";
 
 describe("Deepgram Aura against the fake speak endpoint", () => {
@@ -54,10 +34,10 @@ describe("Deepgram Aura against the fake speak endpoint", () => {
     expect([narrow.voiceId, narrow.sampleRate]).toEqual(["deepgram:aura-2-agathe-fr", 8000]);
     expect(voiceAtRate(tts, 8000)).toBe(narrow);
     expect(voiceAtRate(tts, 11025)).toBe(tts);
-    const { pcm, chunks } = await collect(narrow.synthesize(TEXT));
+    const { pcm, chunks } = await collectPcm(narrow.synthesize(TEXT));
     expect(chunks).toBeGreaterThan(3);
     expect(pcm).toEqual(speak.pcmFor(TEXT, 8000));
-    const wide = await collect(voiceAtRate(tts, 16000).synthesize(TEXT));
+    const wide = await collectPcm(voiceAtRate(tts, 16000).synthesize(TEXT));
     expect(wide.pcm).toEqual(speak.pcmFor(TEXT, 16000));
     expect(speak.requests.map((r) => [r.model, r.sampleRate, r.text])).toEqual([["aura-2-agathe-fr", 8000, TEXT], ["aura-2-agathe-fr", 16000, TEXT]]);
   });
@@ -66,19 +46,19 @@ describe("Deepgram Aura against the fake speak endpoint", () => {
     const { speak, tts } = rig({ msPerChar: 1 });
     const sentence = "La box redémarre, patientez deux minutes. ";
     const long = sentence.repeat(60).trim();
-    await collect(tts.synthesize(long));
+    await collectPcm(tts.synthesize(long));
     expect(speak.requests.length).toBe(2);
     expect(speak.requests.every((r) => r.text.length <= 2000 && r.text.endsWith("."))).toBe(true);
   });
 
   test("a refused key and an unknown voice are TtsErrors that no retry will fix", async () => {
     const wrong = rig({ key: "wrong" });
-    const refused = await failure(collect(wrong.tts.synthesize(TEXT)));
+    const refused = await failure(collectPcm(wrong.tts.synthesize(TEXT)));
     expect(refused).toBeInstanceOf(TtsError);
     expect(refused).toMatchObject({ status: 401, retryable: false });
     expect((refused as Error).message).toContain("Invalid credentials. (INVALID_AUTH)");
     const other = rig({ voice: "aura-2-nobody-fr" });
-    const missing = await failure(collect(other.tts.synthesize(TEXT)));
+    const missing = await failure(collectPcm(other.tts.synthesize(TEXT)));
     expect(missing).toMatchObject({ status: 400, retryable: false });
     expect((missing as Error).message).toContain("No such model");
   });
@@ -86,7 +66,7 @@ describe("Deepgram Aura against the fake speak endpoint", () => {
   test.each([[500, true], [429, true], [503, true], [403, false]])("status %d is a TtsError, retryable: %p", async (status, retryable) => {
     const { speak, tts } = rig();
     speak.failNext({ kind: "status", status });
-    const error = await failure(collect(tts.synthesize(TEXT)));
+    const error = await failure(collectPcm(tts.synthesize(TEXT)));
     expect(error).toBeInstanceOf(TtsError);
     expect(error).toMatchObject({ status, retryable });
   });
@@ -94,14 +74,14 @@ describe("Deepgram Aura against the fake speak endpoint", () => {
   test("a stall mid-body, no headers at all, and a dropped connection are retryable TtsErrors", async () => {
     const { speak, tts } = rig({ timeoutMs: 150 });
     speak.failNext({ kind: "stall", afterBytes: 3000 });
-    const stalled = await failure(collect(tts.synthesize(TEXT)));
+    const stalled = await failure(collectPcm(tts.synthesize(TEXT)));
     expect(stalled).toMatchObject({ retryable: true });
     expect((stalled as Error).message).toContain("no audio for 150 ms");
     speak.failNext({ kind: "stall" });
-    const silent = await failure(collect(tts.synthesize(TEXT)));
+    const silent = await failure(collectPcm(tts.synthesize(TEXT)));
     expect((silent as Error).message).toContain("no response within 150 ms");
     speak.failNext({ kind: "disconnect", afterBytes: 3000 });
-    const dropped = await failure(collect(tts.synthesize(TEXT)));
+    const dropped = await failure(collectPcm(tts.synthesize(TEXT)));
     expect(dropped).toMatchObject({ retryable: true, status: null });
     expect((dropped as Error).message).toContain("audio stream broke");
   });
@@ -148,12 +128,12 @@ describe("Aura behind the retries and the offline voice, at the call's rate", ()
     const voice = withOfflineFallback({ cloud: withTtsRetries(tts, { attempts: 1, log }), offline, resampler, deadlineMs: 1000, breaker: null, log });
     const call = voiceAtRate(voice, 8000);
     expect([call.voiceId, call.sampleRate]).toEqual(["deepgram:aura-2-agathe-fr", 8000]);
-    const { pcm } = await collect(call.synthesize(TEXT));
+    const { pcm } = await collectPcm(call.synthesize(TEXT));
     expect(offlineSaid).toEqual([TEXT]);
     expect(pcm).toEqual(new Int16Array(80).fill(7));
     expect(speak.requests[0]?.sampleRate).toBe(8000);
     speak.ttfbMs = 0;
-    const fine = await collect(call.synthesize(TEXT));
+    const fine = await collectPcm(call.synthesize(TEXT));
     expect(fine.pcm).toEqual(speak.pcmFor(TEXT, 8000));
   });
 });

@@ -6,6 +6,7 @@ import { voiceAtRate, type TextToSpeech } from "../../src/ai/tts/types.ts";
 import { pcmFromWav } from "../../src/ai/tts/wav-body.ts";
 import { rootLogger } from "../../src/log.ts";
 import { startFakeGoogle, type FakeGoogle } from "../fakes/google.ts";
+import { collectPcm, failure } from "../support/provider-streams.ts";
 
 const log = rootLogger.child("google-tts-test");
 const cleanups: (() => unknown)[] = [];
@@ -22,27 +23,6 @@ async function rig(o: { voice?: string; timeoutMs?: number; listChunk?: boolean 
   return { google, tts };
 }
 
-async function collect(stream: AsyncIterable<Int16Array>): Promise<{ pcm: Int16Array; chunks: number }> {
-  const parts: Int16Array[] = [];
-  for await (const chunk of stream) parts.push(chunk);
-  const pcm = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    pcm.set(p, at);
-    at += p.length;
-  }
-  return { pcm, chunks: parts.length };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure, got success");
-}
-
 const TEXT = "Bonjour, je suis l'assistant du service après-vente.";
 
 describe("Google TTS against the fake gRPC server", () => {
@@ -52,7 +32,7 @@ describe("Google TTS against the fake gRPC server", () => {
     const narrow = voiceAtRate(tts, 8000);
     expect([narrow.voiceId, narrow.sampleRate]).toEqual(["google:fr-FR-Chirp3-HD-Aoede", 8000]);
     expect(voiceAtRate(tts, 8000)).toBe(narrow);
-    const { pcm, chunks } = await collect(narrow.synthesize(TEXT));
+    const { pcm, chunks } = await collectPcm(narrow.synthesize(TEXT));
     expect(chunks).toBeGreaterThan(3);
     expect(pcm).toEqual(google.tts.pcmFor(TEXT, 8000));
     expect(google.tts.requests[0]).toEqual({ method: "StreamingSynthesize", voice: "fr-FR-Chirp3-HD-Aoede", languageCode: "fr-FR", encoding: "PCM", sampleRate: 8000, text: TEXT });
@@ -60,42 +40,42 @@ describe("Google TTS against the fake gRPC server", () => {
 
   test("another voice is synthesized whole: LINEAR16 at the call's rate, the WAV header parsed off (even with a LIST chunk)", async () => {
     const { google, tts } = await rig({ voice: "fr-FR-Neural2-A", listChunk: true });
-    const { pcm } = await collect(voiceAtRate(tts, 16000).synthesize(TEXT));
+    const { pcm } = await collectPcm(voiceAtRate(tts, 16000).synthesize(TEXT));
     expect(pcm).toEqual(google.tts.pcmFor(TEXT, 16000));
     expect(google.tts.requests[0]?.method).toBe("SynthesizeSpeech");
   });
 
   test("an unknown voice and a refused key are TtsErrors no retry will fix; UNAVAILABLE may pass on a retry", async () => {
     const unknown = await rig({ voice: "fr-FR-Chirp3-HD-Nobody" });
-    const missing = await failure(collect(unknown.tts.synthesize(TEXT)));
+    const missing = await failure(collectPcm(unknown.tts.synthesize(TEXT)));
     expect(missing).toBeInstanceOf(TtsError);
     expect([(missing as TtsError).status, (missing as TtsError).retryable]).toEqual([404, false]);
 
     const { google, tts } = await rig();
     google.tts.failNext({ kind: "status", code: Status.UNAUTHENTICATED, message: "Request had invalid authentication credentials." });
-    const refused = (await failure(collect(tts.synthesize(TEXT)))) as TtsError;
+    const refused = (await failure(collectPcm(tts.synthesize(TEXT)))) as TtsError;
     expect([refused.status, refused.retryable]).toEqual([401, false]);
     expect(refused.message).toContain("UNAUTHENTICATED: Request had invalid authentication credentials.");
     google.tts.failNext({ kind: "status", code: Status.UNAVAILABLE });
-    const down = (await failure(collect(tts.synthesize(TEXT)))) as TtsError;
+    const down = (await failure(collectPcm(tts.synthesize(TEXT)))) as TtsError;
     expect([down.status, down.retryable]).toEqual([503, true]);
     const whole = await rig({ voice: "en-US-Neural2-F" });
     whole.google.tts.failNext({ kind: "status", code: Status.PERMISSION_DENIED });
-    const denied = (await failure(collect(whole.tts.synthesize("Hello")))) as TtsError;
+    const denied = (await failure(collectPcm(whole.tts.synthesize("Hello")))) as TtsError;
     expect([denied.status, denied.retryable]).toEqual([403, false]);
   });
 
   test("a stall (streamed or whole) and a dropped stream are retryable TtsErrors", async () => {
     const { google, tts } = await rig({ timeoutMs: 300 });
     google.tts.failNext({ kind: "stall", afterBytes: 800 });
-    const stalled = (await failure(collect(tts.synthesize(TEXT)))) as TtsError;
+    const stalled = (await failure(collectPcm(tts.synthesize(TEXT)))) as TtsError;
     expect([stalled.retryable, /stalled/.test(stalled.message)]).toEqual([true, true]);
     google.tts.failNext({ kind: "disconnect", afterBytes: 800 });
-    const dropped = (await failure(collect(tts.synthesize(TEXT)))) as TtsError;
+    const dropped = (await failure(collectPcm(tts.synthesize(TEXT)))) as TtsError;
     expect([dropped.status, dropped.retryable]).toEqual([503, true]);
     const whole = await rig({ voice: "fr-FR-Neural2-A", timeoutMs: 300 });
     whole.google.tts.failNext({ kind: "stall" });
-    const late = (await failure(collect(whole.tts.synthesize(TEXT)))) as TtsError;
+    const late = (await failure(collectPcm(whole.tts.synthesize(TEXT)))) as TtsError;
     expect([late.status, late.retryable]).toEqual([504, true]);
   });
 

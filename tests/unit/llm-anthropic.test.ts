@@ -3,11 +3,12 @@ import { CONTINUE_PROMPT, toAnthropicConversation } from "../../src/ai/llm/anthr
 import { createAnthropicLlm } from "../../src/ai/llm/anthropic.ts";
 import { createGroqLlm } from "../../src/ai/llm/groq.ts";
 import { createResilientLlm } from "../../src/ai/llm/resilient.ts";
-import { LlmError, type ChatChunk, type ChatMessage, type LanguageModel, type ToolCall, type ToolSpec } from "../../src/ai/llm/types.ts";
+import { LlmError, type ChatMessage, type LanguageModel, type ToolCall, type ToolSpec } from "../../src/ai/llm/types.ts";
 import { rootLogger } from "../../src/log.ts";
 import { createFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from "../fakes/anthropic.ts";
 import { createFakeChat } from "../fakes/chat.ts";
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
+import { collectChat, failure } from "../support/provider-streams.ts";
 
 const log = rootLogger.child("anthropic-test");
 
@@ -26,27 +27,6 @@ async function withRig(options: FakeAnthropicOptions & { timeoutMs?: number; cli
   } finally {
     await http.stop();
   }
-}
-
-async function collect(stream: AsyncIterable<ChatChunk>): Promise<{ texts: string[]; calls: ToolCall[]; order: string[] }> {
-  const texts: string[] = [];
-  const calls: ToolCall[] = [];
-  const order: string[] = [];
-  for await (const chunk of stream) {
-    if (chunk.type === "text") texts.push(chunk.text);
-    else calls.push(chunk.call);
-    order.push(chunk.type);
-  }
-  return { texts, calls, order };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure, got success");
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -77,7 +57,7 @@ describe("Claude against the fake Messages API", () => {
   test("streams the text in several deltas; the request has the key, the version, the system prompt apart and a token bound", async () => {
     const text = "Je suis désolé. Pouvez-vous me donner votre nom ?";
     await withRig({ brain: () => ({ text }) }, async ({ fake, llm }) => {
-      const { texts, calls } = await collect(llm.stream({ messages: hello, tools: [] }));
+      const { texts, calls } = await collectChat(llm.stream({ messages: hello, tools: [] }));
       expect(texts.length).toBeGreaterThan(3);
       expect(texts.join("")).toBe(text);
       expect(calls).toEqual([]);
@@ -91,13 +71,13 @@ describe("Claude against the fake Messages API", () => {
 
   test("offered tools, Claude answers with the tool calls alone; their results sent back get the words", async () => {
     await withRig({ brain: withTools }, async ({ fake, llm }) => {
-      const first = await collect(llm.stream({ messages: hello, tools }));
+      const first = await collectChat(llm.stream({ messages: hello, tools }));
       expect(first.texts).toEqual([]);
       expect(first.calls.map((c) => c.name)).toEqual(["record_customer", "set_problem"]);
       expect(JSON.parse(first.calls[0]?.arguments ?? "")).toEqual({ name: "Jean Dupont", phone: "0612345678" });
       expect(first.calls[0]?.id).toMatch(/^toolu_/);
       const results: ChatMessage[] = first.calls.map((call) => ({ role: "tool", toolCallId: call.id, content: '{"ok":true}' }));
-      const after = await collect(llm.stream({ messages: [...hello, { role: "assistant", content: "", toolCalls: first.calls }, ...results], tools }));
+      const after = await collectChat(llm.stream({ messages: [...hello, { role: "assistant", content: "", toolCalls: first.calls }, ...results], tools }));
       expect(after.texts.join("")).toBe("Très bien.");
       expect(after.calls).toEqual([]);
       // The brain saw the exchange in the same shape whatever the vendor.
@@ -108,7 +88,7 @@ describe("Claude against the fake Messages API", () => {
 
   test("without tool-first answers, text then tool calls, each call once complete", async () => {
     await withRig({ brain: withTools, toolFirst: false }, async ({ llm }) => {
-      const { texts, order, calls } = await collect(llm.stream({ messages: hello, tools }));
+      const { texts, order, calls } = await collectChat(llm.stream({ messages: hello, tools }));
       expect(texts.join("")).toBe("Très bien.");
       expect(order.slice(-2)).toEqual(["toolCall", "toolCall"]);
       expect(order.indexOf("toolCall")).toBeGreaterThan(order.lastIndexOf("text"));
@@ -119,10 +99,10 @@ describe("Claude against the fake Messages API", () => {
   test("a forced tool reaches the API as tool_choice {type: tool}; an unknown one is refused", async () => {
     const brain = () => ({ toolCalls: [{ name: "set_problem", arguments: { kind: "mobile" } }] });
     await withRig({ brain }, async ({ fake, llm }) => {
-      const { calls } = await collect(llm.stream({ messages: hello, tools, toolChoice: "set_problem" }));
+      const { calls } = await collectChat(llm.stream({ messages: hello, tools, toolChoice: "set_problem" }));
       expect(fake.requests[0]?.toolChoice).toBe("set_problem");
       expect(calls.map((c) => [c.name, c.arguments])).toEqual([["set_problem", '{"kind":"mobile"}']]);
-      const error = await failure(collect(llm.stream({ messages: hello, tools, toolChoice: "launch_rocket" })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools, toolChoice: "launch_rocket" })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).status).toBe(400);
       expect((error as LlmError).retryable).toBe(false);
@@ -138,7 +118,7 @@ describe("Claude against the fake Messages API", () => {
         { role: "tool", toolCallId: call.id, content: '{"ok":false,"error":"bad arguments"}' },
         { role: "user", content: "allô ?" },
       ];
-      const { texts } = await collect(llm.stream({ messages, tools }));
+      const { texts } = await collectChat(llm.stream({ messages, tools }));
       expect(texts.join("")).toBe("D'accord.");
       expect(fake.requests[0]?.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "tool", "user"]);
     });
@@ -146,7 +126,7 @@ describe("Claude against the fake Messages API", () => {
 
   test("a wrong key is a non-retryable LlmError with status 401 and the API's message", async () => {
     await withRig({ clientKey: "wrong" }, async ({ fake, llm }) => {
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect(error).toMatchObject({ status: 401, retryable: false, provider: "anthropic:claude-haiku-5-5" });
       expect((error as LlmError).message).toContain("invalid x-api-key");
@@ -163,7 +143,7 @@ describe("Claude against the fake Messages API", () => {
   ])("status %d is an LlmError, retryable: %p", async (status, retryable) => {
     await withRig({}, async ({ fake, llm }) => {
       fake.failNext({ kind: "status", status, message: `fake failure ${status}` });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect(error).toMatchObject({ status, retryable });
       expect((error as LlmError).message).toContain(`fake failure ${status}`);
@@ -173,7 +153,7 @@ describe("Claude against the fake Messages API", () => {
   test("a connection dropped mid-reply is a retryable LlmError without a status", async () => {
     await withRig({ brain: () => ({ text: "un deux trois quatre cinq six" }) }, async ({ fake, llm }) => {
       fake.failNext({ kind: "disconnect", afterChunks: 4 });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect(error).toMatchObject({ status: null, retryable: true });
     });
@@ -182,7 +162,7 @@ describe("Claude against the fake Messages API", () => {
   test("an error event mid-stream is a retryable LlmError naming the API's words", async () => {
     await withRig({ brain: () => ({ text: "un deux trois quatre" }) }, async ({ fake, llm }) => {
       fake.failNext({ kind: "errorEvent", afterChunks: 3 });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).retryable).toBe(true);
       expect((error as LlmError).message).toContain("error event mid-stream: Overloaded (overloaded_error)");
@@ -192,11 +172,11 @@ describe("Claude against the fake Messages API", () => {
   test("a stall after the headers, and no headers at all, end in retryable LlmErrors after timeoutMs", async () => {
     await withRig({ timeoutMs: 150 }, async ({ fake, llm }) => {
       fake.failNext({ kind: "stall" });
-      const stalled = await failure(collect(llm.stream({ messages: hello, tools })));
+      const stalled = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(stalled).toBeInstanceOf(LlmError);
       expect((stalled as LlmError).message).toContain("stream stalled: no data for 150 ms");
       fake.failNext({ kind: "stallBeforeHeaders" });
-      const silent = await failure(collect(llm.stream({ messages: hello, tools })));
+      const silent = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(silent).toMatchObject({ retryable: true });
       expect((silent as LlmError).message).toContain("no response headers within 150 ms");
     });
@@ -233,7 +213,7 @@ describe("Claude behind the resilient model", () => {
         fallback: createAnthropicLlm({ apiKey: claude.apiKey, baseUrl: http.url, model: "claude-haiku-5-5", timeoutMs: 5000, log }),
         ttftTimeoutMs: 3000, retryAttempts: 1, backoffMs: 1, log,
       });
-      const { texts } = await collect(llm.stream({ messages: hello, tools: [] }));
+      const { texts } = await collectChat(llm.stream({ messages: hello, tools: [] }));
       expect(texts.join("")).toBe("Claude répond.");
       expect(llm.stats.switches).toBe(1);
     } finally {
@@ -251,7 +231,7 @@ describe("Claude behind the resilient model", () => {
         fallback: createGroqLlm({ apiKey: chat.apiKey, baseUrl: http.url, model: "llama-test", timeoutMs: 5000, log }),
         ttftTimeoutMs: 1000, retryAttempts: 1, log,
       });
-      const { texts } = await collect(llm.stream({ messages: hello, tools: [] }));
+      const { texts } = await collectChat(llm.stream({ messages: hello, tools: [] }));
       expect(texts.join("")).toBe("Groq répond.");
       await until(() => claude.counts.abandoned === 1, "the slow Claude request to be closed");
     } finally {

@@ -8,6 +8,7 @@ import { LlmError, type ChatChunk, type ChatMessage } from "../../src/ai/llm/typ
 import type { LogFields, Logger } from "../../src/log.ts";
 import { createFakeChat, type FakeChat, type FakeChatOptions } from "../fakes/chat.ts";
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
+import { failure } from "../support/provider-streams.ts";
 
 interface LogRecord {
   level: string;
@@ -76,15 +77,6 @@ async function text(stream: AsyncIterable<ChatChunk>): Promise<string> {
   let out = "";
   for await (const chunk of stream) if (chunk.type === "text") out += chunk.text;
   return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure, got success");
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { createGroqLlm } from "../../src/ai/llm/groq.ts";
 import { createOpenAiLlm } from "../../src/ai/llm/openai.ts";
-import { LlmError, type ChatChunk, type ChatMessage, type LanguageModel, type ToolCall, type ToolSpec } from "../../src/ai/llm/types.ts";
+import { LlmError, type ChatMessage, type LanguageModel, type ToolCall, type ToolSpec } from "../../src/ai/llm/types.ts";
 import { rootLogger } from "../../src/log.ts";
 import { createFakeChat, type FakeChat, type FakeChatFlavour, type FakeChatOptions } from "../fakes/chat.ts";
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
+import { collectChat, failure } from "../support/provider-streams.ts";
 
 const log = rootLogger.child("llm-test");
 
@@ -34,27 +35,6 @@ async function withRig(
   }
 }
 
-async function collect(stream: AsyncIterable<ChatChunk>): Promise<{ texts: string[]; calls: ToolCall[]; order: string[] }> {
-  const texts: string[] = [];
-  const calls: ToolCall[] = [];
-  const order: string[] = [];
-  for await (const chunk of stream) {
-    if (chunk.type === "text") texts.push(chunk.text);
-    else calls.push(chunk.call);
-    order.push(chunk.type);
-  }
-  return { texts, calls, order };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a failure, got success");
-}
-
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
     if (condition()) return;
@@ -76,7 +56,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   test("streams the text as several deltas and sends the vendor's request shape", async () => {
     const text = "Je suis désolé. Pouvez-vous me donner votre nom ?";
     await withRig(flavour, { brain: () => ({ text, reasoning: "the caller has a box problem" }), usageChunk: true }, async ({ chat, llm }) => {
-      const { texts, calls } = await collect(llm.stream({ messages: hello, tools }));
+      const { texts, calls } = await collectChat(llm.stream({ messages: hello, tools }));
       expect(texts.length).toBeGreaterThan(3);
       expect(texts.join("")).toBe(text);
       expect(calls).toEqual([]);
@@ -102,7 +82,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
       ],
     });
     await withRig(flavour, { brain }, async ({ llm }) => {
-      const { texts, calls, order } = await collect(llm.stream({ messages: hello, tools }));
+      const { texts, calls, order } = await collectChat(llm.stream({ messages: hello, tools }));
       expect(texts.join("")).toBe("Très bien.");
       expect(order.slice(-2)).toEqual(["toolCall", "toolCall"]);
       expect(calls.map((c) => c.name)).toEqual(["record_customer", "set_problem"]);
@@ -115,19 +95,19 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   test("a forced tool reaches the vendor as tool_choice; the realistic fake answers tool calls first, text after the results", async () => {
     const brain = () => ({ text: "C'est noté.", toolCalls: [{ name: "set_problem", arguments: { kind: "internet", description: "la box clignote en rouge" } }] });
     await withRig(flavour, { brain, realistic: true, tokensPerSecond: 1000 }, async ({ chat, llm }) => {
-      const first = await collect(llm.stream({ messages: hello, tools, toolChoice: "set_problem" }));
+      const first = await collectChat(llm.stream({ messages: hello, tools, toolChoice: "set_problem" }));
       expect(chat.requests[0]?.toolChoice).toBe("set_problem");
       expect(first.texts).toEqual([]);
       expect(first.calls.map((c) => c.name)).toEqual(["set_problem"]);
       const call = first.calls[0] as ToolCall;
-      const after = await collect(llm.stream({
+      const after = await collectChat(llm.stream({
         messages: [...hello, { role: "assistant", content: "", toolCalls: [call] }, { role: "tool", toolCallId: call.id, content: '{"ok":true}' }],
         tools,
       }));
       expect(after.texts.join("")).toBe("C'est noté.");
       expect(after.texts.length).toBeGreaterThan(2); // token-sized deltas
       expect(after.calls).toEqual([]);
-      expect(await failure(collect(llm.stream({ messages: hello, tools, toolChoice: "launch_rocket" })))).toBeInstanceOf(LlmError);
+      expect(await failure(collectChat(llm.stream({ messages: hello, tools, toolChoice: "launch_rocket" })))).toBeInstanceOf(LlmError);
     });
   });
 
@@ -149,7 +129,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
         { role: "tool", toolCallId: "call_1", content: '{"ok":true}' },
         { role: "tool", toolCallId: "call_2", content: '{"ok":false}' },
       ];
-      const { texts } = await collect(llm.stream({ messages, tools }));
+      const { texts } = await collectChat(llm.stream({ messages, tools }));
       expect(texts.join("")).toBe('vu: {"ok":true} + {"ok":false}');
       const seen = chat.requests[0]?.messages;
       expect(seen?.[2]).toEqual({
@@ -166,7 +146,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
 
   test("a wrong key is a non-retryable LlmError with status 401 and the vendor's message", async () => {
     await withRig(flavour, { clientKey: "wrong-key" }, async ({ llm }) => {
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       const e = error as LlmError;
       expect(e.status).toBe(401);
@@ -187,7 +167,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   ])("status %d is an LlmError, retryable: %p", async (status, retryable) => {
     await withRig(flavour, {}, async ({ chat, llm }) => {
       chat.failNext({ kind: "status", status, message: `fake failure ${status}` });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).status).toBe(status);
       expect((error as LlmError).retryable).toBe(retryable);
@@ -198,7 +178,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   test("a connection dropped mid-stream is a retryable LlmError", async () => {
     await withRig(flavour, { brain: () => ({ text: "un deux trois quatre cinq six sept" }) }, async ({ chat, llm }) => {
       chat.failNext({ kind: "disconnect", afterChunks: 3 });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).retryable).toBe(true);
       expect((error as LlmError).status).toBeNull();
@@ -208,7 +188,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   test("an error event inside the stream is a retryable LlmError naming the vendor's message", async () => {
     await withRig(flavour, { brain: () => ({ text: "un deux trois quatre" }) }, async ({ chat, llm }) => {
       chat.failNext({ kind: "errorEvent", afterChunks: 2, message: "model overloaded" });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).retryable).toBe(true);
       expect((error as LlmError).message).toContain("model overloaded");
@@ -218,7 +198,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   test("a stream that stalls after the headers ends in a retryable LlmError after timeoutMs", async () => {
     await withRig(flavour, { timeoutMs: 150 }, async ({ chat, llm }) => {
       chat.failNext({ kind: "stall" });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).retryable).toBe(true);
       expect((error as LlmError).message).toContain("stream stalled: no data for 150 ms");
@@ -229,7 +209,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
   test("no response headers within timeoutMs is a retryable LlmError", async () => {
     await withRig(flavour, { timeoutMs: 150 }, async ({ chat, llm }) => {
       chat.failNext({ kind: "stallBeforeHeaders" });
-      const error = await failure(collect(llm.stream({ messages: hello, tools })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
       expect(error).toBeInstanceOf(LlmError);
       expect((error as LlmError).retryable).toBe(true);
       expect((error as LlmError).message).toContain("150 ms");
@@ -271,7 +251,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
     await withRig(flavour, { timeoutMs: 60_000 }, async ({ chat, llm }) => {
       chat.failNext({ kind: "stall" });
       const controller = new AbortController();
-      const pending = failure(collect(llm.stream({ messages: hello, tools, signal: controller.signal })));
+      const pending = failure(collectChat(llm.stream({ messages: hello, tools, signal: controller.signal })));
       await until(() => chat.counts.requests === 1, "the request to reach the fake");
       controller.abort(new Error("hang-up"));
       const error = await pending;
@@ -284,7 +264,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
     await withRig(flavour, {}, async ({ chat, llm }) => {
       const controller = new AbortController();
       controller.abort(new Error("too late"));
-      const error = await failure(collect(llm.stream({ messages: hello, tools, signal: controller.signal })));
+      const error = await failure(collectChat(llm.stream({ messages: hello, tools, signal: controller.signal })));
       expect((error as Error).message).toBe("too late");
       expect(chat.counts.requests).toBe(0);
     });
@@ -306,7 +286,7 @@ describe.each(["openai", "groq"] as const)("%s provider against the fake chat AP
     const llm = flavour === "openai"
       ? createOpenAiLlm({ apiKey: "k", baseUrl: `${url}/v1`, model: "m", timeoutMs: 2000, log })
       : createGroqLlm({ apiKey: "k", baseUrl: url, model: "m", timeoutMs: 2000, log });
-    const error = await failure(collect(llm.stream({ messages: hello, tools })));
+    const error = await failure(collectChat(llm.stream({ messages: hello, tools })));
     expect(error).toBeInstanceOf(LlmError);
     expect((error as LlmError).retryable).toBe(true);
     expect((error as LlmError).message).toContain("connection failed");
