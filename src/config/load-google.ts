@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import type { Lookup, RawValue } from "./load-pbx.ts";
 import { ConfigError, type Config, type GoogleCredentials, type SttProviderName } from "./schema.ts";
-import { name } from "./values.ts";
+import { name, oneOf } from "./values.ts";
 
 /** Google's model tuned for phone audio (v1 StreamingRecognize). */
 export const DEFAULT_GOOGLE_STT_MODEL = "telephony";
@@ -76,14 +76,4 @@ function endpoint(raw: RawValue | undefined, example: string): string | null {
     throw new ConfigError(raw.variable, raw.value, raw.source, `must be host or host:port, e.g. ${example}`);
   }
   return v;
-}
-
-/** One of `allowed` (case-insensitive), null when unset or empty. */
-function oneOf<T extends string>(raw: RawValue | undefined, allowed: readonly T[]): T | null {
-  const value = raw?.value.trim().toLowerCase() ?? "";
-  if (!raw || value === "") return null;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(raw.variable, raw.value, raw.source, `must be one of ${allowed.join(", ")}`);
-  }
-  return value as T;
 }

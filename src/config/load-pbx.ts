@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseDialplanTarget } from "../transports/dialplan-target.ts";
 import { ConfigError, type AmiSettings, type Config, type EslSettings } from "./schema.ts";
+import { oneOf } from "./values.ts";
 
 export interface RawValue {
   value: string;
@@ -45,14 +46,14 @@ export function loadPbxSettings(lookup: Lookup): PbxConfig {
   }
   return {
     pbxToken: pbxToken(lookup),
-    pbx: oneOf(lookup("PBX"), ["asterisk", "freeswitch", "both"] as const, "both"),
+    pbx: oneOf(lookup("PBX"), ["asterisk", "freeswitch", "both"] as const) ?? "both",
     ami: amiSettings(lookup),
     esl: eslSettings(lookup),
-    audiostreamPlayback: oneOf(lookup("AUDIOSTREAM_PLAYBACK"), ["file", "stream"] as const, "file"),
+    audiostreamPlayback: oneOf(lookup("AUDIOSTREAM_PLAYBACK"), ["file", "stream"] as const) ?? "file",
     audiostreamRate,
-    audiostreamMix: oneOf(lookup("AUDIOSTREAM_MIX"), ["mono", "stereo", "mixed"] as const, "mono"),
-    dtmfInband: oneOf(lookup("DTMF_INBAND"), ["auto", "on", "off"] as const, "auto"),
-    unknownTenant: oneOf(lookup("UNKNOWN_TENANT"), ["default", "reject"] as const, "default"),
+    audiostreamMix: oneOf(lookup("AUDIOSTREAM_MIX"), ["mono", "stereo", "mixed"] as const) ?? "mono",
+    dtmfInband: oneOf(lookup("DTMF_INBAND"), ["auto", "on", "off"] as const) ?? "auto",
+    unknownTenant: oneOf(lookup("UNKNOWN_TENANT"), ["default", "reject"] as const) ?? "default",
     tenantsFile: tenantsFile(lookup("TENANTS_FILE")),
     transferTarget,
     publicHost,
@@ -72,13 +73,6 @@ function pbxToken(lookup: Lookup): string | null {
   if (admin === null) throw new ConfigError(raw.variable, "<set>", raw.source, "needs ADMIN_TOKEN set too (the admin API would otherwise be open to anyone)");
   if (admin === token) throw new ConfigError(raw.variable, "<same as ADMIN_TOKEN>", raw.source, "must differ from ADMIN_TOKEN (the dialplan would carry full admin rights)");
   return token;
-}
-
-function oneOf<T extends string>(raw: RawValue | undefined, allowed: readonly T[], fallback: T): T {
-  const v = raw?.value.trim().toLowerCase() ?? "";
-  if (!raw || v === "") return fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(raw.variable, raw.value, raw.source, `must be one of ${allowed.join(", ")}`);
-  return v as T;
 }
 
 function port(raw: RawValue | undefined, fallback: number): number {

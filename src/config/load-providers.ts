@@ -3,9 +3,9 @@
  * and its fallback (LLM_PROVIDER, LLM_FALLBACK), and the voice (TTS_PROVIDER: openai, deepgram, google). Defaults keep what a
  * key alone always chose: Groq before OpenAI for the model, OpenAI's voice when its key is set.
  */
-import type { Lookup, RawValue } from "./load-pbx.ts";
+import type { Lookup } from "./load-pbx.ts";
 import { ConfigError, LLM_PROVIDERS, type Config, type LlmProviderName, type TtsProviderName } from "./schema.ts";
-import { name, url } from "./values.ts";
+import { name, oneOf, url } from "./values.ts";
 
 type ProviderConfig = Pick<Config,
   | "groqApiKey" | "openaiApiKey" | "anthropicApiKey" | "groqBaseUrl" | "openaiBaseUrl" | "anthropicBaseUrl"
@@ -76,14 +76,4 @@ export function loadProviderChoice(lookup: Lookup, optional: (name: string) => s
 
 function googleDefault(language: string): string {
   return DEFAULT_GOOGLE_VOICES[language] ?? `${language}-Chirp3-HD-Aoede`;
-}
-
-/** One of `allowed` (case-insensitive), null when unset or empty. */
-function oneOf<T extends string>(raw: RawValue | undefined, allowed: readonly T[]): T | null {
-  const value = raw?.value.trim().toLowerCase() ?? "";
-  if (!raw || value === "") return null;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(raw.variable, raw.value, raw.source, `must be one of ${allowed.join(", ")}`);
-  }
-  return value as T;
 }

@@ -23,3 +23,13 @@ export function url(raw: RawValue | undefined): string | null {
   }
   return v;
 }
+
+/** One of `allowed` (case-insensitive), null when unset or empty. */
+export function oneOf<T extends string>(raw: RawValue | undefined, allowed: readonly T[]): T | null {
+  const value = raw?.value.trim().toLowerCase() ?? "";
+  if (!raw || value === "") return null;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(raw.variable, raw.value, raw.source, `must be one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
