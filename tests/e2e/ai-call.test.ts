@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { createEspeakTts, espeakVoiceFor } from "../../src/ai/tts/espeak.ts";
-import { rootLogger } from "../../src/log.ts";
-import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { createFakeChat, type FakeChat } from "../fakes/chat.ts";
@@ -13,8 +10,8 @@ import { savBrain } from "../fakes/sav-brain.ts";
 import { createFakeSpeech, type FakeSpeech } from "../fakes/speech.ts";
 import { concat } from "../support/pcm-8k.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
-import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
 import { endedCallRow } from "./store-rows.ts";
+import { renderCallerAudio, SAV_CALL } from "./ai-fakes.ts";
 
 /**
  * AI calls through dist/voicebot against local fakes of Deepgram, Groq, OpenAI chat and OpenAI
@@ -22,15 +19,10 @@ import { endedCallRow } from "./store-rows.ts";
  * as real models do: tool calls first with no words, token by token.
  */
 const KEY = "e2e-key";
-const BOX = "Bonjour mon internet ne marche plus.";
+const { BOX, NAME, YES, WORKS } = SAV_CALL;
 const WAIT = "Attendez je la débranche tout de suite.";
-const WORKS = "Voilà ça marche maintenant merci.";
 const HUH = "Euh je ne sais pas trop quoi dire.";
-const NAME = "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.";
-const YES = "Oui c'est bien ça.";
 const OUI = "Oui.";
-/** What the callers' audio says where the recognizer's words would make eSpeak pause (commas, digits). */
-const SPOKEN: Readonly<Record<string, string>> = { [NAME]: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
 
 let deepgram: FakeDeepgram;
 let groq: FakeChat;
@@ -44,13 +36,7 @@ const audio = new Map<string, Int16Array>();
 let words: string[] = [];
 
 beforeAll(async () => {
-  const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
-  const pool = createResamplerPool({ size: 1 });
-  for (const text of [BOX, WAIT, WORKS, HUH, NAME, YES, OUI]) {
-    audio.set(text, await pool.resample(await synthesizeAll(tts, SPOKEN[text] ?? text), tts.sampleRate, 8000));
-  }
-  await tts.close();
-  await pool.close();
+  for (const [text, pcm] of await renderCallerAudio([BOX, WAIT, WORKS, HUH, NAME, YES, OUI])) audio.set(text, pcm);
 
   deepgram = startFakeDeepgram({ apiKey: KEY, script: (_connection, utterance) => words[utterance] ?? "", endpointingMs: 120, delayMs: 30 });
   groq = createFakeChat({ apiKey: KEY, brain: savBrain, ttftMs: 50, realistic: true, tokensPerSecond: 200 });

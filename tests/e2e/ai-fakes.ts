@@ -28,13 +28,33 @@ export interface AiFakes {
   stop(): Promise<void>;
 }
 
-export async function startAiFakes(sentences: readonly string[]): Promise<AiFakes> {
+/** The caller's side of the SAV call the AI e2e tests play, as the recognizer hears it. */
+export const SAV_CALL = {
+  BOX: "Bonjour mon internet ne marche plus.",
+  NAME: "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.",
+  YES: "Oui c'est bien ça.",
+  WORKS: "Voilà ça marche maintenant merci.",
+} as const;
+
+/** What the callers' audio says where the recognizer's words would make eSpeak pause (commas, digits). */
+const SPOKEN: Readonly<Record<string, string>> = { [SAV_CALL.NAME]: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
+
+/** The caller's sentences as 8 kHz speech, keyed by the words the fake recognizer is to hear. */
+export async function renderCallerAudio(sentences: readonly string[]): Promise<Map<string, Int16Array>> {
   const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
   const pool = createResamplerPool({ size: 1 });
   const audio = new Map<string, Int16Array>();
-  for (const text of sentences) audio.set(text, await pool.resample(await synthesizeAll(tts, text), tts.sampleRate, 8000));
-  await tts.close();
-  await pool.close();
+  try {
+    for (const text of sentences) audio.set(text, await pool.resample(await synthesizeAll(tts, SPOKEN[text] ?? text), tts.sampleRate, 8000));
+  } finally {
+    await tts.close();
+    await pool.close();
+  }
+  return audio;
+}
+
+export async function startAiFakes(sentences: readonly string[]): Promise<AiFakes> {
+  const audio = await renderCallerAudio(sentences);
 
   const fakes = { words: [] as string[] };
   const deepgram = startFakeDeepgram({ apiKey: KEY, script: (_connection, utterance) => fakes.words[utterance] ?? "", endpointingMs: 120, delayMs: 30 });

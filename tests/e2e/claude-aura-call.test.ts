@@ -1,8 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { createEspeakTts, espeakVoiceFor } from "../../src/ai/tts/espeak.ts";
-import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
-import { rootLogger } from "../../src/log.ts";
-import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { createFakeAnthropic, type FakeAnthropic } from "../fakes/anthropic.ts";
@@ -13,6 +9,7 @@ import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
 import { endedCallRow, queryStore } from "./store-rows.ts";
+import { renderCallerAudio, SAV_CALL } from "./ai-fakes.ts";
 
 /**
  * An AI call through dist/voicebot with one Deepgram key for ears and voice and Claude as the mind
@@ -22,12 +19,7 @@ import { endedCallRow, queryStore } from "./store-rows.ts";
  */
 const KEY = "e2e-key";
 const CLAUDE_KEY = "e2e-claude-key";
-const BOX = "Bonjour mon internet ne marche plus.";
-const NAME = "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.";
-const YES = "Oui c'est bien ça.";
-const WORKS = "Voilà ça marche maintenant merci.";
-/** What the caller's audio says where the recognizer's words would make eSpeak pause (commas, digits). */
-const SPOKEN: Readonly<Record<string, string>> = { [NAME]: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
+const { BOX, NAME, YES, WORKS } = SAV_CALL;
 
 let deepgram: FakeDeepgram;
 let speak: FakeDeepgramSpeak;
@@ -39,13 +31,7 @@ const audio = new Map<string, Int16Array>();
 let words: string[] = [];
 
 beforeAll(async () => {
-  const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
-  const pool = createResamplerPool({ size: 1 });
-  for (const text of [BOX, NAME, YES, WORKS]) {
-    audio.set(text, await pool.resample(await synthesizeAll(tts, SPOKEN[text] ?? text), tts.sampleRate, 8000));
-  }
-  await tts.close();
-  await pool.close();
+  for (const [text, pcm] of await renderCallerAudio([BOX, NAME, YES, WORKS])) audio.set(text, pcm);
 
   speak = createFakeDeepgramSpeak({ apiKey: KEY, ttfbMs: 50 });
   deepgram = startFakeDeepgram({ apiKey: KEY, script: (_connection, utterance) => words[utterance] ?? "", endpointingMs: 120, delayMs: 30, routes: [speak] });

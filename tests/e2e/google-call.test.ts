@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { startFakeGoogle, FAKE_GOOGLE_CREDENTIALS, type FakeGoogle } from "../fakes/google.ts";
-import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
+import { SAV_CALL, startAiFakes, type AiFakes } from "./ai-fakes.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
 import { endedCallRow, queryStore } from "./store-rows.ts";
 
@@ -14,11 +14,7 @@ import { endedCallRow, queryStore } from "./store-rows.ts";
  * TTS_PROVIDER=google) and Groq as the mind: the official Google clients in the binary speak gRPC
  * to the local fake (127.0.0.1, no TLS), unchanged but for the endpoint.
  */
-const BOX = "Bonjour mon internet ne marche plus.";
-const NAME = "Je m'appelle Pierre Dupont et voici mon numéro de rappel.";
-const HEARD_NAME = "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.";
-const YES = "Oui c'est bien ça.";
-const WORKS = "Voilà ça marche maintenant merci.";
+const { BOX, NAME, YES, WORKS } = SAV_CALL;
 
 let fakes: AiFakes;
 let google: FakeGoogle;
@@ -52,7 +48,7 @@ const say = (text: string): ScriptStep => ({ say: fakes.audio.get(text) as Int16
 
 describe("Google speech both ways through dist/voicebot and the local gRPC fake", () => {
   test("a whole SAV call: Google hears the caller, Google speaks 8 kHz for the 8 kHz call, the ticket is filled", async () => {
-    words = [BOX, HEARD_NAME, YES, WORKS];
+    words = [BOX, NAME, YES, WORKS];
     const r = await call([say(BOX), say(NAME), say(YES), say(WORKS)]);
     expect(r.error).toBeNull();
     expect(r.hungUpBy).toBe("server");

@@ -8,10 +8,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEspeakTts, espeakVoiceFor } from "../../src/ai/tts/espeak.ts";
-import { synthesizeAll } from "../../src/ai/tts/synthesize-all.ts";
-import { rootLogger } from "../../src/log.ts";
-import { createResamplerPool } from "../../src/media/resampler-pool.ts";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { createFakeAnthropic, type FakeAnthropic } from "../fakes/anthropic.ts";
 import { createFakeChat, type FakeChat } from "../fakes/chat.ts";
@@ -23,14 +19,10 @@ import { savBrain } from "../fakes/sav-brain.ts";
 import { createFakeSpeech } from "../fakes/speech.ts";
 import { E2E_TIMEOUT_MS, startServer } from "./harness.ts";
 import { endedCallRow, queryStore } from "./store-rows.ts";
+import { renderCallerAudio, SAV_CALL } from "./ai-fakes.ts";
 
 const KEY = "e2e-key";
-const BOX = "Bonjour mon internet ne marche plus.";
-const NAME = "Je m'appelle Pierre Dupont, mon numéro est le 06 12 34 56 78.";
-const YES = "Oui c'est bien ça.";
-const WORKS = "Voilà ça marche maintenant merci.";
-/** What the caller's audio says where the recognizer's words would make eSpeak pause (commas, digits). */
-const SPOKEN: Readonly<Record<string, string>> = { [NAME]: "Je m'appelle Pierre Dupont et voici mon numéro de rappel." };
+const { BOX, NAME, YES, WORKS } = SAV_CALL;
 const WORDS = [BOX, NAME, YES, WORKS];
 
 let work = "";
@@ -45,11 +37,7 @@ let env: Record<string, string> = {};
 const audio = new Map<string, Int16Array>();
 
 beforeAll(async () => {
-  const tts = await createEspeakTts({ voice: espeakVoiceFor("fr-FR"), log: rootLogger });
-  const pool = createResamplerPool({ size: 1 });
-  for (const text of WORDS) audio.set(text, await pool.resample(await synthesizeAll(tts, SPOKEN[text] ?? text), tts.sampleRate, 8000));
-  await tts.close();
-  await pool.close();
+  for (const [text, pcm] of await renderCallerAudio(WORDS)) audio.set(text, pcm);
 
   work = mkdtempSync(join(tmpdir(), "voicebot-mixes-"));
   const credentials = join(work, "service-account.json");
