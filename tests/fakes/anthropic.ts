@@ -13,6 +13,7 @@
 import { toolCallsFirst, type FakeChatBrain, type FakeChatBrainRequest, type FakeChatFault, type FakeChatFaultChooser } from "./chat.ts";
 import type { FakeRoute } from "./http.ts";
 import { errorBody, parseMessagesBody, replyEvents, sseEvent, type PacedEvent } from "./anthropic-wire.ts";
+import { sleepUnlessAborted, untilAborted } from "./abortable-wait.ts";
 
 export interface FakeAnthropicOptions {
   /** The key clients must send as `x-api-key`; default "fake-anthropic-key". */
@@ -157,7 +158,7 @@ export function createFakeAnthropic(options: FakeAnthropicOptions = {}): FakeAnt
             if (fault?.kind === "stall" && i === (fault.afterChunks ?? 2)) await untilAborted(gone.signal);
             if (fault?.kind === "disconnect" && i === fault.afterChunks) {
               // Lets Bun flush the events already queued; error() without a reason resets the socket quietly.
-              await sleep(Math.max(intervalMs, 10), gone.signal);
+              await sleepUnlessAborted(Math.max(intervalMs, 10), gone.signal);
               controller.error();
               return;
             }
@@ -167,8 +168,8 @@ export function createFakeAnthropic(options: FakeAnthropicOptions = {}): FakeAnt
               return;
             }
             const event = events[i] as PacedEvent;
-            if (event.pace === "first") await sleep(ttftMs, gone.signal);
-            else if (event.pace === "token") await sleep(intervalMs, gone.signal);
+            if (event.pace === "first") await sleepUnlessAborted(ttftMs, gone.signal);
+            else if (event.pace === "token") await sleepUnlessAborted(intervalMs, gone.signal);
             if (gone.signal.aborted) return;
             controller.enqueue(event.bytes);
           }
@@ -206,22 +207,4 @@ function statusMessage(status: number): string {
   if (status === 429) return "Number of request tokens has exceeded your per-minute rate limit";
   if (status >= 500) return "Internal server error";
   return `fake anthropic: status ${status}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }

@@ -11,6 +11,7 @@
  */
 import { errorEvent, replyChunks } from "./chat-chunks.ts";
 import type { FakeRoute } from "./http.ts";
+import { sleepUnlessAborted, untilAborted } from "./abortable-wait.ts";
 
 export type FakeChatFlavour = "openai" | "groq";
 
@@ -220,7 +221,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
             if (fault?.kind === "stall" && i === (fault.afterChunks ?? 1)) await untilAborted(gone.signal);
             if (fault?.kind === "disconnect" && i === fault.afterChunks) {
               // Lets Bun flush the chunks already queued; error() without a reason resets the socket quietly.
-              await sleep(Math.max(intervalMs, 10), gone.signal);
+              await sleepUnlessAborted(Math.max(intervalMs, 10), gone.signal);
               controller.error();
               return;
             }
@@ -229,8 +230,8 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
               controller.close();
               return;
             }
-            if (i === 1) await sleep(ttftMs, gone.signal);
-            else if (i > 1) await sleep(intervalMs, gone.signal);
+            if (i === 1) await sleepUnlessAborted(ttftMs, gone.signal);
+            else if (i > 1) await sleepUnlessAborted(intervalMs, gone.signal);
             if (gone.signal.aborted) return;
             controller.enqueue(chunks[i] as Uint8Array);
           }
@@ -362,22 +363,4 @@ function statusType(status: number): string {
   if (status === 429) return "rate_limit_exceeded";
   if (status >= 500) return "server_error";
   return "invalid_request_error";
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
