@@ -14,6 +14,7 @@ import { toolCallsFirst, type FakeChatBrain, type FakeChatBrainRequest, type Fak
 import type { FakeRoute } from "./http.ts";
 import { errorBody, parseMessagesBody, replyEvents, sseEvent, type PacedEvent } from "./anthropic-wire.ts";
 import { sleepUnlessAborted, untilAborted } from "./abortable-wait.ts";
+import { FaultPlan } from "./fault-plan.ts";
 
 export interface FakeAnthropicOptions {
   /** The key clients must send as `x-api-key`; default "fake-anthropic-key". */
@@ -71,8 +72,7 @@ export function createFakeAnthropic(options: FakeAnthropicOptions = {}): FakeAnt
   const apiKey = options.apiKey ?? "fake-anthropic-key";
   const maxRecorded = options.maxRecorded ?? 500;
   const toolFirst = options.toolFirst ?? true;
-  const queued: FakeChatFault[] = [];
-  let always: FakeChatFault | FakeChatFaultChooser | null = null;
+  const faults = new FaultPlan<FakeChatFault, FakeChatBrainRequest>();
   const requests: FakeAnthropicSeenRequest[] = [];
   const counts: FakeAnthropicCounts = { requests: 0, completed: 0, faulted: 0, abandoned: 0, rejected: 0 };
   let sequence = 0;
@@ -82,12 +82,8 @@ export function createFakeAnthropic(options: FakeAnthropicOptions = {}): FakeAnt
     brain: options.brain ?? defaultBrain,
     ttftMs: options.ttftMs ?? 0,
     tokenIntervalMs: 1000 / (options.tokensPerSecond ?? 100),
-    failNext(fault, count = 1) {
-      for (let i = 0; i < count; i++) queued.push(fault);
-    },
-    failAll(fault) {
-      always = fault;
-    },
+    failNext: (fault, count) => faults.failNext(fault, count),
+    failAll: (fault) => faults.failAlways(fault),
     requests,
     counts,
     handle(request, url) {
@@ -118,7 +114,7 @@ export function createFakeAnthropic(options: FakeAnthropicOptions = {}): FakeAnt
     }
     const seen = parseMessagesBody(body);
     if (typeof seen === "string") return reject(400, "invalid_request_error", seen);
-    const fault = queued.shift() ?? (typeof always === "function" ? always(seen) : always);
+    const fault = faults.take(seen);
     requests.push({ ...seen, version: request.headers.get("anthropic-version") ?? "", fault: fault?.kind ?? null });
     if (requests.length > maxRecorded) requests.shift();
     if (fault) counts.faulted++;

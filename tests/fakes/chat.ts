@@ -12,6 +12,7 @@
 import { errorEvent, replyChunks } from "./chat-chunks.ts";
 import type { FakeRoute } from "./http.ts";
 import { sleepUnlessAborted, untilAborted } from "./abortable-wait.ts";
+import { FaultPlan } from "./fault-plan.ts";
 
 export type FakeChatFlavour = "openai" | "groq";
 
@@ -136,8 +137,7 @@ const defaultBrain: FakeChatBrain = () => ({ text: "D'accord." });
 export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
   const apiKey = options.apiKey ?? "fake-chat-key";
   const maxRecorded = options.maxRecorded ?? 500;
-  const queued: FakeChatFault[] = [];
-  let always: FakeChatFault | FakeChatFaultChooser | null = null;
+  const faults = new FaultPlan<FakeChatFault, FakeChatBrainRequest>();
   const requests: FakeChatSeenRequest[] = [];
   const counts: FakeChatCounts = { requests: 0, completed: 0, faulted: 0, abandoned: 0, rejected: 0 };
   let sequence = 0;
@@ -147,12 +147,8 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     brain: options.brain ?? defaultBrain,
     ttftMs: options.ttftMs ?? 0,
     tokenIntervalMs: options.tokenIntervalMs ?? (options.realistic === true ? 1000 / (options.tokensPerSecond ?? 100) : 2),
-    failNext(fault, count = 1) {
-      for (let i = 0; i < count; i++) queued.push(fault);
-    },
-    failAll(fault) {
-      always = fault;
-    },
+    failNext: (fault, count) => faults.failNext(fault, count),
+    failAll: (fault) => faults.failAlways(fault),
     requests,
     counts,
     handle(request, url) {
@@ -178,7 +174,7 @@ export function createFakeChat(options: FakeChatOptions = {}): FakeChat {
     const parsed = parseBody(body);
     if (typeof parsed === "string") return reject(400, parsed, "invalid_request_error", null);
     const seen: FakeChatBrainRequest = { model: parsed.model, messages: parsed.messages, tools: parsed.tools, ...(parsed.toolChoice === undefined ? {} : { toolChoice: parsed.toolChoice }) };
-    const fault = queued.shift() ?? (typeof always === "function" ? always(seen) : always);
+    const fault = faults.take(seen);
     requests.push({ path, flavour, model: parsed.model, messages: parsed.messages, tools: parsed.tools, toolChoice: parsed.toolChoice ?? null, fault: fault?.kind ?? null });
     if (requests.length > maxRecorded) requests.shift();
     if (fault) counts.faulted++;

@@ -12,6 +12,7 @@
 import { errorResponse } from "./deepgram-messages.ts";
 import type { FakeRoute } from "./http.ts";
 import { hashText, renderSpeech, type SpeechFault } from "./speech.ts";
+import { FaultPlan } from "./fault-plan.ts";
 
 const PATH = "/v1/speak";
 const RATES = new Set([8000, 16000, 24000, 32000, 48000]);
@@ -67,8 +68,7 @@ export function createFakeDeepgramSpeak(options: FakeDeepgramSpeakOptions = {}):
   if (!(speed > 0)) throw new Error(`fake Deepgram speak: speed ${String(speed)} is not allowed; use a number > 0`);
   const voices = new Set(options.voices ?? DEFAULT_FAKE_AURA_VOICES);
   const msPerChar = options.msPerChar ?? 65;
-  const queued: SpeechFault[] = [];
-  let always: SpeechFault | null = null;
+  const faults = new FaultPlan<SpeechFault>();
   const requests: SpeakRequestSeen[] = [];
   const counts: FakeDeepgramSpeakCounts = { requests: 0, rejected: 0, faulted: 0, completed: 0, cancelled: 0 };
 
@@ -81,12 +81,8 @@ export function createFakeDeepgramSpeak(options: FakeDeepgramSpeakOptions = {}):
     requests,
     counts,
     ttfbMs: options.ttfbMs ?? 0,
-    failNext(fault, times = 1) {
-      for (let i = 0; i < times; i++) queued.push(fault);
-    },
-    failAlways(fault) {
-      always = fault;
-    },
+    failNext: (fault, times) => faults.failNext(fault, times),
+    failAlways: (fault) => faults.failAlways(fault),
     pcmFor: (text, rate) => renderSpeech(text, msPerChar, rate),
     handle(request, url) {
       if (url.pathname !== PATH) return null;
@@ -116,7 +112,7 @@ export function createFakeDeepgramSpeak(options: FakeDeepgramSpeakOptions = {}):
     if ([...text].length > MAX_TEXT_CHARS) return reject(400, "INVALID_BODY", `text is longer than ${MAX_TEXT_CHARS} characters`);
     requests.push({ model, sampleRate, text });
     if (requests.length > REQUESTS_KEPT) requests.shift();
-    const fault = queued.shift() ?? always;
+    const fault = faults.take(undefined);
     if (fault) counts.faulted++;
     if (fault?.kind === "status") {
       const code = fault.status === 401 ? "INVALID_AUTH" : fault.status === 429 ? "TOO_MANY_REQUESTS" : fault.status >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST";

@@ -9,6 +9,7 @@
  */
 import { status as Status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { renderSpeech, type SpeechFault } from "./speech.ts";
+import { FaultPlan } from "./fault-plan.ts";
 
 /** Voices the fake knows unless told otherwise: Chirp 3 HD ones stream, the others do not. */
 export const DEFAULT_FAKE_GOOGLE_VOICES: readonly string[] = [
@@ -66,8 +67,7 @@ export function createFakeGoogleTts(options: FakeGoogleTtsOptions = {}): FakeGoo
   const voices = new Set(options.voices ?? DEFAULT_FAKE_GOOGLE_VOICES);
   const speed = options.speed ?? 8;
   const msPerChar = options.msPerChar ?? 65;
-  const queued: GoogleFault[] = [];
-  let always: GoogleFault | null = null;
+  const faults = new FaultPlan<GoogleFault>();
   const requests: GoogleSynthesisSeen[] = [];
   const counts = { requests: 0, rejected: 0, faulted: 0, completed: 0, cancelled: 0 };
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -93,7 +93,7 @@ export function createFakeGoogleTts(options: FakeGoogleTtsOptions = {}): FakeGoo
   const record = (seen: GoogleSynthesisSeen): GoogleFault | null => {
     requests.push(seen);
     if (requests.length > REQUESTS_KEPT) requests.shift();
-    const fault = queued.shift() ?? always;
+    const fault = faults.take(undefined);
     if (fault) counts.faulted++;
     return fault;
   };
@@ -102,12 +102,8 @@ export function createFakeGoogleTts(options: FakeGoogleTtsOptions = {}): FakeGoo
     requests,
     counts,
     ttfbMs: options.ttfbMs ?? 0,
-    failNext(fault, times = 1) {
-      for (let i = 0; i < times; i++) queued.push(fault);
-    },
-    failAlways(fault) {
-      always = fault;
-    },
+    failNext: (fault, times) => faults.failNext(fault, times),
+    failAlways: (fault) => faults.failAlways(fault),
     pcmFor: (text, rate) => renderSpeech(text, msPerChar, rate),
     handlers: {
       listVoices(_call, done) {
