@@ -4,6 +4,13 @@ import type { CallSummary, NewCall, RecordingFile } from "./shapes.ts";
 
 export type { CallSummary, NewCall, RecordingFile } from "./shapes.ts";
 
+/** The appliance writing: stamped on each call it takes. null fields = a store of one appliance. */
+export interface StoreNode {
+  id: string | null;
+  /** Its admin base URL, where another appliance fetches this one's recordings. */
+  url: string | null;
+}
+
 export interface CallEnd {
   endedAt: number;
   reason: string;
@@ -25,6 +32,8 @@ export interface CallRow {
   end_reason: string | null;
   end_detail: string | null;
   recordings: string;
+  node_id: string | null;
+  node_url: string | null;
   ticket_id: number | null;
   ticket_status: string | null;
 }
@@ -45,7 +54,7 @@ export const INTERRUPTED_DETAIL = "voicebot stopped before the call ended; close
 
 /** The `calls` table: prepared once, reused for every call. */
 export class CallsTable {
-  private readonly insertStmt: Statement<void, [string, string, string, string | null, string | null, string, number, number]>;
+  private readonly insertStmt: Statement<void, [string, string, string, string | null, string | null, string, number, number, string | null, string | null]>;
   private readonly answeredStmt: Statement<void, [number, number]>;
   private readonly rateStmt: Statement<void, [number, number]>;
   private readonly callerStmt: Statement<void, [string | null, string | null, number]>;
@@ -61,9 +70,9 @@ export class CallsTable {
   private readonly liveStmt: Statement<CallRow, []>;
   private readonly stateStmt: Statement<{ detail: string | null }, [number]>;
 
-  constructor(private readonly db: Database) {
+  constructor(private readonly db: Database, private readonly node: StoreNode) {
     this.insertStmt = db.prepare(
-      "INSERT INTO calls (uuid, transport, tenant, caller, dnis, peer, sample_rate, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO calls (uuid, transport, tenant, caller, dnis, peer, sample_rate, started_at, node_id, node_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.answeredStmt = db.prepare("UPDATE calls SET answered_at = ? WHERE id = ?");
     this.rateStmt = db.prepare("UPDATE calls SET sample_rate = ? WHERE id = ?");
@@ -88,7 +97,7 @@ export class CallsTable {
 
   insert(c: NewCall): number {
     checkRate(c.sampleRate);
-    const r = this.insertStmt.run(c.uuid, c.transport, c.tenant, c.caller, c.dnis ?? null, c.peer, c.sampleRate, c.startedAt);
+    const r = this.insertStmt.run(c.uuid, c.transport, c.tenant, c.caller, c.dnis ?? null, c.peer, c.sampleRate, c.startedAt, this.node.id, this.node.url);
     return Number(r.lastInsertRowid);
   }
 
@@ -182,6 +191,8 @@ export function toSummary(r: CallRow): CallSummary {
     durationMs: r.ended_at === null ? null : r.ended_at - r.started_at,
     ticketId: r.ticket_id,
     ticketStatus: r.ticket_status,
+    node: r.node_id,
+    nodeUrl: r.node_url,
   };
 }
 

@@ -136,4 +136,13 @@ CREATE TABLE ticket_changes (
 CREATE INDEX ticket_changes_ticket ON ticket_changes(ticket_id, id);
 `,
   },
+  {
+    // Several appliances may share one store (issue #15): each call says which appliance took it
+    // (NODE_ID) and the admin address its recordings are fetched from (NODE_URL).
+    version: 5,
+    sql: `
+ALTER TABLE calls ADD COLUMN node_id TEXT;
+ALTER TABLE calls ADD COLUMN node_url TEXT;
+`,
+  },
 ];

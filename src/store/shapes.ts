@@ -38,6 +38,10 @@ export interface CallSummary extends NewCall {
   durationMs: number | null;
   ticketId: number | null;
   ticketStatus: string | null;
+  /** The appliance that took the call (NODE_ID); null in a store of one appliance. */
+  node: string | null;
+  /** That appliance's admin base URL (NODE_URL), where its recordings are fetched from. */
+  nodeUrl: string | null;
 }
 
 /** The dialog's statuses, plus "incomplete": the ticket of a call cut off by a voicebot stop. */

@@ -1,44 +1,28 @@
 import type { Logger } from "../log.ts";
 import { BackgroundCheckpointer } from "./checkpointer.ts";
 import type { Database } from "bun:sqlite";
-import { CallsTable, type CallEnd, type CallSummary, type NewCall, type RecordingFile } from "./calls.ts";
+import { CallsTable, type CallEnd, type CallSummary, type NewCall, type RecordingFile, type StoreNode } from "./calls.ts";
+import type { CallDetail, CallWriter, StoreChange, TicketDetail } from "./contracts.ts";
 import { databasePath, openDatabase } from "./db.ts";
 import { pageCalls, type CallCursor, type CallFilter, type CallPage } from "./call-query.ts";
-import { TicketEdits, type TicketChange, type TicketEdit, type TicketFilter, type TicketPage } from "./ticket-edits.ts";
+import { TicketEdits, type TicketEdit, type TicketFilter, type TicketPage } from "./ticket-edits.ts";
 import { TicketsTable, type TicketFields, type TicketRow } from "./tickets.ts";
-import { TurnsEventsTables, type EventRow, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnRow, type TurnTimings } from "./turns-events.ts";
+import { TurnsEventsTables, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "./turns-events.ts";
 
-export type { CallSummary, RecordingFile } from "./calls.ts";
+export type { CallSummary, RecordingFile, StoreNode } from "./calls.ts";
+export type { CallDetail, CallWriter, StoreChange, StoreReader, TicketDetail } from "./contracts.ts";
 export type { CallCursor, CallFilter, CallPage } from "./call-query.ts";
 export type { TicketChange, TicketEdit, TicketFilter, TicketPage } from "./ticket-edits.ts";
 export type { StoredTicketStatus, TicketRow } from "./tickets.ts";
 export { TICKET_STATUSES, isTicketStatus } from "./tickets.ts";
 export type { EventRow, NewTurn, Speaker, TurnReply, TurnRow, TurnTimings } from "./turns-events.ts";
 
-export interface CallDetail extends CallSummary {
-  turns: TurnRow[];
-  events: EventRow[];
-  tickets: TicketRow[];
-}
-
-/** What the live view hears of, as it is stored (never per frame: a few per turn). */
-export type StoreChange =
-  | { kind: "call-started"; callId: number; uuid: string; tenant: string; caller: string | null; transport: string; at: number }
-  | { kind: "call-ended"; callId: number; reason: string; at: number }
-  | { kind: "turn"; callId: number; turnId: number; speaker: Speaker; text: string; at: number }
-  | { kind: "event"; callId: number; event: string; detail: string | null; at: number };
-
-export interface TicketDetail extends TicketRow {
-  call: CallSummary | null;
-  changes: TicketChange[];
-}
-
 /**
  * Everything voicebot keeps about calls, in <dataDir>/voicebot.db. Every write is its own implicit
  * transaction (a crash loses nothing committed) unless batchWritesPerTurn() is on; statements are
  * prepared once. Times are epoch ms.
  */
-export class Store {
+export class Store implements CallWriter {
   readonly path: string;
   private readonly calls: CallsTable;
   private readonly tickets: TicketsTable;
@@ -52,17 +36,17 @@ export class Store {
   /** The live feed (admin), when someone may be watching; null costs one check per write. */
   private observer: ((change: StoreChange) => void) | null = null;
 
-  private constructor(private readonly db: Database, path: string) {
+  private constructor(private readonly db: Database, path: string, node: StoreNode) {
     this.path = path;
-    this.calls = new CallsTable(db);
+    this.calls = new CallsTable(db, node);
     this.tickets = new TicketsTable(db);
     this.timeline = new TurnsEventsTables(db);
     this.ticketEdits = new TicketEdits(db);
   }
 
   /** The writer (serve) migrates; readonly opens (the CLI) never write and need an existing database. */
-  static open(dataDir: string, options: { readonly?: boolean } = {}): Store {
-    return new Store(openDatabase(dataDir, options), databasePath(dataDir));
+  static open(dataDir: string, options: { readonly?: boolean; node?: StoreNode } = {}): Store {
+    return new Store(openDatabase(dataDir, options), databasePath(dataDir), options.node ?? { id: null, url: null });
   }
 
   /**
