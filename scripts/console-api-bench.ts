@@ -15,6 +15,7 @@ import { LiveFeed } from "../src/admin/api-live.ts";
 import { startAdminServer } from "../src/admin/server.ts";
 import { rootLogger } from "../src/log.ts";
 import { HistoryReader } from "../src/store/history-reader.ts";
+import { SqliteReader } from "../src/store/sqlite-reader.ts";
 import { Store } from "../src/store/store.ts";
 import { timePageRenders } from "./console-render-bench.ts";
 
@@ -56,10 +57,11 @@ for (let i = 0; i < calls; i++) {
 await Bun.sleep(0);
 console.log(`filled ${calls} calls in ${((performance.now() - filling) / 1000).toFixed(1)} s (${dir})`);
 
+const reader = new SqliteReader(store, new HistoryReader(dir));
 const admin = startAdminServer({
   host: "127.0.0.1", port: 0, log: rootLogger, tokens: { admin: "bench", pbx: null },
   health: () => ({ ready: true, body: {} }), metrics: () => [],
-  console: { store, history: new HistoryReader(dir), live: new LiveFeed(store, null), tenants: () => [], modes: () => ({}), health: () => ({}), metrics: () => [] },
+  console: { reader, live: new LiveFeed(store, reader, null), tenants: () => [], modes: () => ({}), health: () => ({}), metrics: () => [] },
 });
 const base = `http://127.0.0.1:${admin.port}`;
 const QUERIES = [

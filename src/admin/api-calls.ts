@@ -1,7 +1,6 @@
 /** GET /api/calls (the history: filters, text search, keyset pages) and GET /api/calls/{id|uuid}. */
 import { existsSync, statSync } from "node:fs";
-import type { HistoryReader } from "../store/history-reader.ts";
-import type { CallCursor, CallDetail, CallSummary, Store } from "../store/store.ts";
+import type { CallCursor, CallDetail, CallSummary, StoreReader } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
 import { buildWaterfall } from "../store/turn-exchanges.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam, timeParam } from "./api-params.ts";
@@ -14,9 +13,9 @@ export interface RecordingInfo {
   download: string | null;
 }
 
-export async function listCalls(history: HistoryReader, url: URL): Promise<Response> {
+export async function listCalls(reader: StoreReader, url: URL): Promise<Response> {
   const limit = pageLimit(url);
-  const page = await history.page({
+  const page = await reader.pageCalls({
     from: timeParam(url, "from"),
     to: timeParam(url, "to"),
     tenant: textParam(url, "tenant"),
@@ -31,8 +30,8 @@ export async function listCalls(history: HistoryReader, url: URL): Promise<Respo
   });
 }
 
-export function showCall(store: Store, idOrUuid: string): Response {
-  const call = store.getCall(idOrUuid);
+export async function showCall(reader: StoreReader, idOrUuid: string): Promise<Response> {
+  const call = await reader.getCall(idOrUuid);
   if (call === null) return problem(404, `no call ${JSON.stringify(idOrUuid.slice(0, 64))} in the store`);
   return json(callView(call));
 }

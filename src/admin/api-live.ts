@@ -5,7 +5,7 @@
  * each open stream; nothing runs per audio frame, and with no stream open the store's observer
  * is removed altogether.
  */
-import type { Store, StoreChange } from "../store/store.ts";
+import type { CallWriter, StoreChange, StoreReader } from "../store/store.ts";
 import { json, problem } from "./api-params.ts";
 
 /** Hangs up a live call by UUID; false when none has it. */
@@ -24,12 +24,13 @@ export class LiveFeed {
     this.send(frame);
   };
 
-  constructor(private readonly store: Store, private readonly hangupCall: HangupCall | null) {}
+  constructor(private readonly writer: Pick<CallWriter, "observe">, private readonly reader: StoreReader, private readonly hangupCall: HangupCall | null) {}
 
-  list(): Response {
+  async list(): Promise<Response> {
+    const calls = await this.reader.liveCalls();
     const now = Date.now();
     return json({
-      calls: this.store.liveCalls().map((c) => ({
+      calls: calls.map((c) => ({
         id: c.id, uuid: c.uuid, caller: c.caller, dnis: c.dnis ?? null, tenant: c.tenant, transport: c.transport,
         state: c.state ?? (c.answeredAt === null ? "ringing" : "talking"), ticketId: c.ticketId,
         startedAt: c.startedAt, durationMs: now - c.startedAt,
@@ -64,7 +65,7 @@ export class LiveFeed {
   /** Observe the store only while a stream is open; keep proxies from closing quiet streams. */
   private follow(): void {
     const watching = this.streams.size > 0;
-    this.store.observe(watching ? this.encoder : null);
+    this.writer.observe(watching ? this.encoder : null);
     if (watching && this.heartbeat === null) {
       this.heartbeat = setInterval(() => {
         this.send(": keep-alive\n\n");

@@ -1,5 +1,5 @@
 /** GET /api/tickets (filters, pages), GET /api/tickets/{id}, PATCH /api/tickets/{id}. */
-import type { Store, TicketEdit } from "../store/store.ts";
+import type { StoreReader, TicketEdit } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam } from "./api-params.ts";
 import type { Access } from "./auth.ts";
@@ -8,10 +8,10 @@ import { readJson } from "./json-body.ts";
 const MAX_NOTES = 10_000;
 const MAX_ASSIGNEE = 64;
 
-export function listTickets(store: Store, url: URL): Response {
+export async function listTickets(reader: StoreReader, url: URL): Promise<Response> {
   const rawBefore = url.searchParams.get("before");
   if (rawBefore !== null && !/^\d+$/.test(rawBefore)) throw new BadQuery(`before ${JSON.stringify(rawBefore.slice(0, 40))} is not a ticket id (the "next" of a page)`);
-  const page = store.pageTickets({
+  const page = await reader.pageTickets({
     status: oneOf(url, "status", TICKET_STATUSES),
     tenant: textParam(url, "tenant"),
     problemType: textParam(url, "problem"),
@@ -19,19 +19,19 @@ export function listTickets(store: Store, url: URL): Response {
   return json(page);
 }
 
-export function showTicket(store: Store, id: number): Response {
-  const ticket = store.getTicket(id);
+export async function showTicket(reader: StoreReader, id: number): Promise<Response> {
+  const ticket = await reader.getTicket(id);
   return ticket === null ? problem(404, `no ticket ${id} in the store`) : json(ticket);
 }
 
 /** {status?, notes?, assignee?}: only these; each change is kept with who and when. */
-export async function editTicket(store: Store, id: number, req: Request, access: Access): Promise<Response> {
+export async function editTicket(reader: StoreReader, id: number, req: Request, access: Access): Promise<Response> {
   const body = await readJson(req, 16_384);
   if (typeof body === "string") return problem(400, body);
   const edit = parseEdit(body);
   if (typeof edit === "string") return problem(400, edit);
-  const updated = store.editTicket(id, edit, access.who, Date.now());
-  return updated === null ? problem(404, `no ticket ${id} in the store`) : json(store.getTicket(id));
+  const updated = await reader.editTicket(id, edit, access.who, Date.now());
+  return updated === null ? problem(404, `no ticket ${id} in the store`) : json(await reader.getTicket(id));
 }
 
 function parseEdit(body: Record<string, unknown>): TicketEdit | string {

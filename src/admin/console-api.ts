@@ -3,8 +3,7 @@
  * is already authorized (auth.ts); this only routes. Bad query values are 400 with what is wrong.
  */
 import type { Tenant } from "../config/tenant.ts";
-import type { HistoryReader } from "../store/history-reader.ts";
-import type { Store } from "../store/store.ts";
+import type { StoreReader } from "../store/store.ts";
 import { listCalls, showCall } from "./api-calls.ts";
 import type { LiveFeed } from "./api-live.ts";
 import { healthView, tenantsView } from "./api-overview.ts";
@@ -17,9 +16,8 @@ import type { ProviderChecks } from "./provider-checks.ts";
 import { recordingResponse } from "./recording-stream.ts";
 
 export interface ConsoleDeps {
-  store: Store;
-  /** The history list and its search, read off the event loop. */
-  history: HistoryReader;
+  /** Every read of calls and tickets (on SQLite, the history search runs off the event loop). */
+  reader: StoreReader;
   live: LiveFeed;
   tenants: () => readonly Tenant[];
   /** Each part's mode: keypad/offline or the cloud provider. */
@@ -49,21 +47,21 @@ export async function handleConsole(req: Request, url: URL, deps: ConsoleDeps, a
 async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access): Promise<Response> {
   const path = url.pathname;
   const read = req.method === "GET" || req.method === "HEAD";
-  if (path === "/api/calls") return read ? listCalls(deps.history, url) : notAllowed("GET");
+  if (path === "/api/calls") return read ? listCalls(deps.reader, url) : notAllowed("GET");
   const call = CALL.exec(path);
   if (call) {
     if (!read) return notAllowed("GET");
     const id = decodeURIComponent(call[1] as string);
-    if (call[2] === undefined) return showCall(deps.store, id);
-    const found = deps.store.getCall(id);
+    if (call[2] === undefined) return showCall(deps.reader, id);
+    const found = await deps.reader.getCall(id);
     return found === null ? problem(404, `no call ${JSON.stringify(id.slice(0, 64))} in the store`) : recordingResponse(found, req, url);
   }
-  if (path === "/api/tickets") return read ? listTickets(deps.store, url) : notAllowed("GET");
+  if (path === "/api/tickets") return read ? listTickets(deps.reader, url) : notAllowed("GET");
   const ticket = TICKET.exec(path);
   if (ticket) {
     const id = Number(ticket[1]);
-    if (read) return showTicket(deps.store, id);
-    return req.method === "PATCH" ? editTicket(deps.store, id, req, access) : notAllowed("GET, PATCH");
+    if (read) return showTicket(deps.reader, id);
+    return req.method === "PATCH" ? editTicket(deps.reader, id, req, access) : notAllowed("GET, PATCH");
   }
   if (path === "/api/live") return read ? deps.live.list() : notAllowed("GET");
   if (path === "/api/live/events") return read ? deps.live.events() : notAllowed("GET");

@@ -103,7 +103,7 @@ export function startAdminServer(options: AdminServerOptions): AdminServer {
       trend?.stop();
       options.tryCall?.shutdown();
       options.console?.live.close();
-      options.console?.history.close();
+      await options.console?.reader.close();
       await server.stop(true);
     },
   };

@@ -1,10 +1,10 @@
 import { statSync } from "node:fs";
-import type { CallDetail, CallSummary, RecordingFile, Store } from "../store/store.ts";
+import type { CallDetail, CallSummary, RecordingFile } from "../store/store.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { cell, columns, facts, formatBytes, formatDuration, formatLocalTime, formatOffset, shortUuid, table, ticketLines } from "./format.ts";
 import { buildWaterfall } from "../store/turn-exchanges.ts";
 import { renderWaterfall } from "./waterfall.ts";
-import { STORE_READER_HELP, STORE_READER_OPTIONS, openStoreReadonly, parseLimit } from "./readonly-store.ts";
+import { STORE_READER_HELP, STORE_READER_OPTIONS, openStoreReadonly, parseLimit, type OpenedReader } from "./readonly-store.ts";
 
 const DEFAULT_LIMIT = 20;
 
@@ -42,21 +42,21 @@ export const callsCommand: Command = {
     const store = openStoreReadonly("calls", values);
     if (!store) return 1;
     try {
-      return sub === "list" ? list(store, limit, values.json === true) : show(store, rest[0] as string, values.json === true);
+      return sub === "list" ? await list(store, limit, values.json === true) : await show(store, rest[0] as string, values.json === true);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };
 
-function list(store: Store, limit: number, json: boolean): number {
-  const calls = store.listCalls({ limit });
+async function list(store: OpenedReader, limit: number, json: boolean): Promise<number> {
+  const calls = await store.reader.listCalls({ limit });
   if (json) {
     printJson(calls);
     return 0;
   }
   if (calls.length === 0) {
-    process.stdout.write(`no calls yet in ${store.path}\n`);
+    process.stdout.write(`no calls yet in ${store.where}\n`);
     return 0;
   }
   const rows = calls.map((c) => [
@@ -69,15 +69,15 @@ function list(store: Store, limit: number, json: boolean): number {
     c.ticketId === null ? "-" : `#${c.ticketId} ${c.ticketStatus ?? ""}`.trimEnd(),
   ]);
   const text = table(["ID", "UUID", "STARTED", "DURATION", "CALLER", "END", "TICKET"], rows, ["right", "left", "left", "right"]);
-  const total = store.countCalls();
+  const total = await store.reader.countCalls();
   process.stdout.write(`${text}\n${calls.length} of ${total} call${total === 1 ? "" : "s"}, newest first\n`);
   return 0;
 }
 
-function show(store: Store, idOrUuid: string, json: boolean): number {
-  const call = store.getCall(idOrUuid);
+async function show(store: OpenedReader, idOrUuid: string, json: boolean): Promise<number> {
+  const call = await store.reader.getCall(idOrUuid);
   if (!call) {
-    process.stderr.write(`voicebot calls: no call with id or UUID ${JSON.stringify(idOrUuid)} in ${store.path}\n`);
+    process.stderr.write(`voicebot calls: no call with id or UUID ${JSON.stringify(idOrUuid)} in ${store.where}\n`);
     return 1;
   }
   const latency = buildWaterfall(call.turns);

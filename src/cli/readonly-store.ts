@@ -1,5 +1,6 @@
 import { loadConfig } from "../config/load.ts";
-import { Store } from "../store/store.ts";
+import { SqliteReader } from "../store/sqlite-reader.ts";
+import { Store, type StoreReader } from "../store/store.ts";
 import { UsageError } from "./command.ts";
 
 /** What `calls` and `tickets` share: where the database is, and how to print. */
@@ -14,14 +15,23 @@ export const STORE_READER_HELP = `  --json            print one JSON document in
   --config FILE     env file to read settings from (default: VOICEBOT_CONFIG, else /etc/voicebot/voicebot.env if present)
   -h, --help        show this help`;
 
+/** A store opened for reading, and where it is, as messages name it (never with a password). */
+export interface OpenedReader {
+  reader: StoreReader;
+  where: string;
+  close(): Promise<void>;
+}
+
 /**
- * Opens the data dir's database read only (safe while `voicebot serve` writes to it). A missing
- * database is reported on stderr and gives null: the command exits 1.
+ * Opens the store read only (safe while `voicebot serve` writes to it). A missing database is
+ * reported on stderr and gives null: the command exits 1.
  */
-export function openStoreReadonly(command: string, flags: { "data-dir"?: string; config?: string }): Store | null {
+export function openStoreReadonly(command: string, flags: { "data-dir"?: string; config?: string }): OpenedReader | null {
   const { dataDir } = loadConfig({ config: flags.config, dataDir: flags["data-dir"] });
   try {
-    return Store.open(dataDir, { readonly: true });
+    const store = Store.open(dataDir, { readonly: true });
+    const reader = new SqliteReader(store);
+    return { reader, where: store.path, close: async () => { await reader.close(); store.close(); } };
   } catch (err) {
     process.stderr.write(`voicebot ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     return null;

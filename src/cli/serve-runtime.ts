@@ -17,6 +17,7 @@ import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
 import { HistoryReader } from "../store/history-reader.ts";
+import { SqliteReader } from "../store/sqlite-reader.ts";
 import { pbxCallCheck } from "../install/doctor-pbx-call.ts";
 import { providersCheck } from "../install/doctor-providers.ts";
 import { isLoopbackHost } from "../install/firewall.ts";
@@ -159,6 +160,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, asp: aspStats, browser: browserStats, websocket: websocketStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
     providers: ai.breakers.snapshot(), control: pbx.status(),
   });
+  const reader = new SqliteReader(store, new HistoryReader(config.dataDir));
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
     calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
@@ -168,7 +170,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     tryCall,
     pbxCheck: config.ami !== null || config.esl !== null ? () => pbxCallVerdict(config) : undefined,
     console: {
-      store, history: new HistoryReader(config.dataDir), live: new LiveFeed(store, (uuid) => admission.hangup(uuid)),
+      reader, live: new LiveFeed(store, reader, (uuid) => admission.hangup(uuid)),
       tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,
       providerChecks: new ProviderChecks(async (signal) => {
         const results = await providersCheck.run({ config, configError: null, root: "/", env: process.env, signal });

@@ -1,7 +1,7 @@
-import { TICKET_STATUSES, isTicketStatus, type Store, type TicketDetail } from "../store/store.ts";
+import { TICKET_STATUSES, isTicketStatus, type TicketDetail } from "../store/store.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { cell, facts, formatDuration, formatLocalTime, table, ticketLines } from "./format.ts";
-import { STORE_READER_HELP, STORE_READER_OPTIONS, openStoreReadonly, parseLimit } from "./readonly-store.ts";
+import { STORE_READER_HELP, STORE_READER_OPTIONS, openStoreReadonly, parseLimit, type OpenedReader } from "./readonly-store.ts";
 
 const DEFAULT_LIMIT = 20;
 
@@ -46,9 +46,9 @@ export const ticketsCommand: Command = {
     const store = openStoreReadonly("tickets", values);
     if (!store) return 1;
     try {
-      return sub === "list" ? list(store, limit, values.status, values.json === true) : show(store, id, values.json === true);
+      return sub === "list" ? await list(store, limit, values.status, values.json === true) : await show(store, id, values.json === true);
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };
@@ -59,14 +59,14 @@ function ticketId(value: string): number {
   return n;
 }
 
-function list(store: Store, limit: number, status: string | undefined, json: boolean): number {
-  const tickets = store.listTickets({ limit, status });
+async function list(store: OpenedReader, limit: number, status: string | undefined, json: boolean): Promise<number> {
+  const tickets = await store.reader.listTickets({ limit, status });
   if (json) {
     printJson(tickets);
     return 0;
   }
   if (tickets.length === 0) {
-    process.stdout.write(status === undefined ? `no tickets yet in ${store.path}\n` : `no ${status} tickets in ${store.path}\n`);
+    process.stdout.write(status === undefined ? `no tickets yet in ${store.where}\n` : `no ${status} tickets in ${store.where}\n`);
     return 0;
   }
   const rows = tickets.map((t) => [
@@ -84,10 +84,10 @@ function list(store: Store, limit: number, status: string | undefined, json: boo
   return 0;
 }
 
-function show(store: Store, id: number, json: boolean): number {
-  const ticket = store.getTicket(id);
+async function show(store: OpenedReader, id: number, json: boolean): Promise<number> {
+  const ticket = await store.reader.getTicket(id);
   if (!ticket) {
-    process.stderr.write(`voicebot tickets: no ticket with ID ${id} in ${store.path}\n`);
+    process.stderr.write(`voicebot tickets: no ticket with ID ${id} in ${store.where}\n`);
     return 1;
   }
   if (json) printJson(ticket);

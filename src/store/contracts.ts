@@ -72,4 +72,6 @@ export interface StoreReader {
   pageTickets(filter: TicketFilter, limit: number, before: number | null): Promise<TicketPage>;
   /** A console edit, kept with who and when; null when there is no such ticket. */
   editTicket(ticketId: number, edit: TicketEdit, by: string, at: number): Promise<TicketRow | null>;
+  /** Ends what the reader holds (a worker, a connection pool); the store itself stays open. */
+  close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { Tenant } from "../../src/config/tenant.ts";
 import { rootLogger } from "../../src/log.ts";
 import { dirname } from "node:path";
 import { HistoryReader } from "../../src/store/history-reader.ts";
+import { SqliteReader } from "../../src/store/sqlite-reader.ts";
 import type { Store } from "../../src/store/store.ts";
 
 export const CONSOLE_TOKEN = "console-t0ken";
@@ -29,6 +30,7 @@ export interface ConsoleServer {
 
 export function startConsoleServer(store: Store, options: { auth?: AdminAuth; health?: Record<string, unknown> } = {}): ConsoleServer {
   const hungUp: string[] = [];
+  const reader = new SqliteReader(store, new HistoryReader(dirname(store.path)));
   const health = (): Record<string, unknown> => options.health ?? { status: "ok", control: { ami: true, esl: null } };
   const admin = startAdminServer({
     host: "127.0.0.1", port: 0, log: rootLogger,
@@ -36,8 +38,8 @@ export function startConsoleServer(store: Store, options: { auth?: AdminAuth; he
     health: () => ({ ready: true, body: health() }),
     metrics: () => [{ name: "voicebot_active_calls", help: "Calls.", type: "gauge", samples: [{ value: 1 }] }],
     console: {
-      store, history: new HistoryReader(dirname(store.path)),
-      live: new LiveFeed(store, (uuid) => (uuid === "live-1" ? (hungUp.push(uuid), true) : false)),
+      reader,
+      live: new LiveFeed(store, reader, (uuid) => (uuid === "live-1" ? (hungUp.push(uuid), true) : false)),
       tenants: () => [TENANT], modes: () => ({ stt: "deepgram", llm: "groq", tts: "keypad" }), health, metrics: () => [],
     },
   });
