@@ -2,7 +2,7 @@
  * The Debian tools some tests check voicebot's output with (the real ones, not imitations):
  * xmllint and lua5.4 for the rendered FreeSWITCH/FusionPBX files, mpg123 to decode the MP3
  * recordings back, nft for the firewall table, systemd-analyze for the units, chromium for the
- * console. `npm test` installs the missing ones when it can (scripts/test.ts); a test that still
+ * console, PostgreSQL's server for the shared store (tests/support/pg-cluster.ts). `npm test` installs the missing ones when it can (scripts/test.ts); a test that still
  * lacks one fails and names the command that fixes it, never skips.
  */
 import { existsSync } from "node:fs";
@@ -10,7 +10,10 @@ import { existsSync } from "node:fs";
 export interface SystemTool {
   /** The command as tests run it. */
   readonly command: string;
-  /** Where it is looked for besides PATH (/usr/sbin is not on a normal user's PATH). */
+  /**
+   * Where it is looked for besides PATH (/usr/sbin is not on a normal user's PATH); a `*` matches
+   * a version directory, the newest first (/usr/lib/postgresql/<version>/bin).
+   */
   readonly paths: readonly string[];
   readonly debianPackage: string;
   /** A variable that names another build to use instead (then nothing needs installing). */
@@ -31,6 +34,8 @@ export const SYSTEM_TOOLS = {
   // The installer's terminal in tests (util-linux `script`): essential on Debian, absent from slim images.
   script: { command: "script", paths: ["/usr/bin/script"], debianPackage: "bsdutils" },
   chromium: { command: "chromium", paths: ["/usr/bin/chromium"], debianPackage: "chromium", override: "CHROMIUM_PATH" },
+  // The store suite's PostgreSQL; Debian keeps the server's binaries off PATH.
+  postgres: { command: "postgres", paths: ["/usr/lib/postgresql/*/bin/postgres"], debianPackage: "postgresql" },
 } as const satisfies Record<string, SystemTool>;
 
 export type ToolName = keyof typeof SYSTEM_TOOLS;
@@ -40,7 +45,14 @@ export function findTool(name: ToolName): string | null {
   const tool: SystemTool = SYSTEM_TOOLS[name];
   const chosen = tool.override === undefined ? undefined : process.env[tool.override];
   if (chosen) return chosen;
-  return Bun.which(tool.command) ?? tool.paths.find((p) => existsSync(p)) ?? null;
+  return Bun.which(tool.command) ?? tool.paths.flatMap(expand).find((p) => existsSync(p)) ?? null;
+}
+
+/** A path with a `*` directory: the ones present, the highest version first. */
+function expand(path: string): string[] {
+  if (!path.includes("*")) return [path];
+  const found = [...new Bun.Glob(path.slice(1)).scanSync({ cwd: "/", onlyFiles: true })].map((p) => `/${p}`);
+  return found.sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
 }
 
 /** The one command that installs these packages. */
