@@ -8,6 +8,7 @@ import { readEnvFile } from "./envfile.ts";
 import { loadPbxSettings } from "./load-pbx.ts";
 import { loadGoogleSettings } from "./load-google.ts";
 import { loadProviderChoice } from "./load-providers.ts";
+import { loadStoreSettings } from "./load-store.ts";
 import { ConfigError, type Config, type HostPort, type LogLevelName } from "./schema.ts";
 import { name, url } from "./values.ts";
 
@@ -169,6 +170,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     recordingsRetentionDays: intOr(lookup("RECORDINGS_RETENTION_DAYS"), 0, 0, 36500),
     stopDrainSeconds: intOr(lookup("STOP_DRAIN_TIMEOUT"), 0, 0, 3600),
     ...loadPbxSettings(lookup),
+    ...loadStoreSettings(lookup, http),
   };
 }
 

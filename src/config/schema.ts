@@ -1,4 +1,6 @@
 /** The validated configuration every part of voicebot reads. Built once, at the edge, by load.ts. */
+import type { StoreTarget } from "./store-url.ts";
+
 export interface HostPort {
   host: string;
   port: number;
@@ -115,6 +117,12 @@ export interface Config {
   transferTarget: string | null;
   /** PUBLIC_HOST: the address the PBX reaches this appliance at (pbx-config); null = detect. */
   publicHost: string | null;
+  /** STORE_URL: the data dir's SQLite file (default), or a PostgreSQL shared by several appliances. */
+  store: StoreTarget;
+  /** NODE_ID: this appliance among those sharing a store (default: the host name), stamped on each call. */
+  nodeId: string;
+  /** NODE_URL: this appliance's admin base URL as the others reach it (for its recordings). */
+  nodeUrl: string;
 }
 
 export interface AmiSettings {

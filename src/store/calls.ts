@@ -196,7 +196,7 @@ export function toSummary(r: CallRow): CallSummary {
   };
 }
 
-function parseRecordings(json: string): RecordingFile[] {
+export function parseRecordings(json: string): RecordingFile[] {
   const parsed: unknown = JSON.parse(json);
   return Array.isArray(parsed) ? (parsed as RecordingFile[]) : [];
 }

@@ -251,7 +251,7 @@ export class Store implements CallWriter {
   }
 }
 
-function checkLimit(limit: number): number {
+export function checkLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1) throw new Error(`list limit ${limit} is not allowed: a whole number of at least 1`);
   return limit;
 }
