@@ -164,7 +164,7 @@ export class CallsTable {
   }
 }
 
-function checkRate(rate: number): void {
+export function checkRate(rate: number): void {
   if (!Number.isInteger(rate) || rate <= 0) throw new Error(`call sample rate ${rate} is not allowed: a positive whole number of Hz`);
 }
 

@@ -188,7 +188,7 @@ function noTurn(turnId: number): Error {
 }
 
 /** Sub-ms stamps (performance.now() based) are rounded: the columns hold whole ms. */
-function checkStamp(name: keyof TurnTimings, value: number | null | undefined): Stamp {
+export function checkStamp(name: keyof TurnTimings, value: number | null | undefined): Stamp {
   if (value === undefined || value === null) return null;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
     throw new Error(`turn timing ${name} ${shown(value)} is not allowed: epoch milliseconds, a finite number of at least 0`);
@@ -196,7 +196,7 @@ function checkStamp(name: keyof TurnTimings, value: number | null | undefined): 
   return Math.round(value);
 }
 
-function checkReplyId(value: number | null | undefined): number | null {
+export function checkReplyId(value: number | null | undefined): number | null {
   if (value === undefined || value === null) return null;
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new Error(`turn reply id ${shown(value)} is not allowed: a whole number of at least 0`);
@@ -204,7 +204,7 @@ function checkReplyId(value: number | null | undefined): number | null {
   return value;
 }
 
-function checkProvider(value: string | null | undefined): string | null {
+export function checkProvider(value: string | null | undefined): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== "string" || value.trim() === "") {
     throw new Error(`turn LLM provider ${JSON.stringify(value)} is not allowed: a non-empty name such as "groq:llama-3.3-70b-versatile"`);

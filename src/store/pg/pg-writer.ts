@@ -1,0 +1,161 @@
+import type { CallEnd, NewCall, RecordingFile, StoreNode } from "../calls.ts";
+import { checkRate } from "../calls.ts";
+import type { CallWriter, StoreChange } from "../contracts.ts";
+import { isTicketStatus, TICKET_STATUSES, type TicketFields } from "../tickets.ts";
+import { checkProvider, checkReplyId, checkStamp, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "../turns-events.ts";
+import type { SQL } from "bun";
+import { IdPool } from "./id-pool.ts";
+import type { WriteQueue } from "./write-queue.ts";
+
+export interface IdPools {
+  calls: IdPool;
+  turns: IdPool;
+  events: IdPool;
+  tickets: IdPool;
+}
+
+/**
+ * The pools a writer takes ids from, each reserving at least this many ahead (more when the last
+ * minute used more): a storm of calls, or an outage, is served from them without a round trip.
+ */
+export function newIdPools(sql: () => SQL, onError: (sequence: string, err: unknown) => void): IdPools {
+  return {
+    calls: new IdPool(sql, "calls_id_seq", 200, onError),
+    turns: new IdPool(sql, "turns_id_seq", 2000, onError),
+    events: new IdPool(sql, "events_id_seq", 4000, onError),
+    tickets: new IdPool(sql, "tickets_id_seq", 100, onError),
+  };
+}
+
+/** Fills every pool (start-up waits for it). */
+export async function fillIdPools(pools: IdPools): Promise<void> {
+  await Promise.all([pools.calls.fill(), pools.turns.fill(), pools.events.fill(), pools.tickets.fill()]);
+}
+
+const STAMPS: readonly (keyof TurnTimings)[] = ["speechEndAt", "sttFinalAt", "llmFirstTokenAt", "ttsFirstByteAt", "firstFrameAt", "lastFrameAt", "bargeInAt"];
+
+/**
+ * A call's writes for PostgreSQL: checked as the SQLite store checks them, given ids from the
+ * reserved pools, and queued; nothing here waits for the network.
+ */
+export class PgWriter implements CallWriter {
+  private observer: ((change: StoreChange) => void) | null = null;
+  /** Live turns' call and speaker, for the live feed's text updates; forgotten when the call ends. */
+  private readonly turnsOfLive = new Map<number, { callId: number; speaker: Speaker }>();
+  private readonly liveTurnIds = new Map<number, number[]>();
+
+  constructor(private readonly queue: WriteQueue, private readonly ids: IdPools, private readonly node: StoreNode) {}
+
+  observe(observer: ((change: StoreChange) => void) | null): void {
+    this.observer = observer;
+  }
+
+  insertCall(c: NewCall): number {
+    checkRate(c.sampleRate);
+    const id = this.ids.calls.take(c.startedAt);
+    this.queue.push({
+      t: "call", id, uuid: c.uuid.toLowerCase(), transport: c.transport, tenant: c.tenant, caller: c.caller, dnis: c.dnis ?? null,
+      peer: c.peer, rate: c.sampleRate, startedAt: c.startedAt, node: this.node.id, nodeUrl: this.node.url,
+    });
+    this.liveTurnIds.set(id, []);
+    this.observer?.({ kind: "call-started", callId: id, uuid: c.uuid, tenant: c.tenant, caller: c.caller, transport: c.transport, at: c.startedAt });
+    return id;
+  }
+
+  setCallAnswered(callId: number, at: number): void {
+    this.queue.push({ t: "answered", id: callId, at });
+  }
+
+  setCallCaller(callId: number, caller: string | null, dnis: string | null): void {
+    this.queue.push({ t: "caller", id: callId, caller, dnis });
+  }
+
+  setCallSampleRate(callId: number, rate: number): void {
+    checkRate(rate);
+    this.queue.push({ t: "rate", id: callId, rate });
+  }
+
+  setCallRecordings(callId: number, recordings: readonly RecordingFile[]): void {
+    this.queue.push({ t: "recordings", id: callId, files: [...recordings] });
+  }
+
+  endCall(callId: number, end: CallEnd): void {
+    this.queue.push({ t: "end", id: callId, at: end.endedAt, reason: end.reason, detail: end.detail ?? null });
+    for (const turnId of this.liveTurnIds.get(callId) ?? []) this.turnsOfLive.delete(turnId);
+    this.liveTurnIds.delete(callId);
+    this.observer?.({ kind: "call-ended", callId, reason: end.reason, at: end.endedAt });
+  }
+
+  addTurn(callId: number, turn: NewTurn): number {
+    if (turn.speaker !== "bot" && turn.speaker !== "caller") {
+      throw new Error(`turn speaker ${JSON.stringify(turn.speaker)} is not allowed: "bot" or "caller"`);
+    }
+    const replyId = checkReplyId(turn.replyId);
+    const provider = checkProvider(turn.llmProvider);
+    const id = this.ids.turns.take(turn.startedAt);
+    this.queue.push({
+      t: "turn", id, callId, speaker: turn.speaker, text: turn.text, startedAt: turn.startedAt, endedAt: turn.endedAt ?? null,
+      interrupted: turn.interrupted === true, replyId, provider,
+    });
+    const live = this.liveTurnIds.get(callId);
+    if (live !== undefined) {
+      live.push(id);
+      this.turnsOfLive.set(id, { callId, speaker: turn.speaker });
+    }
+    if (turn.text !== "") this.observer?.({ kind: "turn", callId, turnId: id, speaker: turn.speaker, text: turn.text, at: turn.startedAt });
+    return id;
+  }
+
+  finishTurn(turnId: number, end: { endedAt: number; interrupted: boolean }): void {
+    this.queue.push({ t: "finish", id: turnId, endedAt: end.endedAt, interrupted: end.interrupted });
+  }
+
+  setTurnTimings(turnId: number, partial: Partial<TurnTimings>): void {
+    const timings: Partial<TurnTimings> = {};
+    for (const name of STAMPS) {
+      const stamp = checkStamp(name, partial[name]);
+      if (stamp !== null) timings[name] = stamp;
+    }
+    this.queue.push({ t: "timings", id: turnId, timings });
+  }
+
+  setTurnReply(turnId: number, reply: TurnReply): void {
+    this.queue.push({ t: "reply", id: turnId, replyId: checkReplyId(reply.replyId), provider: checkProvider(reply.llmProvider) });
+  }
+
+  setTurnText(turnId: number, text: string): void {
+    if (typeof text !== "string") throw new Error(`turn text ${JSON.stringify(text)} is not allowed: a string`);
+    this.queue.push({ t: "text", id: turnId, text });
+    const turn = this.turnsOfLive.get(turnId);
+    if (turn !== undefined) this.observer?.({ kind: "turn", callId: turn.callId, turnId, speaker: turn.speaker, text, at: Date.now() });
+  }
+
+  addEvent(callId: number | null, event: NewEvent): void {
+    const id = this.ids.events.take(event.at);
+    this.queue.push({ t: "event", id, callId, kind: event.kind, detail: event.detail ?? null, at: event.at });
+    if (callId !== null) this.observer?.({ kind: "event", callId, event: event.kind, detail: event.detail ?? null, at: event.at });
+  }
+
+  openTicket(callId: number, t: TicketFields & { at: number }): number {
+    const id = this.ids.tickets.take(t.at);
+    this.queue.push({ t: "ticket", id, callId, fields: ticketFields(t), at: t.at });
+    return id;
+  }
+
+  updateTicket(ticketId: number, t: TicketFields & { status?: string; at: number }): void {
+    if (t.status !== undefined && !isTicketStatus(t.status)) {
+      throw new Error(`ticket status ${JSON.stringify(t.status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
+    }
+    this.queue.push({ t: "ticket-update", id: ticketId, fields: ticketFields(t), status: t.status ?? null, at: t.at });
+  }
+}
+
+/** Only the four fields, as given (undefined keeps, null clears). */
+function ticketFields(t: TicketFields): TicketFields {
+  const f: TicketFields = {};
+  if (t.customer !== undefined) f.customer = t.customer;
+  if (t.phone !== undefined) f.phone = t.phone;
+  if (t.problemType !== undefined) f.problemType = t.problemType;
+  if (t.description !== undefined) f.description = t.description;
+  return f;
+}
