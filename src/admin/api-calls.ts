@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import type { CallCursor, CallDetail, CallSummary, StoreReader } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
 import { buildWaterfall } from "../store/turn-exchanges.ts";
+import { heldElsewhere, type FleetSelf } from "./fleet-recording.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam, timeParam } from "./api-params.ts";
 
 export interface RecordingInfo {
@@ -30,18 +31,18 @@ export async function listCalls(reader: StoreReader, url: URL): Promise<Response
   });
 }
 
-export async function showCall(reader: StoreReader, idOrUuid: string): Promise<Response> {
+export async function showCall(reader: StoreReader, idOrUuid: string, self?: FleetSelf): Promise<Response> {
   const call = await reader.getCall(idOrUuid);
   if (call === null) return problem(404, `no call ${JSON.stringify(idOrUuid.slice(0, 64))} in the store`);
-  return json(callView(call));
+  return json(callView(call, self));
 }
 
-function callView(call: CallDetail): Record<string, unknown> {
+function callView(call: CallDetail, self: FleetSelf | undefined): Record<string, unknown> {
   const { recordings: _files, ...rest } = call;
   return {
     ...rest,
     dtmf: call.events.filter((e) => e.kind === "dtmf").map((e) => ({ digit: e.detail, at: e.at })),
-    recording: recordingInfo(call),
+    recording: self !== undefined && heldElsewhere(call, self) ? remoteRecordingInfo(call) : recordingInfo(call),
     waterfall: buildWaterfall(call.turns),
   };
 }
@@ -54,6 +55,14 @@ export function recordingInfo(call: CallSummary): RecordingInfo {
   const pair = rawPair(call);
   if (pair) return { format: "raw", bytes: null, url: base, download: `${base}?download=1` };
   return { format: null, bytes: null, url: null, download: null };
+}
+
+/** Another appliance's files, as its rows list them (that appliance serves them; this one relays). */
+function remoteRecordingInfo(call: CallSummary): RecordingInfo {
+  const base = `/api/calls/${call.id}/recording`;
+  const has = (channel: string): boolean => call.recordings.some((r) => r.channel === channel);
+  const format = has("stereo") ? "mp3" : has("caller") && has("bot") ? "raw" : null;
+  return format === null ? { format, bytes: null, url: null, download: null } : { format, bytes: null, url: base, download: `${base}?download=1` };
 }
 
 /** The first caller and bot files at the same rate, both on disk. */

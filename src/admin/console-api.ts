@@ -13,11 +13,14 @@ import type { Access } from "./auth.ts";
 import type { MetricsTrend } from "./metrics-trend.ts";
 import type { MetricFamily } from "./prometheus.ts";
 import type { ProviderChecks } from "./provider-checks.ts";
+import { heldElsewhere, remoteRecording, type FleetSelf } from "./fleet-recording.ts";
 import { recordingResponse } from "./recording-stream.ts";
 
 export interface ConsoleDeps {
   /** Every read of calls and tickets (on SQLite, the history search runs off the event loop). */
   reader: StoreReader;
+  /** This appliance among those sharing the store; absent = one appliance (tests, tools). */
+  self?: FleetSelf;
   live: LiveFeed;
   tenants: () => readonly Tenant[];
   /** Each part's mode: keypad/offline or the cloud provider. */
@@ -52,9 +55,10 @@ async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access):
   if (call) {
     if (!read) return notAllowed("GET");
     const id = decodeURIComponent(call[1] as string);
-    if (call[2] === undefined) return showCall(deps.reader, id);
+    if (call[2] === undefined) return showCall(deps.reader, id, deps.self);
     const found = await deps.reader.getCall(id);
-    return found === null ? problem(404, `no call ${JSON.stringify(id.slice(0, 64))} in the store`) : recordingResponse(found, req, url);
+    if (found === null) return problem(404, `no call ${JSON.stringify(id.slice(0, 64))} in the store`);
+    return deps.self !== undefined && heldElsewhere(found, deps.self) ? remoteRecording(found, deps.self, req, url) : recordingResponse(found, req, url);
   }
   if (path === "/api/tickets") return read ? listTickets(deps.reader, url) : notAllowed("GET");
   const ticket = TICKET.exec(path);

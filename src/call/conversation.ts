@@ -16,7 +16,7 @@ import type { PhraseCache } from "../media/phrase-cache.ts";
 import type { Playout } from "../media/playout.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import type { Vad, VadModule } from "../media/vad.ts";
-import type { Store } from "../store/store.ts";
+import type { CallWriter } from "../store/store.ts";
 import { BargeInDetector } from "./barge-in.ts";
 import { EarlyFinalize } from "./early-finalize.ts";
 import { FILLER_AFTER_MS, Fillers } from "./fillers.ts";
@@ -47,7 +47,7 @@ export interface ConversationHost {
   /** The call's UUID: the providers' warnings name it. */
   readonly id: string;
   readonly playout: Playout;
-  readonly store: Store;
+  readonly store: CallWriter;
   readonly phrases: PhraseCache;
   readonly metrics: CallMetrics;
   readonly log: Logger;

@@ -6,7 +6,7 @@ import type { PhraseCache } from "../media/phrase-cache.ts";
 import type { ClockTarget, PlayoutClock } from "../media/playout-clock.ts";
 import type { RecorderFlusher } from "../media/recorder.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
-import type { Store } from "../store/store.ts";
+import type { CallWriter } from "../store/store.ts";
 import type { ConversationParts } from "./conversation.ts";
 import type { HandOff } from "./hand-off.ts";
 import type { InbandMode } from "./inband-dtmf.ts";
@@ -28,7 +28,7 @@ export interface CallerInfo {
 }
 
 export interface SessionDeps {
-  store: Store;
+  store: CallWriter;
   phrases: PhraseCache;
   texts: Readonly<Record<PhraseId, string>>;
   clock: PlayoutClock<CallClockTarget>;

@@ -2,7 +2,7 @@ import type { ClockTarget } from "../media/playout-clock.ts";
 import { Playout, type Utterance } from "../media/playout.ts";
 import type { PhraseCache } from "../media/phrase-cache.ts";
 import { Recorder } from "../media/recorder.ts";
-import type { Store } from "../store/store.ts";
+import type { CallWriter } from "../store/store.ts";
 import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types.ts";
 import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
 import { speechText } from "../dialog/phrases.ts";
@@ -41,7 +41,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   readonly log: Logger;
   readonly id: string;
   readonly playout: Playout;
-  readonly store: Store;
+  readonly store: CallWriter;
   readonly phrases: PhraseCache;
   readonly metrics: CallMetrics;
   readonly tts: TextToSpeech;

@@ -39,7 +39,7 @@ export const callsCommand: Command = {
     if (sub === "show" && values.limit !== undefined) throw new UsageError("--limit applies to `calls list` only (see --help)");
     const limit = parseLimit(values.limit, DEFAULT_LIMIT);
 
-    const store = openStoreReadonly("calls", values);
+    const store = await openStoreReadonly("calls", values);
     if (!store) return 1;
     try {
       return sub === "list" ? await list(store, limit, values.json === true) : await show(store, rest[0] as string, values.json === true);

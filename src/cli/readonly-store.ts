@@ -1,4 +1,7 @@
 import { loadConfig } from "../config/load.ts";
+import { connectPg } from "../store/pg/connect.ts";
+import { checkPgSchema } from "../store/pg/migrate.ts";
+import { PgStoreReader } from "../store/pg/pg-reader.ts";
 import { SqliteReader } from "../store/sqlite-reader.ts";
 import { Store, type StoreReader } from "../store/store.ts";
 import { UsageError } from "./command.ts";
@@ -23,12 +26,24 @@ export interface OpenedReader {
 }
 
 /**
- * Opens the store read only (safe while `voicebot serve` writes to it). A missing database is
- * reported on stderr and gives null: the command exits 1.
+ * Opens the store read only (safe while `voicebot serve` writes to it): the data dir's SQLite
+ * file, or the PostgreSQL of STORE_URL, which every appliance sharing it writes to. A missing
+ * database is reported on stderr and gives null: the command exits 1.
  */
-export function openStoreReadonly(command: string, flags: { "data-dir"?: string; config?: string }): OpenedReader | null {
-  const { dataDir } = loadConfig({ config: flags.config, dataDir: flags["data-dir"] });
+export async function openStoreReadonly(command: string, flags: { "data-dir"?: string; config?: string }): Promise<OpenedReader | null> {
+  const { dataDir, store: target } = loadConfig({ config: flags.config, dataDir: flags["data-dir"] });
   try {
+    if (target.kind === "postgres") {
+      const sql = await connectPg(target, { max: 2 });
+      try {
+        await checkPgSchema(sql, target);
+      } catch (err) {
+        await sql.close();
+        throw err;
+      }
+      const reader = new PgStoreReader(sql);
+      return { reader, where: target.shown, close: () => reader.close() };
+    }
     const store = Store.open(dataDir, { readonly: true });
     const reader = new SqliteReader(store);
     return { reader, where: store.path, close: async () => { await reader.close(); store.close(); } };

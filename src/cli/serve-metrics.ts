@@ -4,6 +4,7 @@ import type { AdmissionStats } from "../call/admission-queue.ts";
 import { LATENCY_BUCKETS_S, type LatencyHistogram } from "../call/latency-histogram.ts";
 import { KEY_SEPARATOR, type CallMetrics } from "../call/metrics.ts";
 import { CLOCK_BUCKETS_MS, type ClockStats } from "../media/playout-clock.ts";
+import type { StoreHealth } from "../store/serve-store.ts";
 import type { TransportStats } from "../transports/types.ts";
 
 export interface MetricsSnapshot {
@@ -23,6 +24,8 @@ export interface MetricsSnapshot {
   providers: Readonly<Record<string, BreakerSnapshot>>;
   /** Control connections to the PBX: 1 up, 0 down; absent when not configured. */
   control: { ami: boolean | null; esl: boolean | null };
+  /** The store's state (PostgreSQL: its write queue); absent: not shown. */
+  store?: StoreHealth;
 }
 
 function latency(name: string, help: string, h: LatencyHistogram): MetricFamily {
@@ -47,6 +50,18 @@ function admissionFamilies(a: MetricsSnapshot["admission"]): MetricFamily[] {
 }
 
 /** What /metrics shows: the names are a contract with dashboards, so only ever add. */
+function storeFamilies(store: StoreHealth | undefined): MetricFamily[] {
+  if (store === undefined) return [];
+  const degraded = store.state === "ok" ? 0 : 1;
+  if (store.backend === "sqlite") return [{ name: "voicebot_store_degraded", help: "1 while the store does not take writes.", type: "gauge", samples: [{ value: degraded }] }];
+  return [
+    { name: "voicebot_store_degraded", help: "1 while the store does not take writes (calls go on; writes wait in the journal).", type: "gauge", samples: [{ value: degraded }] },
+    { name: "voicebot_store_queued_writes", help: "Writes waiting for the store, in memory and in the journal.", type: "gauge", samples: [{ value: store.queued }] },
+    { name: "voicebot_store_journaled_writes", help: "Writes waiting in the journal file.", type: "gauge", samples: [{ value: store.journaled }] },
+    { name: "voicebot_store_dropped_writes_total", help: "Writes the store refused as invalid (each logged).", type: "counter", samples: [{ value: store.dropped }] },
+  ];
+}
+
 export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
   const perTransport = (pick: (t: TransportStats) => number) =>
     Object.entries(s.transports).map(([transport, t]) => ({ labels: { transport }, value: pick(t) }));
@@ -62,6 +77,7 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       samples: [...s.calls.callsEnded].map(([reason, value]) => ({ labels: { reason }, value })),
     },
     ...admissionFamilies(s.admission),
+    ...storeFamilies(s.store),
     { name: "voicebot_connections_rejected_total", help: "Connections refused by the allow-list or token.", type: "counter", samples: perTransport((t) => t.connectionsRejected) },
     { name: "voicebot_protocol_errors_total", help: "Connections closed for malformed input.", type: "counter", samples: perTransport((t) => t.protocolErrors) },
     { name: "voicebot_frames_in_total", help: "Audio frames received.", type: "counter", samples: perTransport((t) => t.framesIn) },

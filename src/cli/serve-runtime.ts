@@ -16,12 +16,10 @@ import type { Logger } from "../log.ts";
 import { PlayoutClock } from "../media/playout-clock.ts";
 import { RecorderFlusher } from "../media/recorder.ts";
 import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../media/resampler-pool.ts";
-import { HistoryReader } from "../store/history-reader.ts";
-import { SqliteReader } from "../store/sqlite-reader.ts";
 import { pbxCallCheck } from "../install/doctor-pbx-call.ts";
 import { providersCheck } from "../install/doctor-providers.ts";
 import { isLoopbackHost } from "../install/firewall.ts";
-import { Store } from "../store/store.ts";
+import { openServeStore } from "../store/serve-store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
 import { startAudioStreamServer, type AudioStreamServer } from "../transports/audiostream.ts";
@@ -60,15 +58,12 @@ export interface Runtime {
 const ADMISSION_BUDGET = { budgetMs: 2, urgentBudgetMs: 8, urgentAfterMs: 500 };
 
 /** Everything `voicebot serve` runs, wired together; listening before it returns. */
-export function startRuntime(config: Config, log: Logger): Runtime {
+export async function startRuntime(config: Config, log: Logger): Promise<Runtime> {
   const startedAt = Date.now();
   const tenants = loadTenants(config);
   mkdirSync(config.dataDir, { recursive: true });
-  const store = Store.open(config.dataDir);
-  store.checkpointInBackground(log.child("store"));
-  const interrupted = store.closeInterruptedCalls(startedAt);
-  if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
-  store.batchWritesPerTurn(log.child("store"));
+  const opened = await openServeStore({ dataDir: config.dataDir, store: config.store, node: { id: config.nodeId, url: config.nodeUrl } }, log.child("store"), startedAt);
+  const store = opened.writer;
 
   const resampler: ResamplerPool = createResamplerPool({ size: defaultPoolSize(), engine: config.resampler });
   const metrics = newCallMetrics();
@@ -136,7 +131,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
   });
 
   const healthBody = (): Record<string, unknown> => ({
-    status: "ok",
+    // Still 200 when degraded: calls are answered; the writes wait for the store.
+    status: opened.health().state,
+    store: opened.health(),
     version,
     activeCalls: admission.activeCalls,
     maxCalls: config.maxCalls,
@@ -158,9 +155,9 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     activeCalls: admission.activeCalls, maxCalls: config.maxCalls, calls: metrics, clock: clock.stats,
     admission: { waiting: queue.length, stats: queue.stats },
     transports: { audiosocket: audiosocketStats, audiostream: audiostreamStats, asp: aspStats, browser: browserStats, websocket: websocketStats }, phrasesReady: phrases.ready, phrasesInMemory: phrases.progress(), llm: ai.llmStats,
-    providers: ai.breakers.snapshot(), control: pbx.status(),
+    providers: ai.breakers.snapshot(), control: pbx.status(), store: opened.health(),
   });
-  const reader = new SqliteReader(store, new HistoryReader(config.dataDir));
+  const reader = opened.reader;
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
     calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
@@ -170,7 +167,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
     tryCall,
     pbxCheck: config.ami !== null || config.esl !== null ? () => pbxCallVerdict(config) : undefined,
     console: {
-      reader, live: new LiveFeed(store, reader, (uuid) => admission.hangup(uuid)),
+      reader, self: { nodeId: config.nodeId, adminToken: config.adminToken }, live: new LiveFeed(store, reader, (uuid) => admission.hangup(uuid)),
       tenants: () => tenants.all, modes: () => ai.modes, health: healthBody, metrics: metricsNow,
       providerChecks: new ProviderChecks(async (signal) => {
         const results = await providersCheck.run({ config, configError: null, root: "/", env: process.env, signal });
@@ -201,8 +198,7 @@ export function startRuntime(config: Config, log: Logger): Runtime {
         clock.stop();
         await Promise.all(profiles.voices.map((tts) => tts.close().catch(() => undefined)));
         await resampler.close();
-        await store.stopBackgroundCheckpoints();
-        store.close();
+        await opened.close();
       })();
       return stopping;
     },

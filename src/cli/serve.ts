@@ -61,7 +61,7 @@ export const serveCommand: Command = {
     const log = rootLogger.child("serve");
     let runtime: Runtime;
     try {
-      runtime = startRuntime(config, log);
+      runtime = await startRuntime(config, log);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       log.error(`cannot start: ${err instanceof Error ? err.message : String(err)}`);

@@ -43,7 +43,7 @@ export const ticketsCommand: Command = {
     const limit = parseLimit(values.limit, DEFAULT_LIMIT);
     const id = sub === "show" ? ticketId(rest[0] as string) : 0;
 
-    const store = openStoreReadonly("tickets", values);
+    const store = await openStoreReadonly("tickets", values);
     if (!store) return 1;
     try {
       return sub === "list" ? await list(store, limit, values.status, values.json === true) : await show(store, id, values.json === true);

@@ -12,6 +12,7 @@ import { connectPg, type PgTarget } from "../../src/store/pg/connect.ts";
 import { migratePg } from "../../src/store/pg/migrate.ts";
 import { closeInterruptedCalls } from "../../src/store/pg/pg-interrupted.ts";
 import { PgStoreReader } from "../../src/store/pg/pg-reader.ts";
+import { SqliteReader } from "../../src/store/sqlite-reader.ts";
 import { Store } from "../../src/store/store.ts";
 import type { TicketFilter, TicketPage } from "../../src/store/ticket-edits.ts";
 import { pgClusterForFile } from "../support/pg-cluster.ts";
@@ -22,21 +23,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const pg = pgClusterForFile();
-
-/** The SQLite store seen through the asynchronous face (its reads are synchronous). */
-function sqliteReader(store: Store): StoreReader {
-  return {
-    listCalls: async (q) => store.listCalls(q),
-    countCalls: async () => store.countCalls(),
-    getCall: async (idOrUuid) => store.getCall(idOrUuid),
-    liveCalls: async () => store.liveCalls(),
-    listTickets: async (q) => store.listTickets(q),
-    getTicket: async (id) => store.getTicket(id),
-    pageCalls: async (filter, limit, after) => store.pageCalls(filter, limit, after),
-    pageTickets: async (filter, limit, before) => store.pageTickets(filter, limit, before),
-    editTicket: async (id, edit, by, at) => store.editTicket(id, edit, by, at),
-  };
-}
 
 interface Pair {
   sqlite: StoreReader;
@@ -62,7 +48,7 @@ async function filledPair(): Promise<Pair> {
     await reader.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { sqlite: sqliteReader(store), pg: reader, sql, store, ids, close };
+  return { sqlite: new SqliteReader(store), pg: reader, sql, store, ids, close };
 }
 
 /** Both answer the same, or both refuse with the same message. */
