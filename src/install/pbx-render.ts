@@ -86,7 +86,7 @@ export function renderPbxConfig(kind: PbxKind, input: PbxRenderInput): PbxRender
   const host = checkHost(input.host);
   const fleet = { nodes: input.nodes ?? input.config.pbxNodes, order: input.order ?? input.config.pbxNodeOrder };
   if (kind === "asterisk") return renderAsterisk(host, input.config, input.tenants, fleet);
-  const values = freeswitchValues(host, input.config, input.tenants);
+  const values = freeswitchValues(host, input.config, input.tenants, fleet);
   const parts = renderFreeswitch(kind, values, fillTemplate);
   return withScript(parts, freeswitchApplyScript(parts.files, {
     kind, host, checkUrl: pbxCheckUrl(host, input.config), eslConfigured: values.eslConfigured, eslPort: values.eslPort, eslPassword: input.config.esl?.password ?? PLACEHOLDER_SECRET,
@@ -290,7 +290,7 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants, fleet: F
   return withScript({ files, steps, warnings }, script);
 }
 
-function freeswitchValues(host: string, config: Config, tenants: Tenants): FreeswitchValues {
+function freeswitchValues(host: string, config: Config, tenants: Tenants, fleet: Fleet): FreeswitchValues {
   checkTenantKeys(tenants, STREAM_TENANT_ID, 128, "a stream URL path or a dialplan condition");
   const port = checkPort("AUDIOSTREAM_PORT", config.audiostream.port);
   const rate = config.audiostreamRate;
@@ -299,7 +299,7 @@ function freeswitchValues(host: string, config: Config, tenants: Tenants): Frees
   const password = esl?.password ?? PLACEHOLDER_SECRET;
   refuseCharacters("ESL_PASSWORD", password, ESL_PASSWORD_FORBIDDEN, "use printable characters without spaces or $");
   // Loopback on both ends keeps the event socket off the network; otherwise the ACL does the guarding.
-  const eslLoopback = esl === null ? isLoopback(host) : isLoopback(esl.host);
+  const eslLoopback = (esl === null ? isLoopback(host) : isLoopback(esl.host)) && fleet.nodes.every((n) => isLoopback(n.host));
   return {
     host,
     port,
@@ -313,6 +313,8 @@ function freeswitchValues(host: string, config: Config, tenants: Tenants): Frees
     eslPort: esl?.port ?? 8021,
     eslPassword: xmlAttribute(password),
     eslListenIp: eslLoopback ? "127.0.0.1" : "0.0.0.0",
+    nodes: fleet.nodes.map((n) => `${n.host}:${n.port ?? port}`),
+    roundRobin: fleet.order === "round-robin",
     warnings: [
       ...reachWarning("AUDIOSTREAM_HOST", config.audiostream, host, "the mod_audio_stream WebSocket listener", ""),
       ...modeWarnings(config, host, port),
