@@ -16,8 +16,8 @@ export interface CallRegistration {
 }
 
 export interface CallsApi {
-  /** null = the tenant is unknown and UNKNOWN_TENANT=reject. */
-  register(uuid: string, registration: CallRegistration): "joined" | "waiting" | null;
+  /** null = the tenant is unknown and UNKNOWN_TENANT=reject; "full" = refused, the PBX tries its next appliance (WHEN_FULL=refuse). */
+  register(uuid: string, registration: CallRegistration): "joined" | "waiting" | "full" | null;
   /** The one-line next step for the dialplan. */
   next(uuid: string): string;
 }
@@ -86,6 +86,8 @@ export async function handleApi(req: Request, url: URL, api: CallsApi): Promise<
   }
   const outcome = api.register(id, registration);
   if (outcome === null) return text(`tenant ${JSON.stringify(registration.tenant)} is unknown (UNKNOWN_TENANT=reject)\n`, 404);
+  // The dialplan compares the whole body: "full" alone, no line end, like "joined" and "waiting".
+  if (outcome === "full") return text(outcome, 503);
   return text(outcome);
 }
 

@@ -44,6 +44,8 @@ interface Chosen {
 
 export type AdmissionDeps = Omit<SessionDeps, PerCall> & {
   maxCalls: number;
+  /** WHEN_FULL: `refuse` makes `refusingNew` true when full or stopping, so transports refuse at the door. */
+  whenFull: "busy" | "refuse";
   recordingsDir: string;
   /** The profile of a tenant id (the default tenant's for an id it does not know). */
   profile: (tenant: string) => CallProfile;
@@ -69,8 +71,12 @@ export class Admission {
     return this.calls.size;
   }
 
-  /** Stopping: live calls go on, new ones hear the all-lines-busy phrase. */
+  /** Stopping: live calls go on, new ones hear the all-lines-busy phrase (or are refused: WHEN_FULL=refuse). */
   private draining = false;
+
+  /** WHEN_FULL=refuse and no room for one more call: the PBX should try its next appliance. */
+  readonly refusingNew = (): boolean =>
+    this.deps.whenFull === "refuse" && (this.draining || this.calls.size >= this.deps.maxCalls);
 
   readonly admit: AdmitCall = (leg: CallLeg): CallLegEvents => {
     const isBusy = this.draining || this.calls.size >= this.deps.maxCalls;

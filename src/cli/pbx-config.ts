@@ -5,12 +5,15 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
+import { parsePbxNode } from "../config/pbx-nodes.ts";
+import type { PbxNode, PbxNodeOrder } from "../config/schema.ts";
 import { loadTenants } from "../config/tenants.ts";
 import { detectHostAddress } from "../install/host-address.ts";
 import { PBX_KINDS, PbxConfigError, renderPbxConfig, type PbxKind, type PbxRendering } from "../install/pbx-render.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 
-const USAGE = `Usage: voicebot pbx-config asterisk|freeswitch|3cx [--out DIR] [--config FILE] [--host ADDR] [--json]
+const USAGE = `Usage: voicebot pbx-config asterisk|freeswitch|3cx [--out DIR] [--config FILE] [--host ADDR]
+                          [--node HOST[:PORT]]... [--order in-turn|round-robin] [--json]
 
 Renders the configuration the PBX needs to send its calls to this voicebot, from voicebot's own
 settings (ports, PBX_TOKEN (else ADMIN_TOKEN), AUDIOSTREAM_TOKEN, AMI_*, ESL_*) and tenants, and says where each
@@ -35,6 +38,15 @@ Options:
   --config FILE   env file to read     VOICEBOT_CONFIG (default /etc/voicebot/voicebot.env if present)
   --host ADDR     the IPv4 address the PBX reaches voicebot at   PUBLIC_HOST
                   (default: this host's first non-loopback IPv4 address)
+  --node HOST[:PORT]
+                  an appliance the dialplan spreads calls over; repeat it for each, in the order
+                  they are tried (default PBX_NODES; none = this appliance only). PORT is that
+                  appliance's AudioSocket port (asterisk) or AUDIOSTREAM_PORT (freeswitch) when it
+                  differs from this one's; every appliance's admin port is HTTP_PORT. An appliance
+                  that refuses (full, WHEN_FULL=refuse) or cannot be reached passes the call to the
+                  next; when none takes it the caller hears the PBX's "all circuits busy"
+  --order ORDER   in-turn (every call tries the list from the first) or round-robin (each call
+                  starts one further)   PBX_NODE_ORDER (default in-turn)
   --json          one JSON document {files, steps, warnings, script} on stdout
   --help          this text
 
@@ -47,6 +59,24 @@ function parseKind(positionals: string[]): PbxKind {
   if (known === undefined) throw new UsageError(`unknown PBX kind ${JSON.stringify(kind)}: ${PBX_KINDS.join(", ")} (see --help)`);
   if (rest.length > 0) throw new UsageError(`pbx-config takes one PBX kind, got also ${JSON.stringify(rest[0])} (see --help)`);
   return known;
+}
+
+function parseNodes(given: string[] | undefined): PbxNode[] | undefined {
+  if (given === undefined || given.length === 0) return undefined;
+  const nodes: PbxNode[] = [];
+  for (const text of given) {
+    const node = parsePbxNode(text);
+    if (typeof node === "string") throw new UsageError(`--node ${node} (see --help)`);
+    if (nodes.some((n) => n.host === node.host && n.port === node.port)) throw new UsageError(`--node ${JSON.stringify(text)} is given twice (see --help)`);
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+function parseOrder(given: string | undefined): PbxNodeOrder | undefined {
+  if (given === undefined) return undefined;
+  if (given === "in-turn" || given === "round-robin") return given;
+  throw new UsageError(`--order ${JSON.stringify(given)}: in-turn or round-robin (see --help)`);
 }
 
 function numbered(steps: string[]): string {
@@ -74,18 +104,22 @@ export const pbxConfigCommand: Command = {
       out: { type: "string" },
       config: { type: "string" },
       host: { type: "string" },
+      node: { type: "string", multiple: true },
+      order: { type: "string" },
       json: { type: "boolean" },
     }, USAGE, true);
     if (!parsed) return 0;
     const { values, positionals } = parsed;
     const kind = parseKind(positionals);
+    const nodes = parseNodes(values.node);
+    const order = parseOrder(values.order);
     if (values.out !== undefined && values.out.trim() === "") throw new UsageError("--out needs a directory (see --help)");
     const config = loadConfig({ config: values.config });
     const tenants = loadTenants(config);
     const host = values.host?.trim() || config.publicHost || detectHostAddress();
     let rendering: PbxRendering;
     try {
-      rendering = renderPbxConfig(kind, { host, config, tenants });
+      rendering = renderPbxConfig(kind, { host, config, tenants, ...(nodes === undefined ? {} : { nodes }), ...(order === undefined ? {} : { order }) });
     } catch (err) {
       if (!(err instanceof PbxConfigError)) throw err;
       process.stderr.write(`voicebot pbx-config: ${err.message}\n`);

@@ -5,6 +5,7 @@ import { consoleToken } from "../admin/first-run-token.ts";
 import type { MetricFamily } from "../admin/prometheus.ts";
 import { ProviderChecks } from "../admin/provider-checks.ts";
 import type { PbxCheckOutcome } from "../admin/pbx-check-route.ts";
+import type { CallsApi } from "../admin/api.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
 import { AdmissionQueue } from "../call/admission-queue.ts";
@@ -83,6 +84,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
     directory: pbx.directory,
     handOff: pbx.handOff,
     maxCalls: config.maxCalls,
+    whenFull: config.whenFull,
     recordingsDir: join(config.dataDir, "recordings"),
     silenceWarningMs: config.silenceWarningSeconds * 1000,
     silenceHangupMs: config.silenceHangupSeconds * 1000,
@@ -98,7 +100,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
   const audiosocketStats = newTransportStats();
   const audiosocket = startAudioSocketServer({
     host: config.audiosocket.host, port: config.audiosocket.port, allow,
-    admit: admission.admit, log: log.child("audiosocket"), stats: audiosocketStats,
+    admit: admission.admit, refusingNew: admission.refusingNew, log: log.child("audiosocket"), stats: audiosocketStats,
   });
   if (config.esl === null) log.info(`ESL_HOST is not set: FreeSWITCH calls get no DTMF events (${config.dtmfInband === "off" ? "and DTMF_INBAND=off: no digits at all" : "digits are heard in the audio instead"}), no hang-up from the bot, no transfer and, with AUDIOSTREAM_PLAYBACK=file, no audio`);
   const audiostreamStats = newTransportStats();
@@ -106,7 +108,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
     host: config.audiostream.host, port: config.audiostream.port, token: config.audiostreamToken,
     defaultRate: config.audiostreamRate, defaultMix: config.audiostreamMix, playback: config.audiostreamPlayback,
     resolveTenant: pbx.resolveTenant, control: pbx.media,
-    admit: admission.admit, log: log.child("audiostream"), stats: audiostreamStats,
+    admit: admission.admit, refusingNew: admission.refusingNew, log: log.child("audiostream"), stats: audiostreamStats,
   });
 
   const aspStats = newTransportStats();
@@ -120,7 +122,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
   const websocketStats = newTransportStats();
   const websocket = startChanWebsocketServer({
     host: config.websocket.host, port: config.websocket.port, token: config.websocketToken, resolveTenant: pbx.resolveTenant,
-    admit: admission.admit, log: log.child("websocket"), stats: websocketStats,
+    admit: admission.admit, refusingNew: admission.refusingNew, log: log.child("websocket"), stats: websocketStats,
   });
 
   const browserStats = newTransportStats();
@@ -160,7 +162,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
   const reader = opened.reader;
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
-    calls: pbx.callsApi, tokens: { admin: config.adminToken, pbx: config.pbxToken },
+    calls: refusingWhenFull(pbx.callsApi, admission.refusingNew, log.child("admin")), tokens: { admin: config.adminToken, pbx: config.pbxToken },
     consoleToken: consoleToken(config.adminToken, config.dataDir, log.child("admin")),
     health: () => ({ ready: true, body: healthBody() }),
     metrics: metricsNow,
@@ -212,4 +214,16 @@ async function pbxCallVerdict(config: Config): Promise<PbxCheckOutcome> {
   const rank = { PASS: 0, WARN: 1, FAIL: 2 } as const;
   const worst = results.reduce((a, b) => (rank[b.status] > rank[a.status] ? b : a));
   return { status: worst.status, detail: results.map((r) => r.detail).join("; "), fix: worst.fix };
+}
+
+/** The dialplan's registration answers "full" (503) while new calls are refused, so the PBX tries its next appliance. */
+function refusingWhenFull(api: CallsApi, refusingNew: () => boolean, log: Logger): CallsApi {
+  return {
+    register: (uuid, registration) => {
+      if (!refusingNew()) return api.register(uuid, registration);
+      log.warn("registration refused: full (WHEN_FULL=refuse), the PBX tries its next appliance", { call: uuid });
+      return "full";
+    },
+    next: (uuid) => api.next(uuid),
+  };
 }

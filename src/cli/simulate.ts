@@ -11,6 +11,7 @@ import { ASP_RATES } from "../transports/asp-negotiate.ts";
 import { isStreamId } from "../transports/audiostream-url.ts";
 import { kindForRate, uuidFromString } from "../transports/audiosocket-codec.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
+import { parseFleetNodes, runFleetCall } from "./simulate-fleet.ts";
 import { formatTimeline } from "./simulate-report.ts";
 import {
   EXTERNAL_ESL_WAIT_MS, STARTED_ESL_WAIT_MS, parseEslPort, parsePlayback, parseStreamFlag, parseStreamRate, startFreeswitch, streamUrlAt,
@@ -29,6 +30,7 @@ const USAGE = `Usage: voicebot simulate --audiosocket HOST:PORT [options]
        voicebot simulate --browser HOST:PORT [options]   (ADMIN_TOKEN in the environment)
        voicebot simulate --asp HOST:PORT[/TENANT] [options]   (ASP_TOKEN in the environment if set)
        voicebot simulate --websocket HOST:PORT [options]  (WEBSOCKET_TOKEN in the environment, if set)
+       voicebot simulate --node HOST:PORT[/ADMIN_PORT] [--node …] [--admin-port N] [options]  (PBX_TOKEN or ADMIN_TOKEN in the environment)
 
 A PBX in a box: dials voicebot, then prints a timeline of what it heard.
 - Over AudioSocket it behaves as Asterisk does: UUID first, a 20 ms frame every 20 ms for the whole
@@ -56,6 +58,12 @@ Options:
   --browser HOST:PORT      voicebot's admin port: place the console's test call (16 kHz)
   --asp HOST:PORT[/TENANT] voicebot's ASP listener (ASP_HOST/ASP_PORT): call as the media server
   --websocket HOST:PORT    where voicebot listens for Asterisk chan_websocket (WEBSOCKET_PORT)
+  --node HOST:PORT[/ADMIN_PORT]
+                           an appliance behind the PBX (AudioSocket port, admin port); repeat it: the
+                           call is registered with each in turn, as pbx-config asterisk --node renders
+                           it, until one takes it ("full" or unreachable ones are passed over), then
+                           streamed there; the JSON adds node, attempts and next (--record not allowed)
+  --admin-port N           the admin port of every --node without its own (default 9091)
   --playback MODE          how the bot's streamAudio is played (default stream):
                            stream  the voxcom-us fork: raw audio is played as it arrives
                            file    the community module: each message becomes a temp file and a
@@ -109,6 +117,8 @@ const OPTIONS = {
   browser: { type: "string" },
   asp: { type: "string" },
   websocket: { type: "string" },
+  node: { type: "string", multiple: true },
+  "admin-port": { type: "string" },
 } as const;
 
 /** HOST:PORT (or [IPv6]:PORT) for a flag; the error names the flag, the value and the form. */
@@ -270,7 +280,11 @@ export const simulateCommand: Command = {
     if (!args) return 0;
     const v = args.values;
     const fakes = v["fake-providers"] === true;
-    const link = parseLink(v, fakes);
+    const fleet = v.node === undefined ? null : parseFleetNodes(v.node, v["admin-port"]);
+    if (fleet !== null && (fakes || v.audiosocket !== undefined || v.audiostream !== undefined || v.browser !== undefined || v.asp !== undefined || v.websocket !== undefined || v.record !== undefined)) {
+      throw new UsageError("--node places an AudioSocket call through the appliances in turn: it does not go with --audiosocket, --audiostream, --browser, --asp, --websocket, --fake-providers or --record");
+    }
+    const link = parseLink(fleet === null ? v : { ...v, audiosocket: fleet[0]?.name }, fakes);
     const stream = link.kind === "audiostream" ? link : null;
     if (link.kind === "browser" && v.rate !== undefined && v.rate !== "16000") throw new UsageError(`--rate "${v.rate}" is not allowed with --browser: the console's test call runs at 16000 Hz`);
     const rate = stream ? parseStreamRate(v.rate, stream.flag.rate) : link.kind === "websocket" ? parseStreamRate(v.rate, null) : link.kind === "browser" ? 16000 : link.kind === "asp" ? parseAspRate(v.rate) : parseRate(v.rate);
@@ -298,6 +312,7 @@ export const simulateCommand: Command = {
       await (pool as ResamplerPool | null)?.close();
     }
     script.push({ hangupAfter });
+    if (fleet !== null) return runFleetCall({ nodes: fleet, settings: { sampleRate: rate, uuid, script, inbandDigits }, hangupAfterS: hangupAfter, json: v.json === true });
 
     const note = (line: string): void => {
       if (!v.json) process.stderr.write(`simulate: ${line}

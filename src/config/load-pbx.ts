@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseDialplanTarget } from "../transports/dialplan-target.ts";
-import { ConfigError, type AmiSettings, type Config, type EslSettings } from "./schema.ts";
+import { parsePbxNodes } from "./pbx-nodes.ts";
+import { ConfigError, type AmiSettings, type Config, type EslSettings, type PbxNode } from "./schema.ts";
 import { oneOf } from "./values.ts";
 
 export interface RawValue {
@@ -15,7 +16,8 @@ export interface RawValue {
 export type Lookup = (name: string) => RawValue | undefined;
 
 type PbxConfig = Pick<Config,
-  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "dtmfInband" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost" | "pbxToken">;
+  "pbx" | "ami" | "esl" | "audiostreamPlayback" | "audiostreamRate" | "audiostreamMix" | "dtmfInband" | "unknownTenant" | "tenantsFile" | "transferTarget" | "publicHost" | "pbxToken"
+  | "whenFull" | "pbxNodes" | "pbxNodeOrder">;
 
 export const DEFAULT_TENANTS_FILES = ["/etc/voicebot/tenants.toml", "/etc/voicebot/tenants.json"];
 export const AUDIOSTREAM_RATES = [8000, 16000, 24000, 32000, 48000] as const;
@@ -57,7 +59,17 @@ export function loadPbxSettings(lookup: Lookup): PbxConfig {
     tenantsFile: tenantsFile(lookup("TENANTS_FILE")),
     transferTarget,
     publicHost,
+    whenFull: oneOf(lookup("WHEN_FULL"), ["busy", "refuse"] as const) ?? "busy",
+    pbxNodes: pbxNodes(lookup("PBX_NODES")),
+    pbxNodeOrder: oneOf(lookup("PBX_NODE_ORDER"), ["in-turn", "round-robin"] as const) ?? "in-turn",
   };
+}
+
+function pbxNodes(raw: RawValue | undefined): PbxNode[] {
+  if (!raw) return [];
+  const nodes = parsePbxNodes(raw.value);
+  if (typeof nodes === "string") throw new ConfigError(raw.variable, raw.value, raw.source, `must be a comma-separated list of host or host:port: ${nodes}`);
+  return nodes;
 }
 
 /**

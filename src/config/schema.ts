@@ -123,7 +123,21 @@ export interface Config {
   nodeId: string;
   /** NODE_URL: this appliance's admin base URL as the others reach it (for its recordings). */
   nodeUrl: string;
+  /** WHEN_FULL: at MAX_CONCURRENT_CALLS (or stopping), `busy` answers and says all lines are busy, `refuse` refuses the new connection so the PBX tries the next appliance. */
+  whenFull: "busy" | "refuse";
+  /** PBX_NODES: the appliances pbx-config's dialplan tries, in order; empty = this appliance only. */
+  pbxNodes: PbxNode[];
+  /** PBX_NODE_ORDER: `in-turn` tries the list from the first every call, `round-robin` starts each call one further. */
+  pbxNodeOrder: PbxNodeOrder;
 }
+
+/** One appliance behind the PBX: its address and, when not this appliance's, the port of the kind's media listener. */
+export interface PbxNode {
+  host: string;
+  port: number | null;
+}
+
+export type PbxNodeOrder = "in-turn" | "round-robin";
 
 export interface AmiSettings {
   host: string;

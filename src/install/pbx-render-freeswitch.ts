@@ -7,6 +7,8 @@ import aclTemplate from "../../freeswitch/acl.conf.xml.tmpl" with { type: "text"
 import eventSocketTemplate from "../../freeswitch/event_socket.conf.xml.tmpl" with { type: "text" };
 import luaTemplate from "../../freeswitch/voicebot.lua.tmpl" with { type: "text" };
 import dialplanTemplate from "../../freeswitch/voicebot-dialplan.xml.tmpl" with { type: "text" };
+import nodesLuaTemplate from "../../freeswitch/voicebot-nodes.lua.tmpl" with { type: "text" };
+import nodesDialplanTemplate from "../../freeswitch/voicebot-nodes-dialplan.xml.tmpl" with { type: "text" };
 import type { PbxParts, RenderedFile, TemplateFill } from "./pbx-render.ts";
 
 export interface FreeswitchValues {
@@ -30,6 +32,30 @@ export interface FreeswitchValues {
   eslPassword: string;
   eslListenIp: string;
   warnings: string[];
+  /** The appliances calls are spread over (`host:port` of each one's mod_audio_stream listener); empty = this one only. */
+  nodes: string[];
+  roundRobin: boolean;
+}
+
+/** The header line of the several-appliances files: which ones, in what order. */
+function fleetText(v: FreeswitchValues): { nodeList: string; orderText: string } {
+  return {
+    nodeList: v.nodes.join(", "),
+    orderText: v.roundRobin ? "round-robin: each call starts one appliance further and tries them all" : "tried in this order for every call",
+  };
+}
+
+function renderNodes(v: FreeswitchValues, fill: TemplateFill): { dialplan: string; lua: string } {
+  const fleet = fleetText(v);
+  const domainTenants = v.domainTenants.map((t) => ({
+    extension: `voicebot-${t.id}`, tenant: t.id, domainExpression: `^(${t.keys.map((k) => k.replace(/\./g, "\\.")).join("|")})$`,
+  }));
+  return {
+    dialplan: fill("voicebot-nodes-dialplan.xml.tmpl", nodesDialplanTemplate, { ...fleet, defaultTenant: v.defaultTenant }, { domainTenants }),
+    lua: fill("voicebot-nodes.lua.tmpl", nodesLuaTemplate, {
+      ...fleet, roundRobin: v.roundRobin ? "true" : "false", rate: String(v.rate), moduleRate: v.moduleRate, tokenQuery: v.tokenQuery, defaultTenant: v.defaultTenant,
+    }, { nodes: v.nodes.map((address) => ({ address })) }),
+  };
 }
 
 const SECRET = 0o640;
@@ -45,12 +71,15 @@ export function renderFreeswitch(kind: "freeswitch" | "3cx", v: FreeswitchValues
     domainExpression: `^(${t.keys.map((k) => k.replace(/\./g, "\\.")).join("|")})$`,
     streamUrl: `${streamBase}${t.id}/\${uuid}${v.streamQueryXml}`,
   }));
-  const dialplan = fill("voicebot-dialplan.xml.tmpl", dialplanTemplate, {
+  const fleet = v.nodes.length === 0 ? null : renderNodes(v, fill);
+  const dialplan = fleet?.dialplan ?? fill("voicebot-dialplan.xml.tmpl", dialplanTemplate, {
     host: v.host,
     moduleRate: v.moduleRate,
     defaultStreamUrl: `${streamBase}${v.defaultTenant}/\${uuid}${v.streamQueryXml}`,
   }, { domainTenants });
-  const cidrs = [...new Set([`${v.host}/32`, "127.0.0.1/32"])].map((cidr) => ({ cidr }));
+  // Every appliance opens its own event socket connection; host names cannot go into an ACL.
+  const eslPeers = v.nodes.length === 0 ? [v.host] : v.nodes.map((n) => n.slice(0, n.lastIndexOf(":"))).filter((h) => /^[\d.]+$/.test(h));
+  const cidrs = [...new Set([...eslPeers.map((h) => `${h}/32`), "127.0.0.1/32"])].map((cidr) => ({ cidr }));
   const tokenMode = v.tokenQuery === "" ? PLAIN : SECRET;
   const shared: RenderedFile[] = [
     { path: DIALPLAN_PATH, content: dialplan, mode: tokenMode },
@@ -71,26 +100,37 @@ export function renderFreeswitch(kind: "freeswitch" | "3cx", v: FreeswitchValues
       + "event socket password setting, scripts) must use the same password.",
   ];
   const warnings = [...v.warnings];
+  const named = v.nodes.filter((n) => !/^[\d.]+:\d+$/.test(n));
+  if (named.length > 0) {
+    warnings.push(`FreeSWITCH's ACL takes addresses: add a node for ${named.join(", ")} to acl_voicebot.xml by hand (their event socket connections are refused otherwise)`);
+  }
+  const fleetSteps = fleet === null ? [] : [
+    `Several appliances (${v.nodes.join(", ")}): the dialplan runs freeswitch/voicebot.lua, which tries them in turn; copy it to `
+      + "/usr/share/freeswitch/scripts/voicebot.lua (the apply script does) and check `fs_cli -x 'module_exists mod_lua'` answers true. "
+      + "Each appliance needs the same AUDIOSTREAM_TOKEN, and WHEN_FULL=refuse on all but the last so a full one passes the call on.",
+  ];
 
   if (kind === "3cx") {
     const checklist = fill("3cx-checklist.md.tmpl", checklistTemplate, {
       host: v.host, audiostreamPort: String(v.port), eslPort: String(v.eslPort),
     });
+    const lua3cx: RenderedFile[] = fleet === null ? [] : [{ path: "freeswitch/voicebot.lua", content: fleet.lua, mode: tokenMode }];
     return {
-      files: [{ path: "3cx/checklist.md", content: checklist, mode: PLAIN }, ...shared],
+      files: [{ path: "3cx/checklist.md", content: checklist, mode: PLAIN }, ...shared.slice(0, 1), ...lua3cx, ...shared.slice(1)],
       steps: [
         moduleStep(),
         "Follow 3cx/checklist.md: the SIP trunk from 3CX to FreeSWITCH, codecs, the inbound rule DID → 8000, FreeSWITCH's ACL "
           + "for the 3CX IP, the RTP ports, then a test call.",
         `Copy ${DIALPLAN_PATH} to /etc/freeswitch/dialplan/public/00_voicebot.xml (calls from the 3CX trunk arrive in the public `
           + "context), then `fs_cli -x reloadxml`.",
+        ...fleetSteps,
         ...eslSteps,
       ],
       warnings,
     };
   }
 
-  const lua = fill("voicebot.lua.tmpl", luaTemplate, {
+  const lua = fleet?.lua ?? fill("voicebot.lua.tmpl", luaTemplate, {
     host: v.host, port: String(v.port), rate: String(v.rate), moduleRate: v.moduleRate,
     tokenQuery: v.tokenQuery, defaultTenant: v.defaultTenant,
   });
@@ -110,6 +150,7 @@ export function renderFreeswitch(kind: "freeswitch" | "3cx", v: FreeswitchValues
       "FusionPBX: instead of the XML file, copy freeswitch/voicebot.lua to /usr/share/freeswitch/scripts/voicebot.lua and, in "
         + "Dialplan › Dialplan Manager, give each domain a dialplan with the condition destination_number ^8000$ and the action "
         + "lua voicebot.lua. The script names the tenant by the domain's uuid (list it in the tenant's aliases).",
+      ...fleetSteps,
       ...eslSteps,
       "Call 8000: `fs_cli -x 'show channels'` shows it parked, the FreeSWITCH log says `uuid_audio_stream answered [+OK Success]` "
         + "(or `streaming <uuid>` from the Lua script), and `voicebot calls` lists it.",

@@ -8,10 +8,12 @@
 import { PBX_CHECK_PATH } from "../admin/pbx-check-route.ts";
 import extensionsTemplate from "../../asterisk/extensions.conf.tmpl" with { type: "text" };
 import managerTemplate from "../../asterisk/manager.conf.tmpl" with { type: "text" };
-import type { Config, HostPort } from "../config/schema.ts";
+import { formatPbxNode } from "../config/pbx-nodes.ts";
+import type { Config, HostPort, PbxNode, PbxNodeOrder } from "../config/schema.ts";
 import type { Tenant, Tenants } from "../config/tenant.ts";
 import { applyScriptStep, asteriskApplyScript, freeswitchApplyScript } from "./pbx-apply-script.ts";
 import { renderFreeswitch, type FreeswitchValues } from "./pbx-render-freeswitch.ts";
+import { renderNodesDialplan } from "./pbx-render-nodes.ts";
 import { renderWebsocket } from "./pbx-render-websocket.ts";
 
 export type PbxKind = "asterisk" | "freeswitch" | "3cx";
@@ -23,6 +25,10 @@ export interface PbxRenderInput {
   host: string;
   config: Config;
   tenants: Tenants;
+  /** The appliances the dialplan spreads calls over (--node); unset = PBX_NODES; empty = this appliance only. */
+  nodes?: readonly PbxNode[];
+  /** Unset = PBX_NODE_ORDER. */
+  order?: PbxNodeOrder;
 }
 
 /** `path` is relative to --out, e.g. "asterisk/extensions_voicebot.conf"; files holding a secret are 0640. */
@@ -78,8 +84,9 @@ const STREAM_TENANT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export function renderPbxConfig(kind: PbxKind, input: PbxRenderInput): PbxRendering {
   const host = checkHost(input.host);
-  if (kind === "asterisk") return renderAsterisk(host, input.config, input.tenants);
-  const values = freeswitchValues(host, input.config, input.tenants);
+  const fleet = { nodes: input.nodes ?? input.config.pbxNodes, order: input.order ?? input.config.pbxNodeOrder };
+  if (kind === "asterisk") return renderAsterisk(host, input.config, input.tenants, fleet);
+  const values = freeswitchValues(host, input.config, input.tenants, fleet);
   const parts = renderFreeswitch(kind, values, fillTemplate);
   return withScript(parts, freeswitchApplyScript(parts.files, {
     kind, host, checkUrl: pbxCheckUrl(host, input.config), eslConfigured: values.eslConfigured, eslPort: values.eslPort, eslPassword: input.config.esl?.password ?? PLACEHOLDER_SECRET,
@@ -192,16 +199,30 @@ function asteriskContext(tenants: Tenants, tenant: Tenant): string {
   return tenant === tenants.default ? "voicebot" : `voicebot-${tenant.id}`;
 }
 
-function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRendering {
+interface Fleet {
+  nodes: readonly PbxNode[];
+  order: PbxNodeOrder;
+}
+
+function renderAsterisk(host: string, config: Config, tenants: Tenants, fleet: Fleet): PbxRendering {
   checkTenantKeys(tenants, ASTERISK_TENANT_ID, 64, "an Asterisk context name and voicebot's /api/calls");
   const adminUrl = `http://${host}:${checkPort("HTTP_PORT", config.http.port)}`;
   const audiosocket = `${host}:${checkPort("AUDIOSOCKET_PORT", config.audiosocket.port)}`;
   const contexts = tenants.all.map((tenant) => ({ tenant: tenant.id, context: asteriskContext(tenants, tenant) }));
   // The dialplan only registers calls and asks /next: PBX_TOKEN, good for nothing else, is what it carries.
   const [tokenVariable, token] = config.pbxToken !== null ? ["PBX_TOKEN", config.pbxToken] : ["ADMIN_TOKEN", config.adminToken];
-  const extensions = fillTemplate("extensions.conf.tmpl", extensionsTemplate, {
-    host, adminUrl, audiosocket, tokenQuery: tokenQuery(tokenVariable, token, "?"),
-  }, { tenants: contexts });
+  const apiQuery = tokenQuery(tokenVariable, token, "?");
+  const extensions = fleet.nodes.length === 0
+    ? fillTemplate("extensions.conf.tmpl", extensionsTemplate, { host, adminUrl, audiosocket, tokenQuery: apiQuery }, { tenants: contexts })
+    : renderNodesDialplan({
+      nodes: fleet.nodes.map((n) => ({
+        adminUrl: `http://${n.host}:${config.http.port}`,
+        audiosocket: `${n.host}:${n.port ?? config.audiosocket.port}`,
+      })),
+      order: fleet.order, tokenQuery: apiQuery, contexts,
+    }, fillTemplate, fleet.nodes.map(formatPbxNode).join(", "));
+  // Every appliance hands calls off through AMI: manager.conf lets each one in (addresses only).
+  const amiPeers = fleet.nodes.length === 0 ? [host] : fleet.nodes.map((n) => n.host).filter((h) => IPV4.test(h));
 
   const user = config.ami?.username ?? "voicebot";
   if (!AMI_USER.test(user)) {
@@ -209,14 +230,16 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
   }
   const secret = config.ami?.secret ?? PLACEHOLDER_SECRET;
   refuseCharacters("AMI_SECRET", secret, AMI_SECRET_FORBIDDEN, "manager.conf ends a value at a semicolon or a line break");
-  const manager = fillTemplate("manager.conf.tmpl", managerTemplate, { host, user, secret });
+  const manager = fillTemplate("manager.conf.tmpl", managerTemplate, {
+    user, secret, from: amiPeers.length === 1 ? `this appliance, ${amiPeers[0]}` : `these appliances: ${amiPeers.join(", ")}`,
+  }, { permits: amiPeers.map((address) => ({ address })) });
 
   const files: RenderedFile[] = [
     { path: "asterisk/extensions_voicebot.conf", content: extensions, mode: token === null ? PLAIN_MODE : SECRET_MODE },
     { path: "asterisk/manager_voicebot.conf", content: manager, mode: SECRET_MODE },
   ];
   const routes = contexts.map((c) => `${c.tenant} → ${c.context},777,1`).join("; ");
-  const dialplanApi = { adminUrl, tokenQuery: tokenQuery(tokenVariable, token, "?"), secret: token !== null };
+  const dialplanApi = { adminUrl, tokenQuery: apiQuery, secret: token !== null };
   const websocket = renderWebsocket(host, checkPort("WEBSOCKET_PORT", config.websocket.port), config, tenants, fillTemplate, { secret: SECRET_MODE, plain: PLAIN_MODE }, dialplanApi);
   files.push(...websocket.files);
   const steps = [
@@ -248,6 +271,13 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
     warnings.push("PBX_TOKEN is not set: the dialplan carries ADMIN_TOKEN, which `dialplan show` prints to anyone with Asterisk CLI access; "
       + "set PBX_TOKEN in voicebot.env (voicebot install generates it), restart voicebot and render again");
   }
+  const named = fleet.nodes.filter((n) => !IPV4.test(n.host)).map((n) => n.host);
+  if (named.length > 0) {
+    warnings.push(`manager.conf's permit takes addresses: add a permit line for ${named.join(", ")} to manager_voicebot.conf by hand, or give --node its IPv4 address`);
+  }
+  if (fleet.nodes.length > 0) {
+    warnings.push(`the chan_websocket files reach this appliance (${host}) only; the AudioSocket dialplan (extensions_voicebot.conf) spreads calls over ${fleet.nodes.length} appliances`);
+  }
   if (config.audiosocketAllow === "") {
     warnings.push(`AUDIOSOCKET_ALLOW is empty: any host may open AudioSocket calls to ${audiosocket}; set it to the Asterisk server's address`);
   }
@@ -260,7 +290,7 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants): PbxRend
   return withScript({ files, steps, warnings }, script);
 }
 
-function freeswitchValues(host: string, config: Config, tenants: Tenants): FreeswitchValues {
+function freeswitchValues(host: string, config: Config, tenants: Tenants, fleet: Fleet): FreeswitchValues {
   checkTenantKeys(tenants, STREAM_TENANT_ID, 128, "a stream URL path or a dialplan condition");
   const port = checkPort("AUDIOSTREAM_PORT", config.audiostream.port);
   const rate = config.audiostreamRate;
@@ -269,7 +299,7 @@ function freeswitchValues(host: string, config: Config, tenants: Tenants): Frees
   const password = esl?.password ?? PLACEHOLDER_SECRET;
   refuseCharacters("ESL_PASSWORD", password, ESL_PASSWORD_FORBIDDEN, "use printable characters without spaces or $");
   // Loopback on both ends keeps the event socket off the network; otherwise the ACL does the guarding.
-  const eslLoopback = esl === null ? isLoopback(host) : isLoopback(esl.host);
+  const eslLoopback = (esl === null ? isLoopback(host) : isLoopback(esl.host)) && fleet.nodes.every((n) => isLoopback(n.host));
   return {
     host,
     port,
@@ -283,6 +313,8 @@ function freeswitchValues(host: string, config: Config, tenants: Tenants): Frees
     eslPort: esl?.port ?? 8021,
     eslPassword: xmlAttribute(password),
     eslListenIp: eslLoopback ? "127.0.0.1" : "0.0.0.0",
+    nodes: fleet.nodes.map((n) => `${n.host}:${n.port ?? port}`),
+    roundRobin: fleet.order === "round-robin",
     warnings: [
       ...reachWarning("AUDIOSTREAM_HOST", config.audiostream, host, "the mod_audio_stream WebSocket listener", ""),
       ...modeWarnings(config, host, port),

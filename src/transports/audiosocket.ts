@@ -5,7 +5,7 @@
 import type { Logger } from "../log.ts";
 import type { AllowList } from "./allowlist.ts";
 import { AudioSocketConnection, type ConnectionContext } from "./audiosocket-connection.ts";
-import type { AdmitCall, TransportStats } from "./types.ts";
+import type { AdmitCall, RefusingNew, TransportStats } from "./types.ts";
 
 export interface AudioSocketServerOptions {
   host: string;
@@ -14,6 +14,8 @@ export interface AudioSocketServerOptions {
   admit: AdmitCall;
   log: Logger;
   stats: TransportStats;
+  /** A connection arriving while this says so is closed at once (WHEN_FULL=refuse); unset = never. */
+  refusingNew?: RefusingNew;
   /** How long a new connection may take to send its UUID message (default 5000 ms). */
   uuidTimeoutMs?: number;
 }
@@ -60,6 +62,12 @@ export function startAudioSocketServer(options: AudioSocketServerOptions): Audio
           if (!allow.allows(socket.remoteAddress)) {
             stats.connectionsRejected++;
             log.warn("connection refused: peer is not in AUDIOSOCKET_ALLOW", { peer, allow: allow.toString() });
+            socket.terminate();
+            return;
+          }
+          if (options.refusingNew?.()) {
+            stats.connectionsRejected++;
+            log.warn("connection refused: full (WHEN_FULL=refuse); the dialplan's registration should have moved the call on", { peer });
             socket.terminate();
             return;
           }

@@ -9,7 +9,7 @@ import { AudioStreamConnection, type StreamConnectionContext } from "./audiostre
 import type { PlaybackMode } from "./audiostream-playback.ts";
 import { STREAM_RATES, StreamUrlError, parseStreamUrl, type MixType, type StreamRequest } from "./audiostream-url.ts";
 import type { FreeswitchMediaControl } from "./freeswitch-control.ts";
-import type { AdmitCall, TransportStats } from "./types.ts";
+import type { AdmitCall, RefusingNew, TransportStats } from "./types.ts";
 
 export interface AudioStreamServerOptions {
   host: string;
@@ -26,6 +26,8 @@ export interface AudioStreamServerOptions {
   /** ESL; null = not configured. */
   control: FreeswitchMediaControl | null;
   admit: AdmitCall;
+  /** Upgrades get 503 while this says so (WHEN_FULL=refuse); unset = never. */
+  refusingNew?: RefusingNew;
   log: Logger;
   stats: TransportStats;
   /** Nothing at all this long after the upgrade → close (default 5000 ms). */
@@ -68,7 +70,7 @@ export function startAudioStreamServer(options: AudioStreamServerOptions): Audio
 
   const refuse = refuser(stats, log);
   const listener = listenWebSocket<SocketData, AudioStreamConnection>({
-    name: "audiostream", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT,
+    name: "audiostream", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT, refusingNew: options.refusingNew,
     upgrade(req, srv, peer) {
       let request: StreamRequest;
       try {

@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
 import { SharedSecret, bearer, listenWebSocket, refuser, type SocketSlot } from "./ws-listener.ts";
 import { MAX_MESSAGE_BYTES } from "./chan-websocket-codec.ts";
 import { ChanWebsocketConnection, type ChanWebsocketContext, type ChanWebsocketRequest } from "./chan-websocket-connection.ts";
-import type { AdmitCall, TransportStats } from "./types.ts";
+import type { AdmitCall, RefusingNew, TransportStats } from "./types.ts";
 
 export interface ChanWebsocketServerOptions {
   host: string;
@@ -17,6 +17,8 @@ export interface ChanWebsocketServerOptions {
   /** Canonical tenant id (null = none given → default); null refuses the call. */
   resolveTenant: (id: string | null) => string | null;
   admit: AdmitCall;
+  /** Upgrades get 503 while this says so (WHEN_FULL=refuse); unset = never. */
+  refusingNew?: RefusingNew;
   log: Logger;
   stats: TransportStats;
   /** No MEDIA_START this long after the upgrade → close (default 5000 ms). */
@@ -132,7 +134,7 @@ export function startChanWebsocketServer(options: ChanWebsocketServerOptions): C
 
   const refuse = refuser(stats, log);
   const listener = listenWebSocket<SocketData, ChanWebsocketConnection>({
-    name: "chan_websocket", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT,
+    name: "chan_websocket", host: options.host, port: options.port, log, stats, connections, hint: UPGRADE_HINT, refusingNew: options.refusingNew,
     // Asterisk's own limit: larger is never a frame (Bun closes with 1009).
     maxPayloadLength: MAX_MESSAGE_BYTES,
     upgrade(req, srv, peer) {

@@ -91,6 +91,12 @@ export interface CallLegEvents {
 /** The call layer's answer to a new leg: the handlers for its events. */
 export type AdmitCall = (leg: CallLeg) => CallLegEvents;
 
+/**
+ * True while a new connection is refused at the door (WHEN_FULL=refuse, at MAX_CONCURRENT_CALLS or
+ * stopping), so the PBX moves on to its next appliance at once.
+ */
+export type RefusingNew = () => boolean;
+
 /** Plain counters a transport keeps; the admin server turns them into metrics. */
 export interface TransportStats {
   connectionsAccepted: number;

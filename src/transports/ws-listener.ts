@@ -5,7 +5,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Logger } from "../log.ts";
-import type { TransportStats } from "./types.ts";
+import type { RefusingNew, TransportStats } from "./types.ts";
 
 /** `ip:port`, IPv6 in brackets; "unknown" when Bun cannot say. */
 export function formatPeer(address: { address: string; port: number } | null): string {
@@ -39,6 +39,9 @@ export class SharedSecret {
     return timingSafeEqual(digest(given), this.expected);
   }
 }
+
+/** What a refused new call is told, on every transport (WHEN_FULL=refuse). */
+export const FULL_REASON = "full: this appliance takes no new call now (WHEN_FULL=refuse); try the next one";
 
 /** Counts and logs a refused upgrade, and answers it with the reason. */
 export function refuser(stats: TransportStats, log: Logger): (peer: string, status: number, reason: string) => Response {
@@ -89,6 +92,8 @@ export interface WebSocketListenerOptions<D extends SocketSlot<C>, C extends Lis
   connect(ws: ServerWebSocket<D>): C;
   /** The 426 hint for plain HTTP. */
   hint: string;
+  /** Upgrades get 503 while this says so (WHEN_FULL=refuse); unset = never. */
+  refusingNew?: RefusingNew;
 }
 
 export interface WebSocketListener {
@@ -104,6 +109,7 @@ export interface WebSocketListener {
  * the PBXes never need it. A port already taken is one error naming the listener and the port.
  */
 export function listenWebSocket<D extends SocketSlot<C>, C extends ListenedConnection>(o: WebSocketListenerOptions<D, C>): WebSocketListener {
+  const refuse = refuser(o.stats, o.log);
   let server: Server<D>;
   try {
     server = Bun.serve<D>({
@@ -111,7 +117,9 @@ export function listenWebSocket<D extends SocketSlot<C>, C extends ListenedConne
       port: o.port,
       fetch(req, srv) {
         if (!wantsUpgrade(req)) return upgradeRequired(o.hint);
-        return o.upgrade(req, srv, formatPeer(srv.requestIP(req)));
+        const peer = formatPeer(srv.requestIP(req));
+        if (o.refusingNew?.()) return refuse(peer, 503, FULL_REASON);
+        return o.upgrade(req, srv, peer);
       },
       websocket: {
         perMessageDeflate: false,

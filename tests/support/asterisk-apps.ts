@@ -23,6 +23,7 @@ export const ASTERISK_APPLICATIONS: readonly AsteriskName[] = [
   { name: "Hangup", source: "main/pbx_builtins.c" },
   { name: "Log", source: "apps/app_verbose.c" },
   { name: "NoOp", source: "main/pbx_builtins.c" },
+  { name: "Playback", source: "apps/app_playback.c" },
   { name: "Set", source: "main/pbx_variables.c" },
   { name: "Verbose", source: "apps/app_verbose.c" },
 ];
@@ -32,6 +33,7 @@ export const ASTERISK_FUNCTIONS: readonly AsteriskName[] = [
   { name: "CURL", source: "funcs/func_curl.c" },
   { name: "CURLOPT", source: "funcs/func_curl.c" },
   { name: "CUT", source: "funcs/func_cut.c" },
+  { name: "GLOBAL", source: "funcs/func_global.c" },
   { name: "URIENCODE", source: "funcs/func_uri.c" },
   { name: "UUID", source: "funcs/func_uuid.c", since: "20.12.0, 21.7.0, 22.2.0, 23.0.0" },
 ];
