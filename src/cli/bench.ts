@@ -6,6 +6,7 @@ import { DEFAULT_CHUNK_BYTES } from "../simulate/asp-wire.ts";
 import { ASP_RATES } from "../transports/asp-negotiate.ts";
 import { runAiBench, type AiBenchOptions } from "./bench-ai.ts";
 import { runColdBench } from "./bench-cold.ts";
+import { runFleetBench } from "./bench-fleet.ts";
 import { parseFault } from "./bench-faults.ts";
 import { RAMP_MS, runOfflineBench } from "./bench-offline.ts";
 import { parsePositiveSeconds, parseRate, parseTarget } from "./simulate.ts";
@@ -101,6 +102,17 @@ Options:
                            French speech from the embedded voice (default 1800) and the bot's
                            phrases, which must give no digit, and the cost per 20 ms frame;
                            exit status 1 on any missed, extra or false digit
+  --fleet N                N appliances instead of one (2 to 8): N \`serve\` processes, a simulated PBX
+                           spreading the keypad calls over them round-robin as \`pbx-config --node\`
+                           renders it (each call placed once: --once is implied); the report adds
+                           the calls per appliance
+  --store-url URL          with --fleet: the appliances share this PostgreSQL (postgres://…, a
+                           database the bench may write to); the report counts what they stored
+                           (calls placed vs rows, each ticket number once) once their queued writes
+                           are sent; without it each appliance keeps its own SQLite
+  --store-outage S         with --store-url: PostgreSQL is cut away (every connection dropped, new
+                           ones refused, through a relay the bench runs) for S seconds, from
+                           --store-outage-at seconds into the run (default 10)
   --mp3                    recordings instead: stereo MP3 encoding speed, one worker and the pool
                            (--seconds = length of each test recording)
   --json                   print the figures as one JSON document
@@ -143,6 +155,10 @@ const OPTIONS = {
   "call-seconds": { type: "string" },
   soak: { type: "string" },
   console: { type: "boolean" },
+  fleet: { type: "string" },
+  "store-url": { type: "string" },
+  "store-outage": { type: "string" },
+  "store-outage-at": { type: "string" },
 } as const;
 
 function delayMs(flag: string, value: string | undefined, fallback: number): number {
@@ -208,6 +224,8 @@ export const benchCommand: Command = {
         ttsTtfbMs: delayMs("--tts-ttfb", v["tts-ttfb"], 150),
       });
     }
+    if (v.fleet !== undefined) return fleetBench(v, calls, arrival, once ? seconds : parsePositiveSeconds("--seconds", v.seconds, 300));
+    if ((v["store-url"] ?? v["store-outage"] ?? v["store-outage-at"]) !== undefined) throw new UsageError("--store-url, --store-outage and --store-outage-at only go with --fleet");
     const soakSeconds = v.soak === undefined ? null : parsePositiveSeconds("--soak", v.soak, 0);
     const callSeconds = v["call-seconds"] === undefined ? null : parsePositiveSeconds("--call-seconds", v["call-seconds"], 0);
     if (soakSeconds !== null && (v.seconds !== undefined || once)) throw new UsageError("--soak sets the length of the run and redials: it does not go with --seconds or --once");
@@ -273,3 +291,24 @@ export const benchCommand: Command = {
     return runOfflineBench({ calls, seconds, rate, arrival, once, soakSeconds, callSeconds, playback, websocket, external, http, json: v.json === true, console: consoleOpen });
   },
 };
+
+type BenchValues = NonNullable<ReturnType<typeof parseCommandArgs<typeof OPTIONS>>>["values"];
+
+/** --fleet: keypad calls over N appliances, with or without a shared PostgreSQL and its outage. */
+async function fleetBench(v: BenchValues, calls: number, arrival: Arrival, seconds: number): Promise<number> {
+  const nodes = /^\d+$/.test(v.fleet ?? "") ? Number(v.fleet) : NaN;
+  if (!(nodes >= 2 && nodes <= 8)) throw new UsageError(`--fleet "${v.fleet}" is not allowed; give a whole number of appliances from 2 to 8`);
+  const others = (["audiosocket", "http", "audiostream", "websocket", "playback", "browser", "asp", "fake-providers", "fault", "soak", "call-seconds", "cold-cache", "console", "rate"] as const).filter((flag) => v[flag] !== undefined);
+  if (others.length > 0) throw new UsageError(`--fleet starts its own appliances for keypad calls at 8 kHz: it does not go with --${others.join(", --")}`);
+  const storeUrl = v["store-url"] ?? null;
+  if (storeUrl !== null && !/^postgres(ql)?:\/\//i.test(storeUrl)) throw new UsageError("--store-url must be a postgres:// URL (without it each appliance keeps its own SQLite)");
+  if ((v["store-outage"] ?? v["store-outage-at"]) !== undefined && storeUrl === null) throw new UsageError("--store-outage and --store-outage-at need --store-url");
+  const outageSeconds = v["store-outage"] === undefined ? null : parsePositiveSeconds("--store-outage", v["store-outage"], 0);
+  const outageAtSeconds = parsePositiveSeconds("--store-outage-at", v["store-outage-at"], 10);
+  try {
+    return await runFleetBench({ calls, nodes, arrival, seconds, storeUrl, outageSeconds, outageAtSeconds, json: v.json === true });
+  } catch (err) {
+    process.stderr.write(`voicebot bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

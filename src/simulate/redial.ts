@@ -36,8 +36,11 @@ export interface RedialOptions {
   /** The callers' shared 20 ms clock (to read its lateness afterwards); a new one when absent. */
   clock?: PlayoutClock<SimulatedCaller>;
   signal: AbortSignal;
-  /** The options of each call (a fresh script, timing); the shared clock and signal are added. */
-  call(): CallSetup;
+  /**
+   * The options of each call (a fresh script, timing); the shared clock and signal are added. A
+   * string instead: the PBX had nowhere to send the call (every appliance full or down), a failure.
+   */
+  call(): CallSetup | string | Promise<CallSetup | string>;
   /** Why a finished call counts as failed, or null when it went the whole way. */
   failureOf(result: CallResult): string | null;
   /** Every connected call's result, for the figures. */
@@ -56,7 +59,13 @@ export async function redialCallers(o: RedialOptions, outcomes: Outcomes): Promi
     while (!o.signal.aborted && unreachable === null && !(o.once && dialed)) {
       dialed = true;
       outcomes.dialed++;
-      const result = await new SimulatedCaller({ ...o.call(), clock, signal: o.signal }).run();
+      const setup = await o.call();
+      if (typeof setup === "string") {
+        outcomes.ended++;
+        outcomes.failures.set(setup, (outcomes.failures.get(setup) ?? 0) + 1);
+        continue;
+      }
+      const result = await new SimulatedCaller({ ...setup, clock, signal: o.signal }).run();
       outcomes.ended++;
       if (!result.connected) {
         unreachable ??= result.error;
