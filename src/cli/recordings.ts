@@ -11,8 +11,8 @@ import { setLogLevel } from "../log.ts";
 import { mp3SettingsProblem } from "../media/mp3-encoder.ts";
 import { defaultMp3Workers, Mp3Pool } from "../media/mp3-pool.ts";
 import { scanRecordings, type SegmentPair } from "../media/recordings-scan.ts";
-import { databasePath } from "../store/db.ts";
-import { Store, type RecordingFile } from "../store/store.ts";
+import { openRecordingRows, type RecordingRows } from "../store/recording-rows.ts";
+import type { RecordingFile } from "../store/store.ts";
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { formatBytes } from "./format.ts";
 import { createProgress } from "./progress.ts";
@@ -71,12 +71,12 @@ interface Summary {
 }
 
 /** The call's rows point at the MP3 instead of its raw pair (or at nothing, for pruned files). */
-function repoint(store: Store | null, uuid: string, replace: (files: RecordingFile[]) => RecordingFile[]): void {
+async function repoint(store: RecordingRows | null, uuid: string, replace: (files: RecordingFile[]) => RecordingFile[]): Promise<void> {
   if (!store) return;
-  const call = store.getCall(uuid);
+  const call = await store.call(uuid);
   if (!call) return;
   const next = replace(call.recordings);
-  if (JSON.stringify(next) !== JSON.stringify(call.recordings)) store.setCallRecordings(call.id, next);
+  if (JSON.stringify(next) !== JSON.stringify(call.recordings)) await store.setRecordings(call.id, next);
 }
 
 function toMp3(pair: SegmentPair): (files: RecordingFile[]) => RecordingFile[] {
@@ -98,7 +98,7 @@ function deleteRaw(pair: SegmentPair): number {
 }
 
 /** Days older than the retention go, whole: files, rows' references, then empty month/year dirs. */
-function prune(root: string, days: [string, number][], retentionDays: number, store: Store | null, now: number): number {
+async function prune(root: string, days: [string, number][], retentionDays: number, store: RecordingRows | null, now: number): Promise<number> {
   if (retentionDays <= 0) return 0;
   const cutoff = now - retentionDays * DAY_MS;
   let pruned = 0;
@@ -106,7 +106,7 @@ function prune(root: string, days: [string, number][], retentionDays: number, st
     if (dayStart + DAY_MS > cutoff) continue;
     const names = readdirSync(dir);
     const paths = new Set(names.map((n) => join(dir, n)));
-    for (const uuid of new Set(names.map((n) => n.split(".")[0] as string))) repoint(store, uuid, (files) => files.filter((f) => !paths.has(f.path)));
+    for (const uuid of new Set(names.map((n) => n.split(".")[0] as string))) await repoint(store, uuid, (files) => files.filter((f) => !paths.has(f.path)));
     rmSync(dir, { recursive: true, force: true });
     pruned += names.length;
     for (let up = dirname(dir); up.startsWith(root) && up !== root; up = dirname(up)) {
@@ -139,16 +139,19 @@ async function convert(argv: string[]): Promise<number> {
   const now = Date.now();
   const scan = scanRecordings(root);
   for (const part of scan.partials) rmSync(part, { force: true });
-  const store = existsSync(databasePath(config.dataDir)) ? Store.open(config.dataDir) : null;
+  const store = await openRecordingRows(config);
   const summary: Summary = {
     converted: 0, failed: [], skipped: 0, audioSeconds: 0, wallSeconds: 0, workerSeconds: 0, rawBytes: 0, mp3Bytes: 0,
     rawDeleted: 0, partialsRemoved: scan.partials.length, pruned: 0, xRealtimeOverall: 0, xRealtimePerWorker: 0,
   };
-  const ready = (p: SegmentPair): boolean => {
-    if (now - p.mtimeMs < olderThanMs) return false;
-    const call = store?.getCall(p.uuid);
-    return !call || call.durationMs !== null;
-  };
+  // A pair is ready once old enough and its call (if the store has it) has ended.
+  const readyPairs = new Set<SegmentPair>();
+  for (const p of scan.pairs) {
+    if (now - p.mtimeMs < olderThanMs) continue;
+    const call = (await store?.call(p.uuid)) ?? null;
+    if (call === null || call.ended) readyPairs.add(p);
+  }
+  const ready = (p: SegmentPair): boolean => readyPairs.has(p);
   const todo = scan.pairs.filter((p) => !p.converted && ready(p));
   summary.skipped = scan.pairs.filter((p) => !p.converted).length - todo.length;
   for (const p of todo) {
@@ -173,7 +176,7 @@ async function convert(argv: string[]): Promise<number> {
       summary.workerSeconds += r.encodeMs / 1000;
       summary.rawBytes += pair.bytes;
       summary.mp3Bytes += r.bytes;
-      repoint(store, pair.uuid, toMp3(pair));
+      await repoint(store, pair.uuid, toMp3(pair));
       if (v["delete-raw"]) summary.rawDeleted += deleteRaw(pair);
     }));
     progress.finish();
@@ -181,13 +184,13 @@ async function convert(argv: string[]): Promise<number> {
   }
   if (v["delete-raw"]) {
     for (const pair of scan.pairs.filter((p) => p.converted && ready(p))) {
-      repoint(store, pair.uuid, toMp3(pair));
+      await repoint(store, pair.uuid, toMp3(pair));
       summary.rawDeleted += deleteRaw(pair);
     }
   }
   summary.wallSeconds = (performance.now() - started) / 1000;
-  summary.pruned = prune(root, scan.days, config.recordingsRetentionDays, store, now);
-  store?.close();
+  summary.pruned = await prune(root, scan.days, config.recordingsRetentionDays, store, now);
+  await store?.close();
   summary.xRealtimeOverall = summary.wallSeconds > 0 ? summary.audioSeconds / summary.wallSeconds : 0;
   summary.xRealtimePerWorker = summary.workerSeconds > 0 ? summary.audioSeconds / summary.workerSeconds : 0;
 
