@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import type { CallCursor, CallDetail, CallSummary, StoreReader } from "../store/store.ts";
 import { TICKET_STATUSES } from "../store/store.ts";
 import { buildWaterfall } from "../store/turn-exchanges.ts";
-import { heldElsewhere, type FleetSelf } from "./fleet-recording.ts";
+import { heldElsewhere, type FleetSelf } from "./fleet-relay.ts";
 import { BadQuery, json, oneOf, pageLimit, problem, textParam, timeParam } from "./api-params.ts";
 
 export interface RecordingInfo {

@@ -13,7 +13,7 @@ import type { Access } from "./auth.ts";
 import type { MetricsTrend } from "./metrics-trend.ts";
 import type { MetricFamily } from "./prometheus.ts";
 import type { ProviderChecks } from "./provider-checks.ts";
-import { heldElsewhere, remoteRecording, type FleetSelf } from "./fleet-recording.ts";
+import { heldElsewhere, relayHangup, remoteRecording, type FleetSelf } from "./fleet-relay.ts";
 import { recordingResponse } from "./recording-stream.ts";
 
 export interface ConsoleDeps {
@@ -70,7 +70,7 @@ async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access):
   if (path === "/api/live") return read ? deps.live.list() : notAllowed("GET");
   if (path === "/api/live/events") return read ? deps.live.events() : notAllowed("GET");
   const hangup = HANGUP.exec(path);
-  if (hangup) return req.method === "POST" ? deps.live.hangup(decodeURIComponent(hangup[1] as string)) : notAllowed("POST");
+  if (hangup) return req.method === "POST" ? hangupLive(deps, decodeURIComponent(hangup[1] as string)) : notAllowed("POST");
   if (path === "/api/tenants") return read ? tenantsView(deps.tenants(), deps.modes()) : notAllowed("GET");
   if (path === "/api/health") return read ? healthView(deps.health(), deps.metrics(), deps.trend?.history ?? [], deps.providerChecks?.last ?? null) : notAllowed("GET");
   if (path === "/api/health/providers") {
@@ -78,6 +78,15 @@ async function route(req: Request, url: URL, deps: ConsoleDeps, access: Access):
     return deps.providerChecks ? deps.providerChecks.check() : problem(404, "provider checks are not offered by this server");
   }
   return problem(404, `not found: ${path.slice(0, 100)} (see README, "Admin API")`);
+}
+
+/** A live call of this appliance is hung up here; one another appliance holds is hung up by that one. */
+async function hangupLive(deps: ConsoleDeps, uuid: string): Promise<Response> {
+  const local = deps.live.hangup(uuid);
+  if (local.status !== 404 || deps.self === undefined) return local;
+  const call = await deps.reader.getCall(uuid);
+  if (call === null || call.endedAt !== null || !heldElsewhere(call, deps.self)) return local;
+  return relayHangup(call, deps.self, uuid);
 }
 
 function notAllowed(allow: string): Response {

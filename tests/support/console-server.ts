@@ -4,6 +4,7 @@
  */
 import { LiveFeed } from "../../src/admin/api-live.ts";
 import type { AdminAuth } from "../../src/admin/auth.ts";
+import type { FleetSelf } from "../../src/admin/fleet-relay.ts";
 import { startAdminServer, type AdminServer } from "../../src/admin/server.ts";
 import type { Tenant } from "../../src/config/tenant.ts";
 import { rootLogger } from "../../src/log.ts";
@@ -28,7 +29,8 @@ export interface ConsoleServer {
   send(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
-export function startConsoleServer(store: Store, options: { auth?: AdminAuth; health?: Record<string, unknown> } = {}): ConsoleServer {
+export function startConsoleServer(store: Store, options: { auth?: AdminAuth; health?: Record<string, unknown>; self?: FleetSelf; liveUuids?: readonly string[] } = {}): ConsoleServer {
+  const live = options.liveUuids ?? ["live-1"];
   const hungUp: string[] = [];
   const reader = new SqliteReader(store, new HistoryReader(dirname(store.path)));
   const health = (): Record<string, unknown> => options.health ?? { status: "ok", control: { ami: true, esl: null } };
@@ -38,8 +40,8 @@ export function startConsoleServer(store: Store, options: { auth?: AdminAuth; he
     health: () => ({ ready: true, body: health() }),
     metrics: () => [{ name: "voicebot_active_calls", help: "Calls.", type: "gauge", samples: [{ value: 1 }] }],
     console: {
-      reader,
-      live: new LiveFeed(store, reader, (uuid) => (uuid === "live-1" ? (hungUp.push(uuid), true) : false)),
+      reader, self: options.self,
+      live: new LiveFeed(store, reader, (uuid) => (live.includes(uuid) ? (hungUp.push(uuid), true) : false)),
       tenants: () => [TENANT], modes: () => ({ stt: "deepgram", llm: "groq", tts: "keypad" }), health, metrics: () => [],
     },
   });

@@ -1,7 +1,8 @@
 /**
- * Recordings stay on the appliance that took the call; with a store shared by several appliances,
- * any of them lists every call. A recording of another appliance is fetched from that one's admin
- * API (the call row's node_url) with the shared ADMIN_TOKEN and streamed through, Range included.
+ * Recordings and live calls stay on the appliance that took the call; with a store shared by
+ * several appliances, any of them lists every call. A recording of another appliance is fetched
+ * from that one's admin API (the call row's node_url) with the shared ADMIN_TOKEN and streamed
+ * through, Range included; a console hang-up of another appliance's live call is sent to it.
  */
 import type { CallSummary } from "../store/store.ts";
 import { problem } from "./api-params.ts";
@@ -20,6 +21,19 @@ const PASSED_RESPONSE_HEADERS = ["content-type", "content-length", "content-rang
 /** True when the call's recordings are on another appliance that can be asked for them. */
 export function heldElsewhere(call: CallSummary, self: FleetSelf): boolean {
   return call.node !== null && call.node !== self.nodeId && call.nodeUrl !== null;
+}
+
+/** POST /api/live/{uuid}/hangup on the appliance holding the call; its answer is passed back. */
+export async function relayHangup(call: CallSummary, self: FleetSelf, uuid: string): Promise<Response> {
+  if (self.adminToken === null) return problem(502, `call ${uuid} is live on appliance ${call.node}: set the same ADMIN_TOKEN on every appliance to hang it up from here`);
+  try {
+    const answer = await fetch(new URL(`/api/live/${encodeURIComponent(uuid)}/hangup`, call.nodeUrl as string), {
+      method: "POST", headers: { authorization: `Bearer ${self.adminToken}` }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+    return new Response(answer.body, { status: answer.status, headers: { "content-type": answer.headers.get("content-type") ?? "application/json" } });
+  } catch (err) {
+    return problem(502, `call ${uuid} is live on appliance ${call.node} (${call.nodeUrl}), which did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export async function remoteRecording(call: CallSummary, self: FleetSelf, req: Request, url: URL): Promise<Response> {
