@@ -88,8 +88,10 @@ export async function startPgCluster(): Promise<PgCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   open.add(remove);
-  const port = freePort();
-  const admin = (): SQL => new SQL({ hostname: "127.0.0.1", port, username: SUPERUSER, password: PASSWORD, database: "postgres", max: 1 });
+  // Chosen again if another process takes it between the probe and the server's bind (tests run in parallel).
+  let port = freePort();
+  // Through the cluster's own unix socket: a server of another test on the same TCP port must never answer for this one.
+  const admin = (): SQL => new SQL({ path: dir, port, username: SUPERUSER, password: PASSWORD, database: "postgres", max: 1 });
 
   const start = async (): Promise<void> => {
     log = "";
@@ -98,12 +100,15 @@ export async function startPgCluster(): Promise<PgCluster> {
       stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C.UTF-8" },
     });
     server = proc;
-    void (async () => {
+    const drained = (async () => {
       for await (const chunk of proc.stderr) log += new TextDecoder().decode(chunk);
     })();
     const deadline = Date.now() + READY_WITHIN_MS;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`postgres exited (${proc.exitCode}) at start-up: ${log.trim().slice(-2000)}`);
+      if (proc.exitCode !== null) {
+        await drained;
+        throw new Error(`postgres exited (${proc.exitCode}) at start-up: ${log.trim().slice(-2000)}`);
+      }
       const probe = admin();
       try {
         await probe`SELECT 1`;
@@ -128,7 +133,15 @@ export async function startPgCluster(): Promise<PgCluster> {
   try {
     await runToEnd(asServerUser([`${bin}/initdb`, "-D", data, "-U", SUPERUSER, `--pwfile=${pwfile}`, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
       "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]), "initdb");
-    await start();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start();
+        break;
+      } catch (err) {
+        if (attempt === 3 || !log.includes("could not bind")) throw err;
+        port = freePort();
+      }
+    }
     const sql = admin();
     try {
       await sql.unsafe(`CREATE ROLE ${PG_USER} LOGIN PASSWORD '${PASSWORD}'`);
@@ -143,7 +156,9 @@ export async function startPgCluster(): Promise<PgCluster> {
 
   const url = (database: string): string => `postgres://${PG_USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   return {
-    port,
+    get port() {
+      return port;
+    },
     url,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`test database name ${JSON.stringify(name)}: lower-case letters, digits and _ only`);
