@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll } from "bun:test";
 import { SQL } from "bun";
-import { chmodSync, chownSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { requireTool } from "./system-tools.ts";
 
 export const PG_USER = "voicebot";
@@ -49,6 +49,15 @@ function asServerUser(cmd: string[]): string[] {
   return process.getuid?.() === 0 ? ["setpriv", `--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "--", ...cmd] : cmd;
 }
 
+/** The server user (nobody, when we are root) can reach a dir made under `base`: every ancestor is searchable by others. */
+function serverReachable(base: string): boolean {
+  if (process.getuid?.() !== 0) return true;
+  for (let dir = base; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
 function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const port = probe.port;
@@ -65,7 +74,7 @@ async function runToEnd(cmd: string[], what: string): Promise<void> {
 /** initdb in a temp dir owned by the server user, then the server started and `voicebot` created. */
 export async function startPgCluster(): Promise<PgCluster> {
   const bin = binDir();
-  const dir = mkdtempSync(join(tmpdir(), "voicebot-pg-"));
+  const dir = mkdtempSync(join(serverReachable(tmpdir()) ? tmpdir() : "/tmp", "voicebot-pg-"));
   const data = join(dir, "data");
   const pwfile = join(dir, "pwfile");
   writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
