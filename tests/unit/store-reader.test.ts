@@ -113,6 +113,7 @@ describe("the same reads on SQLite and PostgreSQL", () => {
     expect(all.every((c) => typeof c.id === "number" && typeof c.startedAt === "number")).toBe(true);
     await same(pair, (r) => r.listCalls({ limit: 3, offset: 2 }));
     await same(pair, (r) => r.listCalls({ limit: 1, offset: 100 }));
+    await same(pair, (r) => r.listCalls({ limit: 2, offset: -3 }));
     expect(await refusedAlike(pair, (r) => r.listCalls({ limit: 0 }))).toMatch(/list limit 0 is not allowed/);
   });
 
