@@ -184,6 +184,9 @@ describe("the same reads on SQLite and PostgreSQL", () => {
     expect(await found("box", { caller: "+33611111111" })).toHaveLength(2);
     expect(await found("ecran", { tenant: "acme" })).toHaveLength(1);
     expect(await found("\"box\" * (")).toHaveLength(2);
+    for (const words of ["dupont", "jean dupont free", "free fr", "fr", "34 56", "33", "v2 5", "aide", "https", "30", "ecrivez"]) {
+      expect(await found(words)).toEqual(["plain-7"]);
+    }
     await same(pair, (r) => r.pageCalls({ text: "!!!" }, 10, null));
     await same(pair, (r) => r.pageCalls({ text: "" }, 10, null));
   });
