@@ -19,7 +19,7 @@ const RECENT_MS = 24 * 3_600_000;
 const FIXES: Record<PgFailure, string> = {
   unreachable: "start PostgreSQL or open its port to this host (listen_addresses, the firewall), or correct HOST:PORT in STORE_URL",
   credentials: "correct USER:PASSWORD in STORE_URL (/etc/voicebot/voicebot.env), or let that user in through pg_hba.conf (scram-sha-256)",
-  database: "create the database (sudo -u postgres createdb -O USER DATABASE), or correct its name in STORE_URL",
+  database: "create the database as the message says, or correct its name in STORE_URL",
   tls: "match ?sslmode= in STORE_URL to the server (disable when it has no TLS; verify-full needs its CA trusted here)",
   other: "see the message; `voicebot doctor` again once fixed",
 };

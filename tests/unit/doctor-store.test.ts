@@ -54,7 +54,8 @@ describe("doctor on a PostgreSQL store", () => {
     expect(bad?.fix).toContain("USER:PASSWORD");
     expect(JSON.stringify(bad)).not.toContain("wrong-one");
     const [missing] = await doctor(configFor(pg.cluster().url("absent_db")));
-    expect(missing?.fix).toContain("createdb");
+    expect(missing?.detail).toContain("createdb -O voicebot absent_db");
+    expect(missing?.fix).toContain("create the database");
   });
 
   test("another appliance's recent calls under this NODE_ID FAIL, naming both appliances", async () => {

@@ -104,7 +104,7 @@ describe("connection failures name the URL without its password", () => {
     const url = pg.cluster().url("nowhere");
     const err = await failure(url);
     expect(err.failure).toBe("database");
-    expect(err.message).toMatch(/the database "nowhere" does not exist .*createdb -O USER nowhere/);
+    expect(err.message).toMatch(/the database "nowhere" does not exist .*createdb -O voicebot nowhere/);
     expect(err.message).not.toContain("voicebot-test-password");
   });
 
