@@ -16,6 +16,7 @@ import { MIGRATIONS } from "../store/migrations.ts";
 import { phraseCacheDir } from "../config/tenant.ts";
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { llmSettings } from "./doctor-providers.ts";
+import { pgStoreResults } from "./doctor-store.ts";
 import { fail, pass, warn } from "./doctor.ts";
 
 const NO_CONFIG = "fix the configuration first (see the config line)";
@@ -75,8 +76,11 @@ export const dataDirCheck: Check = {
 
 export const databaseCheck: Check = {
   id: "database",
+  // A PostgreSQL store: a 2 s connection limit, then a few round trips and one query.
+  timeoutMs: 4000,
   async run(ctx) {
     if (!ctx.config) return fail("database", "unknown: the configuration does not load", NO_CONFIG);
+    if (ctx.config.store.kind === "postgres") return pgStoreResults(ctx.config, ctx.config.store);
     const path = databasePath(ctx.config.dataDir);
     if (!existsSync(path)) return warn("database", `no database yet at ${path}`, "`voicebot serve` creates it at its first start");
     const latest = MIGRATIONS.length;

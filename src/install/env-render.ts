@@ -2,6 +2,7 @@
  * /etc/voicebot/voicebot.env as install writes it: the settings it asks about in a stable,
  * commented order, then any other key the admin had added, kept as is.
  */
+import { maskStoreUrl } from "../config/store-url.ts";
 
 interface Section {
   title: string;
@@ -15,6 +16,7 @@ const ENV_SECTIONS: readonly Section[] = [
   { title: "Which keyed provider leads (unset: Deepgram's ears; Groq, then OpenAI, then Claude; OpenAI's voice when it has a key)", keys: ["STT_PROVIDER", "LLM_PROVIDER", "TTS_PROVIDER"] },
   { title: "The company and its technicians", keys: ["COMPANY_NAME", "LANGUAGE", "TECH_HOURS", "TZ", "TRANSFER_TARGET"] },
   { title: "PBX control for hand-offs (Asterisk Manager, FreeSWITCH Event Socket)", keys: ["AMI_HOST", "AMI_PORT", "AMI_USER", "AMI_SECRET", "ESL_HOST", "ESL_PORT", "ESL_PASSWORD"] },
+  { title: "Where calls and tickets are kept (unset: SQLite in the data dir) and this appliance among those sharing it", keys: ["STORE_URL", "NODE_ID", "NODE_URL"] },
   { title: "Service", keys: ["RECORDINGS_RETENTION_DAYS", "STOP_DRAIN_TIMEOUT", "LOG_LEVEL"] },
 ];
 
@@ -51,7 +53,8 @@ function isSecretKey(key: string): boolean {
 /** What changed between two env files' values, secrets named but never shown. */
 export function envDiff(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): string[] {
   const lines: string[] = [];
-  const show = (key: string, v: string): string => (isSecretKey(key) ? (v === "" ? "(empty)" : "(secret)") : JSON.stringify(v));
+  // STORE_URL holds a password: shown without it.
+  const show = (key: string, v: string): string => (isSecretKey(key) ? (v === "" ? "(empty)" : "(secret)") : JSON.stringify(key === "STORE_URL" ? maskStoreUrl(v) : v));
   for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const a = before.get(key);
     const b = after.get(key);

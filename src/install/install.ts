@@ -25,6 +25,7 @@ import { INSTALL_PATHS, SERVICE_USER } from "./layout.ts";
 import { readManifest, writeManifest } from "./manifest.ts";
 import { askAnswers, type PromptIo } from "./prompts.ts";
 import { ensureServiceUser } from "./service-user.ts";
+import { probeStoreUrl } from "./store-probe.ts";
 import { createSystem } from "./system-host.ts";
 import type { Change } from "./system.ts";
 import { enableAndStart, hasSystemd, serviceState, unitPaths, writeUnits } from "./systemd.ts";
@@ -120,6 +121,12 @@ export async function install(o: InstallOptions): Promise<InstallReport> {
   }
   const tenantsStaged = sys.exists(INSTALL_PATHS.tenantsFile) ? sys.path(INSTALL_PATHS.tenantsFile) : null;
   const config = validateAnswers(answers, { dataDir: sys.path(INSTALL_PATHS.dataDir), tenantsFile: tenantsStaged, googleKey: sys.path(INSTALL_PATHS.googleKey) });
+  // A new PostgreSQL store is written only once this host reached it with those credentials.
+  if (config.store.kind === "postgres" && !o.dryRun && existing?.get("STORE_URL") !== config.store.url) {
+    const reached = await probeStoreUrl(config.store.url);
+    if (!reached.ok) throw new InstallError(`STORE_URL: ${reached.detail}`);
+    o.say(`STORE_URL: ${reached.detail}`);
+  }
   const envChanges = existing ? envDiff(existing, answers) : [];
   if (existing) o.say(envChanges.length === 0 ? "voicebot.env: no change" : `voicebot.env changes:\n  ${envChanges.join("\n  ")}`);
 

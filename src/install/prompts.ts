@@ -10,6 +10,7 @@ import { SUPPORTED_LANGUAGES } from "../dialog/phrases.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import type { Answers } from "./answers.ts";
 import { googleKeyProblem } from "./google-key.ts";
+import { askStore } from "./prompts-store.ts";
 
 /** `google`'s "key" is the path of a service-account JSON file. */
 export type KeyKind = "deepgram" | "groq" | "openai" | "anthropic" | "google";
@@ -30,6 +31,8 @@ export interface PromptIo {
    * earlier implies. Absent: the current values.
    */
   derive?: (answers: Answers) => Answers;
+  /** Connects to a PostgreSQL STORE_URL before it is kept; absent: probeStoreUrl. */
+  checkStore?: (url: string) => Promise<KeyCheck>;
 }
 
 /** The admin pressed Ctrl-C: install stops before changing anything. */
@@ -204,6 +207,7 @@ export async function askAnswers(current: Answers, io: PromptIo): Promise<Answer
     await textOf("AUDIOSTREAM_PORT", "mod_audio_stream port", port);
     await textOf("HTTP_PORT", "Admin port (health, metrics, the dialplan's API)", port);
   }
+  await askStore(a, io, common, () => new InstallCancelled());
   log.info("Thanks: installing now.", common);
   return a;
 }

@@ -55,7 +55,7 @@ async function installInteractively(root: string, pbx: "asterisk" | "freeswitch"
       await pty.waitFor(key);
       pty.type(KEY.enter);
     }
-    for (const question of ["Company name", "Language the bot speaks", "Technician hours", "Technicians' line", "Keep these ports?"]) {
+    for (const question of ["Company name", "Language the bot speaks", "Technician hours", "Technicians' line", "Keep these ports?", "Where are calls and tickets kept?"]) {
       await pty.waitFor(question);
       pty.type(KEY.enter);
     }

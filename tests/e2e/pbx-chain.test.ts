@@ -90,6 +90,7 @@ async function installOnTerminal(appliance: StagedAppliance, answers: string, pb
       ["This host's IP address", KEY.enter], [pbx === "asterisk" ? "Asterisk Manager (AMI) address" : "FreeSWITCH event socket (ESL) address", KEY.enter],
       ["Deepgram API key", KEY.enter], ["Groq API key", KEY.enter], ["OpenAI API key", KEY.enter], ["Anthropic API key", KEY.enter], ["Google Cloud service-account JSON file", KEY.enter], ["Company name", KEY.enter],
       ["Language the bot speaks", KEY.enter], ["Technician hours", KEY.enter], ["Technicians' line", KEY.enter], ["Keep these ports?", KEY.enter],
+      ["Where are calls and tickets kept?", KEY.enter],
     ];
     for (const [question, keys] of steps) {
       await pty.waitFor(question);

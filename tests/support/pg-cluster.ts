@@ -3,14 +3,16 @@
  * made by initdb in a temp dir, listening on a free port of 127.0.0.1 (its unix socket in that dir,
  * reachable by nobody else), password (scram) auth for the `voicebot` role that tests connect as.
  * initdb refuses to run as root, as tests do here and in CI: the server then runs as `nobody`,
- * which owns the dir. stop()/start() keep the data and the port (outage tests); close() kills the
- * server and removes the dir, and also runs when the test process exits, so no server outlives it.
+ * which owns the dir. stop()/start() keep the data and the port (outage tests); close() stops the
+ * server at once and removes the dir. No server outlives its test process, however it ends: the
+ * kernel kills the server with it (bun test runs no exit handler); a dir left by a killed process
+ * is swept by a later start.
  */
 import { afterAll, beforeAll } from "bun:test";
 import { SQL } from "bun";
-import { chmodSync, chownSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { requireTool } from "./system-tools.ts";
 
 export const PG_USER = "voicebot";
@@ -19,9 +21,15 @@ const SUPERUSER = "postgres";
 const PASSWORD = "voicebot-test-password";
 const NOBODY = { uid: 65534, gid: 65534 };
 const READY_WITHIN_MS = 30_000;
+/** Then the server is killed outright. */
+const SHUTDOWN_WITHIN_MS = 10_000;
+/** Longer than any test file runs: a dir this old without a live server was left by a killed test process. */
+const STALE_AFTER_MS = 30 * 60_000;
 
 export interface PgCluster {
   readonly port: number;
+  /** Its temp dir (the data and the unix socket), removed by close(). */
+  readonly dir: string;
   /** `postgres://voicebot:…@127.0.0.1:PORT/DB` (password included). */
   url(database: string): string;
   /** A new empty database owned by `voicebot`; returns its URL. */
@@ -34,19 +42,56 @@ export interface PgCluster {
   close(): Promise<void>;
 }
 
-const open = new Set<() => void>();
-process.on("exit", () => {
-  for (const kill of open) kill();
-});
-
 /** The server's binaries: /usr/lib/postgresql/<newest>/bin, not on PATH on Debian (a link on PATH leads there). */
 function binDir(): string {
   return realpathSync(requireTool("postgres")).replace(/\/postgres$/, "");
 }
 
-/** Runs as `nobody` when we are root (initdb and postgres refuse root); as ourselves otherwise. */
+/**
+ * Runs as `nobody` when we are root (initdb and postgres refuse root); as ourselves otherwise. Either
+ * way the kernel kills it when the test process dies (parent-death signal): bun test runs no exit
+ * handler, and a test process killed mid-run must not leave a server behind.
+ */
 function asServerUser(cmd: string[]): string[] {
-  return process.getuid?.() === 0 ? ["setpriv", `--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups", "--", ...cmd] : cmd;
+  const user = process.getuid?.() === 0 ? [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, "--clear-groups"] : [];
+  return ["setpriv", ...user, "--pdeathsig=KILL", "--", ...cmd];
+}
+
+/** The server user (nobody, when we are root) can reach a dir made under `base`: every ancestor is searchable by others. */
+function serverReachable(base: string): boolean {
+  if (process.getuid?.() !== 0) return true;
+  for (let dir = base; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
+/**
+ * The dirs of clusters whose test process was killed (its server died with it, the dir stayed):
+ * removed once their server is gone and they are older than any test runs.
+ */
+export function sweepStale(base: string): void {
+  for (const name of readdirSync(base)) {
+    if (!name.startsWith("voicebot-pg-")) continue;
+    const dir = join(base, name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < STALE_AFTER_MS || serverAlive(join(dir, "data", "postmaster.pid"))) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Removed meanwhile by its own process, or not ours to read.
+    }
+  }
+}
+
+function serverAlive(pidFile: string): boolean {
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function freePort(): number {
@@ -65,7 +110,9 @@ async function runToEnd(cmd: string[], what: string): Promise<void> {
 /** initdb in a temp dir owned by the server user, then the server started and `voicebot` created. */
 export async function startPgCluster(): Promise<PgCluster> {
   const bin = binDir();
-  const dir = mkdtempSync(join(tmpdir(), "voicebot-pg-"));
+  const base = serverReachable(tmpdir()) ? tmpdir() : "/tmp";
+  sweepStale(base);
+  const dir = mkdtempSync(join(base, "voicebot-pg-"));
   const data = join(dir, "data");
   const pwfile = join(dir, "pwfile");
   writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
@@ -76,20 +123,16 @@ export async function startPgCluster(): Promise<PgCluster> {
   chmodSync(dir, 0o700);
   let server: ReturnType<typeof Bun.spawn> | null = null;
   let log = "";
-  const kill = (): void => {
-    try {
-      server?.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  };
-  const remove = (): void => {
-    kill();
+  let removed = false;
+  const remove = async (): Promise<void> => {
+    removed = true;
+    await halt("SIGQUIT");
     rmSync(dir, { recursive: true, force: true });
   };
-  open.add(remove);
-  const port = freePort();
-  const admin = (): SQL => new SQL({ hostname: "127.0.0.1", port, username: SUPERUSER, password: PASSWORD, database: "postgres", max: 1 });
+  // Chosen again if another process takes it between the probe and the server's bind (tests run in parallel).
+  let port = freePort();
+  // Through the cluster's own unix socket: a server of another test on the same TCP port must never answer for this one.
+  const admin = (): SQL => new SQL({ path: dir, port, username: SUPERUSER, password: PASSWORD, database: "postgres", max: 1 });
 
   const start = async (): Promise<void> => {
     log = "";
@@ -98,12 +141,15 @@ export async function startPgCluster(): Promise<PgCluster> {
       stdout: "pipe", stderr: "pipe", env: { ...process.env, LC_ALL: "C.UTF-8" },
     });
     server = proc;
-    void (async () => {
+    const drained = (async () => {
       for await (const chunk of proc.stderr) log += new TextDecoder().decode(chunk);
     })();
     const deadline = Date.now() + READY_WITHIN_MS;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`postgres exited (${proc.exitCode}) at start-up: ${log.trim().slice(-2000)}`);
+      if (proc.exitCode !== null) {
+        await drained;
+        throw new Error(`postgres exited (${proc.exitCode}) at start-up: ${log.trim().slice(-2000)}`);
+      }
       const probe = admin();
       try {
         await probe`SELECT 1`;
@@ -117,18 +163,31 @@ export async function startPgCluster(): Promise<PgCluster> {
     }
   };
 
-  const stop = async (): Promise<void> => {
+  /** SIGINT: a fast shutdown (clients cut, a checkpoint); SIGQUIT: immediate, for a dir about to be removed. */
+  const halt = async (signal: "SIGINT" | "SIGQUIT"): Promise<void> => {
     const proc = server;
     server = null;
     if (proc === null) return;
-    proc.kill("SIGINT");
+    proc.kill(signal);
+    const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(SHUTDOWN_WITHIN_MS).then(() => false)]);
+    if (exited) return;
+    proc.kill("SIGKILL");
     await proc.exited;
   };
+  const stop = (): Promise<void> => halt("SIGINT");
 
   try {
     await runToEnd(asServerUser([`${bin}/initdb`, "-D", data, "-U", SUPERUSER, `--pwfile=${pwfile}`, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
       "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]), "initdb");
-    await start();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await start();
+        break;
+      } catch (err) {
+        if (attempt === 3 || !log.includes("could not bind")) throw err;
+        port = freePort();
+      }
+    }
     const sql = admin();
     try {
       await sql.unsafe(`CREATE ROLE ${PG_USER} LOGIN PASSWORD '${PASSWORD}'`);
@@ -136,14 +195,16 @@ export async function startPgCluster(): Promise<PgCluster> {
       await sql.close();
     }
   } catch (err) {
-    remove();
-    open.delete(remove);
+    await remove();
     throw err;
   }
 
   const url = (database: string): string => `postgres://${PG_USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   return {
-    port,
+    get port() {
+      return port;
+    },
+    dir,
     url,
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`test database name ${JSON.stringify(name)}: lower-case letters, digits and _ only`);
@@ -158,10 +219,7 @@ export async function startPgCluster(): Promise<PgCluster> {
     stop,
     start,
     async close() {
-      if (!open.has(remove)) return;
-      open.delete(remove);
-      await stop().catch(() => undefined);
-      remove();
+      if (!removed) await remove();
     },
   };
 }
@@ -179,7 +237,7 @@ export function pgClusterForFile(): { cluster(): PgCluster; database(): Promise<
   afterAll(async () => {
     await cluster?.close();
     cluster = null;
-  });
+  }, SHUTDOWN_WITHIN_MS * 2);
   const get = (): PgCluster => {
     if (cluster === null) throw new Error("the test PostgreSQL is not running (pgClusterForFile() must be called at the top of the test file)");
     return cluster;

@@ -45,6 +45,8 @@ export function fillStore(dataDir: string): { unfinishedA: number; unfinishedB: 
     const id = a.insertCall({ ...base, uuid: `plain-${i}`, tenant: i % 2 === 0 ? "default" : "acme", caller: i % 3 === 0 ? null : `+3363333333${i}`, startedAt: T0 + 100_000 + i * 1000 });
     if (i % 4 === 0) a.openTicket(id, { problemType: i % 8 === 0 ? "internet" : "phone", at: T0 + 100_500 + i * 1000 });
     if (i === 5) a.setCallCaller(id, "+33644444444", "0800999999");
+    // What PostgreSQL's parser would read as one token (an address, dotted numbers, a URL), FTS5 as several words.
+    if (i === 7) a.addTurn(id, { speaker: "caller", text: "Écrivez à jean.dupont@free.fr ou au +33 6.12.34.56.78, modem v2.5 (https://free.fr/aide) vers 10:30", startedAt: T0 + 107_100 });
     a.endCall(id, { endedAt: T0 + 100_900 + i * 1000, reason: i % 2 === 0 ? "completed" : "caller-hangup" });
   }
   a.addEvent(null, { kind: "rejected", detail: "10.9.9.9 not allowed", at: T0 + 150_000 });

@@ -6,11 +6,13 @@ import { parseEnvFile } from "../../src/config/envfile.ts";
 import { install, InstallError, type InstallOptions } from "../../src/install/install.ts";
 import { createSystem } from "../../src/install/system-host.ts";
 import { uninstall } from "../../src/install/uninstall.ts";
+import { pgClusterForFile } from "../support/pg-cluster.ts";
 import { createStandins, type Standins } from "../support/standins.ts";
 
 // Each install ends with doctor, whose AMI login to the (unreachable) PBX address waits out its 3 s.
 setDefaultTimeout(30_000);
 
+const pg = pgClusterForFile();
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
@@ -192,6 +194,30 @@ describe("voicebot install into a staging root", () => {
     const t = stage({ answers: "PBX=asterisk\nAUDIOSOCKET_PORT=ninety\n" });
     const before = snapshot(t.root);
     await expect(install(t.options())).rejects.toThrow(/AUDIOSOCKET_PORT="ninety"/);
+    expect(snapshot(t.root)).toEqual(before);
+  });
+
+  test("a PostgreSQL STORE_URL is written (0640, like the keys) only once this host reached it with those credentials", async () => {
+    const url = await pg.database();
+    const t = stage({ answers: `PBX=asterisk\nAUDIOSOCKET_ALLOW=192.0.2.20\nSTORE_URL=${url}?sslmode=disable\nNODE_ID=vb-paris-1\n` });
+    await install(t.options());
+    const path = join(t.root, "etc/voicebot/voicebot.env");
+    const env = parseEnvFile(readFileSync(path, "utf8"), "voicebot.env");
+    expect([env.get("STORE_URL"), env.get("NODE_ID")]).toEqual([`${url}?sslmode=disable`, "vb-paris-1"]);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    const said = t.said.join("\n");
+    expect(said).toMatch(/STORE_URL: postgres:\/\/voicebot:\*\*\*@127\.0\.0\.1:\d+\/test_\d+\?sslmode=disable: connected, empty/);
+    expect(said).not.toContain("voicebot-test-password");
+  });
+
+  test("a PostgreSQL STORE_URL that refuses the password stops install before anything is written, without showing it", async () => {
+    const url = (await pg.database()).replace(/:[^:@/]+@/, ":wrong-pass@");
+    const t = stage({ answers: `PBX=asterisk\nAUDIOSOCKET_ALLOW=192.0.2.20\nSTORE_URL=${url}\n` });
+    const before = snapshot(t.root);
+    const err = await install(t.options()).then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(InstallError);
+    expect(err?.message).toContain("refused the user or password");
+    expect(err?.message).not.toContain("wrong-pass");
     expect(snapshot(t.root)).toEqual(before);
   });
 

@@ -2,27 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Writable } from "node:stream";
 import { mergeAnswers } from "../../src/install/answers.ts";
 import { askAnswers, InstallCancelled, type KeyKind } from "../../src/install/prompts.ts";
-
-/** A terminal for @clack/prompts: keys typed in, what it draws collected. */
-function terminal(keys: string[]) {
-  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
-  let drawn = "";
-  const output = Object.assign(new Writable({ write(chunk, _e, done) { drawn += String(chunk); done(); } }), { columns: 100, rows: 40 });
-  let i = 0;
-  const timer = setInterval(() => {
-    if (i < keys.length) input.write(keys[i++] as string);
-  }, 30);
-  return { input, output, drawn: () => drawn, stop: () => clearInterval(timer) };
-}
+import { terminal } from "../support/prompt-terminal.ts";
 
 describe("the interactive questions", () => {
   test("Enter keeps every default; a typed key is checked live and never drawn", async () => {
     // PBX, addresses, host, AMI address, Deepgram key (typed), Groq, OpenAI, Anthropic, Google's file, the voice
-    // (Aura or eSpeak), company, language, hours, transfer, ports.
-    const t = terminal(["\r", "\r", "\r", "\r", "dg-typed-key\r", "\r", "\r", "\r", "\r", "\r", "ACME\r", "\r", "\r", "\r", "\r"]);
+    // (Aura or eSpeak), company, language, hours, transfer, ports, the store.
+    const t = terminal(["\r", "\r", "\r", "\r", "dg-typed-key\r", "\r", "\r", "\r", "\r", "\r", "ACME\r", "\r", "\r", "\r", "\r", "\r"]);
     const checked: [KeyKind, string][] = [];
     const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {
       input: t.input, output: t.output,
@@ -46,7 +34,7 @@ describe("the interactive questions", () => {
   }, 20_000);
 
   test("a refused key is dropped unless the admin keeps it", async () => {
-    const t = terminal(["\r", "\r", "\r", "\r", "bad-key\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
+    const t = terminal(["\r", "\r", "\r", "\r", "bad-key\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
     const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {
       input: t.input, output: t.output, checkKey: async () => ({ ok: false, detail: "key refused (HTTP 401)" }),
     });
@@ -57,8 +45,8 @@ describe("the interactive questions", () => {
 
   test("with two models keyed the admin picks the one that leads; the voice is asked among the keyed ones", async () => {
     // PBX, addresses, host, AMI, Deepgram, Groq (typed), OpenAI, Anthropic (typed), Google's file, model: down to Claude,
-    // voice: offline (down past Aura), company, language, hours, transfer, ports.
-    const t = terminal(["\r", "\r", "\r", "\r", "dg\r", "gsk\r", "\r", "sk-ant\r", "\r", "\x1b[B\r", "\x1b[B\r", "\r", "\r", "\r", "\r", "\r"]);
+    // voice: offline (down past Aura), company, language, hours, transfer, ports, the store.
+    const t = terminal(["\r", "\r", "\r", "\r", "dg\r", "gsk\r", "\r", "sk-ant\r", "\r", "\x1b[B\r", "\x1b[B\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
     const checked: KeyKind[] = [];
     const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"], ["LLM_PROVIDER", "openai"]])], () => "192.0.2.10"), {
       input: t.input, output: t.output,
@@ -83,8 +71,8 @@ describe("the interactive questions", () => {
     const notJson = join(dir, "notes.txt");
     writeFileSync(notJson, "not a key");
     // PBX, addresses, host, AMI, Deepgram, Groq, OpenAI, Anthropic, Google's file (a wrong one, then the right one),
-    // ears: Google (no Deepgram key: first), voice: Google (first), company, language, hours, transfer, ports.
-    const t = terminal(["\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", `${notJson}\r`, "\x15", `${key}\r`, "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
+    // ears: Google (no Deepgram key: first), voice: Google (first), company, language, hours, transfer, ports, the store.
+    const t = terminal(["\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r", `${notJson}\r`, "\x15", `${key}\r`, "\r", "\r", "\r", "\r", "\r", "\r", "\r", "\r"]);
     const checked: [KeyKind, string][] = [];
     try {
       const answers = await askAnswers(mergeAnswers([new Map([["AUDIOSOCKET_ALLOW", "192.0.2.20"]])], () => "192.0.2.10"), {

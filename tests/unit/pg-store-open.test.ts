@@ -6,13 +6,16 @@
  */
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseStoreUrl } from "../../src/config/store-url.ts";
 import { PG_MIGRATIONS } from "../../src/store/pg/migrations.ts";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { connectPg, PgStoreError, type PgTarget } from "../../src/store/pg/connect.ts";
 import { checkPgSchema, migratePg, pgSchemaVersion } from "../../src/store/pg/migrate.ts";
 import { PgStoreReader } from "../../src/store/pg/pg-reader.ts";
-import { pgClusterForFile, startPgCluster } from "../support/pg-cluster.ts";
+import { pgClusterForFile, startPgCluster, sweepStale } from "../support/pg-cluster.ts";
 
 const pg = pgClusterForFile();
 
@@ -104,7 +107,7 @@ describe("connection failures name the URL without its password", () => {
     const url = pg.cluster().url("nowhere");
     const err = await failure(url);
     expect(err.failure).toBe("database");
-    expect(err.message).toMatch(/the database "nowhere" does not exist .*createdb -O USER nowhere/);
+    expect(err.message).toMatch(/the database "nowhere" does not exist .*createdb -O voicebot nowhere/);
     expect(err.message).not.toContain("voicebot-test-password");
   });
 
@@ -142,4 +145,46 @@ test("the throw-away cluster stops and starts again on the same port with its da
     await cluster.close();
   }
   expect((await failure(cluster.url("outage"))).failure).toBe("unreachable");
+});
+
+test("a test process killed mid-run takes its server with it; a later start sweeps the dir it left", async () => {
+  const child = Bun.spawn([process.execPath, "-e", `
+    import { startPgCluster } from ${JSON.stringify(join(import.meta.dir, "../support/pg-cluster.ts"))};
+    const c = await startPgCluster();
+    console.log(JSON.stringify({ port: c.port, dir: c.dir }));
+    await Bun.sleep(60_000);
+  `], { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  const { port, dir } = JSON.parse(new TextDecoder().decode(value)) as { port: number; dir: string };
+  try {
+    child.kill("SIGKILL");
+    await child.exited;
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      refused = (await failure(`postgres://voicebot:x@127.0.0.1:${port}/postgres`).catch(() => null))?.failure === "unreachable";
+      if (!refused) await Bun.sleep(50);
+    }
+    expect(refused).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the sweep removes only old cluster dirs without a live server", () => {
+  const base = mkdtempSync(join(tmpdir(), "voicebot-sweep-"));
+  try {
+    const old = join(base, "voicebot-pg-old");
+    const fresh = join(base, "voicebot-pg-fresh");
+    const live = join(base, "voicebot-pg-live");
+    const other = join(base, "something-else");
+    for (const d of [old, fresh, join(live, "data"), other]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(live, "data", "postmaster.pid"), `${process.pid}\n`);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const d of [old, live, other]) utimesSync(d, hourAgo, hourAgo);
+    sweepStale(base);
+    expect([old, fresh, live, other].map((d) => existsSync(d))).toEqual([false, true, true, true]);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });

@@ -18,7 +18,7 @@ import type { TicketFilter, TicketPage } from "../../src/store/ticket-edits.ts";
 import { pgClusterForFile } from "../support/pg-cluster.ts";
 import { replaySqliteIntoPg } from "../support/pg-replay.ts";
 import { fillStore, NODE_A, T0 } from "../support/store-fill.ts";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -30,6 +30,8 @@ interface Pair {
   sql: SQL;
   store: Store;
   ids: ReturnType<typeof fillStore>;
+  /** The SQLite store's data dir (recordings may go there). */
+  dir: string;
   close(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ async function filledPair(): Promise<Pair> {
     await reader.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { sqlite: new SqliteReader(store), pg: reader, sql, store, ids, close };
+  return { sqlite: new SqliteReader(store), pg: reader, sql, store, ids, dir, close };
 }
 
 /** Both answer the same, or both refuse with the same message. */
@@ -97,6 +99,7 @@ describe("the same reads on SQLite and PostgreSQL", () => {
     expect(all.every((c) => typeof c.id === "number" && typeof c.startedAt === "number")).toBe(true);
     await same(pair, (r) => r.listCalls({ limit: 3, offset: 2 }));
     await same(pair, (r) => r.listCalls({ limit: 1, offset: 100 }));
+    await same(pair, (r) => r.listCalls({ limit: 2, offset: -3 }));
     expect(await refusedAlike(pair, (r) => r.listCalls({ limit: 0 }))).toMatch(/list limit 0 is not allowed/);
   });
 
@@ -167,6 +170,9 @@ describe("the same reads on SQLite and PostgreSQL", () => {
     expect(await found("box", { caller: "+33611111111" })).toHaveLength(2);
     expect(await found("ecran", { tenant: "acme" })).toHaveLength(1);
     expect(await found("\"box\" * (")).toHaveLength(2);
+    for (const words of ["dupont", "jean dupont free", "free fr", "fr", "34 56", "33", "v2 5", "aide", "https", "30", "ecrivez"]) {
+      expect(await found(words)).toEqual(["plain-7"]);
+    }
     await same(pair, (r) => r.pageCalls({ text: "!!!" }, 10, null));
     await same(pair, (r) => r.pageCalls({ text: "" }, 10, null));
   });
@@ -220,6 +226,35 @@ describe("writes through the reader: ticket edits and interrupted calls", () => 
       expect(other?.endedAt).toBeNull();
       expect(other?.tickets.map((t) => t.status)).toEqual(["open"]);
       expect((await pair.pg.liveCalls()).map((c) => c.uuid)).toEqual(["live-on-b"]);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  test("a call recorded on this host past its last row ends where its recording ends, on both", async () => {
+    const pair = await filledPair();
+    try {
+      // 210 s of 8 kHz s16le on disk, well past the call's last row (its turn ended 4 s after it started).
+      const path = join(pair.dir, "live-on-a-caller.s16le");
+      writeFileSync(path, "");
+      truncateSync(path, 8000 * 2 * 210);
+      const recordings = JSON.stringify([{ channel: "caller", path, sampleRate: 8000 }]);
+      pair.store.setCallRecordings(pair.ids.unfinishedA, JSON.parse(recordings));
+      await pair.sql`UPDATE calls SET recordings = ${recordings} WHERE id = ${pair.ids.unfinishedA}`;
+      const now = T0 + 3_600_000;
+      expect(await closeInterruptedCalls(pair.sql, NODE_A.id, now)).toBe(1);
+      pair.store.closeInterruptedCalls(now);
+      const closed = await same(pair, (r) => r.getCall(pair.ids.unfinishedA));
+      expect(closed?.endedAt).toBe(T0 + 200_000 + 210_000);
+      // Never after the restart.
+      const early = await filledPair();
+      try {
+        await early.sql`UPDATE calls SET recordings = ${recordings} WHERE id = ${early.ids.unfinishedA}`;
+        await closeInterruptedCalls(early.sql, NODE_A.id, T0 + 300_000);
+        expect((await early.pg.getCall(early.ids.unfinishedA))?.endedAt).toBe(T0 + 300_000);
+      } finally {
+        await early.close();
+      }
     } finally {
       await pair.close();
     }

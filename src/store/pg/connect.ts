@@ -70,7 +70,8 @@ export function explainPgError(err: unknown, target: PgTarget): PgStoreError {
     return new PgStoreError("credentials", `${at} refused the user or password (${said}): check USER:PASSWORD in STORE_URL and the server's pg_hba.conf`);
   }
   if (state === "3D000") {
-    return new PgStoreError("database", `${at}: the database ${JSON.stringify(target.database)} does not exist (${said}): create it (createdb -O USER ${target.database}) or fix STORE_URL`);
+    const owner = decodeURIComponent(new URL(target.url).username);
+    return new PgStoreError("database", `${at}: the database ${JSON.stringify(target.database)} does not exist (${said}): create it (sudo -u postgres createdb -O ${owner} ${target.database}) or fix STORE_URL`);
   }
   if (code.includes("TLS") || code.includes("SSL")) {
     return new PgStoreError("tls", `${at}: TLS failed (${said}): check sslmode in STORE_URL against the server's ssl setting and certificate`);

@@ -9,14 +9,18 @@
  * read to callers, drawn from one sequence for every appliance: never reused, never shared.
  *
  * Text search (version 4) is PostgreSQL's own full text search over a GIN index: the 'simple'
- * configuration (no stemming, as FTS5's unicode61) on the text folded to lower case without accents
- * by voicebot_fold(), plain SQL so that no extension (unaccent needs one) is required.
+ * configuration (no stemming, as FTS5's unicode61) on the text folded by voicebot_fold(): lower
+ * case, no accents, and the marks that join words into one token for PostgreSQL's parser (e-mail
+ * addresses, dotted numbers, URLs) made spaces, so every run of letters and digits is a word of its
+ * own as in FTS5. Plain SQL, so no extension (unaccent needs one) and no locale is involved.
  */
 import type { Migration } from "../migrations.ts";
 
 /** Letters with accents → without, as FTS5's remove_diacritics: the Latin ones callers' languages use. */
 const ACCENTED = "àáâãäåāăąçćčďèéêëēĕėęěìíîïĩīįłñńňòóôõöøōőùúûüũūůűųýÿžźż";
 const PLAIN = "aaaaaaaaacccdeeeeeeeeeiiiiiiilnnnoooooooouuuuuuuuuyyzzz";
+/** What PostgreSQL's parser keeps inside a token and FTS5 splits on ("06.12.34", "a@b.fr", "+33…", "10:30"). */
+const JOINERS = "./@:_+-,#=~%&";
 
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
@@ -109,7 +113,7 @@ CREATE INDEX calls_reason_started ON calls(end_reason, started_at DESC, id DESC)
 CREATE INDEX tickets_problem ON tickets(problem_type, id DESC);
 
 CREATE FUNCTION voicebot_fold(t TEXT) RETURNS TEXT LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE
-  AS $$ SELECT translate(lower(t), '${ACCENTED}', '${PLAIN}') $$;
+  AS $$ SELECT translate(lower(t), '${ACCENTED}${JOINERS}', '${PLAIN}${" ".repeat(JOINERS.length)}') $$;
 CREATE INDEX turns_text_search ON turns USING GIN (to_tsvector('simple'::regconfig, voicebot_fold(text)));
 
 ALTER TABLE tickets ADD COLUMN notes TEXT;

@@ -39,9 +39,11 @@ export async function pgPageCalls(sql: SQL, filter: CallFilter, limit: number, a
     where.push(`(c.started_at < ${startedAt} OR (c.started_at = ${startedAt} AND c.id < ${p.add(after.id)}))`);
   }
   if (filter.text !== undefined) {
-    const query = tsQuery(filter.text);
-    if (query === null) return { calls: [], next: null };
-    where.push(`c.id IN (SELECT call_id FROM turns WHERE ${TURN_SEARCH_VECTOR} @@ to_tsquery('simple'::regconfig, voicebot_fold(${p.add(query)})))`);
+    const words = searchWords(filter.text);
+    if (words.length === 0) return { calls: [], next: null };
+    // Each word folded as the indexed text is, then a prefix term; all of them in one turn.
+    const query = words.map((w) => `to_tsquery('simple'::regconfig, quote_literal(voicebot_fold(${p.add(w)})) || ':*')`).join(" && ");
+    where.push(`c.id IN (SELECT call_id FROM turns WHERE ${TURN_SEARCH_VECTOR} @@ (${query}))`);
   }
   const text = `${PG_SUMMARY} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY c.started_at DESC, c.id DESC LIMIT ${p.add(limit + 1)}`;
   const rows: PgRow[] = await sql.unsafe(text, p.values);
@@ -51,11 +53,9 @@ export async function pgPageCalls(sql: SQL, filter: CallFilter, limit: number, a
 }
 
 /**
- * A person's words, not tsquery syntax, as ../call-query.ts ftsQuery: each word (letters and
- * digits only, so nothing typed is an operator) a prefix term, all required; null when no word.
+ * A person's words, as ../call-query.ts ftsQuery reads them: runs of letters and digits (so nothing
+ * typed is an operator), the first 16.
  */
-export function tsQuery(text: string): string | null {
-  const words = text.match(/[\p{L}\p{N}]+/gu) ?? [];
-  if (words.length === 0) return null;
-  return words.slice(0, 16).map((w) => `'${w}':*`).join(" & ");
+export function searchWords(text: string): string[] {
+  return (text.match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 16);
 }

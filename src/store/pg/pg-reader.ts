@@ -36,8 +36,9 @@ export class PgStoreReader implements StoreReader {
     await this.sql.close();
   }
 
+  /** A negative offset counts as 0, as in SQLite. */
   async listCalls(q: { limit?: number; offset?: number } = {}): Promise<CallSummary[]> {
-    const rows: PgRow[] = await this.sql.unsafe(`${PG_SUMMARY} ORDER BY c.started_at DESC, c.id DESC LIMIT $1 OFFSET $2`, [checkLimit(q.limit ?? 50), q.offset ?? 0]);
+    const rows: PgRow[] = await this.sql.unsafe(`${PG_SUMMARY} ORDER BY c.started_at DESC, c.id DESC LIMIT $1 OFFSET $2`, [checkLimit(q.limit ?? 50), Math.max(0, q.offset ?? 0)]);
     return rows.map(toCallSummary);
   }
 
