@@ -2,7 +2,7 @@
 import { adminTokenCheck } from "./doctor-admin.ts";
 import type { Check } from "./doctor-check.ts";
 import { callCheck } from "./doctor-call.ts";
-import { circuitsCheck } from "./doctor-circuits.ts";
+import { circuitsCheck, storeQueueCheck } from "./doctor-circuits.ts";
 import { configChecks } from "./doctor-config.ts";
 import { firewallCheck } from "./doctor-firewall.ts";
 import { pbxCallCheck } from "./doctor-pbx-call.ts";
@@ -21,6 +21,7 @@ export function allChecks(o: { syntheticCall: boolean }): Check[] {
     firewallCheck,
     providersCheck,
     circuitsCheck,
+    storeQueueCheck,
     pbxControlCheck,
     ...(o.syntheticCall ? [callCheck, pbxCallCheck] : []),
   ];

@@ -1,4 +1,7 @@
-/** The running service's circuit breakers, read from its /healthz: a provider it is skipping now is a warning. */
+/**
+ * What the running service says of itself in /healthz that doctor reports: its circuit breakers (a
+ * provider it is skipping now is a warning) and its store (writes waiting for PostgreSQL).
+ */
 import type { Check, CheckResult } from "./doctor-check.ts";
 import { fail, pass, warn } from "./doctor.ts";
 import { fetchHealth } from "./health.ts";
@@ -26,5 +29,30 @@ export const circuitsCheck: Check = {
       return warn(`provider.circuit.${id}`, `${id} is skipped${since} after ${b.failures} failures in a row${next}`,
         "calls use its fallback meanwhile; see why with `journalctl -u voicebot | grep -i circuit`, then check the provider's status and this host's network");
     });
+  },
+};
+
+export const storeQueueCheck: Check = {
+  id: "database.queue",
+  async run(ctx) {
+    const c = ctx.config;
+    if (!c || c.store.kind !== "postgres") return [];
+    const health = await fetchHealth(c, ctx.signal);
+    const store = health?.store;
+    if (!store) return pass("database.queue", "voicebot is not running here: no write queue to read");
+    const dropped = store.dropped ?? 0;
+    const results: CheckResult[] = [];
+    if (store.state !== "ok") {
+      const since = store.degradedSince === null || store.degradedSince === undefined ? "" : ` since ${clockTime(store.degradedSince)}`;
+      results.push(warn("database.queue", `degraded${since}: PostgreSQL does not take writes (${store.lastError ?? "no answer"}); ${store.queued ?? 0} writes wait, ${store.journaled ?? 0} of them in the journal`,
+        "calls go on and nothing is lost while the journal holds them: bring PostgreSQL back (the database line above says what fails), they are sent then"));
+    } else {
+      results.push(pass("database.queue", `PostgreSQL takes the writes: ${store.queued ?? 0} waiting`));
+    }
+    if (dropped > 0) {
+      results.push(warn("database.dropped", `${dropped} writes PostgreSQL refused as invalid were dropped since the service started`,
+        "see which with `journalctl -u voicebot | grep 'refused a write'`; report them (a schema this voicebot does not expect?)"));
+    }
+    return results;
   },
 };

@@ -9,6 +9,8 @@ export interface Health {
   modes?: Record<string, string>;
   /** Each provider's circuit breaker (ms since the epoch for the times). */
   providers?: Record<string, { state: string; failures: number; openSince: number | null; openUntil: number | null }>;
+  /** The store's state; with PostgreSQL, its write queue. */
+  store?: { backend: string; state: string; queued?: number; journaled?: number; dropped?: number; degradedSince?: number | null; lastError?: string | null };
 }
 
 /** Where a local client reaches a listener: a wildcard bind answers on loopback. */
