@@ -1,0 +1,99 @@
+/**
+ * The SQLite side of `voicebot store copy`: an appliance's voicebot.db opened read only (safe while
+ * its serve keeps writing), read a chunk of calls at a time with everything that hangs off them.
+ * Every read is capped at the largest ids seen when the copy started, so rows written meanwhile
+ * wait for the next run instead of arriving half (a turn without its call's later rows).
+ */
+import { Database } from "bun:sqlite";
+import { existsSync, statSync } from "node:fs";
+import { databasePath, schemaVersion } from "../db.ts";
+import { MIGRATIONS } from "../migrations.ts";
+
+export const COPIED_TABLES = ["calls", "turns", "events", "tickets", "ticket_changes"] as const;
+export type CopiedTable = (typeof COPIED_TABLES)[number];
+
+/** A source row: column name → value, as bun:sqlite returns it. */
+export type SourceRow = Record<string, string | number | null>;
+
+/** The largest id of each table when the copy started (0 for an empty table). */
+export type IdCaps = Record<CopiedTable, number>;
+
+/** A run of calls (ids after `after`, up to the chunk's last) with their turns, events, tickets and ticket changes. */
+export interface SourceChunk {
+  calls: SourceRow[];
+  turns: SourceRow[];
+  events: SourceRow[];
+  tickets: SourceRow[];
+  changes: SourceRow[];
+}
+
+export interface CopySource {
+  readonly db: Database;
+  /** The database file, as messages name it. */
+  readonly path: string;
+  close(): void;
+}
+
+/** PATH may be the database file or the data dir holding voicebot.db; it must be at this voicebot's schema. */
+export function openCopySource(pathOrDir: string): CopySource {
+  const path = existsSync(pathOrDir) && statSync(pathOrDir).isDirectory() ? databasePath(pathOrDir) : pathOrDir;
+  if (!existsSync(path)) throw new Error(`no voicebot database at ${path}: give sqlite: the data dir or its voicebot.db`);
+  const db = new Database(path, { readonly: true, strict: true });
+  try {
+    db.run("PRAGMA busy_timeout = 5000");
+    const version = schemaVersion(db);
+    const latest = MIGRATIONS.length;
+    if (version < latest) {
+      throw new Error(`the database at ${path} has schema version ${version}, this voicebot copies version ${latest}: start \`voicebot serve\` once with this data dir to upgrade it (or check that it is a voicebot database)`);
+    }
+    if (version > latest) {
+      throw new Error(`the database at ${path} has schema version ${version}, newer than this voicebot knows (${latest}): run the copy with the voicebot that wrote it`);
+    }
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return { db, path, close: () => db.close() };
+}
+
+export function sourceIdCaps(db: Database): IdCaps {
+  const caps = {} as IdCaps;
+  for (const table of COPIED_TABLES) {
+    caps[table] = db.query<{ m: number | null }, []>(`SELECT MAX(id) AS m FROM ${table}`).get()?.m ?? 0;
+  }
+  return caps;
+}
+
+export function countSourceCalls(db: Database, caps: IdCaps): number {
+  return db.query<{ n: number }, [number]>("SELECT COUNT(*) AS n FROM calls WHERE id <= ?").get(caps.calls)?.n ?? 0;
+}
+
+/** Up to `limit` calls after id `after`, in one read transaction so the chunk is one consistent picture. */
+export function readCallChunk(db: Database, after: number, limit: number, caps: IdCaps): SourceChunk {
+  return db.transaction((): SourceChunk => {
+    const calls = db.query<SourceRow, [number, number, number]>("SELECT * FROM calls WHERE id > ? AND id <= ? ORDER BY id LIMIT ?").all(after, caps.calls, limit);
+    const last = calls.at(-1)?.id;
+    if (last === undefined) return { calls, turns: [], events: [], tickets: [], changes: [] };
+    const upTo = Number(last);
+    const of = (table: "turns" | "events" | "tickets"): SourceRow[] =>
+      db.query<SourceRow, [number, number, number]>(`SELECT * FROM ${table} WHERE call_id > ? AND call_id <= ? AND id <= ? ORDER BY id`).all(after, upTo, caps[table]);
+    return {
+      calls,
+      turns: of("turns"),
+      events: of("events"),
+      tickets: of("tickets"),
+      changes: db.query<SourceRow, [number, number, number, number]>(`SELECT * FROM ticket_changes WHERE id <= ? AND ticket_id IN
+        (SELECT id FROM tickets WHERE call_id > ? AND call_id <= ? AND id <= ?) ORDER BY id`).all(caps.ticket_changes, after, upTo, caps.tickets),
+    };
+  })();
+}
+
+/** Events of no call (a refused connection, a start-up fault): up to `limit` after id `after`. */
+export function readServerEvents(db: Database, after: number, limit: number, caps: IdCaps): SourceRow[] {
+  return db.query<SourceRow, [number, number, number]>("SELECT * FROM events WHERE call_id IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?").all(after, caps.events, limit);
+}
+
+/** For resuming a copy that kept ids: the source call with that id, to tell it is the same call. */
+export function sourceCallById(db: Database, id: number): SourceRow | null {
+  return db.query<SourceRow, [number]>("SELECT id, uuid, started_at, node_id FROM calls WHERE id = ?").get(id);
+}
