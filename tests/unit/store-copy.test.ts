@@ -102,7 +102,7 @@ describe("store copy", () => {
     source.close();
     expect(first).toMatchObject({ calls: { total: 15, copied: 15, alreadyThere: 0 }, ids: "keep", renumberedTickets: [], ticketChanges: 2,
       serverEvents: { total: 1, copied: 1, alreadyThere: 0 } });
-    expect(progress).toEqual([[4, 15], [8, 15], [12, 15], [15, 15]]);
+    expect(progress).toEqual([[0, 15], [4, 15], [8, 15], [12, 15], [15, 15]]);
     await expectSameReads(sqliteReader(dir), reader);
     const after = await counts(sql);
     expect(after).toEqual({ calls: 15, turns: first.turns, events: first.events + 1, tickets: first.tickets, changes: 2 });

@@ -25,7 +25,7 @@ export interface CopyOptions {
   node: CopyNode;
   /** Calls per transaction. */
   chunkCalls?: number;
-  /** Calls done (copied or already there) out of the total, after each chunk. */
+  /** Calls done (copied or already there) out of the total: 0 at the start, then after each chunk. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -51,6 +51,7 @@ export async function copyStore(source: CopySource, sql: SQL, options: CopyOptio
     calls: { total, copied: 0, alreadyThere: 0 }, turns: 0, events: 0, serverEvents: { total: 0, copied: 0, alreadyThere: 0 },
     tickets: 0, ticketChanges: 0, ids: mode, renumberedTickets: [],
   };
+  options.onProgress?.(0, total);
 
   for (let after = 0; ;) {
     const chunk = readCallChunk(source.db, after, chunkCalls, caps);
