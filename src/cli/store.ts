@@ -14,12 +14,14 @@ const USAGE = `Usage: voicebot store copy [--from sqlite:PATH] [--to postgres://
 Moves an appliance's history (calls with their turns, events, tickets and ticket edits) from its
 SQLite database into the PostgreSQL that several appliances share (STORE_URL). The SQLite file is
 only read: safe while serve runs. Safe to run again, or after an interruption: a call already
-there is skipped whole, and each chunk of calls is copied whole or not at all.
+there is skipped whole (one copied while still going is copied again once it has ended), and
+each chunk of calls is copied whole or not at all.
 
-Ticket numbers: into a fresh database the tickets keep their numbers. Into one an appliance has
-already written to, copied rows take new numbers from the shared sequence (another appliance may
-hold the old ones), and the summary lists each ticket number that changed (old → new). To keep
-ticket numbers, copy into a fresh database before any appliance writes to it.
+Ticket numbers: into a fresh database the tickets keep their numbers, and so do later runs until
+an appliance starts on it. Into one an appliance has written to, copied rows take new numbers from
+the shared sequence (another appliance may hold the old ones), and the summary lists each ticket
+number that changed (old → new). To keep ticket numbers, copy into a fresh database before any
+appliance writes to it.
 
 Subcommands:
   copy                 copy the SQLite history into PostgreSQL
@@ -139,8 +141,9 @@ async function copy(from: string, target: PgTarget, node: CopyNode, json: boolea
 }
 
 function summary(from: string, to: string, r: CopyReport, seconds: number): string {
+  const finished = r.calls.finished > 0 ? `, ${r.calls.finished} of them copied again as they ended since the last run` : "";
   const lines = [
-    `copied ${r.calls.copied} of ${r.calls.total} calls (${r.calls.alreadyThere} already there) from ${from} into ${to} in ${seconds.toFixed(1)} s`,
+    `copied ${r.calls.copied} of ${r.calls.total} calls (${r.calls.alreadyThere} already there${finished}) from ${from} into ${to} in ${seconds.toFixed(1)} s`,
     `  with ${r.turns} turns, ${r.events} events, ${r.tickets} tickets, ${r.ticketChanges} ticket edits; `
       + `server events: ${r.serverEvents.copied} copied, ${r.serverEvents.alreadyThere} already there`,
   ];

@@ -30,7 +30,7 @@ describe("voicebot store copy", () => {
     expect(copied.stderr).not.toContain("voicebot-test-password");
     expect(copied.code).toBe(0);
     const report = JSON.parse(copied.stdout) as { calls: unknown; ids: string; to: string };
-    expect(report.calls).toEqual({ total: 15, copied: 15, alreadyThere: 0 });
+    expect(report.calls).toEqual({ total: 15, copied: 15, alreadyThere: 0, finished: 0 });
     expect(report.ids).toBe("keep");
     expect(report.to).not.toContain("voicebot-test-password");
 

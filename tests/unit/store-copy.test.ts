@@ -135,7 +135,7 @@ describe("store copy", () => {
     const dir = filledStore();
     const report = await copy(dir, sql, 5);
     expect(report.ids).toBe("renumber");
-    expect(report.calls).toEqual({ total: 15, copied: 15, alreadyThere: 0 });
+    expect(report.calls).toEqual({ total: 15, copied: 15, alreadyThere: 0, finished: 0 });
     const sourceTickets = await sqliteReader(dir).listTickets({ limit: 1000 });
     expect(report.renumberedTickets.map((r) => r.from)).toEqual(sourceTickets.map((t) => t.id).sort((a, b) => a - b));
     expect(report.renumberedTickets.every((r) => r.to > 23)).toBe(true);
@@ -153,7 +153,7 @@ describe("store copy", () => {
     expect(await reader.countCalls()).toBe(18);
 
     const again = await copy(dir, sql, 5);
-    expect(again.calls).toEqual({ total: 15, copied: 0, alreadyThere: 15 });
+    expect(again.calls).toEqual({ total: 15, copied: 0, alreadyThere: 15, finished: 0 });
     expect(again.renumberedTickets).toEqual([]);
     expect((await counts(sql)).calls).toBe(18);
   });
@@ -176,6 +176,49 @@ describe("store copy", () => {
     const rest = await copy(dir, sql, 4);
     expect(rest).toMatchObject({ ids: "keep", calls: { total: 15, copied: 3, alreadyThere: 12 }, renumberedTickets: [] });
     await expectSameReads(sqliteReader(dir), reader);
+  });
+
+  test("copied while serve writes: the copy reads one instant; run again, calls ended since replace their copies, new calls come, ticket numbers kept until an appliance draws one", async () => {
+    const dir = tempDir();
+    const { unfinishedA } = fillStore(dir);
+    const { sql, reader } = await database();
+    let ticket = 0;
+    const source = openCopySource(dir);
+    const first = await copyStore(source, sql, {
+      node: NODE,
+      chunkCalls: 4,
+      onProgress: (done) => {
+        if (done !== 4) return;
+        const serve = Store.open(dir, { node: { id: "app-a", url: "http://10.0.0.1:9091" } });
+        serve.addTurn(unfinishedA, { speaker: "bot", text: "Je transfère", startedAt: T0 + 206_000, endedAt: T0 + 207_000 });
+        serve.updateTicket(serve.getCall(unfinishedA)?.tickets[0]?.id as number, { status: "escalated", at: T0 + 207_500 });
+        serve.endCall(unfinishedA, { endedAt: T0 + 208_000, reason: "transfer" });
+        const next = serve.insertCall({ uuid: "after-first-copy", transport: "audiosocket", tenant: "default", caller: null, peer: "10.0.0.7:1", sampleRate: 8000, startedAt: T0 + 300_000 });
+        ticket = serve.openTicket(next, { customer: "Nouveau", at: T0 + 300_500 });
+        serve.close();
+      },
+    });
+    source.close();
+    expect(first).toMatchObject({ ids: "keep", calls: { total: 15, copied: 15 } });
+    const copiedLive = await reader.getCall(unfinishedA);
+    expect(copiedLive?.endedAt).toBeNull();
+    expect(copiedLive?.turns.map((t) => t.text)).not.toContain("Je transfère");
+    expect(copiedLive?.tickets[0]?.status).toBe("open");
+    expect(ticket).toBeGreaterThan(0);
+
+    const again = await copy(dir, sql);
+    expect(again).toMatchObject({ ids: "keep", calls: { total: 16, copied: 2, alreadyThere: 14, finished: 1 }, renumberedTickets: [] });
+    await expectSameReads(sqliteReader(dir), reader);
+    expect((await reader.getTicket(ticket))?.customer).toBe("Nouveau");
+
+    // An appliance has started on the database: from now on, copied rows take fresh numbers.
+    await sql`SELECT nextval('tickets_id_seq')`;
+    const later = Store.open(dir, { node: { id: "app-a", url: "http://10.0.0.1:9091" } });
+    const last = later.insertCall({ uuid: "after-an-appliance", transport: "audiosocket", tenant: "default", caller: null, peer: "10.0.0.7:1", sampleRate: 8000, startedAt: T0 + 400_000 });
+    const lastTicket = later.openTicket(last, { at: T0 + 400_500 });
+    later.close();
+    const third = await copy(dir, sql);
+    expect(third).toMatchObject({ ids: "renumber", calls: { total: 17, copied: 1, alreadyThere: 16, finished: 0 }, renumberedTickets: [{ from: lastTicket, to: lastTicket + 1 }] });
   });
 
   test("calls from before NODE_ID take the copy's node; a source at an older schema is refused with what to do", async () => {

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL side of `voicebot store copy`: one chunk of source calls in one transaction,
  * each new call with all its turns, events, tickets and ticket changes (a call lands whole or not
- * at all); a call already there, the same (lower(uuid), started_at, node_id), is skipped whole.
+ * at all); a call already there, the same (lower(uuid), started_at, node_id), is skipped whole,
+ * unless it was copied while still going and has ended since: that copy is replaced by the whole call.
  * A transaction-level advisory lock makes two copies into one database take turns, so neither
  * inserts a call the other is inserting.
  */
@@ -21,8 +22,11 @@ export interface CopyNode {
 }
 
 export interface ChunkResult {
+  /** Calls copied, including those `finished`. */
   copied: number;
   already: number;
+  /** Calls an earlier copy took while they were still going, copied again now that they have ended. */
+  finished: number;
   turns: number;
   events: number;
   tickets: number;
@@ -89,17 +93,26 @@ function mapped(map: Map<number, number>, id: string | number | null | undefined
   return to;
 }
 
-/** The indexes (into `calls`) of the source calls whose copy is already in the target. */
-async function alreadyThere(tx: SQL, calls: readonly SourceRow[]): Promise<Set<number>> {
-  const params: (string | number | null)[] = [];
+/** The source calls (by index into `calls`) whose copy is in the target: its ids, and whether it was copied before its end. */
+async function alreadyThere(tx: SQL, calls: readonly SourceRow[]): Promise<Map<number, { ids: number[]; open: boolean }>> {
+  const params: (string | number)[] = [];
   const tuples = calls.map((c, i) => {
     params.push(i, c.uuid ?? "", c.started_at ?? 0, c.node_id ?? "");
     const n = params.length;
     return `($${n - 3}::int, $${n - 2}::text, $${n - 1}::bigint, $${n}::text)`;
   });
-  const rows: { i: unknown }[] = await tx.unsafe(`SELECT DISTINCT v.i FROM (VALUES ${tuples.join(", ")}) AS v(i, u, s, n)
-    JOIN calls c ON lower(c.uuid) = lower(v.u) AND c.started_at = v.s AND c.node_id = v.n`, params);
-  return new Set(rows.map((r) => Number(r.i)));
+  const rows: { i: unknown; ids: unknown; open: unknown }[] = await tx.unsafe(`SELECT v.i, string_agg(c.id::text, ',') AS ids, bool_and(c.ended_at IS NULL) AS open
+    FROM (VALUES ${tuples.join(", ")}) AS v(i, u, s, n)
+    JOIN calls c ON lower(c.uuid) = lower(v.u) AND c.started_at = v.s AND c.node_id = v.n GROUP BY v.i`, params);
+  return new Map(rows.map((r) => [Number(r.i), { ids: String(r.ids).split(",").map(Number), open: r.open === true }]));
+}
+
+/** A call copied while it was still going, with everything of it, to be copied again as it ended. */
+async function deleteCalls(tx: SQL, ids: readonly number[]): Promise<void> {
+  const list = ids.map((_, i) => `$${i + 1}`).join(", ");
+  await tx.unsafe(`DELETE FROM ticket_changes WHERE ticket_id IN (SELECT id FROM tickets WHERE call_id IN (${list}))`, [...ids]);
+  for (const table of ["tickets", "turns", "events"]) await tx.unsafe(`DELETE FROM ${table} WHERE call_id IN (${list})`, [...ids]);
+  await tx.unsafe(`DELETE FROM calls WHERE id IN (${list})`, [...ids]);
 }
 
 /** The call as it is kept in the target: its own appliance, else the one the copy names. */
@@ -111,10 +124,21 @@ export async function copyCallChunk(sql: SQL, chunk: SourceChunk, node: CopyNode
   return sql.begin(async (tx) => {
     await tx.unsafe(`SELECT pg_advisory_xact_lock(${COPY_LOCK_KEY})`);
     const stamped = chunk.calls.map((c) => withNode(c, node));
-    const skip = stamped.length === 0 ? new Set<number>() : await alreadyThere(tx, stamped);
-    const calls = stamped.filter((_, i) => !skip.has(i));
-    const result: ChunkResult = { copied: calls.length, already: skip.size, turns: 0, events: 0, tickets: 0, changes: 0, renumbered: [] };
+    const there = stamped.length === 0 ? new Map<number, { ids: number[]; open: boolean }>() : await alreadyThere(tx, stamped);
+    const replaced: number[] = [];
+    const calls = stamped.filter((c, i) => {
+      const copy = there.get(i);
+      if (copy === undefined) return true;
+      if (!copy.open || c.ended_at === null || c.ended_at === undefined) return false;
+      replaced.push(...copy.ids);
+      return true;
+    });
+    const result: ChunkResult = {
+      copied: calls.length, already: stamped.length - calls.length, finished: calls.length - (stamped.length - there.size),
+      turns: 0, events: 0, tickets: 0, changes: 0, renumbered: [],
+    };
     if (calls.length === 0) return result;
+    if (replaced.length > 0) await deleteCalls(tx, replaced);
 
     const callIds = await idMap(tx, "calls", calls, mode);
     const copied = (r: SourceRow): boolean => callIds.has(Number(r.call_id));

@@ -1,8 +1,8 @@
 /**
  * The SQLite side of `voicebot store copy`: an appliance's voicebot.db opened read only (safe while
  * its serve keeps writing), read a chunk of calls at a time with everything that hangs off them.
- * Every read is capped at the largest ids seen when the copy started, so rows written meanwhile
- * wait for the next run instead of arriving half (a turn without its call's later rows).
+ * The whole copy reads one snapshot (see snapshot()), so a call is read as it stood at one instant,
+ * with all its rows of that instant, whatever serve writes meanwhile.
  */
 import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
@@ -15,7 +15,7 @@ export type CopiedTable = (typeof COPIED_TABLES)[number];
 /** A source row: column name → value, as bun:sqlite returns it. */
 export type SourceRow = Record<string, string | number | null>;
 
-/** The largest id of each table when the copy started (0 for an empty table). */
+/** The largest id of each table in the snapshot (0 for an empty table): how far a copy keeping ids moves the sequences. */
 export type IdCaps = Record<CopiedTable, number>;
 
 /** A run of calls (ids after `after`, up to the chunk's last) with their turns, events, tickets and ticket changes. */
@@ -64,33 +64,45 @@ export function sourceIdCaps(db: Database): IdCaps {
   return caps;
 }
 
-export function countSourceCalls(db: Database, caps: IdCaps): number {
-  return db.query<{ n: number }, [number]>("SELECT COUNT(*) AS n FROM calls WHERE id <= ?").get(caps.calls)?.n ?? 0;
+export function countSourceCalls(db: Database): number {
+  return db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM calls").get()?.n ?? 0;
 }
 
-/** Up to `limit` calls after id `after`, in one read transaction so the chunk is one consistent picture. */
-export function readCallChunk(db: Database, after: number, limit: number, caps: IdCaps): SourceChunk {
-  return db.transaction((): SourceChunk => {
-    const calls = db.query<SourceRow, [number, number, number]>("SELECT * FROM calls WHERE id > ? AND id <= ? ORDER BY id LIMIT ?").all(after, caps.calls, limit);
-    const last = calls.at(-1)?.id;
-    if (last === undefined) return { calls, turns: [], events: [], tickets: [], changes: [] };
-    const upTo = Number(last);
-    const of = (table: "turns" | "events" | "tickets"): SourceRow[] =>
-      db.query<SourceRow, [number, number, number]>(`SELECT * FROM ${table} WHERE call_id > ? AND call_id <= ? AND id <= ? ORDER BY id`).all(after, upTo, caps[table]);
-    return {
-      calls,
-      turns: of("turns"),
-      events: of("events"),
-      tickets: of("tickets"),
-      changes: db.query<SourceRow, [number, number, number, number]>(`SELECT * FROM ticket_changes WHERE id <= ? AND ticket_id IN
-        (SELECT id FROM tickets WHERE call_id > ? AND call_id <= ? AND id <= ?) ORDER BY id`).all(caps.ticket_changes, after, upTo, caps.tickets),
-    };
-  })();
+/**
+ * Runs `read` inside one read transaction: in WAL mode it sees the database as of its first read
+ * while serve goes on writing (a WAL checkpoint then waits for it to end, so the WAL grows a little
+ * for the copy's length).
+ */
+export async function snapshot<T>(db: Database, read: () => Promise<T>): Promise<T> {
+  db.run("BEGIN");
+  try {
+    return await read();
+  } finally {
+    db.run("COMMIT");
+  }
+}
+
+/** Up to `limit` calls after id `after`, with their rows (read within snapshot()). */
+export function readCallChunk(db: Database, after: number, limit: number): SourceChunk {
+  const calls = db.query<SourceRow, [number, number]>("SELECT * FROM calls WHERE id > ? ORDER BY id LIMIT ?").all(after, limit);
+  const last = calls.at(-1)?.id;
+  if (last === undefined) return { calls, turns: [], events: [], tickets: [], changes: [] };
+  const upTo = Number(last);
+  const of = (table: "turns" | "events" | "tickets"): SourceRow[] =>
+    db.query<SourceRow, [number, number]>(`SELECT * FROM ${table} WHERE call_id > ? AND call_id <= ? ORDER BY id`).all(after, upTo);
+  return {
+    calls,
+    turns: of("turns"),
+    events: of("events"),
+    tickets: of("tickets"),
+    changes: db.query<SourceRow, [number, number]>(`SELECT * FROM ticket_changes WHERE ticket_id IN
+      (SELECT id FROM tickets WHERE call_id > ? AND call_id <= ?) ORDER BY id`).all(after, upTo),
+  };
 }
 
 /** Events of no call (a refused connection, a start-up fault): up to `limit` after id `after`. */
-export function readServerEvents(db: Database, after: number, limit: number, caps: IdCaps): SourceRow[] {
-  return db.query<SourceRow, [number, number, number]>("SELECT * FROM events WHERE call_id IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?").all(after, caps.events, limit);
+export function readServerEvents(db: Database, after: number, limit: number): SourceRow[] {
+  return db.query<SourceRow, [number, number]>("SELECT * FROM events WHERE call_id IS NULL AND id > ? ORDER BY id LIMIT ?").all(after, limit);
 }
 
 /** For resuming a copy that kept ids: the source call with that id, to tell it is the same call. */
