@@ -9,7 +9,8 @@ import { copyStore, openCopySource, type CopyNode, type CopyReport, type CopySou
 import { parseCommandArgs, printJson, UsageError, type Command } from "./command.ts";
 import { createProgress, type Progress } from "./progress.ts";
 
-const USAGE = `Usage: voicebot store copy [--from sqlite:PATH] [--to postgres://USER:PASSWORD@HOST[:PORT]/DB] [--json]
+const USAGE = `Usage: voicebot store copy [--from sqlite:PATH] [--to postgres://USER:PASSWORD@HOST[:PORT]/DB]
+                           [--node ID] [--node-url URL] [--json]
 
 Moves an appliance's history (calls with their turns, events, tickets and ticket edits) from its
 SQLite database into the PostgreSQL that several appliances share (STORE_URL). The SQLite file is

@@ -45,10 +45,17 @@ describe("voicebot store copy", () => {
     expect(again.stdout).toContain("copied 0 of 15 calls (15 already there)");
   }, E2E_TIMEOUT_MS);
 
-  test("a target that is not PostgreSQL is a usage error; one that cannot be reached, one line and exit 1", async () => {
+  test("a target that is not PostgreSQL, a source that is not SQLite or a bad node is a usage error; one that cannot be reached, one line and exit 1", async () => {
     const sqliteTarget = await runCli(["store", "copy", "--from", `sqlite:${dir}`, "--to", "sqlite:", "--data-dir", dir]);
     expect(sqliteTarget.code).toBe(2);
     expect(sqliteTarget.stderr).toContain("--to \"sqlite:\" is not allowed: a postgres://USER:PASSWORD@HOST[:PORT]/DATABASE URL");
+
+    const fromPg = await runCli(["store", "copy", "--from", "postgres://u:pw@h/db", "--to", "postgres://u:pw@h/db", "--data-dir", dir]);
+    expect(fromPg.code).toBe(2);
+    expect(fromPg.stderr).toContain("--from \"postgres://u:***@h/db\" is not allowed: must be sqlite:PATH");
+    const badNode = await runCli(["store", "copy", "--node", "no spaces", "--to", "postgres://u:pw@h/db", "--data-dir", dir]);
+    expect(badNode.code).toBe(2);
+    expect(badNode.stderr).toContain("--node=\"no spaces\" (command line): must be 1-100 letters");
 
     const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = probe.port;
