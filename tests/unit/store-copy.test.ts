@@ -2,7 +2,8 @@
  * `store copy` against a real throw-away PostgreSQL: a filled SQLite store copied into a fresh
  * database reads the same (ticket numbers included), a second run copies nothing, a database
  * another appliance already writes to gets every call with renumbered tickets (reported) and its
- * own rows untouched, and a copy cut off by a failing chunk completes on the next run.
+ * own rows untouched, a copy cut off by a failing chunk or by PostgreSQL stopping completes on
+ * the next run, and a copy made while serve writes reads one instant and is brought up to date.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { SQL } from "bun";
@@ -219,6 +220,33 @@ describe("store copy", () => {
     later.close();
     const third = await copy(dir, sql);
     expect(third).toMatchObject({ ids: "renumber", calls: { total: 17, copied: 1, alreadyThere: 16, finished: 0 }, renumberedTickets: [{ from: lastTicket, to: lastTicket + 1 }] });
+  });
+
+  test("PostgreSQL stopped in the middle of a copy: the next run completes it, no call twice, ticket numbers kept", async () => {
+    const dir = filledStore();
+    const url = await pg.database();
+    const target = parseStoreUrl(url) as PgTarget;
+    const sql = await connectPg(target, { max: 1 });
+    await migratePg(sql, target);
+    let stopping: Promise<void> | null = null;
+    const source = openCopySource(dir);
+    // Whether the stop lands before the last chunk depends on the machine's load: either way, the next run must leave the same store.
+    await copyStore(source, sql, { node: NODE, chunkCalls: 1, onProgress: (done) => {
+      if (done === 3) stopping = pg.cluster().stop();
+    } }).catch(() => undefined);
+    source.close();
+    await stopping;
+    await sql.close();
+    await pg.cluster().start();
+
+    const again = await connectPg(target, { max: 2 });
+    const reader = new PgStoreReader(again);
+    cleanups.push(() => reader.close());
+    const rest = await copy(dir, again);
+    expect(rest.ids).toBe("keep");
+    expect(rest.calls.alreadyThere).toBeGreaterThanOrEqual(3);
+    expect(rest.calls.copied + rest.calls.alreadyThere).toBe(15);
+    await expectSameReads(sqliteReader(dir), reader);
   });
 
   test("calls from before NODE_ID take the copy's node; a source at an older schema is refused with what to do", async () => {
