@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { SQL } from "bun";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
@@ -249,7 +249,7 @@ describe("store copy", () => {
     await expectSameReads(sqliteReader(dir), reader);
   });
 
-  test("calls from before NODE_ID take the copy's node; a source at an older schema is refused with what to do", async () => {
+  test("calls from before NODE_ID take the copy's node; a source at an older schema, missing or not a database is refused with what to do", async () => {
     const dir = tempDir();
     const s = Store.open(dir);
     s.insertCall({ uuid: "no-node", transport: "audiosocket", tenant: "default", caller: null, peer: "10.0.0.7:1", sampleRate: 8000, startedAt: T0 });
@@ -264,5 +264,7 @@ describe("store copy", () => {
     db.close();
     expect(() => openCopySource(dir)).toThrow(/schema version 4, this voicebot copies version 5: start `voicebot serve` once/);
     expect(() => openCopySource(join(dir, "nothing.db"))).toThrow(/no voicebot database at .*nothing\.db/);
+    writeFileSync(join(dir, "notes.txt"), "not a database");
+    expect(() => openCopySource(join(dir, "notes.txt"))).toThrow(/cannot read .*notes\.txt as a voicebot database: file is not a database/);
   });
 });

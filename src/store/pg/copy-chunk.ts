@@ -61,7 +61,7 @@ function value(v: string | number | null | undefined, kind: Kind): string | numb
 }
 
 /** Many rows per INSERT: a chunk of a long history is a few round trips, not thousands. */
-export async function insertRows(tx: SQL, table: string, columns: Columns, rows: readonly SourceRow[]): Promise<void> {
+async function insertRows(tx: SQL, table: string, columns: Columns, rows: readonly SourceRow[]): Promise<void> {
   const perStatement = Math.floor(MAX_PARAMS / columns.length);
   for (let i = 0; i < rows.length; i += perStatement) {
     const params: (string | number | boolean | null)[] = [];

@@ -38,22 +38,30 @@ export interface CopySource {
 export function openCopySource(pathOrDir: string): CopySource {
   const path = existsSync(pathOrDir) && statSync(pathOrDir).isDirectory() ? databasePath(pathOrDir) : pathOrDir;
   if (!existsSync(path)) throw new Error(`no voicebot database at ${path}: give sqlite: the data dir or its voicebot.db`);
-  const db = new Database(path, { readonly: true, strict: true });
+  let db: Database;
+  try {
+    db = new Database(path, { readonly: true, strict: true });
+  } catch (err) {
+    throw new Error(`cannot open ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   try {
     db.run("PRAGMA busy_timeout = 5000");
-    const version = schemaVersion(db);
-    const latest = MIGRATIONS.length;
-    if (version < latest) {
-      throw new Error(`the database at ${path} has schema version ${version}, this voicebot copies version ${latest}: start \`voicebot serve\` once with this data dir to upgrade it (or check that it is a voicebot database)`);
-    }
-    if (version > latest) {
-      throw new Error(`the database at ${path} has schema version ${version}, newer than this voicebot knows (${latest}): run the copy with the voicebot that wrote it`);
-    }
+    checkVersion(schemaVersion(db), path);
   } catch (err) {
     db.close();
-    throw err;
+    throw err instanceof Error && err.message.includes(path) ? err : new Error(`cannot read ${path} as a voicebot database: ${err instanceof Error ? err.message : String(err)}`);
   }
   return { db, path, close: () => db.close() };
+}
+
+function checkVersion(version: number, path: string): void {
+  const latest = MIGRATIONS.length;
+  if (version < latest) {
+    throw new Error(`the database at ${path} has schema version ${version}, this voicebot copies version ${latest}: start \`voicebot serve\` once with this data dir to upgrade it (or check that it is a voicebot database)`);
+  }
+  if (version > latest) {
+    throw new Error(`the database at ${path} has schema version ${version}, newer than this voicebot knows (${latest}): run the copy with the voicebot that wrote it`);
+  }
 }
 
 export function sourceIdCaps(db: Database): IdCaps {

@@ -18,7 +18,7 @@ import { COPIED_TABLES, countSourceCalls, readCallChunk, readServerEvents, snaps
 export { openCopySource, type CopySource } from "./copy-source.ts";
 export type { CopyNode, IdMode } from "./copy-chunk.ts";
 
-export const DEFAULT_CHUNK_CALLS = 100;
+const DEFAULT_CHUNK_CALLS = 100;
 
 export interface CopyOptions {
   /** Stamped on calls that carry no appliance (a store from before NODE_ID). */
