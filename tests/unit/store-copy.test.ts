@@ -249,6 +249,17 @@ describe("store copy", () => {
     await expectSameReads(sqliteReader(dir), reader);
   });
 
+  test("calls with one hard-coded UUID starting in the same millisecond are each copied once, across chunks", async () => {
+    const dir = tempDir();
+    const s = Store.open(dir, { node: NODE });
+    for (let i = 0; i < 3; i++) s.insertCall({ uuid: i === 1 ? "FIXED" : "fixed", transport: "audiosocket", tenant: "default", caller: `${i}`, peer: "10.0.0.7:1", sampleRate: 8000, startedAt: T0 });
+    s.close();
+    const { sql, reader } = await database();
+    expect((await copy(dir, sql, 1)).calls).toEqual({ total: 3, copied: 3, alreadyThere: 0, finished: 0 });
+    expect((await copy(dir, sql, 2)).calls).toEqual({ total: 3, copied: 0, alreadyThere: 3, finished: 0 });
+    expect((await reader.listCalls()).map((c) => c.caller).sort()).toEqual(["0", "1", "2"]);
+  });
+
   test("calls from before NODE_ID take the copy's node; a source at an older schema, missing or not a database is refused with what to do", async () => {
     const dir = tempDir();
     const s = Store.open(dir);

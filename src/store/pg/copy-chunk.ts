@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL side of `voicebot store copy`: one chunk of source calls in one transaction,
  * each new call with all its turns, events, tickets and ticket changes (a call lands whole or not
- * at all); a call already there, the same (lower(uuid), started_at, node_id), is skipped whole,
- * unless it was copied while still going and has ended since: that copy is replaced by the whole call.
+ * at all). A call already there, the same (lower(uuid), started_at, node_id) (the n-th such call of
+ * the source is the n-th such copy), is skipped whole, unless it was copied while still going and
+ * has ended since: that copy is then replaced by the whole call.
  * A transaction-level advisory lock makes two copies into one database take turns, so neither
  * inserts a call the other is inserting.
  */
@@ -93,18 +94,26 @@ function mapped(map: Map<number, number>, id: string | number | null | undefined
   return to;
 }
 
-/** The source calls (by index into `calls`) whose copy is in the target: its ids, and whether it was copied before its end. */
-async function alreadyThere(tx: SQL, calls: readonly SourceRow[]): Promise<Map<number, { ids: number[]; open: boolean }>> {
+interface TargetCopy {
+  id: number;
+  open: boolean;
+}
+
+/** The copies in the target of each source call (by index into `calls`), by id: calls of the same (uuid, start, node) in their order. */
+async function copiesThere(tx: SQL, calls: readonly SourceRow[]): Promise<Map<number, TargetCopy[]>> {
   const params: (string | number)[] = [];
   const tuples = calls.map((c, i) => {
     params.push(i, c.uuid ?? "", c.started_at ?? 0, c.node_id ?? "");
     const n = params.length;
     return `($${n - 3}::int, $${n - 2}::text, $${n - 1}::bigint, $${n}::text)`;
   });
-  const rows: { i: unknown; ids: unknown; open: unknown }[] = await tx.unsafe(`SELECT v.i, string_agg(c.id::text, ',') AS ids, bool_and(c.ended_at IS NULL) AS open
+  const rows: { i: unknown; copies: unknown }[] = await tx.unsafe(`SELECT v.i, string_agg(c.id::text || ':' || (c.ended_at IS NULL)::text, ',' ORDER BY c.id) AS copies
     FROM (VALUES ${tuples.join(", ")}) AS v(i, u, s, n)
     JOIN calls c ON lower(c.uuid) = lower(v.u) AND c.started_at = v.s AND c.node_id = v.n GROUP BY v.i`, params);
-  return new Map(rows.map((r) => [Number(r.i), { ids: String(r.ids).split(",").map(Number), open: r.open === true }]));
+  return new Map(rows.map((r) => [Number(r.i), String(r.copies).split(",").map((copy) => {
+    const [id, open] = copy.split(":");
+    return { id: Number(id), open: open === "true" };
+  })]));
 }
 
 /** A call copied while it was still going, with everything of it, to be copied again as it ended. */
@@ -124,17 +133,17 @@ export async function copyCallChunk(sql: SQL, chunk: SourceChunk, node: CopyNode
   return sql.begin(async (tx) => {
     await tx.unsafe(`SELECT pg_advisory_xact_lock(${COPY_LOCK_KEY})`);
     const stamped = chunk.calls.map((c) => withNode(c, node));
-    const there = stamped.length === 0 ? new Map<number, { ids: number[]; open: boolean }>() : await alreadyThere(tx, stamped);
+    const there = stamped.length === 0 ? new Map<number, TargetCopy[]>() : await copiesThere(tx, stamped);
     const replaced: number[] = [];
     const calls = stamped.filter((c, i) => {
-      const copy = there.get(i);
+      const copy = there.get(i)?.[(chunk.ranks[i] ?? 1) - 1];
       if (copy === undefined) return true;
       if (!copy.open || c.ended_at === null || c.ended_at === undefined) return false;
-      replaced.push(...copy.ids);
+      replaced.push(copy.id);
       return true;
     });
     const result: ChunkResult = {
-      copied: calls.length, already: stamped.length - calls.length, finished: calls.length - (stamped.length - there.size),
+      copied: calls.length, already: stamped.length - calls.length, finished: replaced.length,
       turns: 0, events: 0, tickets: 0, changes: 0, renumbered: [],
     };
     if (calls.length === 0) return result;

@@ -21,6 +21,11 @@ export type IdCaps = Record<CopiedTable, number>;
 /** A run of calls (ids after `after`, up to the chunk's last) with their turns, events, tickets and ticket changes. */
 export interface SourceChunk {
   calls: SourceRow[];
+  /**
+   * Per call, 1 + how many calls before it share its (uuid, started_at, node_id): a dialplan that
+   * hard-codes the UUID may start two calls in one millisecond, and the second is not the first's copy.
+   */
+  ranks: number[];
   turns: SourceRow[];
   events: SourceRow[];
   tickets: SourceRow[];
@@ -94,12 +99,15 @@ export async function snapshot<T>(db: Database, read: () => Promise<T>): Promise
 export function readCallChunk(db: Database, after: number, limit: number): SourceChunk {
   const calls = db.query<SourceRow, [number, number]>("SELECT * FROM calls WHERE id > ? ORDER BY id LIMIT ?").all(after, limit);
   const last = calls.at(-1)?.id;
-  if (last === undefined) return { calls, turns: [], events: [], tickets: [], changes: [] };
+  if (last === undefined) return { calls, ranks: [], turns: [], events: [], tickets: [], changes: [] };
+  const before = db.query<{ n: number }, [string | number | null, string | number | null, string | number | null, string | number | null]>(
+    "SELECT COUNT(*) AS n FROM calls WHERE uuid = ? AND started_at = ? AND node_id IS ? AND id < ?");
   const upTo = Number(last);
   const of = (table: "turns" | "events" | "tickets"): SourceRow[] =>
     db.query<SourceRow, [number, number]>(`SELECT * FROM ${table} WHERE call_id > ? AND call_id <= ? ORDER BY id`).all(after, upTo);
   return {
     calls,
+    ranks: calls.map((c) => 1 + (before.get(c.uuid ?? null, c.started_at ?? null, c.node_id ?? null, c.id ?? null)?.n ?? 0)),
     turns: of("turns"),
     events: of("events"),
     tickets: of("tickets"),
