@@ -142,7 +142,7 @@ async function copy(from: string, target: PgTarget, node: CopyNode, json: boolea
 }
 
 function summary(from: string, to: string, r: CopyReport, seconds: number): string {
-  const finished = r.calls.finished > 0 ? `, ${r.calls.finished} of them copied again as they ended since the last run` : "";
+  const finished = r.calls.finished > 0 ? `; ${r.calls.finished} copied again, having ended since an earlier run took them` : "";
   const lines = [
     `copied ${r.calls.copied} of ${r.calls.total} calls (${r.calls.alreadyThere} already there${finished}) from ${from} into ${to} in ${seconds.toFixed(1)} s`,
     `  with ${r.turns} turns, ${r.events} events, ${r.tickets} tickets, ${r.ticketChanges} ticket edits; `
