@@ -153,7 +153,7 @@ function summary(from: string, to: string, r: CopyReport, seconds: number): stri
   else {
     const shown = r.renumberedTickets.slice(0, SHOWN_RENUMBERED).map((t) => `#${t.from} → #${t.to}`).join(", ");
     const more = r.renumberedTickets.length - SHOWN_RENUMBERED;
-    lines.push(`  ${r.renumberedTickets.length} ticket numbers changed (the database already had rows): ${shown}${more > 0 ? `, and ${more} more (all in --json)` : ""}`);
+    lines.push(`  ${r.renumberedTickets.length} ticket numbers changed (the database was already in use): ${shown}${more > 0 ? `, and ${more} more (all in --json)` : ""}`);
   }
   return lines.join("\n") + "\n";
 }
