@@ -13,10 +13,11 @@ import { installCommand } from "./cli/install.ts";
 import { uninstallCommand } from "./cli/uninstall.ts";
 import { upgradeCommand } from "./cli/upgrade.ts";
 import { recordingsCommand } from "./cli/recordings.ts";
+import { storeCommand } from "./cli/store.ts";
 
 const commands: readonly Command[] = [
   serveCommand, installCommand, uninstallCommand, upgradeCommand, doctorCommand, simulateCommand, benchCommand,
-  cacheCommand, recordingsCommand, callsCommand, ticketsCommand, pbxConfigCommand, versionCommand,
+  cacheCommand, recordingsCommand, callsCommand, ticketsCommand, storeCommand, pbxConfigCommand, versionCommand,
 ];
 
 function usage(): string {

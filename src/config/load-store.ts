@@ -27,17 +27,23 @@ export function loadStoreSettings(lookup: Lookup, http: HostPort): StoreConfig {
   }
 
   const idRaw = lookup("NODE_ID");
-  const nodeId = idRaw?.value.trim() || hostname();
-  if (!NODE_ID.test(nodeId)) {
-    throw new ConfigError(idRaw?.variable ?? "NODE_ID", nodeId, idRaw?.source ?? "default (the host name)", "must be 1-100 letters, digits and . _ - (unique among the appliances sharing a store)");
-  }
+  const nodeId = checkNodeId(idRaw?.value.trim() || hostname(), idRaw?.variable ?? "NODE_ID", idRaw?.source ?? "default (the host name)");
 
   const urlRaw = lookup("NODE_URL");
   const nodeUrl = urlRaw?.value.trim() ? adminUrl(urlRaw) : defaultNodeUrl(lookup, http);
   return { store, nodeId, nodeUrl };
 }
 
-function adminUrl(raw: { value: string; source: string; variable: string }): string {
+/** NODE_ID's rule, also for a node named on the command line (`store copy --node`). */
+export function checkNodeId(nodeId: string, variable: string, source: string): string {
+  if (!NODE_ID.test(nodeId)) {
+    throw new ConfigError(variable, nodeId, source, "must be 1-100 letters, digits and . _ - (unique among the appliances sharing a store)");
+  }
+  return nodeId;
+}
+
+/** NODE_URL's rule, also for `store copy --node-url`. */
+export function adminUrl(raw: { value: string; source: string; variable: string }): string {
   const v = raw.value.trim();
   try {
     const u = new URL(v);
