@@ -76,7 +76,7 @@ export function explainPgError(err: unknown, target: PgTarget): PgStoreError {
   if (code.includes("TLS") || code.includes("SSL")) {
     return new PgStoreError("tls", `${at}: TLS failed (${said}): check sslmode in STORE_URL against the server's ssl setting and certificate`);
   }
-  if (/CONNECTION_(REFUSED|FAILED|CLOSED|TIMEOUT)|TIMEOUT/.test(code) || state === "57P03") {
+  if (/CONNECTION_(REFUSED|FAILED|CLOSED|TIMEOUT)|TIMEOUT/.test(code) || state === "57P01" || state === "57P02" || state === "57P03") {
     return new PgStoreError("unreachable", `${at} cannot be reached (${said}): is the server running, and does it listen on that host and port for this appliance?`);
   }
   return new PgStoreError("other", `${at}: ${said}`);
