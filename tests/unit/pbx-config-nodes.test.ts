@@ -126,4 +126,29 @@ describe("asterisk, several appliances", () => {
     expect(single).toContain(" same => n,AudioSocket(${VB_UUID},192.0.2.10:9090)\n");
     expect(single).not.toContain("GLOBAL(");
   });
+  test("chan_websocket: one websocket_client connection per appliance, Dial() each in turn until one answers, /next of that one", async () => {
+    const { config, tenants } = setup(1, true, { HTTP_PORT: String(port), WEBSOCKET_PORT: "8099", WEBSOCKET_TOKEN: "ws-t0ken" });
+    const rendering = renderPbxConfig("asterisk", { host: "127.0.0.1", config, tenants, nodes: NODES, order: "round-robin" });
+    const client = file(rendering, "asterisk/websocket_client_voicebot.conf");
+    expect([...client.matchAll(/^\[(.+)\]$/gm)].map((m) => m[1])).toEqual(["voicebot-1", "voicebot-2", "voicebot-3"]);
+    expect([...client.matchAll(/^uri = (.+)$/gm)].map((m) => m[1])).toEqual([`ws://${UNREACHABLE}:8099/asterisk`, "ws://127.0.0.1:8099/asterisk", "ws://127.0.0.2:8099/asterisk"]);
+    expect(client.match(/^password = ws-t0ken$/gm)).toHaveLength(3);
+    const priorities = parseExtensions(file(rendering, "asterisk/extensions_voicebot_websocket.conf")).get("voicebot-websocket") as Priority[];
+    for (const p of priorities) {
+      expect(ASTERISK_APPLICATIONS.map((a) => a.name)).toContain(p.app);
+      for (const f of functionsIn(p)) expect(ASTERISK_FUNCTIONS.map((a) => a.name)).toContain(f);
+    }
+    // Only 127.0.0.2's connection answers; the others fail the channel request.
+    const asterisk = new AsteriskRunner({ uuid, callerNumber: "0612", exten: "777", dial: (args) => (args.startsWith("WebSocket/voicebot-3/") ? "ANSWER" : "CHANUNAVAIL") });
+    const first = await asterisk.run(priorities);
+    expect(first.dialed.map((d) => d.split("/")[1])).toEqual(["voicebot-1", "voicebot-2", "voicebot-3"]);
+    expect(first.dialed[0]).toMatch(/^WebSocket\/voicebot-1\/c\(slin16\)v\(uuid=[0-9a-f-]{36},tenant=default,caller=0612,dnis=777\),,g$/);
+    expect(new URL(first.requested.at(-1)!).hostname).toBe("127.0.0.2");
+    expect(first.outcome).toBe("hangup");
+    const second = await asterisk.run(priorities);
+    expect(second.dialed.map((d) => d.split("/")[1])).toEqual(["voicebot-2", "voicebot-3"]);
+    const none = await new AsteriskRunner({ uuid, callerNumber: "0612", exten: "777" }).run(priorities);
+    expect(none.dialed).toHaveLength(3);
+    expect(none.played).toEqual(["all-circuits-busy-now&pls-try-call-later"]);
+  });
 });
