@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAdminServer, type AdminServer } from "../../src/admin/server.ts";
 import { CallDirectory, formatNextStep } from "../../src/call/call-directory.ts";
 import type { PbxNode } from "../../src/config/schema.ts";
+import { renderEnvFile } from "../../src/install/env-render.ts";
 import { renderPbxConfig } from "../../src/install/pbx-render.ts";
 import { rootLogger } from "../../src/log.ts";
 import { ASTERISK_APPLICATIONS, ASTERISK_FUNCTIONS, functionsIn, parseExtensions, type Priority } from "../support/asterisk-apps.ts";
@@ -150,5 +151,14 @@ describe("asterisk, several appliances", () => {
     const none = await new AsteriskRunner({ uuid, callerNumber: "0612", exten: "777" }).run(priorities);
     expect(none.dialed).toHaveLength(3);
     expect(none.played).toEqual(["all-circuits-busy-now&pls-try-call-later"]);
+  });
+  test("PBX_NODES and PBX_NODE_ORDER in voicebot.env (install's answers write them there) render as --node and --order do", () => {
+    const env = setup(1, true, { HTTP_PORT: String(port), PBX_NODES: `${UNREACHABLE},127.0.0.1:9190,127.0.0.2`, PBX_NODE_ORDER: "round-robin" });
+    const fromEnv = renderPbxConfig("asterisk", { host: "127.0.0.1", ...env });
+    const plain = setup(1, true, { HTTP_PORT: String(port) });
+    const fromFlags = renderPbxConfig("asterisk", { host: "127.0.0.1", ...plain, nodes: NODES, order: "round-robin" });
+    expect(fromEnv.files).toEqual(fromFlags.files);
+    const written = renderEnvFile(new Map([["PBX", "asterisk"], ["PBX_NODES", "192.0.2.11,192.0.2.12"], ["WHEN_FULL", "refuse"]]), "test");
+    expect(written).toContain("# Several appliances behind the PBX (pbx-config renders the dialplan that tries them in turn)\nPBX_NODES=192.0.2.11,192.0.2.12\nWHEN_FULL=refuse\n");
   });
 });
