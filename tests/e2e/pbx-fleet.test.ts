@@ -107,4 +107,38 @@ describe("several appliances behind the PBX", () => {
       await Promise.all([a.stop(), b.stop()]);
     }
   }, E2E_TIMEOUT_MS);
+  test("WHEN_FULL=refuse while stopping (SIGTERM's drain): new calls are refused on every transport, the live one goes on", async () => {
+    const server = await startServer({ WHEN_FULL: "refuse", STOP_DRAIN_TIMEOUT: "60" });
+    try {
+      const pbx = new SimulatedPbx({ nodes: [node("a", server)], order: "in-turn", token: null });
+      const live = pbx.call({ script: [{ hangupAfter: 6 }], greetingTimeoutMs: 10_000 }, CALLER);
+      for (let i = 0; i < 100 && !server.logs().includes("call started"); i++) await Bun.sleep(50);
+      await Bun.sleep(500);
+      server.signal("SIGTERM");
+      for (let i = 0; i < 100 && !server.logs().includes("stopping: taking no new calls"); i++) await Bun.sleep(50);
+
+      const refused = await pbx.choose(crypto.randomUUID(), CALLER);
+      expect(refused.node).toBeNull();
+      expect(refused.attempts.map((t) => [t.outcome, t.detail])).toEqual([["full", "503 full"]]);
+      const closed = Promise.withResolvers<number>();
+      let bytes = 0;
+      await Bun.connect({
+        hostname: server.audiosocket.host, port: server.audiosocket.port,
+        socket: { data: (_s, d) => void (bytes += d.length), close: () => closed.resolve(bytes), error: () => closed.resolve(bytes) },
+      });
+      expect(await closed.promise).toBe(0);
+      const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { audiostream: string } };
+      const upgrade = await fetch(`http://${health.listeners.audiostream}/stream/default/${crypto.randomUUID()}?rate=16000`, {
+        headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+      });
+      expect(upgrade.status).toBe(503);
+
+      const call = await live;
+      expect(call.result?.hungUpBy).toBe("caller");
+      expect(await server.exited).toBe(0);
+      expect(server.logs()).toContain("connection refused: full (WHEN_FULL=refuse)");
+    } finally {
+      await server.stop();
+    }
+  }, E2E_TIMEOUT_MS);
 });
