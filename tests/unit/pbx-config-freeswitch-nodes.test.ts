@@ -138,7 +138,9 @@ describe("freeswitch, several appliances", () => {
       "start vb3.example.net:8085", "execute park",
     ]);
     expect(none!.filter((l) => l.startsWith("start")).length).toBe(3);
-    expect(none!.slice(-3)).toEqual(["log WARNING", "execute playback ivr/ivr-all_circuits_busy.wav", "hangup NORMAL_TEMPORARY_FAILURE"]);
+    expect(none!.slice(-4)).toEqual([
+      "log WARNING", "execute playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)", "execute playback ivr/ivr-please_try_again.wav", "hangup NORMAL_TEMPORARY_FAILURE",
+    ]);
   });
 
   test("round-robin: each call starts one appliance further and wraps", () => {
