@@ -28,7 +28,7 @@ export interface NodesDialplan {
 }
 
 /** The global variable round-robin keeps the last appliance a call started with in (1 to N). */
-export const ROUND_ROBIN_GLOBAL = "VB_LAST_NODE";
+const ROUND_ROBIN_GLOBAL = "VB_LAST_NODE";
 
 /** websocket_client.conf's connection to the i-th appliance (1-based). */
 export function websocketConnection(i: number): string {

@@ -100,9 +100,10 @@ describe("several appliances behind the PBX", () => {
       expect((await shown(b, third.uuid)).endReason).toBe("busy");
       expect(a.logs()).toContain("registration refused: full (WHEN_FULL=refuse)");
 
-      // Room again: a takes calls once its call has ended.
+      // Room again once its call has ended; two registrations racing for a's one line: one keeps it, the other goes to b.
       for (let i = 0; i < 100 && (await active(a)) > 0; i++) await Bun.sleep(50);
-      expect((await pbx.choose(crypto.randomUUID(), CALLER)).node?.name).toBe("a");
+      const racing = await Promise.all([0, 1].map(() => pbx.choose(crypto.randomUUID(), CALLER)));
+      expect(racing.map((r) => r.node?.name).sort()).toEqual(["a", "b"]);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

@@ -7,6 +7,7 @@ import { captureLogLines, waitFor } from "../support/log-capture.ts";
 import { configErrorOf } from "../support/config-error.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { parsePbxNodes } from "../../src/config/pbx-nodes.ts";
+import { Admission, type AdmissionDeps } from "../../src/call/admission.ts";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { rootLogger } from "../../src/log.ts";
 import { parseAllowList } from "../../src/transports/allowlist.ts";
@@ -125,5 +126,25 @@ describe("a full appliance refuses at the door", () => {
     const taken = await post();
     expect([taken.status, await taken.text()]).toEqual([200, "waiting"]);
     expect(registered).toHaveLength(1);
+  });
+});
+
+describe("lines kept for registered calls", () => {
+  // Only what reserve and the refusals read; no call is admitted here.
+  const admission = (whenFull: "busy" | "refuse"): Admission => new Admission({ whenFull, maxCalls: 2 } as unknown as AdmissionDeps);
+
+  test("WHEN_FULL=refuse: registrations keep the last lines; the next one, and new WebSockets, are refused; AudioSocket connections are not", () => {
+    const a = admission("refuse");
+    expect([a.reserve("call-1"), a.reserve("call-2"), a.reserve("call-1")]).toEqual([true, true, true]);
+    expect(a.reserve("call-3")).toBe(false);
+    expect(a.refusingNew()).toBe(true);
+    // The connection may be call-1 or call-2 arriving: only live calls count for it.
+    expect(a.refusingConnection()).toBe(false);
+  });
+
+  test("WHEN_FULL=busy: nothing is kept or refused", () => {
+    const a = admission("busy");
+    expect([a.reserve("call-1"), a.reserve("call-2"), a.reserve("call-3")]).toEqual([true, true, true]);
+    expect([a.refusingNew(), a.refusingConnection()]).toEqual([false, false]);
   });
 });
