@@ -219,8 +219,8 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants, fleet: F
   const extensions = nodes === null
     ? fillTemplate("extensions.conf.tmpl", extensionsTemplate, { host, adminUrl, audiosocket, tokenQuery: apiQuery }, { tenants: contexts })
     : renderNodesDialplan({ ...nodes, contexts }, fillTemplate);
-  // Every appliance hands calls off through AMI: manager.conf lets each one in (addresses only).
-  const amiPeers = fleet.nodes.length === 0 ? [host] : fleet.nodes.map((n) => n.host).filter((h) => IPV4.test(h));
+  // Every appliance hands calls off through AMI: manager.conf lets each one in (addresses only), and this one.
+  const amiPeers = [...new Set([...fleet.nodes.map((n) => n.host).filter((h) => IPV4.test(h)), host])];
 
   const user = config.ami?.username ?? "voicebot";
   if (!AMI_USER.test(user)) {

@@ -84,7 +84,7 @@ function render(order: "in-turn" | "round-robin"): { dialplan: string; lua: stri
     host: HOST, config, tenants, order,
     nodes: [{ host: "192.0.2.11", port: null }, { host: "192.0.2.12", port: 8185 }, { host: "vb3.example.net", port: null }],
   });
-  expect(file(rendering, "freeswitch/acl_voicebot.xml")).toContain('<node type="allow" cidr="192.0.2.11/32"/>\n  <node type="allow" cidr="192.0.2.12/32"/>\n  <node type="allow" cidr="127.0.0.1/32"/>');
+  expect(file(rendering, "freeswitch/acl_voicebot.xml")).toContain(`<node type="allow" cidr="192.0.2.11/32"/>\n  <node type="allow" cidr="192.0.2.12/32"/>\n  <node type="allow" cidr="${HOST}/32"/>\n  <node type="allow" cidr="127.0.0.1/32"/>`);
   expect(rendering.warnings.some((w) => w.includes("vb3.example.net:8085"))).toBe(true);
   expect(rendering.files.find((f) => f.path === "freeswitch/apply-on-pbx.sh")?.content).toContain("$FS_SCRIPTS/voicebot.lua");
   return { dialplan: tempFile("voicebot_dialplan.xml", file(rendering, "freeswitch/voicebot_dialplan.xml")), lua: tempFile("voicebot.lua", file(rendering, "freeswitch/voicebot.lua")) };
