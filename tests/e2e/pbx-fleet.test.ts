@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { SimulatedPbx, type FleetCall, type FleetNode } from "../../src/simulate/pbx-fleet.ts";
 import type { ScriptStep } from "../../src/simulate/call-types.ts";
+import { bytesBeforeClose } from "../support/tcp-refusal.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 
 function node(name: string, server: RunningServer): FleetNode {
@@ -121,13 +122,7 @@ describe("several appliances behind the PBX", () => {
       const refused = await pbx.choose(crypto.randomUUID(), CALLER);
       expect(refused.node).toBeNull();
       expect(refused.attempts.map((t) => [t.outcome, t.detail])).toEqual([["full", "503 full"]]);
-      const closed = Promise.withResolvers<number>();
-      let bytes = 0;
-      await Bun.connect({
-        hostname: server.audiosocket.host, port: server.audiosocket.port,
-        socket: { data: (_s, d) => void (bytes += d.length), close: () => closed.resolve(bytes), error: () => closed.resolve(bytes) },
-      });
-      expect(await closed.promise).toBe(0);
+      expect(await bytesBeforeClose(server.audiosocket.host, server.audiosocket.port)).toBe(0);
       const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { audiostream: string } };
       const upgrade = await fetch(`http://${health.listeners.audiostream}/stream/default/${crypto.randomUUID()}?rate=16000`, {
         headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },

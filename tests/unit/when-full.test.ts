@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { captureLogLines, waitFor } from "../support/log-capture.ts";
 import { configErrorOf } from "../support/config-error.ts";
+import { bytesBeforeClose } from "../support/tcp-refusal.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { parsePbxNodes } from "../../src/config/pbx-nodes.ts";
 import { Admission, type AdmissionDeps } from "../../src/call/admission.ts";
@@ -71,13 +72,7 @@ describe("a full appliance refuses at the door", () => {
       },
     });
     stops.push(() => server.stop());
-    const closed = Promise.withResolvers<number>();
-    let bytes = 0;
-    await Bun.connect({
-      hostname: "127.0.0.1", port: server.port,
-      socket: { data: (_s, d) => void (bytes += d.length), close: () => closed.resolve(bytes), error: () => closed.resolve(bytes) },
-    });
-    expect(await closed.promise).toBe(0);
+    expect(await bytesBeforeClose("127.0.0.1", server.port)).toBe(0);
     expect(admitted).toBe(0);
     expect(stats.connectionsRejected).toBe(1);
     expect(lines.some((l) => l.includes("connection refused: full"))).toBe(true);
