@@ -93,21 +93,29 @@ export class Admission {
     return this.reserved.size;
   }
 
+  private full(keptLines: number): boolean {
+    return this.deps.whenFull === "refuse" && (this.draining || this.calls.size + keptLines >= this.deps.maxCalls);
+  }
+
+  /** Each refusal counts once: the transports and the registration ask once per new call. */
+  private refused(yes: boolean): boolean {
+    if (yes) this.deps.metrics.callsRefusedFull++;
+    return yes;
+  }
+
   /** WHEN_FULL=refuse and no line left, kept ones included: a new WebSocket call is refused, the PBX tries its next appliance. */
-  readonly refusingNew = (): boolean =>
-    this.deps.whenFull === "refuse" && (this.draining || this.calls.size + this.liveReservations() >= this.deps.maxCalls);
+  readonly refusingNew = (): boolean => this.refused(this.full(this.liveReservations()));
 
   /**
    * WHEN_FULL=refuse and every line taken by a live call: an AudioSocket connection is refused. Kept
    * lines do not count: the connection may be the registered call its line was kept for.
    */
-  readonly refusingConnection = (): boolean =>
-    this.deps.whenFull === "refuse" && (this.draining || this.calls.size >= this.deps.maxCalls);
+  readonly refusingConnection = (): boolean => this.refused(this.full(0));
 
   /** The dialplan's registration: false = refused (full), else a line is kept for the call until it arrives. */
   reserve(uuid: string): boolean {
     if (this.deps.whenFull !== "refuse") return true;
-    if (!this.reserved.has(uuid) && this.refusingNew()) return false;
+    if (!this.reserved.has(uuid) && this.refused(this.full(this.liveReservations()))) return false;
     this.reserved.set(uuid, performance.now() + RESERVATION_MS);
     return true;
   }

@@ -100,6 +100,7 @@ describe("several appliances behind the PBX", () => {
       expect(third.result?.utterances).toHaveLength(1);
       expect((await shown(b, third.uuid)).endReason).toBe("busy");
       expect(a.logs()).toContain("registration refused: full (WHEN_FULL=refuse)");
+      expect(await (await fetch(`${a.http}/metrics`)).text()).toContain("voicebot_calls_refused_full_total 2");
 
       // Room again once its call has ended; two registrations racing for a's one line: one keeps it, the other goes to b.
       for (let i = 0; i < 100 && (await active(a)) > 0; i++) await Bun.sleep(50);

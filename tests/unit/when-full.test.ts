@@ -9,6 +9,7 @@ import { bytesBeforeClose } from "../support/tcp-refusal.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { parsePbxNodes } from "../../src/config/pbx-nodes.ts";
 import { Admission, type AdmissionDeps } from "../../src/call/admission.ts";
+import { newCallMetrics } from "../../src/call/metrics.ts";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { rootLogger } from "../../src/log.ts";
 import { parseAllowList } from "../../src/transports/allowlist.ts";
@@ -126,7 +127,8 @@ describe("a full appliance refuses at the door", () => {
 
 describe("lines kept for registered calls", () => {
   // Only what reserve and the refusals read; no call is admitted here.
-  const admission = (whenFull: "busy" | "refuse"): Admission => new Admission({ whenFull, maxCalls: 2 } as unknown as AdmissionDeps);
+  const metrics = newCallMetrics();
+  const admission = (whenFull: "busy" | "refuse"): Admission => new Admission({ whenFull, maxCalls: 2, metrics } as unknown as AdmissionDeps);
 
   test("WHEN_FULL=refuse: registrations keep the last lines; the next one, and new WebSockets, are refused; AudioSocket connections are not", () => {
     const a = admission("refuse");
@@ -135,6 +137,8 @@ describe("lines kept for registered calls", () => {
     expect(a.refusingNew()).toBe(true);
     // The connection may be call-1 or call-2 arriving: only live calls count for it.
     expect(a.refusingConnection()).toBe(false);
+    // Each refusal counted once (voicebot_calls_refused_full_total).
+    expect(metrics.callsRefusedFull).toBe(2);
   });
 
   test("WHEN_FULL=busy: nothing is kept or refused", () => {
