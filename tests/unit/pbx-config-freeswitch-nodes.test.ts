@@ -63,6 +63,7 @@ for call in string.gmatch(plan, "[^;]+") do
     } end,
     EventConsumer = function() return {
       bind = function(self, name, subclass) record("bind " .. name .. " " .. subclass) end,
+      cleanup = function(self) record("unbind") end,
       pop = function(self, block, timeout)
         if timeout <= 0 then error("pop with no time left") end
         return table.remove(queue, 1)
@@ -135,11 +136,11 @@ describe("freeswitch, several appliances", () => {
       "answer", "bind CUSTOM mod_audio_stream::connect", "bind CUSTOM mod_audio_stream::error",
       "start 192.0.2.11:8085", "api uuid_audio_stream stop", "log WARNING",
       "start 192.0.2.12:8185", "api uuid_audio_stream stop", "log WARNING",
-      "start vb3.example.net:8085", "execute park",
+      "start vb3.example.net:8085", "unbind", "execute park",
     ]);
     expect(none!.filter((l) => l.startsWith("start")).length).toBe(3);
-    expect(none!.slice(-4)).toEqual([
-      "log WARNING", "execute playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)", "execute playback ivr/ivr-please_try_again.wav", "hangup NORMAL_TEMPORARY_FAILURE",
+    expect(none!.slice(-5)).toEqual([
+      "unbind", "log WARNING", "execute playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)", "execute playback ivr/ivr-please_try_again.wav", "hangup NORMAL_TEMPORARY_FAILURE",
     ]);
   });
 
