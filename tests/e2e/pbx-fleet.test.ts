@@ -46,15 +46,17 @@ describe("several appliances behind the PBX", () => {
 
       expect(await a.stop()).toBe(0);
       aStopped = true;
-      const over = await Promise.all([0, 1].map(() => pbx.call({ script: KEYPAD, greetingTimeoutMs: 10_000 }, CALLER)));
+      // Two calls through the simulated PBX and, at the same time, one from the command line (simulate --node, in turn).
+      const at = (s: RunningServer): string => `${s.audiosocket.host}:${s.audiosocket.port}/${new URL(s.http).port}`;
+      const [over, cli] = await Promise.all([
+        Promise.all([0, 1].map(() => pbx.call({ script: KEYPAD, greetingTimeoutMs: 10_000 }, CALLER))),
+        runCli(["simulate", "--node", at(a), "--node", at(b), "--dtmf", "1", "--dtmf", "1", "--seconds", "60", "--json"]),
+      ]);
       expect(over.map((c) => c.node?.name)).toEqual(["b", "b"]);
       // Round-robin: the first of these starts at a (unreachable, passed over), the second at b.
       expect(over[0]?.attempts.map((t) => [t.node, t.outcome])).toEqual([["a", "unreachable"], ["b", "taken"]]);
       for (const c of over) expect((await shown(b, c.uuid)).endReason).toBe("resolved");
 
-      // The same from the command line: voicebot simulate --node, in turn.
-      const at = (s: RunningServer): string => `${s.audiosocket.host}:${s.audiosocket.port}/${new URL(s.http).port}`;
-      const cli = await runCli(["simulate", "--node", at(a), "--node", at(b), "--dtmf", "1", "--dtmf", "1", "--seconds", "60", "--json"]);
       expect(cli.code).toBe(0);
       const placed = JSON.parse(cli.stdout) as { uuid: string; node: string; attempts: { outcome: string }[]; next: string };
       expect(placed.node).toBe(`${b.audiosocket.host}:${b.audiosocket.port}`);
