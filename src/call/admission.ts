@@ -32,6 +32,12 @@ function busyDialog(): Dialog {
   };
 }
 
+/**
+ * How long a line stays kept for a registered call that has not arrived: the dialplan runs
+ * AudioSocket() right after CURL() (its connect timeout is 2 s); longer only if the PBX is stuck.
+ */
+const RESERVATION_MS = 5000;
+
 type PerCall = "onEnded" | "recordingsDir" | "caller" | "transfer" | "phrases" | "texts" | "tts" | "conversation" | "preRoll";
 
 /** A call's registration (AudioSocket), tenant profile, hand-off and dialog. */
@@ -74,11 +80,48 @@ export class Admission {
   /** Stopping: live calls go on, new ones hear the all-lines-busy phrase (or are refused: WHEN_FULL=refuse). */
   private draining = false;
 
-  /** WHEN_FULL=refuse and no room for one more call: the PBX should try its next appliance. */
-  readonly refusingNew = (): boolean =>
-    this.deps.whenFull === "refuse" && (this.draining || this.calls.size >= this.deps.maxCalls);
+  /**
+   * Lines kept for registered calls not arrived yet (uuid → until, performance.now()): two
+   * registrations racing for the last line must not both get it, or the second call's AudioSocket
+   * would be refused after the dialplan has committed to this appliance.
+   */
+  private readonly reserved = new Map<string, number>();
+
+  private liveReservations(): number {
+    const now = performance.now();
+    for (const [uuid, until] of this.reserved) if (until <= now) this.reserved.delete(uuid);
+    return this.reserved.size;
+  }
+
+  private full(keptLines: number): boolean {
+    return this.deps.whenFull === "refuse" && (this.draining || this.calls.size + keptLines >= this.deps.maxCalls);
+  }
+
+  /** Each refusal counts once: the transports and the registration ask once per new call. */
+  private refused(yes: boolean): boolean {
+    if (yes) this.deps.metrics.callsRefusedFull++;
+    return yes;
+  }
+
+  /** WHEN_FULL=refuse and no line left, kept ones included: a new WebSocket call is refused, the PBX tries its next appliance. */
+  readonly refusingNew = (): boolean => this.refused(this.full(this.liveReservations()));
+
+  /**
+   * WHEN_FULL=refuse and every line taken by a live call: an AudioSocket connection is refused. Kept
+   * lines do not count: the connection may be the registered call its line was kept for.
+   */
+  readonly refusingConnection = (): boolean => this.refused(this.full(0));
+
+  /** The dialplan's registration: false = refused (full), else a line is kept for the call until it arrives. */
+  reserve(uuid: string): boolean {
+    if (this.deps.whenFull !== "refuse") return true;
+    if (!this.reserved.has(uuid) && this.refused(this.full(this.liveReservations()))) return false;
+    this.reserved.set(uuid, performance.now() + RESERVATION_MS);
+    return true;
+  }
 
   readonly admit: AdmitCall = (leg: CallLeg): CallLegEvents => {
+    this.reserved.delete(leg.id);
     const isBusy = this.draining || this.calls.size >= this.deps.maxCalls;
     const set = isBusy ? this.busy : this.calls;
     if (isBusy) {

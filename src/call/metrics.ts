@@ -17,6 +17,8 @@ export interface TurnLatency {
 export interface CallMetrics {
   callsStarted: number;
   callsRejectedBusy: number;
+  /** New calls refused at the door (WHEN_FULL=refuse, full or stopping): registrations, WebSocket upgrades, AudioSocket connections. */
+  callsRefusedFull: number;
   callsEnded: Map<string, number>;
   /** Calls started and ended per tenant: keys "tenant" and "tenant\u0000reason". */
   callsStartedByTenant: Map<string, number>;
@@ -56,6 +58,7 @@ export function newCallMetrics(): CallMetrics {
   return {
     callsStarted: 0,
     callsRejectedBusy: 0,
+    callsRefusedFull: 0,
     callsEnded: new Map(),
     callsStartedByTenant: new Map(),
     callsEndedByTenant: new Map(),

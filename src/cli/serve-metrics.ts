@@ -72,6 +72,7 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
     { name: "voicebot_max_concurrent_calls", help: "MAX_CONCURRENT_CALLS.", type: "gauge", samples: [{ value: s.maxCalls }] },
     { name: "voicebot_calls_started_total", help: "Calls admitted, busy ones included.", type: "counter", samples: [{ value: s.calls.callsStarted }] },
     { name: "voicebot_calls_rejected_busy_total", help: "Calls that heard the all-lines-busy phrase.", type: "counter", samples: [{ value: s.calls.callsRejectedBusy }] },
+    { name: "voicebot_calls_refused_full_total", help: "New calls refused at once while full or stopping (WHEN_FULL=refuse), so the PBX tried its next appliance.", type: "counter", samples: [{ value: s.calls.callsRefusedFull }] },
     {
       name: "voicebot_calls_ended_total", help: "Calls ended, by end reason.", type: "counter",
       samples: [...s.calls.callsEnded].map(([reason, value]) => ({ labels: { reason }, value })),

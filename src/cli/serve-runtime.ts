@@ -100,7 +100,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
   const audiosocketStats = newTransportStats();
   const audiosocket = startAudioSocketServer({
     host: config.audiosocket.host, port: config.audiosocket.port, allow,
-    admit: admission.admit, refusingNew: admission.refusingNew, log: log.child("audiosocket"), stats: audiosocketStats,
+    admit: admission.admit, refusingNew: admission.refusingConnection, log: log.child("audiosocket"), stats: audiosocketStats,
   });
   if (config.esl === null) log.info(`ESL_HOST is not set: FreeSWITCH calls get no DTMF events (${config.dtmfInband === "off" ? "and DTMF_INBAND=off: no digits at all" : "digits are heard in the audio instead"}), no hang-up from the bot, no transfer and, with AUDIOSTREAM_PLAYBACK=file, no audio`);
   const audiostreamStats = newTransportStats();
@@ -162,7 +162,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
   const reader = opened.reader;
   const admin = startAdminServer({
     host: config.http.host, port: config.http.port, log: log.child("admin"),
-    calls: refusingWhenFull(pbx.callsApi, admission.refusingNew, log.child("admin")), tokens: { admin: config.adminToken, pbx: config.pbxToken },
+    calls: refusingWhenFull(pbx.callsApi, (uuid) => admission.reserve(uuid), log.child("admin")), tokens: { admin: config.adminToken, pbx: config.pbxToken },
     consoleToken: consoleToken(config.adminToken, config.dataDir, log.child("admin")),
     health: () => ({ ready: true, body: healthBody() }),
     metrics: metricsNow,
@@ -216,11 +216,11 @@ async function pbxCallVerdict(config: Config): Promise<PbxCheckOutcome> {
   return { status: worst.status, detail: results.map((r) => r.detail).join("; "), fix: worst.fix };
 }
 
-/** The dialplan's registration answers "full" (503) while new calls are refused, so the PBX tries its next appliance. */
-function refusingWhenFull(api: CallsApi, refusingNew: () => boolean, log: Logger): CallsApi {
+/** The dialplan's registration answers "full" (503) when no line can be kept for the call, so the PBX tries its next appliance. */
+function refusingWhenFull(api: CallsApi, reserve: (uuid: string) => boolean, log: Logger): CallsApi {
   return {
     register: (uuid, registration) => {
-      if (!refusingNew()) return api.register(uuid, registration);
+      if (reserve(uuid)) return api.register(uuid, registration);
       log.warn("registration refused: full (WHEN_FULL=refuse), the PBX tries its next appliance", { call: uuid });
       return "full";
     },

@@ -17,6 +17,7 @@ const ENV_SECTIONS: readonly Section[] = [
   { title: "The company and its technicians", keys: ["COMPANY_NAME", "LANGUAGE", "TECH_HOURS", "TZ", "TRANSFER_TARGET"] },
   { title: "PBX control for hand-offs (Asterisk Manager, FreeSWITCH Event Socket)", keys: ["AMI_HOST", "AMI_PORT", "AMI_USER", "AMI_SECRET", "ESL_HOST", "ESL_PORT", "ESL_PASSWORD"] },
   { title: "Where calls and tickets are kept (unset: SQLite in the data dir) and this appliance among those sharing it", keys: ["STORE_URL", "NODE_ID", "NODE_URL"] },
+  { title: "Several appliances behind the PBX (pbx-config renders the dialplan that tries them in turn)", keys: ["PBX_NODES", "PBX_NODE_ORDER", "WHEN_FULL"] },
   { title: "Service", keys: ["RECORDINGS_RETENTION_DAYS", "STOP_DRAIN_TIMEOUT", "LOG_LEVEL"] },
 ];
 

@@ -91,12 +91,17 @@ export function freeswitchApplyScript(files: readonly RenderedFile[], v: Freeswi
   const installs = [installLine("$DIALPLAN", rendered(files, "freeswitch/voicebot_dialplan.xml"))];
   const lua = files.find((f) => f.path === "freeswitch/voicebot.lua");
   if (lua !== undefined) installs.push(installLine("$FS_SCRIPTS/voicebot.lua", lua));
+  // The dialplan for several appliances runs voicebot.lua itself: without mod_lua no call would be streamed.
+  const luaCheck = rendered(files, "freeswitch/voicebot_dialplan.xml").content.includes('application="lua"')
+    ? `  [ "$(cli 'module_exists mod_lua')" = true ] || fail "mod_lua is not loaded: the dialplan for several appliances runs voicebot.lua; \\\`fs_cli -x 'load mod_lua'\\\` and <load module=\\"mod_lua\\"/> in autoload_configs/modules.conf.xml. Nothing was changed."\n  say "OK: mod_lua is loaded"\n`
+    : "";
   const content = fill("apply-on-pbx.sh.tmpl", freeswitchTemplate, {
     host: v.host,
     checkUrl: shellQuote(v.checkUrl ?? ""),
     kind: v.kind,
     context,
     luaUsage: lua === undefined ? "" : " and voicebot.lua (FusionPBX) to the scripts directory",
+    luaCheck,
     eslConfigured: v.eslConfigured ? "yes" : "no",
     eslPort: String(v.eslPort),
     eslPassword: shellQuote(v.eslPassword),

@@ -77,8 +77,8 @@ export function renderFreeswitch(kind: "freeswitch" | "3cx", v: FreeswitchValues
     moduleRate: v.moduleRate,
     defaultStreamUrl: `${streamBase}${v.defaultTenant}/\${uuid}${v.streamQueryXml}`,
   }, { domainTenants });
-  // Every appliance opens its own event socket connection; host names cannot go into an ACL.
-  const eslPeers = v.nodes.length === 0 ? [v.host] : v.nodes.map((n) => n.slice(0, n.lastIndexOf(":"))).filter((h) => /^[\d.]+$/.test(h));
+  // Every appliance opens its own event socket connection (host names cannot go into an ACL), and this one: apply-on-pbx.sh checks it.
+  const eslPeers = [...v.nodes.map((n) => n.slice(0, n.lastIndexOf(":"))).filter((h) => /^[\d.]+$/.test(h)), v.host];
   const cidrs = [...new Set([...eslPeers.map((h) => `${h}/32`), "127.0.0.1/32"])].map((cidr) => ({ cidr }));
   const tokenMode = v.tokenQuery === "" ? PLAIN : SECRET;
   const shared: RenderedFile[] = [

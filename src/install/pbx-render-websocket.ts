@@ -8,6 +8,7 @@ import extensionsTemplate from "../../asterisk/extensions_websocket.conf.tmpl" w
 import clientTemplate from "../../asterisk/websocket_client.conf.tmpl" with { type: "text" };
 import type { Config } from "../config/schema.ts";
 import type { Tenant, Tenants } from "../config/tenant.ts";
+import { renderWebsocketNodesDialplan, websocketConnection, type NodesDialplan } from "./pbx-render-nodes.ts";
 import type { RenderedFile, TemplateFill } from "./pbx-render.ts";
 
 export interface WebsocketRendering {
@@ -28,17 +29,33 @@ export interface DialplanApi {
   secret: boolean;
 }
 
-export function renderWebsocket(host: string, port: number, config: Config, tenants: Tenants, fill: TemplateFill, modes: { secret: number; plain: number }, api: DialplanApi): WebsocketRendering {
+/** Several appliances: the dialplan's shape, and each one's host (its chan_websocket listener is at WEBSOCKET_PORT). */
+export interface WebsocketFleet {
+  dialplan: Omit<NodesDialplan, "contexts">;
+  hosts: readonly string[];
+}
+
+export function renderWebsocket(host: string, port: number, config: Config, tenants: Tenants, fill: TemplateFill, modes: { secret: number; plain: number }, api: DialplanApi, fleet: WebsocketFleet | null): WebsocketRendering {
   // Tenant ids were checked against Asterisk's context syntax, which needs no percent-encoding in v() either.
   const contexts = tenants.all.map((tenant) => ({ tenant: tenant.id, context: context(tenants, tenant) }));
   const token = config.websocketToken;
   // WEBSOCKET_TOKEN is validated at load: printable, no spaces, no ';'.
   const credentials = token === null ? "" : `username = asterisk\npassword = ${token}\n`;
+  const connections = fleet === null
+    ? [{ name: "voicebot", address: `${host}:${port}` }]
+    : fleet.hosts.map((h, i) => ({ name: websocketConnection(i + 1), address: `${h}:${port}` }));
+  const extensions = fleet === null
+    ? fill("extensions_websocket.conf.tmpl", extensionsTemplate, { host, adminUrl: api.adminUrl, tokenQuery: api.tokenQuery }, { tenants: contexts })
+    : renderWebsocketNodesDialplan({ ...fleet.dialplan, nodeList: connections.map((c) => c.address).join(", "), contexts }, fill);
   const files: RenderedFile[] = [
-    { path: "asterisk/websocket_client_voicebot.conf", content: fill("websocket_client.conf.tmpl", clientTemplate, { host, port: String(port), credentials }), mode: token === null ? modes.plain : modes.secret },
+    {
+      path: "asterisk/websocket_client_voicebot.conf",
+      content: fill("websocket_client.conf.tmpl", clientTemplate, { host, credentials, what: fleet === null ? "connection" : "connections, one per appliance" }, { connections }),
+      mode: token === null ? modes.plain : modes.secret,
+    },
     {
       path: "asterisk/extensions_voicebot_websocket.conf",
-      content: fill("extensions_websocket.conf.tmpl", extensionsTemplate, { host, adminUrl: api.adminUrl, tokenQuery: api.tokenQuery }, { tenants: contexts }),
+      content: extensions,
       mode: api.secret ? modes.secret : modes.plain,
     },
   ];

@@ -212,17 +212,15 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants, fleet: F
   // The dialplan only registers calls and asks /next: PBX_TOKEN, good for nothing else, is what it carries.
   const [tokenVariable, token] = config.pbxToken !== null ? ["PBX_TOKEN", config.pbxToken] : ["ADMIN_TOKEN", config.adminToken];
   const apiQuery = tokenQuery(tokenVariable, token, "?");
-  const extensions = fleet.nodes.length === 0
+  const nodes = fleet.nodes.length === 0 ? null : {
+    nodes: fleet.nodes.map((n) => ({ adminUrl: `http://${n.host}:${config.http.port}`, audiosocket: `${n.host}:${n.port ?? config.audiosocket.port}` })),
+    order: fleet.order, tokenQuery: apiQuery, nodeList: fleet.nodes.map(formatPbxNode).join(", "),
+  };
+  const extensions = nodes === null
     ? fillTemplate("extensions.conf.tmpl", extensionsTemplate, { host, adminUrl, audiosocket, tokenQuery: apiQuery }, { tenants: contexts })
-    : renderNodesDialplan({
-      nodes: fleet.nodes.map((n) => ({
-        adminUrl: `http://${n.host}:${config.http.port}`,
-        audiosocket: `${n.host}:${n.port ?? config.audiosocket.port}`,
-      })),
-      order: fleet.order, tokenQuery: apiQuery, contexts,
-    }, fillTemplate, fleet.nodes.map(formatPbxNode).join(", "));
-  // Every appliance hands calls off through AMI: manager.conf lets each one in (addresses only).
-  const amiPeers = fleet.nodes.length === 0 ? [host] : fleet.nodes.map((n) => n.host).filter((h) => IPV4.test(h));
+    : renderNodesDialplan({ ...nodes, contexts }, fillTemplate);
+  // Every appliance hands calls off through AMI: manager.conf lets each one in (addresses only), and this one.
+  const amiPeers = [...new Set([...fleet.nodes.map((n) => n.host).filter((h) => IPV4.test(h)), host])];
 
   const user = config.ami?.username ?? "voicebot";
   if (!AMI_USER.test(user)) {
@@ -240,7 +238,8 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants, fleet: F
   ];
   const routes = contexts.map((c) => `${c.tenant} → ${c.context},777,1`).join("; ");
   const dialplanApi = { adminUrl, tokenQuery: apiQuery, secret: token !== null };
-  const websocket = renderWebsocket(host, checkPort("WEBSOCKET_PORT", config.websocket.port), config, tenants, fillTemplate, { secret: SECRET_MODE, plain: PLAIN_MODE }, dialplanApi);
+  const websocketFleet = nodes === null ? null : { dialplan: nodes, hosts: fleet.nodes.map((n) => n.host) };
+  const websocket = renderWebsocket(host, checkPort("WEBSOCKET_PORT", config.websocket.port), config, tenants, fillTemplate, { secret: SECRET_MODE, plain: PLAIN_MODE }, dialplanApi, websocketFleet);
   files.push(...websocket.files);
   const steps = [
     "Check the PBX: Asterisk 20.14+, 21.9+, 22.4+ or 23+ (`asterisk -rx 'core show version'`; older releases have no UUID() "
@@ -274,9 +273,6 @@ function renderAsterisk(host: string, config: Config, tenants: Tenants, fleet: F
   const named = fleet.nodes.filter((n) => !IPV4.test(n.host)).map((n) => n.host);
   if (named.length > 0) {
     warnings.push(`manager.conf's permit takes addresses: add a permit line for ${named.join(", ")} to manager_voicebot.conf by hand, or give --node its IPv4 address`);
-  }
-  if (fleet.nodes.length > 0) {
-    warnings.push(`the chan_websocket files reach this appliance (${host}) only; the AudioSocket dialplan (extensions_voicebot.conf) spreads calls over ${fleet.nodes.length} appliances`);
   }
   if (config.audiosocketAllow === "") {
     warnings.push(`AUDIOSOCKET_ALLOW is empty: any host may open AudioSocket calls to ${audiosocket}; set it to the Asterisk server's address`);

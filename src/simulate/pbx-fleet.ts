@@ -1,15 +1,17 @@
 /**
- * A PBX spreading calls over several appliances the way `pbx-config asterisk --node …` renders
- * it: each call is registered (POST /api/calls/{uuid}, caller, DNIS, tenant) with one appliance
- * after the other — in turn from the first, or round-robin starting one further each call — and
- * the first that answers "waiting" or "joined" takes it over AudioSocket; "full" (503, WHEN_FULL=
- * refuse), any other answer, or no answer (unreachable) moves the call on. When none takes it the
- * caller hears the PBX's busy message (no call). After the call the PBX asks that appliance /next.
+ * A PBX spreading calls over several appliances the way `pbx-config … --node …` renders it, in
+ * turn from the first or round-robin starting one further each call. `call`: the Asterisk
+ * AudioSocket dialplan — each call is registered (POST /api/calls/{uuid}, caller, DNIS, tenant)
+ * with one appliance after the other, the first that answers "waiting" or "joined" takes it over
+ * AudioSocket; "full" (503, WHEN_FULL=refuse), any other answer or none (unreachable) moves the
+ * call on. `dial`: the FreeSWITCH Lua and the chan_websocket dialplan — the WebSocket itself
+ * says: a refused upgrade or no connection moves the call on. When none takes it the caller hears
+ * the PBX's busy message (no call). After an Asterisk call the PBX asks that appliance /next.
  */
 import type { PbxNodeOrder } from "../config/schema.ts";
 import type { AudioSocketTarget } from "./audiosocket-wire.ts";
 import { SimulatedCaller } from "./caller.ts";
-import type { CallResult, CallSettings } from "./call-types.ts";
+import type { CallResult, CallSettings, CallTarget } from "./call-types.ts";
 
 /** One appliance as the dialplan reaches it. */
 export interface FleetNode {
@@ -109,13 +111,35 @@ export class SimulatedPbx {
     const { node, attempts } = await this.choose(uuid, who);
     if (node === null) return { uuid, node, attempts, result: null, next: null };
     const result = await new SimulatedCaller({ ...settings, ...node.audiosocket, uuid }).run();
-    let next: string | null = null;
+    return { uuid, node, attempts, result, next: await this.next(node, uuid) };
+  }
+
+  /**
+   * One whole call over a WebSocket wire (`targetOf` gives each appliance's for this call:
+   * mod_audio_stream, chan_websocket): each appliance dialled in turn until one connects; /next asked of it when
+   * `askNext` (the chan_websocket dialplan does, FreeSWITCH does not).
+   */
+  async dial(settings: CallSettings, targetOf: (node: FleetNode, uuid: string) => CallTarget, askNext: boolean): Promise<FleetCall> {
+    const uuid = settings.uuid ?? crypto.randomUUID();
+    const attempts: Attempt[] = [];
+    for (const node of this.turn()) {
+      const result = await new SimulatedCaller({ ...settings, ...targetOf(node, uuid), uuid }).run();
+      if (result.connected) {
+        attempts.push({ node: node.name, outcome: "taken", detail: "connected" });
+        return { uuid, node, attempts, result, next: askNext ? await this.next(node, uuid) : null };
+      }
+      const error = result.error ?? "not connected";
+      attempts.push({ node: node.name, outcome: /HTTP 503/.test(error) ? "full" : /HTTP \d{3}/.test(error) ? "refused" : "unreachable", detail: error });
+    }
+    return { uuid, node: null, attempts, result: null, next: null };
+  }
+
+  private async next(node: FleetNode, uuid: string): Promise<string | null> {
     try {
       const res = await fetch(this.url(node, `${uuid}/next`), { signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 5000) });
-      next = (await res.text()).trim();
+      return (await res.text()).trim();
     } catch {
-      next = null;
+      return null;
     }
-    return { uuid, node, attempts, result, next };
   }
 }

@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { SimulatedPbx, type FleetCall, type FleetNode } from "../../src/simulate/pbx-fleet.ts";
 import type { ScriptStep } from "../../src/simulate/call-types.ts";
+import { bytesBeforeClose } from "../support/tcp-refusal.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
 
 function node(name: string, server: RunningServer): FleetNode {
@@ -45,15 +46,17 @@ describe("several appliances behind the PBX", () => {
 
       expect(await a.stop()).toBe(0);
       aStopped = true;
-      const over = await Promise.all([0, 1].map(() => pbx.call({ script: KEYPAD, greetingTimeoutMs: 10_000 }, CALLER)));
+      // Two calls through the simulated PBX and, at the same time, one from the command line (simulate --node, in turn).
+      const at = (s: RunningServer): string => `${s.audiosocket.host}:${s.audiosocket.port}/${new URL(s.http).port}`;
+      const [over, cli] = await Promise.all([
+        Promise.all([0, 1].map(() => pbx.call({ script: KEYPAD, greetingTimeoutMs: 10_000 }, CALLER))),
+        runCli(["simulate", "--node", at(a), "--node", at(b), "--dtmf", "1", "--dtmf", "1", "--seconds", "60", "--json"]),
+      ]);
       expect(over.map((c) => c.node?.name)).toEqual(["b", "b"]);
       // Round-robin: the first of these starts at a (unreachable, passed over), the second at b.
       expect(over[0]?.attempts.map((t) => [t.node, t.outcome])).toEqual([["a", "unreachable"], ["b", "taken"]]);
       for (const c of over) expect((await shown(b, c.uuid)).endReason).toBe("resolved");
 
-      // The same from the command line: voicebot simulate --node, in turn.
-      const at = (s: RunningServer): string => `${s.audiosocket.host}:${s.audiosocket.port}/${new URL(s.http).port}`;
-      const cli = await runCli(["simulate", "--node", at(a), "--node", at(b), "--dtmf", "1", "--dtmf", "1", "--seconds", "60", "--json"]);
       expect(cli.code).toBe(0);
       const placed = JSON.parse(cli.stdout) as { uuid: string; node: string; attempts: { outcome: string }[]; next: string };
       expect(placed.node).toBe(`${b.audiosocket.host}:${b.audiosocket.port}`);
@@ -99,12 +102,42 @@ describe("several appliances behind the PBX", () => {
       expect(third.result?.utterances).toHaveLength(1);
       expect((await shown(b, third.uuid)).endReason).toBe("busy");
       expect(a.logs()).toContain("registration refused: full (WHEN_FULL=refuse)");
+      expect(await (await fetch(`${a.http}/metrics`)).text()).toContain("voicebot_calls_refused_full_total 2");
 
-      // Room again: a takes calls once its call has ended.
+      // Room again once its call has ended; two registrations racing for a's one line: one keeps it, the other goes to b.
       for (let i = 0; i < 100 && (await active(a)) > 0; i++) await Bun.sleep(50);
-      expect((await pbx.choose(crypto.randomUUID(), CALLER)).node?.name).toBe("a");
+      const racing = await Promise.all([0, 1].map(() => pbx.choose(crypto.randomUUID(), CALLER)));
+      expect(racing.map((r) => r.node?.name).sort()).toEqual(["a", "b"]);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  }, E2E_TIMEOUT_MS);
+  test("WHEN_FULL=refuse while stopping (SIGTERM's drain): new calls are refused on every transport, the live one goes on", async () => {
+    const server = await startServer({ WHEN_FULL: "refuse", STOP_DRAIN_TIMEOUT: "60" });
+    try {
+      const pbx = new SimulatedPbx({ nodes: [node("a", server)], order: "in-turn", token: null });
+      const live = pbx.call({ script: [{ hangupAfter: 6 }], greetingTimeoutMs: 10_000 }, CALLER);
+      for (let i = 0; i < 100 && !server.logs().includes("call started"); i++) await Bun.sleep(50);
+      await Bun.sleep(500);
+      server.signal("SIGTERM");
+      for (let i = 0; i < 100 && !server.logs().includes("stopping: taking no new calls"); i++) await Bun.sleep(50);
+
+      const refused = await pbx.choose(crypto.randomUUID(), CALLER);
+      expect(refused.node).toBeNull();
+      expect(refused.attempts.map((t) => [t.outcome, t.detail])).toEqual([["full", "503 full"]]);
+      expect(await bytesBeforeClose(server.audiosocket.host, server.audiosocket.port)).toBe(0);
+      const health = (await (await fetch(`${server.http}/healthz`)).json()) as { listeners: { audiostream: string } };
+      const upgrade = await fetch(`http://${health.listeners.audiostream}/stream/default/${crypto.randomUUID()}?rate=16000`, {
+        headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+      });
+      expect(upgrade.status).toBe(503);
+
+      const call = await live;
+      expect(call.result?.hungUpBy).toBe("caller");
+      expect(await server.exited).toBe(0);
+      expect(server.logs()).toContain("connection refused: full (WHEN_FULL=refuse)");
+    } finally {
+      await server.stop();
     }
   }, E2E_TIMEOUT_MS);
 });

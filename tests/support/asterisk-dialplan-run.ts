@@ -11,6 +11,8 @@ export interface DialplanRun {
   sockets: string[];
   /** Each Playback() call's argument. */
   played: string[];
+  /** Each Dial() call's arguments. */
+  dialed: string[];
   /** Each CURL() URL, in order. */
   requested: string[];
   /** "hangup", "goto <context,exten,priority>" or "fell off the end". */
@@ -21,6 +23,8 @@ export interface DialplanWorld {
   uuid: () => string;
   callerNumber: string;
   exten: string;
+  /** DIALSTATUS after Dial(args); unset = CHANUNAVAIL (nothing answers). */
+  dial?: (args: string) => string;
 }
 
 const EXPRESSION_TOKEN = /\s*("[^"]*"|\d+|>=|<=|!=|[=<>+\-*/%|&()])/y;
@@ -49,7 +53,7 @@ export class AsteriskRunner {
 
   async run(priorities: Priority[]): Promise<DialplanRun> {
     const vars = new Map<string, string>([["EXTEN", this.world.exten]]);
-    const run: DialplanRun = { sockets: [], played: [], requested: [], outcome: "fell off the end" };
+    const run: DialplanRun = { sockets: [], played: [], dialed: [], requested: [], outcome: "fell off the end" };
     const call = async (name: string, args: string): Promise<string> => {
       if (name === "UUID") return this.world.uuid();
       if (name === "CALLERID" && args === "num") return this.world.callerNumber;
@@ -105,6 +109,10 @@ export class AsteriskRunner {
         else vars.set(name, value);
       } else if (p.app === "AudioSocket") run.sockets.push(args);
       else if (p.app === "Playback") run.played.push(args);
+      else if (p.app === "Dial") {
+        run.dialed.push(args);
+        vars.set("DIALSTATUS", this.world.dial?.(args) ?? "CHANUNAVAIL");
+      }
       else if (p.app === "GotoIf") {
         const [cond, label] = args.split("?");
         if (cond === "1") pc = jump(label as string);

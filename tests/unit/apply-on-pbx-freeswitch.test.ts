@@ -209,4 +209,20 @@ describe("freeswitch/apply-on-pbx.sh", () => {
       expect(stage.tree("")).toEqual(before);
     });
   }
+  test("several appliances: mod_lua is required (the dialplan runs voicebot.lua), and voicebot.lua is installed", () => {
+    const { config, tenants } = setup(1, true, { ESL_HOST: "192.0.2.20", ESL_PASSWORD: PASSWORD });
+    const r = renderPbxConfig("freeswitch", { host: HOST, config, tenants, nodes: [{ host: HOST, port: null }, { host: "192.0.2.11", port: null }] });
+    const script = scriptOf(r);
+    expect(shellcheck(script)).toBe("");
+    const refused = stage.run("/bin/bash", script);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain("mod_lua is not loaded");
+    expect(stage.tree()["/etc/freeswitch/dialplan/default/00_voicebot.xml"]).toBeUndefined();
+    freshHost(["mod_event_socket", "mod_audio_stream", "mod_lua"]);
+    const applied = stage.run("/bin/bash", script);
+    expect(applied.code).toBe(0);
+    expect(lines(applied.stdout)).toContain("OK: mod_lua is loaded");
+    expect(stage.read("/usr/share/freeswitch/scripts/voicebot.lua")).toBe(content(r, "freeswitch/voicebot.lua"));
+    expect(stage.read("/etc/freeswitch/dialplan/default/00_voicebot.xml")).toContain('<action application="lua" data="voicebot.lua default"/>');
+  });
 });

@@ -63,6 +63,7 @@ for call in string.gmatch(plan, "[^;]+") do
     } end,
     EventConsumer = function() return {
       bind = function(self, name, subclass) record("bind " .. name .. " " .. subclass) end,
+      cleanup = function(self) record("unbind") end,
       pop = function(self, block, timeout)
         if timeout <= 0 then error("pop with no time left") end
         return table.remove(queue, 1)
@@ -84,7 +85,7 @@ function render(order: "in-turn" | "round-robin"): { dialplan: string; lua: stri
     host: HOST, config, tenants, order,
     nodes: [{ host: "192.0.2.11", port: null }, { host: "192.0.2.12", port: 8185 }, { host: "vb3.example.net", port: null }],
   });
-  expect(file(rendering, "freeswitch/acl_voicebot.xml")).toContain('<node type="allow" cidr="192.0.2.11/32"/>\n  <node type="allow" cidr="192.0.2.12/32"/>\n  <node type="allow" cidr="127.0.0.1/32"/>');
+  expect(file(rendering, "freeswitch/acl_voicebot.xml")).toContain(`<node type="allow" cidr="192.0.2.11/32"/>\n  <node type="allow" cidr="192.0.2.12/32"/>\n  <node type="allow" cidr="${HOST}/32"/>\n  <node type="allow" cidr="127.0.0.1/32"/>`);
   expect(rendering.warnings.some((w) => w.includes("vb3.example.net:8085"))).toBe(true);
   expect(rendering.files.find((f) => f.path === "freeswitch/apply-on-pbx.sh")?.content).toContain("$FS_SCRIPTS/voicebot.lua");
   return { dialplan: tempFile("voicebot_dialplan.xml", file(rendering, "freeswitch/voicebot_dialplan.xml")), lua: tempFile("voicebot.lua", file(rendering, "freeswitch/voicebot.lua")) };
@@ -135,10 +136,12 @@ describe("freeswitch, several appliances", () => {
       "answer", "bind CUSTOM mod_audio_stream::connect", "bind CUSTOM mod_audio_stream::error",
       "start 192.0.2.11:8085", "api uuid_audio_stream stop", "log WARNING",
       "start 192.0.2.12:8185", "api uuid_audio_stream stop", "log WARNING",
-      "start vb3.example.net:8085", "execute park",
+      "start vb3.example.net:8085", "unbind", "execute park",
     ]);
     expect(none!.filter((l) => l.startsWith("start")).length).toBe(3);
-    expect(none!.slice(-3)).toEqual(["log WARNING", "execute playback ivr/ivr-all_circuits_busy.wav", "hangup NORMAL_TEMPORARY_FAILURE"]);
+    expect(none!.slice(-5)).toEqual([
+      "unbind", "log WARNING", "execute playback tone_stream://%(274,0,913.8);%(274,0,1370.6);%(380,0,1776.7)", "execute playback ivr/ivr-please_try_again.wav", "hangup NORMAL_TEMPORARY_FAILURE",
+    ]);
   });
 
   test("round-robin: each call starts one appliance further and wraps", () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAdminServer, type AdminServer } from "../../src/admin/server.ts";
 import { CallDirectory, formatNextStep } from "../../src/call/call-directory.ts";
 import type { PbxNode } from "../../src/config/schema.ts";
+import { renderEnvFile } from "../../src/install/env-render.ts";
 import { renderPbxConfig } from "../../src/install/pbx-render.ts";
 import { rootLogger } from "../../src/log.ts";
 import { ASTERISK_APPLICATIONS, ASTERISK_FUNCTIONS, functionsIn, parseExtensions, type Priority } from "../support/asterisk-apps.ts";
@@ -125,5 +126,39 @@ describe("asterisk, several appliances", () => {
     const single = file(renderPbxConfig("asterisk", { host: "192.0.2.10", config, tenants }), "asterisk/extensions_voicebot.conf");
     expect(single).toContain(" same => n,AudioSocket(${VB_UUID},192.0.2.10:9090)\n");
     expect(single).not.toContain("GLOBAL(");
+  });
+  test("chan_websocket: one websocket_client connection per appliance, Dial() each in turn until one answers, /next of that one", async () => {
+    const { config, tenants } = setup(1, true, { HTTP_PORT: String(port), WEBSOCKET_PORT: "8099", WEBSOCKET_TOKEN: "ws-t0ken" });
+    const rendering = renderPbxConfig("asterisk", { host: "127.0.0.1", config, tenants, nodes: NODES, order: "round-robin" });
+    const client = file(rendering, "asterisk/websocket_client_voicebot.conf");
+    expect([...client.matchAll(/^\[(.+)\]$/gm)].map((m) => m[1])).toEqual(["voicebot-1", "voicebot-2", "voicebot-3"]);
+    expect([...client.matchAll(/^uri = (.+)$/gm)].map((m) => m[1])).toEqual([`ws://${UNREACHABLE}:8099/asterisk`, "ws://127.0.0.1:8099/asterisk", "ws://127.0.0.2:8099/asterisk"]);
+    expect(client.match(/^password = ws-t0ken$/gm)).toHaveLength(3);
+    const priorities = parseExtensions(file(rendering, "asterisk/extensions_voicebot_websocket.conf")).get("voicebot-websocket") as Priority[];
+    for (const p of priorities) {
+      expect(ASTERISK_APPLICATIONS.map((a) => a.name)).toContain(p.app);
+      for (const f of functionsIn(p)) expect(ASTERISK_FUNCTIONS.map((a) => a.name)).toContain(f);
+    }
+    // Only 127.0.0.2's connection answers; the others fail the channel request.
+    const asterisk = new AsteriskRunner({ uuid, callerNumber: "0612", exten: "777", dial: (args) => (args.startsWith("WebSocket/voicebot-3/") ? "ANSWER" : "CHANUNAVAIL") });
+    const first = await asterisk.run(priorities);
+    expect(first.dialed.map((d) => d.split("/")[1])).toEqual(["voicebot-1", "voicebot-2", "voicebot-3"]);
+    expect(first.dialed[0]).toMatch(/^WebSocket\/voicebot-1\/c\(slin16\)v\(uuid=[0-9a-f-]{36},tenant=default,caller=0612,dnis=777\),,g$/);
+    expect(new URL(first.requested.at(-1)!).hostname).toBe("127.0.0.2");
+    expect(first.outcome).toBe("hangup");
+    const second = await asterisk.run(priorities);
+    expect(second.dialed.map((d) => d.split("/")[1])).toEqual(["voicebot-2", "voicebot-3"]);
+    const none = await new AsteriskRunner({ uuid, callerNumber: "0612", exten: "777" }).run(priorities);
+    expect(none.dialed).toHaveLength(3);
+    expect(none.played).toEqual(["all-circuits-busy-now&pls-try-call-later"]);
+  });
+  test("PBX_NODES and PBX_NODE_ORDER in voicebot.env (install's answers write them there) render as --node and --order do", () => {
+    const env = setup(1, true, { HTTP_PORT: String(port), PBX_NODES: `${UNREACHABLE},127.0.0.1:9190,127.0.0.2`, PBX_NODE_ORDER: "round-robin" });
+    const fromEnv = renderPbxConfig("asterisk", { host: "127.0.0.1", ...env });
+    const plain = setup(1, true, { HTTP_PORT: String(port) });
+    const fromFlags = renderPbxConfig("asterisk", { host: "127.0.0.1", ...plain, nodes: NODES, order: "round-robin" });
+    expect(fromEnv.files).toEqual(fromFlags.files);
+    const written = renderEnvFile(new Map([["PBX", "asterisk"], ["PBX_NODES", "192.0.2.11,192.0.2.12"], ["WHEN_FULL", "refuse"]]), "test");
+    expect(written).toContain("# Several appliances behind the PBX (pbx-config renders the dialplan that tries them in turn)\nPBX_NODES=192.0.2.11,192.0.2.12\nWHEN_FULL=refuse\n");
   });
 });

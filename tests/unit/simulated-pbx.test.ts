@@ -4,8 +4,10 @@ import { startAdminServer, type AdminServer } from "../../src/admin/server.ts";
 import { CallDirectory } from "../../src/call/call-directory.ts";
 import { rootLogger } from "../../src/log.ts";
 import { SimulatedPbx, type FleetNode } from "../../src/simulate/pbx-fleet.ts";
+import { startChanWebsocketServer, type ChanWebsocketServer } from "../../src/transports/chan-websocket.ts";
+import { newTransportStats } from "../../src/transports/types.ts";
 
-const servers: AdminServer[] = [];
+const servers: (AdminServer | ChanWebsocketServer)[] = [];
 afterAll(async () => {
   for (const s of servers) await s.stop();
 });
@@ -61,3 +63,31 @@ describe("SimulatedPbx.choose", () => {
     expect(taken).toEqual(["a", "b", "c", "a"]);
   });
 });
+
+describe("SimulatedPbx.dial (the chan_websocket dialplan, FreeSWITCH's Lua)", () => {
+  function websocketAppliance(full: boolean): ChanWebsocketServer {
+    const server = startChanWebsocketServer({
+      host: "127.0.0.1", port: 0, token: null, resolveTenant: (id) => id ?? "default", log: rootLogger.child("test"), stats: newTransportStats(),
+      refusingNew: () => full,
+      admit: () => ({ onAudio() {}, onDtmf() {}, onClose() {}, onRateChange() {} }),
+    });
+    servers.push(server);
+    return server;
+  }
+
+  test("a refused upgrade (503) and a dead port move the call on; the first that connects takes it", async () => {
+    const full = websocketAppliance(true);
+    const open = websocketAppliance(false);
+    const dead = await deadNode();
+    // The WebSocket each appliance listens on; AudioSocket and the admin port play no part in dial().
+    const ws = new Map([["full", full.port], ["dead", Number(new URL(dead.admin).port)], ["open", open.port]]);
+    const nodes: FleetNode[] = [...ws.keys()].map((name) => ({ name, admin: dead.admin, audiosocket: dead.audiosocket }));
+    const pbx = new SimulatedPbx({ nodes, order: "in-turn", token: null });
+    const placed = await pbx.dial({ script: [{ hangupAfter: 0.3 }] }, (node) => ({ websocket: { url: `ws://127.0.0.1:${ws.get(node.name)}/asterisk` } }), false);
+    expect(placed.node?.name).toBe("open");
+    expect(placed.attempts.map((a) => a.outcome)).toEqual(["full", "unreachable", "taken"]);
+    expect(placed.result?.connected).toBe(true);
+    expect(placed.next).toBeNull();
+  });
+});
+

@@ -5,8 +5,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { captureLogLines, waitFor } from "../support/log-capture.ts";
 import { configErrorOf } from "../support/config-error.ts";
+import { bytesBeforeClose } from "../support/tcp-refusal.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { parsePbxNodes } from "../../src/config/pbx-nodes.ts";
+import { Admission, type AdmissionDeps } from "../../src/call/admission.ts";
+import { newCallMetrics } from "../../src/call/metrics.ts";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { rootLogger } from "../../src/log.ts";
 import { parseAllowList } from "../../src/transports/allowlist.ts";
@@ -70,13 +73,7 @@ describe("a full appliance refuses at the door", () => {
       },
     });
     stops.push(() => server.stop());
-    const closed = Promise.withResolvers<number>();
-    let bytes = 0;
-    await Bun.connect({
-      hostname: "127.0.0.1", port: server.port,
-      socket: { data: (_s, d) => void (bytes += d.length), close: () => closed.resolve(bytes), error: () => closed.resolve(bytes) },
-    });
-    expect(await closed.promise).toBe(0);
+    expect(await bytesBeforeClose("127.0.0.1", server.port)).toBe(0);
     expect(admitted).toBe(0);
     expect(stats.connectionsRejected).toBe(1);
     expect(lines.some((l) => l.includes("connection refused: full"))).toBe(true);
@@ -125,5 +122,28 @@ describe("a full appliance refuses at the door", () => {
     const taken = await post();
     expect([taken.status, await taken.text()]).toEqual([200, "waiting"]);
     expect(registered).toHaveLength(1);
+  });
+});
+
+describe("lines kept for registered calls", () => {
+  // Only what reserve and the refusals read; no call is admitted here.
+  const metrics = newCallMetrics();
+  const admission = (whenFull: "busy" | "refuse"): Admission => new Admission({ whenFull, maxCalls: 2, metrics } as unknown as AdmissionDeps);
+
+  test("WHEN_FULL=refuse: registrations keep the last lines; the next one, and new WebSockets, are refused; AudioSocket connections are not", () => {
+    const a = admission("refuse");
+    expect([a.reserve("call-1"), a.reserve("call-2"), a.reserve("call-1")]).toEqual([true, true, true]);
+    expect(a.reserve("call-3")).toBe(false);
+    expect(a.refusingNew()).toBe(true);
+    // The connection may be call-1 or call-2 arriving: only live calls count for it.
+    expect(a.refusingConnection()).toBe(false);
+    // Each refusal counted once (voicebot_calls_refused_full_total).
+    expect(metrics.callsRefusedFull).toBe(2);
+  });
+
+  test("WHEN_FULL=busy: nothing is kept or refused", () => {
+    const a = admission("busy");
+    expect([a.reserve("call-1"), a.reserve("call-2"), a.reserve("call-3")]).toEqual([true, true, true]);
+    expect([a.refusingNew(), a.refusingConnection()]).toEqual([false, false]);
   });
 });
