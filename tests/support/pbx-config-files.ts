@@ -11,6 +11,7 @@ import type { Config } from "../../src/config/schema.ts";
 import type { Tenants } from "../../src/config/tenant.ts";
 import { loadTenants } from "../../src/config/tenants.ts";
 import type { PbxRendering } from "../../src/install/pbx-render.ts";
+import { findTool } from "./system-tools.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 export const HOST = "192.0.2.10";
@@ -55,4 +56,16 @@ export function file(rendering: PbxRendering, path: string): string {
   const found = rendering.files.find((f) => f.path === path);
   if (!found) throw new Error(`${path} not rendered; got ${rendering.files.map((f) => f.path).join(", ")}`);
   return found.content;
+}
+
+/** Debian's libxml2-utils and lua5.4 (npm test installs them when it can); null when one is missing. */
+export function freeswitchTools(): { xmllint: string; luac: string; lua: string } | null {
+  const [xmllint, luac, lua] = [findTool("xmllint"), findTool("luac"), findTool("lua")];
+  return xmllint && luac && lua ? { xmllint, luac, lua } : null;
+}
+
+/** A checking tool's exit code and everything it printed. */
+export function run(cmd: string[]): { code: number; out: string } {
+  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  return { code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() };
 }

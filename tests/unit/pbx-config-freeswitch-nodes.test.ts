@@ -7,19 +7,11 @@
 import { describe, expect, test } from "bun:test";
 import { renderPbxConfig } from "../../src/install/pbx-render.ts";
 import { parseStreamUrl } from "../../src/transports/audiostream-url.ts";
-import { CALL, HOST, STREAM_TOKEN, file, pbxFiles } from "../support/pbx-config-files.ts";
-import { findTool, requireTool } from "../support/system-tools.ts";
+import { CALL, HOST, STREAM_TOKEN, file, freeswitchTools, pbxFiles, run } from "../support/pbx-config-files.ts";
+import { requireTool } from "../support/system-tools.ts";
 
 const { tempFile, setup } = pbxFiles();
-const TOOLS = ((): { xmllint: string; luac: string; lua: string } | null => {
-  const [xmllint, luac, lua] = [findTool("xmllint"), findTool("luac"), findTool("lua")];
-  return xmllint && luac && lua ? { xmllint, luac, lua } : null;
-})();
-
-function run(cmd: string[]): { code: number; out: string } {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  return { code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() };
-}
+const TOOLS = freeswitchTools();
 
 /**
  * FreeSWITCH's Lua API as voicebot.lua uses it. argv: script, then each call's outcomes, calls

@@ -3,21 +3,12 @@ import { describe, expect, test } from "bun:test";
 import type { Tenants } from "../../src/config/tenant.ts";
 import { renderPbxConfig } from "../../src/install/pbx-render.ts";
 import { parseStreamUrl } from "../../src/transports/audiostream-url.ts";
-import { HOST, CALL, FUSION_DOMAIN, STREAM_TOKEN, file, pbxFiles } from "../support/pbx-config-files.ts";
-import { findTool, requireTool } from "../support/system-tools.ts";
+import { HOST, CALL, FUSION_DOMAIN, STREAM_TOKEN, file, freeswitchTools, pbxFiles, run } from "../support/pbx-config-files.ts";
+import { requireTool } from "../support/system-tools.ts";
 
 const { tempFile, setup } = pbxFiles();
 
-/** Debian's libxml2-utils and lua5.4 (npm test installs them when it can); null when one is missing. */
-const TOOLS = ((): { xmllint: string; luac: string; lua: string } | null => {
-  const [xmllint, luac, lua] = [findTool("xmllint"), findTool("luac"), findTool("lua")];
-  return xmllint && luac && lua ? { xmllint, luac, lua } : null;
-})();
-
-function run(cmd: string[]): { code: number; out: string } {
-  const p = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  return { code: p.exitCode, out: p.stdout.toString() + p.stderr.toString() };
-}
+const TOOLS = freeswitchTools();
 
 /** FreeSWITCH's Lua API as voicebot.lua uses it; prints every call made. argv: script, domain_uuid, API reply. */
 const LUA_HARNESS = `local calls, script, domain, reply = {}, arg[1], arg[2], arg[3]
