@@ -11,6 +11,7 @@ import { parseStoreUrl } from "../../src/config/store-url.ts";
 import { rootLogger } from "../../src/log.ts";
 import { connectPg, pgClient, type PgTarget } from "../../src/store/pg/connect.ts";
 import { migratePg } from "../../src/store/pg/migrate.ts";
+import { connectWhenUp } from "../../src/store/pg/pg-serve-store.ts";
 import { fillIdPools, newIdPools, PgWriter } from "../../src/store/pg/pg-writer.ts";
 import { WriteQueue, type Connection } from "../../src/store/pg/write-queue.ts";
 import { pgClusterForFile } from "../support/pg-cluster.ts";
@@ -152,5 +153,25 @@ describe("PostgreSQL writer", () => {
     expect(await counts(sql)).toEqual({ calls: 1, turns: 2, events: 2, tickets: 1, open: 0 });
     await a.close();
     await sql.close();
+  }, 60_000);
+
+  test("start-up waits for an unreachable PostgreSQL, but not for wrong credentials", async () => {
+    const { target, sql } = await schema();
+    await sql.close();
+    await pg.cluster().stop();
+    let connected = false;
+    const waiting = connectWhenUp(target, log, 30_000, 100).then((c) => {
+      connected = true;
+      return c;
+    });
+    await Bun.sleep(500);
+    expect(connected).toBe(false);
+    await pg.cluster().start();
+    const up = await waiting;
+    expect(await up`SELECT 1 AS one`).toEqual([{ one: 1 }]);
+    await up.close();
+    const wrong = parseStoreUrl(target.url.replace(/:[^:@/]*@/, ":not-the-password@")) as PgTarget;
+    // Waiting longer than this test may run: only an immediate refusal lets it pass.
+    await expect(connectWhenUp(wrong, log, 600_000, 100)).rejects.toThrow("refused the user or password");
   }, 60_000);
 });

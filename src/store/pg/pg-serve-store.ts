@@ -1,8 +1,9 @@
+import type { SQL } from "bun";
 import { join } from "node:path";
 import type { Logger } from "../../log.ts";
 import type { StoreNode } from "../calls.ts";
 import type { ServeStore } from "../serve-store.ts";
-import { connectPg, pgClient, type PgTarget } from "./connect.ts";
+import { connectPg, pgClient, PgStoreError, type PgTarget } from "./connect.ts";
 import { migratePg } from "./migrate.ts";
 import { closeInterruptedCalls } from "./pg-interrupted.ts";
 import { PgStoreReader } from "./pg-reader.ts";
@@ -10,6 +11,13 @@ import { fillIdPools, newIdPools, PgWriter } from "./pg-writer.ts";
 import { WriteQueue, type Connection } from "./write-queue.ts";
 
 export const JOURNAL_FILE = "store-journal.jsonl";
+
+/**
+ * At start-up, how long an unreachable PostgreSQL is waited for (the appliance does not listen
+ * meanwhile, so the PBX sends calls to the others) before serve gives up and systemd starts it again.
+ */
+const START_WAIT_MS = 60_000;
+const START_RETRY_MS = 2_000;
 
 /** How long a stop waits for the last writes before leaving them in the journal. */
 const CLOSE_WAIT_MS = 5_000;
@@ -26,7 +34,7 @@ export interface PostgresTarget {
  */
 export async function openPostgresServeStore(t: PostgresTarget, log: Logger, startedAt: number): Promise<ServeStore> {
   const where = t.target.shown;
-  const main = await connectPg(t.target);
+  const main = await connectWhenUp(t.target, log, START_WAIT_MS);
   await migratePg(main, t.target);
   // Writes go one transaction at a time, in order, on a connection of their own.
   let writeSql = pgClient(t.target, { max: 1 });
@@ -62,4 +70,21 @@ export async function openPostgresServeStore(t: PostgresTarget, log: Logger, sta
       await Promise.all([writeSql.close({ timeout: 1 }), main.close({ timeout: 1 })]);
     },
   };
+}
+
+/**
+ * The first connection. An unreachable server (booting with this host, restarting) is waited for;
+ * wrong credentials, a missing database or TLS trouble stop start-up at once: waiting fixes none.
+ */
+export async function connectWhenUp(target: PgTarget, log: Logger, waitMs: number, retryMs = START_RETRY_MS): Promise<SQL> {
+  const deadline = Date.now() + waitMs;
+  for (let warned = false; ; warned = true) {
+    try {
+      return await connectPg(target);
+    } catch (err) {
+      if (!(err instanceof PgStoreError) || err.failure !== "unreachable" || Date.now() + retryMs > deadline) throw err;
+      if (!warned) log.warn("store: PostgreSQL cannot be reached; waiting for it before listening", { where: target.shown, waitSeconds: Math.round(waitMs / 1000), error: err.message });
+      await Bun.sleep(retryMs);
+    }
+  }
 }
