@@ -9,6 +9,7 @@ import type { Logger } from "../../log.ts";
 import { isRetryableStatus } from "../provider-error.ts";
 import { errorText, readPcmBody, splitForSpeech, TtsError } from "./pcm-body.ts";
 import type { TextToSpeech } from "./types.ts";
+import { VoiceRates } from "./voice-rates.ts";
 
 /** Aura's default linear16 rate, and the rate the phrase cache renders at. */
 const DEFAULT_RATE = 24_000;
@@ -36,26 +37,21 @@ export function deepgramVoiceId(voice: string): string {
 
 class DeepgramTts implements TextToSpeech {
   readonly voiceId: string;
-  private readonly byRate: Map<number, DeepgramTts>;
+  private readonly rates: VoiceRates<DeepgramTts>;
 
   constructor(
     private readonly client: DeepgramClient,
     private readonly o: DeepgramTtsOptions,
     readonly sampleRate: number,
-    byRate?: Map<number, DeepgramTts>,
+    rates?: VoiceRates<DeepgramTts>,
   ) {
     this.voiceId = deepgramVoiceId(o.voice);
-    this.byRate = byRate ?? new Map([[sampleRate, this]]);
+    this.rates = rates ?? VoiceRates.of<DeepgramTts>(sampleRate, this);
   }
 
   atRate(rate: number): TextToSpeech {
     if (!AURA_RATES.includes(rate)) return this;
-    let voice = this.byRate.get(rate);
-    if (!voice) {
-      voice = new DeepgramTts(this.client, this.o, rate, this.byRate);
-      this.byRate.set(rate, voice);
-    }
-    return voice;
+    return this.rates.at(rate, () => new DeepgramTts(this.client, this.o, rate, this.rates));
   }
 
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {

@@ -14,6 +14,7 @@ import { googleClientOptions, grpcFailure, type GoogleEndpoint } from "../google
 import { errorText, readPcmBody, splitForSpeech, TtsError } from "./pcm-body.ts";
 import type { TextToSpeech } from "./types.ts";
 import { pcmFromWav } from "./wav-body.ts";
+import { VoiceRates } from "./voice-rates.ts";
 
 /** The rate the phrase cache renders at (Chirp 3 HD's own rate). */
 const DEFAULT_RATE = 24_000;
@@ -52,28 +53,23 @@ interface StreamingResponse {
 
 class GoogleTts implements TextToSpeech {
   readonly voiceId: string;
-  private readonly byRate: Map<number, GoogleTts>;
+  private readonly rates: VoiceRates<GoogleTts>;
   private readonly voiceParams: { name: string; languageCode: string };
 
   constructor(
     private readonly client: TextToSpeechClient,
     private readonly o: GoogleTtsOptions,
     readonly sampleRate: number,
-    byRate?: Map<number, GoogleTts>,
+    rates?: VoiceRates<GoogleTts>,
   ) {
     this.voiceId = googleVoiceId(o.voice);
-    this.byRate = byRate ?? new Map([[sampleRate, this]]);
+    this.rates = rates ?? VoiceRates.of<GoogleTts>(sampleRate, this);
     this.voiceParams = { name: o.voice, languageCode: languageOf(o.voice) };
   }
 
   atRate(rate: number): TextToSpeech {
     if (!Number.isInteger(rate) || rate < MIN_RATE || rate > MAX_RATE) return this;
-    let voice = this.byRate.get(rate);
-    if (!voice) {
-      voice = new GoogleTts(this.client, this.o, rate, this.byRate);
-      this.byRate.set(rate, voice);
-    }
-    return voice;
+    return this.rates.at(rate, () => new GoogleTts(this.client, this.o, rate, this.rates));
   }
 
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {

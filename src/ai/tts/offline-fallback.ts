@@ -20,6 +20,7 @@ import type { CircuitBreaker } from "../circuit-breaker.ts";
 import { DEADLINE_MISSED, withinDeadline } from "../deadline.ts";
 import { TtsError } from "./pcm-body.ts";
 import type { TextToSpeech } from "./types.ts";
+import { VoiceRates } from "./voice-rates.ts";
 
 /** What this needs of the resampler pool (media/resampler.ts), without importing media. */
 export interface PcmResampling {
@@ -48,7 +49,7 @@ class OfflineFallbackTts implements TextToSpeech {
   readonly voiceId: string;
   readonly sampleRate: number;
   /** The cloud voice at other rates, each with the offline voice resampled to that rate behind it. */
-  private readonly byRate = new Map<number, OfflineFallbackTts>();
+  private readonly rates = new VoiceRates<OfflineFallbackTts>();
 
   constructor(private readonly o: OfflineFallbackOptions) {
     if (!Number.isInteger(o.deadlineMs) || o.deadlineMs <= 0) {
@@ -61,12 +62,7 @@ class OfflineFallbackTts implements TextToSpeech {
   atRate(rate: number): TextToSpeech {
     const cloud = this.o.cloud.atRate?.(rate) ?? this.o.cloud;
     if (cloud === this.o.cloud) return this;
-    let voice = this.byRate.get(rate);
-    if (!voice) {
-      voice = new OfflineFallbackTts({ ...this.o, cloud });
-      this.byRate.set(rate, voice);
-    }
-    return voice;
+    return this.rates.at(rate, () => new OfflineFallbackTts({ ...this.o, cloud }));
   }
 
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {

@@ -6,6 +6,7 @@ import type { Logger } from "../../log.ts";
 import { TtsError } from "./pcm-body.ts";
 import type { TextToSpeech } from "./types.ts";
 import { backoff } from "../backoff.ts";
+import { VoiceRates } from "./voice-rates.ts";
 
 const DEFAULT_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 5_000;
@@ -32,7 +33,7 @@ class RetryingTts implements TextToSpeech {
   readonly voiceId: string;
   readonly sampleRate: number;
   /** The same voice at other rates, sharing the stats. */
-  private readonly byRate = new Map<number, RetryingTts>();
+  private readonly rates = new VoiceRates<RetryingTts>();
 
   constructor(
     private readonly tts: TextToSpeech,
@@ -49,12 +50,7 @@ class RetryingTts implements TextToSpeech {
   atRate(rate: number): TextToSpeech {
     const inner = this.tts.atRate?.(rate) ?? this.tts;
     if (inner === this.tts) return this;
-    let voice = this.byRate.get(rate);
-    if (!voice) {
-      voice = new RetryingTts(inner, this.attempts, this.backoffMs, this.log, this.onError, this.stats);
-      this.byRate.set(rate, voice);
-    }
-    return voice;
+    return this.rates.at(rate, () => new RetryingTts(inner, this.attempts, this.backoffMs, this.log, this.onError, this.stats));
   }
 
   async *synthesize(text: string, signal?: AbortSignal): AsyncIterable<Int16Array> {
