@@ -13,6 +13,7 @@ import { errorResponse } from "./deepgram-messages.ts";
 import type { FakeRoute } from "./http.ts";
 import { hashText, renderSpeech, type SpeechFault } from "./speech.ts";
 import { FaultPlan } from "./fault-plan.ts";
+import { newSpeechFakeCounts, speechFakeControls, type SpeechFakeControls } from "./speech-controls.ts";
 
 const PATH = "/v1/speak";
 const RATES = new Set([8000, 16000, 24000, 32000, 48000]);
@@ -40,27 +41,7 @@ export interface SpeakRequestSeen {
   text: string;
 }
 
-export interface FakeDeepgramSpeakCounts {
-  requests: number;
-  /** Refused because the request itself was wrong (400/401/405). */
-  rejected: number;
-  faulted: number;
-  completed: number;
-  /** The client went away before the end of the body. */
-  cancelled: number;
-}
-
-export interface FakeDeepgramSpeak extends FakeRoute {
-  readonly requests: readonly SpeakRequestSeen[];
-  readonly counts: Readonly<FakeDeepgramSpeakCounts>;
-  ttfbMs: number;
-  /** The next `times` valid requests get `fault`. */
-  failNext(fault: SpeechFault, times?: number): void;
-  /** Every valid request gets `fault` (after the queued ones) until called with null. */
-  failAlways(fault: SpeechFault | null): void;
-  /** The exact samples this fake streams for `text` at `rate`. */
-  pcmFor(text: string, rate: number): Int16Array;
-}
+export interface FakeDeepgramSpeak extends FakeRoute, SpeechFakeControls<SpeechFault, SpeakRequestSeen> {}
 
 export function createFakeDeepgramSpeak(options: FakeDeepgramSpeakOptions = {}): FakeDeepgramSpeak {
   const apiKey = options.apiKey ?? "fake-deepgram-key";
@@ -70,7 +51,7 @@ export function createFakeDeepgramSpeak(options: FakeDeepgramSpeakOptions = {}):
   const msPerChar = options.msPerChar ?? 65;
   const faults = new FaultPlan<SpeechFault>();
   const requests: SpeakRequestSeen[] = [];
-  const counts: FakeDeepgramSpeakCounts = { requests: 0, rejected: 0, faulted: 0, completed: 0, cancelled: 0 };
+  const counts = newSpeechFakeCounts();
 
   const reject = (status: number, code: string, message: string): Response => {
     counts.rejected++;
@@ -78,12 +59,7 @@ export function createFakeDeepgramSpeak(options: FakeDeepgramSpeakOptions = {}):
   };
 
   const speak: FakeDeepgramSpeak = {
-    requests,
-    counts,
-    ttfbMs: options.ttfbMs ?? 0,
-    failNext: (fault, times) => faults.failNext(fault, times),
-    failAlways: (fault) => faults.failAlways(fault),
-    pcmFor: (text, rate) => renderSpeech(text, msPerChar, rate),
+    ...speechFakeControls({ faults, requests, counts, ttfbMs: options.ttfbMs ?? 0, msPerChar }),
     handle(request, url) {
       if (url.pathname !== PATH) return null;
       counts.requests++;

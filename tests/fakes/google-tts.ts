@@ -10,6 +10,7 @@
 import { status as Status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { renderSpeech, type SpeechFault } from "./speech.ts";
 import { FaultPlan } from "./fault-plan.ts";
+import { newSpeechFakeCounts, speechFakeControls, type SpeechFakeControls } from "./speech-controls.ts";
 
 /** Voices the fake knows unless told otherwise: Chirp 3 HD ones stream, the others do not. */
 export const DEFAULT_FAKE_GOOGLE_VOICES: readonly string[] = [
@@ -39,14 +40,7 @@ export interface FakeGoogleTtsOptions {
   listChunk?: boolean;
 }
 
-export interface FakeGoogleTts {
-  readonly requests: readonly GoogleSynthesisSeen[];
-  readonly counts: { requests: number; rejected: number; faulted: number; completed: number; cancelled: number };
-  ttfbMs: number;
-  failNext(fault: GoogleFault, times?: number): void;
-  failAlways(fault: GoogleFault | null): void;
-  /** The exact samples this fake produces for `text` at `rate`. */
-  pcmFor(text: string, rate: number): Int16Array;
+export interface FakeGoogleTts extends SpeechFakeControls<GoogleFault, GoogleSynthesisSeen> {
   readonly handlers: {
     synthesizeSpeech(call: ServerUnaryCall<SynthesizeRequest, unknown>, done: sendUnaryData<unknown>): void;
     streamingSynthesize(call: ServerDuplexStream<StreamingRequest, unknown>): void;
@@ -69,7 +63,7 @@ export function createFakeGoogleTts(options: FakeGoogleTtsOptions = {}): FakeGoo
   const msPerChar = options.msPerChar ?? 65;
   const faults = new FaultPlan<GoogleFault>();
   const requests: GoogleSynthesisSeen[] = [];
-  const counts = { requests: 0, rejected: 0, faulted: 0, completed: 0, cancelled: 0 };
+  const counts = newSpeechFakeCounts();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const later = (ms: number, run: () => void): void => {
     const timer = setTimeout(() => {
@@ -99,12 +93,7 @@ export function createFakeGoogleTts(options: FakeGoogleTtsOptions = {}): FakeGoo
   };
 
   const fake: FakeGoogleTts = {
-    requests,
-    counts,
-    ttfbMs: options.ttfbMs ?? 0,
-    failNext: (fault, times) => faults.failNext(fault, times),
-    failAlways: (fault) => faults.failAlways(fault),
-    pcmFor: (text, rate) => renderSpeech(text, msPerChar, rate),
+    ...speechFakeControls({ faults, requests, counts, ttfbMs: options.ttfbMs ?? 0, msPerChar }),
     handlers: {
       listVoices(_call, done) {
         done(null, { voices: [...voices].map((name) => ({ name, languageCodes: [name.split("-").slice(0, 2).join("-")], ssmlGender: "FEMALE", naturalSampleRateHertz: 24000 })) });
