@@ -7,7 +7,7 @@ import { startFakeDeepgram, type FakeDeepgram } from "../fakes/deepgram.ts";
 import { createFakeDeepgramSpeak, type FakeDeepgramSpeak } from "../fakes/deepgram-speak.ts";
 import { startFakeHttp, type FakeHttpServer } from "../fakes/http.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, expectCleanStop, type RunningServer, startServer } from "./harness.ts";
 import { endedCallRow, queryStore } from "./store-rows.ts";
 import { renderCallerAudio, SAV_CALL } from "./ai-fakes.ts";
 
@@ -49,9 +49,7 @@ beforeAll(async () => {
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
-  expect(server.logs()).not.toContain("unhandled rejection");
-  expect(server.logs()).not.toContain("call handler failed");
-  expect(await server.stop()).toBe(0);
+  await expectCleanStop(server);
   await Promise.all([deepgram.stop(), http.stop()]);
 }, E2E_TIMEOUT_MS);
 

@@ -6,7 +6,7 @@ import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { startFakeGoogle, FAKE_GOOGLE_CREDENTIALS, type FakeGoogle } from "../fakes/google.ts";
 import { SAV_CALL, startAiFakes, type AiFakes } from "./ai-fakes.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, expectCleanStop, type RunningServer, startServer } from "./harness.ts";
 import { endedCallRow, queryStore } from "./store-rows.ts";
 
 /**
@@ -34,9 +34,7 @@ beforeAll(async () => {
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
-  expect(server.logs()).not.toContain("unhandled rejection");
-  expect(server.logs()).not.toContain("call handler failed");
-  expect(await server.stop()).toBe(0);
+  await expectCleanStop(server);
   await Promise.all([fakes.stop(), google.stop()]);
 }, E2E_TIMEOUT_MS);
 

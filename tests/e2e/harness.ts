@@ -1,3 +1,4 @@
+import { expect } from "bun:test";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,4 +99,11 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const proc = Bun.spawn([BINARY, ...args], { cwd: tmpdir(), env: baseEnv(env), stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
+}
+
+/** After the calls: every fault was handled, none left to the runtime, and the server stops cleanly. */
+export async function expectCleanStop(server: RunningServer): Promise<void> {
+  expect(server.logs()).not.toContain("unhandled rejection");
+  expect(server.logs()).not.toContain("call handler failed");
+  expect(await server.stop()).toBe(0);
 }

@@ -8,7 +8,7 @@ import type { FakeDeepgramFault } from "../fakes/deepgram.ts";
 import { savBrain } from "../fakes/sav-brain.ts";
 import type { SpeechFault } from "../fakes/speech.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
-import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { E2E_TIMEOUT_MS, expectCleanStop, type RunningServer, startServer } from "./harness.ts";
 
 /**
  * Each provider fault of issue #11 end to end, through dist/voicebot and the local fakes: one
@@ -150,9 +150,7 @@ beforeAll(async () => {
 }, E2E_TIMEOUT_MS);
 
 afterAll(async () => {
-  expect(server.logs()).not.toContain("unhandled rejection");
-  expect(server.logs()).not.toContain("call handler failed");
-  expect(await server.stop()).toBe(0);
+  await expectCleanStop(server);
   await fakes.stop();
 }, E2E_TIMEOUT_MS);
 
