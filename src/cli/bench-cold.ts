@@ -22,6 +22,7 @@ import { hostCpuUse, readHostCpu } from "../simulate/host-cpu.ts";
 import { ServerProcess } from "../simulate/server-process.ts";
 import { roundMs, summarize } from "../simulate/stats.ts";
 import { printJson } from "./command.ts";
+import { NO_PROVIDER_KEYS } from "./bench-keypad.ts";
 
 export type ColdVoice = "espeak" | "openai";
 export type ColdDialog = "keypad" | "ai";
@@ -47,9 +48,6 @@ const CALL_SECONDS = 3;
 const GREETING_TIMEOUT_MS = 2500;
 /** How long the rest of the phrases may take once the calls are over. */
 const RENDER_WAIT_MS = 120_000;
-/** Keys in the shell's environment must not turn this into a paid cloud run. */
-const NO_KEYS = { VOICEBOT_DEEPGRAM_API_KEY: "", VOICEBOT_GROQ_API_KEY: "", VOICEBOT_OPENAI_API_KEY: "" };
-
 function failureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.greetingDelayMs === null) return "no greeting before the caller hung up";
@@ -75,7 +73,7 @@ export async function runColdBench(o: ColdBenchOptions): Promise<number> {
       ...(o.dialog === "ai" ? [createFakeChat({ apiKey: FAKE_KEY, brain: savBrain, ttftMs: FAKE_LLM_TTFT_MS })] : []),
     ];
     fake = routes.length > 0 ? startFakeHttp(routes) : null;
-    const env: Record<string, string> = { ...NO_KEYS };
+    const env: Record<string, string> = { ...NO_PROVIDER_KEYS };
     if (fake !== null && o.voice === "openai") Object.assign(env, { VOICEBOT_OPENAI_API_KEY: FAKE_KEY, VOICEBOT_OPENAI_BASE_URL: `${fake.url}/v1` });
     if (fake !== null && o.dialog === "ai") {
       deepgram = startFakeDeepgram({ apiKey: FAKE_KEY });

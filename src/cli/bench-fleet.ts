@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { parseStoreUrl, type StoreTarget } from "../config/store-url.ts";
 import { connectPg } from "../store/pg/connect.ts";
 import { describeArrival, type Arrival } from "../simulate/arrival.ts";
-import type { ScriptStep } from "../simulate/call-types.ts";
 import { simulatedPbxClock } from "../simulate/caller.ts";
 import { CutProxy } from "../simulate/cut-proxy.ts";
 import { hostCpuUse, readHostCpu } from "../simulate/host-cpu.ts";
@@ -20,6 +19,7 @@ import { SimulatedPbx, type FleetNode } from "../simulate/pbx-fleet.ts";
 import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
 import { ServerProcess, type Endpoint } from "../simulate/server-process.ts";
 import { callerFigures, newTally, record } from "./bench-report.ts";
+import { KEYPAD_GREETING_TIMEOUT_MS, KEYPAD_SCRIPT, keypadFailureOf, NO_PROVIDER_KEYS } from "./bench-keypad.ts";
 import { printJson } from "./command.ts";
 
 export interface FleetBenchOptions {
@@ -36,9 +36,6 @@ export interface FleetBenchOptions {
   json: boolean;
 }
 
-const SCRIPT: readonly ScriptStep[] = [{ dtmf: "1" }, { dtmf: "1" }];
-const GREETING_TIMEOUT_MS = 3000;
-const OFFLINE = { VOICEBOT_DEEPGRAM_API_KEY: "", VOICEBOT_GROQ_API_KEY: "", VOICEBOT_OPENAI_API_KEY: "", VOICEBOT_ANTHROPIC_API_KEY: "" };
 /** How long the appliances may take to send what they queued during an outage. */
 const FLUSH_WAIT_MS = 120_000;
 
@@ -119,7 +116,7 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<number> {
     writeFileSync(configFile, "# empty: the bench measures the embedded defaults\n");
     say(`starting ${o.nodes} voicebot serve processes${target === null ? " (each its own SQLite)" : ` sharing PostgreSQL at ${target.shown}`}...`);
     for (const [i, node] of nodeIds.entries()) {
-      const env: Record<string, string> = { ...OFFLINE, VOICEBOT_NODE_ID: node };
+      const env: Record<string, string> = { ...NO_PROVIDER_KEYS, VOICEBOT_NODE_ID: node };
       if (target !== null) env.VOICEBOT_STORE_URL = proxy === null ? target.url : throughProxy(target.url, proxy.port);
       servers.push(await ServerProcess.start({ dataDir: join(tempDir, `node-${i + 1}`), maxCalls: o.calls + 10, extraArgs: ["--config", configFile], signal: stop.signal, env }));
     }
@@ -146,14 +143,14 @@ export async function runFleetBench(o: FleetBenchOptions): Promise<number> {
     say(`${o.calls} keypad calls arriving ${describeArrival(o.arrival)}, spread round-robin over ${o.nodes} appliances...`);
     const unreachable = await redialCallers({
       calls: o.calls, rampMs: 2000, arrival: o.arrival, once: true, clock, signal: stop.signal,
-      failureOf: (r) => (r.error ?? (r.hungUpBy !== "server" || !r.serverSentHangup || r.digitsSent !== "11" ? "the call did not go the whole way" : null)),
+      failureOf: keypadFailureOf,
       onResult: (r) => record(tally, r),
       call: async () => {
         const uuid = crypto.randomUUID();
         const { node } = await pbx.choose(uuid);
         if (node === null) return "no appliance took the call";
         perNode.set(node.name, (perNode.get(node.name) ?? 0) + 1);
-        return { ...node.audiosocket, uuid, sampleRate: 8000, script: SCRIPT, greetingTimeoutMs: GREETING_TIMEOUT_MS };
+        return { ...node.audiosocket, uuid, sampleRate: 8000, script: KEYPAD_SCRIPT, greetingTimeoutMs: KEYPAD_GREETING_TIMEOUT_MS };
       },
     }, outcomes);
     clearTimeout(timer);

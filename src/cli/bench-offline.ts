@@ -19,6 +19,7 @@ import { roundMs } from "../simulate/stats.ts";
 import { formatWebsocket, newWebsocketTally, recordWebsocket, websocketFigures } from "./bench-websocket.ts";
 import { ConsoleWatch, consoleEnv, newConsoleToken, type ConsoleFigures } from "./bench-console.ts";
 import { callerFigures, formatReport, type AdmissionFigures, newTally, record, type ServerFigures, type SoakFigures } from "./bench-report.ts";
+import { KEYPAD_GREETING_TIMEOUT_MS, KEYPAD_SCRIPT, keypadFailureOf, NO_PROVIDER_KEYS } from "./bench-keypad.ts";
 import { printJson } from "./command.ts";
 import { STARTED_ESL_WAIT_MS, defaultStreamPath, startFreeswitch, streamUrlAt, type Playback } from "./simulate-stream.ts";
 
@@ -44,11 +45,7 @@ export interface OfflineBenchOptions {
   console: boolean;
 }
 
-/** The SAV flow's resolved path: internet problem, the fix works. */
-const SCRIPT: readonly ScriptStep[] = [{ dtmf: "1" }, { dtmf: "1" }];
-const GREETING_TIMEOUT_MS = 3000;
 /** Keys in the shell's environment must not turn the offline bench into a paid cloud run. */
-const OFFLINE = { VOICEBOT_DEEPGRAM_API_KEY: "", VOICEBOT_GROQ_API_KEY: "", VOICEBOT_OPENAI_API_KEY: "" };
 export const RAMP_MS = 2000;
 const RSS_SAMPLE_MS = 500;
 const RSS_TIMELINE_MS = 60_000;
@@ -62,18 +59,6 @@ function shortCallFailureOf(r: CallResult): string | null {
   if (r.error !== null) return r.error;
   if (r.hungUpBy !== "caller") return r.serverSentHangup ? "the server hung up before the caller did" : "the server closed the connection before the caller hung up";
   return r.greetingDelayMs === null ? "no greeting before the caller hung up" : null;
-}
-
-/** Why a finished call counts as failed, or null when it went the whole way. */
-function failureOf(r: CallResult): string | null {
-  if (r.error !== null) return r.error;
-  if (r.hungUpBy !== "server") return "the caller hung up";
-  if (!r.serverSentHangup) return r.audiostream ? "the server ended the stream without uuid_kill" : r.websocket ? "the server closed the connection without HANGUP" : "the server closed the connection without 00 00 00";
-  if ((r.websocket?.queuedAtHangupMs ?? 0) > 0) return `HANGUP came with ${r.websocket!.queuedAtHangupMs} ms of the goodbye still queued`;
-  const lastDigit = r.actions.findLast((a) => "dtmf" in a);
-  if (r.digitsSent !== "11" || lastDigit === undefined) return `the server hung up before the goodbye (digits sent: "${r.digitsSent}")`;
-  if (!r.utterances.some((u) => u.startMs > lastDigit.atMs)) return "the server hung up without speaking after the last digit";
-  return null;
 }
 
 function percent(cpuSeconds: number, wallMs: number): number {
@@ -143,7 +128,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
   try {
     let target: Endpoint;
     const token = newConsoleToken();
-    let env: Record<string, string> = o.console ? { ...OFFLINE, ...consoleEnv(token) } : OFFLINE;
+    let env: Record<string, string> = o.console ? { ...NO_PROVIDER_KEYS, ...consoleEnv(token) } : { ...NO_PROVIDER_KEYS };
     if (o.playback !== null) {
       const started = await startFreeswitch(o.playback);
       freeswitch = started.freeswitch;
@@ -189,16 +174,16 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
     const wallStart = performance.now();
     const timer = setTimeout(() => stop.abort(), runSeconds * 1000);
     const clientClock = simulatedPbxClock();
-    const script: readonly ScriptStep[] = o.callSeconds === null ? SCRIPT : [...SCRIPT, { hangupAfter: o.callSeconds }];
+    const script: readonly ScriptStep[] = o.callSeconds === null ? KEYPAD_SCRIPT : [...KEYPAD_SCRIPT, { hangupAfter: o.callSeconds }];
     const unreachable = await redialCallers({
       calls: o.calls, rampMs: RAMP_MS, arrival: o.arrival, once: o.once, clock: clientClock, signal: stop.signal,
-      failureOf: o.callSeconds === null ? failureOf : shortCallFailureOf,
+      failureOf: o.callSeconds === null ? keypadFailureOf : shortCallFailureOf,
       onResult: (r) => {
         record(tally, r);
         recordWebsocket(wsTally, r);
       },
       call: (): CallSetup => {
-        const common = { sampleRate: o.rate, script, greetingTimeoutMs: GREETING_TIMEOUT_MS };
+        const common = { sampleRate: o.rate, script, greetingTimeoutMs: KEYPAD_GREETING_TIMEOUT_MS };
         if (o.websocket) return { ...common, websocket: { url: `ws://${target.host}:${target.port}/asterisk` } };
         if (o.playback === null) return { ...target, ...common };
         const uuid = crypto.randomUUID();
