@@ -1,6 +1,4 @@
 import { loadConfig } from "../config/load.ts";
-import { connectPg } from "../store/pg/connect.ts";
-import { checkPgSchema } from "../store/pg/migrate.ts";
 import { PgStoreReader } from "../store/pg/pg-reader.ts";
 import { SqliteReader } from "../store/sqlite-reader.ts";
 import { Store, type StoreReader } from "../store/store.ts";
@@ -34,14 +32,7 @@ export async function openStoreReadonly(command: string, flags: { "data-dir"?: s
   const { dataDir, store: target } = loadConfig({ config: flags.config, dataDir: flags["data-dir"] });
   try {
     if (target.kind === "postgres") {
-      const sql = await connectPg(target, { max: 2 });
-      try {
-        await checkPgSchema(sql, target);
-      } catch (err) {
-        await sql.close();
-        throw err;
-      }
-      const reader = new PgStoreReader(sql);
+      const reader = await PgStoreReader.open(target, { max: 2 });
       return { reader, where: target.shown, close: () => reader.close() };
     }
     const store = Store.open(dataDir, { readonly: true });

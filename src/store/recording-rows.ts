@@ -6,8 +6,7 @@
 import { existsSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import { databasePath } from "./db.ts";
-import { connectPg } from "./pg/connect.ts";
-import { checkPgSchema } from "./pg/migrate.ts";
+import { connectCheckedPg } from "./pg/migrate.ts";
 import type { RecordingFile } from "./shapes.ts";
 import { Store } from "./store.ts";
 
@@ -28,11 +27,7 @@ export interface RecordingRows {
 export async function openRecordingRows(config: Pick<Config, "dataDir" | "store" | "nodeId">): Promise<RecordingRows | null> {
   const target = config.store;
   if (target.kind === "postgres") {
-    const sql = await connectPg(target, { max: 1 });
-    await checkPgSchema(sql, target).catch(async (err: unknown) => {
-      await sql.close();
-      throw err;
-    });
+    const sql = await connectCheckedPg(target, { max: 1 });
     return {
       call: async (uuid) => {
         const [row] = await sql`SELECT id, ended_at IS NOT NULL AS ended, recordings FROM calls

@@ -6,7 +6,7 @@
 import type { SQL } from "bun";
 import type { Migration } from "../migrations.ts";
 import { PG_MIGRATIONS } from "./migrations.ts";
-import { PgStoreError, type PgTarget } from "./connect.ts";
+import { connectPg, explainPgError, PgStoreError, type PgConnectOptions, type PgTarget } from "./connect.ts";
 
 /** The key of voicebot's advisory lock ("vbot" in ASCII): other applications sharing the server pick their own. */
 export const SCHEMA_LOCK_KEY = 0x76626f74;
@@ -50,4 +50,16 @@ export async function checkPgSchema(sql: SQL, target: PgTarget, latest: number =
 
 function newerThanKnown(target: PgTarget, version: number, latest: number): PgStoreError {
   return new PgStoreError("other", `PostgreSQL at ${target.shown} has schema version ${version}, newer than this voicebot knows (${latest}): upgrade voicebot on this appliance`);
+}
+
+/** A pool for a reader (the CLI, recordings convert): connected, at exactly the schema this voicebot reads. */
+export async function connectCheckedPg(target: PgTarget, options: PgConnectOptions = {}): Promise<SQL> {
+  const sql = await connectPg(target, options);
+  try {
+    await checkPgSchema(sql, target);
+  } catch (err) {
+    await sql.close();
+    throw explainPgError(err, target);
+  }
+  return sql;
 }

@@ -10,8 +10,8 @@ import type { CallSummary, TicketRow } from "../shapes.ts";
 import { checkLimit } from "../store.ts";
 import type { TicketEdit, TicketFilter, TicketPage } from "../ticket-edits.ts";
 import { isTicketStatus, TICKET_STATUSES } from "../tickets.ts";
-import { checkPgSchema } from "./migrate.ts";
-import { connectPg, explainPgError, type PgConnectOptions, type PgTarget } from "./connect.ts";
+import { connectCheckedPg } from "./migrate.ts";
+import type { PgConnectOptions, PgTarget } from "./connect.ts";
 import { Params, PG_SUMMARY, pgPageCalls } from "./pg-call-query.ts";
 import { num, toCallSummary, toEventRow, toTicketChange, toTicketRow, toTurnRow, type PgRow } from "./pg-rows.ts";
 
@@ -22,14 +22,7 @@ export class PgStoreReader implements StoreReader {
 
   /** Connects and checks the schema is the one this voicebot reads (the CLI's way in). */
   static async open(target: PgTarget, options: PgConnectOptions = {}): Promise<PgStoreReader> {
-    const sql = await connectPg(target, options);
-    try {
-      await checkPgSchema(sql, target);
-    } catch (err) {
-      await sql.close();
-      throw explainPgError(err, target);
-    }
-    return new PgStoreReader(sql);
+    return new PgStoreReader(await connectCheckedPg(target, options));
   }
 
   async close(): Promise<void> {
