@@ -1,6 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { TicketChange } from "./shapes.ts";
-import { isTicketStatus, TICKET_STATUSES, toTicket, type Row, type TicketRow } from "./tickets.ts";
+import { checkTicketStatus, toTicket, type Row, type TicketRow } from "./tickets.ts";
 
 export type { TicketChange } from "./shapes.ts";
 
@@ -39,9 +39,7 @@ export class TicketEdits {
 
   /** Applies the fields that differ, one history row each; null when there is no such ticket. */
   edit(ticketId: number, edit: TicketEdit, by: string, at: number): TicketRow | null {
-    if (edit.status !== undefined && !isTicketStatus(edit.status)) {
-      throw new Error(`ticket status ${JSON.stringify(edit.status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
-    }
+    checkTicketStatus(edit.status);
     return this.db.transaction(() => {
       const row = this.byIdStmt.get(ticketId);
       if (!row) return null;

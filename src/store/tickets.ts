@@ -32,6 +32,13 @@ export function isTicketStatus(s: string): s is StoredTicketStatus {
   return (TICKET_STATUSES as readonly string[]).includes(s);
 }
 
+/** A status a write or an edit gives, checked alike by both back-ends; undefined keeps the stored one. */
+export function checkTicketStatus(status: string | undefined): void {
+  if (status !== undefined && !isTicketStatus(status)) {
+    throw new Error(`ticket status ${JSON.stringify(status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
+  }
+}
+
 /** The `tickets` table. Updates touch only the fields given: undefined keeps, null clears. */
 export class TicketsTable {
   private readonly openStmt: Statement<void, [number, Value, Value, Value, Value, number, number]>;
@@ -72,9 +79,7 @@ export class TicketsTable {
   }
 
   update(ticketId: number, t: TicketFields & { status?: string; at: number }): void {
-    if (t.status !== undefined && !isTicketStatus(t.status)) {
-      throw new Error(`ticket status ${JSON.stringify(t.status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
-    }
+    checkTicketStatus(t.status);
     const changes = this.updateStmt.run(
       flag(t.customer), t.customer ?? null,
       flag(t.phone), t.phone ?? null,

@@ -109,9 +109,7 @@ export class TurnsEventsTables {
   }
 
   addTurn(callId: number, turn: NewTurn): number {
-    if (turn.speaker !== "bot" && turn.speaker !== "caller") {
-      throw new Error(`turn speaker ${JSON.stringify(turn.speaker)} is not allowed: "bot" or "caller"`);
-    }
+    checkSpeaker(turn.speaker);
     const replyId = checkReplyId(turn.replyId);
     const provider = checkProvider(turn.llmProvider);
     try {
@@ -143,7 +141,7 @@ export class TurnsEventsTables {
 
   /** A bot reply's text is what the caller heard, known only once its audio stops. */
   setText(turnId: number, text: string): void {
-    if (typeof text !== "string") throw new Error(`turn text ${JSON.stringify(text)} is not allowed: a string`);
+    checkText(text);
     if (this.textStmt.run(text, turnId).changes !== 1) throw noTurn(turnId);
   }
 
@@ -188,6 +186,15 @@ function noTurn(turnId: number): Error {
 }
 
 /** Sub-ms stamps (performance.now() based) are rounded: the columns hold whole ms. */
+/** Checks alike for both back-ends: who spoke, and a turn's text. */
+export function checkSpeaker(speaker: string): void {
+  if (speaker !== "bot" && speaker !== "caller") throw new Error(`turn speaker ${JSON.stringify(speaker)} is not allowed: "bot" or "caller"`);
+}
+
+export function checkText(text: unknown): void {
+  if (typeof text !== "string") throw new Error(`turn text ${JSON.stringify(text)} is not allowed: a string`);
+}
+
 export function checkStamp(name: keyof TurnTimings, value: number | null | undefined): Stamp {
   if (value === undefined || value === null) return null;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {

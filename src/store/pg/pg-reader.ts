@@ -9,7 +9,7 @@ import type { CallDetail, StoreReader, TicketDetail } from "../contracts.ts";
 import type { CallSummary, TicketRow } from "../shapes.ts";
 import { checkLimit } from "../store.ts";
 import type { TicketEdit, TicketFilter, TicketPage } from "../ticket-edits.ts";
-import { isTicketStatus, TICKET_STATUSES } from "../tickets.ts";
+import { checkTicketStatus } from "../tickets.ts";
 import { connectCheckedPg } from "./migrate.ts";
 import type { PgConnectOptions, PgTarget } from "./connect.ts";
 import { Params, PG_SUMMARY, pgPageCalls } from "./pg-call-query.ts";
@@ -109,9 +109,7 @@ export class PgStoreReader implements StoreReader {
 
   /** The fields that differ change, one ticket_changes row each, all in one transaction. */
   async editTicket(ticketId: number, edit: TicketEdit, by: string, at: number): Promise<TicketRow | null> {
-    if (edit.status !== undefined && !isTicketStatus(edit.status)) {
-      throw new Error(`ticket status ${JSON.stringify(edit.status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
-    }
+    checkTicketStatus(edit.status);
     if (!Number.isSafeInteger(ticketId)) return null;
     return this.sql.begin(async (tx) => {
       const [row] = await tx`SELECT * FROM tickets WHERE id = ${ticketId} FOR UPDATE`;

@@ -1,8 +1,8 @@
 import type { CallEnd, NewCall, RecordingFile, StoreNode } from "../calls.ts";
 import { checkRate } from "../calls.ts";
 import type { CallWriter, StoreChange } from "../contracts.ts";
-import { isTicketStatus, TICKET_STATUSES, type TicketFields } from "../tickets.ts";
-import { checkProvider, checkReplyId, checkStamp, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "../turns-events.ts";
+import { checkTicketStatus, type TicketFields } from "../tickets.ts";
+import { checkProvider, checkReplyId, checkSpeaker, checkStamp, checkText, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "../turns-events.ts";
 import type { SQL } from "bun";
 import { IdPool } from "./id-pool.ts";
 import type { WriteQueue } from "./write-queue.ts";
@@ -87,9 +87,7 @@ export class PgWriter implements CallWriter {
   }
 
   addTurn(callId: number, turn: NewTurn): number {
-    if (turn.speaker !== "bot" && turn.speaker !== "caller") {
-      throw new Error(`turn speaker ${JSON.stringify(turn.speaker)} is not allowed: "bot" or "caller"`);
-    }
+    checkSpeaker(turn.speaker);
     const replyId = checkReplyId(turn.replyId);
     const provider = checkProvider(turn.llmProvider);
     const id = this.ids.turns.take(turn.startedAt);
@@ -124,7 +122,7 @@ export class PgWriter implements CallWriter {
   }
 
   setTurnText(turnId: number, text: string): void {
-    if (typeof text !== "string") throw new Error(`turn text ${JSON.stringify(text)} is not allowed: a string`);
+    checkText(text);
     this.queue.push({ t: "text", id: turnId, text });
     const turn = this.turnsOfLive.get(turnId);
     if (turn !== undefined) this.observer?.({ kind: "turn", callId: turn.callId, turnId, speaker: turn.speaker, text, at: Date.now() });
@@ -143,9 +141,7 @@ export class PgWriter implements CallWriter {
   }
 
   updateTicket(ticketId: number, t: TicketFields & { status?: string; at: number }): void {
-    if (t.status !== undefined && !isTicketStatus(t.status)) {
-      throw new Error(`ticket status ${JSON.stringify(t.status)} is not allowed: one of ${TICKET_STATUSES.join(", ")}`);
-    }
+    checkTicketStatus(t.status);
     this.queue.push({ t: "ticket-update", id: ticketId, fields: ticketFields(t), status: t.status ?? null, at: t.at });
   }
 }
