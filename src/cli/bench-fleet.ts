@@ -61,7 +61,7 @@ async function storeHealth(http: Endpoint): Promise<StoreHealthView | null> {
   }
 }
 
-/** Resolves once every appliance's store reports nothing queued (or the wait is over); the most seen queued during the wait. */
+/** True once every appliance's store reports nothing queued; false when the wait ran out first. */
 async function untilFlushed(servers: readonly ServerProcess[]): Promise<boolean> {
   const deadline = performance.now() + FLUSH_WAIT_MS;
   while (performance.now() < deadline) {

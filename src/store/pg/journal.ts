@@ -11,6 +11,8 @@ const READ_CHUNK = 256 * 1024;
 export class Journal {
   private readonly fd: number;
   private readonly pending: string[] = [];
+  /** One read buffer for the journal's life: a replay reads many batches. */
+  private readonly chunk = Buffer.allocUnsafe(READ_CHUNK);
   /** Bytes and lines already committed to PostgreSQL. */
   private readPos = 0;
   /** Lines read but not yet committed: their byte length, to move readPos on commit. */
@@ -63,7 +65,7 @@ export class Journal {
     let pos = this.readPos;
     let used = 0;
     let lines = 0;
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const buf = this.chunk;
     while (ops.length < max && pos < this.bytes) {
       const n = readSync(this.fd, buf, 0, Math.min(READ_CHUNK, this.bytes - pos), pos);
       if (n <= 0) break;

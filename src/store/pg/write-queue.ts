@@ -7,7 +7,7 @@ import type { WriteOp } from "./write-ops.ts";
 /** Writes sent in one transaction. */
 const MAX_BATCH = 500;
 /** Writes held in memory while PostgreSQL is healthy but behind; past this they go to the journal. */
-export const MAX_MEMORY_OPS = 20_000;
+const MAX_MEMORY_OPS = 20_000;
 /** A batch not committed by then counts as a stall: the connection is dropped and the batch sent again. */
 const STALL_MS = 5_000;
 const RETRY_MIN_MS = 250;
