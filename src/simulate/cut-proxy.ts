@@ -2,13 +2,16 @@
  * A TCP relay the bench puts between the appliances and their PostgreSQL, to stage an outage
  * without touching the server: cut() drops every connection and refuses new ones (accepted, then
  * closed at once) for a while, which is what a stopped or unreachable server looks like from an
- * appliance; then it relays again.
+ * appliance; stall() keeps every connection open but carries nothing either way (a hung server, a
+ * network that drops packets); then it relays again.
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export class CutProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   private cutUntil = 0;
+  private stalled = false;
+  private readonly held: (() => void)[] = [];
 
   private constructor(private readonly server: Server, readonly port: number) {}
 
@@ -29,6 +32,11 @@ export class CutProxy {
   private accept(client: Socket, host: string, port: number): void {
     if (Date.now() < this.cutUntil) {
       client.destroy();
+      return;
+    }
+    if (this.stalled) {
+      client.pause();
+      this.held.push(() => this.accept(client, host, port));
       return;
     }
     const upstream = connect(port, host);
@@ -55,8 +63,21 @@ export class CutProxy {
     this.pairs.clear();
   }
 
-  get cutting(): boolean {
-    return Date.now() < this.cutUntil;
+  /** Carries nothing for `ms`, holding every connection open (and new ones unanswered). */
+  stall(ms: number): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.pause();
+      upstream.pause();
+    }
+    setTimeout(() => {
+      this.stalled = false;
+      for (const [client, upstream] of this.pairs) {
+        client.resume();
+        upstream.resume();
+      }
+      for (const next of this.held.splice(0)) next();
+    }, ms).unref();
   }
 
   async close(): Promise<void> {

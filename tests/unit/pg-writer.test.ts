@@ -14,6 +14,7 @@ import { migratePg } from "../../src/store/pg/migrate.ts";
 import { connectWhenUp } from "../../src/store/pg/pg-serve-store.ts";
 import { fillIdPools, newIdPools, PgWriter } from "../../src/store/pg/pg-writer.ts";
 import { WriteQueue, type Connection } from "../../src/store/pg/write-queue.ts";
+import { CutProxy } from "../../src/simulate/cut-proxy.ts";
 import { pgClusterForFile } from "../support/pg-cluster.ts";
 
 const pg = pgClusterForFile();
@@ -173,5 +174,26 @@ describe("PostgreSQL writer", () => {
     const wrong = parseStoreUrl(target.url.replace(/:[^:@/]*@/, ":not-the-password@")) as PgTarget;
     // Waiting longer than this test may run: only an immediate refusal lets it pass.
     await expect(connectWhenUp(wrong, log, 600_000, 100)).rejects.toThrow("refused the user or password");
+  }, 60_000);
+
+  test("PostgreSQL stalled (connections open, nothing answered): the batch is abandoned after 5 s, writes wait in the journal, then all land", async () => {
+    const { target, sql } = await schema();
+    const u = new URL(target.url);
+    const relay = await CutProxy.start("127.0.0.1", Number(u.port));
+    u.port = String(relay.port);
+    const a = await appliance(parseStoreUrl(u.toString()) as PgTarget, "vb-a");
+    call(a.writer, crypto.randomUUID(), 1_800_000_000_000);
+    await a.queue.whenDrained();
+    relay.stall(8000);
+    for (let i = 1; i <= 5; i++) call(a.writer, crypto.randomUUID(), 1_800_000_000_000 + i);
+    while (a.queue.status().state !== "degraded") await Bun.sleep(100);
+    expect(a.queue.status().lastError).toContain("did not commit a batch");
+    expect(existsSync(a.journal)).toBe(true);
+    await a.queue.whenDrained();
+    expect(a.queue.status()).toMatchObject({ state: "ok", queued: 0, dropped: 0 });
+    expect(await counts(sql)).toEqual({ calls: 6, turns: 12, events: 6, tickets: 6, open: 0 });
+    await a.close();
+    await relay.close();
+    await sql.close();
   }, 60_000);
 });
