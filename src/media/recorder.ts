@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { RecordingFile } from "../store/store.ts";
 import { frameSamplesFor } from "./pcm.ts";
+import type { Slot } from "./recording-pool.ts";
 import { recordingWriter, type RecordingOp, type RecordingSink, type RecordingWriter } from "./recording-writer.ts";
 import { SampleQueue } from "./sample-queue.ts";
 
@@ -26,52 +27,45 @@ export interface RecorderOptions {
 const MAX_CALLER_LAG_FRAMES = 3;
 const RESOLVED = Promise.resolve();
 
-/** Samples waiting for the disk; handed to the worker whole, replaced by a spare buffer. */
+/**
+ * Samples waiting for the disk, in a slot of the shared pool (recording-pool.ts) the worker writes
+ * from; a full slot is handed over and a fresh one taken. Appends never exceed `room`: the
+ * recorder hands over first.
+ */
 class PcmBuffer {
-  data: Int16Array<ArrayBuffer>;
   length = 0;
 
-  constructor(data: Int16Array<ArrayBuffer>) {
-    this.data = data;
+  constructor(public slot: Slot) {}
+
+  get room(): number {
+    return this.slot.samples.length - this.length;
   }
 
   /**
    * `samples[start..end)`. A whole array goes in with one native copy (at 1000 calls the JS loop
-   * took an eighth of the server's time: the buffers outgrow the CPU caches); a range, which only
-   * the played-later bot channel appends, by a loop, since a view would be an allocation.
+   * took an eighth of the server's time: the buffers outgrow the CPU caches); a range (a frame
+   * split over two slots, or the played-later bot channel) by a loop, since a view would be an
+   * allocation.
    */
-  append(samples: Int16Array, start = 0, end = samples.length): void {
-    const count = end - start;
-    this.reserve(count);
-    const data = this.data;
+  append(samples: Int16Array, start: number, end: number): void {
+    const data = this.slot.samples;
     if (start === 0 && end === samples.length) data.set(samples, this.length);
     else for (let i = start, o = this.length; i < end; i++, o++) data[o] = samples[i] as number;
-    this.length += count;
+    this.length += end - start;
   }
 
   appendSilence(count: number): void {
-    this.reserve(count);
-    this.data.fill(0, this.length, this.length + count);
+    this.slot.samples.fill(0, this.length, this.length + count);
     this.length += count;
   }
 
-  /**
-   * The filled buffer (s16le on disk: every host Bun runs on is little-endian), or null when
-   * empty; this one carries on with `next`.
-   */
-  handOver(next: () => Int16Array<ArrayBuffer>): ArrayBuffer | null {
-    if (this.length === 0) return null;
-    const full = this.data.buffer;
-    this.data = next();
+  /** The filled slot's id, or −1 when empty; this buffer carries on with `next`. */
+  handOver(next: () => Slot): number {
+    if (this.length === 0) return -1;
+    const full = this.slot.id;
+    this.slot = next();
     this.length = 0;
     return full;
-  }
-
-  private reserve(count: number): void {
-    if (this.length + count <= this.data.length) return;
-    const grown = new Int16Array(Math.max(this.data.length * 2, this.length + count));
-    grown.set(this.data.subarray(0, this.length));
-    this.data = grown;
   }
 }
 
@@ -113,7 +107,8 @@ export class Recorder {
   private nextSegment = 1;
   private readonly callerBuf: PcmBuffer;
   private readonly botBuf: PcmBuffer;
-  private readonly freshBuffer = (): Int16Array<ArrayBuffer> => this.writer.takeBuffer(this.segment.rate);
+  /** One second of audio per slot: flushed every half second, a slot seldom fills. */
+  private readonly freshSlot = (): Slot => this.writer.takeSlot(this.segment.rate);
   /** This recording's id with the writer; 0 while the worker holds nothing of it. */
   private rec = 0;
   /** Seq of the last op handed to the writer, and of the last one it finished. */
@@ -124,7 +119,7 @@ export class Recorder {
   private closed = false;
   /** botPlaysLater: the bot's audio sent and not yet played, oldest first; null = written as sent. */
   private readonly unplayed: SampleQueue | null;
-  private readonly appendBot = (ring: Int16Array, start: number, end: number): void => this.botBuf.append(ring, start, end);
+  private readonly appendBot = (ring: Int16Array, start: number, end: number): void => this.put(this.botBuf, ring, start, end);
 
   private constructor(private readonly options: RecorderOptions) {
     this.unplayed = options.botPlaysLater === true ? new SampleQueue() : null;
@@ -139,8 +134,8 @@ export class Recorder {
     // The id comes from the PBX; keep it from naming a path outside the recordings dir.
     this.baseName = options.callUuid.replace(/[^A-Za-z0-9_-]/g, "_") || "call";
     this.segment = this.newSegment(checkRate(options.sampleRate));
-    this.callerBuf = new PcmBuffer(this.writer.takeBuffer(options.sampleRate));
-    this.botBuf = new PcmBuffer(this.writer.takeBuffer(options.sampleRate));
+    this.callerBuf = new PcmBuffer(this.writer.takeSlot(options.sampleRate));
+    this.botBuf = new PcmBuffer(this.writer.takeSlot(options.sampleRate));
     this.sink = {
       opened: (seg, callerPath, botPath) => this.opened(seg, callerPath, botPath),
       failed: (path, error) => this.stop("disk error", path, error),
@@ -172,7 +167,7 @@ export class Recorder {
   /** What the PBX sent. */
   caller(samples: Int16Array): void {
     if (this.failed || this.closed) return;
-    this.callerBuf.append(samples);
+    this.put(this.callerBuf, samples, 0, samples.length);
     this.segment.callerSamples += samples.length;
   }
 
@@ -203,21 +198,20 @@ export class Recorder {
   private evenUp(seg: Segment): void {
     const lag = seg.botSamples - seg.callerSamples;
     if (this.unplayed === null || lag <= 0) return;
-    this.callerBuf.appendSilence(lag);
+    this.put(this.callerBuf, null, 0, lag);
     seg.callerSamples += lag;
   }
 
   /** Appends `count` samples of `samples` (null: of silence) to the bot channel, then keeps the caller's in step. */
   private botWritten(count: number, samples: Int16Array | null): void {
     const seg = this.segment;
-    if (samples === null) this.botBuf.appendSilence(count);
-    else this.botBuf.append(samples);
+    this.put(this.botBuf, samples, 0, count);
     seg.botSamples += count;
     // A silent caller (a Local channel) sends nothing: pad so a later mix lines up within ~60 ms.
     const lag = seg.botSamples - seg.callerSamples;
     if (lag > MAX_CALLER_LAG_FRAMES * seg.frameSamples) {
       const pad = lag - seg.frameSamples;
-      this.callerBuf.appendSilence(pad);
+      this.put(this.callerBuf, null, 0, pad);
       seg.callerSamples += pad;
     }
   }
@@ -259,6 +253,9 @@ export class Recorder {
         this.handOver(this.segment);
       }
       this.closed = true;
+      // The slots still held are empty (handed over above) or dropped (failed): back to the pool.
+      this.writer.release(this.callerBuf.slot);
+      this.writer.release(this.botBuf.slot);
       if (this.rec !== 0) this.send({ op: "end", rec: this.rec });
     }
     await this.whenDone();
@@ -306,9 +303,24 @@ export class Recorder {
         botSuffix: botSuffix(seg.rate),
       });
     }
-    const caller = this.callerBuf.handOver(this.freshBuffer);
-    const bot = this.botBuf.handOver(this.freshBuffer);
+    const caller = this.callerBuf.handOver(this.freshSlot);
+    const bot = this.botBuf.handOver(this.freshSlot);
     this.send({ op: "write", rec: this.rec, caller, callerBytes, bot, botBytes });
+  }
+
+  /**
+   * Appends `samples[start..end)` (null: that many samples of silence) to `buf`, handing the pair
+   * over to the worker whenever a slot fills (a flush came late, or a long stretch of silence).
+   */
+  private put(buf: PcmBuffer, samples: Int16Array | null, start: number, end: number): void {
+    for (;;) {
+      const n = Math.min(end - start, buf.room);
+      if (samples === null) buf.appendSilence(n);
+      else buf.append(samples, start, start + n);
+      start += n;
+      if (start === end) return;
+      this.handOver(this.segment);
+    }
   }
 
   private send(op: RecordingOp): void {

@@ -6,6 +6,7 @@
  */
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { setPriority } from "node:os";
+import { SLOTS_PER_CHUNK, type SharedChunk } from "./recording-pool.ts";
 import { serveRpc, type RpcResult } from "./worker-rpc.ts";
 
 /**
@@ -24,22 +25,25 @@ export type RecordingOp =
       callerSuffix: string;
       botSuffix: string;
     }
-  | { op: "write"; rec: number; caller: ArrayBuffer | null; callerBytes: number; bot: ArrayBuffer | null; botBytes: number }
+  /** `caller` and `bot` are slots of the shared pool (recording-pool.ts), −1 for none. */
+  | { op: "write"; rec: number; caller: number; callerBytes: number; bot: number; botBytes: number }
   | { op: "close"; rec: number }
   | { op: "end"; rec: number };
 
 export interface RecordingBatch {
   id: number;
   op: "batch";
+  /** Pool chunks this worker has not seen yet, and chunks it may let go of. */
+  chunks: SharedChunk[];
+  forget: number[];
   ops: RecordingOp[];
 }
 
+/** Once the batch is answered, every slot it carried is free for the main thread again. */
 export interface RecordingReport {
   opened: { rec: number; seg: number; callerPath: string; botPath: string }[];
   /** At most one entry per recording over its life: later ops of a failed recording are dropped. */
   failed: { rec: number; path: string; error: string }[];
-  /** Every buffer the batch carried, written or not, moved back for reuse. */
-  buffers: ArrayBuffer[];
 }
 
 const MAX_NAME_TRIES = 999;
@@ -66,6 +70,8 @@ class FileError extends Error {
 }
 
 const recordings = new Map<number, Recording>();
+/** The pool's chunks, by id: a slot is read in place, never copied or moved. */
+const chunks = new Map<number, { bytes: Uint8Array; slotBytes: number }>();
 
 function onFile<T>(path: string, run: () => T): T {
   try {
@@ -125,13 +131,15 @@ function openPair(r: Recording, op: RecordingOp & { op: "open" }): void {
   throw new FileError(first, new Error(`no free file name for ${first} after ${MAX_NAME_TRIES} tries`));
 }
 
-function writeAll(fd: number, path: string, buffer: ArrayBuffer | null, bytes: number): void {
-  if (buffer === null || bytes === 0) return;
+function writeAll(fd: number, path: string, slot: number, bytes: number): void {
+  if (slot < 0 || bytes === 0) return;
   if (fd < 0) throw new FileError(path, new Error("write to a recording with no open file"));
-  const view = new Uint8Array(buffer, 0, bytes);
+  const chunk = chunks.get(Math.floor(slot / SLOTS_PER_CHUNK));
+  if (!chunk) throw new FileError(path, new Error(`slot ${slot} is in no chunk this worker was given`));
+  const start = (slot % SLOTS_PER_CHUNK) * chunk.slotBytes;
   onFile(path, () => {
     for (let offset = 0; offset < bytes; ) {
-      const written = writeSync(fd, view, offset, bytes - offset);
+      const written = writeSync(fd, chunk.bytes, start + offset, bytes - offset);
       if (written <= 0) throw new Error(`write made no progress (${bytes - offset} bytes left)`);
       offset += written;
     }
@@ -178,13 +186,11 @@ function fail(r: Recording, rec: number, err: unknown, report: RecordingReport):
   report.failed.push({ rec, path, error: err instanceof Error ? err.message : String(err) });
 }
 
-function run(ops: RecordingOp[]): RpcResult {
-  const report: RecordingReport = { opened: [], failed: [], buffers: [] };
-  for (const op of ops) {
-    if (op.op === "write") {
-      if (op.caller) report.buffers.push(op.caller);
-      if (op.bot) report.buffers.push(op.bot);
-    }
+function run(batch: RecordingBatch): RpcResult {
+  for (const c of batch.chunks) chunks.set(c.id, { bytes: new Uint8Array(c.buffer), slotBytes: c.slotBytes });
+  for (const id of batch.forget) chunks.delete(id);
+  const report: RecordingReport = { opened: [], failed: [] };
+  for (const op of batch.ops) {
     let r = recordings.get(op.rec);
     if (!r && op.op === "open") {
       r = { dirReady: false, failed: false, callerFd: -1, botFd: -1, callerPath: "", botPath: "" };
@@ -202,7 +208,7 @@ function run(ops: RecordingOp[]): RpcResult {
     }
     if (op.op === "end") recordings.delete(op.rec);
   }
-  return { value: report, transfer: report.buffers };
+  return { value: report };
 }
 
 // Call audio matters more than when its bytes reach the disk: when the cores are contended, this
@@ -216,4 +222,4 @@ if (process.platform === "linux") {
   }
 }
 
-serveRpc<RecordingBatch>((batch) => run(batch.ops));
+serveRpc<RecordingBatch>(run);

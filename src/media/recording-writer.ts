@@ -1,10 +1,11 @@
 /**
  * Main-thread side of the recording worker: one worker for the whole process, started on first
  * use. Ops queued during one turn of the event loop (one flush step of the RecorderFlusher) leave
- * as ONE message, their buffers transferred, so the event loop's share of recording is a few
- * copies per frame and one postMessage per step.
+ * as ONE message of numbers: the audio stays in the shared slots of the pool (recording-pool.ts),
+ * so the event loop's share of recording is a copy per frame and one postMessage per step.
  */
 import { rootLogger } from "../log.ts";
+import { RecordingPool, type Slot } from "./recording-pool.ts";
 import type { RecordingBatch, RecordingOp, RecordingReport } from "./recording-worker.ts";
 import { WorkerRpc } from "./worker-rpc.ts";
 
@@ -22,14 +23,6 @@ export interface RecordingSink {
   settled(seq: number): void;
 }
 
-/**
- * Spare buffers kept per size: two per live recording (caller and bot) plus a few, so a thousand
- * calls reuse theirs instead of allocating 2 × 16 KB each per flush (GC pressure on the event
- * loop), and the spares shrink back as calls end (memory returns to its baseline).
- */
-const SPARES_PER_RECORDING = 2;
-const EXTRA_SPARES = 16;
-
 const log = rootLogger.child("recording-writer");
 
 export class RecordingWriter {
@@ -40,8 +33,7 @@ export class RecordingWriter {
   private lastSeq = 0;
   private queue = emptyQueue();
   private scheduled = false;
-  /** Spare buffers by byte length; only sizes takeBuffer() has been asked for. */
-  private readonly spares = new Map<number, ArrayBuffer[]>();
+  private readonly pool = new RecordingPool();
   private readonly post = (): void => this.postBatch();
 
   constructor(private readonly spawn: () => Worker) {}
@@ -53,7 +45,7 @@ export class RecordingWriter {
     return rec;
   }
 
-  /** Queues `op` (its buffers are transferred: the caller must not touch them again); returns its seq. */
+  /** Queues `op` (its slots are the worker's until it reports them written: the caller must not touch them); returns its seq. */
   enqueue(sink: RecordingSink, op: RecordingOp): number {
     const seq = ++this.lastSeq;
     push(this.queue, sink, op, seq);
@@ -64,16 +56,19 @@ export class RecordingWriter {
     return seq;
   }
 
-  /** An empty buffer of `samples` samples, reused from an earlier batch when one is spare. */
-  takeBuffer(samples: number): Int16Array<ArrayBuffer> {
-    const bytes = samples * 2;
-    let spare = this.spares.get(bytes);
-    if (!spare) {
-      spare = [];
-      this.spares.set(bytes, spare);
-    }
-    const buffer = spare.pop();
-    return buffer ? new Int16Array(buffer) : new Int16Array(samples);
+  /** An empty slot of `samples` samples for a recorder to fill; it goes back with `write` ops, or `release`. */
+  takeSlot(samples: number): Slot {
+    return this.pool.take(samples);
+  }
+
+  /** A slot the recorder holds and will not hand over (its recording ended). */
+  release(slot: Slot): void {
+    this.pool.release(slot.id);
+  }
+
+  /** Slots taken and not yet given back, and the shared memory the pool holds (bytes). */
+  get poolUsage(): { slots: number; bytes: number } {
+    return this.pool.usage;
   }
 
   private postBatch(): void {
@@ -81,10 +76,16 @@ export class RecordingWriter {
     const batch = this.queue;
     this.queue = emptyQueue();
     if (batch.ops.length === 0) return;
+    const fresh = this.rpc === null;
     const rpc = this.live();
-    rpc.call<RecordingReport>({ id: 0, op: "batch", ops: batch.ops }, batch.transfer).then(
+    // A new worker gets every chunk (the last one died holding them); a running one only new chunks.
+    const chunks = fresh ? this.pool.allChunks() : this.pool.newChunks();
+    rpc.call<RecordingReport>({ id: 0, op: "batch", chunks, forget: this.pool.dropped(), ops: batch.ops }).then(
       (report) => this.settle(report, batch),
-      (err: unknown) => this.lose(rpc, err instanceof Error ? err.message : String(err)),
+      (err: unknown) => {
+        this.releaseSlots(batch.ops);
+        this.lose(rpc, err instanceof Error ? err.message : String(err));
+      },
     );
   }
 
@@ -92,18 +93,17 @@ export class RecordingWriter {
     for (const o of report.opened) this.sinks.get(o.rec)?.opened(o.seg, o.callerPath, o.botPath);
     for (const f of report.failed) this.sinks.get(f.rec)?.failed(f.path, f.error);
     for (const op of batch.ops) if (op.op === "end") this.sinks.delete(op.rec);
-    this.keepSpares(report.buffers);
+    this.releaseSlots(batch.ops);
     for (let i = 0; i < batch.ops.length; i++) (batch.sinks[i] as RecordingSink).settled(batch.seqs[i] as number);
   }
 
-  /** Takes back the worker's emptied buffers, up to what the live recordings can use; drops the rest. */
-  private keepSpares(returned: readonly ArrayBuffer[]): void {
-    const max = SPARES_PER_RECORDING * this.sinks.size + EXTRA_SPARES;
-    for (const buffer of returned) {
-      const spare = this.spares.get(buffer.byteLength);
-      if (spare && spare.length < max) spare.push(buffer);
+  /** The slots `ops` carried are free again: written, or never to be. */
+  private releaseSlots(ops: readonly RecordingOp[]): void {
+    for (const op of ops) {
+      if (op.op !== "write") continue;
+      if (op.caller >= 0) this.pool.release(op.caller);
+      if (op.bot >= 0) this.pool.release(op.bot);
     }
-    for (const spare of this.spares.values()) if (spare.length > max) spare.length = max;
   }
 
   private live(): WorkerRpc<RecordingBatch> {
@@ -136,6 +136,7 @@ export class RecordingWriter {
     for (let i = 0; i < queued.ops.length; i++) {
       const op = queued.ops[i] as RecordingOp;
       if (!lost.has(op.rec)) push(this.queue, queued.sinks[i] as RecordingSink, op, queued.seqs[i] as number);
+      else this.releaseSlots([op]);
     }
     for (const sink of lost.values()) sink.lost(error);
   }
@@ -146,21 +147,16 @@ interface Queue {
   ops: RecordingOp[];
   sinks: RecordingSink[];
   seqs: number[];
-  transfer: ArrayBuffer[];
 }
 
 function emptyQueue(): Queue {
-  return { ops: [], sinks: [], seqs: [], transfer: [] };
+  return { ops: [], sinks: [], seqs: [] };
 }
 
 function push(queue: Queue, sink: RecordingSink, op: RecordingOp, seq: number): void {
   queue.ops.push(op);
   queue.sinks.push(sink);
   queue.seqs.push(seq);
-  if (op.op === "write") {
-    if (op.caller) queue.transfer.push(op.caller);
-    if (op.bot) queue.transfer.push(op.bot);
-  }
 }
 
 let shared: RecordingWriter | null = null;

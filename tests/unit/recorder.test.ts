@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { rootLogger, setLogSink } from "../../src/log.ts";
 import { RecorderFlusher } from "../../src/media/recorder-flusher.ts";
 import { Recorder, type RecorderOptions } from "../../src/media/recorder.ts";
-import { RecordingWriter, type RecordingSink } from "../../src/media/recording-writer.ts";
+import { RecordingWriter, recordingWriter, type RecordingSink } from "../../src/media/recording-writer.ts";
 
 const UUID = "0b5f7c3e-1d2a-4c8e-9f00-123456789abc";
 const STARTED = Date.UTC(2026, 0, 5, 23, 59, 0);
@@ -159,6 +159,7 @@ describe("Recorder on the recording worker", () => {
   test("many recorders flushed by the same steps each get exactly their own bytes, in order", async () => {
     const o = options();
     const flusher = new RecorderFlusher(100);
+    const slotsBefore = recordingWriter().poolUsage.slots;
     const recs = Array.from({ length: 30 }, (_, i) => Recorder.open({ ...o, callUuid: `call-${i}` }));
     for (const rec of recs) flusher.add(rec);
     for (let tick = 0; tick < 50; tick++) {
@@ -170,6 +171,8 @@ describe("Recorder on the recording worker", () => {
     }
     await flusher.stop();
     await Promise.all(recs.map((rec) => rec.close()));
+    // Every slot the recorders held or handed over is back in the pool.
+    expect(recordingWriter().poolUsage.slots).toBe(slotsBefore);
     recs.forEach((rec, i) => {
       const [caller, bot] = rec.files.map((f) => samplesOf(f.path));
       expect(caller?.length).toBe(50 * 160);
@@ -335,8 +338,9 @@ describe("RecordingWriter", () => {
       return s;
     };
     const write = (s: RecordingSink, rec: number, value: number) => {
-      const samples = new Int16Array(160).fill(value);
-      return writer.enqueue(s, { op: "write", rec, caller: null, callerBytes: 0, bot: samples.buffer, botBytes: 320 });
+      const slot = writer.takeSlot(8000);
+      slot.samples.fill(value, 0, 160);
+      return writer.enqueue(s, { op: "write", rec, caller: -1, callerBytes: 0, bot: slot.id, botBytes: 320 });
     };
     const until = async (ok: () => boolean) => {
       for (let i = 0; i < 200 && !ok(); i++) await Bun.sleep(10);
@@ -360,7 +364,9 @@ describe("RecordingWriter", () => {
 
     expect(events).toEqual([`a opened 1 ${join(dir, "a.c")}`, "a lost", `b opened 1 ${join(dir, "b.c")}`]);
     expect(workers).toHaveLength(2);
+    // The new worker was given the pool's memory again: b's slot is in the chunk the first one had.
     expect(Array.from(samplesOf(join(dir, "b.b")))).toEqual(Array(160).fill(2));
+    expect(writer.poolUsage.slots).toBe(0);
     expect(lines.filter((l) => l.includes("recording worker died"))).toHaveLength(1);
   });
 });
