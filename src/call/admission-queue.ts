@@ -1,19 +1,44 @@
 /**
  * New-call work (a call's rows, its recorder, its dialog's start and first prompt) waits here and
- * runs a slice at a time: at most `budgetMs` of it per turn of the event loop, oldest first. So do
- * the other bursts calls that arrived together bring (their digits, their ends). A storm of a
- * thousand calls then never holds the loop for more than one slice, so the playout clock (the only
- * thing that paces frames) keeps every call in progress on time, and the new calls start in
- * arrival order as fast as the spare time allows.
+ * runs a slice at a time: at most `budgetMs` of it per turn of the event loop, oldest first, and
+ * while calls are paced only in the room left before the clock's next slot. So do the other bursts
+ * calls that arrived together bring (their digits, their ends). A storm of a thousand calls then
+ * never pushes back the playout clock (the only thing that paces frames), so every call in
+ * progress stays on time, and the new calls start in arrival order as fast as the spare time
+ * allows.
  */
 
 export interface Scheduler {
   /** Runs `fn` on a later turn of the event loop, after timers and I/O due now. */
   later(fn: () => void): void;
   now(): number;
+  /** How long work may run now without delaying a call's next frame; Infinity when no audio is paced. */
+  roomMs(): number;
 }
 
-const LOOP: Scheduler = { later: (fn) => setImmediate(fn), now: () => performance.now() };
+const LOOP: Scheduler = { later: (fn) => setImmediate(fn), now: () => performance.now(), roomMs: () => Infinity };
+
+/** What the playout clock offers a scheduler (media/playout-clock.ts). */
+export interface PacingClock {
+  afterRun(fn: () => void): void;
+  msUntilNextSlot(): number;
+}
+
+/** Left free before the clock's next slot: the I/O that comes in meanwhile needs it. */
+const SLOT_MARGIN_MS = 1;
+
+/**
+ * Slices ride on the playout clock while it paces calls: each runs right after the clock has sent
+ * a slot's frames, and stops short of the next slot (less a margin for the I/O in between). So
+ * new-call work fills the gaps between frames instead of pushing them back.
+ */
+export function clockScheduler(clock: PacingClock): Scheduler {
+  return {
+    later: (fn) => clock.afterRun(fn),
+    now: () => performance.now(),
+    roomMs: () => clock.msUntilNextSlot() - SLOT_MARGIN_MS,
+  };
+}
 
 /** A queued job; `cancel` takes it out if it has not run yet. */
 export interface QueuedJob {
@@ -32,14 +57,17 @@ export interface AdmissionStats {
 interface Entry {
   run: (() => void) | null;
   queuedAt: number;
+  /** True while the call sends the PBX nothing until this job has run: only such a job grows urgent. */
+  starving: (() => boolean) | null;
 }
 
 export interface AdmissionBudget {
   /** Work per turn of the event loop, normally. */
   budgetMs: number;
   /**
-   * Work per turn once the oldest waiting call has waited `urgentAfterMs`: on a starved machine
-   * new calls still start before the PBX gives up on them (Asterisk: 2 s without a frame).
+   * Work per turn once the oldest waiting job has waited `urgentAfterMs` while its call sends
+   * nothing: on a starved machine new calls still start before the PBX gives up on them
+   * (Asterisk: 2 s without a frame). This budget does not yield to the playout clock.
    */
   urgentBudgetMs: number;
   urgentAfterMs: number;
@@ -68,8 +96,13 @@ export class AdmissionQueue {
     return this.live;
   }
 
-  enqueue(run: () => void): QueuedJob {
-    const entry: Entry = { run, queuedAt: this.scheduler.now() };
+  /**
+   * `starving` says when the job's call sends the PBX nothing until it has run (a session with no
+   * greeting playing before it): such a job, once it has waited `urgentAfterMs`, gets the urgent
+   * budget. Other jobs (digits, ends, calls already greeting) only ever use the spare time.
+   */
+  enqueue(run: () => void, starving: (() => boolean) | null = null): QueuedJob {
+    const entry: Entry = { run, queuedAt: this.scheduler.now(), starving };
     this.jobs.push(entry);
     this.live++;
     this.schedule();
@@ -88,13 +121,16 @@ export class AdmissionQueue {
     this.scheduler.later(this.slice);
   }
 
-  /** One turn's share: jobs until the budget is spent (always at least one, so every job runs). */
+  /**
+   * One turn's share: jobs until the budget is spent, or the room before the next frame is due
+   * (always at least one job, so every job runs even on a starved machine).
+   */
   private readonly slice = (): void => {
     this.scheduled = false;
     const start = this.scheduler.now();
     const oldest = this.jobs[this.head];
-    const urgent = oldest !== undefined && start - oldest.queuedAt >= this.budget.urgentAfterMs;
-    const budgetMs = urgent ? this.budget.urgentBudgetMs : this.budget.budgetMs;
+    const urgent = oldest !== undefined && start - oldest.queuedAt >= this.budget.urgentAfterMs && oldest.starving?.() === true;
+    const budgetMs = urgent ? this.budget.urgentBudgetMs : Math.min(this.budget.budgetMs, this.scheduler.roomMs());
     let ran = 0;
     while (this.head < this.jobs.length) {
       if (ran > 0 && this.scheduler.now() - start >= budgetMs) break;

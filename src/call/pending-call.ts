@@ -43,7 +43,8 @@ export class PendingCall implements CallLegEvents, CallClockTarget {
     private readonly onFailed: () => void,
     private readonly greeting: GreetingDeps,
   ) {
-    this.job = queue.enqueue(() => this.start());
+    // Until its greeting plays, the call sends the PBX nothing: its start may then grow urgent.
+    this.job = queue.enqueue(() => this.start(), () => this.preRoll === null);
   }
 
   /** The call's UUID (the leg's id), as stored. */

@@ -8,7 +8,7 @@ import type { PbxCheckOutcome } from "../admin/pbx-check-route.ts";
 import type { CallsApi } from "../admin/api.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { Admission } from "../call/admission.ts";
-import { AdmissionQueue } from "../call/admission-queue.ts";
+import { AdmissionQueue, clockScheduler } from "../call/admission-queue.ts";
 import { newCallMetrics, providerEventsFor } from "../call/metrics.ts";
 import type { CallClockTarget } from "../call/session-deps.ts";
 import type { Config } from "../config/schema.ts";
@@ -50,11 +50,12 @@ export interface Runtime {
 }
 
 /**
- * New-call work per turn of the event loop: a storm of calls is started a slice at a time, so no
- * call in progress waits for it longer than this. The greeting does not wait for it (it plays
- * from the caller's first audio: call/pre-roll.ts), so the slices are small; they grow once a
- * call has waited half a second, for calls with no greeting to play before their session (a
- * phrase cache still rendering), so none nears the PBX's 2 s no-audio limit.
+ * New-call work per turn of the event loop: a storm of calls is started a slice at a time, each
+ * right after the playout clock's frames and no longer than the room before its next slot, so no
+ * call in progress waits for it. The greeting does not wait for it (it plays from the caller's
+ * first audio: call/pre-roll.ts), so the slices are small; they grow once a call with no greeting
+ * to play before its session (a phrase cache still rendering) has waited half a second, so none
+ * nears the PBX's 2 s no-audio limit.
  */
 const ADMISSION_BUDGET = { budgetMs: 2, urgentBudgetMs: 8, urgentAfterMs: 500 };
 
@@ -77,7 +78,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
 
   const clock = new PlayoutClock<CallClockTarget>((target, err) => target.hangupNow(err));
   const flusher = new RecorderFlusher();
-  const queue = new AdmissionQueue(ADMISSION_BUDGET, (err) => log.error("a call could not be started", { error: err instanceof Error ? err.stack ?? err.message : String(err) }));
+  const queue = new AdmissionQueue(ADMISSION_BUDGET, (err) => log.error("a call could not be started", { error: err instanceof Error ? err.stack ?? err.message : String(err) }), clockScheduler(clock));
   const admission = new Admission({
     store, clock, flusher, metrics, resampler, log, queue,
     profile: profiles.profile,

@@ -59,6 +59,8 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private startedAt = 0;
   private slot = 0;
+  /** One-shot work to run right after the next run's frames (see afterRun). */
+  private after: (() => void)[] = [];
 
   /** A target that throws is dropped (its call ends) so it cannot stop every other call's audio. */
   constructor(private readonly onTargetError: (target: T, err: unknown) => void) {}
@@ -138,9 +140,36 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     return this.phaseOf.size;
   }
 
+  /** True while calls are being paced (the clock runs). */
+  get running(): boolean {
+    return this.timer !== null;
+  }
+
+  /**
+   * Milliseconds until the next slot is due: what other work may take without making a call's
+   * frame late. Negative when the clock is behind; Infinity when it is not running.
+   */
+  msUntilNextSlot(): number {
+    if (this.timer === null) return Infinity;
+    return this.startedAt + (this.slot + 1) * SLOT_MS - performance.now();
+  }
+
+  /**
+   * Runs `fn` once, right after the next run has sent its frames: the moment with the most time
+   * before another frame is due. When the clock is not running it runs on the next turn instead.
+   */
+  afterRun(fn: () => void): void {
+    if (this.timer === null) setImmediate(fn);
+    else this.after.push(fn);
+  }
+
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    // Work waiting for a run that will not come runs on the next turn.
+    const due = this.after;
+    this.after = [];
+    for (const fn of due) setImmediate(fn);
   }
 
   private start(): void {
@@ -179,7 +208,15 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     (stats.durationBuckets[bucketOf(took)] as number)++;
     if (this.phaseOf.size > 0) this.schedule();
     else this.timer = null;
+    if (this.after.length > 0) this.runAfter();
   };
+
+  /** Runs the waiting after-run work; what it queues itself waits for the next run. */
+  private runAfter(): void {
+    const due = this.after;
+    this.after = [];
+    for (const fn of due) fn();
+  }
 
   private tickPhase(phase: Set<T>): void {
     if (this.moving.size > 0) this.tickMoving(phase);

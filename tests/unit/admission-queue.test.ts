@@ -7,12 +7,17 @@ import type { CallLeg, LegCloseReason } from "../../src/transports/types.ts";
 /** Turns of the event loop by hand, and a clock each job moves forward. */
 class ManualLoop implements Scheduler {
   time = 0;
+  /** When the playout clock's next slot is due; Infinity = no audio paced. */
+  nextSlotAt = Infinity;
   private turns: (() => void)[] = [];
   later(fn: () => void): void {
     this.turns.push(fn);
   }
   now(): number {
     return this.time;
+  }
+  roomMs(): number {
+    return this.nextSlotAt - this.time;
   }
   /** Runs one turn; false when nothing was scheduled. */
   turn(): boolean {
@@ -97,17 +102,54 @@ describe("AdmissionQueue", () => {
     expect(ran).toEqual(["after"]);
   });
 
-  test("once the oldest job has waited past urgentAfterMs, turns get the larger budget", () => {
+  test("once the oldest job has waited past urgentAfterMs with its call sending nothing, turns get the larger budget", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
     let ran = 0;
     for (let i = 0; i < 40; i++) queue.enqueue(() => {
       ran++;
       loop.time += 0.5;
-    });
+    }, () => true);
     loop.time += 600;
+    // Urgent work does not yield to the clock: the PBX would hang up on a call that sends nothing.
+    loop.nextSlotAt = loop.time + 1;
     loop.turn();
     expect(ran).toBe(16);
+  });
+
+  test("a job whose call already sends audio (its greeting), a digit or an end never grows urgent", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    let ran = 0;
+    let greeting = false;
+    for (let i = 0; i < 40; i++) queue.enqueue(() => {
+      ran++;
+      loop.time += 0.5;
+    }, i === 0 ? () => !greeting : null);
+    greeting = true;
+    loop.time += 600;
+    loop.turn();
+    expect(ran).toBe(4);
+  });
+
+  test("while calls are paced, a slice stops short of the clock's next slot, but always runs one job", () => {
+    const loop = new ManualLoop();
+    const queue = queueWith(loop);
+    let ran = 0;
+    for (let i = 0; i < 10; i++) queue.enqueue(() => {
+      ran++;
+      loop.time += 0.5;
+    });
+    loop.nextSlotAt = 1;
+    loop.turn();
+    expect(ran).toBe(2);
+    // Overdue: the clock comes first, but the queue still moves.
+    loop.nextSlotAt = loop.time - 3;
+    loop.turn();
+    expect(ran).toBe(3);
+    loop.nextSlotAt = Infinity;
+    while (loop.turn());
+    expect(ran).toBe(10);
   });
 
   test("budgets above one frame period are refused", () => {

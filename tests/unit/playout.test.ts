@@ -148,6 +148,38 @@ describe("PlayoutClock", () => {
     await Bun.sleep(60);
     expect(clock.stats.ticks).toBe(ticks);
   });
+
+  test("afterRun work runs right after a run has sent its frames, with the room before the next slot", async () => {
+    const clock = new PlayoutClock(() => undefined);
+    expect(clock.msUntilNextSlot()).toBe(Infinity);
+    const target = { onTick: () => undefined };
+    clock.add(target);
+    let ticksThen = -1;
+    let room = NaN;
+    clock.afterRun(() => {
+      ticksThen = clock.stats.ticks;
+      room = clock.msUntilNextSlot();
+    });
+    // Not before the run: the work waits for it.
+    expect(ticksThen).toBe(-1);
+    while (ticksThen < 0) await Bun.sleep(2);
+    expect(ticksThen).toBeGreaterThanOrEqual(1);
+    // At most a slot ahead (a timer may fire a little early, and its run still takes that slot).
+    expect(room).toBeLessThanOrEqual(10);
+    clock.remove(target);
+  });
+
+  test("afterRun work still runs when the clock stops before its next run, or is not running", async () => {
+    const clock = new PlayoutClock(() => undefined);
+    const ran: string[] = [];
+    const target = { onTick: () => undefined };
+    clock.add(target);
+    clock.afterRun(() => ran.push("queued while running"));
+    clock.remove(target);
+    clock.afterRun(() => ran.push("queued while idle"));
+    await Bun.sleep(20);
+    expect(ran).toEqual(["queued while running", "queued while idle"]);
+  });
 });
 
 describe("PlayoutClock: expedite and delay", () => {

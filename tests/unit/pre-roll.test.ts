@@ -25,6 +25,9 @@ class Loop implements Scheduler {
   now(): number {
     return 0;
   }
+  roomMs(): number {
+    return Infinity;
+  }
   runAll(): void {
     for (let next = this.turns.shift(); next; next = this.turns.shift()) next();
   }
