@@ -26,17 +26,25 @@ export interface PacingClock {
 
 /** Left free before the clock's next slot: the I/O that comes in meanwhile needs it. */
 const SLOT_MARGIN_MS = 1;
+/** With less room than this before the next slot, a slice waits for the clock's next run. */
+const MIN_ROOM_MS = 2;
 
 /**
- * Slices ride on the playout clock while it paces calls: each runs right after the clock has sent
- * a slot's frames, and stops short of the next slot (less a margin for the I/O in between). So
- * new-call work fills the gaps between frames instead of pushing them back.
+ * Slices ride on the playout clock while it paces calls: a slice runs on the next turn when there
+ * is room before the clock's next slot, otherwise right after the clock has sent that slot's
+ * frames; either way it stops short of the next slot (less a margin for the I/O in between). So
+ * new-call work fills the gaps between frames instead of pushing them back, and a quiet server
+ * still runs a call's end or digit at once.
  */
 export function clockScheduler(clock: PacingClock): Scheduler {
+  const roomMs = (): number => clock.msUntilNextSlot() - SLOT_MARGIN_MS;
   return {
-    later: (fn) => clock.afterRun(fn),
+    later: (fn) => {
+      if (roomMs() >= MIN_ROOM_MS) setImmediate(fn);
+      else clock.afterRun(fn);
+    },
     now: () => performance.now(),
-    roomMs: () => clock.msUntilNextSlot() - SLOT_MARGIN_MS,
+    roomMs,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AdmissionQueue, type Scheduler } from "../../src/call/admission-queue.ts";
+import { AdmissionQueue, clockScheduler, type PacingClock, type Scheduler } from "../../src/call/admission-queue.ts";
 import { PendingCall, type GreetingDeps } from "../../src/call/pending-call.ts";
 import type { CallSession } from "../../src/call/session.ts";
 import type { CallLeg, LegCloseReason } from "../../src/transports/types.ts";
@@ -150,6 +150,23 @@ describe("AdmissionQueue", () => {
     loop.nextSlotAt = Infinity;
     while (loop.turn());
     expect(ran).toBe(10);
+  });
+
+  test("on the playout clock, a slice runs on the next turn when there is room before the next slot, else after the clock's run", async () => {
+    let untilSlot = 4;
+    const afterRun: (() => void)[] = [];
+    const clock: PacingClock = { afterRun: (fn) => afterRun.push(fn), msUntilNextSlot: () => untilSlot };
+    const scheduler = clockScheduler(clock);
+    expect(scheduler.roomMs()).toBe(3);
+    const ran: string[] = [];
+    scheduler.later(() => ran.push("roomy"));
+    untilSlot = 2;
+    scheduler.later(() => ran.push("tight"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual(["roomy"]);
+    expect(afterRun).toHaveLength(1);
+    afterRun[0]?.();
+    expect(ran).toEqual(["roomy", "tight"]);
   });
 
   test("budgets above one frame period are refused", () => {
