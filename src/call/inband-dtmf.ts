@@ -15,7 +15,8 @@ export type InbandMode = "auto" | "on" | "off";
 export const DUPLICATE_MS = 200;
 
 export class InbandDtmf {
-  private readonly detector: DtmfDetector;
+  /** Made when listening first starts: most legs carry DTMF events and never need it (its set-up is a tenth of a call's start). */
+  private detector: DtmfDetector | null = null;
   private listening = false;
   /** The last digit each way and when it was last seen (in-band: until its tone stopped). */
   private inbandDigit = "";
@@ -28,32 +29,35 @@ export class InbandDtmf {
     private readonly leg: Pick<CallLeg, "dtmfEvents" | "sampleRate">,
     private readonly onDigit: (digit: string) => void,
     private readonly now: () => number = Date.now,
-  ) {
-    this.detector = new DtmfDetector(leg.sampleRate, this.heard);
-  }
+  ) {}
 
-  /** Inbound PCM as the leg delivered it. Allocation-free. */
+  /** Inbound PCM as the leg delivered it. Allocation-free once listening. */
   push(samples: Int16Array): void {
     const listen = this.mode === "on" || !this.leg.dtmfEvents;
+    if (!listen) {
+      this.listening = false;
+      return;
+    }
+    let detector = this.detector;
+    if (detector === null) detector = this.detector = new DtmfDetector(this.leg.sampleRate, this.heard);
     // Audio skipped while not listening leaves the detector's half-heard block stale.
-    if (listen && !this.listening) this.detector.reset();
-    this.listening = listen;
-    if (!listen) return;
-    this.detector.push(samples);
-    if (this.detector.held !== null && this.detector.held === this.inbandDigit) this.inbandAt = this.now();
+    else if (!this.listening) detector.reset();
+    this.listening = true;
+    detector.push(samples);
+    if (detector.held !== null && detector.held === this.inbandDigit) this.inbandAt = this.now();
   }
 
   /** A digit from the wire: false when its tone was already heard (the call has it). */
   fromWire(digit: string): boolean {
     const at = this.now();
-    const duplicate = digit === this.inbandDigit && (this.detector.held === digit || at - this.inbandAt <= DUPLICATE_MS);
+    const duplicate = digit === this.inbandDigit && (this.detector?.held === digit || at - this.inbandAt <= DUPLICATE_MS);
     this.wireDigit = digit;
     this.wireAt = at;
     return !duplicate;
   }
 
   setSampleRate(sampleRate: number): void {
-    this.detector.setSampleRate(sampleRate);
+    this.detector?.setSampleRate(sampleRate);
   }
 
   private readonly heard = (digit: string): void => {
