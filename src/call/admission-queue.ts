@@ -11,12 +11,14 @@
 export interface Scheduler {
   /** Runs `fn` on a later turn of the event loop, after timers and I/O due now. */
   later(fn: () => void): void;
+  /** Runs `fn` once there is room before the next frames are due: for a backlog, not the first job. */
+  whenRoom(fn: () => void): void;
   now(): number;
   /** How long work may run now without delaying a call's next frame; Infinity when no audio is paced. */
   roomMs(): number;
 }
 
-const LOOP: Scheduler = { later: (fn) => setImmediate(fn), now: () => performance.now(), roomMs: () => Infinity };
+const LOOP: Scheduler = { later: (fn) => setImmediate(fn), whenRoom: (fn) => setImmediate(fn), now: () => performance.now(), roomMs: () => Infinity };
 
 /** What the playout clock offers a scheduler (media/playout-clock.ts). */
 export interface PacingClock {
@@ -30,16 +32,17 @@ const SLOT_MARGIN_MS = 1;
 const MIN_ROOM_MS = 2;
 
 /**
- * Slices ride on the playout clock while it paces calls: a slice runs on the next turn when there
- * is room before the clock's next slot, otherwise right after the clock has sent that slot's
- * frames; either way it stops short of the next slot (less a margin for the I/O in between). So
- * new-call work fills the gaps between frames instead of pushing them back, and a quiet server
- * still runs a call's end or digit at once.
+ * Slices ride on the playout clock while it paces calls. A job arriving at an idle queue runs on
+ * the next turn (a quiet server ends a call or takes a digit at once); a backlog's next slice runs
+ * on the next turn when there is room before the clock's next slot, otherwise right after the
+ * clock has sent that slot's frames. Every slice stops short of the next slot (less a margin for
+ * the I/O in between), so new-call work fills the gaps between frames instead of pushing them back.
  */
 export function clockScheduler(clock: PacingClock): Scheduler {
   const roomMs = (): number => clock.msUntilNextSlot() - SLOT_MARGIN_MS;
   return {
-    later: (fn) => {
+    later: (fn) => setImmediate(fn),
+    whenRoom: (fn) => {
       if (roomMs() >= MIN_ROOM_MS) setImmediate(fn);
       else clock.afterRun(fn);
     },
@@ -123,10 +126,12 @@ export class AdmissionQueue {
     };
   }
 
-  private schedule(): void {
+  /** `backlog`: called after a slice that left jobs waiting, which then wait for room. */
+  private schedule(backlog = false): void {
     if (this.scheduled || this.head === this.jobs.length) return;
     this.scheduled = true;
-    this.scheduler.later(this.slice);
+    if (backlog) this.scheduler.whenRoom(this.slice);
+    else this.scheduler.later(this.slice);
   }
 
   /**
@@ -171,6 +176,6 @@ export class AdmissionQueue {
       this.jobs.splice(0, this.head);
       this.head = 0;
     }
-    this.schedule();
+    this.schedule(true);
   };
 }

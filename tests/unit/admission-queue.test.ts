@@ -13,6 +13,9 @@ class ManualLoop implements Scheduler {
   later(fn: () => void): void {
     this.turns.push(fn);
   }
+  whenRoom(fn: () => void): void {
+    this.turns.push(fn);
+  }
   now(): number {
     return this.time;
   }
@@ -152,21 +155,22 @@ describe("AdmissionQueue", () => {
     expect(ran).toBe(10);
   });
 
-  test("on the playout clock, a slice runs on the next turn when there is room before the next slot, else after the clock's run", async () => {
+  test("on the playout clock, a backlog's slice runs on the next turn when there is room before the next slot, else after the clock's run; a first job at once", async () => {
     let untilSlot = 4;
     const afterRun: (() => void)[] = [];
     const clock: PacingClock = { afterRun: (fn) => afterRun.push(fn), msUntilNextSlot: () => untilSlot };
     const scheduler = clockScheduler(clock);
     expect(scheduler.roomMs()).toBe(3);
     const ran: string[] = [];
-    scheduler.later(() => ran.push("roomy"));
+    scheduler.whenRoom(() => ran.push("roomy"));
     untilSlot = 2;
-    scheduler.later(() => ran.push("tight"));
+    scheduler.whenRoom(() => ran.push("tight"));
+    scheduler.later(() => ran.push("first job"));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(ran).toEqual(["roomy"]);
+    expect(ran).toEqual(["roomy", "first job"]);
     expect(afterRun).toHaveLength(1);
     afterRun[0]?.();
-    expect(ran).toEqual(["roomy", "tight"]);
+    expect(ran).toEqual(["roomy", "first job", "tight"]);
   });
 
   test("budgets above one frame period are refused", () => {

@@ -22,6 +22,9 @@ class Loop implements Scheduler {
   later(fn: () => void): void {
     this.turns.push(fn);
   }
+  whenRoom(fn: () => void): void {
+    this.turns.push(fn);
+  }
   now(): number {
     return 0;
   }
