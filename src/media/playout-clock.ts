@@ -140,11 +140,6 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     return this.phaseOf.size;
   }
 
-  /** True while calls are being paced (the clock runs). */
-  get running(): boolean {
-    return this.timer !== null;
-  }
-
   /**
    * Milliseconds until the next slot is due: what other work may take without making a call's
    * frame late. Negative when the clock is behind; Infinity when it is not running.

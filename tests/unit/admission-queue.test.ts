@@ -39,6 +39,16 @@ function queueWith(loop: ManualLoop, errors: unknown[] = []): AdmissionQueue {
   return new AdmissionQueue(BUDGET, (err) => errors.push(err), loop);
 }
 
+/** Queues `count` jobs of 0.5 ms each (job i starving as `starving(i)` says); `ran()` counts those run. */
+function halfMsJobs(queue: AdmissionQueue, loop: ManualLoop, count: number, starving: (i: number) => (() => boolean) | null = () => null): { ran: () => number } {
+  let ran = 0;
+  for (let i = 0; i < count; i++) queue.enqueue(() => {
+    ran++;
+    loop.time += 0.5;
+  }, starving(i));
+  return { ran: () => ran };
+}
+
 describe("AdmissionQueue", () => {
   test("a storm is spread: each turn runs jobs until its budget is spent, in arrival order", () => {
     const loop = new ManualLoop();
@@ -108,51 +118,39 @@ describe("AdmissionQueue", () => {
   test("once the oldest job has waited past urgentAfterMs with its call sending nothing, turns get the larger budget", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
-    let ran = 0;
-    for (let i = 0; i < 40; i++) queue.enqueue(() => {
-      ran++;
-      loop.time += 0.5;
-    }, () => true);
+    const jobs = halfMsJobs(queue, loop, 40, () => () => true);
     loop.time += 600;
     // Urgent work does not yield to the clock: the PBX would hang up on a call that sends nothing.
     loop.nextSlotAt = loop.time + 1;
     loop.turn();
-    expect(ran).toBe(16);
+    expect(jobs.ran()).toBe(16);
   });
 
   test("a job whose call already sends audio (its greeting), a digit or an end never grows urgent", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
-    let ran = 0;
     let greeting = false;
-    for (let i = 0; i < 40; i++) queue.enqueue(() => {
-      ran++;
-      loop.time += 0.5;
-    }, i === 0 ? () => !greeting : null);
+    const jobs = halfMsJobs(queue, loop, 40, (i) => (i === 0 ? () => !greeting : null));
     greeting = true;
     loop.time += 600;
     loop.turn();
-    expect(ran).toBe(4);
+    expect(jobs.ran()).toBe(4);
   });
 
   test("while calls are paced, a slice stops short of the clock's next slot, but always runs one job", () => {
     const loop = new ManualLoop();
     const queue = queueWith(loop);
-    let ran = 0;
-    for (let i = 0; i < 10; i++) queue.enqueue(() => {
-      ran++;
-      loop.time += 0.5;
-    });
+    const jobs = halfMsJobs(queue, loop, 10);
     loop.nextSlotAt = 1;
     loop.turn();
-    expect(ran).toBe(2);
+    expect(jobs.ran()).toBe(2);
     // Overdue: the clock comes first, but the queue still moves.
     loop.nextSlotAt = loop.time - 3;
     loop.turn();
-    expect(ran).toBe(3);
+    expect(jobs.ran()).toBe(3);
     loop.nextSlotAt = Infinity;
     while (loop.turn());
-    expect(ran).toBe(10);
+    expect(jobs.ran()).toBe(10);
   });
 
   test("on the playout clock, a backlog's slice runs on the next turn when there is room before the next slot, else after the clock's run; a first job at once", async () => {
