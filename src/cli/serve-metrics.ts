@@ -4,6 +4,7 @@ import type { AdmissionStats } from "../call/admission-queue.ts";
 import { LATENCY_BUCKETS_S, type LatencyHistogram } from "../call/latency-histogram.ts";
 import { KEY_SEPARATOR, type CallMetrics } from "../call/metrics.ts";
 import { CLOCK_BUCKETS_MS, type ClockStats } from "../media/playout-clock.ts";
+import { recordingWriter } from "../media/recording-writer.ts";
 import type { StoreHealth } from "../store/serve-store.ts";
 import type { TransportStats } from "../transports/types.ts";
 
@@ -148,5 +149,6 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       { name: "voicebot_phrases_total", help: "Fixed phrases to render (phrase × rate × tenant).", type: "gauge" as const, samples: [{ value: s.phrasesInMemory.total }] },
     ]),
     { name: "process_resident_memory_bytes", help: "Resident set size.", type: "gauge", samples: [{ value: mem.rss }] },
+    { name: "voicebot_recording_buffer_bytes", help: "Shared memory holding recorded audio on its way to disk (released as calls end).", type: "gauge", samples: [{ value: recordingWriter().poolUsage.bytes }] },
   ];
 }

@@ -51,8 +51,8 @@ export interface Runtime {
 
 /**
  * New-call work per turn of the event loop: a storm of calls is started a slice at a time, each
- * right after the playout clock's frames and no longer than the room before its next slot, so no
- * call in progress waits for it. The greeting does not wait for it (it plays from the caller's
+ * no longer than the room before the playout clock's next slot (clockScheduler), so no call in
+ * progress waits for it. The greeting does not wait for it (it plays from the caller's
  * first audio: call/pre-roll.ts), so the slices are small; they grow once a call with no greeting
  * to play before its session (a phrase cache still rendering) has waited half a second, so none
  * nears the PBX's 2 s no-audio limit.

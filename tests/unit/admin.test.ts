@@ -61,6 +61,7 @@ describe("admin server", () => {
     expect(text).toContain("voicebot_playout_underruns_total 0");
     expect(text).toContain('voicebot_clock_tick_lateness_seconds_bucket{le="+Inf"} 0');
     expect(text).toMatch(/process_resident_memory_bytes \d+/);
+    expect(text).toMatch(/^voicebot_recording_buffer_bytes \d+$/m);
     expect(text).toContain("voicebot_transfers_total 0");
     expect(text).toContain('voicebot_pbx_control_up{link="ami"} 1');
     expect(text).not.toContain('link="esl"');
