@@ -145,4 +145,26 @@ ALTER TABLE calls ADD COLUMN node_id TEXT;
 ALTER TABLE calls ADD COLUMN node_url TEXT;
 `,
   },
+  {
+    // Indexing a turn's text for search costs as much as the rest of its row, and serve adds turns
+    // on the call path (a thousand callers pressing a key together): texts are now indexed after
+    // the fact (search-index.ts), so a turn says whether its text is in turns_fts yet. The triggers
+    // that remain keep indexed texts in step when they change or go.
+    version: 6,
+    sql: `
+DROP TRIGGER turns_fts_insert;
+DROP TRIGGER turns_fts_text;
+DROP TRIGGER turns_fts_delete;
+ALTER TABLE turns ADD COLUMN text_indexed INTEGER NOT NULL DEFAULT 0;
+UPDATE turns SET text_indexed = 1;
+CREATE INDEX turns_unindexed ON turns(id) WHERE text_indexed = 0;
+CREATE TRIGGER turns_fts_text AFTER UPDATE OF text ON turns WHEN old.text_indexed = 1 BEGIN
+  INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER turns_fts_delete AFTER DELETE ON turns WHEN old.text_indexed = 1 BEGIN
+  INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+`,
+  },
 ];

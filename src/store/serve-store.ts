@@ -49,6 +49,7 @@ function openSqliteServeStore(s: StoreSettings, log: Logger, startedAt: number):
   const interrupted = store.closeInterruptedCalls(startedAt);
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
   store.batchWritesPerTurn(log);
+  store.indexSearchInBackground(log);
   const reader = new SqliteReader(store, new HistoryReader(s.dataDir));
   return {
     writer: store,

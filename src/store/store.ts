@@ -7,6 +7,7 @@ import { databasePath, openDatabase } from "./db.ts";
 import { pageCalls, type CallCursor, type CallFilter, type CallPage } from "./call-query.ts";
 import { TicketEdits, type TicketEdit, type TicketFilter, type TicketPage } from "./ticket-edits.ts";
 import { TicketsTable, type TicketFields, type TicketRow } from "./tickets.ts";
+import { ALL_PENDING, TurnSearchIndex } from "./search-index.ts";
 import { TurnsEventsTables, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "./turns-events.ts";
 
 export type { CallSummary, RecordingFile, StoreNode } from "./calls.ts";
@@ -15,6 +16,10 @@ export type { CallCursor, CallFilter, CallPage } from "./call-query.ts";
 export type { TicketChange, TicketEdit, TicketFilter, TicketPage } from "./ticket-edits.ts";
 export type { StoredTicketStatus, TicketRow } from "./tickets.ts";
 export { TICKET_STATUSES, isTicketStatus } from "./tickets.ts";
+
+/** serve's search indexing: a batch of turn texts this often (see indexSearchInBackground). */
+const SEARCH_EVERY_MS = 50;
+const SEARCH_BATCH = 20;
 export type { EventRow, NewTurn, Speaker, TurnReply, TurnRow, TurnTimings } from "./turns-events.ts";
 
 /**
@@ -28,6 +33,10 @@ export class Store implements CallWriter {
   private readonly tickets: TicketsTable;
   private readonly timeline: TurnsEventsTables;
   private readonly ticketEdits: TicketEdits;
+  private readonly search: TurnSearchIndex;
+  /** Set in serve: turn texts are indexed by this timer, not as each turn is added. */
+  private searchTimer: ReturnType<typeof setInterval> | null = null;
+  private unindexedTurns = 0;
   private checkpointer: BackgroundCheckpointer | null = null;
   /** Writes of one event-loop turn share one transaction (serve); null = each write commits alone. */
   private batchLog: Logger | null = null;
@@ -42,6 +51,7 @@ export class Store implements CallWriter {
     this.tickets = new TicketsTable(db);
     this.timeline = new TurnsEventsTables(db);
     this.ticketEdits = new TicketEdits(db);
+    this.search = new TurnSearchIndex(db);
   }
 
   /** The writer (serve) migrates; readonly opens (the CLI) never write and need an existing database. */
@@ -73,12 +83,41 @@ export class Store implements CallWriter {
     this.batchLog = log;
   }
 
+  /**
+   * For serve: indexing a turn's text for search costs as much as storing the turn, and turns are
+   * added on the call path (a thousand callers pressing a key together). Texts are indexed here in
+   * batches of SEARCH_BATCH every SEARCH_EVERY_MS instead (400 a second, under a millisecond a
+   * batch), so the console finds a new turn a moment later; what is left is indexed at close().
+   */
+  indexSearchInBackground(log: Logger): void {
+    if (this.searchTimer !== null) return;
+    this.unindexedTurns = this.search.pending;
+    this.searchTimer = setInterval(() => {
+      if (this.unindexedTurns === 0) return;
+      try {
+        this.write();
+        const indexed = this.search.index(SEARCH_BATCH);
+        // A short batch took every text still waiting.
+        this.unindexedTurns = indexed < SEARCH_BATCH ? 0 : Math.max(0, this.unindexedTurns - indexed);
+      } catch (err) {
+        log.error("store: turn texts could not be indexed for search; retrying", { error: err instanceof Error ? err.message : String(err) });
+      }
+    }, SEARCH_EVERY_MS);
+    this.searchTimer.unref();
+  }
+
   /** One observer of writes (the console's live feed); it must be cheap and must not throw. */
   observe(observer: ((change: StoreChange) => void) | null): void {
     this.observer = observer;
   }
 
   close(): void {
+    if (this.searchTimer !== null) {
+      clearInterval(this.searchTimer);
+      this.searchTimer = null;
+      this.write();
+      this.search.index(ALL_PENDING);
+    }
     this.commit();
     this.db.close();
   }
@@ -146,6 +185,8 @@ export class Store implements CallWriter {
   addTurn(callId: number, turn: NewTurn): number {
     this.write();
     const id = this.timeline.addTurn(callId, turn);
+    if (this.searchTimer === null) this.search.index(ALL_PENDING);
+    else this.unindexedTurns++;
     if (turn.text !== "") this.observer?.({ kind: "turn", callId, turnId: id, speaker: turn.speaker, text: turn.text, at: turn.startedAt });
     return id;
   }

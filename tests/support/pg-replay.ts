@@ -8,6 +8,8 @@ import { Database } from "bun:sqlite";
 import type { SQL } from "bun";
 
 const TABLES = ["calls", "turns", "tickets", "events", "ticket_changes"] as const;
+/** SQLite's own bookkeeping, with no column in PostgreSQL (turns.text_indexed: search-index.ts). */
+const SQLITE_ONLY = new Set(["text_indexed"]);
 
 export async function replaySqliteIntoPg(sqlitePath: string, sql: SQL): Promise<void> {
   const db = new Database(sqlitePath, { readonly: true });
@@ -16,7 +18,7 @@ export async function replaySqliteIntoPg(sqlitePath: string, sql: SQL): Promise<
       for (const table of TABLES) {
         const rows = db.query<Record<string, string | number | null>, []>(`SELECT * FROM ${table} ORDER BY id`).all();
         for (const row of rows) {
-          const columns = Object.keys(row);
+          const columns = Object.keys(row).filter((c) => !SQLITE_ONLY.has(c));
           const values = columns.map((c) => (table === "turns" && c === "interrupted" ? row[c] === 1 : row[c]));
           await tx.unsafe(
             `INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,

@@ -34,7 +34,7 @@ describe("doctor on a PostgreSQL store", () => {
     const { url } = await migrated();
     const results = await doctor(configFor(url));
     expect(results.map((r) => [r.id, r.status])).toEqual([["database", "PASS"], ["database.latency", "PASS"], ["database.node", "PASS"]]);
-    expect(results[0]?.detail).toContain("schema 5 (latest)");
+    expect(results[0]?.detail).toContain("schema 6 (latest)");
     expect(results[0]?.detail).not.toContain("voicebot-test-password");
     expect(results[1]?.ms).toBeLessThan(STORE_LATENCY_WARN_MS);
   });
@@ -42,7 +42,7 @@ describe("doctor on a PostgreSQL store", () => {
   test("an empty database: serve migrates it at its next start", async () => {
     const results = await doctor(configFor(await pg.database()));
     expect(results[0]).toMatchObject({ id: "database", status: "WARN" });
-    expect(results[0]?.detail).toContain("schema 0 of 5");
+    expect(results[0]?.detail).toContain("schema 0 of 6");
     expect(results.map((r) => r.id)).toEqual(["database", "database.latency"]);
   });
 

@@ -45,12 +45,12 @@ describe("migrations", () => {
     const t = target(await pg.database());
     const pools = await Promise.all([1, 2, 3, 4].map(() => connectPg(t)));
     try {
-      expect(await Promise.all(pools.map((sql) => migratePg(sql, t)))).toEqual([5, 5, 5, 5]);
+      expect(await Promise.all(pools.map((sql) => migratePg(sql, t)))).toEqual([6, 6, 6, 6]);
       const [sql] = pools as [SQL];
-      expect(await migratePg(sql, t)).toBe(5);
+      expect(await migratePg(sql, t)).toBe(6);
       const rows = await sql`SELECT version FROM schema_migrations ORDER BY version`;
-      expect(rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4, 5]);
-      expect(await checkPgSchema(sql, t)).toBe(5);
+      expect(rows.map((r: { version: number }) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await checkPgSchema(sql, t)).toBe(6);
     } finally {
       await Promise.all(pools.map((sql) => sql.close()));
     }
@@ -83,10 +83,10 @@ describe("migrations", () => {
     try {
       await migratePg(sql, t, PG_MIGRATIONS.slice(0, 3));
       expect(await pgSchemaVersion(sql)).toBe(3);
-      await expect(checkPgSchema(sql, t)).rejects.toThrow(/has schema version 3, this voicebot reads version 5: start `voicebot serve` once/);
+      await expect(checkPgSchema(sql, t)).rejects.toThrow(/has schema version 3, this voicebot reads version 6: start `voicebot serve` once/);
       await expect(PgStoreReader.open(t)).rejects.toThrow(/schema version 3/);
-      await migratePg(sql, t, [...PG_MIGRATIONS, { version: 6, sql: "CREATE TABLE extra (x INTEGER)" }]);
-      await expect(migratePg(sql, t)).rejects.toThrow(/has schema version 6, newer than this voicebot knows \(5\)/);
+      await migratePg(sql, t, [...PG_MIGRATIONS, { version: 7, sql: "CREATE TABLE extra (x INTEGER)" }]);
+      await expect(migratePg(sql, t)).rejects.toThrow(/has schema version 7, newer than this voicebot knows \(6\)/);
       await expect(checkPgSchema(sql, t)).rejects.toThrow(/newer than this voicebot knows/);
     } finally {
       await sql.close();

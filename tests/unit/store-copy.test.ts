@@ -271,9 +271,9 @@ describe("store copy", () => {
     expect((await reader.getCall("no-node"))?.nodeUrl).toBe(NODE.url);
 
     const db = new Database(`${dir}/voicebot.db`);
-    db.run("DELETE FROM schema_migrations WHERE version = 5");
+    db.run("DELETE FROM schema_migrations WHERE version >= 5");
     db.close();
-    expect(() => openCopySource(dir)).toThrow(/schema version 4, this voicebot copies version 5: start `voicebot serve` once/);
+    expect(() => openCopySource(dir)).toThrow(/schema version 4, this voicebot copies version 6: start `voicebot serve` once/);
     expect(() => openCopySource(join(dir, "nothing.db"))).toThrow(/no voicebot database at .*nothing\.db/);
     writeFileSync(join(dir, "notes.txt"), "not a database");
     expect(() => openCopySource(join(dir, "notes.txt"))).toThrow(/cannot read .*notes\.txt as a voicebot database: file is not a database/);

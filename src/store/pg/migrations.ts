@@ -139,4 +139,13 @@ ALTER TABLE calls ADD COLUMN node_url TEXT;
 CREATE INDEX calls_node_unfinished ON calls(node_id) WHERE ended_at IS NULL;
 `,
   },
+  {
+    // SQLite's version 6 moves turn-text indexing off the call path; here the writes already leave
+    // the event loop (write-queue.ts) and the GIN index is PostgreSQL's to keep, so only the schema
+    // version moves, with a note on the index.
+    version: 6,
+    sql: `
+COMMENT ON INDEX turns_text_search IS 'what was said, kept by PostgreSQL on each write (SQLite indexes turn texts after the call path)';
+`,
+  },
 ];
