@@ -16,11 +16,11 @@ export type { CallCursor, CallFilter, CallPage } from "./call-query.ts";
 export type { TicketChange, TicketEdit, TicketFilter, TicketPage } from "./ticket-edits.ts";
 export type { StoredTicketStatus, TicketRow } from "./tickets.ts";
 export { TICKET_STATUSES, isTicketStatus } from "./tickets.ts";
+export type { EventRow, NewTurn, Speaker, TurnReply, TurnRow, TurnTimings } from "./turns-events.ts";
 
 /** serve's search indexing: a batch of turn texts this often (see indexSearchInBackground). */
 const SEARCH_EVERY_MS = 50;
 const SEARCH_BATCH = 20;
-export type { EventRow, NewTurn, Speaker, TurnReply, TurnRow, TurnTimings } from "./turns-events.ts";
 
 /**
  * Everything voicebot keeps about calls, in <dataDir>/voicebot.db. Every write is its own implicit
@@ -37,6 +37,8 @@ export class Store implements CallWriter {
   /** Set in serve: turn texts are indexed by this timer, not as each turn is added. */
   private searchTimer: ReturnType<typeof setInterval> | null = null;
   private unindexedTurns = 0;
+  /** The last batch failed: the next failures are not logged again (a batch is tried every 50 ms). */
+  private searchFailing = false;
   private checkpointer: BackgroundCheckpointer | null = null;
   /** Writes of one event-loop turn share one transaction (serve); null = each write commits alone. */
   private batchLog: Logger | null = null;
@@ -99,8 +101,11 @@ export class Store implements CallWriter {
         const indexed = this.search.index(SEARCH_BATCH);
         // A short batch took every text still waiting.
         this.unindexedTurns = indexed < SEARCH_BATCH ? 0 : Math.max(0, this.unindexedTurns - indexed);
+        if (this.searchFailing) log.info("store: turn texts are indexed for search again");
+        this.searchFailing = false;
       } catch (err) {
-        log.error("store: turn texts could not be indexed for search; retrying", { error: err instanceof Error ? err.message : String(err) });
+        if (!this.searchFailing) log.error("store: turn texts could not be indexed for search; retrying every 50 ms", { error: err instanceof Error ? err.message : String(err) });
+        this.searchFailing = true;
       }
     }, SEARCH_EVERY_MS);
     this.searchTimer.unref();

@@ -90,6 +90,27 @@ describe("turn texts in the search index", () => {
     checkIndex(dir);
   });
 
+  test("a batch that keeps failing is logged once, and its recovery once; the turns wait, none is lost", async () => {
+    const dir = tempDir();
+    const store = open(dir);
+    const lines: string[] = [];
+    const log = { ...rootLogger, error: (msg: string) => void lines.push(`error ${msg}`), info: (msg: string) => void lines.push(`info ${msg}`) };
+    const call = newCall(store);
+    // The index out of reach (a hand-made change to the database): every batch fails.
+    const other = new Database(join(dir, "voicebot.db"));
+    other.run("ALTER TABLE turns_fts RENAME TO turns_fts_away");
+    store.indexSearchInBackground(log);
+    store.addTurn(call, { speaker: "caller", text: "allô la box", startedAt: T0 });
+    await Bun.sleep(300);
+    other.run("ALTER TABLE turns_fts_away RENAME TO turns_fts");
+    other.close();
+    await until(() => found(store, "allo").length > 0);
+    expect(found(store, "allo")).toEqual([call]);
+    expect(lines).toEqual(["error store: turn texts could not be indexed for search; retrying every 50 ms", "info store: turn texts are indexed for search again"]);
+    close(store);
+    checkIndex(dir);
+  });
+
   test("migration 6 keeps what version 5 indexed, and indexes nothing twice", () => {
     const dir = tempDir();
     const v5 = openDatabase(dir, {}, MIGRATIONS.slice(0, 5));
