@@ -37,22 +37,14 @@ const SLOT_MS = FRAME_MS / PHASES;
  * pacing lead must stay under 60 ms). Nothing queued is lost, only delayed.
  */
 const MAX_CATCH_UP = 2;
-/**
- * While the clock catches up, a phase ticks again no sooner than this after its last tick: a call
- * gets its overdue frames 12.5 ms apart (1.6 times real time) instead of back to back. A burst
- * after a stall doubles its jitter (the late frame, then one with no gap at all) and lands on the
- * PBX and the far end's jitter buffer as one lump; spaced, each catch-up frame is 7.5 ms early.
- */
-const MIN_PHASE_INTERVAL_MS = 12.5;
 
 /**
  * One 20 ms clock for every call (DESIGN: per-call timers drift and cost more), run on a
  * monotonic deadline, not on setInterval, so lateness never accumulates: a late wake-up still
  * targets `start + n × slot`, and overdue slots are caught up (so no caller falls behind real
  * time) up to MAX_CATCH_UP periods, after which the clock skips ahead — a larger burst would be
- * garbled by the PBX anyway (PROTOCOLS §1.6). Catching up, each phase's ticks stay at least
- * MIN_PHASE_INTERVAL_MS apart. Each call belongs to one phase for its whole life, so it still gets
- * exactly one tick every 20 ms.
+ * garbled by the PBX anyway (PROTOCOLS §1.6). Each call belongs to one phase for its whole life,
+ * so it still gets exactly one tick every 20 ms.
  */
 export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   readonly stats: ClockStats = {
@@ -65,8 +57,6 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   /** Targets moving to another phase: they tick once at the given slot, then join that slot's phase. */
   private readonly moving = new Map<T, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** When each phase last ticked (the wake-up's time): catch-up ticks are spaced from it. */
-  private readonly phaseRanAt: number[] = new Array<number>(PHASES).fill(-Infinity);
   private startedAt = 0;
   private slot = 0;
   /** One-shot work to run right after the next run's frames (see afterRun). */
@@ -180,12 +170,12 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   private start(): void {
     this.startedAt = performance.now();
     this.slot = 0;
-    this.phaseRanAt.fill(-Infinity);
-    this.schedule(this.startedAt + SLOT_MS);
+    this.schedule();
   }
 
-  private schedule(at: number): void {
-    this.timer = setTimeout(this.run, Math.max(0, at - performance.now()));
+  private schedule(): void {
+    const due = this.startedAt + (this.slot + 1) * SLOT_MS;
+    this.timer = setTimeout(this.run, Math.max(0, due - performance.now()));
   }
 
   private readonly run = (): void => {
@@ -198,20 +188,11 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
       this.slot += overdue - maxOverdue;
       overdue = maxOverdue;
     }
-    // The next slot's deadline, or (catching up, or just caught up) when its phase may tick again.
-    let next = 0;
+    if (overdue > 1) this.stats.lateTicks += overdue - 1;
     for (let i = 0; i < Math.max(1, overdue); i++) {
-      const p = (this.slot + 1) % PHASES;
-      const spacedAt = (this.phaseRanAt[p] as number) + MIN_PHASE_INTERVAL_MS;
-      if (now < spacedAt) {
-        next = spacedAt;
-        break;
-      }
-      this.phaseRanAt[p] = now;
       this.slot++;
       this.stats.ticks++;
-      if (now - this.startedAt - this.slot * SLOT_MS > SLOT_MS) this.stats.lateTicks++;
-      this.tickPhase(this.phases[p] as Set<T>);
+      this.tickPhase(this.phases[this.slot % PHASES] as Set<T>);
     }
     const stats = this.stats;
     stats.wakeups++;
@@ -220,8 +201,8 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     const took = performance.now() - now;
     stats.durationSumMs += took;
     (stats.durationBuckets[bucketOf(took)] as number)++;
-    if (this.phaseOf.size === 0) this.timer = null;
-    else this.schedule(next > 0 ? next : this.startedAt + (this.slot + 1) * SLOT_MS);
+    if (this.phaseOf.size > 0) this.schedule();
+    else this.timer = null;
     if (this.after.length > 0) this.runAfter();
   };
 
