@@ -13,7 +13,7 @@ export const ALL_PENDING = -1;
 export class TurnSearchIndex {
   /** Indexes up to `limit` turns (ALL_PENDING: every one), oldest first; returns how many. */
   readonly index: (limit: number) => number;
-  private readonly pendingStmt: Statement<{ n: number }, []>;
+  private readonly waitingStmt: Statement<{ one: number }, []>;
 
   constructor(db: Database) {
     const insert = db.prepare("INSERT INTO turns_fts(rowid, text) SELECT id, text FROM turns WHERE text_indexed = 0 ORDER BY id LIMIT ?");
@@ -24,11 +24,11 @@ export class TurnSearchIndex {
       insert.run(limit);
       return mark.run(limit).changes;
     });
-    this.pendingStmt = db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM turns WHERE text_indexed = 0");
+    this.waitingStmt = db.query<{ one: number }, []>("SELECT 1 AS one FROM turns WHERE text_indexed = 0 LIMIT 1");
   }
 
-  /** Turns whose text search cannot find yet. */
-  get pending(): number {
-    return this.pendingStmt.get()?.n ?? 0;
+  /** Some turn's text cannot be found by search yet (a lookup in the partial index of those). */
+  get waiting(): boolean {
+    return this.waitingStmt.get() !== null;
   }
 }

@@ -36,7 +36,6 @@ export class Store implements CallWriter {
   private readonly search: TurnSearchIndex;
   /** Set in serve: turn texts are indexed by this timer, not as each turn is added. */
   private searchTimer: ReturnType<typeof setInterval> | null = null;
-  private unindexedTurns = 0;
   /** The last batch failed: the next failures are not logged again (a batch is tried every 50 ms). */
   private searchFailing = false;
   private checkpointer: BackgroundCheckpointer | null = null;
@@ -93,14 +92,11 @@ export class Store implements CallWriter {
    */
   indexSearchInBackground(log: Logger): void {
     if (this.searchTimer !== null) return;
-    this.unindexedTurns = this.search.pending;
     this.searchTimer = setInterval(() => {
-      if (this.unindexedTurns === 0) return;
       try {
+        if (!this.search.waiting) return;
         this.write();
-        const indexed = this.search.index(SEARCH_BATCH);
-        // A short batch took every text still waiting.
-        this.unindexedTurns = indexed < SEARCH_BATCH ? 0 : Math.max(0, this.unindexedTurns - indexed);
+        this.search.index(SEARCH_BATCH);
         if (this.searchFailing) log.info("store: turn texts are indexed for search again");
         this.searchFailing = false;
       } catch (err) {
@@ -191,7 +187,6 @@ export class Store implements CallWriter {
     this.write();
     const id = this.timeline.addTurn(callId, turn);
     if (this.searchTimer === null) this.search.index(ALL_PENDING);
-    else this.unindexedTurns++;
     if (turn.text !== "") this.observer?.({ kind: "turn", callId, turnId: id, speaker: turn.speaker, text: turn.text, at: turn.startedAt });
     return id;
   }
