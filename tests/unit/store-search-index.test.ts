@@ -29,8 +29,16 @@ function checkIndex(dataDir: string): void {
   }
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition() && waited < 3000; waited += 20) await Bun.sleep(20);
+/** What `found` gives once serve's indexing has caught up (given up after 3 s). */
+async function foundOnceIndexed(store: Store, text: string): Promise<number[]> {
+  for (let waited = 0; found(store, text).length === 0 && waited < 3000; waited += 20) await Bun.sleep(20);
+  return found(store, text);
+}
+
+/** Closes the store, then has FTS5 check that the index holds exactly the indexed texts. */
+function closeAndCheck(store: Store, dataDir: string): void {
+  close(store);
+  checkIndex(dataDir);
 }
 
 describe("turn texts in the search index", () => {
@@ -40,8 +48,7 @@ describe("turn texts in the search index", () => {
     const call = newCall(store);
     store.addTurn(call, { speaker: "caller", text: "ma box clignote en rouge", startedAt: T0 });
     expect(found(store, "clignote")).toEqual([call]);
-    close(store);
-    checkIndex(dir);
+    closeAndCheck(store, dir);
   });
 
   test("serve's background indexing: found a moment later; texts changed before or after indexing are found as they are now", async () => {
@@ -56,8 +63,7 @@ describe("turn texts in the search index", () => {
     expect(found(store, "débranchez")).toEqual([]);
     // A reply's text is set once its audio stops, possibly before its turn was indexed.
     store.setTurnText(reply, "le routeur redémarre");
-    await until(() => found(store, "routeur").length > 0);
-    expect(found(store, "routeur")).toEqual([call]);
+    expect(await foundOnceIndexed(store, "routeur")).toEqual([call]);
     expect(found(store, "debranchez")).toEqual([call]);
     // Changed after indexing: the triggers keep the index in step.
     store.setTurnText(greeting, "rebranchez le modem");
@@ -66,8 +72,7 @@ describe("turn texts in the search index", () => {
     expect(found(store, "débranchez")).toEqual([]);
     // What the timer had no time for is indexed at close.
     store.addTurn(call, { speaker: "caller", text: "merci beaucoup", startedAt: T0 + 9000 });
-    close(store);
-    checkIndex(dir);
+    closeAndCheck(store, dir);
     const reopened = open(dir, { readonly: true });
     expect(found(reopened, "merci")).toEqual([call]);
   });
@@ -84,10 +89,8 @@ describe("turn texts in the search index", () => {
     const store = open(dir);
     expect(found(store, "fibre")).toEqual([]);
     store.indexSearchInBackground(rootLogger);
-    await until(() => found(store, "fibre").length > 0);
-    expect(found(store, "fibre")).toEqual([call]);
-    close(store);
-    checkIndex(dir);
+    expect(await foundOnceIndexed(store, "fibre")).toEqual([call]);
+    closeAndCheck(store, dir);
   });
 
   test("a batch that keeps failing is logged once, and its recovery once; the turns wait, none is lost", async () => {
@@ -104,11 +107,9 @@ describe("turn texts in the search index", () => {
     await Bun.sleep(300);
     other.run("ALTER TABLE turns_fts_away RENAME TO turns_fts");
     other.close();
-    await until(() => found(store, "allo").length > 0);
-    expect(found(store, "allo")).toEqual([call]);
+    expect(await foundOnceIndexed(store, "allo")).toEqual([call]);
     expect(lines).toEqual(["error store: turn texts could not be indexed for search; retrying every 50 ms", "info store: turn texts are indexed for search again"]);
-    close(store);
-    checkIndex(dir);
+    closeAndCheck(store, dir);
   });
 
   test("migration 6 keeps what version 5 indexed, and indexes nothing twice", () => {
@@ -122,7 +123,6 @@ describe("turn texts in the search index", () => {
     store.setTurnText(1, "Bonsoir");
     expect(found(store, "apres")).toEqual([]);
     expect(found(store, "bonsoir")).toEqual([1]);
-    close(store);
-    checkIndex(dir);
+    closeAndCheck(store, dir);
   });
 });
