@@ -3,7 +3,7 @@
  * came, and how evenly the frames were paced. Pure bookkeeping over (payload, rate, arrival time),
  * so tests feed it synthetic frame sequences with made-up clocks.
  */
-import { summarize } from "./stats.ts";
+import { upperPercentile } from "./stats.ts";
 
 /** A frame is speech when its RMS is above −45 dBFS (full scale = 32768). */
 const SPEECH_RMS = 32768 * 10 ** (-45 / 20);
@@ -133,7 +133,7 @@ export class CallListener {
       longestGapMs: this.longestGapMs,
       longestGapEndMs: this.longestGapEndMs,
       maxLeadMs: this.maxLeadMs,
-      leadP99Ms: this.leadsMs.length > 0 ? summarize(this.leadsMs).p99 : 0,
+      leadP99Ms: this.leadsMs.length > 0 ? upperPercentile(this.leadsMs, 99) : 0,
     };
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { CallListener } from "../../src/simulate/listener.ts";
-import { concatSamples, percentileOfSorted, summarize } from "../../src/simulate/stats.ts";
+import { concatSamples, percentileOfSorted, summarize, upperPercentile } from "../../src/simulate/stats.ts";
 
 const RATE = 8000;
 const FRAME = 160;
@@ -150,6 +150,18 @@ describe("stats", () => {
     expect(percentileOfSorted(sorted, 0)).toBe(1);
     expect(percentileOfSorted([], 50)).toBeNaN();
     expect(() => percentileOfSorted(sorted, 101)).toThrow("percentile must be from 0 to 100, got 101");
+  });
+
+  test("upperPercentile reads the same nearest rank as a sort, with ties and any length", () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const n of [1, 2, 3, 99, 100, 101, 1499, 1500]) {
+      const values = Array.from({ length: n }, () => Math.floor(next() * 40) / 2);
+      const sorted = Float64Array.from(values).sort();
+      for (const p of [50, 90, 99, 100]) expect(upperPercentile(values, p)).toBe(percentileOfSorted(sorted, p));
+    }
+    expect(upperPercentile([], 99)).toBeNaN();
+    expect(() => upperPercentile([1], 10)).toThrow("upper percentile must be from 50 to 100, got 10");
   });
 
   test("summarize sorts a copy; concatSamples joins lists", () => {
