@@ -20,7 +20,7 @@ describe("RecordingPool", () => {
     expect(pool.usage.slots).toBe(SLOTS_PER_CHUNK + 2);
   });
 
-  test("released slots are reused; a chunk left free is dropped while another of its size has room, and memory shrinks back", () => {
+  test("released slots are reused; a chunk left free is dropped once the others keep the reserve, and memory shrinks back", () => {
     const pool = new RecordingPool();
     const slots = Array.from({ length: 2 * SLOTS_PER_CHUNK }, () => pool.take(8000));
     pool.newChunks();
@@ -28,10 +28,48 @@ describe("RecordingPool", () => {
     pool.release(first.id);
     expect(pool.take(8000).id).toBe(first.id);
     for (const s of slots) pool.release(s.id);
-    // The first chunk emptied while the second was full: kept. The second emptied next to a free first: dropped.
+    // The first chunk emptied while the second was full: kept (the reserve). The second emptied with none in use: dropped.
     expect(pool.dropped()).toEqual([1]);
     expect(pool.usage).toEqual({ slots: 0, bytes: SLOTS_PER_CHUNK * 16000 });
     expect(pool.allChunks().map((c) => c.id)).toEqual([0]);
     expect(pool.dropped()).toEqual([]);
+  });
+
+  test("once the first swap has made its chunks, recorders swapping slots every second make none and drop none; when they stop, one chunk is left", () => {
+    const pool = new RecordingPool();
+    let held = Array.from({ length: 100 }, () => pool.take(8000));
+    const swap = () => {
+      // Each recorder takes a fresh slot, and the worker gives the full one back a moment later.
+      const fresh = held.map(() => pool.take(8000));
+      for (const slot of held) pool.release(slot.id);
+      held = fresh;
+    };
+    swap();
+    expect(pool.newChunks()).toHaveLength(Math.ceil(200 / SLOTS_PER_CHUNK));
+    pool.dropped();
+    for (let second = 0; second < 20; second++) swap();
+    expect(pool.newChunks()).toEqual([]);
+    expect(pool.dropped()).toEqual([]);
+    for (const slot of held) pool.release(slot.id);
+    expect(pool.allChunks()).toHaveLength(1);
+  });
+
+  test("wholly free chunks are kept while the others have fewer free slots than there are in use", () => {
+    const pool = new RecordingPool();
+    const slots = Array.from({ length: 4 * SLOTS_PER_CHUNK }, () => pool.take(8000));
+    pool.newChunks();
+    const releaseChunk = (n: number) => {
+      for (const s of slots.slice(n * SLOTS_PER_CHUNK, (n + 1) * SLOTS_PER_CHUNK)) pool.release(s.id);
+    };
+    // Chunks 3 then 2 empty: 96, then 64 slots in use, never as many free elsewhere: both kept.
+    releaseChunk(3);
+    releaseChunk(2);
+    expect(pool.dropped()).toEqual([]);
+    // Chunk 1 empties: 32 in use, and one free chunk keeps 32 free: the two newest go.
+    releaseChunk(1);
+    expect(pool.dropped()).toEqual([3, 2]);
+    releaseChunk(0);
+    expect(pool.dropped()).toEqual([1]);
+    expect(pool.usage).toEqual({ slots: 0, bytes: SLOTS_PER_CHUNK * 16000 });
   });
 });
