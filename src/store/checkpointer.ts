@@ -1,7 +1,14 @@
 import type { Database } from "bun:sqlite";
 import type { Logger } from "../log.ts";
 
-const INTERVAL_MS = 1000;
+/**
+ * After a checkpoint has copied the whole WAL back, the next commit (on the event loop) starts the
+ * WAL over and syncs its header to disk, as SQLite must in WAL mode. That fsync takes a millisecond
+ * or two, but a second or more when the recordings keep the disk busy: a COMMIT of 1,157 ms was seen
+ * in a 100-call run, every call silent meanwhile. Every 10 s instead of every second makes those
+ * syncs rarer (45 in two minutes of 100 calls at 1 s); the WAL holds 10 s of writes in between.
+ */
+const INTERVAL_MS = 10_000;
 
 /** Turns SQLite's automatic checkpoints off on the writer and runs them in checkpoint-worker.ts. */
 export class BackgroundCheckpointer {
