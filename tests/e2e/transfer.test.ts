@@ -70,8 +70,18 @@ async function ended(server: RunningServer, uuid: string): Promise<{ id: number;
   throw new Error(`call ${uuid} never ended`);
 }
 
-const events = (server: RunningServer, callId: number): string[] =>
-  query<{ kind: string }>(server, "SELECT kind FROM events WHERE call_id = ? ORDER BY id", callId).map((e) => e.kind);
+/**
+ * The call's event kinds once its hand-off has settled: the PBX's answer to the transfer (and so
+ * "transfer-sent") may come after the call's end was stored, as the leg closes when the PBX moves it.
+ */
+async function events(server: RunningServer, callId: number): Promise<string[]> {
+  for (let i = 0; ; i++) {
+    const kinds = query<{ kind: string }>(server, "SELECT kind FROM events WHERE call_id = ? ORDER BY id", callId).map((e) => e.kind);
+    const settled = !kinds.includes("transfer") || kinds.includes("transfer-sent") || kinds.includes("transfer-failed");
+    if (settled || i >= 100) return kinds;
+    await Bun.sleep(50);
+  }
+}
 
 describe("hand-off through AMI", () => {
   test("the caller hears the transfer phrase, then AMI redirects their channel to the target", async () => {
@@ -93,7 +103,7 @@ describe("hand-off through AMI", () => {
     const [phrase] = query<{ ended_at: number }>(withAmi, "SELECT ended_at FROM turns WHERE call_id = ? AND speaker = 'bot' ORDER BY id DESC LIMIT 1", call.id);
     console.log(`transfer: last bot frame → AMI Redirect received ${(performance.timeOrigin + at - (phrase?.ended_at ?? 0)).toFixed(1)} ms`);
     expect(call.end_reason).toBe("transferred");
-    expect(events(withAmi, call.id)).toContain("transfer-sent");
+    expect(await events(withAmi, call.id)).toContain("transfer-sent");
     const [ticket] = query<{ status: string; tenant: string }>(withAmi, "SELECT status, tenant FROM tickets WHERE call_id = ?", call.id);
     expect(ticket).toEqual({ status: "escalated", tenant: "default" });
   }, E2E_TIMEOUT_MS);
@@ -108,7 +118,7 @@ describe("hand-off through AMI", () => {
     expect(r.serverSentHangup).toBe(true);
     const call = await ended(withAmi, uuid);
     expect(call.end_reason).toBe("escalated");
-    expect(events(withAmi, call.id)).toContain("transfer-failed");
+    expect(await events(withAmi, call.id)).toContain("transfer-failed");
     const said = query<{ text: string }>(withAmi, "SELECT text FROM turns WHERE call_id = ? AND speaker = 'bot'", call.id).map((t) => t.text).join(" ");
     expect(said).toContain("Je n'ai pas pu vous mettre en relation avec un technicien");
     expect(query<{ status: string }>(withAmi, "SELECT status FROM tickets WHERE call_id = ?", call.id)).toEqual([{ status: "escalated" }]);
@@ -150,6 +160,6 @@ describe("hand-off on FreeSWITCH (ESL), community module playing files", () => {
     expect(r.audiostream?.filesPlayed).toBeGreaterThan(0);
     const call = await ended(withEsl, uuid);
     expect(call.end_reason).toBe("transferred");
-    expect(events(withEsl, call.id)).toContain("transfer-sent");
+    expect(await events(withEsl, call.id)).toContain("transfer-sent");
   }, E2E_TIMEOUT_MS);
 });
