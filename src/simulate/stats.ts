@@ -15,8 +15,12 @@ export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number
   if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be from 0 to 100, got ${p}`);
   const n = sorted.length;
   if (n === 0) return NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * n));
-  return sorted[rank - 1] as number;
+  return sorted[nearestRank(n, p) - 1] as number;
+}
+
+/** The 1-based rank of the p-th percentile among n values: at least p % at or below it. */
+function nearestRank(n: number, p: number): number {
+  return Math.max(1, Math.ceil((p / 100) * n));
 }
 
 /**
@@ -29,7 +33,7 @@ export function upperPercentile(values: ArrayLike<number>, p: number): number {
   if (!(p >= 50 && p <= 100)) throw new RangeError(`upper percentile must be from 50 to 100, got ${p}`);
   const n = values.length;
   if (n === 0) return NaN;
-  const keep = n - Math.max(1, Math.ceil((p / 100) * n)) + 1;
+  const keep = n - nearestRank(n, p) + 1;
   // The `keep` largest values so far, ascending: top[0] is the answer once every value is seen.
   const top = new Float64Array(keep).fill(-Infinity);
   for (let i = 0; i < n; i++) {
