@@ -8,10 +8,12 @@ const STEPS = 10;
  * its own within the interval and is flushed then, once per interval, so the recording worker gets
  * an even trickle instead of one burst of every call's audio. The recorders flushed in one step
  * hand their buffers over in the same turn, which the recording writer sends as one message.
+ * A step visits only its own recorders, and asks for no promise of the write: at a thousand
+ * calls that is two thousand hand-overs a second on the event loop.
  */
 export class RecorderFlusher {
   private readonly stepOf = new Map<Recorder, number>();
-  private readonly load = new Array<number>(STEPS).fill(0);
+  private readonly steps: Set<Recorder>[] = Array.from({ length: STEPS }, () => new Set<Recorder>());
   private timer: ReturnType<typeof setInterval> | null = null;
   private step = 0;
 
@@ -24,13 +26,13 @@ export class RecorderFlusher {
   add(recorder: Recorder): void {
     if (this.stepOf.has(recorder)) return;
     let step = 0;
-    for (let i = 1; i < STEPS; i++) if ((this.load[i] as number) < (this.load[step] as number)) step = i;
+    for (let i = 1; i < STEPS; i++) if ((this.steps[i] as Set<Recorder>).size < (this.steps[step] as Set<Recorder>).size) step = i;
     this.stepOf.set(recorder, step);
-    (this.load[step] as number)++;
+    (this.steps[step] as Set<Recorder>).add(recorder);
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.step = (this.step + 1) % STEPS;
-      for (const [r, step] of this.stepOf) if (step === this.step) void r.flush();
+      for (const r of this.steps[this.step] as Set<Recorder>) r.handOverBuffered();
     }, this.intervalMs / STEPS);
     // Live calls keep the process up; an idle timer must not.
     this.timer.unref();
@@ -40,7 +42,7 @@ export class RecorderFlusher {
     const step = this.stepOf.get(recorder);
     if (step === undefined) return;
     this.stepOf.delete(recorder);
-    (this.load[step] as number)--;
+    this.steps[step]?.delete(recorder);
     if (this.stepOf.size === 0) this.clearTimer();
   }
 
@@ -49,7 +51,7 @@ export class RecorderFlusher {
     this.clearTimer();
     const last = [...this.stepOf.keys()].map((r) => r.flush());
     this.stepOf.clear();
-    this.load.fill(0);
+    for (const step of this.steps) step.clear();
     await Promise.all(last);
   }
 

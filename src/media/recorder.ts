@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { RecordingFile } from "../store/store.ts";
 import { frameSamplesFor } from "./pcm.ts";
+import { PcmBuffer } from "./pcm-buffer.ts";
 import type { Slot } from "./recording-pool.ts";
 import { recordingWriter, type RecordingOp, type RecordingSink, type RecordingWriter } from "./recording-writer.ts";
 import { SampleQueue } from "./sample-queue.ts";
@@ -27,48 +28,6 @@ export interface RecorderOptions {
 const MAX_CALLER_LAG_FRAMES = 3;
 const RESOLVED = Promise.resolve();
 
-/**
- * Samples waiting for the disk, in a slot of the shared pool (recording-pool.ts) the worker writes
- * from; a full slot is handed over and a fresh one taken. Appends never exceed `room`: the
- * recorder hands over first.
- */
-class PcmBuffer {
-  length = 0;
-
-  constructor(public slot: Slot) {}
-
-  get room(): number {
-    return this.slot.samples.length - this.length;
-  }
-
-  /**
-   * `samples[start..end)`. A whole array goes in with one native copy (at 1000 calls the JS loop
-   * took an eighth of the server's time: the buffers outgrow the CPU caches); a range (a frame
-   * split over two slots, or the played-later bot channel) by a loop, since a view would be an
-   * allocation.
-   */
-  append(samples: Int16Array, start: number, end: number): void {
-    const data = this.slot.samples;
-    if (start === 0 && end === samples.length) data.set(samples, this.length);
-    else for (let i = start, o = this.length; i < end; i++, o++) data[o] = samples[i] as number;
-    this.length += end - start;
-  }
-
-  appendSilence(count: number): void {
-    this.slot.samples.fill(0, this.length, this.length + count);
-    this.length += count;
-  }
-
-  /** The filled slot's id, or −1 when empty; this buffer carries on with `next`. */
-  handOver(next: () => Slot): number {
-    if (this.length === 0) return -1;
-    const full = this.slot.id;
-    this.slot = next();
-    this.length = 0;
-    return full;
-  }
-}
-
 /** One pair of files at one rate; a rate change starts the next segment. */
 interface Segment {
   index: number;
@@ -80,9 +39,6 @@ interface Segment {
   openSent: boolean;
   /** The worker created it: callerPath and botPath are the final names. */
   opened: boolean;
-  /** Everything appended so far, written or not: the alignment works on these. */
-  callerSamples: number;
-  botSamples: number;
 }
 
 interface Waiter {
@@ -107,6 +63,14 @@ export class Recorder {
   private nextSegment = 1;
   private readonly callerBuf: PcmBuffer;
   private readonly botBuf: PcmBuffer;
+  /**
+   * Samples of the current segment appended so far, written or not: the alignment works on these.
+   * Kept on the recorder rather than the segment so that a frame's copy reads one object less.
+   */
+  private callerSamples = 0;
+  private botSamples = 0;
+  /** How far the caller channel may lag the bot's (samples) before silence fills the gap. */
+  private maxCallerLag = 0;
   /** One second of audio per slot: flushed every half second, a slot seldom fills. */
   private readonly freshSlot = (): Slot => this.writer.takeSlot(this.segment.rate);
   /** This recording's id with the writer; 0 while the worker holds nothing of it. */
@@ -168,7 +132,7 @@ export class Recorder {
   caller(samples: Int16Array): void {
     if (this.failed || this.closed) return;
     this.put(this.callerBuf, samples, 0, samples.length);
-    this.segment.callerSamples += samples.length;
+    this.callerSamples += samples.length;
   }
 
   /**
@@ -187,7 +151,7 @@ export class Recorder {
     if (this.failed || this.closed || this.unplayed === null) return;
     const count = this.segment.frameSamples;
     const played = this.unplayed.read(count, this.appendBot);
-    this.segment.botSamples += played;
+    this.botSamples += played;
     this.botWritten(count - played, null);
   }
 
@@ -195,24 +159,23 @@ export class Recorder {
    * botPlaysLater: a pair ends with both channels as long, the caller padded. The PBX plays the
    * goodbye out after the hang-up was asked for, while the caller's audio no longer comes.
    */
-  private evenUp(seg: Segment): void {
-    const lag = seg.botSamples - seg.callerSamples;
+  private evenUp(): void {
+    const lag = this.botSamples - this.callerSamples;
     if (this.unplayed === null || lag <= 0) return;
     this.put(this.callerBuf, null, 0, lag);
-    seg.callerSamples += lag;
+    this.callerSamples += lag;
   }
 
   /** Appends `count` samples of `samples` (null: of silence) to the bot channel, then keeps the caller's in step. */
   private botWritten(count: number, samples: Int16Array | null): void {
-    const seg = this.segment;
     this.put(this.botBuf, samples, 0, count);
-    seg.botSamples += count;
+    this.botSamples += count;
     // A silent caller (a Local channel) sends nothing: pad so a later mix lines up within ~60 ms.
-    const lag = seg.botSamples - seg.callerSamples;
-    if (lag > MAX_CALLER_LAG_FRAMES * seg.frameSamples) {
-      const pad = lag - seg.frameSamples;
+    const lag = this.botSamples - this.callerSamples;
+    if (lag > this.maxCallerLag) {
+      const pad = lag - this.segment.frameSamples;
       this.put(this.callerBuf, null, 0, pad);
-      seg.callerSamples += pad;
+      this.callerSamples += pad;
     }
   }
 
@@ -227,13 +190,13 @@ export class Recorder {
     // Audio queued at the old rate has no place in the new pair (a rate change mid-speech is rare).
     this.unplayed?.clear();
     const old = this.segment;
-    if (old.callerSamples === 0 && old.botSamples === 0) {
+    if (this.callerSamples === 0 && this.botSamples === 0) {
       // Nothing recorded yet (the rate is often learnt from the first audio frame): rename, no new pair.
       this.segments.pop();
       this.segment = this.newSegment(rate);
       return;
     }
-    this.evenUp(old);
+    this.evenUp();
     this.handOver(old);
     if (old.openSent) this.send({ op: "close", rec: this.rec });
     this.segment = this.newSegment(rate);
@@ -241,15 +204,20 @@ export class Recorder {
 
   /** Hands what is buffered to the worker; resolves once it is on disk (or recording has stopped). Never rejects. */
   flush(): Promise<void> {
-    if (!this.failed && !this.closed) this.handOver(this.segment);
+    this.handOverBuffered();
     return this.whenDone();
+  }
+
+  /** Hands what is buffered to the worker, with no promise of when it is on disk (the flusher's tick). */
+  handOverBuffered(): void {
+    if (!this.failed && !this.closed) this.handOver(this.segment);
   }
 
   /** Resolves once the last data is on disk and the files are closed; `files` is final then. */
   async close(): Promise<void> {
     if (!this.closed) {
       if (!this.failed) {
-        this.evenUp(this.segment);
+        this.evenUp();
         this.handOver(this.segment);
       }
       this.closed = true;
@@ -265,6 +233,9 @@ export class Recorder {
   }
 
   private newSegment(rate: number): Segment {
+    this.callerSamples = 0;
+    this.botSamples = 0;
+    this.maxCallerLag = MAX_CALLER_LAG_FRAMES * frameSamplesFor(rate);
     const seg: Segment = {
       index: this.nextSegment++,
       rate,
@@ -273,8 +244,6 @@ export class Recorder {
       botPath: this.firstPath(botSuffix(rate)),
       openSent: false,
       opened: false,
-      callerSamples: 0,
-      botSamples: 0,
     };
     this.segments.push(seg);
     return seg;
