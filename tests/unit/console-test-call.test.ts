@@ -35,17 +35,23 @@ function burstyTone(seconds: number): Int16Array {
   return out;
 }
 
+/**
+ * Starting Chromium takes 1–2 s on a quiet host and more than bun's default 5 s hook limit when
+ * the full suite keeps both cores busy (the beforeAll timed out that way now and then).
+ */
+const BROWSER_HOOK_MS = 30_000;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "voicebot-chromium-"));
   const wav = join(dir, "mic.wav");
   writeWav(wav, burstyTone(3), RATE);
   browser = await launchChromium({ fakeMic: wav });
-});
+}, BROWSER_HOOK_MS);
 
 afterAll(async () => {
   await browser?.close();
   rmSync(dir, { recursive: true, force: true });
-});
+}, BROWSER_HOOK_MS);
 
 interface CallRecord {
   leg: CallLeg;
