@@ -12,7 +12,7 @@ const STEPS = 10;
  * calls that is two thousand hand-overs a second on the event loop.
  */
 export class RecorderFlusher {
-  private readonly stepOf = new Map<Recorder, number>();
+  /** The recorders of each step; a recorder is in one of them. */
   private readonly steps: Set<Recorder>[] = Array.from({ length: STEPS }, () => new Set<Recorder>());
   private timer: ReturnType<typeof setInterval> | null = null;
   private step = 0;
@@ -24,11 +24,9 @@ export class RecorderFlusher {
   }
 
   add(recorder: Recorder): void {
-    if (this.stepOf.has(recorder)) return;
-    let step = 0;
-    for (let i = 1; i < STEPS; i++) if ((this.steps[i] as Set<Recorder>).size < (this.steps[step] as Set<Recorder>).size) step = i;
-    this.stepOf.set(recorder, step);
-    (this.steps[step] as Set<Recorder>).add(recorder);
+    if (this.steps.some((step) => step.has(recorder))) return;
+    const lightest = this.steps.reduce((min, step) => (step.size < min.size ? step : min));
+    lightest.add(recorder);
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.step = (this.step + 1) % STEPS;
@@ -39,18 +37,14 @@ export class RecorderFlusher {
   }
 
   remove(recorder: Recorder): void {
-    const step = this.stepOf.get(recorder);
-    if (step === undefined) return;
-    this.stepOf.delete(recorder);
-    this.steps[step]?.delete(recorder);
-    if (this.stepOf.size === 0) this.clearTimer();
+    if (!this.steps.some((step) => step.delete(recorder))) return;
+    if (this.steps.every((step) => step.size === 0)) this.clearTimer();
   }
 
   /** Stops the timer and flushes every recorder still registered one last time. */
   async stop(): Promise<void> {
     this.clearTimer();
-    const last = [...this.stepOf.keys()].map((r) => r.flush());
-    this.stepOf.clear();
+    const last = this.steps.flatMap((step) => [...step].map((r) => r.flush()));
     for (const step of this.steps) step.clear();
     await Promise.all(last);
   }

@@ -39,6 +39,9 @@ interface Segment {
   openSent: boolean;
   /** The worker created it: callerPath and botPath are the final names. */
   opened: boolean;
+  /** Everything appended so far, written or not: the alignment works on these. */
+  callerSamples: number;
+  botSamples: number;
 }
 
 interface Waiter {
@@ -63,14 +66,6 @@ export class Recorder {
   private nextSegment = 1;
   private readonly callerBuf: PcmBuffer;
   private readonly botBuf: PcmBuffer;
-  /**
-   * Samples of the current segment appended so far, written or not: the alignment works on these.
-   * Kept on the recorder rather than the segment so that a frame's copy reads one object less.
-   */
-  private callerSamples = 0;
-  private botSamples = 0;
-  /** How far the caller channel may lag the bot's (samples) before silence fills the gap. */
-  private maxCallerLag = 0;
   /** One second of audio per slot: flushed every half second, a slot seldom fills. */
   private readonly freshSlot = (): Slot => this.writer.takeSlot(this.segment.rate);
   /** This recording's id with the writer; 0 while the worker holds nothing of it. */
@@ -132,7 +127,7 @@ export class Recorder {
   caller(samples: Int16Array): void {
     if (this.failed || this.closed) return;
     this.put(this.callerBuf, samples, 0, samples.length);
-    this.callerSamples += samples.length;
+    this.segment.callerSamples += samples.length;
   }
 
   /**
@@ -151,7 +146,7 @@ export class Recorder {
     if (this.failed || this.closed || this.unplayed === null) return;
     const count = this.segment.frameSamples;
     const played = this.unplayed.read(count, this.appendBot);
-    this.botSamples += played;
+    this.segment.botSamples += played;
     this.botWritten(count - played, null);
   }
 
@@ -159,23 +154,24 @@ export class Recorder {
    * botPlaysLater: a pair ends with both channels as long, the caller padded. The PBX plays the
    * goodbye out after the hang-up was asked for, while the caller's audio no longer comes.
    */
-  private evenUp(): void {
-    const lag = this.botSamples - this.callerSamples;
+  private evenUp(seg: Segment): void {
+    const lag = seg.botSamples - seg.callerSamples;
     if (this.unplayed === null || lag <= 0) return;
     this.put(this.callerBuf, null, 0, lag);
-    this.callerSamples += lag;
+    seg.callerSamples += lag;
   }
 
   /** Appends `count` samples of `samples` (null: of silence) to the bot channel, then keeps the caller's in step. */
   private botWritten(count: number, samples: Int16Array | null): void {
+    const seg = this.segment;
     this.put(this.botBuf, samples, 0, count);
-    this.botSamples += count;
+    seg.botSamples += count;
     // A silent caller (a Local channel) sends nothing: pad so a later mix lines up within ~60 ms.
-    const lag = this.botSamples - this.callerSamples;
-    if (lag > this.maxCallerLag) {
-      const pad = lag - this.segment.frameSamples;
+    const lag = seg.botSamples - seg.callerSamples;
+    if (lag > MAX_CALLER_LAG_FRAMES * seg.frameSamples) {
+      const pad = lag - seg.frameSamples;
       this.put(this.callerBuf, null, 0, pad);
-      this.callerSamples += pad;
+      seg.callerSamples += pad;
     }
   }
 
@@ -190,13 +186,13 @@ export class Recorder {
     // Audio queued at the old rate has no place in the new pair (a rate change mid-speech is rare).
     this.unplayed?.clear();
     const old = this.segment;
-    if (this.callerSamples === 0 && this.botSamples === 0) {
+    if (old.callerSamples === 0 && old.botSamples === 0) {
       // Nothing recorded yet (the rate is often learnt from the first audio frame): rename, no new pair.
       this.segments.pop();
       this.segment = this.newSegment(rate);
       return;
     }
-    this.evenUp();
+    this.evenUp(old);
     this.handOver(old);
     if (old.openSent) this.send({ op: "close", rec: this.rec });
     this.segment = this.newSegment(rate);
@@ -217,7 +213,7 @@ export class Recorder {
   async close(): Promise<void> {
     if (!this.closed) {
       if (!this.failed) {
-        this.evenUp();
+        this.evenUp(this.segment);
         this.handOver(this.segment);
       }
       this.closed = true;
@@ -233,9 +229,6 @@ export class Recorder {
   }
 
   private newSegment(rate: number): Segment {
-    this.callerSamples = 0;
-    this.botSamples = 0;
-    this.maxCallerLag = MAX_CALLER_LAG_FRAMES * frameSamplesFor(rate);
     const seg: Segment = {
       index: this.nextSegment++,
       rate,
@@ -244,6 +237,8 @@ export class Recorder {
       botPath: this.firstPath(botSuffix(rate)),
       openSent: false,
       opened: false,
+      callerSamples: 0,
+      botSamples: 0,
     };
     this.segments.push(seg);
     return seg;
