@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createResamplerPool } from "../../src/media/resampler-pool.ts";
@@ -8,6 +7,7 @@ import type { CallResult, ScriptStep } from "../../src/simulate/call-types.ts";
 import { startReframingProxy, type Recut } from "../support/reframing-proxy.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
 import { E2E_TIMEOUT_MS, startServer, type RunningServer } from "./harness.ts";
+import { queryStore } from "./store-reads.ts";
 
 /**
  * Real PBXes do not keep to 20 ms frames: a Playback() ends on a short one (138 samples killed AI
@@ -63,19 +63,10 @@ async function call(server: RunningServer, recut: Recut, steps: Step[], options:
   }
 }
 
-function query<T>(server: RunningServer, sql: string, ...params: Array<string | number>): T[] {
-  const d = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
-  try {
-    return d.query<T, Array<string | number>>(sql).all(...params);
-  } finally {
-    d.close();
-  }
-}
-
 /** The call's row once the server has closed it (the caller may see the hang-up first). */
 async function callRow(server: RunningServer, uuid: string): Promise<{ id: number; end_reason: string; ticket: string | null }> {
   for (let i = 0; ; i++) {
-    const [row] = query<{ id: number; end_reason: string | null; ticket: string | null }>(server,
+    const [row] = queryStore<{ id: number; end_reason: string | null; ticket: string | null }>(server,
       "SELECT c.id, c.end_reason, t.status AS ticket FROM calls c LEFT JOIN tickets t ON t.call_id = c.id WHERE c.uuid = ? ORDER BY c.id DESC LIMIT 1", uuid);
     if ((row && row.end_reason !== null) || i === 100) return row as { id: number; end_reason: string; ticket: string | null };
     await Bun.sleep(50);
@@ -83,7 +74,7 @@ async function callRow(server: RunningServer, uuid: string): Promise<{ id: numbe
 }
 
 function eventsOf(server: RunningServer, callId: number, kind: string): string[] {
-  return query<{ detail: string }>(server, "SELECT detail FROM events WHERE call_id = ? AND kind = ?", callId, kind).map((r) => r.detail);
+  return queryStore<{ detail: string }>(server, "SELECT detail FROM events WHERE call_id = ? AND kind = ?", callId, kind).map((r) => r.detail);
 }
 
 describe("caller frames of any size, mixed within a call", () => {

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { join } from "node:path";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import type { CallResult } from "../../src/simulate/call-types.ts";
 import { AudioSocketParser, encodeMessage, isAudioKind, Kind, uuidFromString } from "../../src/transports/audiosocket-codec.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import { E2E_TIMEOUT_MS, listenerOf, startServer, type RunningServer } from "./harness.ts";
+import { eventKinds, handOffSettled, queryStore } from "./store-reads.ts";
 
 /**
  * The keypad (offline) dialog hands the caller to a technician during TECH_HOURS, through each
@@ -44,15 +43,6 @@ afterAll(async () => {
   await freeswitch.stop();
 }, E2E_TIMEOUT_MS);
 
-function query<T>(server: RunningServer, sql: string, ...args: (string | number)[]): T[] {
-  const db = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
-  try {
-    return db.query<T, (string | number)[]>(sql).all(...args);
-  } finally {
-    db.close();
-  }
-}
-
 interface Outcome {
   endReason: string;
   events: string[];
@@ -66,15 +56,14 @@ interface Outcome {
  */
 async function outcome(server: RunningServer, uuid: string): Promise<Outcome> {
   for (let i = 0; i < 100; i++) {
-    const [row] = query<{ id: number; end_reason: string | null }>(server, "SELECT id, end_reason FROM calls WHERE uuid = ?", uuid);
-    const events = row ? query<{ kind: string }>(server, "SELECT kind FROM events WHERE call_id = ? ORDER BY id", row.id).map((e) => e.kind) : [];
-    const settled = !events.includes("transfer") || events.includes("transfer-sent") || events.includes("transfer-failed");
-    if (row && row.end_reason !== null && settled) {
+    const [row] = queryStore<{ id: number; end_reason: string | null }>(server, "SELECT id, end_reason FROM calls WHERE uuid = ?", uuid);
+    const events = row ? eventKinds(server, row.id) : [];
+    if (row && row.end_reason !== null && handOffSettled(events)) {
       return {
         endReason: row.end_reason,
         events,
-        said: query<{ text: string }>(server, "SELECT text FROM turns WHERE call_id = ? AND speaker = 'bot' ORDER BY id", row.id).map((t) => t.text).join(" "),
-        ticket: query<{ status: string }>(server, "SELECT status FROM tickets WHERE call_id = ?", row.id)[0]?.status,
+        said: queryStore<{ text: string }>(server, "SELECT text FROM turns WHERE call_id = ? AND speaker = 'bot' ORDER BY id", row.id).map((t) => t.text).join(" "),
+        ticket: queryStore<{ status: string }>(server, "SELECT status FROM tickets WHERE call_id = ?", row.id)[0]?.status,
       };
     }
     await Bun.sleep(50);
@@ -166,7 +155,7 @@ describe("keypad hand-off through AMI", () => {
     expect(o.events).toContain("transfer-failed");
     expect(o.said).toContain("Je n'ai pas pu vous mettre en relation avec un technicien");
     expect(o.ticket).toBe("escalated");
-    const [ticket] = query<{ phone: string }>(withAmi, "SELECT t.phone FROM tickets t JOIN calls c ON c.id = t.call_id WHERE c.uuid = ?", uuid);
+    const [ticket] = queryStore<{ phone: string }>(withAmi, "SELECT t.phone FROM tickets t JOIN calls c ON c.id = t.call_id WHERE c.uuid = ?", uuid);
     expect(ticket?.phone).toBe("0612345678");
   }, E2E_TIMEOUT_MS);
 });

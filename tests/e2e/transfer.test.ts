@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { join } from "node:path";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import type { CallResult } from "../../src/simulate/call-types.ts";
 import { FakeFreeswitch } from "../../src/simulate/fake-freeswitch.ts";
 import { startFakeAmi, type FakeAmi } from "../fakes/ami.ts";
 import { startAiFakes, type AiFakes } from "./ai-fakes.ts";
 import { E2E_TIMEOUT_MS, listenerOf, startServer, type RunningServer } from "./harness.ts";
+import { eventKinds, handOffSettled, queryStore } from "./store-reads.ts";
 
 /**
  * Hand-off to a technician through dist/voicebot: an AI call whose caller asks for a technician
@@ -51,34 +50,21 @@ function askForTechnician(server: RunningServer, uuid: string, signal?: AbortSig
   }).run();
 }
 
-function query<T>(server: RunningServer, sql: string, ...args: (string | number)[]): T[] {
-  const db = new Database(join(server.dataDir, "voicebot.db"), { readonly: true });
-  try {
-    return db.query<T, (string | number)[]>(sql).all(...args);
-  } finally {
-    db.close();
-  }
-}
-
 /** The call's row once the server has closed it. */
 async function ended(server: RunningServer, uuid: string): Promise<{ id: number; end_reason: string; caller: string | null; dnis: string | null; tenant: string }> {
   for (let i = 0; i < 100; i++) {
-    const [row] = query<{ id: number; end_reason: string | null; caller: string | null; dnis: string | null; tenant: string }>(server, "SELECT id, end_reason, caller, dnis, tenant FROM calls WHERE uuid = ?", uuid);
+    const [row] = queryStore<{ id: number; end_reason: string | null; caller: string | null; dnis: string | null; tenant: string }>(server, "SELECT id, end_reason, caller, dnis, tenant FROM calls WHERE uuid = ?", uuid);
     if (row && row.end_reason !== null) return row as { id: number; end_reason: string; caller: string | null; dnis: string | null; tenant: string };
     await Bun.sleep(50);
   }
   throw new Error(`call ${uuid} never ended`);
 }
 
-/**
- * The call's event kinds once its hand-off has settled: the PBX's answer to the transfer (and so
- * "transfer-sent") may come after the call's end was stored, as the leg closes when the PBX moves it.
- */
+/** The call's event kinds once its hand-off has settled (see handOffSettled). */
 async function events(server: RunningServer, callId: number): Promise<string[]> {
   for (let i = 0; ; i++) {
-    const kinds = query<{ kind: string }>(server, "SELECT kind FROM events WHERE call_id = ? ORDER BY id", callId).map((e) => e.kind);
-    const settled = !kinds.includes("transfer") || kinds.includes("transfer-sent") || kinds.includes("transfer-failed");
-    if (settled || i >= 100) return kinds;
+    const kinds = eventKinds(server, callId);
+    if (handOffSettled(kinds) || i >= 100) return kinds;
     await Bun.sleep(50);
   }
 }
@@ -100,11 +86,11 @@ describe("hand-off through AMI", () => {
     expect(fields).toMatchObject({ Channel: "PJSIP/trunk-00000042", Context: "techs", Exten: "200", Priority: "1" });
     const call = await ended(withAmi, uuid);
     // The README's transfer figure: the transfer phrase's last frame → the Redirect on the wire (printed, not asserted).
-    const [phrase] = query<{ ended_at: number }>(withAmi, "SELECT ended_at FROM turns WHERE call_id = ? AND speaker = 'bot' ORDER BY id DESC LIMIT 1", call.id);
+    const [phrase] = queryStore<{ ended_at: number }>(withAmi, "SELECT ended_at FROM turns WHERE call_id = ? AND speaker = 'bot' ORDER BY id DESC LIMIT 1", call.id);
     console.log(`transfer: last bot frame → AMI Redirect received ${(performance.timeOrigin + at - (phrase?.ended_at ?? 0)).toFixed(1)} ms`);
     expect(call.end_reason).toBe("transferred");
     expect(await events(withAmi, call.id)).toContain("transfer-sent");
-    const [ticket] = query<{ status: string; tenant: string }>(withAmi, "SELECT status, tenant FROM tickets WHERE call_id = ?", call.id);
+    const [ticket] = queryStore<{ status: string; tenant: string }>(withAmi, "SELECT status, tenant FROM tickets WHERE call_id = ?", call.id);
     expect(ticket).toEqual({ status: "escalated", tenant: "default" });
   }, E2E_TIMEOUT_MS);
 
@@ -119,9 +105,9 @@ describe("hand-off through AMI", () => {
     const call = await ended(withAmi, uuid);
     expect(call.end_reason).toBe("escalated");
     expect(await events(withAmi, call.id)).toContain("transfer-failed");
-    const said = query<{ text: string }>(withAmi, "SELECT text FROM turns WHERE call_id = ? AND speaker = 'bot'", call.id).map((t) => t.text).join(" ");
+    const said = queryStore<{ text: string }>(withAmi, "SELECT text FROM turns WHERE call_id = ? AND speaker = 'bot'", call.id).map((t) => t.text).join(" ");
     expect(said).toContain("Je n'ai pas pu vous mettre en relation avec un technicien");
-    expect(query<{ status: string }>(withAmi, "SELECT status FROM tickets WHERE call_id = ?", call.id)).toEqual([{ status: "escalated" }]);
+    expect(queryStore<{ status: string }>(withAmi, "SELECT status FROM tickets WHERE call_id = ?", call.id)).toEqual([{ status: "escalated" }]);
   }, E2E_TIMEOUT_MS);
 });
 
