@@ -8,13 +8,9 @@
 import { installCommand, missingPackages } from "../tests/support/system-tools.ts";
 import { jobCount, planJobs, testFiles, type TestJob } from "./test-jobs.ts";
 import { MARKER_VARIABLE, killLeftovers, newMarker } from "./test-processes.ts";
+import { countsOf, failuresIn, type Counts, type Outcome } from "./test-output.ts";
 
 const bun = process.execPath;
-
-interface Outcome {
-  code: number;
-  output: string;
-}
 
 /** Runs a command; its output is streamed to ours when `live`, kept whole in any case. */
 function run(cmd: string[], live: boolean, env: Record<string, string | undefined> = process.env): { done: Promise<Outcome>; output: () => string; kill: (signal: NodeJS.Signals) => void } {
@@ -35,18 +31,6 @@ function run(cmd: string[], live: boolean, env: Record<string, string | undefine
 async function step(name: string, cmd: string[]): Promise<Outcome> {
   process.stdout.write(`\n== ${name}: ${cmd.join(" ")}\n`);
   return run(cmd, true).done;
-}
-
-interface Counts {
-  passed: number;
-  failed: number;
-}
-
-/** bun test's own " N pass" and " N fail" lines; a process that failed without a failed test counts as one. */
-function countsOf({ code, output }: Outcome): Counts {
-  const passed = Number(/^\s*(\d+) pass\s*$/m.exec(output)?.[1] ?? 0);
-  const failed = Number(/^\s*(\d+) fail\s*$/m.exec(output)?.[1] ?? 0);
-  return { passed, failed: failed + (code !== 0 && failed === 0 ? 1 : 0) };
 }
 
 function finish({ passed, failed }: Counts): never {
@@ -91,8 +75,7 @@ async function runJobs(jobs: TestJob[], width: number): Promise<Counts> {
       const line = `${job.name}: ${counts.passed} pass, ${counts.failed} fail, ${((performance.now() - started) / 1000).toFixed(1)} s`;
       process.stdout.write(`\n== ${line}\n${outcome.output.trimEnd()}\n\n`);
       summary.push(line);
-      // bun lists a failed test twice (as it happens, and again at its end).
-      const failedTests = [...new Set(outcome.output.split("\n").filter((l) => l.startsWith("(fail)")))];
+      const failedTests = failuresIn(outcome.output);
       const crashed = outcome.output.includes("# Unhandled error") ? "an unhandled error between tests (see its output above)" : `exited with status ${outcome.code}`;
       const why = failedTests.length > 0 ? failedTests : counts.failed > 0 ? [crashed] : [];
       failures.push(...why.map((l) => `${job.name}: ${l}`));
