@@ -152,6 +152,11 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     }
   }
 
+  /** Ticks the clock gave up after the event loop was blocked: the recording keeps the call's time. */
+  onSkipped(periods: number): void {
+    if (!this.transfer.handedOver) this.recorder?.skipped(periods);
+  }
+
   private readonly sendFrame = (frame: Int16Array): boolean => {
     if (!this.leg.sendAudio(frame)) return false;
     this.deps.metrics.framesSent++;

@@ -3,6 +3,8 @@ import { FRAME_MS } from "./pcm.ts";
 /** Something that writes one frame per tick: a call's playout. */
 export interface ClockTarget {
   onTick(): void;
+  /** `periods` of its ticks were skipped: the event loop was blocked too long to catch them up. */
+  onSkipped?(periods: number): void;
 }
 
 /** Upper bounds (ms) of the lateness and duration histograms. */
@@ -184,8 +186,7 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     let overdue = Math.floor((now - this.startedAt) / SLOT_MS) - this.slot;
     const maxOverdue = MAX_CATCH_UP * PHASES;
     if (overdue > maxOverdue) {
-      this.stats.skippedTicks += overdue - maxOverdue;
-      this.slot += overdue - maxOverdue;
+      this.skip(overdue - maxOverdue);
       overdue = maxOverdue;
     }
     if (overdue > 1) this.stats.lateTicks += overdue - 1;
@@ -213,17 +214,40 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     for (const fn of due) fn();
   }
 
+  /** Gives up the next `slots` slots; each target is told how many of its ticks went with them. */
+  private skip(slots: number): void {
+    this.stats.skippedTicks += slots;
+    const from = this.slot;
+    this.slot += slots;
+    for (const [i, phase] of this.phases.entries()) {
+      // Slots from+1 … from+slots that belong to phase i (slot n ticks phase n % PHASES).
+      const periods = Math.floor((this.slot - i) / PHASES) - Math.floor((from - i) / PHASES);
+      if (periods === 0) continue;
+      for (const target of phase) {
+        try {
+          target.onSkipped?.(periods);
+        } catch (err) {
+          this.drop(phase, target, err);
+        }
+      }
+    }
+  }
+
   private tickPhase(phase: Set<T>): void {
     if (this.moving.size > 0) this.tickMoving(phase);
     for (const target of phase) {
       try {
         target.onTick();
       } catch (err) {
-        phase.delete(target);
-        this.phaseOf.delete(target);
-        this.onTargetError(target, err);
+        this.drop(phase, target, err);
       }
     }
+  }
+
+  private drop(phase: Set<T>, target: T, err: unknown): void {
+    phase.delete(target);
+    this.phaseOf.delete(target);
+    this.onTargetError(target, err);
   }
 
   private tickMoving(phase: Set<T>): void {

@@ -42,6 +42,8 @@ interface Segment {
   /** Everything appended so far, written or not: the alignment works on these. */
   callerSamples: number;
   botSamples: number;
+  /** Caller samples of the ticks the clock skipped, not come yet: no silence is padded for them. */
+  callerOwed: number;
 }
 
 interface Waiter {
@@ -126,8 +128,10 @@ export class Recorder {
   /** What the PBX sent. */
   caller(samples: Int16Array): void {
     if (this.failed || this.closed) return;
+    const seg = this.segment;
     this.put(this.callerBuf, samples, 0, samples.length);
-    this.segment.callerSamples += samples.length;
+    seg.callerSamples += samples.length;
+    if (seg.callerOwed > 0) seg.callerOwed = Math.max(0, seg.callerOwed - samples.length);
   }
 
   /**
@@ -151,14 +155,32 @@ export class Recorder {
   }
 
   /**
-   * botPlaysLater: a pair ends with both channels as long, the caller padded. The PBX plays the
-   * goodbye out after the hang-up was asked for, while the caller's audio no longer comes.
+   * The clock skipped `periods` of this call's ticks (the event loop was blocked too long to catch
+   * up): nothing of ours was heard then or, botPlaysLater, the PBX played on from its queue. The
+   * bot channel takes that time too, so both channels keep the call's timeline; the caller's
+   * frames of that time are still on their way, so the caller channel is not padded for them.
+   */
+  skipped(periods: number): void {
+    if (this.failed || this.closed) return;
+    const seg = this.segment;
+    const count = periods * seg.frameSamples;
+    const played = this.unplayed === null ? 0 : this.unplayed.read(count, this.appendBot);
+    this.put(this.botBuf, null, 0, count - played);
+    seg.botSamples += count;
+    seg.callerOwed += count;
+  }
+
+  /**
+   * At a pair's end, the caller channel is padded with silence: botPlaysLater, to the bot's length
+   * (the PBX plays the goodbye out after the hang-up was asked for, while the caller's audio no
+   * longer comes); otherwise by what skipped ticks still owe (a silent caller never sends it).
    */
   private evenUp(seg: Segment): void {
     const lag = seg.botSamples - seg.callerSamples;
-    if (this.unplayed === null || lag <= 0) return;
-    this.put(this.callerBuf, null, 0, lag);
-    seg.callerSamples += lag;
+    const pad = this.unplayed === null ? Math.min(lag, seg.callerOwed) : lag;
+    if (pad <= 0) return;
+    this.put(this.callerBuf, null, 0, pad);
+    seg.callerSamples += pad;
   }
 
   /** Appends `count` samples of `samples` (null: of silence) to the bot channel, then keeps the caller's in step. */
@@ -167,7 +189,7 @@ export class Recorder {
     this.put(this.botBuf, samples, 0, count);
     seg.botSamples += count;
     // A silent caller (a Local channel) sends nothing: pad so a later mix lines up within ~60 ms.
-    const lag = seg.botSamples - seg.callerSamples;
+    const lag = seg.botSamples - seg.callerOwed - seg.callerSamples;
     if (lag > MAX_CALLER_LAG_FRAMES * seg.frameSamples) {
       const pad = lag - seg.frameSamples;
       this.put(this.callerBuf, null, 0, pad);
@@ -238,6 +260,7 @@ export class Recorder {
       openSent: false,
       opened: false,
       callerSamples: 0,
+      callerOwed: 0,
       botSamples: 0,
     };
     this.segments.push(seg);

@@ -4,8 +4,8 @@
  * playback modes (stream: the voxcom-us fork; file: the community module and uuid_broadcast).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
 import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
+import { describeLengths, recordingLengths } from "./recording-lengths.ts";
 
 interface SimJson {
   uuid: string;
@@ -79,26 +79,13 @@ for (const playback of ["stream", "file"] as const) {
         "--playback", playback, "--dtmf", "2@3", "--dtmf", "1", "--seconds", "90", "--json",
       ]);
       if (r.code !== 0) throw new Error(`simulate exited ${r.code}:\n${r.stdout}\n${r.stderr}\n--- server ---\n${server.logs()}`);
-      type Shown = { durationMs: number | null; recordings: { channel: string; path: string; sampleRate: number }[] };
-      // Whole 20 ms frames of a channel (16 kHz: 320 samples, 640 bytes); 0 while it has no file yet.
-      const frames = (call: Shown, channel: string): number => {
-        const file = call.recordings.find((f) => f.channel === channel);
-        return file === undefined ? 0 : statSync(file.path).size / 2 / (file.sampleRate / 50);
-      };
-      // The row lists the files from the call's start and its end comes before the recorder's last
-      // write reaches the disk (later still on a loaded machine): read until the lengths agree.
-      let caller = 0, bot = 0, duration = 0;
-      for (let i = 0; i < 100; i++) {
-        const call = JSON.parse((await runCli(["calls", "show", uuid, "--json", "--data-dir", server.dataDir])).stdout) as Shown;
-        [caller, bot, duration] = [frames(call, "caller"), frames(call, "bot"), (call.durationMs ?? Infinity) / 20];
-        if (Math.abs(caller - bot) <= 2 && bot >= duration - 25) break;
-        await Bun.sleep(100);
-      }
-      const s = (n: number): string => (n * 0.02).toFixed(2);
-      console.log(`${playback} playback: call ${s(duration)} s, caller channel ${s(caller)} s, bot channel ${s(bot)} s`);
+      const lengths = await recordingLengths(server, uuid);
+      console.log(`${playback} playback: ${describeLengths(lengths)}`);
+      const { call: duration, caller, bot } = lengths;
       expect(Math.abs(caller - bot)).toBeLessThanOrEqual(2);
-      // A frame a tick from the caller's first frame to the end: never more than the call. Fewer by
-      // the ticks a loaded machine's clock had to skip, hence the loose lower bound (the bug: +13 s).
+      // A frame a tick, the ticks a loaded machine's clock skipped included (as silence), from the
+      // recording's start to the end: never more than the call (the bug: +13 s), less by the moments
+      // before the recording started.
       expect(bot).toBeLessThanOrEqual(duration + 2);
       expect(bot).toBeGreaterThanOrEqual(duration - 25);
     }, E2E_TIMEOUT_MS);

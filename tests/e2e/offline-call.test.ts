@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { describeLengths, recordingLengths } from "./recording-lengths.ts";
 
 /** The compiled binary answering calls placed by its own simulator, as a PBX would. */
 let server: RunningServer;
@@ -35,6 +36,12 @@ async function simulate(args: string[]): Promise<SimJson> {
   const r = await runCli(["simulate", "--audiosocket", target(), "--json", ...args]);
   if (r.code !== 0) throw new Error(`simulate exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(r.stdout) as SimJson;
+}
+
+/** The server's count of clock ticks given up, from /metrics. */
+async function skippedTicks(): Promise<number> {
+  const text = await (await fetch(`${server.http}/metrics`)).text();
+  return Number(/^voicebot_clock_skipped_ticks_total (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
 async function showCall(uuid: string): Promise<Record<string, unknown>> {
@@ -137,5 +144,23 @@ describe("offline SAV call through dist/voicebot", () => {
     expect(faultLines[0]).toContain("07070707-0707-0707-0707-070707070707");
     const metrics = await (await fetch(`${server.http}/metrics`)).text();
     expect(metrics).toMatch(/voicebot_protocol_errors_total\{transport="audiosocket"\} 1/);
+  }, E2E_TIMEOUT_MS);
+
+  test("a server stopped for 0.6 s mid-call: the recording's channels keep the call's time, the stop as silence on the bot's", async () => {
+    const skippedBefore = await skippedTicks();
+    const running = simulate(["--dtmf", "1", "--dtmf", "1", "--seconds", "60"]);
+    await Bun.sleep(4000);
+    // Longer than the clock catches up (two periods): the ticks of the rest are given up.
+    server.signal("SIGSTOP");
+    await Bun.sleep(600);
+    server.signal("SIGCONT");
+    const sim = await running;
+    expect(sim.hungUpBy).toBe("server");
+    expect((await skippedTicks()) - skippedBefore).toBeGreaterThanOrEqual(20 * 4);
+    const lengths = await recordingLengths(server, sim.uuid);
+    console.log(`stopped 0.6 s: ${describeLengths(lengths)}`);
+    expect(Math.abs(lengths.caller - lengths.bot)).toBeLessThanOrEqual(2);
+    expect(lengths.bot).toBeLessThanOrEqual(lengths.call + 2);
+    expect(lengths.bot).toBeGreaterThanOrEqual(lengths.call - 25);
   }, E2E_TIMEOUT_MS);
 });
