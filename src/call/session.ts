@@ -127,15 +127,15 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   /** Per 20 ms tick: exactly one frame out, speech or silence. */
   onTick(): void {
-    if (this.closed || this.transfer.handedOver) return;
+    if (this.closed) return;
     if (!this.started && this.callerAudio.heard) this.begin();
     this.recorder?.tick();
     // A PBX that queues audio (file mode): whole frames once ready, silence once quiet (ends a chunk).
     if (this.leg.playsAhead) this.playout.drainReady(AHEAD_FRAMES_PER_TICK, this.sendFrame);
     if (!this.leg.playsAhead || !this.playout.busy) {
       const frame = this.playout.nextFrame();
-      if (this.playout.starved && this.leg.playbackPendingMs === 0) this.deps.metrics.playoutUnderruns++;
-      if (!this.sendFrame(frame)) return;
+      if (this.playout.starved && this.leg.playbackPendingMs === 0) this.metrics.playoutUnderruns++;
+      if (!this.send(frame)) return;
       if (this.leadSlots > 0 && !this.playout.busy) {
         // Quiet again: give back the lead the expedite took, as one slightly longer gap of silence.
         this.deps.clock.delay(this, this.leadSlots);
@@ -154,15 +154,18 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   /** Ticks the clock gave up after the event loop was blocked: the recording keeps the call's time. */
   onSkipped(periods: number): void {
-    if (!this.transfer.handedOver) this.recorder?.skipped(periods);
+    this.recorder?.skipped(periods);
   }
 
-  private readonly sendFrame = (frame: Int16Array): boolean => {
+  private send(frame: Int16Array): boolean {
     if (!this.leg.sendAudio(frame)) return false;
-    this.deps.metrics.framesSent++;
+    this.metrics.framesSent++;
     this.recorder?.bot(frame);
     return true;
-  };
+  }
+
+  /** For drainReady. Each tick calls send() itself: a call through this closure touches two more objects. */
+  private readonly sendFrame = (frame: Int16Array): boolean => this.send(frame);
 
   /** mod_audio_stream stereo: what FreeSWITCH really played, in step with the caller's audio. */
   onPlayedAudio(samples: Int16Array): void {
@@ -345,6 +348,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     // Once the PBX has the caller, nothing here may hang them up (FreeSWITCH: uuid_kill).
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.transfer.send(this.leg.playbackPendingMs).then((failure) => {
+      if (this.transfer.handedOver) this.deps.clock.remove(this); // the PBX has the caller: no more frames
       if (failure === null || this.closed) return;
       this.hangupReason = null;
       this.hangupTail = 0;
@@ -366,10 +370,9 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     if (audio !== null) {
       if (this.deps.preRoll?.adopt(keys, utterance)) return;
       utterance.segments = audio;
-      this.playout.enqueue(utterance);
-      return;
     }
     this.playout.enqueue(utterance);
+    if (audio !== null) return;
     feedTextPrompt(utterance, action.parts, { ...this.deps, callUuid: this.id, rate, signal: this.abort.signal, log: this.log });
     // This call's next prompts (and other calls at an unusual rate) then come from the cache; a failure is start-up's to report.
     if (keys.length > 0 && !this.deps.phrases.hasRate(rate)) this.deps.phrases.ensureRate(rate).catch((err: unknown) => this.log.debug("phrases not rendered at this rate yet", { rate, error: String(err) }));
@@ -379,10 +382,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private spoken(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number, interruptible: boolean): Utterance {
     let turnId: number | null = null;
     return {
-      id,
-      keys,
-      interruptible,
-      segments: [],
+      id, keys, interruptible, segments: [],
       onStart: () => {
         this.silence.pause();
         if (turnId === null) turnId = this.deps.store.addTurn(this.callId, { speaker: "bot", text, startedAt: Date.now() });

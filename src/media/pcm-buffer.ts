@@ -7,11 +7,25 @@ import type { Slot } from "./recording-pool.ts";
  */
 export class PcmBuffer {
   length = 0;
+  private current: Slot;
+  /**
+   * The slot's samples, kept here too: a frame appended touches this buffer and its samples, not
+   * the slot as well (media/shared-frames.ts says why each object touched per frame counts).
+   */
+  private data: Int16Array;
 
-  constructor(public slot: Slot) {}
+  constructor(slot: Slot) {
+    this.current = slot;
+    this.data = slot.samples;
+  }
+
+  /** The slot being filled. */
+  get slot(): Slot {
+    return this.current;
+  }
 
   get room(): number {
-    return this.slot.samples.length - this.length;
+    return this.data.length - this.length;
   }
 
   /**
@@ -21,22 +35,23 @@ export class PcmBuffer {
    * allocation.
    */
   append(samples: Int16Array, start: number, end: number): void {
-    const data = this.slot.samples;
+    const data = this.data;
     if (start === 0 && end === samples.length) data.set(samples, this.length);
     else for (let i = start, o = this.length; i < end; i++, o++) data[o] = samples[i] as number;
     this.length += end - start;
   }
 
   appendSilence(count: number): void {
-    this.slot.samples.fill(0, this.length, this.length + count);
+    this.data.fill(0, this.length, this.length + count);
     this.length += count;
   }
 
   /** The filled slot's id, or −1 when empty; this buffer carries on with `next`. */
   handOver(next: () => Slot): number {
     if (this.length === 0) return -1;
-    const full = this.slot.id;
-    this.slot = next();
+    const full = this.current.id;
+    this.current = next();
+    this.data = this.current.samples;
     this.length = 0;
     return full;
   }

@@ -3,6 +3,8 @@
  * read out one 20 ms frame per clock tick. Silence fills the gaps, because an AudioSocket call
  * needs a frame every 20 ms for its whole life (Asterisk hangs up after 2 s without one).
  */
+import { SharedFrames } from "./shared-frames.ts";
+
 export interface Utterance {
   readonly id: number;
   /** Segment keys (phrase ids), so the audio can be looked up again at another rate. */
@@ -26,6 +28,9 @@ export interface Utterance {
 /** Fade-out on barge-in: long enough to avoid a click, short enough to feel instant. */
 const FADE_MS = 8;
 
+/** Outbound frames of every call (see nextFrame). */
+const FRAMES = new SharedFrames();
+
 export class Playout {
   private readonly queue: Utterance[] = [];
   private segment = 0;
@@ -40,7 +45,7 @@ export class Playout {
   private held = false;
 
   constructor(private sampleRate: number) {
-    this.frame = new Int16Array(sampleRate / 50);
+    this.frame = FRAMES.get(sampleRate / 50);
     this.fadeSamples = Math.round((sampleRate * FADE_MS) / 1000);
   }
 
@@ -129,7 +134,7 @@ export class Playout {
    */
   retune(rate: number): Utterance[] {
     this.sampleRate = rate;
-    this.frame = new Int16Array(rate / 50);
+    this.frame = FRAMES.get(rate / 50);
     this.fadeSamples = Math.round((rate * FADE_MS) / 1000);
     this.fadeLeft = 0;
     this.fadeFrom = null;
@@ -139,7 +144,8 @@ export class Playout {
   }
 
   /**
-   * The next 20 ms frame. The returned array is reused on the next call (copy it if kept).
+   * The next 20 ms frame, in a buffer every playout shares (shared-frames.ts): hand it on at once,
+   * and copy what is kept; the next nextFrame() of any call overwrites it.
    * Segments are joined seamlessly: a frame may end one segment and start the next.
    */
   nextFrame(): Int16Array {

@@ -7,6 +7,7 @@
 import { LegClose } from "./leg-close.ts";
 import type { Logger } from "../log.ts";
 import { frameSamplesFor } from "../media/pcm.ts";
+import { SharedFrames } from "../media/shared-frames.ts";
 import type { AdmitCall, CallLeg, CallLegEvents, LegCloseReason, TransportStats } from "./types.ts";
 import { AudioSocketParser, AudioSocketProtocolError, HANGUP_MESSAGE, Kind, hexByte, rateForKind, uuidToString } from "./audiosocket-codec.ts";
 import { AudioFrameOut } from "./audiosocket-frame-out.ts";
@@ -29,6 +30,8 @@ export interface ConnectionContext {
 
 /** After our 0x00, how long a peer that is not reading may keep the socket before it is cut. */
 const HANGUP_FLUSH_MS = 1000;
+/** Inbound frames of every AudioSocket call, decoded and handed on at once (media/shared-frames.ts). */
+const INBOUND = new SharedFrames();
 const HEADER_BYTES = 3;
 /** Frames a second, for the header overhead in the pending-bytes limit. */
 const FRAMES_PER_SECOND = 50;
@@ -75,9 +78,8 @@ export class AudioSocketConnection implements CallLeg {
     (kind, bytes, start, end) => this.onAudioBytes(kind, bytes, start, end),
   );
   private readonly mulaw = new MulawDetector();
-  /** Inbound samples; `view` is the cached window handed to onAudio (same length frame after frame). */
-  private samples = new Int16Array(1024);
-  private view = this.samples.subarray(0, 0);
+  /** The buffer inbound samples are decoded into (shared: INBOUND), kept while frames keep their length. */
+  private view = INBOUND.get(0);
   private readonly out = new AudioFrameOut(8000);
   private pending = new Uint8Array(0);
   private pendingStart = 0;
@@ -301,9 +303,7 @@ export class AudioSocketConnection implements CallLeg {
   }
 
   private samplesFor(count: number): Int16Array {
-    if (this.view.length === count) return this.view;
-    if (this.samples.length < count) this.samples = new Int16Array(count);
-    this.view = this.samples.subarray(0, count);
+    if (this.view.length !== count) this.view = INBOUND.get(count);
     return this.view;
   }
 
