@@ -43,6 +43,14 @@ export class Playout {
   private fadeOffset = 0;
   /** Held: silence goes out and the cursor waits (the caller may be cutting in; see hold()). */
   private held = false;
+  /**
+   * The segment being played, set when nothing but more of it comes next (no fade, no hold): a
+   * frame wholly inside it is copied without going through the queue, the utterance and its
+   * segment list, per-call objects that are cold again by the call's next frame (shared-frames.ts).
+   */
+  private inside: Int16Array | null = null;
+  /** The head utterance, when it counts what was played (streamed speech) and `inside` is set. */
+  private counting: Utterance | null = null;
 
   constructor(private sampleRate: number) {
     this.frame = FRAMES.get(sampleRate / 50);
@@ -119,6 +127,7 @@ export class Playout {
   hold(on: boolean): void {
     if (on === this.held) return;
     this.held = on;
+    this.inside = null;
     const current = this.queue[0];
     const seg = on && current && this.started ? current.segments[this.segment] : undefined;
     if (seg) {
@@ -150,6 +159,15 @@ export class Playout {
    */
   nextFrame(): Int16Array {
     const frame = this.frame;
+    const inside = this.inside;
+    if (inside !== null && this.offset + frame.length < inside.length) {
+      const o = this.offset;
+      for (let i = 0; i < frame.length; i++) frame[i] = inside[o + i] as number;
+      this.offset = o + frame.length;
+      this.starved = false;
+      if (this.counting !== null) this.counting.played = (this.counting.played as number) + frame.length;
+      return frame;
+    }
     let filled = 0;
     this.starved = false;
     if (this.fadeLeft > 0) filled = this.fadeOut(frame);
@@ -182,6 +200,9 @@ export class Playout {
       }
     }
     if (filled < frame.length) frame.fill(0, filled);
+    const u = this.queue[0];
+    this.inside = !this.held && this.started && u !== undefined ? u.segments[this.segment] ?? null : null;
+    this.counting = this.inside !== null && u?.played !== undefined ? u : null;
     return frame;
   }
 
@@ -219,5 +240,6 @@ export class Playout {
     this.segment = 0;
     this.offset = 0;
     this.started = false;
+    this.inside = null;
   }
 }

@@ -118,6 +118,27 @@ describe("Playout", () => {
     expect(p.nextFrame()[0]).toBe(7);
   });
 
+  test("long segments play frame after frame without a seam, counting what streamed speech played; a flush mid-segment fades out", () => {
+    const log: string[] = [];
+    const p = new Playout(8000);
+    const u = utterance(1, [ramp(1000), ramp(500, 2001)], log);
+    u.played = 0;
+    p.enqueue(u);
+    const out: number[] = [];
+    for (let i = 0; i < 10; i++) out.push(...p.nextFrame());
+    expect(out).toEqual([...ramp(1000), ...ramp(500, 2001), ...new Array<number>(100).fill(0)]);
+    expect(u.played).toBe(1500);
+    expect(log).toEqual(["start 1", "end 1"]);
+    p.enqueue(utterance(2, [ramp(2000)], log));
+    for (let i = 0; i < 3; i++) p.nextFrame();
+    p.flush();
+    const faded = p.nextFrame();
+    expect(faded[0]).toBe(481);
+    expect(faded.subarray(64).every((s) => s === 0)).toBe(true);
+    expect(p.nextFrame().every((s) => s === 0)).toBe(true);
+    expect(log).toEqual(["start 1", "end 1", "start 2", "end 2 interrupted"]);
+  });
+
   test("retune hands the queue back and switches the frame size", () => {
     const log: string[] = [];
     const p = new Playout(8000);
