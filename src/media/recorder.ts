@@ -24,6 +24,12 @@ export interface RecorderOptions {
   botPlaysLater?: boolean;
 }
 
+/**
+ * The most silence one skip writes (10 s). A longer stall (a suspended VM, a stopped process) has
+ * outlasted every PBX's patience (Asterisk hangs up after 2 s without a frame): the call is over,
+ * and a stall of hours must not become hours of buffered silence.
+ */
+const MAX_SKIPPED_FRAMES = 500;
 /** The caller channel may lag the bot channel by this many frames before silence fills the gap. */
 const MAX_CALLER_LAG_FRAMES = 3;
 const RESOLVED = Promise.resolve();
@@ -163,7 +169,7 @@ export class Recorder {
   skipped(periods: number): void {
     if (this.failed || this.closed) return;
     const seg = this.segment;
-    const count = periods * seg.frameSamples;
+    const count = Math.min(periods, MAX_SKIPPED_FRAMES) * seg.frameSamples;
     const played = this.unplayed === null ? 0 : this.unplayed.read(count, this.appendBot);
     this.put(this.botBuf, null, 0, count - played);
     seg.botSamples += count;

@@ -63,6 +63,17 @@ describe("Recorder: ticks the clock skipped", () => {
     expect(framesOf(callerPath)).toEqual(new Array<number>(13).fill(0));
   });
 
+  test("a stall of hours (a suspended VM) writes at most 10 s of silence", async () => {
+    const { rec, botPath, callerPath } = open();
+    rec.bot(frame(1));
+    rec.caller(frame(2));
+    rec.skipped(3600 * 50);
+    rec.bot(frame(3));
+    await rec.close();
+    expect(framesOf(botPath)).toHaveLength(1 + 500 + 1);
+    expect(framesOf(callerPath)).toHaveLength(1 + 500);
+  });
+
   test("when the PBX plays ahead, the skipped ticks take what it went on playing from its queue", async () => {
     const { rec, botPath, callerPath } = open(true);
     for (let i = 1; i <= 5; i++) rec.bot(frame(i));
