@@ -23,6 +23,8 @@ const DIGIT_GAP_MS = 250;
 /** An in-band key press: long enough for any receiver (Q.24 asks ≥ 40 ms), shorter than the gap. */
 const INBAND_TONE_MS = 100;
 const DTMF_PATTERN = /^[0-9*#A-D]+$/;
+/** A gap between two of our own ticks this long means this process stalled (a loaded test machine), not the server. */
+const STALL_MS = 200;
 /** A caller frame is speech above −45 dBFS (the listener's threshold for the bot). */
 const LOUD_SQUARED = (32768 * 10 ** (-45 / 20)) ** 2;
 
@@ -47,6 +49,9 @@ export class SimulatedCaller implements ClockTarget {
 
   private listener: CallListener;
   private callStartMs = 0;
+  private lastTickMs = 0;
+  /** Until then no idle verdict: this process stalled, and the frames that came meanwhile are still unread. */
+  private stalledUntilMs = 0;
   private ended = false;
   private finish: (result: CallResult) => void = () => {};
   private hungUpBy: CallResult["hungUpBy"] = "caller";
@@ -168,10 +173,13 @@ export class SimulatedCaller implements ClockTarget {
     this.runScript(nowMs);
     const elapsed = nowMs - this.callStartMs;
     const idleLimit = this.idleTimeoutMs;
+    // The PBX's own loop is never stalled: after a stall of ours, the socket is read before we judge.
+    if (this.lastTickMs > 0 && nowMs - this.lastTickMs > STALL_MS) this.stalledUntilMs = nowMs + STALL_MS;
+    this.lastTickMs = nowMs;
     if (elapsed >= this.hangupAtMs) this.end("caller", null);
     else if (this.options.greetingTimeoutMs !== undefined && this.listener.greetingDelayMs === null && elapsed >= this.options.greetingTimeoutMs) {
       this.end("error", `no greeting within ${this.options.greetingTimeoutMs} ms of the call start`);
-    } else if (idleLimit > 0 && nowMs - this.listener.lastFrameAtMs >= idleLimit) {
+    } else if (idleLimit > 0 && nowMs >= this.stalledUntilMs && nowMs - this.listener.lastFrameAtMs >= idleLimit) {
       this.end("error", `the server sent no frame for ${idleLimit} ms (Asterisk hangs up: "Reached timeout after ${idleLimit} ms of no activity")`);
     }
   }

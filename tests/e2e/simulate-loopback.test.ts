@@ -197,6 +197,26 @@ describe("SimulatedCaller over loopback", () => {
     }
   });
 
+  test("a stall of the caller's own process is not taken for a silent server", async () => {
+    // A server in another process (the reference pacer) goes on sending while this one is stopped.
+    const pacer = Bun.spawn([process.execPath, "scripts/reference-pacer.ts", "--port", "0", "--seconds", "4"], {
+      cwd: new URL("../..", import.meta.url).pathname, stdout: "pipe", stderr: "inherit",
+    });
+    try {
+      const reader = pacer.stdout.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(first)?.[1]);
+      const running = new SimulatedCaller({ host: "127.0.0.1", port, idleTimeoutMs: 2000 }).run();
+      await Bun.sleep(1000);
+      Bun.sleepSync(2500);
+      const result = await running;
+      expect(result.error).toBeNull();
+      expect(result.hungUpBy).toBe("server");
+    } finally {
+      pacer.kill();
+    }
+  });
+
   test("calls sharing one clock each keep their own timeline", async () => {
     const senders: { stop(): void }[] = [];
     const peer = startPeer({
