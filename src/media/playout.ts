@@ -161,11 +161,8 @@ export class Playout {
     const frame = this.frame;
     const inside = this.inside;
     if (inside !== null && this.offset + frame.length < inside.length) {
-      const o = this.offset;
-      for (let i = 0; i < frame.length; i++) frame[i] = inside[o + i] as number;
-      this.offset = o + frame.length;
       this.starved = false;
-      if (this.counting !== null) this.counting.played = (this.counting.played as number) + frame.length;
+      this.take(inside, frame, 0, frame.length, this.counting);
       return frame;
     }
     let filled = 0;
@@ -189,11 +186,8 @@ export class Playout {
         continue;
       }
       const n = Math.min(frame.length - filled, seg.length - this.offset);
-      // A loop rather than set(subarray()): no view object per frame per call.
-      for (let i = 0, o = this.offset; i < n; i++) frame[filled + i] = seg[o + i] as number;
+      this.take(seg, frame, filled, n, u.played === undefined ? null : u);
       filled += n;
-      this.offset += n;
-      if (u.played !== undefined) u.played += n;
       if (this.offset >= seg.length) {
         this.segment++;
         this.offset = 0;
@@ -223,6 +217,14 @@ export class Playout {
     let available = -this.offset;
     for (let i = this.segment; i < u.segments.length && available < this.frame.length; i++) available += (u.segments[i] as Int16Array).length;
     return available >= this.frame.length;
+  }
+
+  /** `n` samples of `seg` from the cursor into `frame` at `at`; the cursor, and `counter`'s played count, move on. */
+  private take(seg: Int16Array, frame: Int16Array, at: number, n: number, counter: Utterance | null): void {
+    // A loop rather than set(subarray()): no view object per frame per call.
+    for (let i = 0, o = this.offset; i < n; i++) frame[at + i] = seg[o + i] as number;
+    this.offset += n;
+    if (counter !== null) counter.played = (counter.played ?? 0) + n;
   }
 
   private fadeOut(frame: Int16Array): number {
