@@ -12,7 +12,7 @@
 import { basename } from "node:path";
 
 const ENTRY = "src/main.ts";
-const WORKERS = ["src/media/resampler-worker.ts", "src/ai/tts/espeak-worker.ts", "src/store/checkpoint-worker.ts", "src/media/recording-worker.ts", "src/media/mp3-worker.ts", "src/store/history-worker.ts"] as const;
+const WORKERS = ["src/media/resampler-worker.ts", "src/ai/tts/espeak-worker.ts", "src/store/sqlite-writer-worker.ts", "src/media/recording-worker.ts", "src/media/mp3-worker.ts", "src/store/history-worker.ts"] as const;
 const OUTFILE = "dist/voicebot";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -41,9 +41,8 @@ const sentence = (n: number): string => Array.from({ length: n }, () => (rand(2)
 
 const dir = mkdtempSync(join(tmpdir(), "voicebot-console-bench-"));
 const store = Store.open(dir);
-store.batchWritesPerTurn(rootLogger);
 const filling = performance.now();
-for (let i = 0; i < calls; i++) {
+const fill = (i: number): void => {
   const startedAt = T0 + Math.floor((i / calls) * SPAN) + rand(60_000);
   const id = store.insertCall({ uuid: crypto.randomUUID(), transport: "audiosocket", tenant: `tenant-${rand(10)}`, caller: `06${String(rand(20_000)).padStart(8, "0")}`, peer: "10.0.0.1:4000", sampleRate: 8000, startedAt });
   for (let t = 0; t < 4; t++) store.addTurn(id, { speaker: t % 2 ? "caller" : "bot", text: sentence(6 + rand(10)), startedAt: startedAt + t * 4000, endedAt: startedAt + t * 4000 + 3000 });
@@ -52,9 +51,10 @@ for (let i = 0; i < calls; i++) {
     store.updateTicket(ticket, { status: STATUSES[rand(STATUSES.length)], at: startedAt + 30_000 });
   }
   store.endCall(id, { endedAt: startedAt + 30_000 + rand(200_000), reason: REASONS[rand(REASONS.length)] as string });
-  if (i % 5000 === 4999) await Bun.sleep(0); // commit this slice
-}
-await Bun.sleep(0);
+};
+for (let from = 0; from < calls; from += 5000) store.transaction(() => {
+  for (let i = from; i < Math.min(calls, from + 5000); i++) fill(i);
+});
 console.log(`filled ${calls} calls in ${((performance.now() - filling) / 1000).toFixed(1)} s (${dir})`);
 
 const reader = new SqliteReader(store, new HistoryReader(dir));

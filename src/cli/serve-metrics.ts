@@ -54,7 +54,13 @@ function admissionFamilies(a: MetricsSnapshot["admission"]): MetricFamily[] {
 function storeFamilies(store: StoreHealth | undefined): MetricFamily[] {
   if (store === undefined) return [];
   const degraded = store.state === "ok" ? 0 : 1;
-  if (store.backend === "sqlite") return [{ name: "voicebot_store_degraded", help: "1 while the store does not take writes.", type: "gauge", samples: [{ value: degraded }] }];
+  if (store.backend === "sqlite") {
+    return [
+      { name: "voicebot_store_degraded", help: "1 while the store does not take writes.", type: "gauge", samples: [{ value: degraded }] },
+      { name: "voicebot_store_queued_writes", help: "Writes made and not yet committed by the writer thread.", type: "gauge", samples: [{ value: store.queued }] },
+      { name: "voicebot_store_dropped_writes_total", help: "Writes lost: refused by SQLite, or in a batch whose commit failed (each logged).", type: "counter", samples: [{ value: store.dropped }] },
+    ];
+  }
   return [
     { name: "voicebot_store_degraded", help: "1 while the store does not take writes (calls go on; writes wait in the journal).", type: "gauge", samples: [{ value: degraded }] },
     { name: "voicebot_store_queued_writes", help: "Writes waiting for the store, in memory and in the journal.", type: "gauge", samples: [{ value: store.queued }] },

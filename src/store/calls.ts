@@ -54,7 +54,7 @@ export const INTERRUPTED_DETAIL = "voicebot stopped before the call ended; close
 
 /** The `calls` table: prepared once, reused for every call. */
 export class CallsTable {
-  private readonly insertStmt: Statement<void, [string, string, string, string | null, string | null, string, number, number, string | null, string | null]>;
+  private readonly insertStmt: Statement<void, [number | null, string, string, string, string | null, string | null, string, number, number, string | null, string | null]>;
   private readonly answeredStmt: Statement<void, [number, number]>;
   private readonly rateStmt: Statement<void, [number, number]>;
   private readonly callerStmt: Statement<void, [string | null, string | null, number]>;
@@ -72,7 +72,7 @@ export class CallsTable {
 
   constructor(private readonly db: Database, private readonly node: StoreNode) {
     this.insertStmt = db.prepare(
-      "INSERT INTO calls (uuid, transport, tenant, caller, dnis, peer, sample_rate, started_at, node_id, node_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO calls (id, uuid, transport, tenant, caller, dnis, peer, sample_rate, started_at, node_id, node_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.answeredStmt = db.prepare("UPDATE calls SET answered_at = ? WHERE id = ?");
     this.rateStmt = db.prepare("UPDATE calls SET sample_rate = ? WHERE id = ?");
@@ -95,9 +95,10 @@ export class CallsTable {
     this.stateStmt = db.prepare("SELECT detail FROM events WHERE call_id = ? AND kind = 'state' ORDER BY at DESC, id DESC LIMIT 1");
   }
 
-  insert(c: NewCall): number {
+  /** `id` null: the next free one. */
+  insert(c: NewCall, id: number | null = null): number {
     checkRate(c.sampleRate);
-    const r = this.insertStmt.run(c.uuid, c.transport, c.tenant, c.caller, c.dnis ?? null, c.peer, c.sampleRate, c.startedAt, this.node.id, this.node.url);
+    const r = this.insertStmt.run(id, c.uuid, c.transport, c.tenant, c.caller, c.dnis ?? null, c.peer, c.sampleRate, c.startedAt, this.node.id, this.node.url);
     return Number(r.lastInsertRowid);
   }
 

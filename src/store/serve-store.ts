@@ -7,8 +7,10 @@ import type { Logger } from "../log.ts";
 import type { StoreNode } from "./calls.ts";
 import type { CallWriter, StoreReader } from "./contracts.ts";
 import { HistoryReader } from "./history-reader.ts";
+import { OpsWriter, type IdSource } from "./ops-writer.ts";
 import type { WriteQueueStatus } from "./pg/write-queue.ts";
 import { SqliteReader } from "./sqlite-reader.ts";
+import { SqliteWriteQueue, type SqliteWriterStatus } from "./sqlite-write-queue.ts";
 import { Store } from "./store.ts";
 
 export interface StoreSettings {
@@ -20,7 +22,7 @@ export interface StoreSettings {
 
 /** What /healthz, /metrics and doctor say of the store. */
 export type StoreHealth =
-  | { backend: "sqlite"; state: "ok" }
+  | ({ backend: "sqlite" } & SqliteWriterStatus)
   | ({ backend: "postgres"; where: string } & WriteQueueStatus);
 
 export interface ServeStore {
@@ -43,21 +45,37 @@ export async function openServeStore(s: StoreSettings, log: Logger, startedAt: n
   return openSqliteServeStore(s, log, startedAt);
 }
 
-function openSqliteServeStore(s: StoreSettings, log: Logger, startedAt: number): ServeStore {
+/** How long a stop waits for the writer thread's last commits. */
+const CLOSE_WAIT_MS = 10_000;
+
+/** serve is the only process that adds rows, so it counts ids on from the highest there. */
+class IdCounter implements IdSource {
+  constructor(private last: number) {}
+
+  take(): number {
+    return ++this.last;
+  }
+}
+
+/**
+ * serve on SQLite: this thread opens the file (migrations, calls a crash left open) and reads; every
+ * write goes to the writer thread (sqlite-writer-worker.ts) with its id given here.
+ */
+async function openSqliteServeStore(s: StoreSettings, log: Logger, startedAt: number): Promise<ServeStore> {
   const store = Store.open(s.dataDir, { node: s.node });
-  store.checkpointInBackground(log);
   const interrupted = store.closeInterruptedCalls(startedAt);
   if (interrupted > 0) log.warn("calls left open by an earlier crash were closed", { count: interrupted });
-  store.batchWritesPerTurn(log);
-  store.indexSearchInBackground(log);
-  const reader = new SqliteReader(store, new HistoryReader(s.dataDir));
+  const last = store.lastIds();
+  const queue = await SqliteWriteQueue.start(s.dataDir, s.node, log);
+  const ids = { calls: new IdCounter(last.calls), turns: new IdCounter(last.turns), events: new IdCounter(last.events), tickets: new IdCounter(last.tickets) };
+  const reader = new SqliteReader(store, new HistoryReader(s.dataDir), queue);
   return {
-    writer: store,
+    writer: new OpsWriter(queue, ids, s.node),
     reader,
-    health: () => ({ backend: "sqlite", state: "ok" }),
+    health: () => ({ backend: "sqlite", ...queue.status() }),
     close: async () => {
       await reader.close();
-      await store.stopBackgroundCheckpoints();
+      await queue.close(CLOSE_WAIT_MS);
       store.close();
     },
   };

@@ -2,6 +2,7 @@ import type { CallCursor, CallFilter, CallPage } from "./call-query.ts";
 import type { CallDetail, StoreReader, TicketDetail } from "./contracts.ts";
 import type { HistoryReader } from "./history-reader.ts";
 import type { CallSummary, TicketRow } from "./shapes.ts";
+import type { SqliteWriteQueue } from "./sqlite-write-queue.ts";
 import type { Store } from "./store.ts";
 import type { TicketEdit, TicketFilter, TicketPage } from "./ticket-edits.ts";
 
@@ -9,9 +10,14 @@ import type { TicketEdit, TicketFilter, TicketPage } from "./ticket-edits.ts";
  * The reads of a SQLite store. Lookups by id are index reads of a few rows, answered at once; the
  * history and its text search, the one read that may scan, run in the history worker when given.
  * Every method is async so a refusal (a bad limit, status) is a rejection, as on PostgreSQL.
+ * A ticket edit goes to serve's writer thread when given, after the writes queued before it.
  */
 export class SqliteReader implements StoreReader {
-  constructor(private readonly store: Store, private readonly history: HistoryReader | null = null) {}
+  constructor(
+    private readonly store: Store,
+    private readonly history: HistoryReader | null = null,
+    private readonly writer: Pick<SqliteWriteQueue, "editTicket"> | null = null,
+  ) {}
 
   async listCalls(q: { limit?: number; offset?: number } = {}): Promise<CallSummary[]> {
     return this.store.listCalls(q);
@@ -46,7 +52,7 @@ export class SqliteReader implements StoreReader {
   }
 
   async editTicket(ticketId: number, edit: TicketEdit, by: string, at: number): Promise<TicketRow | null> {
-    return this.store.editTicket(ticketId, edit, by, at);
+    return this.writer === null ? this.store.editTicket(ticketId, edit, by, at) : this.writer.editTicket(ticketId, edit, by, at);
   }
 
   async close(): Promise<void> {

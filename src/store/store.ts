@@ -1,5 +1,4 @@
 import type { Logger } from "../log.ts";
-import { BackgroundCheckpointer } from "./checkpointer.ts";
 import type { Database } from "bun:sqlite";
 import { CallsTable, type CallEnd, type CallSummary, type NewCall, type RecordingFile, type StoreNode } from "./calls.ts";
 import type { CallDetail, CallWriter, StoreChange, TicketDetail } from "./contracts.ts";
@@ -24,8 +23,8 @@ const SEARCH_BATCH = 20;
 
 /**
  * Everything voicebot keeps about calls, in <dataDir>/voicebot.db. Every write is its own implicit
- * transaction (a crash loses nothing committed) unless batchWritesPerTurn() is on; statements are
- * prepared once. Times are epoch ms.
+ * transaction (a crash loses nothing committed) unless made inside transaction(); statements are
+ * prepared once. Times are epoch ms. serve writes through sqlite-writer-worker.ts, off the event loop.
  */
 export class Store implements CallWriter {
   readonly path: string;
@@ -38,11 +37,6 @@ export class Store implements CallWriter {
   private searchTimer: ReturnType<typeof setInterval> | null = null;
   /** The last batch failed: the next failures are not logged again (a batch is tried every 50 ms). */
   private searchFailing = false;
-  private checkpointer: BackgroundCheckpointer | null = null;
-  /** Writes of one event-loop turn share one transaction (serve); null = each write commits alone. */
-  private batchLog: Logger | null = null;
-  private inBatch = false;
-  private readonly commitBatch = (): void => this.commit();
   /** The live feed (admin), when someone may be watching; null costs one check per write. */
   private observer: ((change: StoreChange) => void) | null = null;
 
@@ -61,27 +55,30 @@ export class Store implements CallWriter {
   }
 
   /**
-   * For the long-running writer (serve): checkpoints move to a worker thread so no commit on the
-   * event loop ever waits for an fsync. Stop them with stopBackgroundCheckpoints() before close().
+   * `fn`'s writes in one transaction. A write that fails inside fails alone (SQLite undoes that
+   * statement, not the transaction); what `fn` returns is the commit's. A failed COMMIT rolls back
+   * and throws.
    */
-  checkpointInBackground(log: Logger): void {
-    this.checkpointer ??= BackgroundCheckpointer.start(this.db, this.path, log);
+  transaction<T>(fn: () => T): T {
+    this.db.run("BEGIN");
+    try {
+      const result = fn();
+      this.db.run("COMMIT");
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.run("ROLLBACK");
+      throw err;
+    }
   }
 
-  /** A last full checkpoint on the worker, which then ends. */
-  async stopBackgroundCheckpoints(): Promise<void> {
-    const checkpointer = this.checkpointer;
-    this.checkpointer = null;
-    await checkpointer?.stop();
-  }
-
-  /**
-   * For the long-running writer (serve): the writes of one turn of the event loop (a storm of new
-   * calls, a clock tick's worth of turns) share one transaction, committed right after that turn.
-   * One commit instead of dozens keeps the loop free for frames; a crash loses at most that turn.
-   */
-  batchWritesPerTurn(log: Logger): void {
-    this.batchLog = log;
+  /** The highest id each table has given (tickets: ever, deleted ones included), for serve's id counters. */
+  lastIds(): { calls: number; turns: number; events: number; tickets: number } {
+    const row = this.db.query<{ calls: number; turns: number; events: number; tickets: number }, []>(`SELECT
+      (SELECT COALESCE(MAX(id), 0) FROM calls) AS calls,
+      (SELECT COALESCE(MAX(id), 0) FROM turns) AS turns,
+      (SELECT COALESCE(MAX(id), 0) FROM events) AS events,
+      MAX((SELECT COALESCE(MAX(id), 0) FROM tickets), COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0)) AS tickets`).get();
+    return row ?? { calls: 0, turns: 0, events: 0, tickets: 0 };
   }
 
   /**
@@ -95,8 +92,7 @@ export class Store implements CallWriter {
     this.searchTimer = setInterval(() => {
       try {
         if (!this.search.waiting) return;
-        this.write();
-        this.search.index(SEARCH_BATCH);
+        this.transaction(() => this.search.index(SEARCH_BATCH));
         if (this.searchFailing) log.info("store: turn texts are indexed for search again");
         this.searchFailing = false;
       } catch (err) {
@@ -116,32 +112,9 @@ export class Store implements CallWriter {
     if (this.searchTimer !== null) {
       clearInterval(this.searchTimer);
       this.searchTimer = null;
-      this.write();
       this.search.index(ALL_PENDING);
     }
-    this.commit();
     this.db.close();
-  }
-
-  /** Opens the turn's transaction at its first write. */
-  private write(): void {
-    if (this.batchLog === null || this.inBatch) return;
-    this.db.run("BEGIN");
-    this.inBatch = true;
-    setImmediate(this.commitBatch);
-  }
-
-  private commit(): void {
-    if (!this.inBatch) return;
-    this.inBatch = false;
-    try {
-      this.db.run("COMMIT");
-    } catch (err) {
-      // Another process held the database past busy_timeout: this turn's writes are lost, not later ones.
-      this.batchLog?.error("store: a batch of writes could not be committed and was rolled back", { error: err instanceof Error ? err.message : String(err) });
-      if (!this.db.inTransaction) return;
-      this.db.run("ROLLBACK");
-    }
   }
 
   /** At start-up: calls a crash left without ended_at end as "interrupted"; returns how many. */
@@ -149,50 +122,44 @@ export class Store implements CallWriter {
     return this.calls.closeInterrupted(now);
   }
 
-  insertCall(c: NewCall): number {
-    this.write();
-    const id = this.calls.insert(c);
-    this.observer?.({ kind: "call-started", callId: id, uuid: c.uuid, tenant: c.tenant, caller: c.caller, transport: c.transport, at: c.startedAt });
-    return id;
+  /** `id` null: the next free one. */
+  insertCall(c: NewCall, id: number | null = null): number {
+    const given = this.calls.insert(c, id);
+    this.observer?.({ kind: "call-started", callId: given, uuid: c.uuid, tenant: c.tenant, caller: c.caller, transport: c.transport, at: c.startedAt });
+    return given;
   }
 
   setCallAnswered(callId: number, at: number): void {
-    this.write();
     this.calls.setAnswered(callId, at);
   }
 
   /** The dialplan's registration arrived after the call started. */
   setCallCaller(callId: number, caller: string | null, dnis: string | null): void {
-    this.write();
     this.calls.setCaller(callId, caller, dnis);
   }
 
   setCallSampleRate(callId: number, rate: number): void {
-    this.write();
     this.calls.setSampleRate(callId, rate);
   }
 
   setCallRecordings(callId: number, recordings: readonly RecordingFile[]): void {
-    this.write();
     this.calls.setRecordings(callId, recordings);
   }
 
   endCall(callId: number, end: CallEnd): void {
-    this.write();
     this.calls.end(callId, end);
     this.observer?.({ kind: "call-ended", callId, reason: end.reason, at: end.endedAt });
   }
 
-  addTurn(callId: number, turn: NewTurn): number {
-    this.write();
-    const id = this.timeline.addTurn(callId, turn);
+  /** `id` null: the next free one. */
+  addTurn(callId: number, turn: NewTurn, id: number | null = null): number {
+    const given = this.timeline.addTurn(callId, turn, id);
     if (this.searchTimer === null) this.search.index(ALL_PENDING);
-    if (turn.text !== "") this.observer?.({ kind: "turn", callId, turnId: id, speaker: turn.speaker, text: turn.text, at: turn.startedAt });
-    return id;
+    if (turn.text !== "") this.observer?.({ kind: "turn", callId, turnId: given, speaker: turn.speaker, text: turn.text, at: turn.startedAt });
+    return given;
   }
 
   finishTurn(turnId: number, end: { endedAt: number; interrupted: boolean }): void {
-    this.write();
     this.timeline.finishTurn(turnId, end);
   }
 
@@ -201,39 +168,34 @@ export class Store implements CallWriter {
    * null keeps the stored value. A few calls a turn, never per frame.
    */
   setTurnTimings(turnId: number, partial: Partial<TurnTimings>): void {
-    this.write();
     this.timeline.setTimings(turnId, partial);
   }
 
   /** The reply id and the LLM provider of a turn, once known: only the fields given change. */
   setTurnReply(turnId: number, reply: TurnReply): void {
-    this.write();
     this.timeline.setReply(turnId, reply);
   }
 
   /** A bot reply's text is what the caller heard: set when its audio stops. */
   setTurnText(turnId: number, text: string): void {
-    this.write();
     this.timeline.setText(turnId, text);
     if (this.observer === null) return;
     const turn = this.db.query<{ call_id: number; speaker: Speaker }, [number]>("SELECT call_id, speaker FROM turns WHERE id = ?").get(turnId);
     if (turn) this.observer({ kind: "turn", callId: turn.call_id, turnId, speaker: turn.speaker, text, at: Date.now() });
   }
 
-  addEvent(callId: number | null, event: NewEvent): void {
-    this.write();
-    this.timeline.addEvent(callId, event);
+  /** `id` null: the next free one. */
+  addEvent(callId: number | null, event: NewEvent, id: number | null = null): void {
+    this.timeline.addEvent(callId, event, id);
     if (callId !== null) this.observer?.({ kind: "event", callId, event: event.kind, detail: event.detail ?? null, at: event.at });
   }
 
-  /** Returns the ticket number (its id, from 1). */
-  openTicket(callId: number, t: TicketFields & { at: number }): number {
-    this.write();
-    return this.tickets.open(callId, t);
+  /** Returns the ticket number (its id, from 1); `id` null: the next number. */
+  openTicket(callId: number, t: TicketFields & { at: number }, id: number | null = null): number {
+    return this.tickets.open(callId, t, id);
   }
 
   updateTicket(ticketId: number, t: TicketFields & { status?: string; at: number }): void {
-    this.write();
     this.tickets.update(ticketId, t);
   }
 
@@ -276,9 +238,8 @@ export class Store implements CallWriter {
     return this.ticketEdits.page(filter, checkLimit(limit), before);
   }
 
-  /** A console edit, kept with who and when; null when there is no such ticket. Commits at once. */
+  /** A console edit, kept with who and when; null when there is no such ticket. */
   editTicket(ticketId: number, edit: TicketEdit, by: string, at: number): TicketRow | null {
-    this.commit();
     return this.ticketEdits.edit(ticketId, edit, by, at);
   }
 

@@ -41,7 +41,7 @@ export function checkTicketStatus(status: string | undefined): void {
 
 /** The `tickets` table. Updates touch only the fields given: undefined keeps, null clears. */
 export class TicketsTable {
-  private readonly openStmt: Statement<void, [number, Value, Value, Value, Value, number, number]>;
+  private readonly openStmt: Statement<void, [number, Value, Value, Value, Value, number, number, number | null]>;
   private readonly updateStmt: Statement<void, Value[]>;
   private readonly listStmt: Statement<Row, [number]>;
   private readonly listByStatusStmt: Statement<Row, [string, number]>;
@@ -50,7 +50,7 @@ export class TicketsTable {
 
   constructor(db: Database) {
     this.openStmt = db.prepare(
-      "INSERT INTO tickets (call_id, customer, phone, problem_type, description, status, created_at, updated_at, tenant) SELECT ?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, tenant FROM calls WHERE id = ?1",
+      "INSERT INTO tickets (id, call_id, customer, phone, problem_type, description, status, created_at, updated_at, tenant) SELECT ?8, ?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, tenant FROM calls WHERE id = ?1",
     );
     // One statement for every combination of fields: a flag per field says whether to set it.
     this.updateStmt = db.prepare(`UPDATE tickets SET
@@ -67,9 +67,10 @@ export class TicketsTable {
     this.byCallStmt = db.prepare("SELECT * FROM tickets WHERE call_id = ? ORDER BY id");
   }
 
-  open(callId: number, t: TicketFields & { at: number }): number {
+  /** `id` null: the next number. */
+  open(callId: number, t: TicketFields & { at: number }, id: number | null = null): number {
     try {
-      const r = this.openStmt.run(callId, t.customer ?? null, t.phone ?? null, t.problemType ?? null, t.description ?? null, t.at, t.at);
+      const r = this.openStmt.run(callId, t.customer ?? null, t.phone ?? null, t.problemType ?? null, t.description ?? null, t.at, t.at, id);
       // The row is copied from the call's (for its tenant): no call, no row.
       if (r.changes === 0) throw new Error(`no call with id ${callId} in the store`);
       return Number(r.lastInsertRowid);

@@ -77,18 +77,18 @@ interface EventDbRow {
 
 /** The `turns` and `events` tables: the two timelines of a call. */
 export class TurnsEventsTables {
-  private readonly addTurnStmt: Statement<void, [number, Speaker, string, number, number | null, number, number | null, string | null]>;
+  private readonly addTurnStmt: Statement<void, [number | null, number, Speaker, string, number, number | null, number, number | null, string | null]>;
   private readonly finishTurnStmt: Statement<void, [number, number, number]>;
   private readonly timingsStmt: Statement<void, [Stamp, Stamp, Stamp, Stamp, Stamp, Stamp, Stamp, number]>;
   private readonly replyStmt: Statement<void, [number | null, string | null, number]>;
   private readonly textStmt: Statement<void, [string, number]>;
-  private readonly addEventStmt: Statement<void, [number | null, string, string | null, number]>;
+  private readonly addEventStmt: Statement<void, [number | null, number | null, string, string | null, number]>;
   private readonly turnsStmt: Statement<TurnDbRow, [number]>;
   private readonly eventsStmt: Statement<EventDbRow, [number]>;
 
   constructor(db: Database) {
     this.addTurnStmt = db.prepare(
-      "INSERT INTO turns (call_id, speaker, text, started_at, ended_at, interrupted, reply_id, llm_provider) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO turns (id, call_id, speaker, text, started_at, ended_at, interrupted, reply_id, llm_provider) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.finishTurnStmt = db.prepare("UPDATE turns SET ended_at = ?, interrupted = ? WHERE id = ?");
     // One statement for any subset of stamps: a null parameter keeps the stored value.
@@ -103,17 +103,18 @@ export class TurnsEventsTables {
       WHERE id = ?8`);
     this.replyStmt = db.prepare("UPDATE turns SET reply_id = COALESCE(?1, reply_id), llm_provider = COALESCE(?2, llm_provider) WHERE id = ?3");
     this.textStmt = db.prepare("UPDATE turns SET text = ? WHERE id = ?");
-    this.addEventStmt = db.prepare("INSERT INTO events (call_id, kind, detail, at) VALUES (?, ?, ?, ?)");
+    this.addEventStmt = db.prepare("INSERT INTO events (id, call_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)");
     this.turnsStmt = db.prepare("SELECT * FROM turns WHERE call_id = ? ORDER BY started_at, id");
     this.eventsStmt = db.prepare("SELECT * FROM events WHERE call_id = ? ORDER BY at, id");
   }
 
-  addTurn(callId: number, turn: NewTurn): number {
+  /** `id` null: the next free one. */
+  addTurn(callId: number, turn: NewTurn, id: number | null = null): number {
     checkSpeaker(turn.speaker);
     const replyId = checkReplyId(turn.replyId);
     const provider = checkProvider(turn.llmProvider);
     try {
-      const r = this.addTurnStmt.run(callId, turn.speaker, turn.text, turn.startedAt, turn.endedAt ?? null, turn.interrupted ? 1 : 0, replyId, provider);
+      const r = this.addTurnStmt.run(id, callId, turn.speaker, turn.text, turn.startedAt, turn.endedAt ?? null, turn.interrupted ? 1 : 0, replyId, provider);
       return Number(r.lastInsertRowid);
     } catch (err) {
       throw explainWriteError(err, callId);
@@ -145,9 +146,10 @@ export class TurnsEventsTables {
     if (this.textStmt.run(text, turnId).changes !== 1) throw noTurn(turnId);
   }
 
-  addEvent(callId: number | null, event: NewEvent): void {
+  /** `id` null: the next free one. */
+  addEvent(callId: number | null, event: NewEvent, id: number | null = null): void {
     try {
-      this.addEventStmt.run(callId, event.kind, event.detail ?? null, event.at);
+      this.addEventStmt.run(id, callId, event.kind, event.detail ?? null, event.at);
     } catch (err) {
       throw explainWriteError(err, callId);
     }

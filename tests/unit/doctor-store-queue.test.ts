@@ -38,6 +38,17 @@ describe("doctor: the service's write queue", () => {
     expect((await doctor(config(serviceSaying({ backend: "postgres", state: "ok", queued: 3, journaled: 0, dropped: 0 })))).map((r) => [r.status, r.detail]))
       .toEqual([["PASS", "PostgreSQL takes the writes: 3 waiting"]]);
     expect((await doctor(config(serviceSaying(null))))[0]?.status).toBe("PASS");
-    expect(await doctor(config(serviceSaying({ backend: "sqlite", state: "ok" }), "sqlite:"))).toEqual([]);
+    expect(await doctor(config(serviceSaying({ backend: "sqlite", state: "ok", queued: 4, dropped: 0 }), "sqlite:"))).toEqual([]);
+    expect(await doctor(config(serviceSaying(null), "sqlite:"))).toEqual([]);
+  });
+
+  test("SQLite: a batch that could not be committed, or writes lost earlier, is a warning with where to look", async () => {
+    const degraded = await doctor(config(serviceSaying({ backend: "sqlite", state: "degraded", queued: 12, dropped: 40 }), "sqlite:"));
+    expect(degraded.map((r) => [r.id, r.status, r.detail])).toEqual([
+      ["database.queue", "WARN", "degraded: SQLite did not commit the last batch of writes; 40 writes lost since the service started, 12 waiting"],
+    ]);
+    expect(degraded[0]?.fix).toContain("df -h");
+    const recovered = await doctor(config(serviceSaying({ backend: "sqlite", state: "ok", queued: 0, dropped: 40 }), "sqlite:"));
+    expect(recovered.map((r) => [r.id, r.status])).toEqual([["database.dropped", "WARN"]]);
   });
 });

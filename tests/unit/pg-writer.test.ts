@@ -12,7 +12,8 @@ import { rootLogger } from "../../src/log.ts";
 import { connectPg, pgClient, type PgTarget } from "../../src/store/pg/connect.ts";
 import { migratePg } from "../../src/store/pg/migrate.ts";
 import { connectWhenUp } from "../../src/store/pg/pg-serve-store.ts";
-import { fillIdPools, newIdPools, PgWriter } from "../../src/store/pg/pg-writer.ts";
+import { OpsWriter } from "../../src/store/ops-writer.ts";
+import { fillIdPools, newIdPools } from "../../src/store/pg/id-pool.ts";
 import { WriteQueue, type Connection } from "../../src/store/pg/write-queue.ts";
 import { CutProxy } from "../../src/simulate/cut-proxy.ts";
 import { pgClusterForFile } from "../support/pg-cluster.ts";
@@ -21,7 +22,7 @@ const pg = pgClusterForFile();
 const log = rootLogger.child("test");
 
 interface Appliance {
-  writer: PgWriter;
+  writer: OpsWriter;
   queue: WriteQueue;
   journal: string;
   close(): Promise<number>;
@@ -49,7 +50,7 @@ async function appliance(target: PgTarget, node: string, dir = mkdtempSync(join(
   const queue = new WriteQueue(conn, journal, log);
   queue.start();
   return {
-    writer: new PgWriter(queue, pools, { id: node, url: `http://${node}:8080` }),
+    writer: new OpsWriter(queue, pools, { id: node, url: `http://${node}:8080` }),
     queue,
     journal,
     close: async () => {
@@ -61,7 +62,7 @@ async function appliance(target: PgTarget, node: string, dir = mkdtempSync(join(
 }
 
 /** One keypad call's writes: a call, two turns, an event, a ticket opened then resolved. */
-function call(w: PgWriter, uuid: string, at: number): { callId: number; ticket: number } {
+function call(w: OpsWriter, uuid: string, at: number): { callId: number; ticket: number } {
   const callId = w.insertCall({ uuid, transport: "audiosocket", tenant: "default", caller: "0600000000", peer: "127.0.0.1:1", sampleRate: 8000, startedAt: at });
   w.setCallAnswered(callId, at + 10);
   const bot = w.addTurn(callId, { speaker: "bot", text: "Bonjour", startedAt: at + 20 });

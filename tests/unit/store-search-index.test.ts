@@ -54,7 +54,6 @@ describe("turn texts in the search index", () => {
   test("serve's background indexing: found a moment later; texts changed before or after indexing are found as they are now", async () => {
     const dir = tempDir();
     const store = open(dir);
-    store.batchWritesPerTurn(rootLogger);
     store.indexSearchInBackground(rootLogger);
     const call = newCall(store);
     const greeting = store.addTurn(call, { speaker: "bot", text: "débranchez la box trente secondes", startedAt: T0 });

@@ -1,5 +1,5 @@
 import type { SQL } from "bun";
-import type { WriteOp } from "./write-ops.ts";
+import type { WriteOp } from "../write-ops.ts";
 
 type Tx = SQL;
 

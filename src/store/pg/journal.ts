@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { parseOp, type WriteOp } from "./write-ops.ts";
+import { parseOp, type WriteOp } from "../write-ops.ts";
 
 const READ_CHUNK = 256 * 1024;
 

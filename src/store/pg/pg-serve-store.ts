@@ -7,7 +7,8 @@ import { connectPg, pgClient, PgStoreError, type PgTarget } from "./connect.ts";
 import { migratePg } from "./migrate.ts";
 import { closeInterruptedCalls } from "./pg-interrupted.ts";
 import { PgStoreReader } from "./pg-reader.ts";
-import { fillIdPools, newIdPools, PgWriter } from "./pg-writer.ts";
+import { OpsWriter } from "../ops-writer.ts";
+import { fillIdPools, newIdPools } from "./id-pool.ts";
 import { WriteQueue, type Connection } from "./write-queue.ts";
 
 export const JOURNAL_FILE = "store-journal.jsonl";
@@ -60,7 +61,7 @@ export async function openPostgresServeStore(t: PostgresTarget, log: Logger, sta
   const reader = new PgStoreReader(main);
   log.info("store: PostgreSQL", { where, node: t.node.id });
   return {
-    writer: new PgWriter(queue, pools, t.node),
+    writer: new OpsWriter(queue, pools, t.node),
     reader,
     health: () => ({ backend: "postgres", where, ...queue.status() }),
     close: async () => {

@@ -2,7 +2,7 @@ import type { SQL } from "bun";
 import type { Logger } from "../../log.ts";
 import { applyOps } from "./apply-ops.ts";
 import { Journal } from "./journal.ts";
-import type { WriteOp } from "./write-ops.ts";
+import type { WriteOp } from "../write-ops.ts";
 
 /** Writes sent in one transaction. */
 const MAX_BATCH = 500;

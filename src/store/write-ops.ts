@@ -1,12 +1,13 @@
 /**
- * One write of a call, as the PostgreSQL writer queues and journals it: plain JSON, ids already
- * reserved, so a write is the same whether it is sent at once or replayed from the journal after
- * an outage. Each is idempotent (inserts skip an id already there, updates set values), so a
- * batch whose commit was not acknowledged may be sent again.
+ * One write of a call, as serve queues it for the store's writer (SQLite's worker thread, or
+ * PostgreSQL's queue and journal): plain JSON, ids already given, so a write is the same whether
+ * it is sent at once or replayed from the journal after an outage. Each is idempotent (inserts
+ * skip an id already there, updates set values), so a batch whose commit was not acknowledged
+ * may be sent again.
  */
-import type { RecordingFile } from "../shapes.ts";
-import type { TicketFields } from "../tickets.ts";
-import type { TurnTimings } from "../turns-events.ts";
+import type { RecordingFile } from "./shapes.ts";
+import type { TicketFields } from "./tickets.ts";
+import type { TurnTimings } from "./turns-events.ts";
 
 export type WriteOp =
   | {

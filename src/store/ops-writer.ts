@@ -1,50 +1,40 @@
-import type { CallEnd, NewCall, RecordingFile, StoreNode } from "../calls.ts";
-import { checkRate } from "../calls.ts";
-import type { CallWriter, StoreChange } from "../contracts.ts";
-import { checkTicketStatus, type TicketFields } from "../tickets.ts";
-import { checkProvider, checkReplyId, checkSpeaker, checkStamp, checkText, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "../turns-events.ts";
-import type { SQL } from "bun";
-import { IdPool } from "./id-pool.ts";
-import type { WriteQueue } from "./write-queue.ts";
+import type { CallEnd, NewCall, RecordingFile, StoreNode } from "./calls.ts";
+import { checkRate } from "./calls.ts";
+import type { CallWriter, StoreChange } from "./contracts.ts";
+import { checkTicketStatus, type TicketFields } from "./tickets.ts";
+import { checkProvider, checkReplyId, checkSpeaker, checkStamp, checkText, type NewEvent, type NewTurn, type Speaker, type TurnReply, type TurnTimings } from "./turns-events.ts";
+import type { WriteOp } from "./write-ops.ts";
 
-export interface IdPools {
-  calls: IdPool;
-  turns: IdPool;
-  events: IdPool;
-  tickets: IdPool;
+/** Where a table's new row ids come from; `at` is the write's time (a pool counts its use). */
+export interface IdSource {
+  take(at: number): number;
 }
 
-/**
- * The pools a writer takes ids from, each reserving at least this many ahead (more when the last
- * minute used more): a storm of calls, or an outage, is served from them without a round trip.
- */
-export function newIdPools(sql: () => SQL, onError: (sequence: string, err: unknown) => void): IdPools {
-  return {
-    calls: new IdPool(sql, "calls_id_seq", 200, onError),
-    turns: new IdPool(sql, "turns_id_seq", 2000, onError),
-    events: new IdPool(sql, "events_id_seq", 4000, onError),
-    tickets: new IdPool(sql, "tickets_id_seq", 100, onError),
-  };
+export interface IdSources {
+  calls: IdSource;
+  turns: IdSource;
+  events: IdSource;
+  tickets: IdSource;
 }
 
-/** Fills every pool (start-up waits for it). */
-export async function fillIdPools(pools: IdPools): Promise<void> {
-  await Promise.all([pools.calls.fill(), pools.turns.fill(), pools.events.fill(), pools.tickets.fill()]);
+/** Takes the writes in order; they reach the store behind, never while the caller waits. */
+export interface OpSink {
+  push(op: WriteOp): void;
 }
 
 const STAMPS: readonly (keyof TurnTimings)[] = ["speechEndAt", "sttFinalAt", "llmFirstTokenAt", "ttsFirstByteAt", "firstFrameAt", "lastFrameAt", "bargeInAt"];
 
 /**
- * A call's writes for PostgreSQL: checked as the SQLite store checks them, given ids from the
- * reserved pools, and queued; nothing here waits for the network.
+ * A call's writes as serve makes them: checked as the Store checks them, given their ids at once,
+ * and handed to the sink; nothing here waits for a disk or a network.
  */
-export class PgWriter implements CallWriter {
+export class OpsWriter implements CallWriter {
   private observer: ((change: StoreChange) => void) | null = null;
   /** Live turns' call and speaker, for the live feed's text updates; forgotten when the call ends. */
   private readonly turnsOfLive = new Map<number, { callId: number; speaker: Speaker }>();
   private readonly liveTurnIds = new Map<number, number[]>();
 
-  constructor(private readonly queue: WriteQueue, private readonly ids: IdPools, private readonly node: StoreNode) {}
+  constructor(private readonly queue: OpSink, private readonly ids: IdSources, private readonly node: StoreNode) {}
 
   observe(observer: ((change: StoreChange) => void) | null): void {
     this.observer = observer;

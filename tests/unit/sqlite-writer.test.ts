@@ -1,0 +1,153 @@
+/**
+ * serve's SQLite store: writes made on the event loop, committed by the writer thread
+ * (sqlite-writer-worker.ts) a moment later, in order, with the ids given at once.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../../src/log.ts";
+import { openServeStore, type ServeStore } from "../../src/store/serve-store.ts";
+import { Store } from "../../src/store/store.ts";
+
+const T0 = Date.UTC(2026, 11, 8, 9, 0, 0);
+const NODE = { id: "vb-test", url: null };
+const call = (uuid: string) => ({ uuid, transport: "audiosocket", tenant: "default", caller: "0612345678", peer: "127.0.0.1:1", sampleRate: 8000, startedAt: T0 });
+
+const dirs: string[] = [];
+const opened: ServeStore[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function capture(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log: Logger = {
+    debug: () => {}, info: () => {},
+    warn: (msg, fields) => void lines.push(`warn ${msg} ${JSON.stringify(fields ?? {})}`),
+    error: (msg, fields) => void lines.push(`error ${msg} ${JSON.stringify(fields ?? {})}`),
+    child: () => log,
+  };
+  return { log, lines };
+}
+
+async function serveStore(dataDir: string, log: Logger): Promise<ServeStore> {
+  const s = await openServeStore({ dataDir, store: { kind: "sqlite", path: null }, node: NODE }, log, T0);
+  opened.push(s);
+  return s;
+}
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "voicebot-sqlite-writer-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A connection of the test's own, as the CLI or another reader has it. */
+function rows(dataDir: string, sql: string): Record<string, unknown>[] {
+  const db = new Database(join(dataDir, "voicebot.db"), { readonly: true });
+  try {
+    return db.query<Record<string, unknown>, []>(sql).all();
+  } finally {
+    db.close();
+  }
+}
+
+async function until<T>(read: () => T, done: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 500; i++) {
+    const v = read();
+    if (done(v)) return v;
+    await Bun.sleep(10);
+  }
+  return read();
+}
+
+test("a call's writes get their ids at once and land in order; a reader sees them a moment later", async () => {
+  const dir = tempDir();
+  const s = await serveStore(dir, capture().log);
+  const id = s.writer.insertCall(call("call-1"));
+  const turn = s.writer.addTurn(id, { speaker: "bot", text: "Bonjour", startedAt: T0 + 10 });
+  s.writer.setTurnTimings(turn, { firstFrameAt: T0 + 20 });
+  const ticket = s.writer.openTicket(id, { at: T0 + 30, customer: "Pierre Dupont" });
+  s.writer.updateTicket(ticket, { status: "resolved", at: T0 + 40 });
+  s.writer.endCall(id, { endedAt: T0 + 50, reason: "resolved" });
+  expect([id, turn, ticket]).toEqual([1, 1, 1]);
+  const ended = await until(() => rows(dir, "SELECT id, end_reason FROM calls"), (r) => r[0]?.end_reason !== undefined && r[0]?.end_reason !== null);
+  expect(ended).toEqual([{ id: 1, end_reason: "resolved" }]);
+  expect(rows(dir, "SELECT id, status, customer FROM tickets")).toEqual([{ id: 1, status: "resolved", customer: "Pierre Dupont" }]);
+  expect(rows(dir, "SELECT first_frame_at FROM turns")).toEqual([{ first_frame_at: T0 + 20 }]);
+  const detail = await s.reader.getCall(id);
+  expect(detail?.turns.map((t) => t.text)).toEqual(["Bonjour"]);
+});
+
+test("a write SQLite refuses is logged and lost alone; the rest of its batch is committed", async () => {
+  const dir = tempDir();
+  const { log, lines } = capture();
+  const s = await serveStore(dir, log);
+  const id = s.writer.insertCall(call("good"));
+  s.writer.setCallAnswered(9999, T0);
+  s.writer.addTurn(id, { speaker: "bot", text: "Bonjour", startedAt: T0 });
+  expect(await until(() => rows(dir, "SELECT text FROM turns"), (r) => r.length > 0)).toEqual([{ text: "Bonjour" }]);
+  await until(() => lines.length, (n) => n > 0);
+  expect(lines.join("\n")).toMatch(/error store: a write was refused .*"write":"answered","id":9999.*9999/);
+  expect(s.health()).toMatchObject({ backend: "sqlite", state: "ok", dropped: 1 });
+});
+
+test("the event loop goes on while the writer waits for a lock another process holds; nothing is lost", async () => {
+  const dir = tempDir();
+  const s = await serveStore(dir, capture().log);
+  const locker = new Database(join(dir, "voicebot.db"));
+  locker.run("BEGIN IMMEDIATE");
+  const ids = [1, 2, 3].map((n) => s.writer.insertCall(call(`held-${n}`)));
+  // On the event loop, this commit would have waited here for the lock (up to busy_timeout, 5 s).
+  let turns = 0;
+  const ticking = setInterval(() => turns++, 10);
+  await Bun.sleep(300);
+  clearInterval(ticking);
+  expect(turns).toBeGreaterThan(5);
+  expect(s.health()).toMatchObject({ state: "ok", queued: 3 });
+  locker.run("COMMIT");
+  locker.close();
+  expect(await until(() => rows(dir, "SELECT id FROM calls ORDER BY id").map((r) => r.id), (r) => r.length === 3)).toEqual(ids);
+  expect(s.health()).toMatchObject({ state: "ok", queued: 0, dropped: 0 });
+});
+
+test("ids go on from the rows already there, and ticket numbers are never reused", async () => {
+  const dir = tempDir();
+  const before = Store.open(dir);
+  const old = before.insertCall(call("old"));
+  before.addTurn(old, { speaker: "bot", text: "Bonjour", startedAt: T0 });
+  before.addEvent(old, { kind: "dtmf", detail: "1", at: T0 });
+  before.openTicket(old, { at: T0 });
+  const gone = before.openTicket(old, { at: T0 });
+  before.close();
+  const db = new Database(join(dir, "voicebot.db"));
+  db.run("DELETE FROM tickets WHERE id = ?", [gone]);
+  db.close();
+  const s = await serveStore(dir, capture().log);
+  const id = s.writer.insertCall(call("new"));
+  expect(id).toBe(old + 1);
+  expect(s.writer.addTurn(id, { speaker: "bot", text: "Re-bonjour", startedAt: T0 })).toBe(2);
+  expect(s.writer.openTicket(id, { at: T0 })).toBe(gone + 1);
+  s.writer.addEvent(id, { kind: "dtmf", detail: "2", at: T0 });
+  await s.close();
+  opened.splice(0);
+  expect(rows(dir, "SELECT id, call_id FROM events ORDER BY id")).toEqual([{ id: 1, call_id: old }, { id: 2, call_id: id }]);
+  expect(rows(dir, "SELECT id FROM tickets ORDER BY id")).toEqual([{ id: 1 }, { id: gone + 1 }]);
+});
+
+test("close() commits the last writes, and a console edit comes after the writes made before it", async () => {
+  const dir = tempDir();
+  const s = await serveStore(dir, capture().log);
+  const id = s.writer.insertCall(call("last"));
+  const ticket = s.writer.openTicket(id, { at: T0 });
+  const edited = await s.reader.editTicket(ticket, { status: "escalated" }, "admin", T0 + 1);
+  expect(edited).toMatchObject({ id: ticket, status: "escalated" });
+  s.writer.endCall(id, { endedAt: T0 + 2, reason: "caller-hangup" });
+  await s.close();
+  opened.splice(0);
+  expect(rows(dir, "SELECT end_reason FROM calls")).toEqual([{ end_reason: "caller-hangup" }]);
+  expect(rows(dir, "SELECT status FROM tickets")).toEqual([{ status: "escalated" }]);
+});
