@@ -20,6 +20,7 @@ import { createResamplerPool, defaultPoolSize, type ResamplerPool } from "../med
 import { pbxCallCheck } from "../install/doctor-pbx-call.ts";
 import { providersCheck } from "../install/doctor-providers.ts";
 import { isLoopbackHost } from "../install/firewall.ts";
+import { stallReporter } from "./stall-report.ts";
 import { openServeStore } from "../store/serve-store.ts";
 import { parseAllowList } from "../transports/allowlist.ts";
 import { startAudioSocketServer, type AudioSocketServer } from "../transports/audiosocket.ts";
@@ -76,7 +77,7 @@ export async function startRuntime(config: Config, log: Logger): Promise<Runtime
   if (tenants.all.length > 1) log.info("tenants", { ids: tenants.all.map((t) => t.id).join(","), file: config.tenantsFile ?? undefined });
   const pbx = startPbxControl(config, tenants, log);
 
-  const clock = new PlayoutClock<CallClockTarget>((target, err) => target.hangupNow(err));
+  const clock = new PlayoutClock<CallClockTarget>((target, err) => target.hangupNow(err), stallReporter(log.child("clock")));
   const flusher = new RecorderFlusher();
   const queue = new AdmissionQueue(ADMISSION_BUDGET, (err) => log.error("a call could not be started", { error: err instanceof Error ? err.stack ?? err.message : String(err) }), clockScheduler(clock));
   const admission = new Admission({

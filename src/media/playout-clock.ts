@@ -64,8 +64,14 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
   /** One-shot work to run right after the next run's frames (see afterRun). */
   private after: (() => void)[] = [];
 
-  /** A target that throws is dropped (its call ends) so it cannot stop every other call's audio. */
-  constructor(private readonly onTargetError: (target: T, err: unknown) => void) {}
+  /**
+   * A target that throws is dropped (its call ends) so it cannot stop every other call's audio.
+   * `onBlocked` hears of each wake-up so late that ticks were skipped: every call was silent that long.
+   */
+  constructor(
+    private readonly onTargetError: (target: T, err: unknown) => void,
+    private readonly onBlocked: ((lateMs: number) => void) | null = null,
+  ) {}
 
   add(target: T): void {
     let phase = this.phases[0] as Set<T>;
@@ -188,6 +194,7 @@ export class PlayoutClock<T extends ClockTarget = ClockTarget> {
     if (overdue > maxOverdue) {
       this.skip(overdue - maxOverdue);
       overdue = maxOverdue;
+      this.onBlocked?.(lateness);
     }
     if (overdue > 1) this.stats.lateTicks += overdue - 1;
     for (let i = 0; i < Math.max(1, overdue); i++) {

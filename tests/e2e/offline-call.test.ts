@@ -146,7 +146,7 @@ describe("offline SAV call through dist/voicebot", () => {
     expect(metrics).toMatch(/voicebot_protocol_errors_total\{transport="audiosocket"\} 1/);
   }, E2E_TIMEOUT_MS);
 
-  test("a server stopped for 0.6 s mid-call: the recording's channels keep the call's time, the stop as silence on the bot's", async () => {
+  test("a server stopped for 0.6 s mid-call: logged; the recording's channels keep the call's time, the stop as silence on the bot's", async () => {
     const skippedBefore = await skippedTicks();
     const running = simulate(["--dtmf", "1", "--dtmf", "1", "--seconds", "60"]);
     await Bun.sleep(4000);
@@ -157,6 +157,8 @@ describe("offline SAV call through dist/voicebot", () => {
     const sim = await running;
     expect(sim.hungUpBy).toBe("server");
     expect((await skippedTicks()) - skippedBefore).toBeGreaterThanOrEqual(20 * 4);
+    // The admin is told: a hold-up this long would have Asterisk hang up past 2 s.
+    expect(server.logs()).toMatch(/ WARN .*the event loop was held up: every call's audio stopped meanwhile .* ms=(5[5-9]\d|[6-9]\d\d|\d{4})\b/);
     const lengths = await recordingLengths(server, sim.uuid);
     console.log(`stopped 0.6 s: ${describeLengths(lengths)}`);
     expect(Math.abs(lengths.caller - lengths.bot)).toBeLessThanOrEqual(2);
