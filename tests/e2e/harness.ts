@@ -83,9 +83,20 @@ export async function startServer(env: Record<string, string> = {}, args: string
       proc.kill("SIGTERM");
       const code = await proc.exited;
       rmSync(dataDir, { recursive: true, force: true });
+      printWarnings(logs);
       return code;
     },
   };
+}
+
+/** Server lines kept in a test's output: a failed test's list at the end of npm test shows what serve said. */
+const WARNINGS_SHOWN = 8;
+
+/** The server's last WARN and ERROR lines after it listened (a hold-up, a refused write, a fault). */
+function printWarnings(logs: string): void {
+  const after = logs.slice(Math.max(0, logs.indexOf(" listening ")));
+  const lines = after.split("\n").filter((l) => / (WARN|ERROR) /.test(l)).slice(-WARNINGS_SHOWN);
+  if (lines.length > 0) console.error(`serve's last WARN/ERROR lines:\n${lines.join("\n")}`);
 }
 
 export interface CliResult {
