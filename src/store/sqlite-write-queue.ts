@@ -27,6 +27,8 @@ export class SqliteWriteQueue implements OpSink {
   private sent = 0;
   private dropped = 0;
   private lastFailed = false;
+  /** Settles when the last batch sent is committed or lost; the worker takes batches in order. */
+  private lastBatch: Promise<unknown> = Promise.resolve();
   private readonly flush = (): void => this.send();
 
   private constructor(private readonly rpc: WorkerRpc<WriterRequest>, private readonly log: Logger) {}
@@ -53,6 +55,12 @@ export class SqliteWriteQueue implements OpSink {
     return { state: this.lastFailed ? "degraded" : "ok", queued: this.sent + this.pending.length, dropped: this.dropped };
   }
 
+  /** Once every write made so far is committed (or lost): a read after it sees them (read-your-writes). */
+  settled(): Promise<void> {
+    this.send();
+    return this.lastBatch.then(() => undefined);
+  }
+
   /** A console edit, after every write queued before it. */
   editTicket(ticketId: number, edit: TicketEdit, by: string, at: number): Promise<TicketRow | null> {
     this.send();
@@ -73,7 +81,7 @@ export class SqliteWriteQueue implements OpSink {
     const ops = this.pending;
     this.pending = [];
     this.sent += ops.length;
-    this.rpc.call<RefusedWrite[]>({ id: 0, op: "apply", ops }).then(
+    this.lastBatch = this.rpc.call<RefusedWrite[]>({ id: 0, op: "apply", ops }).then(
       (refused) => {
         this.sent -= ops.length;
         this.lastFailed = false;

@@ -64,7 +64,7 @@ async function until<T>(read: () => T, done: (v: T) => boolean): Promise<T> {
   return read();
 }
 
-test("a call's writes get their ids at once and land in order; a reader sees them a moment later", async () => {
+test("a call's writes get their ids at once and land in order; serve's reads see every write made before them", async () => {
   const dir = tempDir();
   const s = await serveStore(dir, capture().log);
   const id = s.writer.insertCall(call("call-1"));
@@ -74,12 +74,12 @@ test("a call's writes get their ids at once and land in order; a reader sees the
   s.writer.updateTicket(ticket, { status: "resolved", at: T0 + 40 });
   s.writer.endCall(id, { endedAt: T0 + 50, reason: "resolved" });
   expect([id, turn, ticket]).toEqual([1, 1, 1]);
-  const ended = await until(() => rows(dir, "SELECT id, end_reason FROM calls"), (r) => r[0]?.end_reason !== undefined && r[0]?.end_reason !== null);
-  expect(ended).toEqual([{ id: 1, end_reason: "resolved" }]);
+  // serve's own reads (the API, the console) wait for the writes made before them.
+  expect(await s.reader.getCall(id)).toMatchObject({ endReason: "resolved", tickets: [{ id: 1, status: "resolved" }] });
+  expect(rows(dir, "SELECT id, end_reason FROM calls")).toEqual([{ id: 1, end_reason: "resolved" }]);
   expect(rows(dir, "SELECT id, status, customer FROM tickets")).toEqual([{ id: 1, status: "resolved", customer: "Pierre Dupont" }]);
   expect(rows(dir, "SELECT first_frame_at FROM turns")).toEqual([{ first_frame_at: T0 + 20 }]);
-  const detail = await s.reader.getCall(id);
-  expect(detail?.turns.map((t) => t.text)).toEqual(["Bonjour"]);
+  expect((await s.reader.getCall(id))?.turns.map((t) => t.text)).toEqual(["Bonjour"]);
 });
 
 test("a write SQLite refuses is logged and lost alone; the rest of its batch is committed", async () => {
