@@ -5,8 +5,8 @@
  * Ops arrive in batches (one per flush step), run in order, and one report answers each batch.
  */
 import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
-import { setPriority } from "node:os";
 import { SLOTS_PER_CHUNK, type SharedChunk } from "./recording-pool.ts";
+import { giveWayToEventLoop } from "./worker-nice.ts";
 import { serveRpc, type RpcResult } from "./worker-rpc.ts";
 
 /**
@@ -47,8 +47,6 @@ export interface RecordingReport {
 }
 
 const MAX_NAME_TRIES = 999;
-/** Low enough that the event loop always wins a core, high enough that recording never falls behind for long. */
-const WORKER_NICE = 10;
 
 interface Recording {
   dirReady: boolean;
@@ -211,15 +209,5 @@ function run(batch: RecordingBatch): RpcResult {
   return { value: report };
 }
 
-// Call audio matters more than when its bytes reach the disk: when the cores are contended, this
-// thread (and the kernel work its writes cause) gives way to the event loop. Linux keeps the nice
-// value per thread, so this lowers only this thread; elsewhere it would lower the whole process.
-if (process.platform === "linux") {
-  try {
-    setPriority(WORKER_NICE);
-  } catch {
-    // A sandbox may refuse it; recording works the same, only less politely.
-  }
-}
-
+giveWayToEventLoop();
 serveRpc<RecordingBatch>(run);

@@ -4,10 +4,12 @@
  * waits for the disk: after a checkpoint, the next commit syncs the new WAL header, and with the
  * recordings keeping the disk busy that took over a second (a COMMIT of 1,157 ms in a 100-call
  * run); on the event loop, every call was silent meanwhile, and past 2 s Asterisk hangs up. Here
- * the wait holds up only the writes behind it. SQLite's automatic checkpoints and the search
- * indexing of turn texts run here too.
+ * the wait holds up only the writes behind it, and this thread gives way to the event loop when
+ * the cores are contended. SQLite's automatic checkpoints and the search indexing of turn texts
+ * run here too.
  */
 import type { LogFields, Logger, LogLevel } from "../log.ts";
+import { giveWayToEventLoop } from "../media/worker-nice.ts";
 import { serveRpc, type RpcResult } from "../media/worker-rpc.ts";
 import type { StoreNode } from "./calls.ts";
 import { applyOp } from "./sqlite-apply.ts";
@@ -64,6 +66,7 @@ function apply(ops: readonly WriteOp[]): RefusedWrite[] {
   return refused;
 }
 
+giveWayToEventLoop();
 serveRpc<WriterRequest>((request): RpcResult => {
   switch (request.op) {
     case "open":
