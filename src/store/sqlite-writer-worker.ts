@@ -19,7 +19,8 @@ import type { WriteOp } from "./write-ops.ts";
 
 export type WriterRequest =
   | { id: number; op: "open"; dataDir: string; node: StoreNode }
-  | { id: number; op: "apply"; ops: WriteOp[] }
+  /** `ops`: the batch's WriteOp[] as JSON. */
+  | { id: number; op: "apply"; ops: string }
   | { id: number; op: "edit"; ticketId: number; edit: TicketEdit; by: string; at: number }
   | { id: number; op: "close" };
 
@@ -74,7 +75,7 @@ serveRpc<WriterRequest>((request): RpcResult => {
       store.indexSearchInBackground(postingLogger());
       return { value: null };
     case "apply":
-      return { value: apply(request.ops) };
+      return { value: apply(JSON.parse(request.ops) as WriteOp[]) };
     case "edit":
       return { value: opened().editTicket(request.ticketId, request.edit, request.by, request.at) };
     case "close":
