@@ -86,15 +86,21 @@ export class SqliteWriteQueue implements OpSink {
     this.lastBatch = this.rpc.call<RefusedWrite[]>({ id: 0, op: "apply", ops: JSON.stringify(ops) }).then(
       (refused) => {
         this.sent -= ops.length;
+        if (this.lastFailed) this.log.info("store: SQLite takes writes again", { lostSinceStart: this.dropped });
         this.lastFailed = false;
         this.dropped += refused.length;
         for (const r of refused) this.log.error("store: a write was refused", { write: r.t, id: r.id, error: r.error });
       },
       (err: unknown) => {
         this.sent -= ops.length;
-        this.lastFailed = true;
         this.dropped += ops.length;
-        this.log.error("store: a batch of writes could not be committed and is lost", { writes: ops.length, error: err instanceof Error ? err.message : String(err) });
+        // A batch is tried every turn with writes: a full disk would log one line per turn.
+        if (!this.lastFailed) {
+          this.log.error("store: a batch of writes could not be committed and is lost; later failures are counted, not logged, until a batch is committed", {
+            writes: ops.length, error: err instanceof Error ? err.message : String(err),
+          });
+        }
+        this.lastFailed = true;
       },
     );
   }

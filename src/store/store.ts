@@ -55,14 +55,16 @@ export class Store implements CallWriter {
   }
 
   /**
-   * `fn`'s writes in one transaction. A write that fails inside fails alone (SQLite undoes that
-   * statement, not the transaction); what `fn` returns is the commit's. A failed COMMIT rolls back
-   * and throws.
+   * `fn`'s writes in one transaction, which takes the write lock first: another process holding
+   * it past busy_timeout fails the whole transaction here, not each write inside. A write that
+   * fails inside fails alone (SQLite undoes that statement), unless SQLite rolled the whole
+   * transaction back (a full disk, an I/O error): then this throws, as a failed COMMIT does.
    */
   transaction<T>(fn: () => T): T {
-    this.db.run("BEGIN");
+    this.db.run("BEGIN IMMEDIATE");
     try {
       const result = fn();
+      if (!this.db.inTransaction) throw new Error("SQLite rolled the transaction back (a full disk, an I/O error?)");
       this.db.run("COMMIT");
       return result;
     } catch (err) {

@@ -55,8 +55,8 @@ function rows(dataDir: string, sql: string): Record<string, unknown>[] {
   }
 }
 
-async function until<T>(read: () => T, done: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 500; i++) {
+async function until<T>(read: () => T, done: (v: T) => boolean, waitMs = 5000): Promise<T> {
+  for (let i = 0; i < waitMs / 10; i++) {
     const v = read();
     if (done(v)) return v;
     await Bun.sleep(10);
@@ -113,6 +113,31 @@ test("the event loop goes on while the writer waits for a lock another process h
   expect(await until(() => rows(dir, "SELECT id FROM calls ORDER BY id").map((r) => r.id), (r) => r.length === 3)).toEqual(ids);
   expect(s.health()).toMatchObject({ state: "ok", queued: 0, dropped: 0 });
 });
+
+test("batches whose commit fails are lost and logged once; the next committed batch logs the recovery", async () => {
+  const dir = tempDir();
+  const { log, lines } = capture();
+  const infos: string[] = [];
+  const s = await serveStore(dir, { ...log, info: (msg) => void infos.push(msg) });
+  const id = s.writer.insertCall(call("kept"));
+  expect(await until(() => rows(dir, "SELECT id FROM calls").length, (n) => n === 1)).toBe(1);
+  // Another process holds the write lock past busy_timeout (5 s): two batches in a row fail.
+  const locker = new Database(join(dir, "voicebot.db"));
+  locker.run("BEGIN IMMEDIATE");
+  s.writer.setCallAnswered(id, T0 + 1);
+  await Bun.sleep(50);
+  s.writer.setCallSampleRate(id, 16000);
+  await until(() => s.health().dropped, (n) => n === 2, 15_000);
+  expect(s.health()).toMatchObject({ state: "degraded", dropped: 2 });
+  locker.run("ROLLBACK");
+  locker.close();
+  s.writer.addEvent(id, { kind: "state", detail: "menu", at: T0 + 2 });
+  await until(() => s.health().state, (state) => state === "ok");
+  expect(lines.filter((l) => l.includes("could not be committed"))).toHaveLength(1);
+  expect(infos).toEqual(["store: SQLite takes writes again"]);
+  expect(rows(dir, "SELECT answered_at, sample_rate FROM calls")).toEqual([{ answered_at: null, sample_rate: 8000 }]);
+  expect(rows(dir, "SELECT detail FROM events")).toEqual([{ detail: "menu" }]);
+}, 30_000);
 
 test("ids go on from the rows already there, and ticket numbers are never reused", async () => {
   const dir = tempDir();
