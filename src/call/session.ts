@@ -1,11 +1,10 @@
 import type { ClockTarget } from "../media/playout-clock.ts";
-import { Playout, type Utterance } from "../media/playout.ts";
+import { Playout } from "../media/playout.ts";
 import type { PhraseCache } from "../media/phrase-cache.ts";
 import { Recorder } from "../media/recorder.ts";
 import type { CallWriter } from "../store/store.ts";
 import type { CallLeg, CallLegEvents, LegCloseReason } from "../transports/types.ts";
-import type { Dialog, DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
-import { speechText } from "../dialog/phrases.ts";
+import type { Dialog, DialogAction, DialogEvent } from "../dialog/types.ts";
 import type { Logger } from "../log.ts";
 import { CallerAudio } from "./caller-audio.ts";
 import { InbandDtmf } from "./inband-dtmf.ts";
@@ -13,9 +12,8 @@ import { endReasonOf } from "./end-reason.ts";
 import { guarded } from "./guarded.ts";
 import { countEnd, countStart, type CallMetrics } from "./metrics.ts";
 import { SilenceTimers } from "./silence-timers.ts";
-import { phraseKeys } from "./speech.ts";
 import { Conversation, type ConversationHost } from "./conversation.ts";
-import { feedTextPrompt } from "./text-prompt.ts";
+import { BotSpeech, type SpeechHost } from "./bot-speech.ts";
 import type { TextToSpeech } from "../ai/tts/types.ts";
 import type { ResamplerPool } from "../media/resampler.ts";
 import { HandOver } from "./hand-off.ts";
@@ -36,7 +34,7 @@ const HANGUP_GRACE_MS = 30_000;
  * parts: it feeds the dialog, plays what the dialog says on the shared clock, runs the timers,
  * records both directions and keeps the call's rows in the store.
  */
-export class CallSession implements CallLegEvents, ClockTarget, ConversationHost {
+export class CallSession implements CallLegEvents, ClockTarget, ConversationHost, SpeechHost {
   readonly callId: number;
   readonly log: Logger;
   readonly id: string;
@@ -60,6 +58,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
   private readonly closeFailed = (error: unknown): void => this.log.error("the dialog failed at hang-up; the call closes anyway", { error: String(error) });
   private hangupTail = 0;
   private readonly transfer: HandOver;
+  private readonly speech: BotSpeech;
   /** Clock slots (5 ms) this call's frames run ahead of real time since an expedite. */
   private leadSlots = 0;
   /** Stops the call's TTS downloads when it ends. */
@@ -87,6 +86,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     countStart(deps.metrics, deps.caller.tenant);
     this.transfer = new HandOver(deps.transfer, { leg, log: this.log, metrics: deps.metrics,
       record: (detail) => deps.store.addEvent(this.callId, { kind: "transfer-sent", detail, at: Date.now() }) });
+    this.speech = new BotSpeech(this, deps);
     this.maxTimer = setTimeout(guarded(() => this.feed({ type: "maxDuration" }), this.timerFailed), deps.maxDurationMs);
     if (deps.preRoll) deps.clock.replace(deps.preRoll.clockTarget, this);
     else deps.clock.add(this);
@@ -99,6 +99,19 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
 
   pauseSilence(): void {
     this.silence.pause();
+  }
+
+  get ended(): boolean {
+    return this.closed;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  awaitCaller(patienceMs: number): void {
+    // File mode: the PBX plays behind us; the caller's turn starts once it has played the prompt out.
+    if (this.waitingForCaller()) this.silence.arm(patienceMs + this.leg.playbackPendingMs);
   }
 
   get pbxStillPlaying(): boolean {
@@ -204,17 +217,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       this.recorder.setSampleRate(sampleRate);
       this.deps.store.setCallRecordings(this.callId, this.recorder.files);
     }
-    for (const u of this.playout.retune(sampleRate)) {
-      // Streamed speech (a reply, synthesized text) was resampled for the old rate: it is cut, and so
-      // are phrases not ready at the new one.
-      const audio = u.keys.length === 0 ? null : this.deps.phrases.audioFor(u.keys, sampleRate);
-      if (audio === null) {
-        u.onEnd(true);
-        continue;
-      }
-      u.segments = audio;
-      this.playout.enqueue(u);
-    }
+    this.speech.retune(sampleRate);
   }
 
   onClose(reason: LegCloseReason, detail?: string): void {
@@ -304,7 +307,7 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
     switch (action.type) {
       case "say":
         if (this.closed) return;
-        this.say(action);
+        this.speech.say(action);
         return;
       case "think":
         this.conversation?.think(action);
@@ -354,46 +357,5 @@ export class CallSession implements CallLegEvents, ClockTarget, ConversationHost
       this.hangupTail = 0;
       this.feed({ type: "transferFailed", reason: failure });
     });
-  }
-
-  /**
-   * Fixed phrases play from the phrase cache when all are ready at this call's rate; otherwise (the
-   * cache is still rendering: first start, new voice, an unusual rate) the live voice says them at
-   * once, like a prompt with free text, instead of the caller waiting for the render.
-   */
-  private say(action: Extract<DialogAction, { type: "say" }>): void {
-    const rate = this.playout.rate;
-    const keys = phraseKeys(action.parts);
-    const text = speechText(action.parts, this.deps.texts);
-    const audio = action.parts.some((part) => "text" in part) ? null : this.deps.phrases.audioFor(keys, rate);
-    const utterance = this.spoken(action.utteranceId, audio === null ? [] : keys, text, action.awaitInput, action.patienceMs ?? 0, action.interruptible);
-    if (audio !== null) {
-      if (this.deps.preRoll?.adopt(keys, utterance)) return;
-      utterance.segments = audio;
-    }
-    this.playout.enqueue(utterance);
-    if (audio !== null) return;
-    feedTextPrompt(utterance, action.parts, { ...this.deps, callUuid: this.id, rate, signal: this.abort.signal, log: this.log });
-    // This call's next prompts (and other calls at an unusual rate) then come from the cache; a failure is start-up's to report.
-    if (keys.length > 0 && !this.deps.phrases.hasRate(rate)) this.deps.phrases.ensureRate(rate).catch((err: unknown) => this.log.debug("phrases not rendered at this rate yet", { rate, error: String(err) }));
-  }
-
-  /** An utterance whose start and end are stored as a bot turn and reported to the dialog. */
-  private spoken(id: number, keys: PhraseId[], text: string, awaitInput: boolean, patienceMs: number, interruptible: boolean): Utterance {
-    let turnId: number | null = null;
-    return {
-      id, keys, interruptible, segments: [],
-      onStart: () => {
-        this.silence.pause();
-        if (turnId === null) turnId = this.deps.store.addTurn(this.callId, { speaker: "bot", text, startedAt: Date.now() });
-      },
-      onEnd: (interrupted) => {
-        if (turnId !== null) this.deps.store.finishTurn(turnId, { endedAt: Date.now(), interrupted });
-        if (interrupted || this.closed) return;
-        this.feed({ type: "spoken", utteranceId: id });
-        // The caller's turn starts once the PBX has played the prompt out (file mode plays behind us).
-        if (awaitInput && this.waitingForCaller()) this.silence.arm(patienceMs + this.leg.playbackPendingMs);
-      },
-    };
   }
 }
