@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
+import { endedCallRow } from "./store-rows.ts";
 
 const ADMIN_TOKEN = "e2e-asp-admin";
 const ASP_TOKEN = "e2e-asp-t0ken";
@@ -31,7 +32,9 @@ interface StoredCall {
   events: { kind: string; detail: string | null }[];
 }
 
+/** The call as the API shows it, once the server has ended it (the caller sees the close first). */
 async function stored(uuid: string): Promise<StoredCall> {
+  await endedCallRow(server, uuid);
   return (await (await fetch(`${server.http}/api/calls/${uuid}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as StoredCall;
 }
 

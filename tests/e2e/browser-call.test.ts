@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { E2E_TIMEOUT_MS, runCli, startServer, type RunningServer } from "./harness.ts";
+import { endedCallRow } from "./store-rows.ts";
 
 const ADMIN_TOKEN = "e2e-console-token";
 let server: RunningServer;
@@ -47,6 +48,8 @@ test("a keypad test call from the console: greeting, digits, hung up on, stored 
   expect(result.serverSentHangup).toBe(true);
   expect(result.utterances.length).toBeGreaterThanOrEqual(3);
 
+  // The server ends the call when the socket closes, which the caller sees first.
+  await endedCallRow(server, result.uuid);
   const listed = (await (await fetch(`${server.http}/api/calls`, { headers: { cookie } })).json()) as { calls: { uuid: string; transport: string; caller: string | null; endReason: string | null }[] };
   const row = listed.calls.find((c) => c.uuid === result.uuid);
   expect(row).toMatchObject({ transport: "browser", caller: "0612345678", endReason: "resolved" });
@@ -69,6 +72,7 @@ test("voicebot simulate --browser places the same test call from a shell, with t
   const first = r.stdout.split("\n")[0] as string;
   expect(first).toMatch(new RegExp(`^call [0-9a-f-]{36} to ${admin} at 16000 Hz \\(the console's test call\\)$`));
   const uuid = first.split(" ")[1] as string;
+  await endedCallRow(server, uuid);
   const call = (await (await fetch(`${server.http}/api/calls/${uuid}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { transport: string; endReason: string; events: { kind: string; detail: string | null }[] };
   expect(call).toMatchObject({ transport: "browser", endReason: "resolved" });
   expect(JSON.parse(call.events.find((e) => e.kind === "metadata")?.detail ?? "{}")).toEqual({ source: "console", who: "token", via: "token" });

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SimulatedCaller } from "../../src/simulate/caller.ts";
 import { E2E_TIMEOUT_MS, listenerOf, runCli, startServer, type RunningServer } from "./harness.ts";
+import { endedCallRow } from "./store-rows.ts";
 
 const TOKEN = "e2e-chan-websocket-token";
 const ADMIN_TOKEN = "e2e-admin";
@@ -50,6 +51,8 @@ test("a keypad call: greeting heard, digits by DTMF_END, HANGUP after the goodby
   expect(ws.queuedAtHangupMs).toBe(0);
   expect(ws.maxFrames).toBeLessThan(25);
 
+  // chan_websocket ends the call when the socket closes, which the caller sees before the server does.
+  await endedCallRow(server, result.uuid);
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
   const call = (await (await fetch(`${server.http}/api/calls/${result.uuid}`, { headers: auth })).json()) as { transport: string; caller: string | null; dnis: string | null; endReason: string; sampleRate: number };
   expect(call).toMatchObject({ transport: "websocket", caller: "+33612345678", dnis: "3000", endReason: "resolved", sampleRate: 16000 });
