@@ -10,6 +10,7 @@ import { describeArrival, type Arrival } from "../simulate/arrival.ts";
 import { simulatedPbxClock } from "../simulate/caller.ts";
 import type { CallResult, CallSetup, ScriptStep } from "../simulate/call-types.ts";
 import { clockLateness, latenessBetween, serverLateness } from "../simulate/clock-figures.ts";
+import { CpuWaitWatch } from "../simulate/cpu-wait.ts";
 import type { FakeFreeswitch } from "../simulate/fake-freeswitch.ts";
 import { hostCpuUse, readHostCpu } from "../simulate/host-cpu.ts";
 import { failedCount, newOutcomes, redialCallers } from "../simulate/redial.ts";
@@ -53,6 +54,8 @@ const RSS_TIMELINE_MS = 60_000;
 const SOAK_SETTLE_MS = 10_000;
 /** How long the soak waits for the server to report its last call ended. */
 const SOAK_END_WAIT_MS = 60_000;
+/** The first seconds of a run, when a storm's calls all start: their CPU wait is shown apart. */
+const RUN_HEAD_MS = 3000;
 
 /** Why a short call (the caller hangs up on purpose) counts as failed, or null when it went as planned. */
 function shortCallFailureOf(r: CallResult): string | null {
@@ -172,6 +175,8 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
     const hostBefore = readHostCpu();
     const clientCpu = process.cpuUsage();
     const wallStart = performance.now();
+    const serverWait = server !== null ? new CpuWaitWatch(server.pid, RUN_HEAD_MS) : null;
+    const clientWait = new CpuWaitWatch(process.pid, RUN_HEAD_MS);
     const timer = setTimeout(() => stop.abort(), runSeconds * 1000);
     const clientClock = simulatedPbxClock();
     const script: readonly ScriptStep[] = o.callSeconds === null ? KEYPAD_SCRIPT : [...KEYPAD_SCRIPT, { hangupAfter: o.callSeconds }];
@@ -195,6 +200,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
     watch = null;
     const wallMs = performance.now() - wallStart;
     const clientUsage = process.cpuUsage(clientCpu);
+    const cpuWait = { server: serverWait?.stop() ?? null, client: clientWait.stop(), headMs: RUN_HEAD_MS };
     const host = hostCpuUse(hostBefore, readHostCpu());
     rss?.stop();
     const end = serverDied === null ? server?.sample() ?? null : null;
@@ -237,7 +243,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
         websocket: o.websocket ? websocketFigures(wsTally) : null,
         target: `${target.host}:${target.port}`, serverStartedByBench: server !== null, interrupted,
         completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, failures: Object.fromEntries(outcomes.failures),
-        ...figures, underruns, heardUnderruns, clockLateness: lateness, admission,
+        ...figures, underruns, heardUnderruns, clockLateness: lateness, cpuWait, admission,
         server: serverFigures, soak,
         client: { cpuPercent: clientCpuPercent }, console: consoleFigures,
         host,
@@ -247,7 +253,7 @@ export async function runOfflineBench(o: OfflineBenchOptions): Promise<number> {
       if (o.websocket) process.stdout.write(`${formatWebsocket(websocketFigures(wsTally)).join("\n")}\n`);
       process.stdout.write(formatReport({
         calls: o.calls, arrival: describeArrival(o.arrival), once: o.once, playback: o.playback,
-        completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, interrupted, figures, underruns, heardUnderruns, lateness, admission,
+        completed: outcomes.completed, failed, cutAtEnd: outcomes.cutAtEnd, interrupted, figures, underruns, heardUnderruns, lateness, cpuWait, admission,
         server: serverFigures, soak, console: consoleFigures, wallMs, clientCpuPercent, host, failures: outcomes.failures, serverError: serverDied,
       }));
     }

@@ -2,6 +2,7 @@
 import type { CallResult } from "../simulate/call-types.ts";
 import { formatConsoleFigures, type ConsoleFigures } from "./bench-console.ts";
 import type { Lateness } from "../simulate/clock-figures.ts";
+import type { CpuWait } from "../simulate/cpu-wait.ts";
 import type { HostCpuUse } from "../simulate/host-cpu.ts";
 import type { Outcomes } from "../simulate/redial.ts";
 import type { RssPoint } from "../simulate/rss-watch.ts";
@@ -84,6 +85,11 @@ export interface ServerFigures {
   rssPerCallBytes: number;
 }
 
+export interface RunWait {
+  run: CpuWait | null;
+  head: CpuWait | null;
+}
+
 export interface TextReport {
   calls: number;
   arrival: string;
@@ -98,6 +104,8 @@ export interface TextReport {
   heardUnderruns: number | null;
   /** Playout clock wake-ups, the server's (null: /metrics unread) and the bench client's. */
   lateness: { server: Lateness | null; client: Lateness };
+  /** How long each event loop's thread waited for a core: the whole run and its first `headMs`; server null when it runs elsewhere. */
+  cpuWait: { server: RunWait | null; client: RunWait; headMs: number };
   admission: AdmissionFigures | null;
   server: ServerFigures | null;
   soak: SoakFigures | null;
@@ -135,6 +143,9 @@ export function formatReport(r: TextReport): string {
   lines.push(`underruns        ${r.underruns ?? "- (/metrics could not be read)"}${r.heardUnderruns === null ? "" : ` in the server, ${r.heardUnderruns} heard by the callers (FreeSWITCH's playout ran dry mid-stream)`}`);
   const late = (l: Lateness | null): string => (l === null ? "-" : `${l.over10Ms} of ${l.wakeups} wake-ups over 10 ms late, ${l.over50Ms} over 50 ms`);
   lines.push(`clock lateness   server ${late(r.lateness.server)}; bench client ${late(r.lateness.client)}`);
+  const wait = (w: RunWait | null): string | null => (w?.run ? `${w.run.waitPercent} % of the run${w.head ? ` (${w.head.waitPercent} % of its first ${r.cpuWait.headMs / 1000} s)` : ""}` : null);
+  const waits = [["server", wait(r.cpuWait.server)], ["bench client", wait(r.cpuWait.client)]].filter(([, w]) => w !== null).map(([who, w]) => `${who} ${w}`);
+  if (waits.length > 0) lines.push(`waiting for CPU  event loop ready to run but kept off the cores: ${waits.join("; ")}`);
   if (r.admission) lines.push(`queued call work ${r.admission.msPerCall} ms per call (start, digits, end), longest slice of it in one loop turn ${ms(r.admission.longestSliceMs)}`);
   if (r.server) {
     lines.push(

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { arrivalOffsetMs, parseArrival } from "../../src/simulate/arrival.ts";
 import { clockLateness, latenessBetween, serverLateness } from "../../src/simulate/clock-figures.ts";
+import { cpuWaitBetween, CpuWaitWatch, parseSchedstat, readMainThreadSched } from "../../src/simulate/cpu-wait.ts";
 import { hostCpuUse, readHostCpu } from "../../src/simulate/host-cpu.ts";
 import { CallListener } from "../../src/simulate/listener.ts";
 import { histogram } from "../../src/simulate/stats.ts";
@@ -84,4 +85,26 @@ test("host CPU: busy and stolen shares of every core between two /proc/stat read
   expect(hostCpuUse(before, after)).toEqual({ busyPercent: 47.1, stealPercent: 5.9 });
   expect(hostCpuUse(null, after)).toBeNull();
   expect(readHostCpu("nothing here")).toBeNull();
+});
+
+describe("CPU wait of an event loop's thread", () => {
+  test("from two schedstat readings: the time it was runnable but off the cores, of the wall-clock time between", () => {
+    const before = parseSchedstat("5000000000 200000000 1200\n");
+    const after = parseSchedstat("9000000000 1450000000 3400\n");
+    expect(before).toEqual({ runMs: 5000, waitMs: 200 });
+    expect(cpuWaitBetween(before, after, 10_000)).toEqual({ waitMs: 1250, waitPercent: 12.5 });
+    expect(cpuWaitBetween(null, after, 10_000)).toBeNull();
+    expect(parseSchedstat("not a schedstat")).toBeNull();
+  });
+
+  test("this process's own main thread, read from /proc, over a run and its first part", async () => {
+    const own = readMainThreadSched(process.pid);
+    expect(own?.runMs).toBeGreaterThan(0);
+    const watch = new CpuWaitWatch(process.pid, 20);
+    await Bun.sleep(60);
+    const { run, head } = watch.stop();
+    expect(run?.waitPercent).toBeGreaterThanOrEqual(0);
+    expect(head?.waitPercent).toBeGreaterThanOrEqual(0);
+    expect(new CpuWaitWatch(process.pid, 10_000).stop().head).toBeNull();
+  });
 });
