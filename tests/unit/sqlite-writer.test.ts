@@ -92,6 +92,7 @@ test("a write SQLite refuses is logged and lost alone; the rest of its batch is 
   expect(await until(() => rows(dir, "SELECT text FROM turns"), (r) => r.length > 0)).toEqual([{ text: "Bonjour" }]);
   await until(() => lines.length, (n) => n > 0);
   expect(lines.join("\n")).toMatch(/error store: a write was refused .*"write":"answered","id":9999.*9999/);
+  await until(() => s.health().dropped, (d) => d === 1);
   expect(s.health()).toMatchObject({ backend: "sqlite", state: "ok", dropped: 1 });
 });
 
@@ -111,6 +112,8 @@ test("the event loop goes on while the writer waits for a lock another process h
   locker.run("COMMIT");
   locker.close();
   expect(await until(() => rows(dir, "SELECT id FROM calls ORDER BY id").map((r) => r.id), (r) => r.length === 3)).toEqual(ids);
+  // The rows are visible once the worker commits; the queue hears of it a message later.
+  await until(() => s.health().queued, (q) => q === 0);
   expect(s.health()).toMatchObject({ state: "ok", queued: 0, dropped: 0 });
 });
 
