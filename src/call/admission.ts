@@ -4,6 +4,7 @@ import type { AdmissionQueue } from "./admission-queue.ts";
 import type { CallDirectory, CallInfo } from "./call-directory.ts";
 import type { CallProfile } from "./call-profile.ts";
 import { voiceAtRate } from "../ai/tts/types.ts";
+import { callStartSegments } from "../media/phrase-audio.ts";
 import type { HandOff } from "./hand-off.ts";
 import { PendingCall } from "./pending-call.ts";
 import type { Opening, PreRoll } from "./pre-roll.ts";
@@ -140,7 +141,7 @@ export class Admission {
       const { profile, dialog } = choose();
       const keys = dialog.opening;
       const audio = keys === undefined ? null : profile.phrases.audioFor(keys, rate);
-      return keys === undefined || audio === null ? null : { keys, audio };
+      return keys === undefined || audio === null ? null : { keys, audio: callStartSegments(audio, rate) };
     };
     const create = (preRoll: PreRoll | null): CallSession => {
       const { registered, profile, transfer, dialog } = choose();

@@ -6,6 +6,7 @@
 import type { DialogAction, DialogEvent, PhraseId } from "../dialog/types.ts";
 import { speechText } from "../dialog/phrases.ts";
 import type { Logger } from "../log.ts";
+import { callStartSegments } from "../media/phrase-audio.ts";
 import type { Playout, Utterance } from "../media/playout.ts";
 import type { SessionDeps } from "./session-deps.ts";
 import { phraseKeys } from "./speech.ts";
@@ -30,6 +31,9 @@ export interface SpeechHost {
 type Say = Extract<DialogAction, { type: "say" }>;
 
 export class BotSpeech {
+  /** Something was said already: only the call's first words start with a shorter lead-in. */
+  private spokeBefore = false;
+
   constructor(private readonly host: SpeechHost, private readonly deps: SessionDeps) {}
 
   /**
@@ -43,9 +47,11 @@ export class BotSpeech {
     const keys = phraseKeys(action.parts);
     const audio = action.parts.some((part) => "text" in part) ? null : this.deps.phrases.audioFor(keys, rate);
     const utterance = this.spoken(action, audio === null ? [] : keys);
+    const first = !this.spokeBefore;
+    this.spokeBefore = true;
     if (audio !== null) {
       if (this.deps.preRoll?.adopt(keys, utterance)) return;
-      utterance.segments = audio;
+      utterance.segments = first ? callStartSegments(audio, rate) : audio;
       playout.enqueue(utterance);
       return;
     }
