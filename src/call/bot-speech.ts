@@ -31,10 +31,12 @@ export interface SpeechHost {
 type Say = Extract<DialogAction, { type: "say" }>;
 
 export class BotSpeech {
-  /** Something was said already: only the call's first words start with a shorter lead-in. */
-  private spokeBefore = false;
+  /** Something was said already (a pre-roll has begun the greeting): only the call's first words start with a shorter lead-in. */
+  private spokeBefore: boolean;
 
-  constructor(private readonly host: SpeechHost, private readonly deps: SessionDeps) {}
+  constructor(private readonly host: SpeechHost, private readonly deps: SessionDeps) {
+    this.spokeBefore = deps.preRoll !== null;
+  }
 
   /**
    * Fixed phrases play from the phrase cache when all are ready at this call's rate; otherwise (the
