@@ -2,7 +2,7 @@
 import type { CallResult } from "../simulate/call-types.ts";
 import { formatConsoleFigures, type ConsoleFigures } from "./bench-console.ts";
 import type { Lateness } from "../simulate/clock-figures.ts";
-import type { CpuWait } from "../simulate/cpu-wait.ts";
+import type { RunWait } from "../simulate/cpu-wait.ts";
 import type { HostCpuUse } from "../simulate/host-cpu.ts";
 import type { Outcomes } from "../simulate/redial.ts";
 import type { RssPoint } from "../simulate/rss-watch.ts";
@@ -83,11 +83,6 @@ export interface ServerFigures {
   rssIdleBytes: number;
   rssPeakBytes: number;
   rssPerCallBytes: number;
-}
-
-export interface RunWait {
-  run: CpuWait | null;
-  head: CpuWait | null;
 }
 
 export interface TextReport {

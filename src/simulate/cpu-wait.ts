@@ -41,6 +41,12 @@ export function cpuWaitBetween(before: ThreadSched | null, after: ThreadSched | 
   return { waitMs: Math.round(waitMs), waitPercent: Math.round((waitMs / wallMs) * 1000) / 10 };
 }
 
+/** One thread's wait over a whole run, and over its first part (null when the run was shorter). */
+export interface RunWait {
+  run: CpuWait | null;
+  head: CpuWait | null;
+}
+
 /** Samples one thread at the run's start, `headMs` into it, and at its end: the storm's first seconds and the whole run. */
 export class CpuWaitWatch {
   private readonly start: ThreadSched | null;
@@ -50,14 +56,13 @@ export class CpuWaitWatch {
 
   constructor(
     private readonly pid: number,
-    readonly headMs: number,
+    headMs: number,
   ) {
     this.start = readMainThreadSched(pid);
     this.timer = setTimeout(() => (this.head = cpuWaitBetween(this.start, readMainThreadSched(pid), performance.now() - this.startedAt)), headMs);
   }
 
-  /** The whole run, and its first `headMs` (null when the run was shorter). */
-  stop(): { run: CpuWait | null; head: CpuWait | null } {
+  stop(): RunWait {
     clearTimeout(this.timer);
     return { run: cpuWaitBetween(this.start, readMainThreadSched(this.pid), performance.now() - this.startedAt), head: this.head };
   }
