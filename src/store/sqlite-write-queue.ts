@@ -82,7 +82,7 @@ export class SqliteWriteQueue implements OpSink {
     this.pending = [];
     this.sent += ops.length;
     // As JSON: a storm's first turn hands over thousands of writes, and a structured clone of them
-    // held the event loop for 10 ms where a string takes two.
+    // held the event loop for 10 ms; for 2,000 writes JSON takes 0.5–1.3 ms, the clone 1.9–4.7 ms.
     this.lastBatch = this.rpc.call<RefusedWrite[]>({ id: 0, op: "apply", ops: JSON.stringify(ops) }).then(
       (refused) => {
         this.sent -= ops.length;
